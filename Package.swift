@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ResilientPostgres",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ResilientPostgres", targets: ["ResilientPostgres"]),
+        .library(name: "ResilientPostgresTesting", targets: ["ResilientPostgresTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // libpq, as the system provides it. Imported by PostgresTransport only.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        // Transport: one libpq connection, non-blocking; reports failures as facts.
+        .target(name: "PostgresTransport", dependencies: ["CLibPQ"]),
+        // Policy: pure decisions (classification, backoff, budget, throttle). Imports nothing of ours.
+        .target(name: "PostgresPolicy"),
+        // Public API: what apps import.
+        .target(
+            name: "ResilientPostgres",
+            dependencies: [
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test doubles for consumers, built on the public module's seams.
+        .target(name: "ResilientPostgresTesting", dependencies: ["ResilientPostgres"]),
+
+        .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
+        .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
+        .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres"]),
+        .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
