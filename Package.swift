@@ -18,8 +18,10 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
+        // epoll and eventfd, which the Glibc module does not expose (Linux only; empty elsewhere).
+        .systemLibrary(name: "CEpoll"),
         // Transport: one libpq connection, non-blocking; reports failures as facts.
-        .target(name: "PostgresTransport", dependencies: ["CLibPQ"]),
+        .target(name: "PostgresTransport", dependencies: ["CLibPQ", "CEpoll"]),
         // Policy: pure decisions (classification, backoff, budget, throttle). Imports nothing of ours.
         .target(name: "PostgresPolicy"),
         // Public API: what apps import.

@@ -1,0 +1,365 @@
+internal import CLibPQ
+
+/// One PostgreSQL session over libpq, driven without blocking: statements are sent and answered through socket
+/// readiness, so no Swift cooperative thread ever waits on the network.
+///
+/// The connection runs one statement at a time and knows nothing of retries: every failure is thrown as a
+/// ``TransportError`` that says what happened and how far the request had got. Cancelling the calling task while a
+/// statement runs sends the server a cancel request; the call then returns as soon as the server answers it (with
+/// ``TransportError/Code/cancelled``, SQLSTATE 57014), and the connection stays usable. A server that does not answer
+/// a cancel within ``Options/cancelGracePeriod`` is treated as hung, and the connection is closed.
+public actor LibPQConnection {
+    /// How a connection behaves, beyond what libpq's connection options say.
+    public struct Options: Sendable {
+        /// How long the server gets to answer a cancel request before the connection is closed as hung.
+        public var cancelGracePeriod: Duration
+        /// Called for every notice the server sends (`RAISE NOTICE`, warnings), on the connection's executor,
+        /// within the libpq call that read it: keep it short.
+        public var noticeHandler: (@Sendable (Notice) -> Void)?
+
+        /// Options with the defaults: a 5-second cancel grace period and no notice handler.
+        public init(cancelGracePeriod: Duration = .seconds(5), noticeHandler: (@Sendable (Notice) -> Void)? = nil) {
+            self.cancelGracePeriod = cancelGracePeriod
+            self.noticeHandler = noticeHandler
+        }
+    }
+
+    /// The transaction state of the session, as libpq reports it after the last statement.
+    public enum TransactionStatus: Sendable, Hashable {
+        /// Not in a transaction block.
+        case idle
+        /// Inside a transaction block.
+        case inTransaction
+        /// Inside a failed transaction block: every statement fails until `ROLLBACK`.
+        case failedTransaction
+        /// A statement is running.
+        case active
+        /// The connection is broken.
+        case unknown
+    }
+
+    /// The PGconn; nil once closed. Touched only on this actor (and in deinit, when no one else can).
+    private var handle: ConnectionHandle?
+    private var connection: OpaquePointer? { handle?.raw }
+    private let notices: NoticeCollector
+    private let cancellation: StatementCancellation
+    private var isRunningStatement = false
+
+    /// The host this session is connected to (the one libpq chose from a multi-host list).
+    public nonisolated let host: String?
+    /// The port this session is connected to.
+    public nonisolated let port: Int?
+    /// The server process serving this session (what `pg_backend_pid()` returns there).
+    public nonisolated let backendPID: Int32
+    /// The server's version as an integer, 150018 for 15.18.
+    public nonisolated let serverVersion: Int
+
+    init(handle: ConnectionHandle, options: Options) {
+        let connection = handle.raw
+        self.handle = handle
+        self.notices = NoticeCollector(handler: options.noticeHandler)
+        self.cancellation = StatementCancellation(
+            token: CancelToken(connection: connection),
+            grace: options.cancelGracePeriod
+        )
+        self.host = ConnectAttempt.host(of: connection)
+        self.port = ConnectAttempt.port(of: connection)
+        self.backendPID = PQbackendPID(connection)
+        self.serverVersion = Int(PQserverVersion(connection))
+        notices.install(on: connection)
+    }
+
+    deinit {
+        if let handle { PQfinish(handle.raw) }
+    }
+
+    private var endpoint: Endpoint { Endpoint(host: host, port: port) }
+
+    /// Whether the session can run a statement: open, not broken, and no statement running.
+    public var isUsable: Bool {
+        guard let connection else { return false }
+        return Self.isUsable(connection)
+    }
+
+    /// The transaction state after the last statement.
+    public var transactionStatus: TransactionStatus {
+        guard let connection else { return .unknown }
+        switch PQtransactionStatus(connection) {
+        case PQTRANS_IDLE: return .idle
+        case PQTRANS_INTRANS: return .inTransaction
+        case PQTRANS_INERROR: return .failedTransaction
+        case PQTRANS_ACTIVE: return .active
+        default: return .unknown
+        }
+    }
+
+    /// A run-time parameter the server reports (`server_version`, `in_hot_standby`, `TimeZone`, ...), as last sent.
+    public func parameterStatus(_ name: String) -> String? {
+        guard let connection, let value = PQparameterStatus(connection, name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// Whether the server said it is a hot standby (`in_hot_standby`, reported by PostgreSQL 14 and later), or nil
+    /// when it did not say. After a promotion, this flips only after the next round trip.
+    public var inHotStandby: Bool? {
+        parameterStatus("in_hot_standby").map { $0 == "on" }
+    }
+
+    /// Closes the session. Statements afterwards fail with ``TransportError/Code/connectionClosed``.
+    public func close() {
+        guard let connection else { return }
+        handle = nil
+        // In non-blocking mode PQfinish only tries to send the Terminate message; it does not wait for the network.
+        PQfinish(connection)
+    }
+
+    /// Runs one statement with bound parameters (`PQsendQueryParams`) and returns its result.
+    ///
+    /// - Parameters:
+    ///   - sql: One SQL statement, with `$1`, `$2`, ... for the parameters.
+    ///   - parameters: The values bound to `$1`, `$2`, ...; never spliced into the SQL.
+    ///   - resultFormat: The wire format of the result's values.
+    ///   - deadline: When reached, a cancel request is sent; if the server does not answer it within the grace
+    ///     period, the connection is closed.
+    /// - Throws: ``TransportError``. A `COMMIT` that answers `ROLLBACK` throws ``TransportError/Code/commitRolledBack``.
+    public func execute(
+        _ sql: String,
+        parameters: [Parameter] = [],
+        resultFormat: ValueFormat = .text,
+        deadline: ContinuousClock.Instant? = nil
+    ) async throws -> QueryResult {
+        let connection = try beginStatement()
+        defer { isRunningStatement = false }
+        if let index = parameters.firstIndex(where: \.containsNUL) {
+            throw TransportError(
+                code: .invalidParameter,
+                message: "text parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold",
+                host: host, port: port, phase: .notSent, isConnectionUsable: true
+            )
+        }
+        guard parameters.count <= Int(Int16.max) * 2 + 1 else {
+            throw TransportError(
+                code: .invalidParameter, message: "more than 65535 parameters",
+                host: host, port: port, phase: .notSent, isConnectionUsable: true
+            )
+        }
+        let wasConnected = PQstatus(connection) == CONNECTION_OK
+        let sent = ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+            PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+        }
+        let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
+        guard sent == 1 else {
+            throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
+        }
+        return try await completeStatement(
+            connection, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight, deadline: deadline
+        )
+    }
+
+    /// Runs SQL text through the simple query protocol (`PQsendQuery`): several statements may be separated by
+    /// semicolons, and no parameters can be bound. Returns the last statement's result. Never pass it values that
+    /// came from outside: use ``execute(_:parameters:resultFormat:deadline:)``, which binds them.
+    public func executeUnsafeScript(_ sql: String, deadline: ContinuousClock.Instant? = nil) async throws -> QueryResult {
+        let connection = try beginStatement()
+        defer { isRunningStatement = false }
+        let wasConnected = PQstatus(connection) == CONNECTION_OK
+        let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
+        guard PQsendQuery(connection, sql) == 1 else {
+            throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
+        }
+        return try await completeStatement(
+            connection, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight, deadline: deadline
+        )
+    }
+
+    // MARK: - Statement machinery
+
+    private func beginStatement() throws -> OpaquePointer {
+        guard let connection else {
+            throw TransportError(code: .connectionClosed, message: "the connection is closed",
+                                 host: host, port: port, phase: .notSent, isConnectionUsable: false)
+        }
+        guard !isRunningStatement else {
+            throw TransportError(code: .connectionBusy, message: "another statement is running on this connection",
+                                 host: host, port: port, phase: .notSent, isConnectionUsable: true)
+        }
+        if Task.isCancelled {
+            throw TransportError(code: .cancelled, message: "cancelled before the statement was sent",
+                                 host: host, port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
+        }
+        isRunningStatement = true
+        notices.reset()
+        return connection
+    }
+
+    /// The failure of a `PQsend*` call that returned 0. If the connection was already broken ("no connection to the
+    /// server") or is still fine (a request libpq refused before writing), nothing was sent; if it broke during the
+    /// call, part of the request may have reached the server.
+    private func sendFailure(
+        _ connection: OpaquePointer,
+        wasConnected: Bool,
+        phaseIfSent: TransportError.Phase
+    ) -> TransportError {
+        let isConnected = PQstatus(connection) == CONNECTION_OK
+        let phase: TransportError.Phase = wasConnected && !isConnected ? phaseIfSent : .notSent
+        return TransportError.fromConnectionMessage(
+            connection, code: isConnected ? .server : .connectionLost, phase: phase,
+            endpoint: endpoint, isConnectionUsable: Self.isUsable(connection)
+        )
+    }
+
+    /// Flushes the request and collects every result, under a cancellation handler that sends a cancel request.
+    private func completeStatement(
+        _ connection: OpaquePointer,
+        phaseIfSent: TransportError.Phase,
+        isCommit: Bool,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        let descriptor = PQsocket(connection)
+        cancellation.begin(descriptor: descriptor)
+        defer { cancellation.end() }
+        let cancellation = self.cancellation
+        let collected = try await withTaskCancellationHandler {
+            try await collectResults(connection, descriptor: descriptor, phaseIfSent: phaseIfSent, deadline: deadline)
+        } onCancel: {
+            cancellation.requestCancel(.task)
+        }
+        return try finish(connection, collected, phaseIfSent: phaseIfSent, isCommit: isCommit)
+    }
+
+    private struct CollectedResults {
+        /// The first error result: the cause. Later ones (libpq's "server closed the connection") are consequences.
+        var firstError: OpaquePointer?
+        /// The last non-error result.
+        var last: OpaquePointer?
+    }
+
+    private func collectResults(
+        _ connection: OpaquePointer,
+        descriptor: Int32,
+        phaseIfSent: TransportError.Phase,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> CollectedResults {
+        var collected = CollectedResults()
+        // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
+        // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { break }
+            if flushed < 0 { return collected }  // broken; PQgetResult below reports why
+            try await waitForSocket(.readableOrWritable, descriptor: descriptor, phase: phaseIfSent, deadline: deadline)
+            _ = PQconsumeInput(connection)
+        }
+        // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so.
+        while true {
+            while PQisBusy(connection) == 0 {
+                guard let result = PQgetResult(connection) else { return collected }
+                switch PQresultStatus(result) {
+                case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
+                    if collected.firstError == nil { collected.firstError = result } else { PQclear(result) }
+                case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                    PQclear(result)
+                    collected.firstError.map { PQclear($0) }
+                    collected.last.map { PQclear($0) }
+                    close()
+                    throw TransportError(
+                        code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
+                        host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
+                    )
+                default:
+                    collected.last.map { PQclear($0) }
+                    collected.last = result
+                }
+            }
+            try await waitForSocket(.readable, descriptor: descriptor, phase: phaseIfSent, deadline: deadline)
+            if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
+                return collected  // the connection broke; finish reports PQerrorMessage
+            }
+        }
+    }
+
+    /// Waits for the socket, sending a cancel request when the deadline passes, and closing the connection when a
+    /// cancel request (the caller's or the deadline's) goes unanswered for the grace period.
+    private func waitForSocket(
+        _ interest: SocketReadiness.Interest,
+        descriptor: Int32,
+        phase: TransportError.Phase,
+        deadline: ContinuousClock.Instant?
+    ) async throws {
+        while true {
+            let request = cancellation.request
+            let waitUntil = request.map(\.graceDeadline) ?? deadline
+            let outcome = await SocketReadiness.shared.wait(for: interest, on: descriptor, deadline: waitUntil)
+            if outcome == .ready { return }
+            let now = ContinuousClock.now
+            if let request = cancellation.request {
+                guard now >= request.graceDeadline else { continue }
+                close()
+                throw TransportError(
+                    code: request.reason == .task ? .cancelled : .deadlineExceeded,
+                    message: "the server did not answer the cancel request in time; the connection was closed",
+                    host: host, port: port, phase: phase, isConnectionUsable: false
+                )
+            }
+            if let deadline, now >= deadline {
+                cancellation.requestCancel(.deadline)
+            }
+            // Otherwise a spurious wake: wait again.
+        }
+    }
+
+    /// Turns the collected results into the statement's result or its failure.
+    private func finish(
+        _ connection: OpaquePointer,
+        _ collected: CollectedResults,
+        phaseIfSent: TransportError.Phase,
+        isCommit: Bool
+    ) throws -> QueryResult {
+        let isUsable = Self.isUsable(connection)
+        if let errorResult = collected.firstError {
+            defer { PQclear(errorResult) }
+            collected.last.map { PQclear($0) }
+            var error = TransportError.fromErrorResult(
+                errorResult, phase: phaseIfSent, endpoint: endpoint, isConnectionUsable: isUsable
+            )
+            explain(&error)
+            throw error
+        }
+        guard let result = collected.last else {
+            var error = TransportError.fromConnectionMessage(
+                connection, code: isUsable ? .server : .connectionLost, phase: phaseIfSent,
+                endpoint: endpoint, isConnectionUsable: isUsable
+            )
+            explain(&error)
+            throw error
+        }
+        if isCommit, String(cString: PQcmdStatus(result)) == "ROLLBACK" {
+            PQclear(result)
+            throw TransportError(
+                code: .commitRolledBack,
+                message: "COMMIT answered ROLLBACK: the transaction had failed, and nothing of it was committed",
+                host: host, port: port, phase: .sent, isConnectionUsable: isUsable
+            )
+        }
+        return QueryResult(taking: result)
+    }
+
+    /// Adds what the connection knows beyond the error itself: the operator-intervention notice that preceded a lost
+    /// connection, and the cancel request behind a 57014.
+    private func explain(_ error: inout TransportError) {
+        if error.sqlState == nil, let notice = notices.lastOperatorIntervention {
+            error.sqlState = notice.sqlState
+            error.sqlStateFromNotice = true
+            error.detail = error.detail ?? notice.detail
+        }
+        if error.sqlState == "57014", let request = cancellation.request {
+            error.code = request.reason == .task ? .cancelled : .deadlineExceeded
+        }
+    }
+
+    private static func isUsable(_ connection: OpaquePointer) -> Bool {
+        guard PQstatus(connection) == CONNECTION_OK else { return false }
+        let status = PQtransactionStatus(connection)
+        return status != PQTRANS_ACTIVE && status != PQTRANS_UNKNOWN
+    }
+}

@@ -1,0 +1,51 @@
+internal import CLibPQ
+
+/// Receives a connection's notices from libpq (`PQsetNoticeReceiver`): keeps those of the running statement, so
+/// that a WARNING preceding a lost connection can explain it, and passes each to the application's handler.
+///
+/// libpq calls the receiver synchronously from within the libpq call that read the notice, so it runs wherever the
+/// connection's owner runs; the collector is owned by that connection and touched by no one else.
+final class NoticeCollector {
+    private(set) var notices: [Notice] = []
+    private let handler: (@Sendable (Notice) -> Void)?
+
+    init(handler: (@Sendable (Notice) -> Void)?) {
+        self.handler = handler
+    }
+
+    /// Forgets the notices of the previous statement.
+    func reset() {
+        if !notices.isEmpty { notices.removeAll(keepingCapacity: true) }
+    }
+
+    /// The last WARNING whose SQLSTATE is of class 57 (operator intervention): the server's word on why it is
+    /// about to close the connection (57P01 shutdown, 57P02 crash of another backend).
+    var lastOperatorIntervention: Notice? {
+        notices.last { $0.sqlState?.hasPrefix("57") == true }
+    }
+
+    /// Installs this collector as the connection's notice receiver. The collector must outlive the connection.
+    func install(on connection: OpaquePointer) {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        PQsetNoticeReceiver(connection, { context, result in
+            guard let context, let result else { return }
+            let collector = Unmanaged<NoticeCollector>.fromOpaque(context).takeUnretainedValue()
+            collector.receive(result)
+        }, context)
+    }
+
+    private func receive(_ result: OpaquePointer) {
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let notice = Notice(
+            severity: field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY),
+            sqlState: field(CLibPQ_DIAG_SQLSTATE),
+            message: field(CLibPQ_DIAG_MESSAGE_PRIMARY) ?? "",
+            detail: field(CLibPQ_DIAG_MESSAGE_DETAIL),
+            hint: field(CLibPQ_DIAG_MESSAGE_HINT)
+        )
+        notices.append(notice)
+        handler?(notice)
+    }
+}

@@ -1,0 +1,90 @@
+/// Lays bound parameters out as `PQsendQueryParams` wants them (types, value pointers, lengths, formats), in
+/// temporary storage that lives only for the call.
+enum ParameterBuffers {
+    static func withBuffers<Result>(
+        for parameters: [Parameter],
+        _ body: (
+            _ count: Int32,
+            _ types: UnsafePointer<UInt32>?,
+            _ values: UnsafePointer<UnsafePointer<CChar>?>?,
+            _ lengths: UnsafePointer<Int32>?,
+            _ formats: UnsafePointer<Int32>?
+        ) -> Result
+    ) -> Result {
+        let count = parameters.count
+        if count == 0 {
+            return body(0, nil, nil, nil, nil)
+        }
+        var byteCount = 0
+        for parameter in parameters {
+            switch parameter.value {
+            case .null: break
+            case .text(let text): byteCount += text.utf8.count + 1  // text values are NUL-terminated
+            case .binary(let bytes): byteCount += bytes.count
+            }
+        }
+        return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { storage in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { types in
+                withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { values in
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { lengths in
+                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { formats in
+                            var offset = 0
+                            for (index, parameter) in parameters.enumerated() {
+                                types[index] = parameter.type
+                                let start = storage.baseAddress! + offset
+                                switch parameter.value {
+                                case .null:
+                                    values[index] = nil
+                                    lengths[index] = 0
+                                    formats[index] = ValueFormat.text.rawValue
+                                case .text(let text):
+                                    let written = copy(text.utf8, to: start)
+                                    start.storeBytes(of: 0, toByteOffset: written, as: UInt8.self)
+                                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+                                    lengths[index] = Int32(written)
+                                    formats[index] = ValueFormat.text.rawValue
+                                    offset += written + 1
+                                case .binary(let bytes):
+                                    let written = copy(bytes, to: start)
+                                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+                                    lengths[index] = Int32(written)
+                                    formats[index] = ValueFormat.binary.rawValue
+                                    offset += written
+                                }
+                            }
+                            return body(
+                                Int32(count),
+                                UnsafePointer(types.baseAddress),
+                                UnsafePointer(values.baseAddress),
+                                UnsafePointer(lengths.baseAddress),
+                                UnsafePointer(formats.baseAddress)
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func copy<Bytes: Collection<UInt8>>(_ bytes: Bytes, to destination: UnsafeMutableRawPointer) -> Int {
+        let copied = bytes.withContiguousStorageIfAvailable { buffer in
+            if let base = buffer.baseAddress { destination.copyMemory(from: base, byteCount: buffer.count) }
+            return buffer.count
+        }
+        if let copied { return copied }
+        var count = 0
+        for byte in bytes {
+            destination.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+            count += 1
+        }
+        return count
+    }
+}
+
+extension Parameter {
+    /// True for a text value with a NUL byte, which libpq would silently cut short.
+    var containsNUL: Bool {
+        if case .text(let text) = value { return text.utf8.contains(0) }
+        return false
+    }
+}

@@ -1,0 +1,95 @@
+internal import CLibPQ
+
+/// The successful result of one statement: its rows (if any), column descriptions and command tag.
+///
+/// Values are read in place from libpq's result, without copying. A result is immutable once complete, and libpq
+/// documents that such a `PGresult` may be read from any thread; the result is freed when the last reference goes.
+public final class QueryResult: @unchecked Sendable {
+    // @unchecked Sendable: `raw` is a completed PGresult that no one mutates after this object takes ownership, and
+    // libpq only reads it in the accessors below ("PGresult objects are normally read-only after creation, and so
+    // can be passed around freely between threads"). It is cleared exactly once, in deinit.
+    private let raw: OpaquePointer
+
+    /// The number of rows.
+    public let rowCount: Int
+    /// The number of columns.
+    public let columnCount: Int
+
+    init(taking raw: OpaquePointer) {
+        self.raw = raw
+        self.rowCount = Int(PQntuples(raw))
+        self.columnCount = Int(PQnfields(raw))
+    }
+
+    deinit {
+        PQclear(raw)
+    }
+
+    /// The command tag, as the server sent it: `SELECT 3`, `INSERT 0 1`, `COMMIT`, `ROLLBACK`, ...
+    public var commandTag: String {
+        String(cString: PQcmdStatus(raw))
+    }
+
+    /// The number of rows the statement affected (`INSERT`, `UPDATE`, `DELETE`, `MERGE`, `SELECT`, `MOVE`, `FETCH`,
+    /// `COPY`), or nil for other commands.
+    public var affectedRows: Int? {
+        Int(String(cString: PQcmdTuples(raw)))
+    }
+
+    /// The name of a column, as the query labelled it.
+    public func columnName(_ column: Int) -> String {
+        precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
+        return String(cString: PQfname(raw, Int32(column)))
+    }
+
+    /// The index of the column with this name, or nil. Like libpq, an unquoted name is matched case-insensitively.
+    public func columnIndex(named name: String) -> Int? {
+        let index = PQfnumber(raw, name)
+        return index < 0 ? nil : Int(index)
+    }
+
+    /// The type OID of a column (23 for `int4`, 25 for `text`, ...).
+    public func columnType(_ column: Int) -> PostgresOID {
+        precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
+        return PostgresOID(PQftype(raw, Int32(column)))
+    }
+
+    /// The wire format of a column's values.
+    public func columnFormat(_ column: Int) -> ValueFormat {
+        precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
+        return PQfformat(raw, Int32(column)) == 1 ? .binary : .text
+    }
+
+    /// Whether a value is SQL NULL.
+    public func isNull(row: Int, column: Int) -> Bool {
+        checkBounds(row: row, column: column)
+        return PQgetisnull(raw, Int32(row), Int32(column)) == 1
+    }
+
+    /// Calls `body` with a value's bytes, in place, or with nil for SQL NULL. The bytes are valid only inside `body`.
+    public func withBytes<Result>(
+        row: Int,
+        column: Int,
+        _ body: (UnsafeRawBufferPointer?) throws -> Result
+    ) rethrows -> Result {
+        checkBounds(row: row, column: column)
+        if PQgetisnull(raw, Int32(row), Int32(column)) == 1 {
+            return try body(nil)
+        }
+        let start = PQgetvalue(raw, Int32(row), Int32(column))
+        let length = Int(PQgetlength(raw, Int32(row), Int32(column)))
+        return try body(UnsafeRawBufferPointer(start: start, count: length))
+    }
+
+    /// A value in the text format as a `String` (invalid UTF-8 is repaired), or nil for SQL NULL.
+    public func string(row: Int, column: Int) -> String? {
+        withBytes(row: row, column: column) { bytes in
+            bytes.map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    private func checkBounds(row: Int, column: Int) {
+        precondition(row >= 0 && row < rowCount, "row \(row) out of range 0..<\(rowCount)")
+        precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
+    }
+}

@@ -1,0 +1,27 @@
+/// What the transport needs to know of a statement's text.
+enum StatementText {
+    /// Whether the statement ends a transaction with a commit (`COMMIT`, `END`, `COMMIT PREPARED`), so that a
+    /// lost answer leaves the outcome unknown and a `ROLLBACK` answer means the transaction had failed.
+    static func isCommit(_ sql: String) -> Bool {
+        var utf8 = sql.utf8[...]
+        while let first = utf8.first, first == UInt8(ascii: " ") || (9...13).contains(first) {
+            utf8 = utf8.dropFirst()
+        }
+        return startsWithKeyword(utf8, "commit") || startsWithKeyword(utf8, "end")
+    }
+
+    private static func startsWithKeyword(_ text: Substring.UTF8View, _ keyword: StaticString) -> Bool {
+        let keywordBytes = UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount)
+        guard text.count >= keywordBytes.count else { return false }
+        var index = text.startIndex
+        for expected in keywordBytes {
+            // ASCII case-insensitive comparison.
+            guard text[index] | 0x20 == expected else { return false }
+            index = text.index(after: index)
+        }
+        guard index < text.endIndex else { return true }
+        let next = text[index]
+        return !(next | 0x20 >= UInt8(ascii: "a") && next | 0x20 <= UInt8(ascii: "z")) && next != UInt8(ascii: "_")
+            && !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next)
+    }
+}

@@ -1,0 +1,131 @@
+internal import CLibPQ
+
+// The one place where libpq's reports of failure become `TransportError` values.
+
+extension TransportError {
+    /// The facts of an error result (`PGRES_FATAL_ERROR`), read field by field.
+    ///
+    /// An error result without an SQLSTATE is one libpq made itself, such as "server closed the connection
+    /// unexpectedly"; on a broken connection it is reported as ``Code/connectionLost``.
+    static func fromErrorResult(
+        _ result: OpaquePointer,
+        phase: Phase,
+        endpoint: Endpoint,
+        isConnectionUsable: Bool
+    ) -> TransportError {
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        let sqlState = field(CLibPQ_DIAG_SQLSTATE)
+        let message = field(CLibPQ_DIAG_MESSAGE_PRIMARY) ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace()
+        return TransportError(
+            code: sqlState == nil && !isConnectionUsable ? .connectionLost : .server,
+            sqlState: sqlState,
+            // pgbouncer omits the non-localized severity; fall back to the localized one.
+            severity: field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY),
+            message: message.isEmpty ? "unknown error" : message,
+            detail: field(CLibPQ_DIAG_MESSAGE_DETAIL),
+            hint: field(CLibPQ_DIAG_MESSAGE_HINT),
+            position: field(CLibPQ_DIAG_STATEMENT_POSITION).flatMap { Int($0) },
+            host: endpoint.host,
+            port: endpoint.port,
+            phase: phase,
+            isConnectionUsable: isConnectionUsable
+        )
+    }
+
+    /// The facts of a failure that libpq reported only through `PQerrorMessage` (a failed send, flush or read).
+    static func fromConnectionMessage(
+        _ connection: OpaquePointer,
+        code: Code,
+        phase: Phase,
+        endpoint: Endpoint,
+        isConnectionUsable: Bool
+    ) -> TransportError {
+        let message = String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace()
+        return TransportError(
+            code: code,
+            message: message.isEmpty ? "\(code)" : message,
+            host: endpoint.host,
+            port: endpoint.port,
+            phase: phase,
+            isConnectionUsable: isConnectionUsable
+        )
+    }
+
+    /// The facts of a failed connect, parsed from libpq's message (there is no `PGresult` during connect).
+    ///
+    /// With `PQERRORS_VERBOSE` set right after `PQconnectStartParams`, a server's refusal reads
+    /// `connection to server at "h" (addr), port p failed: FATAL:  28P01: password authentication failed ...`,
+    /// followed by `DETAIL:`, `HINT:` and `LOCATION:` lines. With several hosts there is one such block per host
+    /// tried; the facts are those of the last one, the attempt that ended the connect.
+    static func fromConnectMessage(_ text: String, host: String?, port: Int?) -> TransportError {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let blockStart = lines.lastIndex { line in
+            line.hasPrefix("connection to server ") || line.hasPrefix("could not ")
+        } ?? lines.startIndex
+        var error = TransportError(
+            code: .connectFailed,
+            message: "connect failed",
+            host: host,
+            port: port,
+            phase: .connecting,
+            isConnectionUsable: false
+        )
+        guard blockStart < lines.endIndex else { return error }
+
+        var head = Substring(lines[blockStart])
+        if head.hasPrefix("connection to server at \"") {
+            // connection to server at "HOST" (ADDR), port PORT failed: REST
+            let afterQuote = head.dropFirst("connection to server at \"".count)
+            if let closing = afterQuote.firstIndex(of: "\"") {
+                error.host = String(afterQuote[..<closing])
+            }
+            if let portRange = head.range(of: ", port "),
+               let failed = head.range(of: " failed: ", range: portRange.upperBound..<head.endIndex)
+            {
+                error.port = Int(head[portRange.upperBound..<failed.lowerBound]) ?? error.port
+                head = head[failed.upperBound...]
+            }
+        } else if head.hasPrefix("connection to server on socket "), let failed = head.range(of: " failed: ") {
+            head = head[failed.upperBound...]
+        }
+        // REST is either "SEVERITY:  SQLSTATE: message" from the server, or libpq's own text.
+        let severities = ["FATAL", "ERROR", "PANIC", "WARNING"]
+        if let severity = severities.first(where: { head.hasPrefix($0 + ":  ") }) {
+            let rest = head.dropFirst(severity.count + 3)
+            error.severity = severity
+            if rest.count >= 7, rest.dropFirst(5).hasPrefix(": "), rest.prefix(5).allSatisfy(\.isSQLStateCharacter) {
+                error.sqlState = String(rest.prefix(5))
+                error.message = String(rest.dropFirst(7))
+            } else {
+                error.message = String(rest)
+            }
+        } else {
+            error.message = String(head)
+        }
+        for line in lines[(blockStart + 1)...] {
+            if line.hasPrefix("DETAIL:  ") {
+                error.detail = String(line.dropFirst("DETAIL:  ".count))
+            } else if line.hasPrefix("HINT:  ") {
+                error.hint = String(line.dropFirst("HINT:  ".count))
+            } else if line.hasPrefix("\t"), error.hint == nil {
+                // libpq's own advice, e.g. "Is the server running on that host and accepting TCP/IP connections?"
+                error.hint = String(line.dropFirst())
+            }
+        }
+        return error
+    }
+}
+
+extension Character {
+    fileprivate var isSQLStateCharacter: Bool {
+        isASCII && (isNumber || isUppercase)
+    }
+}
+
+/// The host and port a connection is to, as libpq reports them.
+struct Endpoint: Sendable {
+    var host: String?
+    var port: Int?
+}

@@ -1,0 +1,173 @@
+/// A failure of one libpq connection, reported as facts: what the server or libpq said, where, and how far the
+/// request had got.
+///
+/// The transport never decides whether a failure may be retried; it records what a retry policy needs to decide
+/// safely: the SQLSTATE (from the error, the connect message, or a WARNING notice that came just before the
+/// connection was lost), the ``Phase`` the request was in, and whether the connection can still be used.
+///
+/// `description` is redacted: it never contains a password, a bound value or the server's message text (which can
+/// quote values, as in `invalid input syntax for type integer: "…"`). `String(reflecting:)` shows every field.
+public struct TransportError: Error, Sendable {
+    /// What kind of failure this is. Codes can be added without breaking a `switch` with a `default`.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: Hashable, Sendable {
+            case server
+            case connectFailed
+            case connectDeadlineExceeded
+            case connectionLost
+            case cancelled
+            case deadlineExceeded
+            case commitRolledBack
+            case invalidParameter
+            case invalidConnectionString
+            case connectionClosed
+            case connectionBusy
+            case unsupportedResult
+        }
+
+        private let base: Base
+
+        /// The server answered the statement with an error; ``TransportError/sqlState`` says which.
+        public static let server = Code(base: .server)
+        /// libpq could not establish a session (refused, unreachable, rejected during authentication or startup).
+        public static let connectFailed = Code(base: .connectFailed)
+        /// The library's own connect deadline passed before a session was established.
+        public static let connectDeadlineExceeded = Code(base: .connectDeadlineExceeded)
+        /// The connection broke while the request was being sent or answered.
+        public static let connectionLost = Code(base: .connectionLost)
+        /// The caller's task was cancelled; a cancel request was sent to the server if the statement was running.
+        public static let cancelled = Code(base: .cancelled)
+        /// The statement's deadline passed; a cancel request was sent to the server.
+        public static let deadlineExceeded = Code(base: .deadlineExceeded)
+        /// `COMMIT` answered `ROLLBACK`: the transaction had already failed, and nothing of it was committed.
+        public static let commitRolledBack = Code(base: .commitRolledBack)
+        /// A parameter cannot be sent as given (a text parameter containing a NUL byte); nothing was sent.
+        public static let invalidParameter = Code(base: .invalidParameter)
+        /// The connection string or URL could not be parsed, or names an unknown option.
+        public static let invalidConnectionString = Code(base: .invalidConnectionString)
+        /// The connection was closed by ``LibPQConnection/close()`` or after an earlier unrecoverable failure.
+        public static let connectionClosed = Code(base: .connectionClosed)
+        /// Another statement is still running on this connection; one connection runs one statement at a time.
+        public static let connectionBusy = Code(base: .connectionBusy)
+        /// The statement produced a result the transport does not handle (`COPY`); the connection was closed.
+        public static let unsupportedResult = Code(base: .unsupportedResult)
+
+        public var description: String {
+            switch base {
+            case .server: "server error"
+            case .connectFailed: "connect failed"
+            case .connectDeadlineExceeded: "connect deadline exceeded"
+            case .connectionLost: "connection lost"
+            case .cancelled: "cancelled"
+            case .deadlineExceeded: "statement deadline exceeded"
+            case .commitRolledBack: "COMMIT answered ROLLBACK"
+            case .invalidParameter: "invalid parameter"
+            case .invalidConnectionString: "invalid connection string"
+            case .connectionClosed: "connection closed"
+            case .connectionBusy: "connection busy"
+            case .unsupportedResult: "unsupported result"
+            }
+        }
+    }
+
+    /// How far a request had got when it failed. This, more than anything, says whether retrying is safe.
+    public enum Phase: Sendable, Hashable, CustomStringConvertible {
+        /// While establishing the session: nothing of any statement was sent.
+        case connecting
+        /// The statement was not sent: no byte of it reached the socket.
+        case notSent
+        /// The statement was sent (or may have been, in part); the server may have run it.
+        case sent
+        /// A `COMMIT` was sent and its answer did not arrive: the transaction may or may not have committed.
+        case commitInFlight
+
+        public var description: String {
+            switch self {
+            case .connecting: "connecting"
+            case .notSent: "not sent"
+            case .sent: "sent"
+            case .commitInFlight: "COMMIT in flight"
+            }
+        }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// The five-character SQLSTATE, when the server sent one (in the error, the connect message or a notice).
+    public var sqlState: String?
+    /// True when ``sqlState`` was taken from a WARNING notice that preceded a lost connection (57P01 on an
+    /// immediate shutdown, 57P02 when another backend crashed) rather than from an error.
+    public var sqlStateFromNotice: Bool
+    /// The non-localized severity (`ERROR`, `FATAL`, `PANIC`, or `WARNING` for a notice), when known.
+    public var severity: String?
+    /// The primary message: the server's, libpq's, or the transport's own.
+    public var message: String
+    /// The server's DETAIL, if any. It can quote data values.
+    public var detail: String?
+    /// The server's HINT, if any.
+    public var hint: String?
+    /// The 1-based character position in the statement that the error points at (syntax errors).
+    public var position: Int?
+    /// The host the connection was to (for a multi-host connect, the last one tried).
+    public var host: String?
+    /// The port the connection was to.
+    public var port: Int?
+    /// How far the request had got.
+    public var phase: Phase
+    /// Whether the connection can run another statement. False once the connection is broken or closed.
+    public var isConnectionUsable: Bool
+
+    /// Makes an error from its facts.
+    public init(
+        code: Code,
+        sqlState: String? = nil,
+        sqlStateFromNotice: Bool = false,
+        severity: String? = nil,
+        message: String,
+        detail: String? = nil,
+        hint: String? = nil,
+        position: Int? = nil,
+        host: String? = nil,
+        port: Int? = nil,
+        phase: Phase,
+        isConnectionUsable: Bool
+    ) {
+        self.code = code
+        self.sqlState = sqlState
+        self.sqlStateFromNotice = sqlStateFromNotice
+        self.severity = severity
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+        self.position = position
+        self.host = host
+        self.port = port
+        self.phase = phase
+        self.isConnectionUsable = isConnectionUsable
+    }
+}
+
+extension TransportError: CustomStringConvertible, CustomDebugStringConvertible {
+    /// A redacted summary: code, SQLSTATE, severity, endpoint, phase and usability; never message text from the
+    /// server, bound values or passwords. Use `String(reflecting:)` for every field.
+    public var description: String {
+        var text = "TransportError(\(code)"
+        if let sqlState {
+            text += ", sqlState: \(sqlState)\(sqlStateFromNotice ? " (from notice)" : "")"
+        }
+        if let severity { text += ", severity: \(severity)" }
+        if let host { text += ", host: \(host)" }
+        if let port { text += ", port: \(port)" }
+        text += ", phase: \(phase), connection \(isConnectionUsable ? "usable" : "unusable"))"
+        return text
+    }
+
+    /// Every field, including the server's message, detail and hint, which can quote data values.
+    public var debugDescription: String {
+        var text = String(describing: self).dropLast() + ", message: \(String(reflecting: message))"
+        if let detail { text += ", detail: \(String(reflecting: detail))" }
+        if let hint { text += ", hint: \(String(reflecting: hint))" }
+        if let position { text += ", position: \(position)" }
+        return text + ")"
+    }
+}
