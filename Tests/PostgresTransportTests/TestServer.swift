@@ -41,16 +41,25 @@ enum TestServer {
         try await LibPQConnection.connect(parameters(port: port, overrides), timeout: .seconds(10), options: options)
     }
 
-    /// Runs the cluster script (`scripts/pg-cluster.sh`) with the given arguments, and waits for it.
-    static func cluster(_ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: environment["POSTGRES_CLUSTER_SCRIPT"]!)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterScriptFailed(arguments: arguments, status: process.terminationStatus)
+    /// Runs the cluster script (`scripts/pg-cluster.sh`) with the given arguments, and waits for it on a thread of
+    /// its own (the script waits for the server to stop or start).
+    static func cluster(_ arguments: String...) async throws {
+        let script = environment["POSTGRES_CLUSTER_SCRIPT"]!
+        let status = await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: run([script] + arguments)) }.start()
         }
+        guard status == 0 else { throw ClusterScriptFailed(arguments: arguments, status: status) }
+    }
+
+    /// Spawns a command and waits for it; returns its exit status (-1 when it could not be spawned).
+    private static func run(_ command: [String]) -> Int32 {
+        var pid = pid_t()
+        let arguments = command.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        guard posix_spawn(&pid, command[0], nil, nil, arguments, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xff
     }
 
     struct ClusterScriptFailed: Error {

@@ -1,0 +1,133 @@
+import Foundation
+import PostgresTransport
+import Testing
+
+@Suite("Sessions that fail under a statement", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+struct SessionFailureTests {
+    @Test func backendTerminatedWhileIdle() async throws {
+        let victim = try await TestServer.connect()
+        let killer = try await TestServer.connect()
+        let killed = try await killer.execute(
+            "SELECT pg_terminate_backend($1::int4)", parameters: [.text(String(victim.backendPID))]
+        )
+        #expect(killed.string(row: 0, column: 0) == "t")
+        // The FATAL arrives at the victim's next statement: the server's own code, and a dead connection.
+        let error = await #expect(throws: TransportError.self) { try await victim.execute("SELECT 1") }
+        #expect(error?.code == .server)
+        #expect(error?.sqlState == "57P01")
+        #expect(error?.sqlStateFromNotice == false)
+        #expect(error?.severity == "FATAL")
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == false)
+        #expect(await victim.isUsable == false)
+        // The statement after that never leaves the client.
+        let next = await #expect(throws: TransportError.self) { try await victim.execute("SELECT 1") }
+        #expect(next?.code == .connectionLost)
+        #expect(next?.phase == .notSent)
+        #expect(next?.isConnectionUsable == false)
+        #expect(next?.message.contains("no connection to the server") == true)
+        await killer.close()
+    }
+
+    @Test func cancellingAStatementReturnsPromptlyAndKeepsTheConnection() async throws {
+        let connection = try await TestServer.connect()
+        let started = ContinuousClock.now
+        let task = Task { try await connection.execute("SELECT pg_sleep(10)") }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        let error = await #expect(throws: TransportError.self) { try await task.value }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(1))
+        #expect(error?.code == .cancelled)
+        #expect(error?.sqlState == "57014")
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == true)
+        let next = try await connection.execute("SELECT 'still here'")
+        #expect(next.string(row: 0, column: 0) == "still here")
+        await connection.close()
+    }
+
+    @Test func cancelledTaskSendsNothing() async throws {
+        let connection = try await TestServer.connect()
+        let gate = AsyncStream<Void>.makeStream()
+        let task = Task {
+            for await _ in gate.stream {}
+            return try await connection.execute("CREATE TEMP TABLE never_created (id int)")
+        }
+        task.cancel()
+        gate.continuation.finish()
+        let error = await #expect(throws: TransportError.self) { try await task.value }
+        #expect(error?.code == .cancelled)
+        #expect(error?.phase == .notSent)
+        let exists = try await connection.execute("SELECT to_regclass('never_created') IS NULL")
+        #expect(exists.string(row: 0, column: 0) == "t")
+        await connection.close()
+    }
+
+    @Test func statementDeadlineCancelsOnTheServer() async throws {
+        let connection = try await TestServer.connect()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: TransportError.self) {
+            try await connection.execute("SELECT pg_sleep(10)", deadline: .now.advanced(by: .milliseconds(200)))
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(error?.code == .deadlineExceeded)
+        #expect(error?.sqlState == "57014")
+        #expect(error?.isConnectionUsable == true)
+        let next = try await connection.execute("SELECT 1")
+        #expect(next.string(row: 0, column: 0) == "1")
+        await connection.close()
+    }
+
+    @Test func concurrentStatementOnOneConnectionIsRefused() async throws {
+        let connection = try await TestServer.connect()
+        async let slow = connection.execute("SELECT pg_sleep(0.3)")
+        try await Task.sleep(for: .milliseconds(50))
+        let error = await #expect(throws: TransportError.self) { try await connection.execute("SELECT 1") }
+        #expect(error?.code == .connectionBusy)
+        #expect(error?.phase == .notSent)
+        _ = try await slow
+        await connection.close()
+    }
+}
+
+@Suite(
+    "Server shutdowns under a statement",
+    .serialized,
+    .enabled(if: TestServer.hasCrashCluster, TestServer.crashSkipReason)
+)
+struct ShutdownTests {
+    static var crashPort: String { TestServer.environment["POSTGRES_CRASH_PORT"]! }
+
+    @Test func immediateShutdownDuringAStatement() async throws {
+        let connection = try await TestServer.connect(port: Self.crashPort)
+        let task = Task { try await connection.execute("SELECT pg_sleep(30)") }
+        try await Task.sleep(for: .milliseconds(300))
+        try await TestServer.cluster("stop", "crash", "immediate")
+        let error = await #expect(throws: TransportError.self) { try await task.value }
+        try await TestServer.cluster("start-existing", "crash")
+        // The cause came only as a WARNING notice before the socket closed; libpq's error has no SQLSTATE.
+        #expect(error?.code == .connectionLost)
+        #expect(error?.sqlState == "57P01")
+        #expect(error?.sqlStateFromNotice == true)
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == false)
+        #expect(error?.message.contains("server closed the connection unexpectedly") == true)
+        // The restarted server takes new sessions.
+        let fresh = try await TestServer.connect(port: Self.crashPort)
+        #expect(try await fresh.execute("SELECT 1").string(row: 0, column: 0) == "1")
+        await fresh.close()
+    }
+
+    @Test func lostCommitIsInFlight() async throws {
+        let connection = try await TestServer.connect(port: Self.crashPort)
+        _ = try await connection.execute("CREATE TABLE IF NOT EXISTS in_flight (id int)")
+        _ = try await connection.execute("BEGIN")
+        _ = try await connection.execute("INSERT INTO in_flight VALUES (1)")
+        try await TestServer.cluster("stop", "crash", "immediate")
+        let error = await #expect(throws: TransportError.self) { try await connection.execute("COMMIT") }
+        try await TestServer.cluster("start-existing", "crash")
+        #expect(error?.phase == .commitInFlight)
+        #expect(error?.isConnectionUsable == false)
+    }
+}
