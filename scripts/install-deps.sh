@@ -78,9 +78,18 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
     clusters_online_before="$(pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1 "/" $2 }' || true)"
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# apt's chatter goes to a file that is shown only when something fails.
+apt_log="$(mktemp)"
+trap 'rm -f "$apt_log"' EXIT
+run_apt() {
+    if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        log "apt-get $* failed"
+        exit 1
+    fi
+}
+run_apt update
+run_apt install -y --no-install-recommends "${missing[@]}"
 
 if $server_missing && command -v pg_lsclusters >/dev/null 2>&1; then
     # Debian's postinst creates and may start a default cluster (e.g. 15/main on
