@@ -1,0 +1,45 @@
+# ResilientPostgres: build, test and demo with throwaway PostgreSQL clusters on 127.0.0.1.
+# Run `make` for the list of targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+# Extra flags for `swift test`, e.g. make test SWIFT_TEST_FLAGS='--filter PolicyTests'
+SWIFT_TEST_FLAGS ?=
+
+EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
+
+.PHONY: help build test test-examples demo servers-stop clean
+
+help: ## List the targets
+	@echo "usage: make TARGET"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN { FS = ":.*## " } { printf "  %-14s %s\n", $$1, $$2 }'
+
+build: ## Build the package
+	$(SWIFT) build
+
+test: ## Run the tests against fresh clusters (main, crash), then build every example package
+	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+	@$(MAKE) --no-print-directory test-examples
+
+test-examples: ## Build every Examples/*/ package
+	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
+	@for manifest in $(EXAMPLE_MANIFESTS); do \
+		dir="$${manifest%/Package.swift}"; \
+		echo "$(SWIFT) build --package-path $$dir"; \
+		$(SWIFT) build --package-path "$$dir"; \
+	done
+
+demo: ## Run the Quickstart example against a fresh cluster
+	@if [ ! -f Examples/Quickstart/Package.swift ]; then \
+		echo "make demo: Examples/Quickstart/Package.swift does not exist yet" >&2; exit 1; \
+	fi
+	TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) run --package-path Examples/Quickstart Quickstart
+
+servers-stop: ## Stop every cluster this checkout started and delete their state
+	scripts/pg-cluster.sh stop-all
+
+clean: servers-stop ## Stop the clusters and remove build output
+	rm -rf .build $(wildcard Examples/*/.build)

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on Debian/Ubuntu, and nothing else:
+#   - pkg-config (pkgconf) able to find libpq      -> pkg-config, libpq-dev
+#   - the libpq headers                             -> libpq-dev
+#   - a PostgreSQL server (initdb, pg_ctl, postgres) -> postgresql
+#   - runuser, to run the server as `postgres` when we are root -> util-linux
+# Idempotent and silent when everything is already present.
+set -euo pipefail
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+
+# Highest-versioned server bin directory that has initdb, or nothing.
+find_server_bindir() {
+    local dir best=""
+    # Version directories sort correctly with `sort -V` (9.6 < 10 < 15).
+    while IFS= read -r dir; do
+        [[ -x "$dir/initdb" && -x "$dir/pg_ctl" && -x "$dir/postgres" ]] && best="$dir"
+    done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
+    printf '%s' "$best"
+}
+
+have_pkg_config() { command -v pkg-config >/dev/null 2>&1 || command -v pkgconf >/dev/null 2>&1; }
+
+pkg_config() {
+    if command -v pkg-config >/dev/null 2>&1; then pkg-config "$@"; else pkgconf "$@"; fi
+}
+
+libpq_headers_present() {
+    local incdir=""
+    if have_pkg_config; then
+        incdir="$(pkg_config --variable=includedir libpq 2>/dev/null || true)"
+    fi
+    [[ -n "$incdir" && -f "$incdir/libpq-fe.h" ]] || [[ -f /usr/include/postgresql/libpq-fe.h ]]
+}
+
+missing=()
+if ! have_pkg_config; then
+    missing+=(pkg-config)
+fi
+if ! have_pkg_config || ! pkg_config --exists libpq || ! libpq_headers_present; then
+    missing+=(libpq-dev)
+fi
+server_missing=false
+if [[ -z "$(find_server_bindir)" ]]; then
+    server_missing=true
+    missing+=(postgresql)
+fi
+# runuser only matters when we are root (initdb and postgres refuse to run as root).
+if [[ "$(id -u)" -eq 0 ]] && ! command -v runuser >/dev/null 2>&1; then
+    missing+=(util-linux)
+fi
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+log "missing: ${missing[*]}"
+
+as_root=()
+if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+        as_root=(sudo)
+    else
+        log "not root and sudo is not available; install them yourself:"
+        log "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+        exit 1
+    fi
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    log "apt-get not found; install the equivalents of: ${missing[*]}"
+    exit 1
+fi
+
+# Remember which Debian clusters were already running, so we only stop one that
+# the postgresql package itself starts during installation.
+clusters_online_before=""
+if command -v pg_lsclusters >/dev/null 2>&1; then
+    clusters_online_before="$(pg_lsclusters -h 2>/dev/null | awk '$4 == "online" { print $1 "/" $2 }' || true)"
+fi
+
+# apt's chatter goes to a file that is shown only when something fails.
+apt_log="$(mktemp)"
+trap 'rm -f "$apt_log"' EXIT
+run_apt() {
+    if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@" >>"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        log "apt-get $* failed"
+        exit 1
+    fi
+}
+run_apt update
+run_apt install -y --no-install-recommends "${missing[@]}"
+
+if $server_missing && command -v pg_lsclusters >/dev/null 2>&1; then
+    # Debian's postinst creates and may start a default cluster (e.g. 15/main on
+    # port 5432). The test harness runs its own throwaway clusters; stop that one.
+    while read -r version name _port status _rest; do
+        [[ "$status" == online ]] || continue
+        if grep -qxF "$version/$name" <<<"$clusters_online_before"; then
+            continue
+        fi
+        log "stopping the cluster $version/$name that the postgresql package started"
+        "${as_root[@]}" pg_ctlcluster "$version" "$name" stop || log "could not stop $version/$name"
+    done < <(pg_lsclusters -h 2>/dev/null || true)
+fi
+
+if [[ -z "$(find_server_bindir)" ]]; then
+    log "installed ${missing[*]}, but no initdb found under /usr/lib/postgresql/*/bin"
+    exit 1
+fi
+if ! pkg_config --exists libpq; then
+    log "installed ${missing[*]}, but pkg-config still cannot find libpq"
+    exit 1
+fi
+log "installed: ${missing[*]}"
