@@ -9,6 +9,7 @@ public struct Deadline<Instant: InstantProtocol>: Hashable, Sendable where Insta
     public let end: Instant
 
     /// Creates a deadline `budget` after `start`.
+    @inlinable
     public init(start: Instant, budget: Duration) {
         self.start = start
         self.end = start.advanced(by: max(budget, .zero))
@@ -18,21 +19,25 @@ public struct Deadline<Instant: InstantProtocol>: Hashable, Sendable where Insta
     public var budget: Duration { start.duration(to: end) }
 
     /// The time left at `now`; zero once the deadline has passed.
+    @inlinable
     public func remaining(at now: Instant) -> Duration {
         max(now.duration(to: end), .zero)
     }
 
     /// The time since the operation started.
+    @inlinable
     public func elapsed(at now: Instant) -> Duration {
         start.duration(to: now)
     }
 
     /// Whether the deadline has been reached at `now`.
+    @inlinable
     public func hasPassed(at now: Instant) -> Bool {
         now >= end
     }
 
     /// Whether sleeping `delay` from `now` ends before the deadline, leaving time for another attempt.
+    @inlinable
     public func admits(_ delay: Duration, at now: Instant) -> Bool {
         now.advanced(by: delay) < end
     }

@@ -11,13 +11,14 @@ public struct RetryBudget<Instant: InstantProtocol>: Sendable where Instant.Dura
     /// Every failed attempt so far, oldest first.
     public private(set) var attempts: [RetryAttempt] = []
     /// How many waits came from the backoff, which sets the next one's size.
-    private(set) var backoffRetries = 0
+    @usableFromInline private(set) var backoffRetries = 0
     /// The last wait the backoff produced.
-    private(set) var previousDelay: Duration?
+    @usableFromInline private(set) var previousDelay: Duration?
 
     /// Creates a budget of `budget` from `start`, allowing at most `maxAttempts` attempts.
     ///
     /// - Precondition: `maxAttempts`, if given, is at least 1.
+    @inlinable
     public init(start: Instant, budget: Duration = .seconds(60), maxAttempts: Int? = nil) {
         precondition(maxAttempts.map { $0 >= 1 } ?? true, "maxAttempts must be at least 1")
         self.deadline = Deadline(start: start, budget: budget)
@@ -25,6 +26,7 @@ public struct RetryBudget<Instant: InstantProtocol>: Sendable where Instant.Dura
     }
 
     /// The time left at `now`, to bound a pool wait or a connect; zero once the deadline has passed.
+    @inlinable
     public func remaining(at now: Instant) -> Duration {
         deadline.remaining(at: now)
     }
