@@ -1,0 +1,68 @@
+/// What kind of failure an attempt met, which decides whether and how it may be retried.
+///
+/// Computed from ``FailureFacts`` by ``FailureFacts/errorClass``. Anything not recognized is ``permanent``:
+/// the policy fails closed. New classes may be added; `switch` over them with a `default`.
+public struct ErrorClass: Hashable, Sendable, CaseIterable {
+    enum Value: Hashable, Sendable, CaseIterable {
+        case unreachable, serverWentAway, serverUnavailable, resourceLimit, readOnlyHost, transactionConflict
+        case staleStatement, outcomeUnknown, deadline, cancelled, permanent
+    }
+
+    let value: Value
+
+    private init(_ value: Value) { self.value = value }
+
+    /// Connection refused, host unreachable, DNS failure, or connect timeout. Nothing was sent.
+    public static let unreachable = ErrorClass(.unreachable)
+    /// An established connection was lost (terminated backend, shutdown, crash, network, idle timeouts).
+    public static let serverWentAway = ErrorClass(.serverWentAway)
+    /// The server is up but accepts no connections now (starting, shutting down, in recovery: 57P03).
+    public static let serverUnavailable = ErrorClass(.serverUnavailable)
+    /// The server or pooler is out of capacity (53xxx, too many clients, pgbouncer's pool limits).
+    public static let resourceLimit = ErrorClass(.resourceLimit)
+    /// A write reached a hot standby (25006 while `in_hot_standby` is on): the host is no longer the primary.
+    public static let readOnlyHost = ErrorClass(.readOnlyHost)
+    /// The server aborted the transaction to resolve a conflict (40001, 40P01, 55P03).
+    public static let transactionConflict = ErrorClass(.transactionConflict)
+    /// A prepared statement's cached plan no longer fits the table (0A000 `cached plan must not change ...`).
+    public static let staleStatement = ErrorClass(.staleStatement)
+    /// The request reached the server and its effect is unknown (a lost COMMIT under synchronous replication,
+    /// 08007, 40003).
+    public static let outcomeUnknown = ErrorClass(.outcomeUnknown)
+    /// A statement timeout (57014) or the operation's own deadline ended the attempt.
+    public static let deadline = ErrorClass(.deadline)
+    /// The caller, or a cancel request, cancelled the attempt.
+    public static let cancelled = ErrorClass(.cancelled)
+    /// A failure retrying cannot fix: authentication, missing database, SQL errors, data and constraint errors,
+    /// TLS configuration, and every code not known to be transient.
+    public static let permanent = ErrorClass(.permanent)
+
+    /// Every class, in declaration order.
+    public static var allCases: [ErrorClass] { Value.allCases.map(ErrorClass.init) }
+
+    /// Whether a failure of this class can go away by itself, so retrying may succeed.
+    ///
+    /// Whether it is *safe* to retry depends on the operation as well; see ``RetryPolicy``.
+    public var isTransient: Bool {
+        switch value {
+        case .unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost,
+            .transactionConflict, .staleStatement:
+            true
+        case .outcomeUnknown, .deadline, .cancelled, .permanent:
+            false
+        }
+    }
+
+    /// Whether retrying after this class costs a token of the ``RetryThrottle``.
+    ///
+    /// Classes where the server did work or is short of capacity spend a token; failing to reach a server
+    /// (refused, DNS, starting up) does not, because the backoff already paces those and they cost the server nothing.
+    public var spendsRetryToken: Bool {
+        switch value {
+        case .serverWentAway, .resourceLimit, .readOnlyHost, .transactionConflict, .staleStatement, .outcomeUnknown:
+            true
+        case .unreachable, .serverUnavailable, .deadline, .cancelled, .permanent:
+            false
+        }
+    }
+}

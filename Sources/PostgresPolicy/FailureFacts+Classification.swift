@@ -1,0 +1,94 @@
+extension FailureFacts {
+    /// The class of this failure: what went wrong, independent of what the operation allows.
+    ///
+    /// Read in this order: the connection layer's own ``Kind``; a DETAIL saying the transaction already committed
+    /// locally (``ErrorClass/outcomeUnknown``); the SQLSTATE of an error (a class such as 08 or 53 covers all its
+    /// codes); pgbouncer's and libpq's messages; then a notice's SQLSTATE or a lost connection
+    /// (``ErrorClass/serverWentAway``). Anything else is ``ErrorClass/permanent``.
+    public var errorClass: ErrorClass {
+        switch kind.value {
+        case .cancelled: return .cancelled
+        case .deadlineExpired: return .deadline
+        case .connectDeadlineExpired: return .unreachable
+        case .commitRolledBack, .invalidParameter: return .permanent
+        case .reported: break
+        }
+        if committedLocally { return .outcomeUnknown }
+
+        let text = message.lowercased()
+        if let sqlState, severity?.isError ?? true, let errorClass = errorClass(of: sqlState, message: text) {
+            return errorClass
+        }
+        if sqlState == nil || sqlState == .protocolViolation, let errorClass = Self.pgbouncerClass(of: text) {
+            return errorClass
+        }
+        if let errorClass = Self.libpqClass(of: text, phase: phase) {
+            return errorClass
+        }
+        if !isConnectionUsable && phase != .connecting && (sqlState == nil || severity?.isError == false) {
+            return .serverWentAway
+        }
+        return .permanent
+    }
+
+    /// Whether the statement or transaction may have taken effect on the server despite the failure.
+    ///
+    /// `false` when nothing reached the server, or when the server answered with an error (an `ERROR` rolls back the
+    /// statement, a `FATAL` the whole session's work). `true` when the request was sent and no answer says what
+    /// happened: a connection lost with no SQLSTATE or only a notice's, a pgbouncer `server conn crashed?`, 08007,
+    /// 40003, or a DETAIL saying the transaction already committed locally.
+    public var mayHaveBeenApplied: Bool {
+        if committedLocally { return true }
+        guard phase.mayHaveReachedServer else { return false }
+        switch kind.value {
+        case .commitRolledBack, .invalidParameter: return false
+        case .reported, .cancelled, .deadlineExpired, .connectDeadlineExpired: break
+        }
+        guard let sqlState, let severity, severity == .error || severity == .fatal else { return true }
+        switch sqlState {
+        case .statementCompletionUnknown: return true
+        case .protocolViolation: return !message.lowercased().contains("query_wait_timeout")
+        case .connectionException: return true
+        default: return false
+        }
+    }
+
+    /// Whether DETAIL reports the sync-replication case where COMMIT was durable locally but not acknowledged.
+    private var committedLocally: Bool {
+        detail?.lowercased().contains("already committed locally") ?? false
+    }
+
+    /// The class of an error's SQLSTATE, or `nil` when the code alone does not settle it.
+    private func errorClass(of state: SQLState, message: String) -> ErrorClass? {
+        switch state {
+        case .queryCanceled:
+            return message.contains("statement timeout") ? .deadline : .cancelled
+        case .cannotConnectNow:
+            return .serverUnavailable
+        case .adminShutdown, .crashShutdown, .databaseDropped, .idleSessionTimeout, .idleInTransactionSessionTimeout:
+            return .serverWentAway
+        case .insufficientResources:
+            return .resourceLimit
+        case .serializationFailure, .deadlockDetected, .lockNotAvailable:
+            return .transactionConflict
+        case .statementCompletionUnknown, .transactionResolutionUnknown:
+            return .outcomeUnknown
+        case .featureNotSupported:
+            return message.contains("cached plan") ? .staleStatement : .permanent
+        case .protocolViolation:
+            return nil
+        case .readOnlySQLTransaction:
+            // A hot standby's answer only when the session says so; on a primary the same code comes from
+            // default_transaction_read_only, and reconnecting cannot help.
+            return inHotStandby == true ? .readOnlyHost : .permanent
+        case .sqlclientUnableToEstablishSQLConnection:
+            return .unreachable
+        case .connectionExceptionGeneric, .connectionDoesNotExist, .connectionFailure:
+            return .serverWentAway
+        default:
+            // Authentication (28), missing database (3D000), SQL (42), data (22), constraints (23), and every code
+            // not known to be transient: fail closed.
+            return .permanent
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// A PostgreSQL error code (SQLSTATE), or a whole class of them.
+///
+/// A five-character value such as `"08006"` names one condition; a two-character value such as `"08"` names its
+/// class. Used as a pattern, a class matches every code in it, so `case "08":` matches `08006`:
+///
+/// ```swift
+/// switch state {
+/// case .adminShutdown: ...
+/// case "53": ...            // every insufficient-resources code
+/// default: ...
+/// }
+/// ```
+///
+/// Values are stored packed, so comparing and matching never allocate.
+public struct SQLState: Hashable, Sendable {
+    /// The characters, one byte each, first character in the lowest byte.
+    private let packed: UInt64
+    /// Two for a class, five for a condition.
+    private let length: UInt8
+
+    /// Creates a code or a class from its text, or returns `nil` unless it is 2 or 5 characters of `0-9` and `A-Z`.
+    ///
+    /// Lowercase letters are accepted and stored uppercase.
+    public init?(_ text: some StringProtocol) {
+        guard let state = SQLState(utf8: text.utf8) else { return nil }
+        self = state
+    }
+
+    private init?(utf8: some Sequence<UInt8>) {
+        var packed: UInt64 = 0
+        var length: UInt8 = 0
+        for byte in utf8 {
+            guard length < 5 else { return nil }
+            let upper: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"): upper = byte
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): upper = byte - 32
+            default: return nil
+            }
+            packed |= UInt64(upper) << (8 * UInt64(length))
+            length += 1
+        }
+        guard length == 2 || length == 5 else { return nil }
+        self.init(packed: packed, length: length)
+    }
+
+    private init(packed: UInt64, length: UInt8) {
+        self.packed = packed
+        self.length = length
+    }
+
+    /// Whether this value names a whole class (two characters) rather than one condition.
+    public var isClass: Bool { length == 2 }
+
+    /// The class this code belongs to: its first two characters (a class is its own class).
+    public var `class`: SQLState { SQLState(packed: packed & 0xFFFF, length: 2) }
+
+    /// The code's text, for example `"57P01"`.
+    public var code: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(length))
+        for index in 0..<UInt64(length) {
+            bytes.append(UInt8(truncatingIfNeeded: packed >> (8 * index)))
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether `value` is `pattern`, or belongs to it when `pattern` is a class.
+    public static func ~= (pattern: SQLState, value: SQLState) -> Bool {
+        pattern.isClass ? pattern == value.class : pattern == value
+    }
+
+    /// Whether `value` is present and is `pattern`, or belongs to it when `pattern` is a class.
+    public static func ~= (pattern: SQLState, value: SQLState?) -> Bool {
+        guard let value else { return false }
+        return pattern ~= value
+    }
+}
+
+extension SQLState: ExpressibleByStringLiteral {
+    /// Creates a code or class from a literal such as `"40001"` or `"08"`.
+    ///
+    /// - Precondition: the literal is 2 or 5 characters of `0-9` and `A-Z`.
+    public init(stringLiteral value: StaticString) {
+        let parsed = value.withUTF8Buffer { SQLState(utf8: $0) }
+        guard let state = parsed else {
+            preconditionFailure("\(value) is not a SQLSTATE code or class")
+        }
+        self = state
+    }
+}
+
+extension SQLState: CustomStringConvertible {
+    /// The code's text, for example `57P01`.
+    public var description: String { code }
+}

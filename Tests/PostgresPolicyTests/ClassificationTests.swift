@@ -1,0 +1,144 @@
+import PostgresPolicy
+import Testing
+
+@Suite("Classification")
+struct ClassificationTests {
+    @Test("an unknown SQLSTATE is permanent (fail closed)", arguments: ["XX000", "P0001", "99999", "58030", "08004", "40002"])
+    func unknownCodeIsPermanent(code: String) throws {
+        let state = try #require(SQLState(code))
+        for usable in [true, false] {
+            for phase in [FailureFacts.Phase.connecting, .notSent, .sent, .commitInFlight] {
+                let facts = FailureFacts(sqlState: state, severity: .error, message: "unheard of", phase: phase,
+                                         isConnectionUsable: usable)
+                #expect(facts.errorClass == .permanent, "\(phase), usable: \(usable)")
+            }
+        }
+    }
+
+    @Test("whole classes of permanent codes", arguments: ["28000", "28P01", "3D000", "42601", "42P01", "22P02", "23505"])
+    func permanentClasses(code: String) throws {
+        let state: SQLState = try #require(SQLState(code))
+        let facts = FailureFacts(sqlState: state, severity: .error, message: "x",
+                                 phase: .sent, isConnectionUsable: true)
+        #expect(facts.errorClass == .permanent)
+    }
+
+    @Test("every code of class 53 is a resource limit", arguments: ["53000", "53100", "53200", "53300", "53400"])
+    func resourceClass(code: String) throws {
+        let state: SQLState = try #require(SQLState(code))
+        let facts = FailureFacts(sqlState: state, severity: .fatal, message: "x",
+                                 phase: .connecting, isConnectionUsable: false)
+        #expect(facts.errorClass == .resourceLimit)
+    }
+
+    @Test("an unrecognized message without SQLSTATE while connecting is permanent")
+    func unknownConnectMessage() {
+        let facts = FailureFacts(message: "invalid connection option \"foo\"", phase: .connecting, isConnectionUsable: false)
+        #expect(facts.errorClass == .permanent)
+    }
+
+    @Test("an unrecognized message on a lost connection means the server went away")
+    func unknownLostMessage() {
+        let facts = FailureFacts(message: "something new", phase: .sent, isConnectionUsable: false)
+        #expect(facts.errorClass == .serverWentAway)
+        #expect(facts.mayHaveBeenApplied)
+    }
+
+    @Test("a network timeout after connecting means a lost connection, while connecting an unreachable host")
+    func timeoutByPhase() {
+        let message = "could not connect: Connection timed out"
+        #expect(FailureFacts(message: message, phase: .connecting, isConnectionUsable: false).errorClass == .unreachable)
+        #expect(FailureFacts(message: message, phase: .sent, isConnectionUsable: false).errorClass == .serverWentAway)
+    }
+
+    @Test("a notice's SQLSTATE never overrides an error: a WARNING 53300 on a lost connection is not a resource limit")
+    func noticeDoesNotClassify() {
+        let facts = FailureFacts(sqlState: .tooManyConnections, severity: .warning, message: "",
+                                 phase: .sent, isConnectionUsable: false)
+        #expect(facts.errorClass == .serverWentAway)
+    }
+
+    @Test("the kind a connection layer sets wins over the message")
+    func kindWins() {
+        let message = "server closed the connection unexpectedly"
+        func facts(_ kind: FailureFacts.Kind) -> FailureFacts {
+            FailureFacts(message: message, phase: .sent, isConnectionUsable: false, kind: kind)
+        }
+        #expect(facts(.reported).errorClass == .serverWentAway)
+        #expect(facts(.cancelled).errorClass == .cancelled)
+        #expect(facts(.deadlineExpired).errorClass == .deadline)
+        #expect(facts(.connectDeadlineExpired).errorClass == .unreachable)
+        #expect(facts(.commitRolledBack).errorClass == .permanent)
+        #expect(facts(.invalidParameter).errorClass == .permanent)
+    }
+
+    @Test("0A000 is a stale statement only for a cached plan")
+    func featureNotSupported() {
+        func facts(_ message: String) -> FailureFacts {
+            FailureFacts(sqlState: .featureNotSupported, severity: .error, message: message,
+                         phase: .sent, isConnectionUsable: true)
+        }
+        #expect(facts("cached plan must not change result type").errorClass == .staleStatement)
+        #expect(facts("FOR UPDATE is not allowed with UNION").errorClass == .permanent)
+    }
+
+    @Test("may have been applied", arguments: [
+        (FailureFacts(message: "server closed the connection unexpectedly", phase: .notSent, isConnectionUsable: false), false),
+        (FailureFacts(message: "Connection refused", phase: .connecting, isConnectionUsable: false), false),
+        (FailureFacts(message: "server closed the connection unexpectedly", phase: .sent, isConnectionUsable: false), true),
+        (FailureFacts(message: "server closed the connection unexpectedly", phase: .commitInFlight,
+                      isConnectionUsable: false), true),
+        (FailureFacts(sqlState: .adminShutdown, severity: .fatal, message: "terminating connection",
+                      phase: .commitInFlight, isConnectionUsable: false), false),
+        (FailureFacts(sqlState: .adminShutdown, severity: .warning, message: "server closed the connection unexpectedly",
+                      phase: .commitInFlight, isConnectionUsable: false), true),
+        (FailureFacts(sqlState: .serializationFailure, severity: .error, message: "could not serialize",
+                      phase: .commitInFlight, isConnectionUsable: true), false),
+        (FailureFacts(sqlState: .crashShutdown, severity: .panic, message: "x",
+                      phase: .commitInFlight, isConnectionUsable: false), true),
+        (FailureFacts(sqlState: .protocolViolation, severity: .fatal, message: "server conn crashed?",
+                      phase: .sent, isConnectionUsable: false), true),
+        (FailureFacts(sqlState: .protocolViolation, severity: .error, message: "query_wait_timeout",
+                      phase: .sent, isConnectionUsable: false), false),
+        (FailureFacts(sqlState: .statementCompletionUnknown, severity: .error, message: "x",
+                      phase: .sent, isConnectionUsable: true), true),
+        (FailureFacts(message: "COMMIT answered ROLLBACK", phase: .commitInFlight, isConnectionUsable: true,
+                      kind: .commitRolledBack), false),
+        (FailureFacts(sqlState: .adminShutdown, severity: .warning, message: "x",
+                      detail: "The transaction has already committed locally, but might not have been replicated.",
+                      phase: .commitInFlight, isConnectionUsable: false), true),
+    ])
+    func mayHaveBeenApplied(facts: FailureFacts, expected: Bool) {
+        #expect(facts.mayHaveBeenApplied == expected)
+    }
+}
+
+@Suite("ErrorClass")
+struct ErrorClassTests {
+    @Test("every class's description names it and says what the caller can do")
+    func descriptionsAdvise() {
+        let actions = ["retry", "check", "fix", "run", "wait", "connect", "allow", "lower", "prepare", "make", "use"]
+        for errorClass in ErrorClass.allCases {
+            let advice = errorClass.advice.lowercased()
+            #expect(actions.contains { advice.contains($0) }, "\(errorClass.name)")
+            #expect(errorClass.description.hasPrefix(errorClass.name + ": "))
+            #expect(errorClass.description.hasSuffix(errorClass.advice))
+        }
+    }
+
+    @Test("classes are distinct and each has its own advice")
+    func distinct() {
+        let classes = ErrorClass.allCases
+        #expect(classes.count == 11)
+        #expect(Set(classes).count == classes.count)
+        #expect(Set(classes.map(\.name)).count == classes.count)
+        #expect(Set(classes.map(\.advice)).count == classes.count)
+    }
+
+    @Test("only classes that can clear by themselves are transient")
+    func transient() {
+        let transient = ErrorClass.allCases.filter(\.isTransient)
+        #expect(Set(transient) == [.unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost,
+                                   .transactionConflict, .staleStatement])
+    }
+}
