@@ -38,7 +38,7 @@ let package = Package(
 
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
-        .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres"]),
+        .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
     ],
     swiftLanguageModes: [.v6]
