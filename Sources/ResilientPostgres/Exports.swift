@@ -1,0 +1,19 @@
+public import PostgresPolicy
+public import PostgresTransport
+
+// The names an application uses with the client, so that `import ResilientPostgres` is all it needs.
+
+/// How failed operations are retried. See ``PostgresClient/Configuration/retryPolicy``.
+public typealias RetryPolicy = PostgresPolicy.RetryPolicy
+/// The waits between attempts.
+public typealias Backoff = PostgresPolicy.Backoff
+/// The class of a failure: what happened, in terms of what the caller can do about it.
+public typealias ErrorClass = PostgresPolicy.ErrorClass
+/// One failed attempt of an operation, as ``PostgresError/history`` lists them.
+public typealias RetryAttempt = PostgresPolicy.RetryAttempt
+/// A SQLSTATE code, matchable by class (`"08"` matches `08006`).
+public typealias SQLState = PostgresPolicy.SQLState
+/// libpq connection options, parsed by libpq from a connection string or a `postgresql://` URL.
+public typealias ConnectionParameters = PostgresTransport.ConnectionParameters
+/// The facts of one failure of a connection: SQLSTATE, server message, endpoint, phase.
+public typealias TransportError = PostgresTransport.TransportError

@@ -1,0 +1,36 @@
+import PostgresPolicy
+import PostgresTransport
+
+extension FailureFacts {
+    /// The facts of a transport failure, in the Policy's terms.
+    init(_ error: TransportError, inHotStandby: Bool?) {
+        let phase: FailureFacts.Phase =
+            switch error.phase {
+            case .connecting: .connecting
+            case .notSent: .notSent
+            case .sent: .sent
+            case .commitInFlight: .commitInFlight
+            }
+        let kind: FailureFacts.Kind =
+            switch error.code {
+            case .connectDeadlineExceeded: .connectDeadlineExpired
+            case .deadlineExceeded: .deadlineExpired
+            case .cancelled: .cancelled
+            case .commitRolledBack: .commitRolledBack
+            case .invalidParameter, .invalidConnectionString: .invalidParameter
+            default: .reported
+            }
+        // A SQLSTATE that came only from a notice is the server's WARNING, not an error about the statement.
+        let severity = error.sqlStateFromNotice ? "WARNING" : error.severity
+        self.init(
+            sqlState: error.sqlState.flatMap { SQLState($0) },
+            severity: severity.map { FailureFacts.Severity($0) },
+            message: error.message,
+            detail: error.detail,
+            phase: phase,
+            isConnectionUsable: error.isConnectionUsable,
+            kind: kind,
+            inHotStandby: inHotStandby
+        )
+    }
+}

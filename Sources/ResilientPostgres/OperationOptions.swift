@@ -1,0 +1,30 @@
+import PostgresPolicy
+
+/// What an operation allows the client to do when it fails: the facts about it that only the caller knows.
+///
+/// By default an operation is treated as a write that must not run twice: it is retried only when nothing of it
+/// reached the server, or when the server itself reported that it did not run it. Declare more to allow more.
+public struct OperationOptions: Sendable, Hashable {
+    /// The operation only reads: running it twice is harmless, so it is retried after any transient failure.
+    public var isReadOnly: Bool
+    /// The operation may be applied more than once with the same effect (an upsert keyed by an idempotency key,
+    /// say): it is retried even when its outcome is unknown.
+    public var isIdempotent: Bool
+
+    /// Options with the given declarations.
+    public init(isReadOnly: Bool = false, isIdempotent: Bool = false) {
+        self.isReadOnly = isReadOnly
+        self.isIdempotent = isIdempotent
+    }
+
+    /// A write that must not run twice (the default).
+    public static let write = OperationOptions()
+    /// An operation that only reads.
+    public static let readOnly = OperationOptions(isReadOnly: true)
+    /// An operation safe to apply more than once.
+    public static let idempotent = OperationOptions(isIdempotent: true)
+
+    func safety(isTransactionBlock: Bool) -> OperationSafety {
+        OperationSafety(isTransactionBlock: isTransactionBlock, isReadOnly: isReadOnly, isIdempotent: isIdempotent)
+    }
+}

@@ -1,0 +1,49 @@
+public import PostgresTransport
+
+/// A transaction block in progress, handed to the closure of ``PostgresClient/transaction(options:_:)``.
+///
+/// Valid only inside that closure. Its statements throw the connection's `TransportError` facts unchanged, so that
+/// the client can decide whether to run the whole block again.
+public struct PostgresTransaction: Sendable {
+    let connection: any DatabaseConnection
+
+    package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
+        try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+    }
+
+    /// Runs one statement with bound parameters (`$1`, `$2`, ...) and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ sql: String, parameters: [Parameter] = []) async throws -> Int {
+        try await run(sql, parameters: parameters, resultFormat: .binary).affectedRows ?? 0
+    }
+}
+
+extension PostgresClient {
+    /// Runs `body` inside `BEGIN` ... `COMMIT`, running the whole block again when that is safe.
+    ///
+    /// The block is run again after a serialization failure or deadlock (40001, 40P01), a lock timeout (55P03), or
+    /// a session lost before `COMMIT` was sent: in each case the server rolled back, and nothing of the block was
+    /// applied. It is not run again when `COMMIT` itself was lost in flight (the outcome is unknown: the error says
+    /// so), unless the options declare the block idempotent. An error thrown by `body` itself rolls the block back
+    /// and is rethrown as it is.
+    ///
+    /// `body` may therefore run more than once: keep effects outside the database out of it.
+    public func transaction<Result>(
+        options: OperationOptions = .write,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await withRetries(options.safety(isTransactionBlock: true)) { connection in
+            _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: nil)
+            let result: Result
+            do {
+                result = try await body(PostgresTransaction(connection: connection))
+            } catch {
+                // Leave the session clean for the pool; if it is broken, the pool closes it anyway.
+                _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: nil)
+                throw error
+            }
+            _ = try await connection.execute("COMMIT", parameters: [], resultFormat: .text, deadline: nil)
+            return result
+        }
+    }
+}

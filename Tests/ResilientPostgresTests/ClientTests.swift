@@ -1,0 +1,173 @@
+import Foundation
+import PostgresTransport
+import ResilientPostgres
+import Synchronization
+import Testing
+
+@Suite("Client against a real server", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+struct ClientTests {
+    @Test func executesAndCountsRows() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let table = ClientTestServer.uniqueTable("exec")
+        try await client.execute("CREATE TABLE \(table) (id int PRIMARY KEY, note text)")
+        let inserted = try await client.execute(
+            "INSERT INTO \(table) SELECT g, $1 FROM generate_series(1, 3) g", parameters: [.text("n")]
+        )
+        #expect(inserted == 3)
+        let updated = try await client.execute("UPDATE \(table) SET note = 'x' WHERE id > $1", parameters: [.text("1")])
+        #expect(updated == 2)
+        try await client.execute("DROP TABLE \(table)")
+        await client.shutdown()
+    }
+
+    @Test func permanentFailureIsThrownAtOnce() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELEC 1") }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.reason == .permanent)
+        #expect(error?.attempts == 1)
+        #expect(error?.sqlState == "42601")
+        #expect(error?.mayHaveBeenApplied == false)
+        await client.shutdown()
+    }
+
+    @Test func transactionInterruptedByTerminationIsRunAgainWhole() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let table = ClientTestServer.uniqueTable("tx")
+        try await client.execute("CREATE TABLE \(table) (id int PRIMARY KEY, amount int NOT NULL)")
+        try await client.execute("INSERT INTO \(table) VALUES (1, 100), (2, 0)")
+        let killer = try await ClientTestServer.session()
+        let runs = Mutex(0)
+        try await client.transaction { tx in
+            let run = runs.withLock { $0 += 1; return $0 }
+            try await tx.execute("UPDATE \(table) SET amount = amount - 30 WHERE id = 1")
+            if run == 1 {
+                // Kill this very session in the middle of the block, before COMMIT.
+                _ = try await killer.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                    parameters: [.text("UPDATE \(table) SET amount = amount - 30%")]
+                )
+            }
+            try await tx.execute("UPDATE \(table) SET amount = amount + 30 WHERE id = 2")
+        }
+        #expect(runs.withLock { $0 } == 2)
+        // Exactly as one successful run leaves it: the first run was rolled back by the server.
+        let result = try await killer.execute("SELECT string_agg(amount::text, ',' ORDER BY id) FROM \(table)")
+        #expect(result.string(row: 0, column: 0) == "70,30")
+        _ = try await killer.execute("DROP TABLE \(table)")
+        await killer.close()
+        await client.shutdown()
+    }
+
+    @Test func errorThrownByTheBlockRollsBackAndIsNotRetried() async throws {
+        struct Refused: Error {}
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let table = ClientTestServer.uniqueTable("rb")
+        try await client.execute("CREATE TABLE \(table) (id int)")
+        let runs = Mutex(0)
+        await #expect(throws: Refused.self) {
+            try await client.transaction { tx in
+                runs.withLock { $0 += 1 }
+                try await tx.execute("INSERT INTO \(table) VALUES (1)")
+                throw Refused()
+            }
+        }
+        #expect(runs.withLock { $0 } == 1)
+        let session = try await ClientTestServer.session()
+        #expect(try await session.execute("SELECT count(*) FROM \(table)").string(row: 0, column: 0) == "0")
+        _ = try await session.execute("DROP TABLE \(table)")
+        await session.close()
+        await client.shutdown()
+    }
+
+    @Test func lostAutocommitWriteIsReportedUnknownAndNotRetried() async throws {
+        let configuration = ClientTestServer.configuration()
+        let connector = FailingConnector(real: Self.realConnector(configuration), failing: [lostAfterSend])
+        let client = PostgresClient(configuration: configuration, connector: connector)
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.execute("SELECT 1")
+        }
+        #expect(error?.errorClass == .outcomeUnknown)
+        #expect(error?.reason == .outcomeUnknown)
+        #expect(error?.mayHaveBeenApplied == true)
+        #expect(error?.attempts == 1)
+        #expect(connector.executions.withLock { $0 } == 1)
+        #expect(error.map { String(describing: $0) }?.contains("may or may not have been applied") == true)
+        await client.shutdown()
+    }
+
+    @Test func lostIdempotentWriteIsRetried() async throws {
+        let configuration = ClientTestServer.configuration()
+        let connector = FailingConnector(real: Self.realConnector(configuration), failing: [lostAfterSend])
+        let client = PostgresClient(configuration: configuration, connector: connector)
+        let count = try await client.execute("SELECT 1", options: .idempotent)
+        #expect(count == 1)
+        #expect(connector.executions.withLock { $0 } == 2)
+        await client.shutdown()
+    }
+
+    @Test func unreachableServerExhaustsTheBudget() async throws {
+        let configuration = ClientTestServer.configuration { configuration in
+            configuration.connection["port"] = "1"
+            configuration.retryPolicy = RetryPolicy(
+                backoff: .constant(.milliseconds(100), jitter: .none), budget: .milliseconds(700)
+            )
+        }
+        let client = PostgresClient(configuration: configuration)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.errorClass == .unreachable)
+        #expect(error?.reason == .budgetExhausted)
+        #expect((error?.attempts ?? 0) >= 3)
+        #expect(error?.lastFailure?.message == "Connection refused")
+        #expect(elapsed < .seconds(2))
+        await client.shutdown()
+    }
+
+    @Test func waitsForASlotThenSucceeds() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration { $0.maxConnections = 1 })
+        async let holder: Int = client.execute("SELECT pg_sleep(0.3)")
+        try await Task.sleep(for: .milliseconds(50))
+        let started = ContinuousClock.now
+        let count = try await client.execute("SELECT 1")
+        #expect(count == 1)
+        #expect(ContinuousClock.now - started >= .milliseconds(150))
+        _ = try await holder
+        await client.shutdown()
+    }
+
+    @Test func waitingPastTheBudgetFailsNamingTheClass() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration {
+            $0.maxConnections = 1
+            $0.retryPolicy.budget = .milliseconds(200)
+        })
+        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        try await Task.sleep(for: .milliseconds(50))
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+        #expect(error?.errorClass == .resourceLimit)
+        #expect(error?.reason == .budgetExhausted)
+        _ = try await holder
+        await client.shutdown()
+    }
+
+    @Test func cancellingAWaitingOperationEndsItAtOnce() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration { $0.maxConnections = 1 })
+        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        try await Task.sleep(for: .milliseconds(50))
+        let waiting = Task { try await client.execute("SELECT 1") }
+        try await Task.sleep(for: .milliseconds(50))
+        let started = ContinuousClock.now
+        waiting.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await waiting.value }
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+        #expect(error?.errorClass == .cancelled)
+        #expect(error?.reason == .cancelled)
+        _ = try await holder
+        await client.shutdown()
+    }
+
+    static func realConnector(_ configuration: PostgresClient.Configuration) -> LibPQConnector {
+        LibPQConnector(parameters: configuration.connection, connectTimeout: .seconds(10), options: .init())
+    }
+}
