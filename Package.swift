@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // libpq, as the system provides it. Imported by PostgresTransport only.
@@ -31,6 +32,7 @@ let package = Package(
                 "PostgresTransport",
                 "PostgresPolicy",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Test doubles for consumers, built on the public module's seams.

@@ -167,6 +167,17 @@ struct ClientTests {
         await client.shutdown()
     }
 
+    @Test func runsAsAServiceAndShutsDownWhenCancelled() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let service = Task { try await client.run() }
+        #expect(try await client.execute("SELECT 1") == 1)
+        service.cancel()
+        try await service.value
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.attempts == 0)
+    }
+
     static func realConnector(_ configuration: PostgresClient.Configuration) -> LibPQConnector {
         LibPQConnector(parameters: configuration.connection, connectTimeout: .seconds(10), options: .init())
     }
