@@ -63,8 +63,8 @@ public struct PostgresDecodingError: Error, Sendable {
     public var format: ValueFormat?
     /// The Swift type that was requested (`Swift.Int16`), when known.
     public var swiftType: String?
-    /// The value's first bytes, shown only by `debugDescription`.
-    var valuePreview: String?
+    /// The value's first bytes or an underlying error, shown only by `debugDescription`.
+    var debugDetail: String?
 
     /// An error for a decoder to throw; the row fills in the column, type, format and Swift type.
     ///
@@ -87,8 +87,8 @@ extension PostgresDecodingError {
         error.dataType = error.dataType ?? dataType
         error.format = error.format ?? format
         error.swiftType = error.swiftType ?? String(reflecting: swiftType)
-        if error.valuePreview == nil, let value {
-            error.valuePreview = Self.preview(value, format: format)
+        if error.debugDetail == nil, let value {
+            error.debugDetail = "value: " + Self.preview(value, format: format)
         }
         return error
     }
@@ -130,7 +130,7 @@ extension PostgresDecodingError: CustomStringConvertible, CustomDebugStringConve
 
     /// The description, followed by the value's first bytes (may be sensitive: keep out of shared logs).
     public var debugDescription: String {
-        guard let valuePreview else { return description }
-        return description + "; value: " + valuePreview
+        guard let debugDetail else { return description }
+        return description + "; " + debugDetail
     }
 }
