@@ -51,17 +51,31 @@ extension PostgresArrayEncodable {
 extension PostgresEncodable {
     /// This value as a Transport parameter.
     package func makeParameter() throws -> Parameter {
+        try makeParameter { buffer in try encode(into: &buffer) }
+    }
+
+    /// This value as a Transport parameter, its bytes written by `encode`.
+    func makeParameter<Failure: Error>(
+        _ encode: (inout [UInt8]) throws(Failure) -> Void
+    ) throws(Failure) -> Parameter {
         let type = Self.postgresDataType.rawValue
         if isPostgresNull { return .null(type: type) }
-        if let string = self as? String, Self.postgresFormat == .text {
-            return .text(string, type: type)
+        if Self.self == String.self {
+            return .text(unsafeBitCast(self, to: String.self), type: type)  // Self is String: the same type
         }
         var bytes: [UInt8] = []
-        try encode(into: &bytes)
+        try encode(&bytes)
         switch Self.postgresFormat {
         case .binary: return .binary(bytes, type: type)
         case .text: return .text(String(decoding: bytes, as: UTF8.self), type: type)
         }
+    }
+}
+
+extension PostgresNonThrowingEncodable {
+    /// This value as a Transport parameter.
+    package func makeParameter() -> Parameter {
+        makeParameter { (buffer) throws(Never) in encode(into: &buffer) }
     }
 }
 
