@@ -80,6 +80,20 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
             sql += "$\(parameters.count)"
         }
 
+        /// Binds a value, or NULL when nil, as the next parameter and appends its placeholder (`$1`, `$2`, ...).
+        public mutating func appendInterpolation<Value: PostgresNonThrowingEncodable>(_ value: Value?) {
+            parameters.append(value.makeParameter())
+            sql += "$\(parameters.count)"
+        }
+
+        /// Binds a value, or NULL when nil, as the next parameter and appends its placeholder (`$1`, `$2`, ...).
+        ///
+        /// - Throws: What the value's encoding throws.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) throws {
+            parameters.append(try value.makeParameter())
+            sql += "$\(parameters.count)"
+        }
+
         /// Appends text to the SQL itself, unescaped: only for trusted text such as a table name chosen by the program.
         public mutating func appendInterpolation(unsafeRaw sql: String) {
             self.sql += sql
