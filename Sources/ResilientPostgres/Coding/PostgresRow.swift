@@ -1,0 +1,87 @@
+internal import PostgresTransport
+
+/// One row of a result.
+///
+/// ```swift
+/// for row in rows {
+///     let (id, name) = try row.decode((Int, String).self)
+///     let email = try row.decode(String?.self, column: "email")
+/// }
+/// ```
+public struct PostgresRow: Sendable {
+    let result: QueryResult
+    /// The row's index in the result.
+    public let rowIndex: Int
+
+    init(result: QueryResult, row: Int) {
+        self.result = result
+        self.rowIndex = row
+    }
+
+    /// The number of columns.
+    public var columnCount: Int { result.columnCount }
+
+    /// The value in a column, by index. The index must be in `0..<columnCount`.
+    public subscript(column index: Int) -> PostgresCell {
+        precondition(index >= 0 && index < result.columnCount, "column \(index) out of range 0..<\(result.columnCount)")
+        return PostgresCell(result: result, row: rowIndex, column: index)
+    }
+
+    /// The value in a column, by name, or nil when there is no such column.
+    ///
+    /// Like libpq, an unquoted name matches case-insensitively; write `"\"Name\""` to match case exactly.
+    public subscript(column name: String) -> PostgresCell? {
+        result.columnIndex(named: name).map { PostgresCell(result: result, row: rowIndex, column: $0) }
+    }
+
+    /// Decodes the value in a column, by index.
+    ///
+    /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/missingColumn`` when out of range.
+    public func decode<T: PostgresDecodable>(_: T.Type = T.self, column: Int) throws(PostgresDecodingError) -> T {
+        guard column >= 0 && column < result.columnCount else {
+            throw missingColumn(T.self, index: column, name: nil)
+        }
+        return try self[column: column].decode(T.self)
+    }
+
+    /// Decodes the value in a column, by name.
+    ///
+    /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/missingColumn`` when no column has the name.
+    public func decode<T: PostgresDecodable>(_: T.Type = T.self, column: String) throws(PostgresDecodingError) -> T {
+        guard let cell = self[column: column] else { throw missingColumn(T.self, index: nil, name: column) }
+        return try cell.decode(T.self)
+    }
+
+    /// Decodes every column, in order, into a tuple: `try row.decode((Int, String?).self)`.
+    ///
+    /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/columnCountMismatch`` when the tuple's
+    ///   arity is not the number of columns.
+    public func decode<each T: PostgresDecodable>(
+        _ types: (repeat each T).Type
+    ) throws(PostgresDecodingError) -> (repeat each T) {
+        var arity = 0
+        func count<Value>(_: Value.Type) { arity += 1 }
+        repeat count((each T).self)
+        guard arity == result.columnCount else {
+            throw PostgresDecodingError(
+                .columnCountMismatch, reason: "decoding \(arity) values from a row of \(result.columnCount) columns"
+            )
+        }
+        var column = 0
+        func next<Value: PostgresDecodable>(_: Value.Type) throws(PostgresDecodingError) -> Value {
+            defer { column += 1 }
+            return try self[column: column].decode(Value.self)
+        }
+        return (repeat try next((each T).self))
+    }
+
+    func missingColumn(_ type: Any.Type, index: Int?, name: String?) -> PostgresDecodingError {
+        var error = PostgresDecodingError(
+            .missingColumn, reason: "the result has no such column (it has \(result.columnCount))"
+        )
+        error.columnIndex = index
+        error.columnName = name
+        error.swiftType = String(reflecting: type)
+        return error
+    }
+}
