@@ -1,4 +1,4 @@
-public import PostgresTransport
+import PostgresTransport
 
 /// A transaction block in progress, handed to the closure of ``PostgresClient/transaction(options:_:)``.
 ///
@@ -11,10 +11,15 @@ public struct PostgresTransaction: Sendable {
         try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
     }
 
-    /// Runs one statement with bound parameters (`$1`, `$2`, ...) and returns the number of rows it affected.
+    /// Runs one statement, its interpolated values bound as parameters, and returns the number of rows it affected.
     @discardableResult
-    public func execute(_ sql: String, parameters: [Parameter] = []) async throws -> Int {
-        try await run(sql, parameters: parameters, resultFormat: .binary).affectedRows ?? 0
+    public func execute(_ query: PostgresQuery) async throws -> Int {
+        try await run(query.sql, parameters: query.parameters, resultFormat: .binary).affectedRows ?? 0
+    }
+
+    /// Runs one statement, its interpolated values bound as parameters, and returns its rows.
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        PostgresRows(try await run(query.sql, parameters: query.parameters, resultFormat: .binary))
     }
 }
 

@@ -1,6 +1,6 @@
 import Logging
 import PostgresPolicy
-public import PostgresTransport
+import PostgresTransport
 
 /// A pooled PostgreSQL client whose operations retry what is safe to retry, within one time budget each.
 ///
@@ -56,17 +56,5 @@ public final class PostgresClient: Sendable {
         try await withRetries(options.safety(isTransactionBlock: false)) { connection in
             try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
         }
-    }
-
-    /// Runs one statement with bound parameters (`$1`, `$2`, ...) and returns the number of rows it affected.
-    ///
-    /// - Throws: ``PostgresError`` once retrying is no longer safe or useful.
-    @discardableResult
-    public func execute(
-        _ sql: String,
-        parameters: [Parameter] = [],
-        options: OperationOptions = .write
-    ) async throws -> Int {
-        try await run(sql, parameters: parameters, resultFormat: .binary, options: options).affectedRows ?? 0
     }
 }

@@ -9,14 +9,25 @@ struct ClientTests {
     @Test func executesAndCountsRows() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())
         let table = ClientTestServer.uniqueTable("exec")
-        try await client.execute("CREATE TABLE \(table) (id int PRIMARY KEY, note text)")
+        try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int PRIMARY KEY, note text)")
         let inserted = try await client.execute(
-            "INSERT INTO \(table) SELECT g, $1 FROM generate_series(1, 3) g", parameters: [.text("n")]
+            "INSERT INTO \(unsafeRaw: table) SELECT g, \("n") FROM generate_series(1, 3) g"
         )
         #expect(inserted == 3)
-        let updated = try await client.execute("UPDATE \(table) SET note = 'x' WHERE id > $1", parameters: [.text("1")])
+        let updated = try await client.execute("UPDATE \(unsafeRaw: table) SET note = 'x' WHERE id > \(1)")
         #expect(updated == 2)
-        try await client.execute("DROP TABLE \(table)")
+        try await client.execute("DROP TABLE \(unsafeRaw: table)")
+        await client.shutdown()
+    }
+
+    @Test func queriesDecodeIntoTuples() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let rows = try await client.query(
+            "SELECT g, 'row ' || g FROM generate_series(1, 5) AS g WHERE g > \(2) ORDER BY g", options: .readOnly
+        )
+        let decoded = try rows.decode((Int, String).self)
+        #expect(decoded.map(\.0) == [3, 4, 5])
+        #expect(decoded.map(\.1) == ["row 3", "row 4", "row 5"])
         await client.shutdown()
     }
 
@@ -34,13 +45,13 @@ struct ClientTests {
     @Test func transactionInterruptedByTerminationIsRunAgainWhole() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())
         let table = ClientTestServer.uniqueTable("tx")
-        try await client.execute("CREATE TABLE \(table) (id int PRIMARY KEY, amount int NOT NULL)")
-        try await client.execute("INSERT INTO \(table) VALUES (1, 100), (2, 0)")
+        try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int PRIMARY KEY, amount int NOT NULL)")
+        try await client.execute("INSERT INTO \(unsafeRaw: table) VALUES (1, 100), (2, 0)")
         let killer = try await ClientTestServer.session()
         let runs = Mutex(0)
         try await client.transaction { tx in
             let run = runs.withLock { $0 += 1; return $0 }
-            try await tx.execute("UPDATE \(table) SET amount = amount - 30 WHERE id = 1")
+            try await tx.execute("UPDATE \(unsafeRaw: table) SET amount = amount - 30 WHERE id = 1")
             if run == 1 {
                 // Kill this very session in the middle of the block, before COMMIT.
                 _ = try await killer.execute(
@@ -48,7 +59,7 @@ struct ClientTests {
                     parameters: [.text("UPDATE \(table) SET amount = amount - 30%")]
                 )
             }
-            try await tx.execute("UPDATE \(table) SET amount = amount + 30 WHERE id = 2")
+            try await tx.execute("UPDATE \(unsafeRaw: table) SET amount = amount + 30 WHERE id = 2")
         }
         #expect(runs.withLock { $0 } == 2)
         // Exactly as one successful run leaves it: the first run was rolled back by the server.
@@ -63,12 +74,12 @@ struct ClientTests {
         struct Refused: Error {}
         let client = PostgresClient(configuration: ClientTestServer.configuration())
         let table = ClientTestServer.uniqueTable("rb")
-        try await client.execute("CREATE TABLE \(table) (id int)")
+        try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int)")
         let runs = Mutex(0)
         await #expect(throws: Refused.self) {
             try await client.transaction { tx in
                 runs.withLock { $0 += 1 }
-                try await tx.execute("INSERT INTO \(table) VALUES (1)")
+                try await tx.execute("INSERT INTO \(unsafeRaw: table) VALUES (1)")
                 throw Refused()
             }
         }
