@@ -33,10 +33,7 @@ test-examples: ## Build every Examples/*/ package
 	done
 
 demo: ## Run the Quickstart example against a fresh cluster
-	@if [ ! -f Examples/Quickstart/Package.swift ]; then \
-		echo "make demo: Examples/Quickstart/Package.swift does not exist yet" >&2; exit 1; \
-	fi
-	TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) run --package-path Examples/Quickstart Quickstart
+	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
 
 servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all
