@@ -121,7 +121,7 @@ struct ClientTests {
         let configuration = ClientTestServer.configuration { configuration in
             configuration.connection["port"] = "1"
             configuration.retryPolicy = RetryPolicy(
-                backoff: .constant(.milliseconds(100), jitter: .none), budget: .milliseconds(700)
+                backoff: .constant(.milliseconds(100), jitter: .none), budget: .seconds(2)
             )
         }
         let client = PostgresClient(configuration: configuration)
@@ -130,9 +130,12 @@ struct ClientTests {
         let elapsed = ContinuousClock.now - started
         #expect(error?.errorClass == .unreachable)
         #expect(error?.reason == .budgetExhausted)
-        #expect((error?.attempts ?? 0) >= 3)
-        #expect(error?.lastFailure?.message == "Connection refused")
-        #expect(elapsed < .seconds(2))
+        // Refused at once, then again after each 100 ms wait, until a wait (or a connect) would pass the budget.
+        #expect((error?.attempts ?? 0) >= 2)
+        #expect(error?.history.allSatisfy { $0.errorClass == .unreachable } == true)
+        #expect(error?.history.first?.phase == .connecting)
+        #expect(elapsed >= .milliseconds(100))
+        #expect(elapsed < .seconds(10))
         await client.shutdown()
     }
 
@@ -171,7 +174,7 @@ struct ClientTests {
         let started = ContinuousClock.now
         waiting.cancel()
         let error = await #expect(throws: PostgresError.self) { try await waiting.value }
-        #expect(ContinuousClock.now - started < .milliseconds(500))
+        #expect(ContinuousClock.now - started < .seconds(1))
         #expect(error?.errorClass == .cancelled)
         #expect(error?.reason == .cancelled)
         _ = try await holder
