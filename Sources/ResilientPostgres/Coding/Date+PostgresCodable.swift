@@ -5,6 +5,7 @@ public import PostgresTransport
 ///
 /// `Date` holds seconds as a `Double`, exact to the microsecond within about 285 years of 2001; further out, values
 /// are rounded to the nearest microsecond `Date` can tell apart.
+///
 /// A `Date` too far from the present for PostgreSQL's `int8` microseconds (beyond about 292,000 years) is sent as
 /// `infinity` or `-infinity`.
 extension Date: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresDecodable {
