@@ -3,6 +3,9 @@ public import PostgresTransport
 
 /// `timestamptz`, bound in binary with microsecond precision.
 ///
+/// `Date` holds seconds as a `Double`, exact to the microsecond within about 285 years of 2001; further out, values
+/// are rounded to the nearest microsecond `Date` can tell apart.
+///
 /// A `Date` too far from the present for PostgreSQL's `int8` microseconds (beyond about 292,000 years) is sent as
 /// `infinity` or `-infinity`.
 extension Date: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresDecodable {

@@ -88,16 +88,19 @@ extension PostgresDecodingError {
         error.format = error.format ?? format
         error.swiftType = error.swiftType ?? String(reflecting: swiftType)
         if error.debugDetail == nil, let value {
-            error.debugDetail = "value: " + Self.preview(value, format: format)
+            error.debugDetail = "value: " + Self.preview(value)
         }
         return error
     }
 
-    private static func preview(_ value: UnsafeRawBufferPointer, format: ValueFormat?) -> String {
+    /// The first bytes: as text when they are printable UTF-8, else in hex.
+    private static func preview(_ value: UnsafeRawBufferPointer) -> String {
         let limit = 64
         let shown = UnsafeRawBufferPointer(rebasing: value.prefix(limit))
         let suffix = value.count > limit ? "… (\(value.count) bytes)" : ""
-        if format == .text, let text = String(validating: shown, as: UTF8.self) {
+        if let text = String(validating: shown, as: UTF8.self),
+            !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        {
             return "\"" + text + "\"" + suffix
         }
         let digits: [Character] = Array("0123456789abcdef")

@@ -75,6 +75,20 @@ public struct PostgresRow: Sendable {
         return (repeat try next((each T).self))
     }
 
+    /// Decodes a one-column row into a type that is both ``PostgresDecodable`` and `Decodable` (`Int`, `String`,
+    /// `Date`, ...) by its PostgreSQL decoding, not by `Decodable`.
+    ///
+    /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/columnCountMismatch`` unless the row has
+    ///   exactly one column.
+    public func decode<T: PostgresDecodable & Decodable>(_ type: T.Type) throws(PostgresDecodingError) -> T {
+        guard result.columnCount == 1 else {
+            throw PostgresDecodingError(
+                .columnCountMismatch, reason: "decoding 1 value from a row of \(result.columnCount) columns"
+            )
+        }
+        return try self[column: 0].decode(type)
+    }
+
     func missingColumn(_ type: Any.Type, index: Int?, name: String?) -> PostgresDecodingError {
         var error = PostgresDecodingError(
             .missingColumn, reason: "the result has no such column (it has \(result.columnCount))"

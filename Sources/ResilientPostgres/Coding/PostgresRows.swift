@@ -54,4 +54,17 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         }
         return decoded
     }
+
+    /// Decodes every row of a one-column result into a type that is both ``PostgresDecodable`` and `Decodable`
+    /// (`Int`, `String`, `Date`, ...) by its PostgreSQL decoding, not by `Decodable`.
+    ///
+    /// - Throws: The first row's ``PostgresDecodingError``.
+    public func decode<T: PostgresDecodable & Decodable>(_ type: T.Type) throws(PostgresDecodingError) -> [T] {
+        var decoded: [T] = []
+        decoded.reserveCapacity(count)
+        for row in self {
+            decoded.append(try row.decode(type))
+        }
+        return decoded
+    }
 }

@@ -1,0 +1,85 @@
+import Foundation
+import PostgresTransport
+import ResilientPostgres
+import Testing
+
+@Suite("Text, bool, bytea and uuid coding")
+struct TextCodingTests {
+    @Test("strings decode from text types in binary and from anything in text", arguments: [
+        "", "plain", "Grüße, 世界 🐘", String(repeating: "x", count: 10_000),
+    ])
+    func strings(value: String) throws {
+        for type in [PostgresDataType.text, .varchar, .bpchar, .name] {
+            #expect(try decode(String.self, Array(value.utf8), type, .binary) == value)
+        }
+        #expect(try decode(String.self, Array(value.utf8), .timestamptz, .text) == value)
+    }
+
+    @Test("invalid UTF-8 is an error, not repaired", arguments: [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80]] as [[UInt8]])
+    func invalidUTF8(bytes: [UInt8]) {
+        #expect(decodingError { _ = try decode(String.self, bytes, .text, .binary) }?.code == .invalidUTF8)
+        #expect(decodingError { _ = try decode(String.self, bytes, .text, .text) }?.code == .invalidUTF8)
+    }
+
+    @Test("a binary non-text type is not a String")
+    func binaryMismatch() {
+        #expect(decodingError { _ = try decode(String.self, bigEndian(Int32(1)), .int4, .binary) }?.code == .typeMismatch)
+    }
+
+    @Test("strings bind as text with the type left to the server")
+    func stringParameter() throws {
+        #expect(String.postgresDataType == .unspecified)
+        #expect(String.postgresFormat == .text)
+        #expect(try encoded("é") == [0xC3, 0xA9])
+    }
+
+    @Test("bools decode in both formats and encode as one byte")
+    func bools() throws {
+        #expect(try decode(Bool.self, [1], .bool, .binary) == true)
+        #expect(try decode(Bool.self, [0], .bool, .binary) == false)
+        #expect(try decodeText(Bool.self, "t", .bool) == true)
+        #expect(try decodeText(Bool.self, "f", .bool) == false)
+        #expect(decodingError { _ = try decodeText(Bool.self, "yes", .bool) }?.code == .malformedValue)
+        #expect(decodingError { _ = try decode(Bool.self, [2], .bool, .binary) }?.code == .malformedValue)
+        #expect(try encoded(true) == [1])
+        #expect(try encoded(false) == [0])
+    }
+
+    @Test("bytea decodes raw in binary and from hex or escape text")
+    func bytea() throws {
+        #expect(try decode([UInt8].self, [0, 0xFF, 0x5C], .bytea, .binary) == [0, 0xFF, 0x5C])
+        #expect(try decodeText([UInt8].self, "\\x00ff5C", .bytea) == [0, 0xFF, 0x5C])
+        #expect(try decodeText([UInt8].self, "\\x", .bytea) == [])
+        #expect(try decodeText([UInt8].self, "a\\\\b\\000\\377", .bytea) == [0x61, 0x5C, 0x62, 0, 0xFF])
+        #expect(try decodeText(Data.self, "\\xdeadbeef", .bytea) == Data([0xDE, 0xAD, 0xBE, 0xEF]))
+        #expect(decodingError { _ = try decodeText([UInt8].self, "\\x0g", .bytea) }?.code == .malformedValue)
+        #expect(decodingError { _ = try decodeText([UInt8].self, "\\x0", .bytea) }?.code == .malformedValue)
+    }
+
+    @Test("1 MiB of bytea round-trips through both formats")
+    func largeBytea() throws {
+        let bytes = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        #expect(try encoded(bytes) == bytes)
+        #expect(try encoded(Data(bytes)) == bytes)
+        #expect(try decode([UInt8].self, bytes, .bytea, .binary) == bytes)
+        let digits = Array("0123456789abcdef".utf8)
+        let hex = "\\x" + String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+        #expect(try decodeText(Data.self, hex, .bytea) == Data(bytes))
+        #expect([UInt8].postgresDataType == .bytea && Data.postgresDataType == .bytea)
+    }
+
+    @Test("uuids decode from 16 bytes and from their text form, and encode as 16 bytes")
+    func uuids() throws {
+        let text = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+        let bytes: [UInt8] = [
+            0xA0, 0xEE, 0xBC, 0x99, 0x9C, 0x0B, 0x4E, 0xF8, 0xBB, 0x6D, 0x6B, 0xB9, 0xBD, 0x38, 0x0A, 0x11,
+        ]
+        let uuid = try #require(UUID(uuidString: text))
+        #expect(try decode(UUID.self, bytes, .uuid, .binary) == uuid)
+        #expect(try decodeText(UUID.self, text, .uuid) == uuid)
+        #expect(try decodeText(UUID.self, text.uppercased(), .uuid) == uuid)
+        #expect(try encoded(uuid) == bytes)
+        #expect(decodingError { _ = try decodeText(UUID.self, "a0eebc999c0b4ef8bb6d6bb9bd380a11", .uuid) }?.code == .malformedValue)
+        #expect(decodingError { _ = try decode(UUID.self, Array(bytes.prefix(15)), .uuid, .binary) }?.code == .malformedValue)
+    }
+}
