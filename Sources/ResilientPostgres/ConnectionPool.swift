@@ -148,9 +148,8 @@ actor ConnectionPool {
     private func checkedForReuse(_ session: IdleSession) async -> Lease? {
         let now = ContinuousClock.now
         let lease = session.lease
-        guard lease.epoch == epoch, lease.openedAt.duration(to: now) < options.maxLifetime,
-              await lease.connection.isReadyForReuse()
-        else {
+        // Readiness was checked when the session came back; only time and epochs change while it sits idle.
+        guard lease.epoch == epoch, lease.openedAt.duration(to: now) < options.maxLifetime else {
             await discard(lease)
             return nil
         }
