@@ -35,15 +35,13 @@ final class NoticeCollector {
     }
 
     private func receive(_ result: OpaquePointer) {
-        func field(_ code: Int32) -> String? {
-            PQresultErrorField(result, code).map { String(cString: $0) }
-        }
+        let fields = DiagnosticFields(result)
         let notice = Notice(
-            severity: field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY),
-            sqlState: field(CLibPQ_DIAG_SQLSTATE),
-            message: field(CLibPQ_DIAG_MESSAGE_PRIMARY) ?? "",
-            detail: field(CLibPQ_DIAG_MESSAGE_DETAIL),
-            hint: field(CLibPQ_DIAG_MESSAGE_HINT)
+            severity: fields.severity,
+            sqlState: fields.sqlState,
+            message: fields.message ?? "",
+            detail: fields.detail,
+            hint: fields.hint
         )
         notices.append(notice)
         handler?(notice)

@@ -13,20 +13,16 @@ extension TransportError {
         endpoint: Endpoint,
         isConnectionUsable: Bool
     ) -> TransportError {
-        func field(_ code: Int32) -> String? {
-            PQresultErrorField(result, code).map { String(cString: $0) }
-        }
-        let sqlState = field(CLibPQ_DIAG_SQLSTATE)
-        let message = field(CLibPQ_DIAG_MESSAGE_PRIMARY) ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace()
+        let fields = DiagnosticFields(result)
+        let message = fields.message ?? String(cString: PQresultErrorMessage(result)).trimmingTrailingWhitespace()
         return TransportError(
-            code: sqlState == nil && !isConnectionUsable ? .connectionLost : .server,
-            sqlState: sqlState,
-            // pgbouncer omits the non-localized severity; fall back to the localized one.
-            severity: field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY),
+            code: fields.sqlState == nil && !isConnectionUsable ? .connectionLost : .server,
+            sqlState: fields.sqlState,
+            severity: fields.severity,
             message: message.isEmpty ? "unknown error" : message,
-            detail: field(CLibPQ_DIAG_MESSAGE_DETAIL),
-            hint: field(CLibPQ_DIAG_MESSAGE_HINT),
-            position: field(CLibPQ_DIAG_STATEMENT_POSITION).flatMap { Int($0) },
+            detail: fields.detail,
+            hint: fields.hint,
+            position: fields.position,
             host: endpoint.host,
             port: endpoint.port,
             phase: phase,
@@ -121,6 +117,29 @@ extension TransportError {
 extension Character {
     fileprivate var isSQLStateCharacter: Bool {
         isASCII && (isNumber || isUppercase)
+    }
+}
+
+/// The fields of an error or notice result (`PQresultErrorField`), read in one place for both.
+struct DiagnosticFields {
+    var severity: String?
+    var sqlState: String?
+    var message: String?
+    var detail: String?
+    var hint: String?
+    var position: Int?
+
+    init(_ result: OpaquePointer) {
+        func field(_ code: Int32) -> String? {
+            PQresultErrorField(result, code).map { String(cString: $0) }
+        }
+        // pgbouncer omits the non-localized severity; fall back to the localized one.
+        severity = field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY)
+        sqlState = field(CLibPQ_DIAG_SQLSTATE)
+        message = field(CLibPQ_DIAG_MESSAGE_PRIMARY)
+        detail = field(CLibPQ_DIAG_MESSAGE_DETAIL)
+        hint = field(CLibPQ_DIAG_MESSAGE_HINT)
+        position = field(CLibPQ_DIAG_STATEMENT_POSITION).flatMap { Int($0) }
     }
 }
 
