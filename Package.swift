@@ -40,7 +40,13 @@ let package = Package(
 
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
-        .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
+        .testTarget(
+            name: "ResilientPostgresTests",
+            dependencies: [
+                "ResilientPostgres", "PostgresTransport", "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
     ],
     swiftLanguageModes: [.v6]
