@@ -11,7 +11,21 @@ SWIFT_TEST_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 
-.PHONY: help build test test-examples demo servers-stop clean
+# Sanitizers for `make test-sanitize` (thread, address), each with its own build directory (.build-tsan, .build-asan).
+SANITIZERS ?= thread address
+# Sanitized tests run one at a time: a sanitizer slows everything down several times over, and on a loaded 2-core
+# machine tests that bound their time (a cancel answered within a second) then fail for want of CPU alone.
+SANITIZE_TEST_FLAGS ?= --no-parallel
+
+# `make fuzz`: seconds per libFuzzer target, and the targets (Fuzz/Sources/*).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= FuzzConnectionString FuzzDecoding
+
+# `make soak MINUTES=N`: how long, and how often the server is restarted (seconds between restarts).
+MINUTES ?= 5
+RESTART_EVERY ?= 25
+
+.PHONY: help build test test-examples test-sanitize fuzz soak demo servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -32,6 +46,17 @@ test-examples: ## Build every Examples/*/ package
 		$(SWIFT) build --package-path "$$dir"; \
 	done
 
+test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters
+	SWIFT="$(SWIFT)" scripts/test-sanitize.sh $(SANITIZERS) -- $(SANITIZE_TEST_FLAGS) $(SWIFT_TEST_FLAGS)
+
+fuzz: ## Fuzz connection strings and row decoding with libFuzzer for FUZZ_SECONDS (60) per target
+	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+soak: ## Run mixed operations for MINUTES (5) while restarting the server every RESTART_EVERY (25) s
+	$(SWIFT) build -c release --package-path Soak --scratch-path .build-soak
+	TEST_CLUSTERS=soak scripts/with-test-servers.sh .build-soak/release/Soak \
+		--minutes $(MINUTES) --restart-every $(RESTART_EVERY)
+
 demo: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
 
@@ -39,4 +64,4 @@ servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all
 
 clean: servers-stop ## Stop the clusters and remove build output
-	rm -rf .build $(wildcard Examples/*/.build)
+	rm -rf .build .build-tsan .build-asan .build-fuzz .build-soak $(wildcard Examples/*/.build)

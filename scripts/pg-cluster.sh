@@ -174,12 +174,24 @@ set_port_in_conf() {
     sed -i "s/^port = .*/port = $2/" "$1/data/postgresql.conf"
 }
 
+# Closes every descriptor this shell inherited beyond stdin, stdout and stderr (and bash's own script descriptor).
+# A server outlives this script: if it inherited the caller's pipes (a test runner's output pipe, a sanitizer's
+# symbolizer pipe), whoever waits for those pipes to close would wait as long as the server runs.
+close_inherited_descriptors() {
+    local fd
+    for fd in $(ls "/proc/$BASHPID/fd" 2>/dev/null); do
+        ((fd > 2 && fd != 255)) || continue
+        eval "exec $fd>&-" 2>/dev/null || true
+    done
+    return 0
+}
+
 # Starts the server of an existing cluster directory and waits until it accepts connections.
 # Returns 1 (after logging) when the port was taken in the meantime, so the caller may pick another.
 start_server() {
     local dir="$1" port
     port="$(cat "$dir/port")"
-    if as_server pg_ctl -D "$dir/data" -w -t 60 -s -l "$dir/server.log" start >/dev/null; then
+    if (close_inherited_descriptors && as_server pg_ctl -D "$dir/data" -w -t 60 -s -l "$dir/server.log" start >/dev/null); then
         wait_ready "$dir" "$port"
         return 0
     fi
