@@ -25,8 +25,26 @@ extension PostgresClient {
         public var connectTimeout: Duration = .seconds(10)
         /// How long the server gets to answer a cancel request before the session is closed as hung.
         public var cancelGracePeriod: Duration = .seconds(5)
+        /// While the database is unreachable, the waits between the pool's reconnect attempts.
+        ///
+        /// One prober per client reconnects on this schedule while operations wait for it (they do not each
+        /// connect), and they resume as soon as it succeeds. The default, full jitter from 50 ms doubling to a cap of
+        /// 500 ms, finds a promoted standby or a restarted server within about half a second at one connect attempt
+        /// per interval.
+        public var reconnectBackoff: Backoff = .exponentialFullJitter(base: .milliseconds(50), cap: .milliseconds(500))
+        /// The shared retry throttle: retries stop while most attempts fail. `nil` turns it off.
+        public var retryThrottle: RetryThrottleSettings? = RetryThrottleSettings()
         /// Where the client logs retries, reconnects and give-ups (never passwords or bound values).
         public var logger: Logger = Logger(label: "ResilientPostgres")
+        /// The prefix of every swift-metrics label the client reports (`postgres_client_attempts_total`, ...).
+        ///
+        /// Metrics go to whatever `MetricsSystem` the app bootstrapped; none is reported until it does.
+        public var metricsLabelPrefix: String = "postgres_client"
+        /// Called for every attempt of every operation, on the operation's task, before the client acts on it.
+        ///
+        /// For apps that want their own view of retries (an audit line, a test's timeline). Keep it fast; it must
+        /// not block.
+        public var onAttempt: (@Sendable (AttemptEvent) -> Void)?
 
         /// A configuration from libpq connection options.
         ///
@@ -55,6 +73,20 @@ extension PostgresClient {
         public init(_ connectionString: String) throws {
             self.init(connection: try ConnectionParameters(connectionString))
         }
+    }
+}
+
+/// The size of a client's retry throttle (a token bucket; see `RetryThrottle`).
+public struct RetryThrottleSettings: Sendable, Hashable {
+    /// The bucket's size, 1 to 1000: about twice the number of failures absorbed at once before retries stop.
+    public var maxTokens: Int
+    /// The tokens a success gives back.
+    public var tokenRatio: Double
+
+    /// Settings with the defaults: 50 tokens, 0.2 back per success.
+    public init(maxTokens: Int = 50, tokenRatio: Double = 0.2) {
+        self.maxTokens = maxTokens
+        self.tokenRatio = tokenRatio
     }
 }
 

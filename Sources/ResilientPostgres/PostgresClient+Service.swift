@@ -11,7 +11,7 @@ extension PostgresClient: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await Task.sleep(for: interval)
+                    try await self.clock.sleep(for: interval)
                 } catch {
                     break
                 }
