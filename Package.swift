@@ -38,7 +38,15 @@ let package = Package(
             ]
         ),
         // Test doubles for consumers, built on the public module's seams.
-        .target(name: "ResilientPostgresTesting", dependencies: ["ResilientPostgres"]),
+        .target(
+            name: "ResilientPostgresTesting",
+            dependencies: [
+                "ResilientPostgres",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),

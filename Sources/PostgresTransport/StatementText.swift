@@ -1,8 +1,8 @@
-/// What the transport needs to know of a statement's text.
-enum StatementText {
+/// What the transport (and a test double standing in for it) needs to know of a statement's text.
+package enum StatementText {
     /// Whether the statement ends a transaction with a commit (`COMMIT`, `END`, `COMMIT PREPARED`), so that a
     /// lost answer leaves the outcome unknown and a `ROLLBACK` answer means the transaction had failed.
-    static func isCommit(_ sql: String) -> Bool {
+    package static func isCommit(_ sql: String) -> Bool {
         var utf8 = sql.utf8[...]
         while let first = utf8.first, first == UInt8(ascii: " ") || (9...13).contains(first) {
             utf8 = utf8.dropFirst()
