@@ -50,8 +50,19 @@ let package = Package(
 
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
-        .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
-        .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
+        .testTarget(
+            name: "ResilientPostgresTests",
+            dependencies: ["ResilientPostgres", "ResilientPostgresTesting", "PostgresTransport", "PostgresPolicy"]
+        ),
+        .testTarget(
+            name: "ResilientPostgresTestingTests",
+            dependencies: [
+                "ResilientPostgres",
+                "ResilientPostgresTesting",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

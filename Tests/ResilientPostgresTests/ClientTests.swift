@@ -1,6 +1,7 @@
 import Foundation
 import PostgresTransport
 import ResilientPostgres
+import ResilientPostgresTesting
 import Synchronization
 import Testing
 
@@ -92,9 +93,9 @@ struct ClientTests {
     }
 
     @Test func lostAutocommitWriteIsReportedUnknownAndNotRetried() async throws {
-        let configuration = ClientTestServer.configuration()
-        let connector = FailingConnector(real: Self.realConnector(configuration), failing: [lostAfterSend])
-        let client = PostgresClient(configuration: configuration, connector: connector)
+        let faults = FaultInjector()
+        faults.fail("SELECT 1", with: .connectionLostAfterSend)
+        let client = PostgresClient.testing(ClientTestServer.configuration(), injecting: faults)
         let error = await #expect(throws: PostgresError.self) {
             try await client.execute("SELECT 1")
         }
@@ -102,18 +103,18 @@ struct ClientTests {
         #expect(error?.reason == .outcomeUnknown)
         #expect(error?.mayHaveBeenApplied == true)
         #expect(error?.attempts == 1)
-        #expect(connector.executions.withLock { $0 } == 1)
+        #expect(faults.statements.count == 1)
         #expect(error.map { String(describing: $0) }?.contains("may or may not have been applied") == true)
         await client.shutdown()
     }
 
     @Test func lostIdempotentWriteIsRetried() async throws {
-        let configuration = ClientTestServer.configuration()
-        let connector = FailingConnector(real: Self.realConnector(configuration), failing: [lostAfterSend])
-        let client = PostgresClient(configuration: configuration, connector: connector)
+        let faults = FaultInjector()
+        faults.fail("SELECT 1", with: .connectionLostAfterSend)
+        let client = PostgresClient.testing(ClientTestServer.configuration(), injecting: faults)
         let count = try await client.execute("SELECT 1", options: .idempotent)
         #expect(count == 1)
-        #expect(connector.executions.withLock { $0 } == 2)
+        #expect(faults.statements.count == 2)
         await client.shutdown()
     }
 
@@ -191,9 +192,5 @@ struct ClientTests {
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .permanent)
         #expect(error?.attempts == 0)
-    }
-
-    static func realConnector(_ configuration: PostgresClient.Configuration) -> LibPQConnector {
-        LibPQConnector(parameters: configuration.connection, connectTimeout: .seconds(10), options: .init())
     }
 }
