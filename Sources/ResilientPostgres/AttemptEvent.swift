@@ -3,7 +3,10 @@ public import PostgresPolicy
 /// What happened to one attempt of an operation, as the client tells ``PostgresClient/Configuration/onAttempt``.
 ///
 /// One event per attempt: the first attempt of an operation that succeeds at once gives one event with
-/// ``outcome`` `.succeeded`. Events carry classes, SQLSTATEs and hosts, never statements, values or passwords.
+/// ``outcome`` `.succeeded`. An operation that gives up while waiting to make its next attempt (its budget ran out
+/// waiting for a session or for the database to come back, or its task was cancelled) reports that attempt as
+/// `.gaveUp` too, with the class and SQLSTATE of the error it throws. Events carry classes, SQLSTATEs and hosts,
+/// never statements, values or passwords.
 public struct AttemptEvent: Sendable {
     /// How the attempt ended, and what the client does next.
     public enum Outcome: Sendable, Hashable {

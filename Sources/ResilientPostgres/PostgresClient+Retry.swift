@@ -73,11 +73,12 @@ extension PostgresClient {
                 let last = timedOut.lastConnectFailure ?? lastFailure
                 let errorClass = timedOut.lastConnectFailure.map { FailureFacts($0, inHotStandby: nil).errorClass }
                     ?? .resourceLimit
-                throw giveUp(errorClass, .budgetExhausted, budget: budget, last: last)
+                throw reportedWhileWaiting(giveUp(errorClass, .budgetExhausted, budget: budget, last: last), budget)
             } catch is CancellationError {
-                throw giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure)
+                throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure), budget)
             } catch is ConnectionPool.ShutDown {
-                throw giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down")
+                let error = giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down")
+                throw reportedWhileWaiting(error, budget)
             }
 
             let facts = FailureFacts(failure, inHotStandby: inHotStandby)
@@ -115,7 +116,7 @@ extension PostgresClient {
                 do {
                     try await clock.sleep(for: delay)
                 } catch {
-                    throw giveUp(.cancelled, .cancelled, budget: budget, last: failure)
+                    throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: failure), budget)
                 }
             }
         }
@@ -167,6 +168,23 @@ extension PostgresClient {
             host: failure.host,
             elapsed: budget.deadline.elapsed(at: clock.now)
         )
+    }
+
+    /// Reports an operation that gave up while waiting to make its next attempt (for a session, for the database
+    /// to come back, or through a backoff), as that attempt's event; returns the error to throw.
+    private func reportedWhileWaiting(
+        _ error: PostgresError,
+        _ budget: RetryBudget<ContinuousClock.Instant>
+    ) -> PostgresError {
+        report(AttemptEvent(
+            attempt: budget.attempts.count + 1,
+            outcome: .gaveUp(error.reason),
+            errorClass: error.errorClass,
+            sqlState: error.sqlState,
+            host: error.lastFailure?.host,
+            elapsed: error.elapsed
+        ))
+        return error
     }
 
     private func report(_ event: @autoclosure () -> AttemptEvent) {

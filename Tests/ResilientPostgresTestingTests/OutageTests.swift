@@ -57,7 +57,8 @@ struct OutageTests {
     @Test func outageLongerThanTheBudgetFailsWithTheLastConnectFailure() async throws {
         let database = ScriptedDatabase()
         database.beginOutage()
-        let client = PostgresClient.testing(database, randomSeed: 2)
+        let events = EventLog()
+        let client = PostgresClient.testing(database, randomSeed: 2) { $0.onAttempt = events.record }
 
         let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
         var pending = try await database.clock.waitForSleeps(count: 2)
@@ -75,6 +76,12 @@ struct OutageTests {
         #expect(error?.lastFailure?.message == "Connection refused")
         #expect(error?.attempts == 1)
         #expect(database.connects.count > 100)
+        // The refused attempt would have been retried; the operation then gave up waiting for the database.
+        #expect(events.all.map(\.outcome.isRetry) == [true, false])
+        #expect(events.outcomes.last == .gaveUp(.budgetExhausted))
+        #expect(events.all.map(\.attempt) == [1, 2])
+        #expect(events.all.last?.errorClass == .unreachable)
+        #expect(events.all.last?.elapsed == .seconds(60))
         #expect(database.statements.isEmpty)
         await client.shutdown()
         #expect(database.clock.pendingSleeps.isEmpty)

@@ -39,3 +39,10 @@ extension ScriptedDatabase {
 func insertPayment(_ key: String, cents: Int) -> PostgresQuery {
     "INSERT INTO payments (key, amount_cents) VALUES (\(key), \(cents))"
 }
+
+extension AttemptEvent.Outcome {
+    /// Whether the client went on to retry.
+    var isRetry: Bool {
+        if case .willRetry = self { true } else { false }
+    }
+}
