@@ -30,6 +30,8 @@ public struct AttemptEvent: Sendable {
     public var sqlState: String?
     /// The host the attempt ran on or tried to reach, when known.
     public var host: String?
+    /// The port the attempt ran on or tried to reach, when known.
+    public var port: Int?
     /// Time since the operation started.
     public var elapsed: Duration
 
@@ -40,6 +42,7 @@ public struct AttemptEvent: Sendable {
         errorClass: ErrorClass? = nil,
         sqlState: String? = nil,
         host: String? = nil,
+        port: Int? = nil,
         elapsed: Duration
     ) {
         self.attempt = attempt
@@ -47,6 +50,7 @@ public struct AttemptEvent: Sendable {
         self.errorClass = errorClass
         self.sqlState = sqlState
         self.host = host
+        self.port = port
         self.elapsed = elapsed
     }
 }

@@ -52,7 +52,7 @@ extension PostgresClient {
                     throttle?.recordSuccess()
                     report(AttemptEvent(
                         attempt: budget.attempts.count + 1, outcome: .succeeded, host: lease.connection.host,
-                        elapsed: budget.deadline.elapsed(at: clock.now)
+                        port: lease.connection.port, elapsed: budget.deadline.elapsed(at: clock.now)
                     ))
                     return .completed(result)
                 } catch let error as TransportError {
@@ -165,6 +165,7 @@ extension PostgresClient {
             errorClass: errorClass,
             sqlState: failure.sqlState,
             host: failure.host,
+            port: failure.port,
             elapsed: budget.deadline.elapsed(at: clock.now)
         )
     }
