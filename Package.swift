@@ -44,6 +44,8 @@ let package = Package(
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
+        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network.
+        .testTarget(name: "IntegrationTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
     ],
     swiftLanguageModes: [.v6]
 )
