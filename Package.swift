@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // `swift package generate-documentation` (DocC); not linked into anything.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
     ],
     targets: [
         // libpq, as the system provides it. Imported by PostgresTransport only.
@@ -63,6 +65,8 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network.
+        .testTarget(name: "IntegrationTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -33,6 +33,8 @@ public struct AttemptEvent: Sendable {
     public var sqlState: String?
     /// The host the attempt ran on or tried to reach, when known.
     public var host: String?
+    /// The port the attempt ran on or tried to reach, when known.
+    public var port: Int?
     /// Time since the operation started.
     public var elapsed: Duration
 
@@ -43,6 +45,7 @@ public struct AttemptEvent: Sendable {
         errorClass: ErrorClass? = nil,
         sqlState: String? = nil,
         host: String? = nil,
+        port: Int? = nil,
         elapsed: Duration
     ) {
         self.attempt = attempt
@@ -50,6 +53,7 @@ public struct AttemptEvent: Sendable {
         self.errorClass = errorClass
         self.sqlState = sqlState
         self.host = host
+        self.port = port
         self.elapsed = elapsed
     }
 }

@@ -14,6 +14,7 @@ import PostgresTransport
 actor ConnectionPool {
     struct Options: Sendable {
         var maxConnections: Int
+        var minimumIdleConnections: Int
         var idleTimeout: Duration
         var maxLifetime: Duration
         var livenessCheckAfterIdle: Duration
@@ -143,6 +144,21 @@ actor ConnectionPool {
         guard !expired.isEmpty else { return }
         idle.removeAll { $0.idleSince.duration(to: now) >= options.idleTimeout }
         for session in expired { await discard(session.lease) }
+    }
+
+    /// Opens sessions until the minimum number sit idle (or the pool is full); stops at the first failure, which
+    /// starts an outage if it is transient.
+    func openMinimumIdle() async {
+        while !isShutDown, outage == nil, idle.count < options.minimumIdleConnections, waiters.isEmpty,
+            reserveSlot()
+        {
+            do {
+                let lease = try await open(deadline: clock.now.advanced(by: options.connectTimeout))
+                hand(lease, idleSince: clock.now)
+            } catch {
+                return
+            }
+        }
     }
 
     /// Closes every idle session, fails every waiter, stops the prober, and refuses new operations; lent sessions

@@ -15,6 +15,10 @@ extension PostgresClient {
         /// The most sessions open at once. Managed tiers allow 50 to a few hundred in all, shared by every
         /// instance of an app: the default, 10, leaves room for several.
         public var maxConnections: Int = 10
+        /// The fewest idle sessions the client keeps open, ready for a burst, while it runs as a `Service` (0: none).
+        ///
+        /// Kept up by the service's housekeeping, so a client not run as a service opens sessions only on demand.
+        public var minimumIdleConnections: Int = 0
         /// Idle sessions are closed after this long.
         public var idleTimeout: Duration = .seconds(300)
         /// Sessions are replaced after this long, so they follow DNS and configuration changes.
@@ -49,8 +53,10 @@ extension PostgresClient {
         /// A configuration from libpq connection options.
         ///
         /// Unless the options say otherwise, sessions target a read-write server (`target_session_attrs=read-write`,
-        /// so that after a failover the client finds the new primary among the hosts listed) and TCP keepalives are
-        /// on (a dead peer is noticed in about 30 seconds rather than hours).
+        /// so that after a failover the client finds the new primary among the hosts listed), TCP keepalives are on
+        /// (`keepalives_idle=10`, `keepalives_interval=5`, `keepalives_count=3`: an idle session to a dead peer is
+        /// noticed in about 25 seconds rather than hours), and `tcp_user_timeout=25000` bounds how long sent data
+        /// may stay unacknowledged (a peer that vanished mid-statement is noticed as soon).
         public init(connection: ConnectionParameters) {
             var connection = connection
             let defaults: KeyValuePairs<String, String> = [
@@ -59,6 +65,7 @@ extension PostgresClient {
                 "keepalives_idle": "10",
                 "keepalives_interval": "5",
                 "keepalives_count": "3",
+                "tcp_user_timeout": "25000",
             ]
             for (keyword, value) in defaults where connection[keyword] == nil {
                 connection[keyword] = value

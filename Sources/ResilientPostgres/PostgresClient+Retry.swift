@@ -52,7 +52,7 @@ extension PostgresClient {
                     throttle?.recordSuccess()
                     report(AttemptEvent(
                         attempt: budget.attempts.count + 1, outcome: .succeeded, host: lease.connection.host,
-                        elapsed: budget.deadline.elapsed(at: clock.now)
+                        port: lease.connection.port, elapsed: budget.deadline.elapsed(at: clock.now)
                     ))
                     return .completed(result)
                 } catch let error as TransportError {
@@ -166,6 +166,7 @@ extension PostgresClient {
             errorClass: errorClass,
             sqlState: failure.sqlState,
             host: failure.host,
+            port: failure.port,
             elapsed: budget.deadline.elapsed(at: clock.now)
         )
     }
@@ -182,6 +183,7 @@ extension PostgresClient {
             errorClass: error.errorClass,
             sqlState: error.sqlState,
             host: error.lastFailure?.host,
+            port: error.lastFailure?.port,
             elapsed: error.elapsed
         ))
         return error

@@ -51,6 +51,7 @@ public final class PostgresClient: Sendable {
             connector: connector,
             options: ConnectionPool.Options(
                 maxConnections: configuration.maxConnections,
+                minimumIdleConnections: configuration.minimumIdleConnections,
                 idleTimeout: configuration.idleTimeout,
                 maxLifetime: configuration.maxLifetime,
                 livenessCheckAfterIdle: configuration.livenessCheckAfterIdle,

@@ -193,4 +193,26 @@ struct ClientTests {
         #expect(error?.errorClass == .permanent)
         #expect(error?.attempts == 0)
     }
+
+    @Test func serviceKeepsTheMinimumIdleSessionsOpen() async throws {
+        let name = ClientTestServer.uniqueTable("min_idle")
+        let client = PostgresClient(configuration: ClientTestServer.configuration {
+            $0.connection["application_name"] = name
+            $0.minimumIdleConnections = 2
+        })
+        let service = Task { try await client.run() }
+        let session = try await ClientTestServer.session()
+        var open = 0
+        for _ in 0..<100 where open < 2 {
+            try await Task.sleep(for: .milliseconds(50))
+            let result = try await session.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", parameters: [.text(name)]
+            )
+            open = Int(result.string(row: 0, column: 0) ?? "") ?? 0
+        }
+        #expect(open == 2)
+        service.cancel()
+        try await service.value
+        await session.close()
+    }
 }
