@@ -78,6 +78,11 @@ public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
         return refusal("refused with \(sqlState)", "FATAL:  \(sqlState): \(message)")
     }
 
+    /// Every host listed is a standby, as in the moments of a failover before the promotion: libpq's
+    /// `target_session_attrs=read-write` refuses each one (`session is read-only`). Retried: the pool's prober
+    /// reconnects until a primary answers.
+    public static let readOnlySession = refusal("read-only session", "session is read-only")
+
     /// The peer accepts the connection and never answers (a black hole, a hung host): the connect fails when the
     /// library's connect deadline passes. Retried with backoff.
     public static let timeout = ConnectFault("timeout", .timeout)

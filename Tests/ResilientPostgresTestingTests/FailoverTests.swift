@@ -57,6 +57,24 @@ struct FailoverTests {
         await client.shutdown()
     }
 
+    @Test func connectsRefusedForFindingOnlyStandbysWaitForThePromotion() async throws {
+        let database = ScriptedDatabase()
+        database.answer("INSERT INTO payments", with: .inserted(1))
+        database.failConnects(with: .readOnlySession, times: 2)
+        let client = PostgresClient.testing(database)
+
+        let insert = Task { try await client.execute(insertPayment("order-1", cents: 500)) }
+        // The operation waits for the pool's prober, which reconnects until a primary answers.
+        for _ in 0..<2 {
+            let pending = try await database.clock.waitForSleeps(count: 2)
+            database.clock.advance(to: pending[0].deadline)
+        }
+        #expect(try await insert.value == 1)
+        #expect(database.connects.map(\.outcome) == [.failed, .failed, .opened])
+        #expect(database.statements(matching: "INSERT").map(\.connection) == [3])
+        await client.shutdown()
+    }
+
     @Test func readOnlyTransactionOnAPrimaryIsPermanent() async throws {
         let database = ScriptedDatabase()
         database.fail("INSERT INTO payments", with: .readOnlyTransaction)
