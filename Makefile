@@ -11,7 +11,7 @@ SWIFT_TEST_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 
-DOC_TARGETS := ResilientPostgres
+DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
 
 .PHONY: help build test test-examples docs demo servers-stop clean
 
@@ -22,17 +22,21 @@ help: ## List the targets
 build: ## Build the package
 	$(SWIFT) build
 
-test: ## Run the tests against fresh clusters (main, crash), then build every example package
+test: ## Run the tests against fresh clusters (main, crash), then build and test every example package
 	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
 	@$(MAKE) --no-print-directory docs
 
-test-examples: ## Build every Examples/*/ package
+test-examples: ## Build every Examples/*/ package, and run the tests of those that have a Tests folder
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
 	@for manifest in $(EXAMPLE_MANIFESTS); do \
 		dir="$${manifest%/Package.swift}"; \
 		echo "$(SWIFT) build --package-path $$dir"; \
 		$(SWIFT) build --package-path "$$dir"; \
+		if [ -d "$$dir/Tests" ]; then \
+			echo "$(SWIFT) test --package-path $$dir"; \
+			$(SWIFT) test --package-path "$$dir"; \
+		fi; \
 	done
 
 docs: ## Build the DocC documentation; any warning fails

@@ -9,7 +9,7 @@ import PostgresTransport
 /// ```
 /// The description says the type and size only, never the value.
 public struct BoundValue: Sendable, Hashable, CustomStringConvertible {
-    /// The type the parameter was declared as; ``PostgresDataType/unspecified`` when the server was to infer it
+    /// The type the parameter was declared as; `PostgresDataType.unspecified` when the server was to infer it
     /// (as for a `String`).
     public let type: PostgresDataType
     let format: ValueFormat?
@@ -26,7 +26,7 @@ public struct BoundValue: Sendable, Hashable, CustomStringConvertible {
 
     /// Decodes the value as the server would read it: `Int`, `String`, `UUID`, `Date`, an `Optional` for NULL, ...
     ///
-    /// - Throws: ``PostgresDecodingError`` when the value does not decode as `T`.
+    /// - Throws: `PostgresDecodingError` when the value does not decode as `T`.
     public func decode<T: PostgresDecodable>(_: T.Type = T.self) throws(PostgresDecodingError) -> T {
         guard let bytes, let format else { return try T.decodePostgresNull(type: type) }
         // A parameter the server was to type is read as text, which every type's text form decodes from.

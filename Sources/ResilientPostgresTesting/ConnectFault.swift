@@ -2,8 +2,9 @@
 ///
 /// Each fault is reported exactly as libpq reports it (see FAULTS.md): the connect failures carry libpq's own
 /// message text, parsed by the same code that parses a real one, so the client classifies them as it would in
-/// production. Script them with ``ScriptedDatabase/failNextConnect(with:)``, ``ScriptedDatabase/beginOutage(_:)``
-/// and their siblings, or inject them into real connects with a ``FaultInjector``.
+/// production. Script them with ``ScriptedDatabase/failNextConnect(with:)``,
+/// ``ScriptedDatabase/beginOutage(_:sessionFault:)`` and their siblings, or inject them into real connects with a
+/// ``FaultInjector``.
 public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable, Hashable {
         /// libpq's message for a failed connect; `HOST` and `PORT` are replaced by the session's endpoint.
@@ -26,7 +27,8 @@ public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func refusal(_ name: String, _ serverMessage: String) -> ConnectFault {
-        ConnectFault(name, .libpqMessage(#"connection to server at "HOST" (127.0.0.1), port PORT failed: "# + serverMessage))
+        let prefix = #"connection to server at "HOST" (127.0.0.1), port PORT failed: "#
+        return ConnectFault(name, .libpqMessage(prefix + serverMessage))
     }
 
     /// Nothing listens on the port (the server is down or restarting): `Connection refused`. Retried with backoff;
@@ -44,7 +46,9 @@ public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
 
     /// Every connection slot is taken: FATAL 53300 `sorry, too many clients already`. Retried with the longer
     /// resource-limit backoff.
-    public static let tooManyConnections = refusal("too many connections", "FATAL:  53300: sorry, too many clients already")
+    public static let tooManyConnections = refusal(
+        "too many connections", "FATAL:  53300: sorry, too many clients already"
+    )
 
     /// The server is starting or recovering: FATAL 57P03 `the database system is not yet accepting connections`.
     public static let serverStarting = refusal(

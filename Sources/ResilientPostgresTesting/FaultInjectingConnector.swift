@@ -23,7 +23,11 @@ struct FaultInjectingConnector: DatabaseConnector {
         }
     }
 
-    private func open(_ number: Int, fault: ConnectFault?, deadline: ContinuousClock.Instant) async throws -> FaultInjectingSession {
+    private func open(
+        _ number: Int,
+        fault: ConnectFault?,
+        deadline: ContinuousClock.Instant
+    ) async throws -> FaultInjectingSession {
         var onStandby = false
         if let fault {
             switch fault.kind {

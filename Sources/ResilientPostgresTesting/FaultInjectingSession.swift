@@ -58,9 +58,11 @@ final class FaultInjectingSession: DatabaseConnection {
             switch await FaultWait.wait(duration, deadline: deadline, on: ContinuousClock()) {
             case .elapsed: return try await runForReal()
             case .deadline:
-                throw await failed(StatementFault.cancelledError(for: sql, byDeadline: true, host: host, port: port), sql: sql)
+                let error = StatementFault.cancelledError(for: sql, byDeadline: true, host: host, port: port)
+                throw await failed(error, sql: sql)
             case .cancelled:
-                throw await failed(StatementFault.cancelledError(for: sql, byDeadline: false, host: host, port: port), sql: sql)
+                let error = StatementFault.cancelledError(for: sql, byDeadline: false, host: host, port: port)
+                throw await failed(error, sql: sql)
             }
         default:
             if fault.leavesOutcomeUnknown {

@@ -105,7 +105,9 @@ final class FaultPlan: Sendable {
             var fault = state.numberedConnectFaults.removeValue(forKey: number)
             if fault == nil, !state.nextConnectFaults.isEmpty { fault = state.nextConnectFaults.removeFirst() }
             if fault == nil { fault = state.outage }
-            state.connects.append(RecordedConnect(number: number, host: host, time: time, fault: fault, outcome: .inProgress))
+            state.connects.append(
+                RecordedConnect(number: number, host: host, time: time, fault: fault, outcome: .inProgress)
+            )
             return (number, fault, Self.satisfiedWaiters(&state))
         }
         resumed.forEach { $0.resume() }
@@ -179,7 +181,8 @@ final class FaultPlan: Sendable {
                         continuation.resume(throwing: CancellationError())
                         return []
                     }
-                    state.waiters.append(CountWaiter(id: id, subject: subject, count: count, continuation: continuation))
+                    let waiter = CountWaiter(id: id, subject: subject, count: count, continuation: continuation)
+                    state.waiters.append(waiter)
                     return Self.satisfiedWaiters(&state)
                 }
                 resumed.forEach { $0.resume() }

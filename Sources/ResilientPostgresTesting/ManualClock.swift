@@ -3,7 +3,7 @@ import Synchronization
 
 /// A clock that moves only when a test tells it to, and lets the test wait until something sleeps on it.
 ///
-/// Give it to a client (``PostgresClient/testing(_:randomSeed:configure:)`` does) and every wait the client makes
+/// Give it to a client (`PostgresClient.testing(_:randomSeed:configure:)` does) and every wait the client makes
 /// — a backoff, a pool wait bounded by the operation's budget, the pool's prober between reconnects — becomes a
 /// ``Sleep`` that ends only when the test advances the clock past its deadline. A 90-second outage then takes no
 /// real time, and every run takes the same path:
@@ -98,7 +98,8 @@ public final class ManualClock: Clock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let (outcome, resumed) = state.withLock { state -> (Result<Void, any Error>?, [SleepWaiter.Resumption]) in
+                typealias Registration = (outcome: Result<Void, any Error>?, resumed: [SleepWaiter.Resumption])
+                let (outcome, resumed) = state.withLock { state -> Registration in
                     // Checked under the lock, so a cancellation either is seen here or finds the sleeper registered.
                     if Task.isCancelled { return (.failure(CancellationError()), []) }
                     if deadline <= state.now { return (.success(()), []) }
@@ -183,7 +184,9 @@ public final class ManualClock: Clock, Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Sleep], any Error>) in
                 let resumed = state.withLock { state -> [SleepWaiter.Resumption] in
-                    if Task.isCancelled { return [.init(continuation: continuation, outcome: .failure(CancellationError()))] }
+                    if Task.isCancelled {
+                        return [.init(continuation: continuation, outcome: .failure(CancellationError()))]
+                    }
                     state.waiters.append(SleepWaiter(id: id, count: count, continuation: continuation))
                     return Self.satisfiedWaiters(&state)
                 }
@@ -205,7 +208,8 @@ public final class ManualClock: Clock, Sendable {
         for waiter in state.waiters {
             if let count = waiter.count {
                 if state.sleepers.count >= count {
-                    resumed.append(.init(continuation: waiter.continuation, outcome: .success(state.sleepers.map(\.sleep))))
+                    let pending = state.sleepers.map(\.sleep)
+                    resumed.append(.init(continuation: waiter.continuation, outcome: .success(pending)))
                 } else {
                     remaining.append(waiter)
                 }

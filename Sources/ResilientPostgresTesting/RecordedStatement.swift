@@ -35,8 +35,11 @@ public struct RecordedStatement: Sendable, CustomStringConvertible {
 
     /// Decodes parameter `$(index + 1)`.
     ///
-    /// - Throws: ``PostgresDecodingError`` when the value does not decode as `T`.
-    public func parameter<T: PostgresDecodable>(_ index: Int, as type: T.Type = T.self) throws(PostgresDecodingError) -> T {
+    /// - Throws: `PostgresDecodingError` when the value does not decode as `T`.
+    public func parameter<T: PostgresDecodable>(
+        _ index: Int,
+        as type: T.Type = T.self
+    ) throws(PostgresDecodingError) -> T {
         precondition(parameters.indices.contains(index), "the statement has \(parameters.count) parameters")
         return try parameters[index].decode(type)
     }

@@ -37,7 +37,10 @@ public struct ScriptedAnswer: Sendable {
 
     /// Rows given in PostgreSQL's text format (`"42"`, `"2024-01-31"`, `"t"`, nil for NULL), in columns of the given
     /// names and types.
-    public static func textRows(_ columns: [(name: String, type: PostgresDataType)], _ rows: [[String?]]) -> ScriptedAnswer {
+    public static func textRows(
+        _ columns: [(name: String, type: PostgresDataType)],
+        _ rows: [[String?]]
+    ) -> ScriptedAnswer {
         guard rows.allSatisfy({ $0.count == columns.count }) else {
             return ScriptedAnswer(content: .invalid("every scripted row needs one value per column"))
         }
@@ -75,11 +78,14 @@ public struct ScriptedAnswer: Sendable {
         var columns: [QueryResult.Column] = []
         for (index, name) in names.enumerated() {
             let values = rows.map { $0[index] }
-            let first = values.first { !$0.isNull } ?? values.first
             // A text value the server was to type (a `String`) is `text`.
-            let type = first.map { $0.type == 0 ? PostgresDataType.text.rawValue : $0.type } ?? PostgresDataType.text.rawValue
+            func columnType(_ value: Parameter) -> PostgresOID {
+                value.type == PostgresDataType.unspecified.rawValue ? PostgresDataType.text.rawValue : value.type
+            }
+            let first = values.first { !$0.isNull } ?? values.first
+            let type = first.map(columnType) ?? PostgresDataType.text.rawValue
             let format = values.lazy.compactMap(\.format).first ?? .text
-            guard values.allSatisfy({ $0.isNull || ($0.format == format && ($0.type == 0 ? 25 : $0.type) == type) }) else {
+            guard values.allSatisfy({ $0.isNull || ($0.format == format && columnType($0) == type) }) else {
                 return ScriptedAnswer(content: .invalid("the values of scripted column \(name) are of different types"))
             }
             columns.append(QueryResult.Column(name: name, type: type, format: format))

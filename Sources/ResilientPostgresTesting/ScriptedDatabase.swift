@@ -2,7 +2,7 @@ import ResilientPostgres
 import Synchronization
 
 /// A database made of a script: it answers statements as told, fails connects and statements as told, and records
-/// everything, on a ``ManualClock``. Tests of code that uses a ``PostgresClient`` run against it without a server,
+/// everything, on a ``ManualClock``. Tests of code that uses a `PostgresClient` run against it without a server,
 /// in milliseconds, and take the same path every time.
 ///
 /// ```swift
@@ -12,12 +12,12 @@ import Synchronization
 /// let client = PostgresClient.testing(database)
 /// ```
 ///
-/// A statement is answered by, in order: a fault planned for it (``fail(_:with:times:)``, ``failStatement(number:with:)``,
-/// ``terminateSessions(with:)``); a write on a session that landed on a standby (25006); the latest ``answer(_:with:)``
-/// rule that matches; the built-in answers to `BEGIN`, `COMMIT`, `ROLLBACK`, `SET` and the pool's empty liveness
-/// check. Anything else fails with SQLSTATE XX000 and is listed in ``unscriptedStatements``, so a missing rule shows.
-/// Sessions keep their transaction state as a server does: after an error inside a block, statements fail with 25P02
-/// until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`.
+/// A statement is answered by, in order: a fault planned for it (``fail(_:with:times:)``,
+/// ``failStatement(number:with:)``, ``terminateSessions(with:)``); a write on a session that landed on a standby
+/// (25006); the latest ``answer(_:with:)`` rule that matches; the built-in answers to `BEGIN`, `COMMIT`,
+/// `ROLLBACK`, `SET` and the pool's empty liveness check. Anything else fails with SQLSTATE XX000 and is listed in
+/// ``unscriptedStatements``, so a missing rule shows. Sessions keep their transaction state as a server does: after
+/// an error inside a block, statements fail with 25P02 until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`.
 public final class ScriptedDatabase: Sendable {
     private struct AnswerRule {
         let matcher: StatementMatcher
@@ -30,7 +30,8 @@ public final class ScriptedDatabase: Sendable {
         var unscripted: [RecordedStatement] = []
     }
 
-    /// The clock the database and every client made for it with ``PostgresClient/testing(_:randomSeed:configure:)`` share.
+    /// The clock the database shares with every client made for it by
+    /// `PostgresClient.testing(_:randomSeed:configure:)`.
     public let clock: ManualClock
     /// The port sessions report.
     public let port: Int
@@ -60,7 +61,10 @@ public final class ScriptedDatabase: Sendable {
 
     /// Answers every statement `matcher` matches with what `respond` returns for it: for answers that depend on the
     /// parameters, or on earlier statements. A later rule that matches the same statement wins.
-    public func answer(_ matcher: StatementMatcher, _ respond: @escaping @Sendable (RecordedStatement) -> ScriptedAnswer) {
+    public func answer(
+        _ matcher: StatementMatcher,
+        _ respond: @escaping @Sendable (RecordedStatement) -> ScriptedAnswer
+    ) {
         state.withLock { $0.answers.append(AnswerRule(matcher: matcher, respond: respond)) }
     }
 

@@ -93,7 +93,11 @@ final class ScriptedSession: DatabaseConnection {
     }
 
     /// Throws the fault's error, or waits out a delay (after which the statement is answered as scripted).
-    private func meet(_ fault: StatementFault, _ statement: RecordedStatement, deadline: ContinuousClock.Instant?) async throws {
+    private func meet(
+        _ fault: StatementFault,
+        _ statement: RecordedStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws {
         switch fault.kind {
         case .hang, .slow:
             let duration: Duration? = if case .slow(let duration) = fault.kind { duration } else { nil }
@@ -110,12 +114,17 @@ final class ScriptedSession: DatabaseConnection {
         }
     }
 
-    private func answer(_ statement: RecordedStatement, deadline: ContinuousClock.Instant?) async throws -> QueryResult {
+    private func answer(
+        _ statement: RecordedStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
         let sql = statement.sql
         let keyword = SQLKeyword.first(of: sql)
         let (transaction, onStandby) = state.withLock { ($0.transaction, $0.inHotStandby) }
         if transaction == .failed, !["ROLLBACK", "ABORT", "COMMIT", "END"].contains(keyword) {
-            throw serverError("25P02", "current transaction is aborted, commands ignored until end of transaction block", sql)
+            throw serverError(
+                "25P02", "current transaction is aborted, commands ignored until end of transaction block", sql
+            )
         }
         if onStandby, !SQLKeyword.runsOnStandby(sql) {
             throw StatementFault.readOnlyError(for: sql, host: host, port: port)

@@ -101,7 +101,11 @@ public struct StatementFault: Sendable, Hashable, CustomStringConvertible {
 
     /// The server answers with an error of this SQLSTATE: an `ERROR` keeps the session, a `FATAL` (`fatal: true`)
     /// closes it. `23505` is a unique violation, `42P01` a missing table, `53300` too many connections, and so on.
-    public static func sqlState(_ sqlState: String, message: String = "scripted error", fatal: Bool = false) -> StatementFault {
+    public static func sqlState(
+        _ sqlState: String,
+        message: String = "scripted error",
+        fatal: Bool = false
+    ) -> StatementFault {
         precondition(sqlState.utf8.count == 5, "a SQLSTATE has five characters")
         return StatementFault(
             "\(fatal ? "FATAL" : "ERROR") \(sqlState)", .server(sqlState: sqlState, message: message, fatal: fatal)

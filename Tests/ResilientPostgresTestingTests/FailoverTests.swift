@@ -48,7 +48,9 @@ struct FailoverTests {
         let client = PostgresClient.testing(database)
 
         // A standby runs reads...
-        let rows = try await client.query("SELECT amount_cents FROM payments WHERE key = \("order-1")", options: .readOnly)
+        let rows = try await client.query(
+            "SELECT amount_cents FROM payments WHERE key = \("order-1")", options: .readOnly
+        )
         #expect(try rows.decode(Int.self) == [500])
         // ... and refuses writes, so the write moves to a new session on the primary.
         #expect(try await client.execute(insertPayment("order-2", cents: 700)) == 1)

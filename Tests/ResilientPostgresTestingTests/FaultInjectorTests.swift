@@ -22,7 +22,9 @@ enum InjectorTestServer {
     /// A table of payments unique to one test, created for it.
     static func paymentsTable(_ client: PostgresClient) async throws -> String {
         let table = "payments_\(UInt32.random(in: 0...UInt32.max))"
-        try await client.execute("CREATE TABLE \(unsafeRaw: table) (key text PRIMARY KEY, amount_cents bigint NOT NULL)")
+        try await client.execute(
+            "CREATE TABLE \(unsafeRaw: table) (key text PRIMARY KEY, amount_cents bigint NOT NULL)"
+        )
         return table
     }
 
@@ -31,7 +33,10 @@ enum InjectorTestServer {
     }
 }
 
-@Suite("Fault injector against a real server", .enabled(if: InjectorTestServer.isAvailable, InjectorTestServer.skipReason))
+@Suite(
+    "Fault injector against a real server",
+    .enabled(if: InjectorTestServer.isAvailable, InjectorTestServer.skipReason)
+)
 struct FaultInjectorTests {
     @Test func insertWhoseAnswerIsLostWasAppliedAndIsNotRetried() async throws {
         let faults = FaultInjector()
@@ -104,7 +109,9 @@ struct FaultInjectorTests {
         }
         #expect(runs.withLock { $0 } == 2)
         // As one run leaves it: the server rolled the first back when its session was closed.
-        let amounts = try await client.query("SELECT amount_cents FROM \(unsafeRaw: table) ORDER BY key", options: .readOnly)
+        let amounts = try await client.query(
+            "SELECT amount_cents FROM \(unsafeRaw: table) ORDER BY key", options: .readOnly
+        )
         #expect(try amounts.decode(Int.self) == [70, 30])
         try await client.execute("DROP TABLE \(unsafeRaw: table)")
         await client.shutdown()

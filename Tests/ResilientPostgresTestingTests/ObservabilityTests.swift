@@ -90,7 +90,9 @@ struct ObservabilityTests {
         #expect(metrics.counterTotal(label: "\(prefix)_retries_total") == 1)
         #expect(metrics.counterTotal(
             label: "\(prefix)_give_ups_total",
-            dimensions: [("class", ErrorClass.outcomeUnknown.name), ("reason", "\(PostgresError.Reason.outcomeUnknown)")]
+            dimensions: [
+                ("class", ErrorClass.outcomeUnknown.name), ("reason", "\(PostgresError.Reason.outcomeUnknown)"),
+            ]
         ) == 1)
         #expect(metrics.counterTotal(label: "\(prefix)_give_ups_total") == 1)
         await client.shutdown()

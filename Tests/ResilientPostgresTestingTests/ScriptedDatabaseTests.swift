@@ -14,7 +14,9 @@ struct ScriptedDatabaseTests {
         ))
         let client = PostgresClient.testing(database)
 
-        let rows = try await client.query("SELECT id, key, amount_cents, rate, note, paid FROM payments", options: .readOnly)
+        let rows = try await client.query(
+            "SELECT id, key, amount_cents, rate, note, paid FROM payments", options: .readOnly
+        )
         #expect(rows.count == 2)
         #expect(rows.columnNames == ["id", "key", "amount_cents", "rate", "note", "paid"])
         #expect(rows.columnTypes == [.uuid, .text, .int8, .float8, .text, .bool])
@@ -40,8 +42,12 @@ struct ScriptedDatabaseTests {
         database.answer("SELECT count", with: .value(2, column: "count"))
         let client = PostgresClient.testing(database)
 
-        let payments = try await client.query("SELECT key, amount_cents AS \"amountCents\" FROM payments", options: .readOnly)
-        #expect(try payments.decode(Payment.self) == [Payment(key: "order-1", amountCents: 1200), Payment(key: "order-2", amountCents: 800)])
+        let payments = try await client.query(
+            "SELECT key, amount_cents AS \"amountCents\" FROM payments", options: .readOnly
+        )
+        #expect(try payments.decode(Payment.self) == [
+            Payment(key: "order-1", amountCents: 1200), Payment(key: "order-2", amountCents: 800),
+        ])
         let count = try await client.query("SELECT count(*) FROM payments", options: .readOnly)
         #expect(try count.decode(Int.self) == [2])
         await client.shutdown()
@@ -55,8 +61,11 @@ struct ScriptedDatabaseTests {
         }
         let client = PostgresClient.testing(database)
 
-        let found = try await client.query("SELECT amount_cents FROM payments WHERE key = \("order-1")", options: .readOnly)
-        let missing = try await client.query("SELECT amount_cents FROM payments WHERE key = \("order-9")", options: .readOnly)
+        func amount(_ key: String) async throws -> PostgresRows {
+            try await client.query("SELECT amount_cents FROM payments WHERE key = \(key)", options: .readOnly)
+        }
+        let found = try await amount("order-1")
+        let missing = try await amount("order-9")
         #expect(try found.decode(Int.self) == [1200])
         #expect(missing.isEmpty)
         await client.shutdown()
@@ -77,7 +86,9 @@ struct ScriptedDatabaseTests {
         database.answer("INSERT INTO payments", with: .inserted(1))
         let client = PostgresClient.testing(database)
         let note: String? = nil
-        try await client.execute("INSERT INTO payments (key, amount_cents, note) VALUES (\("secret-key"), \(1200), \(note))")
+        try await client.execute(
+            "INSERT INTO payments (key, amount_cents, note) VALUES (\("secret-key"), \(1200), \(note))"
+        )
 
         let insert = try #require(database.statements.first)
         #expect(insert.number == 1)

@@ -27,7 +27,9 @@ struct VerificationTests {
         let events = EventLog()
         let client = PostgresClient.testing(database) { $0.onAttempt = events.record }
 
-        let outcome = try await client.execute(insertPayment("order-1", cents: 500), verifyingWith: Self.paymentExists("order-1"))
+        let outcome = try await client.execute(
+            insertPayment("order-1", cents: 500), verifyingWith: Self.paymentExists("order-1")
+        )
 
         #expect(outcome == .appliedEarlier)
         #expect(outcome.value == nil)
@@ -44,7 +46,9 @@ struct VerificationTests {
         let events = EventLog()
         let client = PostgresClient.testing(database) { $0.onAttempt = events.record }
 
-        let outcome = try await client.execute(insertPayment("order-1", cents: 500), verifyingWith: Self.paymentExists("order-1"))
+        let outcome = try await client.execute(
+            insertPayment("order-1", cents: 500), verifyingWith: Self.paymentExists("order-1")
+        )
 
         #expect(outcome == .completed(1))
         #expect(database.sqlLog.map { String($0.prefix(20)) } == [
