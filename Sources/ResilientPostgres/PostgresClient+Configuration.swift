@@ -25,6 +25,9 @@ extension PostgresClient {
         public var connectTimeout: Duration = .seconds(10)
         /// How long the server gets to answer a cancel request before the session is closed as hung.
         public var cancelGracePeriod: Duration = .seconds(5)
+        /// Whether `query` and `execute` use named prepared statements. The default, ``StatementCaching/unnamed``,
+        /// uses only the unnamed statement, which works behind PgBouncer in transaction mode.
+        public var statementCaching: StatementCaching = .unnamed
         /// Where the client logs retries, reconnects and give-ups (never passwords or bound values).
         public var logger: Logger = Logger(label: "ResilientPostgres")
 
