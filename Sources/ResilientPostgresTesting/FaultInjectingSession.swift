@@ -32,6 +32,36 @@ final class FaultInjectingSession: DatabaseConnection {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
+        try await run(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline) {
+            try await self.real.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+        }
+    }
+
+    /// Runs the statement as the real session's cached named statement, unless its planned fault says otherwise.
+    func executePrepared(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        try await run(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline) {
+            try await self.real.executePrepared(
+                sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+            )
+        }
+    }
+
+    // A batch runs through the protocol's default, one statement at a time between `BEGIN` and `COMMIT`, so that
+    // each of its statements meets the fault planned for it.
+
+    /// Records the statement and meets its planned fault; otherwise runs it for real with `runForReal`.
+    private func run(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?,
+        runForReal: () async throws -> QueryResult
+    ) async throws -> QueryResult {
         if state.withLock({ $0.isBroken }) {
             // The injected fault closed the real session: libpq sends nothing on it.
             throw TransportError(code: .connectionLost, message: "no connection to the server",
@@ -42,9 +72,6 @@ final class FaultInjectingSession: DatabaseConnection {
         let (blockFailed, onStandby) = state.withLock { ($0.blockFailed, $0.inHotStandby) }
         if blockFailed {
             return try await answerFailedBlock(sql, keyword: keyword, resultFormat: resultFormat, deadline: deadline)
-        }
-        func runForReal() async throws -> QueryResult {
-            try await real.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
         guard let fault = statement.fault else {
             if onStandby, !SQLKeyword.runsOnStandby(sql) {

@@ -14,7 +14,8 @@ import ResilientPostgres
 /// lost. A fault that closes the session (FATAL, lost before send) closes the real session, so the server rolls back
 /// any open transaction. Any other error is reported without running the statement; inside a transaction block the
 /// session then behaves as a server's would (25P02 until `ROLLBACK`, `COMMIT` answering `ROLLBACK`). Delays run on
-/// the real clock. Everything is recorded, like on a ``ScriptedDatabase``.
+/// the real clock. A batch runs one statement at a time between `BEGIN` and `COMMIT` (not pipelined), so that each
+/// of its statements meets the fault planned for it. Everything is recorded, like on a ``ScriptedDatabase``.
 public final class FaultInjector: Sendable {
     let plan = FaultPlan(clock: ContinuousClock())
 

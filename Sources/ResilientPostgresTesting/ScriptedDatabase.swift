@@ -17,7 +17,9 @@ import Synchronization
 /// (25006); the latest ``answer(_:with:)`` rule that matches; the built-in answers to `BEGIN`, `COMMIT`,
 /// `ROLLBACK`, `SET` and the pool's empty liveness check. Anything else fails with SQLSTATE XX000 and is listed in
 /// ``unscriptedStatements``, so a missing rule shows. Sessions keep their transaction state as a server does: after
-/// an error inside a block, statements fail with 25P02 until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`.
+/// an error inside a block, statements fail with 25P02 until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`. A batch
+/// arrives as its statements one at a time, between `BEGIN` and `COMMIT` (outside a block), and a prepared
+/// statement as a plain one.
 public final class ScriptedDatabase: Sendable {
     private struct AnswerRule {
         let matcher: StatementMatcher

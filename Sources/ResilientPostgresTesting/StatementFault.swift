@@ -88,6 +88,13 @@ public struct StatementFault: Sendable, Hashable, CustomStringConvertible {
         .server(sqlState: "57014", message: "canceling statement due to statement timeout", fatal: false)
     )
 
+    /// A cached plan no longer fits the table (an `ALTER TABLE` ran): ERROR 0A000 `cached plan must not change
+    /// result type`. The client prepares the statement again and retries it at once on the same session.
+    public static let cachedPlanChanged = StatementFault(
+        "cached plan changed",
+        .server(sqlState: "0A000", message: "cached plan must not change result type", fatal: false)
+    )
+
     /// The session is on a hot standby (a failover moved the primary): ERROR 25006 `cannot execute ... in a read-only
     /// transaction`, and from then on the session reports `in_hot_standby` on. The client retires every session of
     /// the pool's epoch and runs the operation again on a new one.

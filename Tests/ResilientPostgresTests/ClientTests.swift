@@ -169,17 +169,19 @@ struct ClientTests {
 
     @Test func cancellingAWaitingOperationEndsItAtOnce() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration { $0.maxConnections = 1 })
-        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        let holder = Task { try await client.execute("SELECT pg_sleep(30)") }
         try await Task.sleep(for: .milliseconds(50))
         let waiting = Task { try await client.execute("SELECT 1") }
         try await Task.sleep(for: .milliseconds(50))
         let started = ContinuousClock.now
         waiting.cancel()
         let error = await #expect(throws: PostgresError.self) { try await waiting.value }
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Long before the holder frees the session; wide, because a loaded machine can stall a task for a while.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(error?.errorClass == .cancelled)
         #expect(error?.reason == .cancelled)
-        _ = try await holder
+        holder.cancel()
+        _ = try? await holder.value
         await client.shutdown()
     }
 
