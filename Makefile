@@ -20,7 +20,7 @@ help: ## List the targets
 build: ## Build the package
 	$(SWIFT) build
 
-test: ## Run the tests against fresh clusters (main, crash), then build every example package
+test: ## Run the tests against fresh servers (see scripts/with-test-servers.sh), then build every example package
 	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
 
