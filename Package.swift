@@ -42,6 +42,16 @@ let package = Package(
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
+        // Real servers: TLS, pgbouncer, primary and standby (started by scripts/with-test-servers.sh).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ResilientPostgres",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
