@@ -11,7 +11,9 @@ SWIFT_TEST_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 
-.PHONY: help build test test-examples demo servers-stop clean
+DOC_TARGETS := ResilientPostgres
+
+.PHONY: help build test test-examples docs demo servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -23,6 +25,7 @@ build: ## Build the package
 test: ## Run the tests against fresh servers (see scripts/with-test-servers.sh), then build every example package
 	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
+	@$(MAKE) --no-print-directory docs
 
 test-examples: ## Build every Examples/*/ package
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
@@ -31,6 +34,9 @@ test-examples: ## Build every Examples/*/ package
 		echo "$(SWIFT) build --package-path $$dir"; \
 		$(SWIFT) build --package-path "$$dir"; \
 	done
+
+docs: ## Build the DocC documentation; any warning fails
+	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
 
 demo: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh

@@ -6,6 +6,7 @@
 #   - runuser, to run the server as `postgres` when we are root -> util-linux
 #   - pgbouncer, for the pooler tests                -> pgbouncer
 #   - openssl, for the TLS cluster's certificates   -> openssl
+#   - nft, for the tests that cut a server's network off, when we are root -> nftables
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -59,6 +60,11 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]]; the
 fi
 if ! command -v openssl >/dev/null 2>&1; then
     missing+=(openssl)
+fi
+
+# nft only matters when we are root (only root may add the rules that cut a server off).
+if [[ "$(id -u)" -eq 0 ]] && ! command -v nft >/dev/null 2>&1; then
+    missing+=(nftables)
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

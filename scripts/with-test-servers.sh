@@ -12,7 +12,8 @@
 #                                      (start-bouncer NAME CLUSTER S=V ...)
 # A bare NAME is a cluster, except `tls` (NAME=tls), `standby` (standby:primary) and `bouncer` (bouncer:main).
 # The default, what `make test` uses:
-#   main crash primary standby tls bouncer bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2
+#   main crash storm failover failover-standby=standby:failover primary standby tls bouncer
+#   bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2
 #
 # Exports (NAME uppercased, '-' becomes '_'):
 #   for `main`:          POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB
@@ -34,11 +35,11 @@ readonly CLUSTER_SCRIPT="$script_dir/pg-cluster.sh"
 log() { printf 'with-test-servers: %s\n' "$*" >&2; }
 
 if [[ $# -lt 1 ]]; then
-    sed -n '3,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 fi
 
-readonly DEFAULT_SERVERS="main crash primary standby tls bouncer \
+readonly DEFAULT_SERVERS="main crash storm failover failover-standby=standby:failover primary standby tls bouncer \
 bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2"
 read -r -a clusters <<<"${TEST_CLUSTERS-$DEFAULT_SERVERS}"
 started=()

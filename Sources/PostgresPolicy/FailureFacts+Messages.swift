@@ -33,8 +33,8 @@ extension FailureFacts {
         ("alert protocol version", .permanent),
         ("unsupported protocol", .permanent),
         ("ssl protocol version", .permanent),
-        // target_session_attrs found no host of the kind asked for. While connecting for writes, every host listed
-        // is a standby (as during a failover, until one is promoted); the converse, no standby, is as transient.
+        // `target_session_attrs` refused every host listed. For writes: each is (or has become) a standby, as during
+        // a failover until one is promoted. The converse, no standby among them, is as transient.
         ("session is read-only", .readOnlyHost),
         ("server is in hot standby mode", .readOnlyHost),
         ("session is not read-only", .serverUnavailable),
