@@ -292,61 +292,6 @@ stop_server() {
     ! is_running "$dir" || die "could not stop the server in $dir/data"
 }
 
-# --- clusters --------------------------------------------------------------------------------------------------------
-
-# initdb, and the settings every cluster of this script has.
-init_cluster() {
-    local dir="$1"
-    if ! as_server initdb -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync --no-instructions \
-        >"$dir/initdb.log" 2>&1; then
-        die "initdb failed (see $dir/initdb.log)"
-    fi
-
-    cat >>"$dir/data/postgresql.conf" <<EOF
-
-# --- test cluster settings ---
-listen_addresses = '127.0.0.1'
-port = 0
-unix_socket_directories = '$dir'
-max_connections = 100
-# Durability is not wanted in a throwaway cluster: speed instead.
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-# Room for a streaming standby (pg_basebackup -R -X stream).
-wal_level = replica
-max_wal_senders = 5
-hot_standby = on
-password_encryption = 'scram-sha-256'
-# Everything goes to stderr, which pg_ctl -l sends to server.log.
-logging_collector = off
-log_destination = 'stderr'
-log_line_prefix = '%m [%p] %e %q%u@%d %a '
-EOF
-
-    # First match wins: rejectme is always rejected, app must use its password, everyone else is trusted.
-    cat >"$dir/data/pg_hba.conf" <<EOF
-# TYPE  DATABASE     USER      ADDRESS         METHOD
-host    all          rejectme  127.0.0.1/32    reject
-host    all          app       127.0.0.1/32    scram-sha-256
-host    all          all       127.0.0.1/32    trust
-host    replication  all       127.0.0.1/32    trust
-local   all          all                       trust
-local   replication  all                       trust
-EOF
-}
-
-create_roles() {
-    local dir="$1"
-    as_server psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$(cat "$dir/port")" -U postgres -d postgres >/dev/null <<EOF
-SET password_encryption = 'scram-sha-256';
-CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD';
-CREATE ROLE rejectme LOGIN;
-CREATE ROLE $REPLICATION_USER LOGIN REPLICATION;
-GRANT ALL ON SCHEMA public TO $APP_USER;
-EOF
-}
-
 # --- commands --------------------------------------------------------------------------------------------------------
 
 # start NAME, or start-tls NAME (kind tls).
@@ -377,7 +322,8 @@ cmd_start_existing() {
     current_cluster_dir="$dir"
     port="$(recorded_port "$name")"
     if [[ -f "$dir/pgbouncer.ini" ]]; then
-        bouncer_is_running "$dir" || start_bouncer_process "$dir"
+        bouncer_is_running "$dir" && return 0
+        start_bouncer_process "$dir" || die "port $port of pgbouncer '$name' is now used by another process"
         return 0
     fi
     [[ -d "$dir/data" ]] || die "server '$name' has no data directory"
@@ -465,6 +411,8 @@ cmd_stop_all() {
     rm -rf "$STATE_DIR"
 }
 
+# shellcheck source=scripts/lib/pg-init.sh
+source "$SCRIPT_DIR/lib/pg-init.sh"
 # shellcheck source=scripts/lib/pg-standby.sh
 source "$SCRIPT_DIR/lib/pg-standby.sh"
 # shellcheck source=scripts/lib/pg-tls.sh
