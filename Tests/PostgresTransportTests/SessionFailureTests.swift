@@ -37,7 +37,8 @@ struct SessionFailureTests {
         task.cancel()
         let error = await #expect(throws: TransportError.self) { try await task.value }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(1))
+        // Well before the 10 s sleep would end; wide, for a busy machine.
+        #expect(elapsed < .seconds(5))
         #expect(error?.code == .cancelled)
         #expect(error?.sqlState == "57014")
         #expect(error?.phase == .sent)
@@ -70,7 +71,7 @@ struct SessionFailureTests {
         let error = await #expect(throws: TransportError.self) {
             try await connection.execute("SELECT pg_sleep(10)", deadline: .now.advanced(by: .milliseconds(200)))
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(error?.code == .deadlineExceeded)
         #expect(error?.sqlState == "57014")
         #expect(error?.isConnectionUsable == true)

@@ -168,14 +168,15 @@ struct ClientTests {
 
     @Test func cancellingAWaitingOperationEndsItAtOnce() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration { $0.maxConnections = 1 })
-        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        async let holder: Int = client.execute("SELECT pg_sleep(5)")
         try await Task.sleep(for: .milliseconds(50))
         let waiting = Task { try await client.execute("SELECT 1") }
         try await Task.sleep(for: .milliseconds(50))
         let started = ContinuousClock.now
         waiting.cancel()
         let error = await #expect(throws: PostgresError.self) { try await waiting.value }
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Before the session it waits for is free; wide, for a busy machine.
+        #expect(ContinuousClock.now - started < .seconds(4))
         #expect(error?.errorClass == .cancelled)
         #expect(error?.reason == .cancelled)
         _ = try await holder

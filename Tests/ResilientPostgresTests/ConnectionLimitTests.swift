@@ -85,7 +85,8 @@ struct ConnectionLimitTests {
         waiting.cancel()
         let error = await #expect(throws: PostgresError.self) { try await waiting.value }
         #expect(error?.errorClass == .cancelled)
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Far sooner than the 30 s budget; wide, for a busy machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         await client.shutdown()
         try await server.drop()
     }
