@@ -3,10 +3,11 @@ import PostgresTransport
 import ResilientPostgres
 import Testing
 
-/// The servers `make test` starts for these tests (see `scripts/with-test-servers.sh`), from the `POSTGRES_*`
-/// variables it exports. Run bare (`swift test` without `make test`), every suite here is skipped with its reason.
+/// The TLS cluster, the pgbouncers, and the primary with its standby that `make test` starts (see
+/// `scripts/with-test-servers.sh`), from the `POSTGRES_*` variables it exports. Run bare (`swift test` without
+/// `make test`), the suites that need them are skipped with the reason.
 enum IntegrationServers {
-    static let environment = ProcessInfo.processInfo.environment
+    static var environment: [String: String] { Servers.environment }
 
     static var appUser: String { environment["POSTGRES_APP_USER"] ?? "app" }
     static var appPassword: String { environment["POSTGRES_APP_PASSWORD"] ?? "app-secret" }
@@ -28,11 +29,17 @@ enum IntegrationServers {
     static let bouncerSkipReason: Comment =
         "needs the pgbouncer in front of `main` that `make test` starts (POSTGRES_BOUNCER_PORT, POSTGRES_PORT)"
 
-    static let failover = ["PRIMARY", "STANDBY", "BOUNCER_PRIMARY"].allSatisfy { environment["POSTGRES_\($0)_PORT"] != nil }
-        && environment["POSTGRES_CLUSTER_SCRIPT"] != nil
-    static let failoverSkipReason: Comment = """
-        needs the primary, its standby and the pgbouncer in front of the primary that `make test` starts \
-        (POSTGRES_PRIMARY_PORT, POSTGRES_STANDBY_PORT, POSTGRES_BOUNCER_PRIMARY_PORT, POSTGRES_CLUSTER_SCRIPT)
+    static let primaryAndStandby = environment["POSTGRES_PRIMARY_PORT"] != nil
+        && environment["POSTGRES_STANDBY_PORT"] != nil && environment["POSTGRES_CLUSTER_SCRIPT"] != nil
+    static let primaryAndStandbySkipReason: Comment = """
+        needs the primary and its standby that `make test` starts \
+        (POSTGRES_PRIMARY_PORT, POSTGRES_STANDBY_PORT, POSTGRES_CLUSTER_SCRIPT)
+        """
+
+    static let bouncerInFrontOfPrimary = environment["POSTGRES_BOUNCER_PRIMARY_PORT"] != nil
+    static let bouncerInFrontOfPrimarySkipReason: Comment = """
+        needs the pgbouncer in front of the primary that `make test` starts, with max_client_conn=2 and \
+        query_wait_timeout=2 (POSTGRES_BOUNCER_PRIMARY_PORT)
         """
 
     /// Connection options for role app on 127.0.0.1 at `port`, then `overrides` (which may replace any of them).
@@ -45,14 +52,8 @@ enum IntegrationServers {
     }
 
     /// A superuser session on a cluster, to set up, inspect and disrupt; outside any client.
-    static func superuserSession(port: String, _ overrides: KeyValuePairs<String, String> = [:]) async throws
-        -> LibPQConnection
-    {
-        var parameters = ConnectionParameters(options: [
-            "host": "127.0.0.1", "port": port, "user": "postgres", "dbname": "postgres",
-        ])
-        for (keyword, value) in overrides { parameters[keyword] = value }
-        return try await LibPQConnection.connect(parameters, timeout: .seconds(10))
+    static func superuserSession(port: String) async throws -> LibPQConnection {
+        try await LibPQConnection.connect(Servers.parameters(port: port), timeout: .seconds(10))
     }
 
     /// A client configuration; `adjust` changes what a test needs.
@@ -68,32 +69,6 @@ enum IntegrationServers {
     /// A name unique to one test run, for tables and application names.
     static func unique(_ prefix: String) -> String {
         "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
-    }
-
-    /// Runs `scripts/pg-cluster.sh` with the given arguments, on a thread of its own (it waits for servers to stop,
-    /// start or be promoted).
-    static func cluster(_ arguments: String...) async throws {
-        let script = environment["POSTGRES_CLUSTER_SCRIPT"]!
-        let status = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: run([script] + arguments)) }.start()
-        }
-        guard status == 0 else { throw ClusterScriptFailed(arguments: arguments, status: status) }
-    }
-
-    /// Spawns a command and waits for it; returns its exit status (-1 when it could not be spawned).
-    private static func run(_ command: [String]) -> Int32 {
-        var pid = pid_t()
-        let arguments = command.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
-        guard posix_spawn(&pid, command[0], nil, nil, arguments, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
-    }
-
-    struct ClusterScriptFailed: Error {
-        var arguments: [String]
-        var status: Int32
     }
 }
 
@@ -111,4 +86,11 @@ func withCleanup<Result>(
     }
     try await cleanup()
     return result
+}
+
+extension Result {
+    /// The error, when this is a failure.
+    var failure: Failure? {
+        if case .failure(let error) = self { error } else { nil }
+    }
 }

@@ -4,16 +4,8 @@ import ResilientPostgres
 import Testing
 
 extension PrimaryStandbyTests {
-    static func pooledClient(
-        _ overrides: KeyValuePairs<String, String> = [:],
-        _ adjust: (inout PostgresClient.Configuration) -> Void = { _ in }
-    ) -> PostgresClient {
-        PostgresClient(configuration: IntegrationServers.configuration(
-            IntegrationServers.appParameters(port: bouncerPort, overrides), adjust
-        ))
-    }
-
-    @Test func pgbouncerOutOfClientSlotsIsAResourceLimitThenClears() async throws {
+    @Test(.enabled(if: IntegrationServers.bouncerInFrontOfPrimary, IntegrationServers.bouncerInFrontOfPrimarySkipReason))
+    func pgbouncerOutOfClientSlotsIsAResourceLimitThenClears() async throws {
         // bouncer-primary admits 2 clients (max_client_conn=2): take both.
         var held: [LibPQConnection] = []
         for _ in 0..<2 {
@@ -46,7 +38,8 @@ extension PrimaryStandbyTests {
         for connection in held { await connection.close() }
     }
 
-    @Test func pgbouncerThatNeverReachedItsServerAnswersQueryWaitTimeout() async throws {
+    @Test(.enabled(if: IntegrationServers.bouncerInFrontOfPrimary, IntegrationServers.bouncerInFrontOfPrimarySkipReason))
+    func pgbouncerThatNeverReachedItsServerAnswersQueryWaitTimeout() async throws {
         // Database `unreachable` points at a socket no server listens on: pgbouncer holds the login until
         // query_wait_timeout (2 s on bouncer-primary), then refuses it.
         let client = Self.pooledClient(["dbname": "unreachable"]) {

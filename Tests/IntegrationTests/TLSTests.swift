@@ -149,9 +149,3 @@ struct TLSTests {
         Issue.record("the server did not take ssl_max_protocol_version = \(version ?? "''")")
     }
 }
-
-extension Result {
-    var failure: Failure? {
-        if case .failure(let error) = self { error } else { nil }
-    }
-}
