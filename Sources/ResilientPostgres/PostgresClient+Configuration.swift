@@ -38,6 +38,9 @@ extension PostgresClient {
         public var reconnectBackoff: Backoff = .exponentialFullJitter(base: .milliseconds(50), cap: .milliseconds(500))
         /// The shared retry throttle: retries stop while most attempts fail. `nil` turns it off.
         public var retryThrottle: RetryThrottleSettings? = RetryThrottleSettings()
+        /// Whether `query` and `execute` use named prepared statements. The default, ``StatementCaching/unnamed``,
+        /// uses only the unnamed statement, which works behind PgBouncer in transaction mode.
+        public var statementCaching: StatementCaching = .unnamed
         /// Where the client logs retries, reconnects and give-ups (never passwords or bound values).
         public var logger: Logger = Logger(label: "ResilientPostgres")
         /// The prefix of every swift-metrics label the client reports (`postgres_client_attempts_total`, ...).

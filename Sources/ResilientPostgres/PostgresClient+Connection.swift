@@ -8,6 +8,7 @@ import Synchronization
 /// connection's `TransportError` facts unchanged, so that the client can decide whether to run the closure again.
 public struct PostgresConnection: Sendable {
     let connection: any DatabaseConnection
+    let statementCaching: PostgresClient.StatementCaching
     /// Whether a statement already ran on this lease: a later failure cannot claim that nothing was sent.
     let progress = Progress()
 
@@ -18,7 +19,9 @@ public struct PostgresConnection: Sendable {
 
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
         do {
-            let result = try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+            let result = try await connection.execute(
+                sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching
+            )
             progress.hasRunStatement.store(true, ordering: .relaxed)
             return result
         } catch var error as TransportError {
@@ -58,7 +61,7 @@ extension PostgresClient {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await withRetries(options.safety(isTransactionBlock: false)) { connection in
-            try await body(PostgresConnection(connection: connection))
+            try await body(PostgresConnection(connection: connection, statementCaching: configuration.statementCaching))
         }
     }
 }

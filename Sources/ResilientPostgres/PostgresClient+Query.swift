@@ -44,7 +44,9 @@ extension PostgresClient {
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
             try await retrying(options.safety(isTransactionBlock: false), verify: { try await wasApplied(self) }) {
                 connection in
-                try await connection.execute(query.sql, parameters: query.parameters, resultFormat: .binary, deadline: nil)
+                try await connection.execute(
+                    query.sql, parameters: query.parameters, resultFormat: .binary, caching: configuration.statementCaching
+                )
             }
         }
         switch completion {

@@ -6,9 +6,10 @@ import PostgresTransport
 /// the client can decide whether to run the whole block again.
 public struct PostgresTransaction: Sendable {
     let connection: any DatabaseConnection
+    let statementCaching: PostgresClient.StatementCaching
 
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
-        try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+        try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching)
     }
 
     /// Runs one statement, its interpolated values bound as parameters, and returns the number of rows it affected.
@@ -73,7 +74,9 @@ extension PostgresClient {
         _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: nil)
         let result: Result
         do {
-            result = try await body(PostgresTransaction(connection: connection))
+            result = try await body(
+                PostgresTransaction(connection: connection, statementCaching: configuration.statementCaching)
+            )
         } catch {
             // Leave the session clean for the pool; if it is broken, the pool closes it anyway.
             _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: nil)

@@ -26,7 +26,10 @@ public final class PostgresClient: Sendable {
         let connector = LibPQConnector(
             parameters: configuration.connection,
             connectTimeout: configuration.connectTimeout,
-            options: LibPQConnection.Options(cancelGracePeriod: configuration.cancelGracePeriod)
+            options: LibPQConnection.Options(
+                cancelGracePeriod: configuration.cancelGracePeriod,
+                preparedStatementCapacity: configuration.statementCaching.capacity
+            )
         )
         self.init(configuration: configuration, connector: connector)
     }
@@ -84,7 +87,9 @@ public final class PostgresClient: Sendable {
         options: OperationOptions
     ) async throws -> QueryResult {
         try await withRetries(options.safety(isTransactionBlock: false)) { connection in
-            try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+            try await connection.execute(
+                sql, parameters: parameters, resultFormat: resultFormat, caching: configuration.statementCaching
+            )
         }
     }
 }

@@ -221,6 +221,6 @@ extension Fault {
               usable: true, class: .permanent, .all(.fail(.permanent))),
         Fault("pgbouncer: named statement missing", .invalidSQLStatementName, .error,
               #"prepared statement "s1" does not exist"#,
-              usable: true, class: .permanent, .all(.fail(.permanent))),
+              usable: true, class: .staleStatement, .all(.sameConnectionAtOnce)),
     ]
 }

@@ -32,6 +32,8 @@ struct FailoverDemo {
         var configuration = try PostgresClient.Configuration(settings.applicationConnection)
         configuration.maxConnections = settings.writers
         configuration.onAttempt = { event in timeline.record(event) }
+        // The timeline shows every retry and give-up already; the client's own log lines would repeat them.
+        configuration.logger.logLevel = .error
         let client = PostgresClient(configuration: configuration)
         let ledger = Ledger()
         let stop = StopSignal()
