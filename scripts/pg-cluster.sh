@@ -26,7 +26,8 @@
 # Each cluster is configured for speed and for fault tests: no fsync, replication allowed (wal_level=replica, role
 # `replicator`), role `app` (password app-secret, SCRAM) and role `rejectme` (always rejected by pg_hba.conf).
 #
-# Standbys and promotion, TLS, and pgbouncer are described in scripts/lib/pg-standby.sh, pg-tls.sh and pgbouncer.sh.
+# scripts/lib/ holds the rest, each file with its description: pg-init.sh (new data directories, copied from one
+# initdb per checkout), pg-standby.sh (standbys and promotion), pg-tls.sh and pgbouncer.sh.
 # A failover: `stop PRIMARY immediate` (a crash, as clients see it), then `promote STANDBY`; to fail back,
 # `start-standby PRIMARY STANDBY` rebuilds the old primary as a standby of the new one, on its old port.
 #
