@@ -6,7 +6,8 @@ import Foundation
 /// permitted.
 struct BlackHole {
     let port: String
-    private static let table = "resilient_postgres_blackhole"
+    /// A table of this process's own: test runs of other checkouts may cut off their servers at the same time.
+    private static let table = "resilient_postgres_blackhole_\(getpid())"
 
     /// Whether nftables rules can be added here (checked once, by adding and deleting an empty table).
     static let isAvailable: Bool = {
@@ -16,6 +17,7 @@ struct BlackHole {
 
     /// Starts dropping the port's traffic.
     func close() async throws {
+        _ = Servers.spawnAndWait(["nft", "delete", "table", "inet", Self.table])
         try await Servers.run(["nft", "add", "table", "inet", Self.table])
         try await Servers.run([
             "nft", "add", "chain", "inet", Self.table, "output", "{ type filter hook output priority 0 ; }",
