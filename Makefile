@@ -13,7 +13,7 @@ EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 
 DOC_TARGETS := ResilientPostgres
 
-.PHONY: help build test test-examples docs demo servers-stop clean
+.PHONY: help build test test-examples docs demo quickstart servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -38,7 +38,10 @@ test-examples: ## Build every Examples/*/ package
 docs: ## Build the DocC documentation; any warning fails
 	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
 
-demo: ## Run the Quickstart example against a fresh cluster
+demo: ## Writers through a failover (primary killed, standby promoted): prints a timeline and lost=0 duplicated=0
+	TEST_CLUSTERS="demo-primary demo-standby=standby:demo-primary" scripts/with-test-servers.sh scripts/run-failover-demo.sh
+
+quickstart: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
 
 servers-stop: ## Stop every cluster this checkout started and delete their state
