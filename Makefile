@@ -10,6 +10,8 @@ SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
+# Example packages with tests of their own, run against a fresh `main` cluster.
+EXAMPLE_TEST_DIRS := $(patsubst %/Tests,%,$(wildcard Examples/*/Tests))
 
 DOC_TARGETS := ResilientPostgres
 
@@ -27,12 +29,16 @@ test: ## Run the tests against fresh servers (see scripts/with-test-servers.sh),
 	@$(MAKE) --no-print-directory test-examples
 	@$(MAKE) --no-print-directory docs
 
-test-examples: ## Build every Examples/*/ package
+test-examples: ## Build every Examples/*/ package, and run the tests of those that have some
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
 	@for manifest in $(EXAMPLE_MANIFESTS); do \
 		dir="$${manifest%/Package.swift}"; \
 		echo "$(SWIFT) build --package-path $$dir"; \
 		$(SWIFT) build --package-path "$$dir"; \
+	done
+	@for dir in $(EXAMPLE_TEST_DIRS); do \
+		echo "TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path $$dir"; \
+		TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
 	done
 
 docs: ## Build the DocC documentation; any warning fails
