@@ -65,8 +65,17 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network.
-        .testTarget(name: "IntegrationTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
+        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network
+        // (started by scripts/with-test-servers.sh).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ResilientPostgres",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
