@@ -35,7 +35,8 @@ extension PostgresClient {
     /// ```
     /// `wasApplied` runs only when an attempt's outcome is unknown, with the client to query through. If it
     /// returns true, the call returns ``VerifiedOutcome/appliedEarlier``; if false, the write runs again within the
-    /// same budget; if it throws, the call throws the outcome-unknown ``PostgresError``.
+    /// same budget and attempt limit (once they are spent, the call throws a ``PostgresError`` that says the write
+    /// was not applied); if it throws, the call throws the outcome-unknown ``PostgresError``.
     public func execute(
         _ query: PostgresQuery,
         options: OperationOptions = .write,

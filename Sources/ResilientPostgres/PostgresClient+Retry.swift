@@ -77,8 +77,10 @@ extension PostgresClient {
             } catch is CancellationError {
                 throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure), budget)
             } catch is ConnectionPool.ShutDown {
-                let error = giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down")
-                throw reportedWhileWaiting(error, budget)
+                throw reportedWhileWaiting(
+                    giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down"),
+                    budget
+                )
             }
 
             let facts = FailureFacts(failure, inHotStandby: inHotStandby)
@@ -92,6 +94,13 @@ extension PostgresClient {
                 if reason == .outcomeUnknown, let verify {
                     if try await verifyOutcome(verify, budget: budget, failure: failure, facts: facts) {
                         return .verifiedApplied
+                    }
+                    // Not applied: it runs again, within the same attempt limit and budget.
+                    if let spent = exhaustion(of: budget) {
+                        report(event(
+                            for: failure, errorClass: facts.errorClass, outcome: .gaveUp(spent), budget: budget
+                        ))
+                        throw giveUp(facts.errorClass, spent, budget: budget, last: failure)
                     }
                     continue
                 }
@@ -120,6 +129,14 @@ extension PostgresClient {
                 }
             }
         }
+    }
+
+    /// Why the operation may not make another attempt, if it may not: its deadline has passed, or it made every
+    /// attempt its policy allows.
+    private func exhaustion(of budget: RetryBudget<ContinuousClock.Instant>) -> PostgresError.Reason? {
+        if budget.deadline.hasPassed(at: clock.now) { return .budgetExhausted }
+        if let maxAttempts = budget.maxAttempts, budget.attempts.count >= maxAttempts { return .attemptLimitReached }
+        return nil
     }
 
     /// Asks the operation's verification whether an attempt whose outcome is unknown was applied.

@@ -48,8 +48,8 @@ extension PostgresClient {
     ///
     /// `wasApplied` runs only when the outcome is unknown, with the client to query through (look for a row the
     /// block writes, such as one keyed by an idempotency key). If it returns true, the call returns
-    /// ``VerifiedOutcome/appliedEarlier``; if false, the block runs again within the same budget; if it throws, the
-    /// call throws the outcome-unknown ``PostgresError``.
+    /// ``VerifiedOutcome/appliedEarlier``; if false, the block runs again within the same budget and attempt limit;
+    /// if it throws, the call throws the outcome-unknown ``PostgresError``.
     public func transaction<Result>(
         options: OperationOptions = .write,
         verifyingWith wasApplied: (PostgresClient) async throws -> Bool,

@@ -34,6 +34,8 @@ extension ScriptedDatabase {
         deadline: ContinuousClock.Instant
     ) async throws -> ScriptedSession {
         if Task.isCancelled { throw ConnectFault.cancelledError(host: host, port: port) }
+        // The library's connect gives up at its deadline, before anything answers.
+        if clock.now >= deadline { throw ConnectFault.deadlineError(host: host, port: port) }
         var onStandby = false
         if let fault {
             switch fault.kind {

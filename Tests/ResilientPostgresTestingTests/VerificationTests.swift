@@ -75,6 +75,54 @@ struct VerificationTests {
         await client.shutdown()
     }
 
+    @Test func runningAgainAfterVerificationKeepsToTheAttemptLimit() async throws {
+        let database = Self.database(lookupFinds: false)
+        database.fail("INSERT INTO payments", with: .connectionLostAfterSend, times: 2)
+        let events = EventLog()
+        let client = PostgresClient.testing(database) { configuration in
+            configuration.retryPolicy.maxAttempts = 2
+            configuration.onAttempt = events.record
+        }
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.execute(
+                insertPayment("order-1", cents: 500), verifyingWith: Self.paymentExists("order-1")
+            )
+        }
+        #expect(error?.reason == .attemptLimitReached)
+        #expect(error?.attempts == 2)
+        // Both lost attempts were checked and found not applied: nothing is in doubt.
+        #expect(error?.mayHaveBeenApplied == false)
+        #expect(database.statements(matching: "INSERT INTO payments").count == 2)
+        let failures = events.outcomes.filter { $0 != .succeeded }
+        #expect(failures == [.verifiedNotApplied, .verifiedNotApplied, .gaveUp(.attemptLimitReached)])
+        await client.shutdown()
+    }
+
+    @Test func runningAgainAfterVerificationKeepsToTheBudget() async throws {
+        let database = Self.database(lookupFinds: false)
+        database.fail("INSERT INTO payments", with: .connectionLostAfterSend, times: 100)
+        // Each check takes a second.
+        database.fail(.prefix(Self.lookup), with: .slow(.seconds(1)), times: 100)
+        let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(2) }
+
+        let insert = Task {
+            try await client.execute(
+                insertPayment("order-1", cents: 500), verifyingWith: Self.paymentExists("order-1")
+            )
+        }
+        for _ in 0..<2 {
+            let check = try await database.clock.nextSleep()
+            database.clock.advance(to: check.deadline)
+        }
+        let error = await #expect(throws: PostgresError.self) { try await insert.value }
+        #expect(error?.reason == .budgetExhausted)
+        #expect(error?.elapsed == .seconds(2))
+        #expect(error?.mayHaveBeenApplied == false)
+        #expect(database.statements(matching: "INSERT INTO payments").count == 2)
+        await client.shutdown()
+    }
+
     @Test func transactionWhoseCommitWasLostIsVerified() async throws {
         let database = ScriptedDatabase()
         database.answer("INSERT INTO payments", with: .inserted(1))
