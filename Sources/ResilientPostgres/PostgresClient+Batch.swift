@@ -21,7 +21,7 @@ extension PostgresClient {
         guard !queries.isEmpty else { return [] }
         let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
         let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection in
-            try await connection.executeBatch(statements, resultFormat: .binary, deadline: nil)
+            try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current)
         }
         return results.map(PostgresRows.init)
     }
@@ -37,6 +37,6 @@ extension PostgresTransaction {
     public func batch(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
-        return try await connection.executeBatch(statements, resultFormat: .binary, deadline: nil).map(PostgresRows.init)
+        return try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current).map(PostgresRows.init)
     }
 }

@@ -47,7 +47,10 @@ extension PostgresClient {
                 let lease = try await pool.acquire(deadline: budget.deadline.end)
                 metrics.recordAcquire(waitStart.duration(to: clock.now))
                 do {
-                    let result = try await operation(lease.connection)
+                    // Every statement of the attempt is cancelled if it runs past the operation's deadline.
+                    let result = try await OperationDeadline.$current.withValue(budget.deadline.end) {
+                        try await operation(lease.connection)
+                    }
                     await pool.release(lease, reuse: true)
                     throttle?.recordSuccess()
                     report(AttemptEvent(

@@ -38,9 +38,9 @@ extension DatabaseConnection {
     ) async throws -> QueryResult {
         switch caching {
         case .unnamed:
-            try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+            try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: OperationDeadline.current)
         case .prepared:
-            try await executePrepared(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+            try await executePrepared(sql, parameters: parameters, resultFormat: resultFormat, deadline: OperationDeadline.current)
         }
     }
 }

@@ -71,7 +71,7 @@ extension PostgresClient {
         on connection: any DatabaseConnection,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: nil)
+        _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
         let result: Result
         do {
             result = try await body(
@@ -79,10 +79,10 @@ extension PostgresClient {
             )
         } catch {
             // Leave the session clean for the pool; if it is broken, the pool closes it anyway.
-            _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: nil)
+            _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
             throw error
         }
-        _ = try await connection.execute("COMMIT", parameters: [], resultFormat: .text, deadline: nil)
+        _ = try await connection.execute("COMMIT", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
         return result
     }
 }

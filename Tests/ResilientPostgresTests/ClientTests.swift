@@ -197,6 +197,20 @@ struct ClientTests {
         #expect(error?.attempts == 0)
     }
 
+    @Test func statementStillRunningAtTheDeadlineIsCancelled() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration { $0.retryPolicy.budget = .seconds(1) })
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("SELECT pg_sleep(60)", options: .readOnly)
+        }
+        #expect(error?.errorClass == .deadline)
+        #expect(error?.reason == .timedOut)
+        #expect(error?.sqlState == "57014")
+        // Cancelled on the server at the deadline, long before the statement would have ended.
+        #expect(ContinuousClock.now - started < .seconds(20))
+        await client.shutdown()
+    }
+
     @Test func serviceKeepsTheMinimumIdleSessionsOpen() async throws {
         let name = ClientTestServer.uniqueTable("min_idle")
         let client = PostgresClient(configuration: ClientTestServer.configuration {
