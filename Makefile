@@ -8,10 +8,14 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Extra flags for `swift test`, e.g. make test SWIFT_TEST_FLAGS='--filter PolicyTests'
 SWIFT_TEST_FLAGS ?=
+# Options for the benchmark, e.g. make bench ARGS=--pin, or ARGS='--rounds 5 --workloads seq_param'
+ARGS ?=
+# Extra flags for building the benchmark, e.g. BENCH_BUILD_FLAGS='-Xswiftc -DRESILIENT_POSTGRES_BATCH'
+BENCH_BUILD_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 
-.PHONY: help build test test-examples demo servers-stop clean
+.PHONY: help build test test-examples demo bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -35,8 +39,12 @@ test-examples: ## Build every Examples/*/ package
 demo: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
 
+bench: ## Benchmark against raw libpq and postgres-nio on a fresh cluster (ARGS=--pin: one CPU)
+	$(SWIFT) build -c release --package-path Benchmarks $(BENCH_BUILD_FLAGS)
+	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-benchmarks.sh $(ARGS)
+
 servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all
 
 clean: servers-stop ## Stop the clusters and remove build output
-	rm -rf .build $(wildcard Examples/*/.build)
+	rm -rf .build $(wildcard Examples/*/.build) Benchmarks/.build

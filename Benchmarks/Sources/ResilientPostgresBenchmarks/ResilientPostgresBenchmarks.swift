@@ -1,0 +1,20 @@
+import ArgumentParser
+import BenchmarkSupport
+
+/// Runs every workload through raw libpq (C), postgres-nio and ResilientPostgres, interleaved, and reports medians.
+@main
+struct ResilientPostgresBenchmarks: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ResilientPostgresBenchmarks",
+        abstract: "Compare ResilientPostgres with raw libpq and postgres-nio on one throwaway PostgreSQL server.",
+        discussion: """
+            The server comes from POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER and POSTGRES_DB, as \
+            scripts/with-test-servers.sh exports them: run `make bench` (or `make bench ARGS=--pin`).
+            """,
+        subcommands: [RunCommand.self, ChildCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+}
+
+extension Workload: ExpressibleByArgument {}
+extension SystemName: ExpressibleByArgument {}
