@@ -21,8 +21,13 @@ let package = Package(
         ),
         // The baseline: every workload written against libpq in C, as a careful C program would.
         .target(name: "LibPQWorkloads", dependencies: ["CBenchmarkLibPQ"]),
+        // Brackets the timed part of a workload for callgrind (no-ops outside valgrind).
+        .target(name: "CallgrindMarkers"),
         // What the three systems share: workloads, results, memory readings.
-        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: ["CallgrindMarkers", .product(name: "Logging", package: "swift-log")]
+        ),
         // The workloads through postgres-nio.
         .target(
             name: "NIOWorkloads",

@@ -15,16 +15,29 @@ public struct WorkloadRun: Sendable {
     public var operations: Int
     /// The seconds the timed part took.
     public var seconds: Double
+    /// The process's CPU seconds (user and system, every thread) during the timed part, when measured.
+    public var cpuSeconds: Double?
+    /// The process's context switches during the timed part, when measured.
+    public var contextSwitches: Int?
     /// For `rss_growth`: the resident set after the short run, in KiB.
     public var rssAfterShortRunKiB: Int?
     /// For `rss_growth`: the resident set after the long run, in KiB.
     public var rssAfterLongRunKiB: Int?
 
-    public init(operations: Int, seconds: Double, rssAfterShortRunKiB: Int? = nil, rssAfterLongRunKiB: Int? = nil) {
+    /// A run timed by ``Stopwatch``.
+    public init(operations: Int, timing: Timing, rssAfterShortRunKiB: Int? = nil, rssAfterLongRunKiB: Int? = nil) {
         self.operations = operations
-        self.seconds = seconds
+        self.seconds = timing.seconds
+        self.cpuSeconds = timing.cpuSeconds
+        self.contextSwitches = timing.contextSwitches
         self.rssAfterShortRunKiB = rssAfterShortRunKiB
         self.rssAfterLongRunKiB = rssAfterLongRunKiB
+    }
+
+    /// A run timed elsewhere (inside C), with wall time only.
+    public init(operations: Int, seconds: Double) {
+        self.operations = operations
+        self.seconds = seconds
     }
 }
 

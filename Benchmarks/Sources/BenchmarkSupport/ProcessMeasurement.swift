@@ -4,6 +4,10 @@ public struct ProcessMeasurement: Codable, Sendable {
     public var operations: Int
     /// The seconds the timed part took.
     public var seconds: Double
+    /// The process's CPU seconds (user and system, every thread) during the timed part, when measured.
+    public var cpuSeconds: Double?
+    /// The process's context switches during the timed part, when measured.
+    public var contextSwitches: Int?
     /// The process's peak resident set (VmHWM) at the end, in KiB.
     public var peakRSSKiB: Int
     /// The process's resident set when it started, before connecting, in KiB.
@@ -15,27 +19,41 @@ public struct ProcessMeasurement: Codable, Sendable {
     /// Why the system could not run the workload, when it could not (the measurement is then empty).
     public var unavailable: String?
 
-    public init(
-        operations: Int, seconds: Double, peakRSSKiB: Int, startRSSKiB: Int,
-        rssAfterShortRunKiB: Int? = nil, rssAfterLongRunKiB: Int? = nil
-    ) {
-        self.operations = operations
-        self.seconds = seconds
+    /// A measurement of a finished run, with the process's memory readings.
+    public init(_ run: WorkloadRun, peakRSSKiB: Int, startRSSKiB: Int) {
+        self.operations = run.operations
+        self.seconds = run.seconds
+        self.cpuSeconds = run.cpuSeconds
+        self.contextSwitches = run.contextSwitches
         self.peakRSSKiB = peakRSSKiB
         self.startRSSKiB = startRSSKiB
-        self.rssAfterShortRunKiB = rssAfterShortRunKiB
-        self.rssAfterLongRunKiB = rssAfterLongRunKiB
+        self.rssAfterShortRunKiB = run.rssAfterShortRunKiB
+        self.rssAfterLongRunKiB = run.rssAfterLongRunKiB
     }
 
     /// A measurement that says the system does not offer the workload.
     public static func unavailable(_ reason: String, startRSSKiB: Int) -> ProcessMeasurement {
-        var measurement = ProcessMeasurement(operations: 0, seconds: 0, peakRSSKiB: 0, startRSSKiB: startRSSKiB)
+        var measurement = ProcessMeasurement(
+            WorkloadRun(operations: 0, seconds: 0), peakRSSKiB: 0, startRSSKiB: startRSSKiB
+        )
         measurement.unavailable = reason
         return measurement
     }
 
     /// Operations per second.
     public var operationsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
+
+    /// The process's CPU microseconds per operation, when measured.
+    public var cpuMicrosecondsPerOperation: Double? {
+        guard let cpuSeconds, operations > 0 else { return nil }
+        return cpuSeconds * 1e6 / Double(operations)
+    }
+
+    /// The process's context switches per operation, when measured.
+    public var contextSwitchesPerOperation: Double? {
+        guard let contextSwitches, operations > 0 else { return nil }
+        return Double(contextSwitches) / Double(operations)
+    }
 }
 
 /// A workload a system cannot run in this build.

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /// Holds every thread until all are connected and warmed up, so that only the work itself is timed.
@@ -41,6 +42,15 @@ static void *run_worker(void *argument) {
     return NULL;
 }
 
+/// The process's CPU seconds and context switches so far.
+static void usage_now(double *cpu_seconds, int64_t *context_switches) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    *cpu_seconds = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+                   (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+    *context_switches = usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
 static int64_t now_ns(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -48,7 +58,7 @@ static int64_t now_ns(void) {
 }
 
 int lpqw_concurrent_param(
-    const char *conninfo, int threads, int warmup, int count, int64_t *elapsed_ns, lpqw_error *error) {
+    const char *conninfo, int threads, int warmup, int count, lpqw_timing *timing, lpqw_error *error) {
     if (threads < 1 || count % threads != 0) return lpqw_fail(error, "concurrent: count must divide among threads");
     worker *workers = calloc((size_t)threads, sizeof *workers);
     pthread_t *ids = calloc((size_t)threads, sizeof *ids);
@@ -68,12 +78,18 @@ int lpqw_concurrent_param(
     }
     pthread_mutex_lock(&gate.lock);
     while (gate.ready < started) pthread_cond_wait(&gate.changed, &gate.lock);
+    double cpu_before;
+    int64_t switches_before;
+    usage_now(&cpu_before, &switches_before);
+    int64_t start = now_ns();
     gate.go = true;
     pthread_cond_broadcast(&gate.changed);
     pthread_mutex_unlock(&gate.lock);
-    int64_t start = now_ns();
     for (int i = 0; i < started; i++) pthread_join(ids[i], NULL);
-    *elapsed_ns = now_ns() - start;
+    timing->elapsed_ns = now_ns() - start;
+    usage_now(&timing->cpu_seconds, &timing->context_switches);
+    timing->cpu_seconds -= cpu_before;
+    timing->context_switches -= switches_before;
     int status = started == threads ? 0 : lpqw_fail(error, "concurrent: could not start thread %d", started);
     for (int i = 0; i < started && status == 0; i++) {
         if (workers[i].status != 0) {

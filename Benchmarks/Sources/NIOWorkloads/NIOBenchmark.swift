@@ -21,22 +21,22 @@ public struct NIOBenchmark: BenchmarkSystem {
         case .seqSelect1:
             return try await withClient { client in
                 try await selectOne(client, count: Workload.warmupQueries)
-                let seconds = try await Stopwatch.seconds { try await selectOne(client, count: workload.operations) }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                let timing = try await Stopwatch.time { try await selectOne(client, count: workload.operations) }
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .seqParam:
             return try await withClient { client in
                 try await selectParam(client, first: 0, count: Workload.warmupQueries)
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await selectParam(client, first: 0, count: workload.operations)
                 }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .rows10k:
             return try await withClient { client in
                 try await readRows(client, times: 2)
-                let seconds = try await Stopwatch.seconds { try await readRows(client, times: Workload.reads) }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                let timing = try await Stopwatch.time { try await readRows(client, times: Workload.reads) }
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .pipelineParam:
             return try await pipeline(count: workload.operations)
@@ -44,24 +44,24 @@ public struct NIOBenchmark: BenchmarkSystem {
             return try await withClient { client in
                 try await insertTransaction(client, count: 500)
                 try await client.query("TRUNCATE bench_insert", logger: logger)
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await insertTransaction(client, count: workload.operations)
                 }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .concurrent8:
             return try await withClient(maximumConnections: Workload.concurrency) { client in
                 try await concurrently(client, count: Workload.concurrency * 200)
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await concurrently(client, count: workload.operations)
                 }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .rssGrowth:
             return try await withClient { client in
                 try await selectParam(client, first: 0, count: Workload.warmupQueries)
                 var short = 0
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await selectParam(client, first: 0, count: Workload.rssShortRun)
                     short = MemoryUsage.current().residentKiB
                     try await selectParam(
@@ -69,7 +69,7 @@ public struct NIOBenchmark: BenchmarkSystem {
                     )
                 }
                 return WorkloadRun(
-                    operations: workload.operations, seconds: seconds,
+                    operations: workload.operations, timing: timing,
                     rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
                 )
             }
@@ -142,9 +142,9 @@ public struct NIOBenchmark: BenchmarkSystem {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         do {
             try await issueAtOnce(connection, count: Workload.warmupQueries)
-            let seconds = try await Stopwatch.seconds { try await issueAtOnce(connection, count: count) }
+            let timing = try await Stopwatch.time { try await issueAtOnce(connection, count: count) }
             try await connection.close()
-            return WorkloadRun(operations: count, seconds: seconds)
+            return WorkloadRun(operations: count, timing: timing)
         } catch {
             try? await connection.close()
             throw error

@@ -9,7 +9,7 @@ import ResilientWorkloads
 ///
 /// The parent starts one child per measurement, so that each peak resident set belongs to one workload and one
 /// system, and no system's threads or caches linger into another's run.
-struct ChildCommand: AsyncParsableCommand {
+struct ChildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "child",
         abstract: "Run one workload for one system and print the measurement (used by `run`).",
@@ -25,8 +25,17 @@ struct ChildCommand: AsyncParsableCommand {
     @Option(help: "The workload.")
     var workload: Workload
 
-    func run() async throws {
+    func run() throws {
         let startRSS = MemoryUsage.current().residentKiB
+        let (system, workload) = (self.system, self.workload)
+        let measurement = try runBlocking { try await Self.measure(system, workload, startRSS: startRSS) }
+        let json = try JSONEncoder().encode(measurement)
+        print(Self.resultPrefix + String(decoding: json, as: UTF8.self))
+    }
+
+    private static func measure(
+        _ system: SystemName, _ workload: Workload, startRSS: Int
+    ) async throws -> ProcessMeasurement {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .warning
@@ -39,18 +48,11 @@ struct ChildCommand: AsyncParsableCommand {
             case .postgresNIO: NIOBenchmark(settings: settings)
             case .resilientPostgres: ResilientBenchmark(settings: settings)
             }
-        let measurement: ProcessMeasurement
         do {
             let run = try await runner.run(workload)
-            measurement = ProcessMeasurement(
-                operations: run.operations, seconds: run.seconds,
-                peakRSSKiB: MemoryUsage.current().peakResidentKiB, startRSSKiB: startRSS,
-                rssAfterShortRunKiB: run.rssAfterShortRunKiB, rssAfterLongRunKiB: run.rssAfterLongRunKiB
-            )
+            return ProcessMeasurement(run, peakRSSKiB: MemoryUsage.current().peakResidentKiB, startRSSKiB: startRSS)
         } catch let error as WorkloadUnavailable {
-            measurement = .unavailable(error.description, startRSSKiB: startRSS)
+            return .unavailable(error.description, startRSSKiB: startRSS)
         }
-        let json = try JSONEncoder().encode(measurement)
-        print(Self.resultPrefix + String(decoding: json, as: UTF8.self))
     }
 }

@@ -9,9 +9,17 @@ struct LibPQBenchmark: BenchmarkSystem {
         let count = workload.operations
         switch workload {
         case .concurrent8:
-            var elapsed: Int64 = 0
-            try call { lpqw_concurrent_param(settings.connectionString, Int32(Workload.concurrency), 200, Int32(count), &elapsed, &$0) }
-            return WorkloadRun(operations: count, seconds: Double(elapsed) / 1e9)
+            var timing = lpqw_timing()
+            try call {
+                lpqw_concurrent_param(settings.connectionString, Int32(Workload.concurrency), 200, Int32(count), &timing, &$0)
+            }
+            return WorkloadRun(
+                operations: count,
+                timing: Timing(
+                    seconds: Double(timing.elapsed_ns) / 1e9, cpuSeconds: timing.cpu_seconds,
+                    contextSwitches: Int(timing.context_switches)
+                )
+            )
         case .policy:
             throw WorkloadUnavailable("libpq has no retry policy")
         default:
@@ -22,37 +30,37 @@ struct LibPQBenchmark: BenchmarkSystem {
         switch workload {
         case .seqSelect1:
             try call { lpqw_select_one(connection, Int32(Workload.warmupQueries), &$0) }
-            let seconds = try await Stopwatch.seconds { try call { lpqw_select_one(connection, Int32(count), &$0) } }
-            return WorkloadRun(operations: count, seconds: seconds)
+            let timing = try await Stopwatch.time { try call { lpqw_select_one(connection, Int32(count), &$0) } }
+            return WorkloadRun(operations: count, timing: timing)
         case .seqParam:
             try selectParam(connection, first: 0, count: Workload.warmupQueries)
-            let seconds = try await Stopwatch.seconds { try selectParam(connection, first: 0, count: count) }
-            return WorkloadRun(operations: count, seconds: seconds)
+            let timing = try await Stopwatch.time { try selectParam(connection, first: 0, count: count) }
+            return WorkloadRun(operations: count, timing: timing)
         case .rows10k:
             try readRows(connection, times: 2)
-            let seconds = try await Stopwatch.seconds { try readRows(connection, times: Workload.reads) }
-            return WorkloadRun(operations: count, seconds: seconds)
+            let timing = try await Stopwatch.time { try readRows(connection, times: Workload.reads) }
+            return WorkloadRun(operations: count, timing: timing)
         case .pipelineParam:
             try call { lpqw_pipeline_param(connection, Int32(Workload.warmupQueries), &$0) }
-            let seconds = try await Stopwatch.seconds { try call { lpqw_pipeline_param(connection, Int32(count), &$0) } }
-            return WorkloadRun(operations: count, seconds: seconds)
+            let timing = try await Stopwatch.time { try call { lpqw_pipeline_param(connection, Int32(count), &$0) } }
+            return WorkloadRun(operations: count, timing: timing)
         case .insertTransaction:
             try call { lpqw_insert_transaction(connection, 0, 500, &$0) }
             try call { lpqw_exec(connection, "TRUNCATE bench_insert", &$0) }
-            let seconds = try await Stopwatch.seconds {
+            let timing = try await Stopwatch.time {
                 try call { lpqw_insert_transaction(connection, 0, Int32(count), &$0) }
             }
-            return WorkloadRun(operations: count, seconds: seconds)
+            return WorkloadRun(operations: count, timing: timing)
         case .rssGrowth:
             try selectParam(connection, first: 0, count: Workload.warmupQueries)
             var short = 0
-            let seconds = try await Stopwatch.seconds {
+            let timing = try await Stopwatch.time {
                 try selectParam(connection, first: 0, count: Workload.rssShortRun)
                 short = MemoryUsage.current().residentKiB
                 try selectParam(connection, first: Workload.rssShortRun, count: Workload.rssLongRun - Workload.rssShortRun)
             }
             return WorkloadRun(
-                operations: count, seconds: seconds,
+                operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
         case .concurrent8, .policy:

@@ -11,7 +11,7 @@ struct Report {
 
     /// Everything, ready to print.
     var text: String {
-        [throughputTable, targetTable, memoryTable, growthTable, jsonLines].joined(separator: "\n\n")
+        [throughputTable, targetTable, costTable, memoryTable, growthTable, jsonLines].joined(separator: "\n\n")
     }
 
     /// Medians per workload and system, with ResilientPostgres's ratios to the other two.
@@ -46,6 +46,25 @@ struct Report {
         }
         let note = pinned ? "" : " (the targets are stated for pinned runs: make bench ARGS=--pin)"
         return "Targets\(note):\n" + Self.table(rows)
+    }
+
+    /// The client's CPU time and context switches per operation: what the wall time does not show on a busy machine.
+    var costTable: String {
+        var rows = [["workload"] + systems.flatMap { ["\($0.rawValue) µs", "cs"] }]
+        for workload in workloads where workload != .policy {
+            var row = [workload.rawValue]
+            for system in systems {
+                let cpu = results.median(workload, system) { $0.cpuMicrosecondsPerOperation }
+                let switches = results.median(workload, system) { $0.contextSwitchesPerOperation }
+                row += [cpu.map { String(format: "%.2f", $0) } ?? "n/a", switches.map { String(format: "%.2f", $0) } ?? "n/a"]
+            }
+            rows.append(row)
+        }
+        return """
+            Client cost per operation (medians): CPU µs, user + system of every thread of the client process during \
+            the timed part (getrusage), and cs, its context switches (voluntary + involuntary). The server's CPU is \
+            not included.
+            """ + "\n" + Self.table(rows)
     }
 
     /// Peak resident set per workload and system.

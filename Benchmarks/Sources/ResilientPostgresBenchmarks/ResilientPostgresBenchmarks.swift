@@ -2,8 +2,11 @@ import ArgumentParser
 import BenchmarkSupport
 
 /// Runs every workload through raw libpq (C), postgres-nio and ResilientPostgres, interleaved, and reports medians.
+///
+/// The commands are synchronous and run their async work with ``runBlocking(_:)``: an async `main` parks the main
+/// thread in `dispatch_main`, whose `sigsuspend` valgrind 3.19 cannot run, and the children must run under callgrind.
 @main
-struct ResilientPostgresBenchmarks: AsyncParsableCommand {
+struct ResilientPostgresBenchmarks: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ResilientPostgresBenchmarks",
         abstract: "Compare ResilientPostgres with raw libpq and postgres-nio on one throwaway PostgreSQL server.",

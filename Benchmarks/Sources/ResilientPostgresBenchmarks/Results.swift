@@ -23,13 +23,18 @@ struct Results {
 
     /// The median operations per second of each system that ran the workload.
     func medians(_ workload: Workload) -> [SystemName: Double] {
-        (measurements[workload] ?? [:]).compactMapValues { median($0.map(\.operationsPerSecond)) }
+        (measurements[workload] ?? [:]).compactMapValues { $0.map(\.operationsPerSecond).median }
+    }
+
+    /// The median of the rounds' values of one system on one workload, where measured.
+    func median(_ workload: Workload, _ system: SystemName, _ value: (ProcessMeasurement) -> Double?) -> Double? {
+        (measurements[workload]?[system] ?? []).compactMap(value).median
     }
 
     /// The spread of the rounds, (max − min) / median, of one system on one workload.
     func spread(_ workload: Workload, _ system: SystemName) -> Double? {
         let rates = (measurements[workload]?[system] ?? []).map(\.operationsPerSecond)
-        guard let low = rates.min(), let high = rates.max(), let middle = median(rates), middle > 0 else { return nil }
+        guard let low = rates.min(), let high = rates.max(), let middle = rates.median, middle > 0 else { return nil }
         return (high - low) / middle
     }
 

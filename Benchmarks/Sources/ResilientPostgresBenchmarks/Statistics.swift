@@ -1,7 +1,9 @@
-/// The median of some numbers: the middle one, or the mean of the two middle ones; nil when there are none.
-func median(_ values: [Double]) -> Double? {
-    guard !values.isEmpty else { return nil }
-    let sorted = values.sorted()
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+extension Array where Element == Double {
+    /// The median: the middle value, or the mean of the two middle ones; nil when empty.
+    var median: Double? {
+        guard !isEmpty else { return nil }
+        let sorted = self.sorted()
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
 }

@@ -7,12 +7,10 @@ import ResilientPostgres
 /// budget, take its deadline (which bounds the pool wait), and record the success in the shared retry throttle.
 /// Mirrors `PostgresClient.withRetries` on its success path.
 enum PolicyBookkeeping {
-    /// Runs the bookkeeping `iterations` times and returns the seconds it took.
-    @discardableResult
-    static func run(configuration: PostgresClient.Configuration, iterations: Int) -> Double {
+    /// Runs the bookkeeping `iterations` times.
+    static func run(configuration: PostgresClient.Configuration, iterations: Int) {
         let holder = ConfigurationHolder(configuration: configuration)
         let throttle = RetryThrottle()
-        let start = ContinuousClock.now
         for index in 0..<iterations {
             let safety = OperationSafety(isTransactionBlock: false, isReadOnly: index & 1 == 0, isIdempotent: false)
             let policy = holder.configuration.retryPolicy
@@ -21,7 +19,6 @@ enum PolicyBookkeeping {
             blackHole(safety)
             throttle.recordSuccess()
         }
-        return Stopwatch.seconds(from: start.duration(to: .now))
     }
 
     /// Holds the configuration the way the client does: a `let` of a final class.

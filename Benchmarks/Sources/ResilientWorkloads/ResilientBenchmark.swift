@@ -21,51 +21,51 @@ public struct ResilientBenchmark: BenchmarkSystem {
         case .seqSelect1:
             return try await withClient { client in
                 try await selectOne(client, count: Workload.warmupQueries)
-                let seconds = try await Stopwatch.seconds { try await selectOne(client, count: workload.operations) }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                let timing = try await Stopwatch.time { try await selectOne(client, count: workload.operations) }
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .seqParam:
             return try await withClient { client in
                 try await selectParam(client, first: 0, count: Workload.warmupQueries)
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await selectParam(client, first: 0, count: workload.operations)
                 }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .rows10k:
             return try await withClient { client in
                 try await readRows(client, times: 2)
-                let seconds = try await Stopwatch.seconds { try await readRows(client, times: Workload.reads) }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                let timing = try await Stopwatch.time { try await readRows(client, times: Workload.reads) }
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .pipelineParam:
             return try await withClient { client in
                 try await batch(client, count: Workload.warmupQueries)
-                let seconds = try await Stopwatch.seconds { try await batch(client, count: workload.operations) }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                let timing = try await Stopwatch.time { try await batch(client, count: workload.operations) }
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .insertTransaction:
             return try await withClient { client in
                 try await insertTransaction(client, count: 500)
                 try await client.execute("TRUNCATE bench_insert")
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await insertTransaction(client, count: workload.operations)
                 }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .concurrent8:
             return try await withClient(maxConnections: Workload.concurrency) { client in
                 try await concurrently(client, count: Workload.concurrency * 200)
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await concurrently(client, count: workload.operations)
                 }
-                return WorkloadRun(operations: workload.operations, seconds: seconds)
+                return WorkloadRun(operations: workload.operations, timing: timing)
             }
         case .rssGrowth:
             return try await withClient { client in
                 try await selectParam(client, first: 0, count: Workload.warmupQueries)
                 var short = 0
-                let seconds = try await Stopwatch.seconds {
+                let timing = try await Stopwatch.time {
                     try await selectParam(client, first: 0, count: Workload.rssShortRun)
                     short = MemoryUsage.current().residentKiB
                     try await selectParam(
@@ -73,15 +73,17 @@ public struct ResilientBenchmark: BenchmarkSystem {
                     )
                 }
                 return WorkloadRun(
-                    operations: workload.operations, seconds: seconds,
+                    operations: workload.operations, timing: timing,
                     rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
                 )
             }
         case .policy:
             let configuration = try clientConfiguration()
             PolicyBookkeeping.run(configuration: configuration, iterations: 10_000)
-            let seconds = PolicyBookkeeping.run(configuration: configuration, iterations: workload.operations)
-            return WorkloadRun(operations: workload.operations, seconds: seconds)
+            let timing = await Stopwatch.time {
+                PolicyBookkeeping.run(configuration: configuration, iterations: workload.operations)
+            }
+            return WorkloadRun(operations: workload.operations, timing: timing)
         }
     }
 

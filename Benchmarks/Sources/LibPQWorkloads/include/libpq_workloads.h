@@ -49,9 +49,19 @@ int lpqw_pipeline_param(lpqw_connection *connection, int count, lpqw_error *erro
 /// Inserts `count` rows into bench_insert, one INSERT each, inside one BEGIN ... COMMIT.
 int lpqw_insert_transaction(lpqw_connection *connection, int64_t first, int count, lpqw_error *error);
 
+/// What the timed part of `lpqw_concurrent_param` took.
+typedef struct lpqw_timing {
+    /// Wall-clock nanoseconds (CLOCK_MONOTONIC).
+    int64_t elapsed_ns;
+    /// User and system CPU seconds of the whole process (getrusage).
+    double cpu_seconds;
+    /// Voluntary and involuntary context switches of the whole process.
+    int64_t context_switches;
+} lpqw_timing;
+
 /// Opens `threads` connections, each on a thread of its own, runs `warmup` then (after every thread is ready)
-/// `count / threads` times `SELECT $1::int4 + 1` on each, and writes the nanoseconds the timed part took.
+/// `count / threads` times `SELECT $1::int4 + 1` on each, and writes what the timed part took.
 int lpqw_concurrent_param(
-    const char *conninfo, int threads, int warmup, int count, int64_t *elapsed_ns, lpqw_error *error);
+    const char *conninfo, int threads, int warmup, int count, lpqw_timing *timing, lpqw_error *error);
 
 #endif
