@@ -10,12 +10,14 @@ SWIFT ?= swift
 SWIFT_TEST_FLAGS ?=
 # Options for the benchmark, e.g. make bench ARGS=--pin, or ARGS='--rounds 5 --workloads seq_param'
 ARGS ?=
-# Extra flags for building the benchmark, e.g. BENCH_BUILD_FLAGS='-Xswiftc -DRESILIENT_POSTGRES_BATCH'
+# Extra flags for building the benchmark, e.g. BENCH_BUILD_FLAGS='-Xswiftc -g'
 BENCH_BUILD_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 
-.PHONY: help build test test-examples demo bench servers-stop clean
+DOC_TARGETS := ResilientPostgres
+
+.PHONY: help build test test-examples docs demo bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -27,6 +29,7 @@ build: ## Build the package
 test: ## Run the tests against fresh clusters (main, crash), then build every example package
 	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
+	@$(MAKE) --no-print-directory docs
 
 test-examples: ## Build every Examples/*/ package
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
@@ -35,6 +38,9 @@ test-examples: ## Build every Examples/*/ package
 		echo "$(SWIFT) build --package-path $$dir"; \
 		$(SWIFT) build --package-path "$$dir"; \
 	done
+
+docs: ## Build the DocC documentation; any warning fails
+	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
 
 demo: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh

@@ -10,7 +10,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // `swift package generate-documentation` (DocC); not linked into anything.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
     ],
     targets: [
         // libpq, as the system provides it. Imported by PostgresTransport only.
@@ -32,6 +35,7 @@ let package = Package(
                 "PostgresTransport",
                 "PostgresPolicy",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -42,6 +46,8 @@ let package = Package(
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
+        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network.
+        .testTarget(name: "IntegrationTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
     ],
     swiftLanguageModes: [.v6]
 )

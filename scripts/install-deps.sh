@@ -4,6 +4,7 @@
 #   - the libpq headers                             -> libpq-dev
 #   - a PostgreSQL server (initdb, pg_ctl, postgres) -> postgresql
 #   - runuser, to run the server as `postgres` when we are root -> util-linux
+#   - nft, for the tests that cut a server's network off, when we are root -> nftables
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -48,6 +49,11 @@ fi
 # runuser only matters when we are root (initdb and postgres refuse to run as root).
 if [[ "$(id -u)" -eq 0 ]] && ! command -v runuser >/dev/null 2>&1; then
     missing+=(util-linux)
+fi
+
+# nft only matters when we are root (only root may add the rules that cut a server off).
+if [[ "$(id -u)" -eq 0 ]] && ! command -v nft >/dev/null 2>&1; then
+    missing+=(nftables)
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then

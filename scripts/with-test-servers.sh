@@ -3,7 +3,7 @@
 #
 # usage: with-test-servers.sh CMD [ARGS...]
 #
-# Starts the clusters named in $TEST_CLUSTERS (default "main crash") with scripts/pg-cluster.sh and exports:
+# Starts the clusters named in $TEST_CLUSTERS (default "main crash storm") with scripts/pg-cluster.sh and exports:
 #   for `main`:          POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB, POSTGRES_APP_USER, POSTGRES_APP_PASSWORD
 #   for every cluster:   POSTGRES_<NAME>_PORT, POSTGRES_<NAME>_DATADIR  (NAME uppercased, '-' becomes '_')
 #   always:              POSTGRES_CLUSTER_SCRIPT (absolute path of pg-cluster.sh), POSTGRES_BINDIR
@@ -23,7 +23,7 @@ if [[ $# -lt 1 ]]; then
     exit 2
 fi
 
-read -r -a clusters <<<"${TEST_CLUSTERS-main crash}"
+read -r -a clusters <<<"${TEST_CLUSTERS-main crash storm}"
 started=()
 logs=()
 child=""

@@ -24,7 +24,8 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
     public static let readOnlyHost = ErrorClass(.readOnlyHost)
     /// The server aborted the transaction to resolve a conflict (40001, 40P01, 55P03).
     public static let transactionConflict = ErrorClass(.transactionConflict)
-    /// A prepared statement's cached plan no longer fits the table (0A000 `cached plan must not change ...`).
+    /// A prepared statement's cached plan no longer fits the table (0A000 `cached plan must not change ...`), or
+    /// the named statement no longer exists (26000): preparing it again fixes it.
     public static let staleStatement = ErrorClass(.staleStatement)
     /// The request reached the server and its effect is unknown (a lost COMMIT under synchronous replication,
     /// 08007, 40003).

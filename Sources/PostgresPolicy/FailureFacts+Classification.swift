@@ -75,6 +75,9 @@ extension FailureFacts {
             return .outcomeUnknown
         case .featureNotSupported:
             return message.contains("cached plan") ? .staleStatement : .permanent
+        case .invalidSQLStatementName:
+            // The named statement is gone (DEALLOCATE ALL, DISCARD ALL): nothing ran, and preparing it again fixes it.
+            return .staleStatement
         case .protocolViolation:
             return nil
         case .readOnlySQLTransaction:

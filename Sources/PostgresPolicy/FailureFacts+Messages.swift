@@ -40,6 +40,9 @@ extension FailureFacts {
         ("broken pipe", .serverWentAway),
         ("terminating connection", .serverWentAway),
         ("lost synchronization with server", .serverWentAway),
+        // `target_session_attrs` refused the host: it is (or has become) a standby.
+        ("session is read-only", .readOnlyHost),
+        ("server is in hot standby mode", .readOnlyHost),
         // The server could not be reached.
         ("connection refused", .unreachable),
         ("could not translate host name", .unreachable),

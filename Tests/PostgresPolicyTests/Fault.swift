@@ -100,6 +100,12 @@ extension Fault {
               phase: .connecting, usable: false, class: .serverUnavailable, .all(.backOff)),
         Fault("startup", .cannotConnectNow, .fatal, "the database system is not yet accepting connections",
               phase: .connecting, usable: false, class: .serverUnavailable, .all(.backOff)),
+        Fault("read-write target on a standby", nil, nil,
+              #"connection to server at "127.0.0.1", port 5433 failed: session is read-only"#,
+              phase: .connecting, usable: false, class: .readOnlyHost, .all(.reconnectAtOnce)),
+        Fault("primary target on a standby", nil, nil,
+              #"connection to server at "127.0.0.1", port 5433 failed: server is in hot standby mode"#,
+              phase: .connecting, usable: false, class: .readOnlyHost, .all(.reconnectAtOnce)),
         Fault("write on hot standby", .readOnlySQLTransaction, .error,
               "cannot execute INSERT in a read-only transaction",
               usable: true, inHotStandby: true, class: .readOnlyHost, .all(.reconnectAtOnce)),
@@ -191,6 +197,6 @@ extension Fault {
               usable: true, class: .permanent, .all(.fail(.permanent))),
         Fault("pgbouncer: named statement missing", .invalidSQLStatementName, .error,
               #"prepared statement "s1" does not exist"#,
-              usable: true, class: .permanent, .all(.fail(.permanent))),
+              usable: true, class: .staleStatement, .all(.sameConnectionAtOnce)),
     ]
 }
