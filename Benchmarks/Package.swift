@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
     ],
     targets: [
         // libpq, as the system provides it, for the C baseline (the root's CLibPQ is not a product).
@@ -36,7 +37,11 @@ let package = Package(
         // The workloads through ResilientPostgres, and its per-operation policy bookkeeping alone.
         .target(
             name: "ResilientWorkloads",
-            dependencies: ["BenchmarkSupport", .product(name: "ResilientPostgres", package: "ResilientPostgres")]
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "ResilientPostgres", package: "ResilientPostgres"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         // Runs every workload for the three systems, interleaved, one child process per measurement.
         .executableTarget(

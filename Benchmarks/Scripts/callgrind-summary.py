@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Summarizes a callgrind profile of one benchmark workload per operation.
 
-usage: callgrind-summary.py PROFILE OPERATIONS [TOP]
+usage: callgrind-summary.py PROFILE OPERATIONS [TOP] [--callers FUNCTION]
 
 Prints the instructions per operation (Ir / OPERATIONS) by area (libpq, libc allocation, the Swift concurrency
 runtime, the Swift core runtime, each module of the executable, ...), the TOP functions by self cost, and how often
-the costly runtime entry points and system calls were called per operation. Reads callgrind's own file format, so
-it needs nothing but Python 3.
+the costly runtime entry points and system calls were called per operation. With --callers, also who calls FUNCTION
+(a prefix of its name) and how often per operation. Reads callgrind's own file format, so it needs nothing but
+Python 3.
 """
 import collections
 import re
@@ -14,10 +15,11 @@ import sys
 
 
 def parse(path):
-    """Returns (self cost by function, calls by callee, object file by function)."""
+    """Returns (self cost by function, calls by callee, object file by function, calls by (callee, caller))."""
     names = {"fn": {}, "cfn": {}, "ob": {}, "cob": {}, "fl": {}, "fi": {}, "fe": {}, "cfi": {}, "cfl": {}}
     self_cost = collections.Counter()
     calls = collections.Counter()
+    calls_by_caller = collections.Counter()
     object_of = {}
     current_fn = current_ob = callee = callee_ob = None
     pending_call = None
@@ -56,6 +58,7 @@ def parse(path):
             if key == "calls":
                 pending_call = int(value.split()[0])
                 calls[callee] += pending_call
+                calls_by_caller[(callee, current_fn)] += pending_call
                 if callee_ob:
                     object_of.setdefault(callee, callee_ob)
                 callee_ob = None
@@ -67,7 +70,7 @@ def parse(path):
                     pending_call = None  # inclusive cost of the call: not self cost
                 else:
                     self_cost[current_fn] += cost
-    return self_cost, calls, object_of
+    return self_cost, calls, object_of, calls_by_caller
 
 
 AREAS = [
@@ -102,11 +105,17 @@ WATCHED = [
 
 
 def main():
-    if len(sys.argv) < 3:
+    arguments = sys.argv[1:]
+    callers_of = None
+    if "--callers" in arguments:
+        index = arguments.index("--callers")
+        callers_of = arguments[index + 1]
+        del arguments[index:index + 2]
+    if len(arguments) < 2:
         sys.exit(__doc__)
-    path, operations = sys.argv[1], int(sys.argv[2])
-    top = int(sys.argv[3]) if len(sys.argv) > 3 else 25
-    self_cost, calls, object_of = parse(path)
+    path, operations = arguments[0], int(arguments[1])
+    top = int(arguments[2]) if len(arguments) > 2 else 25
+    self_cost, calls, object_of, calls_by_caller = parse(path)
     total = sum(self_cost.values())
     print(f"{path}: {total:,} instructions, {total / operations:,.0f} per operation ({operations:,} operations)")
     print("\nby area (instructions per operation):")
@@ -128,7 +137,19 @@ def main():
         count = sum(n for fn, n in calls.items() if fn == name or fn.startswith(name + "'") or fn.endswith(":" + name))
         if count:
             print(f"  {count / operations:8.2f}  {name}")
+    if callers_of:
+        print(f"\ncallers of {callers_of}* (calls per operation):")
+        by_caller = collections.Counter()
+        for (callee, caller), count in calls_by_caller.items():
+            if callee.startswith(callers_of):
+                by_caller[caller] += count
+        for caller, count in by_caller.most_common(40):
+            if count / operations >= 0.01:
+                print(f"  {count / operations:8.2f}  {caller[:150]}")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        pass

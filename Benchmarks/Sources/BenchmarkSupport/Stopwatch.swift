@@ -19,6 +19,12 @@ public enum Stopwatch {
         return Timing(seconds: seconds, cpuSeconds: usage.cpuSeconds, contextSwitches: usage.contextSwitches)
     }
 
+    /// Whole nanoseconds in a duration.
+    public static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
     /// Seconds in a duration, as a Double.
     public static func seconds(from duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components

@@ -2,12 +2,8 @@ import BenchmarkSupport
 import ResilientPostgres
 
 extension ResilientBenchmark {
-    /// Every query in one `PostgresClient.batch` call (a libpq pipeline), each answer checked.
-    ///
-    /// Built only with `-Xswiftc -DRESILIENT_POSTGRES_BATCH`, for a ResilientPostgres that has `batch`; without
-    /// it the workload reports itself unavailable rather than a number.
+    /// Every query in one `PostgresClient.batch` call (one libpq pipeline, one transaction), each answer checked.
     func batch(_ client: PostgresClient, count: Int) async throws {
-        #if RESILIENT_POSTGRES_BATCH
         let queries: [PostgresQuery] = (0..<count).map { number in "SELECT \(number)::int4 + 1" }
         let results = try await client.batch(queries, options: .readOnly)
         guard results.count == count else { throw WrongAnswer("\(results.count) results to \(count) queries") }
@@ -15,10 +11,5 @@ extension ResilientBenchmark {
             let answer = try rows[0].decode(Int.self, column: 0)
             guard rows.count == 1, answer == number + 1 else { throw WrongAnswer("\(number) + 1 answered \(answer)") }
         }
-        #else
-        throw WorkloadUnavailable(
-            "PostgresClient.batch is not in this ResilientPostgres (build with -Xswiftc -DRESILIENT_POSTGRES_BATCH once it is)"
-        )
-        #endif
     }
 }
