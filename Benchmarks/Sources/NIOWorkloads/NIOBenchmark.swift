@@ -180,7 +180,11 @@ public struct NIOBenchmark: BenchmarkSystem {
             database: settings.database, tls: .disable
         )
         if let maximumConnections { configuration.options.maximumConnections = maximumConnections }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // postgres-nio warns when a lease comes before `run()` has started; the lease then waits, so here that
+        // warning is noise, and only errors are shown.
+        var backgroundLogger = logger
+        backgroundLogger.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: backgroundLogger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

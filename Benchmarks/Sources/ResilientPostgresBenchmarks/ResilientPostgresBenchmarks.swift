@@ -14,7 +14,7 @@ struct ResilientPostgresBenchmarks: ParsableCommand {
             The server comes from POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER and POSTGRES_DB, as \
             scripts/with-test-servers.sh exports them: run `make bench` (or `make bench ARGS=--pin`).
             """,
-        subcommands: [RunCommand.self, ChildCommand.self],
+        subcommands: [RunCommand.self, SetupCommand.self, ChildCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

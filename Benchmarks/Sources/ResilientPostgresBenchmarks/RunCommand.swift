@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let settings = try ServerSettings.fromEnvironment()
-        let serverVersion = try prepareServer(settings)
+        let serverVersion = try Self.prepareServer(settings)
         print(header(serverVersion: serverVersion))
         var results = Results()
         for round in 1...rounds {
@@ -61,7 +61,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Creates the tables the workloads use; returns the server's version number.
-    private func prepareServer(_ settings: ServerSettings) throws -> Int {
+    static func prepareServer(_ settings: ServerSettings) throws -> Int {
         let session = try LibPQSession(settings.connectionString)
         for statement in benchmarkSchemaSQL {
             try call { lpqw_exec(session.raw, statement, &$0) }
