@@ -47,7 +47,8 @@ demo: ## Run the Quickstart example against a fresh cluster
 
 bench: ## Benchmark against raw libpq and postgres-nio on a fresh cluster (ARGS=--pin: one CPU)
 	$(SWIFT) build -c release --package-path Benchmarks $(BENCH_BUILD_FLAGS)
-	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-benchmarks.sh $(ARGS)
+	BENCH_BINARY="$$($(SWIFT) build -c release --package-path Benchmarks --show-bin-path)/ResilientPostgresBenchmarks" \
+		TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-benchmarks.sh $(ARGS)
 
 servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all

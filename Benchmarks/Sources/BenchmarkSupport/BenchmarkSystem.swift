@@ -43,7 +43,9 @@ public struct WorkloadRun: Sendable {
 
 /// The server answered something other than what the workload expects.
 public struct WrongAnswer: Error, CustomStringConvertible {
+    /// What was expected and what came.
     public let description: String
+    /// An error that says `description`.
     public init(_ description: String) { self.description = description }
 }
 

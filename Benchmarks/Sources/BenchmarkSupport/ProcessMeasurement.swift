@@ -58,6 +58,8 @@ public struct ProcessMeasurement: Codable, Sendable {
 
 /// A workload a system cannot run in this build.
 public struct WorkloadUnavailable: Error, CustomStringConvertible {
+    /// Why the system cannot run the workload.
     public let description: String
+    /// An error that says `description`.
     public init(_ description: String) { self.description = description }
 }

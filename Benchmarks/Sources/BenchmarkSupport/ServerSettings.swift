@@ -1,8 +1,12 @@
 /// Where the benchmark server is, from the `POSTGRES_*` variables `scripts/with-test-servers.sh` exports.
 public struct ServerSettings: Sendable {
+    /// The server's address (127.0.0.1).
     public var host: String
+    /// The server's TCP port.
     public var port: Int
+    /// The role to connect as (the cluster's superuser, trusted on loopback).
     public var user: String
+    /// The database the workloads use.
     public var database: String
 
     /// Reads `POSTGRES_HOST`, `POSTGRES_PORT`, `POSTGRES_USER` and `POSTGRES_DB`.
@@ -30,7 +34,9 @@ public struct ServerSettings: Sendable {
 
 /// The benchmark's configuration is incomplete.
 public struct SettingsError: Error, CustomStringConvertible {
+    /// What is missing or wrong.
     public let description: String
+    /// An error that says `description`.
     public init(_ description: String) { self.description = description }
 }
 

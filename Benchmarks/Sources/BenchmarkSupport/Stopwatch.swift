@@ -41,6 +41,7 @@ public struct Timing: Sendable {
     /// Voluntary and involuntary context switches of the whole process.
     public var contextSwitches: Int
 
+    /// A timing measured elsewhere (in C, say).
     public init(seconds: Double, cpuSeconds: Double, contextSwitches: Int) {
         self.seconds = seconds
         self.cpuSeconds = cpuSeconds
