@@ -14,10 +14,12 @@ ARGS ?=
 BENCH_BUILD_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
+# Example packages with tests of their own, run against a fresh `main` cluster.
+EXAMPLE_TEST_DIRS := $(patsubst %/Tests,%,$(wildcard Examples/*/Tests))
 
 DOC_TARGETS := ResilientPostgres
 
-.PHONY: help build test test-examples docs demo bench servers-stop clean
+.PHONY: help build test test-examples docs demo quickstart bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -26,23 +28,30 @@ help: ## List the targets
 build: ## Build the package
 	$(SWIFT) build
 
-test: ## Run the tests against fresh clusters (main, crash), then build every example package
+test: ## Run the tests against fresh servers (see scripts/with-test-servers.sh), then build every example package
 	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
 	@$(MAKE) --no-print-directory docs
 
-test-examples: ## Build every Examples/*/ package
+test-examples: ## Build every Examples/*/ package, and run the tests of those that have some
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
 	@for manifest in $(EXAMPLE_MANIFESTS); do \
 		dir="$${manifest%/Package.swift}"; \
 		echo "$(SWIFT) build --package-path $$dir"; \
 		$(SWIFT) build --package-path "$$dir"; \
 	done
+	@for dir in $(EXAMPLE_TEST_DIRS); do \
+		echo "TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path $$dir"; \
+		TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
+	done
 
 docs: ## Build the DocC documentation; any warning fails
 	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
 
-demo: ## Run the Quickstart example against a fresh cluster
+demo: ## Writers through a failover (primary killed, standby promoted): prints a timeline and lost=0 duplicated=0
+	TEST_CLUSTERS="demo-primary demo-standby=standby:demo-primary" scripts/with-test-servers.sh scripts/run-failover-demo.sh
+
+quickstart: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
 
 bench: ## Benchmark against raw libpq and postgres-nio on a fresh cluster (ARGS=--pin: one CPU)

@@ -46,8 +46,17 @@ let package = Package(
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
         .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
-        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network.
-        .testTarget(name: "IntegrationTests", dependencies: ["ResilientPostgres", "PostgresTransport", "PostgresPolicy"]),
+        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network
+        // (started by scripts/with-test-servers.sh).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ResilientPostgres",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

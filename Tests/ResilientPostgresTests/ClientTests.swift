@@ -155,9 +155,10 @@ struct ClientTests {
     @Test func waitingPastTheBudgetFailsNamingTheClass() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration {
             $0.maxConnections = 1
-            $0.retryPolicy.budget = .milliseconds(200)
+            // Long enough for the holder's own connect on a busy machine; far shorter than its sleep.
+            $0.retryPolicy.budget = .seconds(2)
         })
-        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        async let holder: Int = client.execute("SELECT pg_sleep(5)")
         try await Task.sleep(for: .milliseconds(50))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .resourceLimit)
