@@ -8,6 +8,10 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Extra flags for `swift test`, e.g. make test SWIFT_TEST_FLAGS='--filter PolicyTests'
 SWIFT_TEST_FLAGS ?=
+# Options for the benchmark, e.g. make bench ARGS=--pin, or ARGS='--rounds 5 --workloads seq_param'
+ARGS ?=
+# Extra flags for building the benchmark, e.g. BENCH_BUILD_FLAGS='-Xswiftc -g'
+BENCH_BUILD_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 # Example packages with tests of their own, run against a fresh `main` cluster.
@@ -15,7 +19,7 @@ EXAMPLE_TEST_DIRS := $(patsubst %/Tests,%,$(wildcard Examples/*/Tests))
 
 DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
 
-.PHONY: help build test test-examples docs demo quickstart servers-stop clean
+.PHONY: help build test test-examples docs demo quickstart bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -50,8 +54,13 @@ demo: ## Writers through a failover (primary killed, standby promoted): prints a
 quickstart: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
 
+bench: ## Benchmark against raw libpq and postgres-nio on a fresh cluster (ARGS=--pin: one CPU)
+	$(SWIFT) build -c release --package-path Benchmarks $(BENCH_BUILD_FLAGS)
+	BENCH_BINARY="$$($(SWIFT) build -c release --package-path Benchmarks --show-bin-path)/ResilientPostgresBenchmarks" \
+		TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-benchmarks.sh $(ARGS)
+
 servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all
 
 clean: servers-stop ## Stop the clusters and remove build output
-	rm -rf .build $(wildcard Examples/*/.build)
+	rm -rf .build $(wildcard Examples/*/.build) Benchmarks/.build
