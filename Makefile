@@ -8,8 +8,14 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Extra flags for `swift test`, e.g. make test SWIFT_TEST_FLAGS='--filter PolicyTests'
 SWIFT_TEST_FLAGS ?=
+# Options for the benchmark, e.g. make bench ARGS=--pin, or ARGS='--rounds 5 --workloads seq_param'
+ARGS ?=
+# Extra flags for building the benchmark, e.g. BENCH_BUILD_FLAGS='-Xswiftc -g'
+BENCH_BUILD_FLAGS ?=
 
 EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
+# Example packages with tests of their own, run against a fresh `main` cluster.
+EXAMPLE_TEST_DIRS := $(patsubst %/Tests,%,$(wildcard Examples/*/Tests))
 
 # Sanitizers for `make test-sanitize` (thread, address), each with its own build directory (.build-tsan, .build-asan).
 SANITIZERS ?= thread address
@@ -25,7 +31,9 @@ FUZZ_TARGETS ?= FuzzConnectionString FuzzDecoding
 MINUTES ?= 5
 RESTART_EVERY ?= 25
 
-.PHONY: help build test test-examples test-sanitize fuzz soak demo servers-stop clean
+DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
+
+.PHONY: help build test test-examples test-sanitize fuzz soak docs demo quickstart bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -34,16 +42,21 @@ help: ## List the targets
 build: ## Build the package
 	$(SWIFT) build
 
-test: ## Run the tests against fresh clusters (main, crash), then build every example package
+test: ## Run the tests against fresh servers (see scripts/with-test-servers.sh), then build every example package
 	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
+	@$(MAKE) --no-print-directory docs
 
-test-examples: ## Build every Examples/*/ package
+test-examples: ## Build every Examples/*/ package, and run the tests of those that have some
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
 	@for manifest in $(EXAMPLE_MANIFESTS); do \
 		dir="$${manifest%/Package.swift}"; \
 		echo "$(SWIFT) build --package-path $$dir"; \
 		$(SWIFT) build --package-path "$$dir"; \
+	done
+	@for dir in $(EXAMPLE_TEST_DIRS); do \
+		echo "TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path $$dir"; \
+		TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
 	done
 
 test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters
@@ -57,11 +70,22 @@ soak: ## Run mixed operations for MINUTES (5) while restarting the server every 
 	TEST_CLUSTERS=soak scripts/with-test-servers.sh .build-soak/release/Soak \
 		--minutes $(MINUTES) --restart-every $(RESTART_EVERY)
 
-demo: ## Run the Quickstart example against a fresh cluster
+docs: ## Build the DocC documentation; any warning fails
+	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
+
+demo: ## Writers through a failover (primary killed, standby promoted): prints a timeline and lost=0 duplicated=0
+	TEST_CLUSTERS="demo-primary demo-standby=standby:demo-primary" scripts/with-test-servers.sh scripts/run-failover-demo.sh
+
+quickstart: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh
+
+bench: ## Benchmark against raw libpq and postgres-nio on a fresh cluster (ARGS=--pin: one CPU)
+	$(SWIFT) build -c release --package-path Benchmarks $(BENCH_BUILD_FLAGS)
+	BENCH_BINARY="$$($(SWIFT) build -c release --package-path Benchmarks --show-bin-path)/ResilientPostgresBenchmarks" \
+		TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-benchmarks.sh $(ARGS)
 
 servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all
 
 clean: servers-stop ## Stop the clusters and remove build output
-	rm -rf .build .build-tsan .build-asan .build-fuzz .build-soak $(wildcard Examples/*/.build)
+	rm -rf .build .build-tsan .build-asan .build-fuzz .build-soak $(wildcard Examples/*/.build) Benchmarks/.build

@@ -10,7 +10,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // `swift package generate-documentation` (DocC); not linked into anything.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
     ],
     targets: [
         // libpq, as the system provides it. Imported by PostgresTransport only.
@@ -32,22 +35,50 @@ let package = Package(
                 "PostgresTransport",
                 "PostgresPolicy",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Test doubles for consumers, built on the public module's seams.
-        .target(name: "ResilientPostgresTesting", dependencies: ["ResilientPostgres"]),
+        .target(
+            name: "ResilientPostgresTesting",
+            dependencies: [
+                "ResilientPostgres",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(
             name: "ResilientPostgresTests",
             dependencies: [
-                "ResilientPostgres", "PostgresTransport", "PostgresPolicy",
+                "ResilientPostgres", "ResilientPostgresTesting", "PostgresTransport", "PostgresPolicy",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ResilientPostgresTestingTests", dependencies: ["ResilientPostgresTesting"]),
+        .testTarget(
+            name: "ResilientPostgresTestingTests",
+            dependencies: [
+                "ResilientPostgres",
+                "ResilientPostgresTesting",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network
+        // (started by scripts/with-test-servers.sh).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ResilientPostgres",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,9 @@
 #   - the libpq headers                             -> libpq-dev
 #   - a PostgreSQL server (initdb, pg_ctl, postgres) -> postgresql
 #   - runuser, to run the server as `postgres` when we are root -> util-linux
+#   - pgbouncer, for the pooler tests                -> pgbouncer
+#   - openssl, for the TLS cluster's certificates   -> openssl
+#   - nft, for the tests that cut a server's network off, when we are root -> nftables
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -48,6 +51,20 @@ fi
 # runuser only matters when we are root (initdb and postgres refuse to run as root).
 if [[ "$(id -u)" -eq 0 ]] && ! command -v runuser >/dev/null 2>&1; then
     missing+=(util-linux)
+fi
+# Debian installs pgbouncer in /usr/sbin, which a non-root PATH may lack.
+bouncer_missing=false
+if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]]; then
+    bouncer_missing=true
+    missing+=(pgbouncer)
+fi
+if ! command -v openssl >/dev/null 2>&1; then
+    missing+=(openssl)
+fi
+
+# nft only matters when we are root (only root may add the rules that cut a server off).
+if [[ "$(id -u)" -eq 0 ]] && ! command -v nft >/dev/null 2>&1; then
+    missing+=(nftables)
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -102,6 +119,12 @@ if $server_missing && command -v pg_lsclusters >/dev/null 2>&1; then
         log "stopping the cluster $version/$name that the postgresql package started"
         "${as_root[@]}" pg_ctlcluster "$version" "$name" stop || log "could not stop $version/$name"
     done < <(pg_lsclusters -h 2>/dev/null || true)
+fi
+
+if $bouncer_missing && command -v pgrep >/dev/null 2>&1 && pgrep -x pgbouncer >/dev/null 2>&1; then
+    # The package's service, if the system started it: the tests run pgbouncers of their own.
+    log "stopping the pgbouncer service that the pgbouncer package started"
+    "${as_root[@]}" service pgbouncer stop >/dev/null 2>&1 || log "could not stop the pgbouncer service"
 fi
 
 if [[ -z "$(find_server_bindir)" ]]; then

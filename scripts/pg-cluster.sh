@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# Throwaway PostgreSQL clusters on 127.0.0.1 for tests and demos.
+# Throwaway PostgreSQL clusters, streaming standbys and pgbouncers on 127.0.0.1 for tests and demos.
 #
-# usage: pg-cluster.sh start NAME             create a fresh cluster NAME and start it (replaces an old NAME)
-#        pg-cluster.sh stop NAME [MODE]       stop it; MODE is fast (default), smart or immediate
-#        pg-cluster.sh start-existing NAME    start a stopped cluster again, on the port it had
-#        pg-cluster.sh restart NAME [MODE]    stop with MODE, then start-existing
-#        pg-cluster.sh env NAME               print `export POSTGRES_...=...` lines for NAME
-#        pg-cluster.sh delete NAME            stop it (immediate) and delete its directory
-#        pg-cluster.sh status                 list this checkout's clusters
-#        pg-cluster.sh stop-all               stop every cluster of this checkout and delete all their state
+# usage: pg-cluster.sh start NAME                 create a fresh cluster NAME and start it (replaces an old NAME)
+#        pg-cluster.sh start-tls NAME             the same, serving TLS only to role app (certificate for localhost)
+#        pg-cluster.sh start-standby NAME PRIMARY a streaming hot standby of the running cluster PRIMARY
+#        pg-cluster.sh promote NAME [SECONDS]     promote standby NAME; wait (30 s) until it accepts writes
+#        pg-cluster.sh start-bouncer NAME CLUSTER [SETTING=VALUE...]
+#                                                 pgbouncer (transaction pooling) in front of the running CLUSTER
+#        pg-cluster.sh stop NAME [MODE]           stop it; MODE is fast (default), smart or immediate
+#        pg-cluster.sh start-existing NAME        start a stopped server again, on the port it had
+#        pg-cluster.sh restart NAME [MODE]        stop with MODE, then start-existing
+#        pg-cluster.sh env NAME                   print `export POSTGRES_...=...` lines for NAME
+#        pg-cluster.sh delete NAME                stop it (immediate) and delete its directory
+#        pg-cluster.sh status                     list this checkout's servers
+#        pg-cluster.sh stop-all                   stop every server of this checkout and delete all their state
 #
 # All state lives in one directory per checkout, /tmp/resilient-postgres-<uid>-<cksum of the checkout path>
-# (override with RESILIENT_PG_STATE_DIR), one subdirectory per cluster:
+# (override with RESILIENT_PG_STATE_DIR), one subdirectory per server:
+#   NAME/kind         cluster, tls, standby or bouncer
 #   NAME/data         the data directory          NAME/server.log   the server's log
 #   NAME/port         the TCP port                NAME/.s.PGSQL.*   the Unix socket
+# A start command given an existing NAME replaces it and keeps its port when that port is still free, so that a
+# standby can be rebuilt (say after a failover) where clients expect it.
 #
-# Each cluster is configured for speed and for fault tests: no fsync, replication allowed (wal_level=replica),
-# role `app` (password app-secret, SCRAM) and role `rejectme` (always rejected by pg_hba.conf).
-# The server refuses to run as root: when this script runs as root, server commands run as the `postgres` user.
+# Each cluster is configured for speed and for fault tests: no fsync, replication allowed (wal_level=replica, role
+# `replicator`), role `app` (password app-secret, SCRAM) and role `rejectme` (always rejected by pg_hba.conf).
+#
+# scripts/lib/ holds the rest, each file with its description: pg-init.sh (new data directories, copied from one
+# initdb per checkout), pg-standby.sh (standbys and promotion), pg-tls.sh and pgbouncer.sh.
+# A failover: `stop PRIMARY immediate` (a crash, as clients see it), then `promote STANDBY`; to fail back,
+# `start-standby PRIMARY STANDBY` rebuilds the old primary as a standby of the new one, on its old port.
+#
+# The servers refuse to run as root: when this script runs as root, they run as the `postgres` user.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +42,7 @@ readonly FIRST_PORT=55432
 readonly LAST_PORT=56431
 readonly APP_USER=app
 readonly APP_PASSWORD=app-secret
+readonly REPLICATION_USER=replicator
 
 repo_sum="$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
 STATE_DIR="${RESILIENT_PG_STATE_DIR:-/tmp/resilient-postgres-$(id -u)-$repo_sum}"
@@ -41,7 +56,7 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE PGSERVICE
 current_cluster_dir=""
 
 usage() {
-    sed -n '3,11s/^# \{0,1\}//p' "$SCRIPT_PATH" >&2
+    sed -n '4,17s/^# \{0,1\}//p' "$SCRIPT_PATH" >&2
     exit "${1:-2}"
 }
 
@@ -55,7 +70,7 @@ die() {
 print_log_tail() {
     local dir="$current_cluster_dir" file
     [[ -n "$dir" ]] || return 0
-    for file in "$dir/server.log" "$dir/initdb.log"; do
+    for file in "$dir/server.log" "$dir/pgbouncer.log" "$dir/basebackup.log" "$dir/initdb.log"; do
         if [[ -s "$file" ]]; then
             printf -- '--- last 30 lines of %s ---\n' "$file" >&2
             tail -n 30 "$file" >&2 || true
@@ -128,7 +143,7 @@ ensure_state_dir() {
 }
 
 check_name() {
-    [[ "${1:-}" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "invalid cluster name '${1:-}' (letters, digits, _ and -)"
+    [[ "${1:-}" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "invalid server name '${1:-}' (letters, digits, _ and -)"
 }
 
 cluster_dir() { printf '%s/%s' "$STATE_DIR" "$1"; }
@@ -136,12 +151,21 @@ cluster_dir() { printf '%s/%s' "$STATE_DIR" "$1"; }
 recorded_port() {
     local file
     file="$(cluster_dir "$1")/port"
-    [[ -s "$file" ]] || die "cluster '$1' does not exist (no $file); start it with: $SCRIPT_PATH start $1"
+    [[ -s "$file" ]] || die "server '$1' does not exist (no $file); start it with: $SCRIPT_PATH start $1"
     cat "$file"
+}
+
+# What runs in a server directory: cluster, tls, standby or bouncer.
+kind_of() {
+    if [[ -s "$1/kind" ]]; then cat "$1/kind"; else printf 'cluster\n'; fi
 }
 
 is_running() {
     local data="$1/data"
+    if [[ -f "$1/pgbouncer.ini" ]]; then
+        bouncer_is_running "$1"
+        return
+    fi
     [[ -f "$data/postmaster.pid" ]] || return 1
     as_server pg_ctl -D "$data" status >/dev/null 2>&1
 }
@@ -151,15 +175,15 @@ port_in_use() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Picks a free port not recorded by any cluster of this script (in any checkout) nor listed in $2,
-# and records it in $1/port.
+# Picks a free port not recorded by any server of this script (in any checkout) nor listed in $2, preferring $3
+# when it is free, and records it in $1/port.
 choose_port() {
-    local dir="$1" port taken
+    local dir="$1" skip="${2:-}" preferred="${3:-}" port taken
     # Serialize port choice within this checkout (parallel `start` calls).
     exec 9>"$STATE_DIR/.port.lock"
     flock 9
-    taken=" ${2:-} $({ cat /tmp/resilient-postgres-*/*/port "$STATE_DIR"/*/port 2>/dev/null || true; } | tr '\n' ' ') "
-    for ((port = FIRST_PORT; port <= LAST_PORT; port++)); do
+    taken=" $skip $({ cat /tmp/resilient-postgres-*/*/port "$STATE_DIR"/*/port 2>/dev/null || true; } | tr '\n' ' ') "
+    for port in $preferred $(seq "$FIRST_PORT" "$LAST_PORT"); do
         [[ "$taken" == *" $port "* ]] && continue
         port_in_use "$port" && continue
         printf '%s\n' "$port" >"$dir/port"
@@ -186,6 +210,32 @@ close_inherited_descriptors() {
     return 0
 }
 
+# Runs one SQL command as the superuser over the cluster's Unix socket and prints the result, unaligned.
+server_query() {
+    local dir="$1" sql="$2"
+    PGCONNECT_TIMEOUT=5 as_server psql -X -qAt -v ON_ERROR_STOP=1 -h "$dir" -p "$(cat "$dir/port")" -U postgres \
+        -d postgres -c "$sql"
+}
+
+# Stops whatever ran in server directory $1 before and leaves the directory empty, owned by the server user. The
+# port it had is left in $previous_port, for the new server to take again.
+previous_port=""
+prepare_dir() {
+    local dir="$1"
+    ensure_state_dir
+    current_cluster_dir="$dir"
+    previous_port=""
+    # A server of the same name left by an earlier (possibly killed) run: stop it and start afresh.
+    if [[ -e "$dir" ]]; then
+        previous_port="$(cat "$dir/port" 2>/dev/null || true)"
+        stop_server "$dir" immediate
+        rm -rf "$dir"
+    fi
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    [[ "$(id -u)" -ne 0 ]] || chown "$SERVER_USER:" "$dir"
+}
+
 # Starts the server of an existing cluster directory and waits until it accepts connections.
 # Returns 1 (after logging) when the port was taken in the meantime, so the caller may pick another.
 start_server() {
@@ -202,6 +252,22 @@ start_server() {
     die "could not start the server in $dir/data"
 }
 
+# Chooses a port (the one the directory had before, when free) and starts the server on it. Another process may
+# grab the chosen port before the server binds it: then another one is tried.
+start_on_free_port() {
+    local dir="$1" attempt skip=""
+    for attempt in 1 2 3 4 5; do
+        choose_port "$dir" "$skip" "$previous_port"
+        set_port_in_conf "$dir" "$(cat "$dir/port")"
+        if start_server "$dir"; then
+            return 0
+        fi
+        [[ $attempt -lt 5 ]] || die "could not find a port the server can bind"
+        skip+=" $(cat "$dir/port")"
+        mv "$dir/server.log" "$dir/server.log.$attempt"
+    done
+}
+
 wait_ready() {
     local dir="$1" port="$2" i
     for ((i = 0; i < 100; i++)); do
@@ -213,10 +279,14 @@ wait_ready() {
     die "server in $dir does not accept connections on port $port"
 }
 
-# Stops the server of a cluster directory if it runs. Falls back to an immediate stop, then to SIGKILL of the
+# Stops the server of a directory if it runs. Falls back to an immediate stop, then to SIGKILL of the
 # postmaster, so that a wedged leftover can never block a new run.
 stop_server() {
     local dir="$1" mode="$2" pid
+    if [[ -f "$dir/pgbouncer.ini" ]]; then
+        stop_bouncer "$dir" "$mode"
+        return
+    fi
     [[ -d "$dir/data" ]] || return 0
     is_running "$dir" || return 0
     if as_server pg_ctl -D "$dir/data" -w -t 60 -s -m "$mode" stop >/dev/null; then
@@ -237,78 +307,18 @@ stop_server() {
 
 # --- commands --------------------------------------------------------------------------------------------------------
 
+# start NAME, or start-tls NAME (kind tls).
 cmd_start() {
-    local name="$1" dir attempt skip
+    local name="$1" kind="${2:-cluster}" dir
     dir="$(cluster_dir "$name")"
-    ensure_state_dir
-    current_cluster_dir="$dir"
-
-    # A cluster of the same name left by an earlier (possibly killed) run: stop it and start afresh.
-    if [[ -e "$dir" ]]; then
-        stop_server "$dir" immediate
-        rm -rf "$dir"
+    prepare_dir "$dir"
+    init_cluster "$dir"
+    if [[ "$kind" == tls ]]; then
+        configure_tls "$dir"
     fi
-    mkdir -p "$dir"
-    chmod 0755 "$dir"
-    [[ "$(id -u)" -ne 0 ]] || chown "$SERVER_USER:" "$dir"
-
-    if ! as_server initdb -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync --no-instructions \
-        >"$dir/initdb.log" 2>&1; then
-        die "initdb failed (see $dir/initdb.log)"
-    fi
-
-    cat >>"$dir/data/postgresql.conf" <<EOF
-
-# --- test cluster settings ---
-listen_addresses = '127.0.0.1'
-port = 0
-unix_socket_directories = '$dir'
-max_connections = 100
-# Durability is not wanted in a throwaway cluster: speed instead.
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-# Room for a streaming standby (pg_basebackup -R -X stream).
-wal_level = replica
-max_wal_senders = 5
-hot_standby = on
-password_encryption = 'scram-sha-256'
-# Everything goes to stderr, which pg_ctl -l sends to server.log.
-logging_collector = off
-log_destination = 'stderr'
-log_line_prefix = '%m [%p] %e %q%u@%d %a '
-EOF
-
-    # First match wins: rejectme is always rejected, app must use its password, everyone else is trusted.
-    cat >"$dir/data/pg_hba.conf" <<EOF
-# TYPE  DATABASE     USER      ADDRESS         METHOD
-host    all          rejectme  127.0.0.1/32    reject
-host    all          app       127.0.0.1/32    scram-sha-256
-host    all          all       127.0.0.1/32    trust
-host    replication  all       127.0.0.1/32    trust
-local   all          all                       trust
-local   replication  all                       trust
-EOF
-
-    # Another process may grab the chosen port before the server binds it: then try another one.
-    skip=""
-    for attempt in 1 2 3 4 5; do
-        choose_port "$dir" "$skip"
-        set_port_in_conf "$dir" "$(cat "$dir/port")"
-        if start_server "$dir"; then
-            break
-        fi
-        [[ $attempt -lt 5 ]] || die "could not find a port the server can bind"
-        skip+=" $(cat "$dir/port")"
-        mv "$dir/server.log" "$dir/server.log.$attempt"
-    done
-
-    as_server psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$(cat "$dir/port")" -U postgres -d postgres >/dev/null <<EOF
-SET password_encryption = 'scram-sha-256';
-CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD';
-CREATE ROLE rejectme LOGIN;
-GRANT ALL ON SCHEMA public TO $APP_USER;
-EOF
+    printf '%s\n' "$kind" >"$dir/kind"
+    start_on_free_port "$dir"
+    create_roles "$dir"
 }
 
 cmd_stop() {
@@ -324,13 +334,18 @@ cmd_start_existing() {
     dir="$(cluster_dir "$name")"
     current_cluster_dir="$dir"
     port="$(recorded_port "$name")"
-    [[ -d "$dir/data" ]] || die "cluster '$name' has no data directory"
+    if [[ -f "$dir/pgbouncer.ini" ]]; then
+        bouncer_is_running "$dir" && return 0
+        start_bouncer_process "$dir" || die "port $port of pgbouncer '$name' is now used by another process"
+        return 0
+    fi
+    [[ -d "$dir/data" ]] || die "server '$name' has no data directory"
     if is_running "$dir"; then
         wait_ready "$dir" "$port"
         return 0
     fi
-    port_in_use "$port" && die "port $port of cluster '$name' is now used by another process"
-    start_server "$dir" || die "could not start cluster '$name' on its port $port"
+    port_in_use "$port" && die "port $port of server '$name' is now used by another process"
+    start_server "$dir" || die "could not start server '$name' on its port $port"
 }
 
 cmd_restart() {
@@ -339,20 +354,34 @@ cmd_restart() {
 }
 
 cmd_env() {
-    local name="$1" dir port upper
+    local name="$1" dir port upper kind
     dir="$(cluster_dir "$name")"
     port="$(recorded_port "$name")"
+    kind="$(kind_of "$dir")"
     upper="$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
     if [[ "$name" == main ]]; then
         printf 'export POSTGRES_HOST=127.0.0.1\n'
         printf 'export POSTGRES_PORT=%s\n' "$port"
         printf 'export POSTGRES_USER=postgres\n'
         printf 'export POSTGRES_DB=postgres\n'
-        printf 'export POSTGRES_APP_USER=%s\n' "$APP_USER"
-        printf 'export POSTGRES_APP_PASSWORD=%s\n' "$APP_PASSWORD"
     fi
+    printf 'export POSTGRES_APP_USER=%s\n' "$APP_USER"
+    printf 'export POSTGRES_APP_PASSWORD=%s\n' "$APP_PASSWORD"
     printf 'export POSTGRES_%s_PORT=%s\n' "$upper" "$port"
-    printf 'export POSTGRES_%s_DATADIR=%q\n' "$upper" "$dir/data"
+    printf 'export POSTGRES_%s_KIND=%s\n' "$upper" "$kind"
+    if [[ "$kind" == bouncer ]]; then
+        printf 'export POSTGRES_%s_UPSTREAM=%q\n' "$upper" "$(cat "$dir/upstream")"
+        printf 'export POSTGRES_%s_LOG=%q\n' "$upper" "$dir/pgbouncer.log"
+    else
+        printf 'export POSTGRES_%s_DATADIR=%q\n' "$upper" "$dir/data"
+        printf 'export POSTGRES_%s_LOG=%q\n' "$upper" "$dir/server.log"
+    fi
+    if [[ "$kind" == tls ]]; then
+        printf 'export POSTGRES_%s_SSLROOTCERT=%q\n' "$upper" "$dir/tls/root.crt"
+    fi
+    if [[ "$kind" == standby ]]; then
+        printf 'export POSTGRES_%s_PRIMARY=%q\n' "$upper" "$(cat "$dir/primary")"
+    fi
     printf 'export POSTGRES_CLUSTER_SCRIPT=%q\n' "$SCRIPT_PATH"
     printf 'export POSTGRES_BINDIR=%q\n' "$BINDIR"
 }
@@ -369,14 +398,15 @@ cmd_delete() {
 
 cmd_status() {
     local dir name state
-    [[ -d "$STATE_DIR" ]] || { printf 'no clusters (%s does not exist)\n' "$STATE_DIR"; return 0; }
-    printf '%-12s %-6s %-8s %s\n' NAME PORT STATE DATADIR
+    [[ -d "$STATE_DIR" ]] || { printf 'no servers (%s does not exist)\n' "$STATE_DIR"; return 0; }
+    printf '%-16s %-8s %-6s %-8s %s\n' NAME KIND PORT STATE DIRECTORY
     for dir in "$STATE_DIR"/*/; do
         dir="${dir%/}"
-        [[ -d "$dir/data" ]] || continue
+        [[ -d "$dir/data" || -f "$dir/pgbouncer.ini" ]] || continue
         name="$(basename "$dir")"
         if is_running "$dir"; then state=running; else state=stopped; fi
-        printf '%-12s %-6s %-8s %s\n' "$name" "$(cat "$dir/port" 2>/dev/null || echo '?')" "$state" "$dir/data"
+        printf '%-16s %-8s %-6s %-8s %s\n' "$name" "$(kind_of "$dir")" "$(cat "$dir/port" 2>/dev/null || echo '?')" \
+            "$state" "$dir"
     done
 }
 
@@ -394,19 +424,38 @@ cmd_stop_all() {
     rm -rf "$STATE_DIR"
 }
 
+# shellcheck source=scripts/lib/pg-init.sh
+source "$SCRIPT_DIR/lib/pg-init.sh"
+# shellcheck source=scripts/lib/pg-standby.sh
+source "$SCRIPT_DIR/lib/pg-standby.sh"
+# shellcheck source=scripts/lib/pg-tls.sh
+source "$SCRIPT_DIR/lib/pg-tls.sh"
+# shellcheck source=scripts/lib/pgbouncer.sh
+source "$SCRIPT_DIR/lib/pgbouncer.sh"
+
 # --- dispatch --------------------------------------------------------------------------------------------------------
 
 [[ $# -ge 1 ]] || usage
 command="$1"
 shift
 case "$command" in
-    start | start-existing | env | delete)
+    start | start-tls | start-existing | env | delete)
         [[ $# -eq 1 ]] || usage
         check_name "$1"
         ;;
-    stop | restart)
+    stop | restart | promote)
         [[ $# -eq 1 || $# -eq 2 ]] || usage
         check_name "$1"
+        ;;
+    start-standby)
+        [[ $# -eq 2 ]] || usage
+        check_name "$1"
+        check_name "$2"
+        ;;
+    start-bouncer)
+        [[ $# -ge 2 ]] || usage
+        check_name "$1"
+        check_name "$2"
         ;;
     status | stop-all)
         [[ $# -eq 0 ]] || usage
@@ -416,7 +465,11 @@ case "$command" in
 esac
 
 case "$command" in
-    start) cmd_start "$@" ;;
+    start) cmd_start "$1" ;;
+    start-tls) cmd_start "$1" tls ;;
+    start-standby) cmd_start_standby "$@" ;;
+    promote) cmd_promote "$@" ;;
+    start-bouncer) cmd_start_bouncer "$@" ;;
     stop) cmd_stop "$@" ;;
     start-existing) cmd_start_existing "$@" ;;
     restart) cmd_restart "$@" ;;

@@ -1,16 +1,32 @@
 #!/usr/bin/env bash
-# Runs a command with throwaway PostgreSQL clusters, then stops them whatever happens.
+# Runs a command with throwaway PostgreSQL servers, then stops them whatever happens.
 #
 # usage: with-test-servers.sh CMD [ARGS...]
 #
-# Starts the clusters named in $TEST_CLUSTERS (default "main crash") with scripts/pg-cluster.sh and exports:
-#   for `main`:          POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB, POSTGRES_APP_USER, POSTGRES_APP_PASSWORD
-#   for every cluster:   POSTGRES_<NAME>_PORT, POSTGRES_<NAME>_DATADIR  (NAME uppercased, '-' becomes '_')
+# Starts the servers listed in $TEST_CLUSTERS with scripts/pg-cluster.sh: the clusters together, then standbys and
+# pgbouncers in the order listed. Each entry is NAME or NAME=KIND:
+#   NAME=cluster                       a plain cluster (pg-cluster.sh start NAME)
+#   NAME=tls                           a cluster serving TLS (start-tls NAME)
+#   NAME=standby:PRIMARY               a streaming hot standby of PRIMARY, listed earlier (start-standby NAME PRIMARY)
+#   NAME=bouncer:CLUSTER[:S=V,S=V...]  pgbouncer in front of CLUSTER, with pgbouncer settings S=V
+#                                      (start-bouncer NAME CLUSTER S=V ...)
+# A bare NAME is a cluster, except `tls` (NAME=tls), `standby` (standby:primary) and `bouncer` (bouncer:main).
+# The default, what `make test` uses:
+#   main crash storm failover failover-standby=standby:failover primary standby tls bouncer
+#   bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2
+#
+# Exports (NAME uppercased, '-' becomes '_'):
+#   for `main`:          POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB
+#   for every server:    POSTGRES_<NAME>_PORT, POSTGRES_<NAME>_KIND, POSTGRES_<NAME>_LOG,
+#                        POSTGRES_<NAME>_DATADIR (clusters), POSTGRES_<NAME>_SSLROOTCERT (tls: the CA certificate),
+#                        POSTGRES_<NAME>_PRIMARY (standby), POSTGRES_<NAME>_UPSTREAM (bouncer),
+#                        POSTGRES_APP_USER, POSTGRES_APP_PASSWORD
 #   always:              POSTGRES_CLUSTER_SCRIPT (absolute path of pg-cluster.sh), POSTGRES_BINDIR
-# A test may stop and restart a cluster itself, e.g.
+# A test may stop, restart or promote a server itself, e.g.
 #   "$POSTGRES_CLUSTER_SCRIPT" stop crash immediate; "$POSTGRES_CLUSTER_SCRIPT" start-existing crash
-# The clusters are stopped on exit, on INT/TERM/HUP, and when CMD fails; the exit status is CMD's.
-# After a successful run their directories are deleted; after a failure they are kept for the server logs.
+# The servers are stopped on exit (pgbouncers and standbys before what they depend on), on INT/TERM/HUP, and when
+# CMD fails; the exit status is CMD's. After a successful run their directories are deleted; after a failure they
+# are kept for the server logs.
 set -euo pipefail
 
 script_dir="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,12 +35,15 @@ readonly CLUSTER_SCRIPT="$script_dir/pg-cluster.sh"
 log() { printf 'with-test-servers: %s\n' "$*" >&2; }
 
 if [[ $# -lt 1 ]]; then
-    sed -n '3,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 fi
 
-read -r -a clusters <<<"${TEST_CLUSTERS-main crash}"
+readonly DEFAULT_SERVERS="main crash storm failover failover-standby=standby:failover primary standby tls bouncer \
+bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2"
+read -r -a clusters <<<"${TEST_CLUSTERS-$DEFAULT_SERVERS}"
 started=()
+start_jobs=()
 logs=()
 child=""
 cmd_status=""
@@ -32,8 +51,14 @@ cmd_status=""
 # The functions below run from traps.
 # shellcheck disable=SC2317
 stop_clusters() {
-    local name
-    for name in "${started[@]}"; do
+    local i name job
+    # Let starts still running finish (each is bounded), so that nothing starts after it was stopped.
+    for job in "${start_jobs[@]}"; do
+        wait "$job" 2>/dev/null || true
+    done
+    # Newest first: a pgbouncer or a standby before the cluster it depends on.
+    for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+        name="${started[$i]}"
         if [[ "$cmd_status" == 0 ]]; then
             "$CLUSTER_SCRIPT" delete "$name" || log "could not delete cluster $name"
         else
@@ -78,19 +103,80 @@ trap 'on_signal HUP 129' HUP
 
 "$script_dir/install-deps.sh"
 
+# The pg-cluster.sh command line that starts entry $1 (NAME or NAME=KIND, see above), one word a line.
+start_command() {
+    local entry="$1" name spec kind rest upstream settings
+    name="${entry%%=*}"
+    if [[ "$entry" == *=* ]]; then
+        spec="${entry#*=}"
+    else
+        case "$name" in
+            tls) spec=tls ;;
+            standby) spec=standby:primary ;;
+            bouncer) spec=bouncer:main ;;
+            *) spec=cluster ;;
+        esac
+    fi
+    kind="${spec%%:*}"
+    rest=""
+    [[ "$spec" != *:* ]] || rest="${spec#*:}"
+    case "$kind" in
+        cluster) [[ -z "$rest" ]] && printf '%s\n' start "$name" ;;
+        tls) [[ -z "$rest" ]] && printf '%s\n' start-tls "$name" ;;
+        standby) [[ -n "$rest" && "$rest" != *:* ]] && printf '%s\n' start-standby "$name" "$rest" ;;
+        bouncer)
+            upstream="${rest%%:*}"
+            settings=""
+            [[ "$rest" != *:* ]] || settings="${rest#*:}"
+            [[ -n "$upstream" ]] || return 1
+            printf '%s\n' start-bouncer "$name" "$upstream"
+            [[ -z "$settings" ]] || printf '%s\n' "${settings//,/$'\n'}"
+            ;;
+        *) return 1 ;;
+    esac
+}
+
+# Clusters that depend on nothing start together; then standbys and pgbouncers, in the order listed.
+startup_began=$(date +%s%N)
+later=()
+for entry in "${clusters[@]}"; do
+    mapfile -t command < <(start_command "$entry" || true)
+    [[ ${#command[@]} -gt 0 ]] || { log "cannot read TEST_CLUSTERS entry '$entry' (see $0 --help)"; exit 2; }
+    # Record before starting, so a half-started server is stopped too.
+    started+=("${entry%%=*}")
+    case "${command[0]}" in
+        start | start-tls)
+            "$CLUSTER_SCRIPT" "${command[@]}" &
+            start_jobs+=("$!")
+            ;;
+        *) later+=("$entry") ;;
+    esac
+done
+start_failed=false
+for job in "${start_jobs[@]}"; do
+    wait "$job" || start_failed=true
+done
+start_jobs=()
+if $start_failed; then
+    log "a cluster did not start"
+    exit 1
+fi
+for entry in "${later[@]}"; do
+    mapfile -t command < <(start_command "$entry")
+    "$CLUSTER_SCRIPT" "${command[@]}"
+done
+startup_ms=$((($(date +%s%N) - startup_began) / 1000000))
+
 summary=()
-for name in "${clusters[@]}"; do
-    # Record before starting, so a half-started cluster is stopped too.
-    started+=("$name")
-    "$CLUSTER_SCRIPT" start "$name"
+for name in "${started[@]}"; do
     eval "$("$CLUSTER_SCRIPT" env "$name")"
     upper="$(printf '%s' "$name" | tr 'a-z-' 'A-Z_')"
     port_var="POSTGRES_${upper}_PORT"
-    datadir_var="POSTGRES_${upper}_DATADIR"
+    log_var="POSTGRES_${upper}_LOG"
     summary+=("$name=${!port_var}")
-    logs+=("$(dirname "${!datadir_var}")/server.log")
+    logs+=("${!log_var}")
 done
-log "PostgreSQL on 127.0.0.1: ${summary[*]:-none}"
+log "PostgreSQL on 127.0.0.1: ${summary[*]:-none} (started in ${startup_ms} ms)"
 
 # pg-cluster.sh env also prints POSTGRES_BINDIR; this one is set even when TEST_CLUSTERS is empty.
 export POSTGRES_CLUSTER_SCRIPT="$CLUSTER_SCRIPT"

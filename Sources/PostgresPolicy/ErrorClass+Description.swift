@@ -28,7 +28,8 @@ extension ErrorClass: CustomStringConvertible {
         case .resourceLimit:
             "Lower the pool size or concurrency, or raise the server's or pooler's limits; retry later."
         case .readOnlyHost:
-            "Connect to the primary (list every host with target_session_attrs=read-write) and run it again."
+            "Connect to the primary (list every host with target_session_attrs=read-write) and run it again; "
+                + "during a failover, once a standby has been promoted."
         case .transactionConflict:
             "Run the whole transaction again; if conflicts persist, shorten transactions or take locks in one order."
         case .staleStatement:

@@ -16,15 +16,18 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
     public static let unreachable = ErrorClass(.unreachable)
     /// An established connection was lost (terminated backend, shutdown, crash, network, idle timeouts).
     public static let serverWentAway = ErrorClass(.serverWentAway)
-    /// The server is up but accepts no connections now (starting, shutting down, in recovery: 57P03).
+    /// The server is up but accepts no connections now (starting, shutting down, in recovery: 57P03), or none of
+    /// the kind asked for (`target_session_attrs=standby` found only primaries).
     public static let serverUnavailable = ErrorClass(.serverUnavailable)
     /// The server or pooler is out of capacity (53xxx, too many clients, pgbouncer's pool limits).
     public static let resourceLimit = ErrorClass(.resourceLimit)
-    /// A write reached a hot standby (25006 while `in_hot_standby` is on): the host is no longer the primary.
+    /// A write reached a hot standby (25006 while `in_hot_standby` is on): the host is no longer the primary. Also
+    /// when connecting for writes finds only standbys (libpq's `session is read-only`), as during a failover.
     public static let readOnlyHost = ErrorClass(.readOnlyHost)
     /// The server aborted the transaction to resolve a conflict (40001, 40P01, 55P03).
     public static let transactionConflict = ErrorClass(.transactionConflict)
-    /// A prepared statement's cached plan no longer fits the table (0A000 `cached plan must not change ...`).
+    /// A prepared statement's cached plan no longer fits the table (0A000 `cached plan must not change ...`), or
+    /// the named statement no longer exists (26000): preparing it again fixes it.
     public static let staleStatement = ErrorClass(.staleStatement)
     /// The request reached the server and its effect is unknown (a lost COMMIT under synchronous replication,
     /// 08007, 40003).

@@ -35,8 +35,9 @@ extension FailureFacts {
     ///
     /// `false` when nothing reached the server, or when the server answered with an error (an `ERROR` rolls back the
     /// statement, a `FATAL` the whole session's work). `true` when the request was sent and no answer says what
-    /// happened: a connection lost with no SQLSTATE or only a notice's, a pgbouncer `server conn crashed?`, 08007,
-    /// 40003, or a DETAIL saying the transaction already committed locally.
+    /// happened: a connection lost with no SQLSTATE or only a notice's, a pgbouncer `server conn crashed?` (but not
+    /// pgbouncer's own refusals, such as `server login has been failing`), 08007, 40003, or a DETAIL saying the
+    /// transaction already committed locally.
     public var mayHaveBeenApplied: Bool {
         if committedLocally { return true }
         guard phase.mayHaveReachedServer else { return false }
@@ -47,7 +48,12 @@ extension FailureFacts {
         guard let sqlState, let severity, severity == .error || severity == .fatal else { return true }
         switch sqlState {
         case .statementCompletionUnknown: return true
-        case .protocolViolation: return !message.lowercased().contains("query_wait_timeout")
+        case .protocolViolation:
+            // pgbouncer answers its own refusals (pool limits, query_wait_timeout, a server it cannot log in to)
+            // without passing the statement on; `server conn crashed?`, or a message it is not known to send, may
+            // come after the statement reached the server.
+            let pgbouncerClass = Self.pgbouncerClass(of: message.lowercased())
+            return pgbouncerClass == nil || pgbouncerClass == .serverWentAway
         case .connectionException: return true
         default: return false
         }
@@ -75,6 +81,9 @@ extension FailureFacts {
             return .outcomeUnknown
         case .featureNotSupported:
             return message.contains("cached plan") ? .staleStatement : .permanent
+        case .invalidSQLStatementName:
+            // The named statement is gone (DEALLOCATE ALL, DISCARD ALL): nothing ran, and preparing it again fixes it.
+            return .staleStatement
         case .protocolViolation:
             return nil
         case .readOnlySQLTransaction:

@@ -28,6 +28,17 @@ extension FailureFacts {
         ("does not match host name", .permanent),
         ("root certificate file", .permanent),
         ("certificate present, but not private key", .permanent),
+        // No TLS version both sides accept ("SSL error: tlsv1 alert protocol version", "unsupported protocol"),
+        // or an impossible ssl_min/max_protocol_version pair ("invalid SSL protocol version range").
+        ("alert protocol version", .permanent),
+        ("unsupported protocol", .permanent),
+        ("ssl protocol version", .permanent),
+        // `target_session_attrs` refused every host listed. For writes: each is (or has become) a standby, as during
+        // a failover until one is promoted. The converse, no standby among them, is as transient.
+        ("session is read-only", .readOnlyHost),
+        ("server is in hot standby mode", .readOnlyHost),
+        ("session is not read-only", .serverUnavailable),
+        ("server is not in hot standby mode", .serverUnavailable),
         // The connection was lost (also under TLS).
         ("server closed the connection unexpectedly", .serverWentAway),
         ("ssl syscall error", .serverWentAway),

@@ -16,11 +16,20 @@ public actor LibPQConnection {
         /// Called for every notice the server sends (`RAISE NOTICE`, warnings), on the connection's executor,
         /// within the libpq call that read it: keep it short.
         public var noticeHandler: (@Sendable (Notice) -> Void)?
+        /// How many named statements ``LibPQConnection/executePrepared(_:parameters:resultFormat:deadline:)`` keeps
+        /// prepared on the server (least recently used deallocated first); 0 turns the cache off.
+        public var preparedStatementCapacity: Int
 
-        /// Options with the defaults: a 5-second cancel grace period and no notice handler.
-        public init(cancelGracePeriod: Duration = .seconds(5), noticeHandler: (@Sendable (Notice) -> Void)? = nil) {
+        /// Options with the defaults: a 5-second cancel grace period, no notice handler, and up to 256 prepared
+        /// statements.
+        public init(
+            cancelGracePeriod: Duration = .seconds(5),
+            noticeHandler: (@Sendable (Notice) -> Void)? = nil,
+            preparedStatementCapacity: Int = 256
+        ) {
             self.cancelGracePeriod = cancelGracePeriod
             self.noticeHandler = noticeHandler
+            self.preparedStatementCapacity = preparedStatementCapacity
         }
     }
 
@@ -40,10 +49,12 @@ public actor LibPQConnection {
 
     /// The PGconn; nil once closed. Touched only on this actor (and in deinit, when no one else can).
     private var handle: ConnectionHandle?
-    private var connection: OpaquePointer? { handle?.raw }
-    private let notices: NoticeCollector
-    private let cancellation: StatementCancellation
-    private var isRunningStatement = false
+    var connection: OpaquePointer? { handle?.raw }
+    let notices: NoticeCollector
+    let cancellation: StatementCancellation
+    var isRunningStatement = false
+    /// The named statements prepared on this session, for ``executePrepared(_:parameters:resultFormat:deadline:)``.
+    var preparedStatements: PreparedStatementCache
 
     /// The host this session is connected to (the one libpq chose from a multi-host list).
     public nonisolated let host: String?
@@ -62,6 +73,7 @@ public actor LibPQConnection {
             token: CancelToken(connection: connection),
             grace: options.cancelGracePeriod
         )
+        self.preparedStatements = PreparedStatementCache(capacity: options.preparedStatementCapacity)
         self.host = ConnectAttempt.host(of: connection)
         self.port = ConnectAttempt.port(of: connection)
         self.backendPID = PQbackendPID(connection)
@@ -73,7 +85,7 @@ public actor LibPQConnection {
         if let handle { PQfinish(handle.raw) }
     }
 
-    private var endpoint: Endpoint { Endpoint(host: host, port: port) }
+    var endpoint: Endpoint { Endpoint(host: host, port: port) }
 
     /// Whether the session can run a statement: open, not broken, and no statement running.
     public var isUsable: Bool {
@@ -130,19 +142,7 @@ public actor LibPQConnection {
     ) async throws -> QueryResult {
         let connection = try beginStatement()
         defer { isRunningStatement = false }
-        if let index = parameters.firstIndex(where: \.containsNUL) {
-            throw TransportError(
-                code: .invalidParameter,
-                message: "text parameter $\(index + 1) contains a NUL byte, which PostgreSQL text cannot hold",
-                host: host, port: port, phase: .notSent, isConnectionUsable: true
-            )
-        }
-        guard parameters.count <= Int(Int16.max) * 2 + 1 else {
-            throw TransportError(
-                code: .invalidParameter, message: "more than 65535 parameters",
-                host: host, port: port, phase: .notSent, isConnectionUsable: true
-            )
-        }
+        try checkParameters(parameters)
         let wasConnected = PQstatus(connection) == CONNECTION_OK
         let sent = ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
             PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
@@ -174,7 +174,7 @@ public actor LibPQConnection {
 
     // MARK: - Statement machinery
 
-    private func beginStatement() throws -> OpaquePointer {
+    func beginStatement() throws -> OpaquePointer {
         guard let connection else {
             throw TransportError(code: .connectionClosed, message: "the connection is closed",
                                  host: host, port: port, phase: .notSent, isConnectionUsable: false)
@@ -195,7 +195,7 @@ public actor LibPQConnection {
     /// The failure of a `PQsend*` call that returned 0. If the connection was already broken ("no connection to the
     /// server") or is still fine (a request libpq refused before writing), nothing was sent; if it broke during the
     /// call, part of the request may have reached the server.
-    private func sendFailure(
+    func sendFailure(
         _ connection: OpaquePointer,
         wasConnected: Bool,
         phaseIfSent: TransportError.Phase
@@ -209,7 +209,7 @@ public actor LibPQConnection {
     }
 
     /// Flushes the request and collects every result, under a cancellation handler that sends a cancel request.
-    private func completeStatement(
+    func completeStatement(
         _ connection: OpaquePointer,
         phaseIfSent: TransportError.Phase,
         isCommit: Bool,
@@ -280,7 +280,7 @@ public actor LibPQConnection {
 
     /// Waits for the socket, sending a cancel request when the deadline passes, and closing the connection when a
     /// cancel request (the caller's or the deadline's) goes unanswered for the grace period.
-    private func waitForSocket(
+    func waitForSocket(
         _ interest: SocketReadiness.Interest,
         descriptor: Int32,
         phase: TransportError.Phase,
@@ -346,7 +346,7 @@ public actor LibPQConnection {
 
     /// Adds what the connection knows beyond the error itself: the operator-intervention notice that preceded a lost
     /// connection, and the cancel request behind a 57014.
-    private func explain(_ error: inout TransportError) {
+    func explain(_ error: inout TransportError) {
         if error.sqlState == nil, let notice = notices.lastOperatorIntervention {
             error.sqlState = notice.sqlState
             error.sqlStateFromNotice = true
@@ -357,7 +357,7 @@ public actor LibPQConnection {
         }
     }
 
-    private static func isUsable(_ connection: OpaquePointer) -> Bool {
+    static func isUsable(_ connection: OpaquePointer) -> Bool {
         guard PQstatus(connection) == CONNECTION_OK else { return false }
         let status = PQtransactionStatus(connection)
         return status != PQTRANS_ACTIVE && status != PQTRANS_UNKNOWN

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Lays bound parameters out as `PQsendQueryParams` wants them (types, value pointers, lengths, formats), in
 /// temporary storage that lives only for the call.
 enum ParameterBuffers {
@@ -84,7 +90,10 @@ enum ParameterBuffers {
 extension Parameter {
     /// True for a text value with a NUL byte, which libpq would silently cut short.
     var containsNUL: Bool {
-        if case .text(let text) = value { return text.utf8.contains(0) }
-        return false
+        guard case .text(let text) = value else { return false }
+        // memchr where the text is contiguous UTF-8 (native strings are): large values are checked at memory speed.
+        return text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false
+        } ?? text.utf8.contains(0)
     }
 }

@@ -9,14 +9,17 @@ public final class QueryResult: @unchecked Sendable {
     // libpq only reads it in the accessors below ("PGresult objects are normally read-only after creation, and so
     // can be passed around freely between threads"). It is cleared exactly once, in deinit.
     private let raw: OpaquePointer
+    /// The command tag of a result built without a server (libpq offers no way to set one in a `PGresult`).
+    private let madeCommandTag: String?
 
     /// The number of rows.
     public let rowCount: Int
     /// The number of columns.
     public let columnCount: Int
 
-    init(taking raw: OpaquePointer) {
+    init(taking raw: OpaquePointer, commandTag: String? = nil) {
         self.raw = raw
+        self.madeCommandTag = commandTag
         self.rowCount = Int(PQntuples(raw))
         self.columnCount = Int(PQnfields(raw))
     }
@@ -27,13 +30,14 @@ public final class QueryResult: @unchecked Sendable {
 
     /// The command tag, as the server sent it: `SELECT 3`, `INSERT 0 1`, `COMMIT`, `ROLLBACK`, ...
     public var commandTag: String {
-        String(cString: PQcmdStatus(raw))
+        madeCommandTag ?? String(cString: PQcmdStatus(raw))
     }
 
     /// The number of rows the statement affected (`INSERT`, `UPDATE`, `DELETE`, `MERGE`, `SELECT`, `MOVE`, `FETCH`,
     /// `COPY`), or nil for other commands.
     public var affectedRows: Int? {
-        Int(String(cString: PQcmdTuples(raw)))
+        if let madeCommandTag { return Self.affectedRows(inCommandTag: madeCommandTag) }
+        return Int(String(cString: PQcmdTuples(raw)))
     }
 
     /// The name of a column, as the query labelled it.

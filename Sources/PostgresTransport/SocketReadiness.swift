@@ -149,10 +149,14 @@ final class SocketReadiness: Sendable {
             }
             let count = epoll_wait(epollDescriptor, events, Int32(capacity), timeout)
             let now = ContinuousClock.now
+            var woken = false
             state.withLock { state in
                 for index in 0..<max(0, Int(count)) {
                     let descriptor = events[index].data.fd
-                    if descriptor == wakeDescriptor { continue }
+                    if descriptor == wakeDescriptor {
+                        woken = true
+                        continue
+                    }
                     if let waiter = state.waiters.removeValue(forKey: descriptor) {
                         ready.append(waiter.continuation)
                     }
@@ -164,7 +168,8 @@ final class SocketReadiness: Sendable {
                     }
                 }
             }
-            if count > 0 {
+            // Drain the wake-up counter only when it fired: a read of an empty eventfd is a wasted system call.
+            if woken {
                 var drained: UInt64 = 0
                 _ = withUnsafeMutableBytes(of: &drained) { Glibc.read(wakeDescriptor, $0.baseAddress, 8) }
             }

@@ -1,13 +1,33 @@
-/// What the transport needs to know of a statement's text.
-enum StatementText {
+/// What the transport (and a test double standing in for it) needs to know of a statement's text.
+package enum StatementText {
     /// Whether the statement ends a transaction with a commit (`COMMIT`, `END`, `COMMIT PREPARED`), so that a
     /// lost answer leaves the outcome unknown and a `ROLLBACK` answer means the transaction had failed.
-    static func isCommit(_ sql: String) -> Bool {
+    package static func isCommit(_ sql: String) -> Bool {
+        let utf8 = trimmingLeadingWhitespace(sql)
+        return startsWithKeyword(utf8, "commit") || startsWithKeyword(utf8, "end")
+    }
+
+    /// Whether the statement begins or ends a transaction (`BEGIN`, `START TRANSACTION`, `COMMIT`, `END`,
+    /// `ROLLBACK`, `ABORT`), which would split a batch's one transaction in parts.
+    static func isTransactionControl(_ sql: String) -> Bool {
+        let utf8 = trimmingLeadingWhitespace(sql)
+        let keywords: [StaticString] = ["begin", "start", "commit", "end", "rollback", "abort"]
+        return keywords.contains { startsWithKeyword(utf8, $0) }
+    }
+
+    /// Whether the statement should not become a cached named statement: transaction control, and the statements
+    /// that drop named statements (`DEALLOCATE`, `DISCARD`).
+    static func bypassesStatementCache(_ sql: String) -> Bool {
+        let utf8 = trimmingLeadingWhitespace(sql)
+        return isTransactionControl(sql) || startsWithKeyword(utf8, "deallocate") || startsWithKeyword(utf8, "discard")
+    }
+
+    private static func trimmingLeadingWhitespace(_ sql: String) -> Substring.UTF8View {
         var utf8 = sql.utf8[...]
         while let first = utf8.first, first == UInt8(ascii: " ") || (9...13).contains(first) {
             utf8 = utf8.dropFirst()
         }
-        return startsWithKeyword(utf8, "commit") || startsWithKeyword(utf8, "end")
+        return utf8
     }
 
     private static func startsWithKeyword(_ text: Substring.UTF8View, _ keyword: StaticString) -> Bool {

@@ -55,7 +55,7 @@ extension TransportError {
     /// `connection to server at "h" (addr), port p failed: FATAL:  28P01: password authentication failed ...`,
     /// followed by `DETAIL:`, `HINT:` and `LOCATION:` lines. With several hosts there is one such block per host
     /// tried; the facts are those of the last one, the attempt that ended the connect.
-    static func fromConnectMessage(_ text: String, host: String?, port: Int?) -> TransportError {
+    package static func fromConnectMessage(_ text: String, host: String?, port: Int?) -> TransportError {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let blockStart = lines.lastIndex { line in
             line.hasPrefix("connection to server ") || line.hasPrefix("could not ")

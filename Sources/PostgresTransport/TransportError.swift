@@ -116,6 +116,10 @@ public struct TransportError: Error, Sendable {
     public var phase: Phase
     /// Whether the connection can run another statement. False once the connection is broken or closed.
     public var isConnectionUsable: Bool
+    /// The position in a batch of the statement the failure belongs to (0 for the first), or nil for a single
+    /// statement and for a failure of the batch as a whole (its implicit commit, or a lost connection between
+    /// statements).
+    public var statementIndex: Int?
 
     /// Makes an error from its facts.
     public init(
@@ -130,7 +134,8 @@ public struct TransportError: Error, Sendable {
         host: String? = nil,
         port: Int? = nil,
         phase: Phase,
-        isConnectionUsable: Bool
+        isConnectionUsable: Bool,
+        statementIndex: Int? = nil
     ) {
         self.code = code
         self.sqlState = sqlState
@@ -144,6 +149,7 @@ public struct TransportError: Error, Sendable {
         self.port = port
         self.phase = phase
         self.isConnectionUsable = isConnectionUsable
+        self.statementIndex = statementIndex
     }
 }
 
@@ -158,6 +164,7 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         if let severity { text += ", severity: \(severity)" }
         if let host { text += ", host: \(host)" }
         if let port { text += ", port: \(port)" }
+        if let statementIndex { text += ", statement index: \(statementIndex)" }
         text += ", phase: \(phase), connection \(isConnectionUsable ? "usable" : "unusable"))"
         return text
     }

@@ -1,67 +1,97 @@
+import PostgresPolicy
+import PostgresTransport
+
 /// A bounded set of sessions shared by a client's operations.
 ///
 /// Idle sessions are reused last-in first-out (the warmest first); a session idle for longer than the liveness
 /// interval is checked with an empty statement before reuse; sessions past their lifetime, broken, or from an earlier
 /// epoch are closed instead of reused. When every slot is taken, operations wait first-come first-served until a
 /// session is returned or a slot frees, at most until their deadline; a cancelled waiter leaves the queue at once.
+///
+/// When opening a session fails with a transient failure, the pool is in an outage: operations no longer connect
+/// themselves but wait, and one prober reconnects on the reconnect backoff schedule. When it succeeds, the waiting
+/// operations resume at once (see `ConnectionPool+Prober.swift`).
 actor ConnectionPool {
     struct Options: Sendable {
         var maxConnections: Int
+        var minimumIdleConnections: Int
         var idleTimeout: Duration
         var maxLifetime: Duration
         var livenessCheckAfterIdle: Duration
+        var connectTimeout: Duration
+        var reconnectBackoff: Backoff
+        var randomSeed: UInt64?
     }
 
     /// A session lent out by the pool, to be returned with ``release(_:reuse:)``.
     struct Lease: Sendable {
         let connection: any DatabaseConnection
-        fileprivate let epoch: Int
-        fileprivate let openedAt: ContinuousClock.Instant
+        let epoch: Int
+        let openedAt: ContinuousClock.Instant
     }
 
     /// The pool waited until the operation's deadline and no session became free.
-    struct WaitTimedOut: Error {}
+    struct WaitTimedOut: Error {
+        /// The last failure to open a session, when the wait was for the database to come back.
+        var lastConnectFailure: TransportError?
+    }
+
     /// The pool was shut down.
     struct ShutDown: Error {}
 
-    private struct IdleSession {
+    struct IdleSession {
         var lease: Lease
         var idleSince: ContinuousClock.Instant
     }
 
-    private enum Ticket {
+    enum Ticket {
         case lease(Lease)
         case openSlot
         case failure(any Error)
     }
 
-    private struct Waiter {
+    struct Waiter {
         let id: UInt64
         let continuation: CheckedContinuation<Ticket, Never>
         let timeout: Task<Void, Never>?
     }
 
-    private let connector: any DatabaseConnector
-    private let options: Options
-    private var idle: [IdleSession] = []
-    private var waiters: [Waiter] = []
+    /// The database could not be reached: one prober reconnects while operations wait.
+    struct Outage {
+        var lastFailure: TransportError
+        var prober: Task<Void, Never>?
+    }
+
+    let connector: any DatabaseConnector
+    let options: Options
+    let clock: any ClientClock
+    let metrics: ClientMetrics?
+    var idle: [IdleSession] = []
+    var waiters: [Waiter] = []
     private var nextWaiterID: UInt64 = 0
     /// Sessions open or being opened, idle or lent.
     private(set) var openCount = 0
     /// Moves on when every existing session must be replaced (after a failover).
     private(set) var epoch = 0
-    private var isShutDown = false
+    private(set) var isShutDown = false
+    var outage: Outage?
+    /// How many sessions the pool tried to open, probes included.
+    private(set) var connectAttempts = 0
 
-    init(connector: any DatabaseConnector, options: Options) {
+    init(connector: any DatabaseConnector, options: Options, clock: any ClientClock, metrics: ClientMetrics?) {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
         self.connector = connector
         self.options = options
+        self.clock = clock
+        self.metrics = metrics
     }
 
     /// The number of operations waiting for a session.
     var waiterCount: Int { waiters.count }
     /// The number of idle sessions.
     var idleCount: Int { idle.count }
+    /// Whether the database is unreachable and a prober is reconnecting.
+    var isInOutage: Bool { outage != nil }
 
     /// Lends a session: an idle one if any is fit, a new one if a slot is free, or the next one returned.
     ///
@@ -74,7 +104,7 @@ actor ConnectionPool {
                 if let lease = await checkedForReuse(session) { return lease }
                 continue
             }
-            if openCount < options.maxConnections {
+            if outage == nil, openCount < options.maxConnections {
                 openCount += 1
                 return try await open(deadline: deadline)
             }
@@ -89,15 +119,11 @@ actor ConnectionPool {
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
     /// is closed (pass `reuse: false` to close it regardless).
     func release(_ lease: Lease, reuse: Bool) async {
-        let now = ContinuousClock.now
+        let now = clock.now
         let fit = reuse && !isShutDown && lease.epoch == epoch
             && lease.openedAt.duration(to: now) < options.maxLifetime
         if fit, await lease.connection.isReadyForReuse() {
-            if !waiters.isEmpty {
-                resumeFirstWaiter(with: .lease(lease))
-            } else {
-                idle.append(IdleSession(lease: lease, idleSince: now))
-            }
+            hand(lease, idleSince: now)
             return
         }
         await discard(lease)
@@ -112,16 +138,35 @@ actor ConnectionPool {
     }
 
     /// Closes idle sessions that sat longer than the idle timeout.
-    func closeIdleSessions(now: ContinuousClock.Instant = .now) async {
+    func closeIdleSessions() async {
+        let now = clock.now
         let expired = idle.filter { $0.idleSince.duration(to: now) >= options.idleTimeout }
         guard !expired.isEmpty else { return }
         idle.removeAll { $0.idleSince.duration(to: now) >= options.idleTimeout }
         for session in expired { await discard(session.lease) }
     }
 
-    /// Closes every idle session, fails every waiter, and refuses new operations; lent sessions close on return.
+    /// Opens sessions until the minimum number sit idle (or the pool is full); stops at the first failure, which
+    /// starts an outage if it is transient.
+    func openMinimumIdle() async {
+        while !isShutDown, outage == nil, idle.count < options.minimumIdleConnections, waiters.isEmpty,
+            reserveSlot()
+        {
+            do {
+                let lease = try await open(deadline: clock.now.advanced(by: options.connectTimeout))
+                hand(lease, idleSince: clock.now)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Closes every idle session, fails every waiter, stops the prober, and refuses new operations; lent sessions
+    /// close on return.
     func shutdown() async {
         isShutDown = true
+        outage?.prober?.cancel()
+        outage = nil
         let remaining = waiters
         waiters.removeAll()
         for waiter in remaining {
@@ -131,22 +176,43 @@ actor ConnectionPool {
         let sessions = idle
         idle.removeAll()
         for session in sessions { await discard(session.lease) }
+        reportSize()
     }
 
     // MARK: - Internals
 
     private func open(deadline: ContinuousClock.Instant) async throws -> Lease {
+        connectAttempts += 1
         do {
             let connection = try await connector.connect(deadline: deadline)
-            return Lease(connection: connection, epoch: epoch, openedAt: .now)
+            reportSize()
+            return Lease(connection: connection, epoch: epoch, openedAt: clock.now)
         } catch {
             slotFreed()
+            if let failure = error as? TransportError { beginOutageIfTransient(failure) }
             throw error
         }
     }
 
+    /// Opens one session for the prober, in a slot it reserved.
+    func openForProbe() async throws -> Lease {
+        connectAttempts += 1
+        let connection = try await connector.connect(deadline: clock.now.advanced(by: options.connectTimeout))
+        return Lease(connection: connection, epoch: epoch, openedAt: clock.now)
+    }
+
+    /// Gives a fit session to the first waiter, or keeps it idle.
+    func hand(_ lease: Lease, idleSince: ContinuousClock.Instant) {
+        if !waiters.isEmpty {
+            resumeFirstWaiter(with: .lease(lease))
+        } else {
+            idle.append(IdleSession(lease: lease, idleSince: idleSince))
+        }
+        reportSize()
+    }
+
     private func checkedForReuse(_ session: IdleSession) async -> Lease? {
-        let now = ContinuousClock.now
+        let now = clock.now
         let lease = session.lease
         // Readiness was checked when the session came back; only time and epochs change while it sits idle.
         guard lease.epoch == epoch, lease.openedAt.duration(to: now) < options.maxLifetime else {
@@ -166,37 +232,64 @@ actor ConnectionPool {
         return lease
     }
 
-    private func discard(_ lease: Lease) async {
+    func discard(_ lease: Lease) async {
         await lease.connection.close()
         slotFreed()
     }
 
-    /// A slot freed: hand it to the first waiter, who opens a session in it.
-    private func slotFreed() {
-        if !waiters.isEmpty {
+    /// Reserves a slot for a session about to be opened, if one is free.
+    func reserveSlot() -> Bool {
+        guard openCount < options.maxConnections else { return false }
+        openCount += 1
+        return true
+    }
+
+    /// A slot freed: hand it to the first waiter, who opens a session in it; during an outage only the prober
+    /// opens sessions, so the slot just becomes free.
+    func slotFreed() {
+        if outage == nil, !waiters.isEmpty {
             resumeFirstWaiter(with: .openSlot)
         } else {
             openCount -= 1
         }
+        reportSize()
     }
 
-    private func resumeFirstWaiter(with ticket: Ticket) {
+    /// Lets waiters open sessions in every free slot (after an outage ends).
+    func handOutFreeSlots() {
+        while !waiters.isEmpty, openCount < options.maxConnections {
+            openCount += 1
+            resumeFirstWaiter(with: .openSlot)
+        }
+        reportSize()
+    }
+
+    func resumeFirstWaiter(with ticket: Ticket) {
         let waiter = waiters.removeFirst()
         waiter.timeout?.cancel()
         waiter.continuation.resume(returning: ticket)
     }
 
+    func reportSize() {
+        metrics?.recordPool(open: openCount, idle: idle.count, waiting: waiters.count)
+    }
+
     private func waitForTicket(deadline: ContinuousClock.Instant) async throws -> Ticket {
         let id = nextWaiterID
         nextWaiterID += 1
+        let clock = self.clock
         let ticket = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let timeout = Task { [weak self] in
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    guard !Task.isCancelled else { return }
-                    await self?.endWait(id, with: .failure(WaitTimedOut()))
+                    do {
+                        try await clock.sleep(until: deadline, tolerance: nil)
+                    } catch {
+                        return
+                    }
+                    await self?.endWaitAtDeadline(id)
                 }
                 waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
+                reportSize()
                 if Task.isCancelled { endWait(id, with: .failure(CancellationError())) }
             }
         } onCancel: {
@@ -205,10 +298,15 @@ actor ConnectionPool {
         return ticket
     }
 
-    private func endWait(_ id: UInt64, with ticket: Ticket) {
+    private func endWaitAtDeadline(_ id: UInt64) {
+        endWait(id, with: .failure(WaitTimedOut(lastConnectFailure: outage?.lastFailure)))
+    }
+
+    func endWait(_ id: UInt64, with ticket: Ticket) {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
         let waiter = waiters.remove(at: index)
         waiter.timeout?.cancel()
         waiter.continuation.resume(returning: ticket)
+        reportSize()
     }
 }

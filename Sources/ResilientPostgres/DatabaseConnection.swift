@@ -16,12 +16,81 @@ package protocol DatabaseConnection: AnyObject, Sendable {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult
+    /// Runs one statement as a named prepared statement cached by the session, prepared on first use.
+    ///
+    /// The default implementation runs it as ``execute(_:parameters:resultFormat:deadline:)`` does.
+    func executePrepared(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult
+    /// Runs statements as one transaction and returns their results in order; a failure names its statement in
+    /// `TransportError.statementIndex`.
+    ///
+    /// ``LibPQConnection`` sends them in one round trip (pipeline mode). The default implementation runs them one
+    /// by one; see the extension below.
+    func executeBatch(
+        _ statements: [BatchStatement],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> [QueryResult]
     /// Whether the session can run a statement and is outside any transaction block.
     func isReadyForReuse() async -> Bool
     /// Whether the server reported being a hot standby, or nil if it did not say.
     func reportsHotStandby() async -> Bool?
     /// Closes the session.
     func close() async
+}
+
+extension DatabaseConnection {
+    package func executePrepared(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+    }
+
+    /// Runs the statements one by one, one round trip each, between `BEGIN` and `COMMIT`, for connections that do
+    /// not pipeline (test doubles).
+    ///
+    /// The outcome is the same as a pipelined batch's: all statements commit, or none (the first failure rolls
+    /// back the rest and is thrown with its ``TransportError/statementIndex``); a session already inside a
+    /// transaction block (not ready for reuse) runs them in that block, without `BEGIN` and `COMMIT`. What differs
+    /// is the traffic: `BEGIN`, each statement and `COMMIT` are separate statements, so a double sees them one by one,
+    /// and a failure of the `COMMIT` has phase `commitInFlight` and no statement index.
+    package func executeBatch(
+        _ statements: [BatchStatement],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> [QueryResult] {
+        guard !statements.isEmpty else { return [] }
+        let opensBlock = await isReadyForReuse()
+        if opensBlock {
+            _ = try await execute("BEGIN", parameters: [], resultFormat: .text, deadline: deadline)
+        }
+        var results: [QueryResult] = []
+        results.reserveCapacity(statements.count)
+        for (index, statement) in statements.enumerated() {
+            do {
+                results.append(try await execute(
+                    statement.sql, parameters: statement.parameters, resultFormat: resultFormat, deadline: deadline
+                ))
+            } catch var error as TransportError {
+                error.statementIndex = index
+                if opensBlock, error.isConnectionUsable {
+                    _ = try? await execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: deadline)
+                }
+                throw error
+            }
+        }
+        if opensBlock {
+            _ = try await execute("COMMIT", parameters: [], resultFormat: .text, deadline: deadline)
+        }
+        return results
+    }
 }
 
 /// Opens sessions for the pool.

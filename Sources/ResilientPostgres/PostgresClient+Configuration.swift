@@ -15,6 +15,10 @@ extension PostgresClient {
         /// The most sessions open at once. Managed tiers allow 50 to a few hundred in all, shared by every
         /// instance of an app: the default, 10, leaves room for several.
         public var maxConnections: Int = 10
+        /// The fewest idle sessions the client keeps open, ready for a burst, while it runs as a `Service` (0: none).
+        ///
+        /// Kept up by the service's housekeeping, so a client not run as a service opens sessions only on demand.
+        public var minimumIdleConnections: Int = 0
         /// Idle sessions are closed after this long.
         public var idleTimeout: Duration = .seconds(300)
         /// Sessions are replaced after this long, so they follow DNS and configuration changes.
@@ -25,14 +29,37 @@ extension PostgresClient {
         public var connectTimeout: Duration = .seconds(10)
         /// How long the server gets to answer a cancel request before the session is closed as hung.
         public var cancelGracePeriod: Duration = .seconds(5)
+        /// While the database is unreachable, the waits between the pool's reconnect attempts.
+        ///
+        /// One prober per client reconnects on this schedule while operations wait for it (they do not each
+        /// connect), and they resume as soon as it succeeds. The default, full jitter from 50 ms doubling to a cap of
+        /// 500 ms, finds a promoted standby or a restarted server within about half a second at one connect attempt
+        /// per interval.
+        public var reconnectBackoff: Backoff = .exponentialFullJitter(base: .milliseconds(50), cap: .milliseconds(500))
+        /// The shared retry throttle: retries stop while most attempts fail. `nil` turns it off.
+        public var retryThrottle: RetryThrottleSettings? = RetryThrottleSettings()
+        /// Whether `query` and `execute` use named prepared statements. The default, ``StatementCaching/unnamed``,
+        /// uses only the unnamed statement, which works behind PgBouncer in transaction mode.
+        public var statementCaching: StatementCaching = .unnamed
         /// Where the client logs retries, reconnects and give-ups (never passwords or bound values).
         public var logger: Logger = Logger(label: "ResilientPostgres")
+        /// The prefix of every swift-metrics label the client reports (`postgres_client_attempts_total`, ...).
+        ///
+        /// Metrics go to whatever `MetricsSystem` the app bootstrapped; none is reported until it does.
+        public var metricsLabelPrefix: String = "postgres_client"
+        /// Called for every attempt of every operation, on the operation's task, before the client acts on it.
+        ///
+        /// For apps that want their own view of retries (an audit line, a test's timeline). Keep it fast; it must
+        /// not block.
+        public var onAttempt: (@Sendable (AttemptEvent) -> Void)?
 
         /// A configuration from libpq connection options.
         ///
         /// Unless the options say otherwise, sessions target a read-write server (`target_session_attrs=read-write`,
-        /// so that after a failover the client finds the new primary among the hosts listed) and TCP keepalives are
-        /// on (a dead peer is noticed in about 30 seconds rather than hours).
+        /// so that after a failover the client finds the new primary among the hosts listed), TCP keepalives are on
+        /// (`keepalives_idle=10`, `keepalives_interval=5`, `keepalives_count=3`: an idle session to a dead peer is
+        /// noticed in about 25 seconds rather than hours), and `tcp_user_timeout=25000` bounds how long sent data
+        /// may stay unacknowledged (a peer that vanished mid-statement is noticed as soon).
         public init(connection: ConnectionParameters) {
             var connection = connection
             let defaults: KeyValuePairs<String, String> = [
@@ -41,6 +68,7 @@ extension PostgresClient {
                 "keepalives_idle": "10",
                 "keepalives_interval": "5",
                 "keepalives_count": "3",
+                "tcp_user_timeout": "25000",
             ]
             for (keyword, value) in defaults where connection[keyword] == nil {
                 connection[keyword] = value
@@ -55,6 +83,20 @@ extension PostgresClient {
         public init(_ connectionString: String) throws {
             self.init(connection: try ConnectionParameters(connectionString))
         }
+    }
+}
+
+/// The size of a client's retry throttle (a token bucket; see `RetryThrottle`).
+public struct RetryThrottleSettings: Sendable, Hashable {
+    /// The bucket's size, 1 to 1000: about twice the number of failures absorbed at once before retries stop.
+    public var maxTokens: Int
+    /// The tokens a success gives back.
+    public var tokenRatio: Double
+
+    /// Settings with the defaults: 50 tokens, 0.2 back per success.
+    public init(maxTokens: Int = 50, tokenRatio: Double = 0.2) {
+        self.maxTokens = maxTokens
+        self.tokenRatio = tokenRatio
     }
 }
 

@@ -19,4 +19,40 @@ extension PostgresClient {
     public func execute(_ query: PostgresQuery, options: OperationOptions = .write) async throws -> Int {
         try await run(query.sql, parameters: query.parameters, resultFormat: .binary, options: options).affectedRows ?? 0
     }
+
+    /// Runs one write and returns the number of rows it affected; if its answer is lost, asks `wasApplied` whether
+    /// it took effect before deciding to run it again.
+    ///
+    /// Use it for a write that can be recognised afterwards, typically by an idempotency key:
+    /// ```swift
+    /// let outcome = try await client.execute(
+    ///     "INSERT INTO payments (key, amount) VALUES (\(key), \(amount))",
+    ///     verifyingWith: { client in
+    ///         try await client.query("SELECT 1 FROM payments WHERE key = \(key)", options: .readOnly)
+    ///             .count == 1
+    ///     }
+    /// )
+    /// ```
+    /// `wasApplied` runs only when an attempt's outcome is unknown, with the client to query through. If it
+    /// returns true, the call returns ``VerifiedOutcome/appliedEarlier``; if false, the write runs again within the
+    /// same budget and attempt limit (once they are spent, the call throws a ``PostgresError`` that says the write
+    /// was not applied); if it throws, the call throws the outcome-unknown ``PostgresError``.
+    public func execute(
+        _ query: PostgresQuery,
+        options: OperationOptions = .write,
+        verifyingWith wasApplied: (PostgresClient) async throws -> Bool
+    ) async throws -> VerifiedOutcome<Int> {
+        let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
+            try await retrying(options.safety(isTransactionBlock: false), verify: { try await wasApplied(self) }) {
+                connection in
+                try await connection.execute(
+                    query.sql, parameters: query.parameters, resultFormat: .binary, caching: configuration.statementCaching
+                )
+            }
+        }
+        switch completion {
+        case .completed(let result): return .completed(result.affectedRows ?? 0)
+        case .verifiedApplied: return .appliedEarlier
+        }
+    }
 }

@@ -3,28 +3,61 @@ import PostgresPolicy
 import PostgresTransport
 
 extension PostgresClient {
+    /// How a retried operation ended.
+    enum Completion<Result> {
+        /// It ran to the end and returned this.
+        case completed(Result)
+        /// An attempt's outcome was unknown, and the operation's verification found it applied.
+        case verifiedApplied
+    }
+
     /// Runs `operation` on a pooled session until it succeeds or the policy says to stop.
-    ///
-    /// Every wait (pool, connects, backoff) counts against the one budget the operation started with; a backoff
-    /// sleep ends at once when the task is cancelled.
     func withRetries<Result>(
         _ safety: OperationSafety,
         _ operation: (any DatabaseConnection) async throws -> Result
     ) async throws -> Result {
+        switch try await retrying(safety, verify: nil, operation) {
+        case .completed(let result): return result
+        case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
+        }
+    }
+
+    /// Runs `operation` on a pooled session until it succeeds or the policy says to stop.
+    ///
+    /// Every wait (pool, connects, backoff) counts against the one budget the operation started with; a backoff
+    /// sleep ends at once when the task is cancelled. While the pool is in an outage, the operation waits for the
+    /// pool's prober instead of sleeping its own backoff, so it resumes as soon as the database is back. When the
+    /// policy stops because the outcome is unknown and `verify` is given, `verify` decides: applied ends the
+    /// operation, not applied runs it again within the same budget.
+    func retrying<Result>(
+        _ safety: OperationSafety,
+        verify: (() async throws -> Bool)?,
+        _ operation: (any DatabaseConnection) async throws -> Result
+    ) async throws -> Completion<Result> {
         let policy = configuration.retryPolicy
-        var budget = policy.makeBudget(startingAt: ContinuousClock.now)
+        var budget = policy.makeBudget(startingAt: clock.now)
         var generator: SplitMix64?
         var lastFailure: TransportError?
         while true {
+            metrics.attempts.increment()
             let failure: TransportError
             var inHotStandby: Bool?
             do {
+                let waitStart = clock.now
                 let lease = try await pool.acquire(deadline: budget.deadline.end)
+                metrics.recordAcquire(waitStart.duration(to: clock.now))
                 do {
-                    let result = try await operation(lease.connection)
+                    // Every statement of the attempt is cancelled if it runs past the operation's deadline.
+                    let result = try await OperationDeadline.$current.withValue(budget.deadline.end) {
+                        try await operation(lease.connection)
+                    }
                     await pool.release(lease, reuse: true)
-                    throttle.recordSuccess()
-                    return result
+                    throttle?.recordSuccess()
+                    report(AttemptEvent(
+                        attempt: budget.attempts.count + 1, outcome: .succeeded, host: lease.connection.host,
+                        port: lease.connection.port, elapsed: budget.deadline.elapsed(at: clock.now)
+                    ))
+                    return .completed(result)
                 } catch let error as TransportError {
                     if error.sqlState == "25006" {
                         inHotStandby = await lease.connection.reportsHotStandby()
@@ -38,40 +71,146 @@ extension PostgresClient {
                 }
             } catch let error as TransportError {
                 failure = error
-            } catch is ConnectionPool.WaitTimedOut {
-                throw giveUp(.resourceLimit, .budgetExhausted, budget: budget, last: lastFailure)
+            } catch let timedOut as ConnectionPool.WaitTimedOut {
+                // Waiting for the database to come back, or for a session of a full pool, used up the budget.
+                let last = timedOut.lastConnectFailure ?? lastFailure
+                let errorClass = timedOut.lastConnectFailure.map { FailureFacts($0, inHotStandby: nil).errorClass }
+                    ?? .resourceLimit
+                throw reportedWhileWaiting(giveUp(errorClass, .budgetExhausted, budget: budget, last: last), budget)
             } catch is CancellationError {
-                throw giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure)
+                throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure), budget)
             } catch is ConnectionPool.ShutDown {
-                throw giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down")
+                throw reportedWhileWaiting(
+                    giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down"),
+                    budget
+                )
             }
 
             let facts = FailureFacts(failure, inHotStandby: inHotStandby)
-            if generator == nil { generator = SplitMix64() }
+            if generator == nil { generator = makeGenerator() }
             let decision = policy.decide(
-                facts, for: safety, budget: &budget, now: ContinuousClock.now, throttle: throttle, using: &generator!
+                facts, for: safety, budget: &budget, now: clock.now, throttle: throttle, using: &generator!
             )
             lastFailure = failure
             guard let delay = decision.delay else {
                 guard case .fail(let reason) = decision else { preconditionFailure("a decision without delay fails") }
+                if reason == .outcomeUnknown, let verify {
+                    if try await verifyOutcome(verify, budget: budget, failure: failure, facts: facts) {
+                        return .verifiedApplied
+                    }
+                    // Not applied: it runs again, within the same attempt limit and budget.
+                    if let spent = exhaustion(of: budget) {
+                        report(event(
+                            for: failure, errorClass: facts.errorClass, outcome: .gaveUp(spent), budget: budget
+                        ))
+                        throw giveUp(facts.errorClass, spent, budget: budget, last: failure)
+                    }
+                    continue
+                }
                 // When the reason is an unknown outcome, that is what the caller must act on, whatever the fault.
                 let errorClass = reason == .outcomeUnknown ? .outcomeUnknown : facts.errorClass
+                report(event(for: failure, errorClass: errorClass, outcome: .gaveUp(reason), budget: budget))
                 throw giveUp(errorClass, reason, budget: budget, last: failure,
                              mayHaveBeenApplied: facts.mayHaveBeenApplied)
             }
+            let reconnects: Bool = if case .reconnect = decision { true } else { false }
+            metrics.recordRetry(facts.errorClass)
+            report(event(for: failure, errorClass: facts.errorClass,
+                         outcome: .willRetry(delay: delay, reconnects: reconnects), budget: budget))
             logRetry(facts.errorClass, decision: decision, failure: failure, attempt: budget.attempts.count)
-            if case .reconnect = decision, facts.errorClass == .readOnlyHost {
+            if reconnects, facts.errorClass == .readOnlyHost {
                 // The session landed on a standby (a failover happened): replace every session of the old epoch.
                 await pool.retireEpoch()
             }
             if delay > .zero {
+                // In an outage the pool's prober paces the reconnects; waiting for it replaces this backoff.
+                if failure.phase == .connecting, await pool.isInOutage { continue }
                 do {
-                    try await Task.sleep(for: delay)
+                    try await clock.sleep(for: delay)
                 } catch {
-                    throw giveUp(.cancelled, .cancelled, budget: budget, last: failure)
+                    throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: failure), budget)
                 }
             }
         }
+    }
+
+    /// Why the operation may not make another attempt, if it may not: its deadline has passed, or it made every
+    /// attempt its policy allows.
+    private func exhaustion(of budget: RetryBudget<ContinuousClock.Instant>) -> PostgresError.Reason? {
+        if budget.deadline.hasPassed(at: clock.now) { return .budgetExhausted }
+        if let maxAttempts = budget.maxAttempts, budget.attempts.count >= maxAttempts { return .attemptLimitReached }
+        return nil
+    }
+
+    /// Asks the operation's verification whether an attempt whose outcome is unknown was applied.
+    ///
+    /// - Throws: the operation's outcome-unknown ``PostgresError`` when the verification itself fails: nothing
+    ///   was learned, so the caller must still treat the write as in doubt.
+    private func verifyOutcome(
+        _ verify: () async throws -> Bool,
+        budget: RetryBudget<ContinuousClock.Instant>,
+        failure: TransportError,
+        facts: FailureFacts
+    ) async throws -> Bool {
+        let applied: Bool
+        do {
+            applied = try await verify()
+        } catch {
+            logger.warning("verification of an unknown outcome failed", metadata: [
+                "postgres.attempts": "\(budget.attempts.count)",
+                "postgres.verification_error": "\(type(of: error))",
+            ])
+            report(event(for: failure, errorClass: .outcomeUnknown, outcome: .gaveUp(.outcomeUnknown), budget: budget))
+            throw giveUp(.outcomeUnknown, .outcomeUnknown, budget: budget, last: failure,
+                         mayHaveBeenApplied: facts.mayHaveBeenApplied)
+        }
+        report(event(for: failure, errorClass: .outcomeUnknown,
+                     outcome: applied ? .verifiedApplied : .verifiedNotApplied, budget: budget))
+        logger.info("verified an unknown outcome", metadata: [
+            "postgres.applied": "\(applied)",
+            "postgres.attempt": "\(budget.attempts.count)",
+            "postgres.host": "\(failure.host ?? "unknown")",
+        ])
+        return applied
+    }
+
+    private func event(
+        for failure: TransportError,
+        errorClass: ErrorClass,
+        outcome: AttemptEvent.Outcome,
+        budget: RetryBudget<ContinuousClock.Instant>
+    ) -> AttemptEvent {
+        AttemptEvent(
+            attempt: budget.attempts.count,
+            outcome: outcome,
+            errorClass: errorClass,
+            sqlState: failure.sqlState,
+            host: failure.host,
+            port: failure.port,
+            elapsed: budget.deadline.elapsed(at: clock.now)
+        )
+    }
+
+    /// Reports an operation that gave up while waiting to make its next attempt (for a session, for the database
+    /// to come back, or through a backoff), as that attempt's event; returns the error to throw.
+    private func reportedWhileWaiting(
+        _ error: PostgresError,
+        _ budget: RetryBudget<ContinuousClock.Instant>
+    ) -> PostgresError {
+        report(AttemptEvent(
+            attempt: budget.attempts.count + 1,
+            outcome: .gaveUp(error.reason),
+            errorClass: error.errorClass,
+            sqlState: error.sqlState,
+            host: error.lastFailure?.host,
+            port: error.lastFailure?.port,
+            elapsed: error.elapsed
+        ))
+        return error
+    }
+
+    private func report(_ event: @autoclosure () -> AttemptEvent) {
+        configuration.onAttempt?(event())
     }
 
     private func giveUp(
@@ -86,10 +225,11 @@ extension PostgresClient {
             errorClass: errorClass,
             reason: reason,
             history: budget.attempts,
-            elapsed: budget.deadline.elapsed(at: .now),
+            elapsed: budget.deadline.elapsed(at: clock.now),
             lastFailure: last,
             mayHaveBeenApplied: mayHaveBeenApplied
         )
+        metrics.recordGiveUp(errorClass, reason: reason)
         let level: Logger.Level = errorClass == .permanent ? .debug : .warning
         logger.log(level: level, "operation failed", metadata: [
             "postgres.class": "\(errorClass.name)",

@@ -6,9 +6,10 @@ import PostgresTransport
 /// the client can decide whether to run the whole block again.
 public struct PostgresTransaction: Sendable {
     let connection: any DatabaseConnection
+    let statementCaching: PostgresClient.StatementCaching
 
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
-        try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+        try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching)
     }
 
     /// Runs one statement, its interpolated values bound as parameters, and returns the number of rows it affected.
@@ -38,17 +39,50 @@ extension PostgresClient {
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         try await withRetries(options.safety(isTransactionBlock: true)) { connection in
-            _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: nil)
-            let result: Result
-            do {
-                result = try await body(PostgresTransaction(connection: connection))
-            } catch {
-                // Leave the session clean for the pool; if it is broken, the pool closes it anyway.
-                _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: nil)
-                throw error
-            }
-            _ = try await connection.execute("COMMIT", parameters: [], resultFormat: .text, deadline: nil)
-            return result
+            try await runBlock(on: connection, body)
         }
+    }
+
+    /// Runs `body` inside `BEGIN` ... `COMMIT` like ``transaction(options:_:)``; if the answer to `COMMIT` is lost,
+    /// asks `wasApplied` whether the block took effect before deciding to run it again.
+    ///
+    /// `wasApplied` runs only when the outcome is unknown, with the client to query through (look for a row the
+    /// block writes, such as one keyed by an idempotency key). If it returns true, the call returns
+    /// ``VerifiedOutcome/appliedEarlier``; if false, the block runs again within the same budget and attempt limit;
+    /// if it throws, the call throws the outcome-unknown ``PostgresError``.
+    public func transaction<Result>(
+        options: OperationOptions = .write,
+        verifyingWith wasApplied: (PostgresClient) async throws -> Bool,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> VerifiedOutcome<Result> {
+        let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
+            try await retrying(options.safety(isTransactionBlock: true), verify: { try await wasApplied(self) }) {
+                connection in
+                try await runBlock(on: connection, body)
+            }
+        }
+        switch completion {
+        case .completed(let result): return .completed(result)
+        case .verifiedApplied: return .appliedEarlier
+        }
+    }
+
+    private func runBlock<Result>(
+        on connection: any DatabaseConnection,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
+        let result: Result
+        do {
+            result = try await body(
+                PostgresTransaction(connection: connection, statementCaching: configuration.statementCaching)
+            )
+        } catch {
+            // Leave the session clean for the pool; if it is broken, the pool closes it anyway.
+            _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
+            throw error
+        }
+        _ = try await connection.execute("COMMIT", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
+        return result
     }
 }

@@ -1,45 +1,78 @@
 import Logging
 import PostgresPolicy
 import PostgresTransport
+import Synchronization
 
 /// A pooled PostgreSQL client whose operations retry what is safe to retry, within one time budget each.
 ///
-/// Every operation (``execute(_:parameters:options:)``, ``transaction(options:_:)``) borrows a session from the
-/// pool, runs, and on failure asks the ``RetryPolicy`` what to do: retry at once, reconnect, back off, or give up
-/// with a ``PostgresError`` that says why. A write whose outcome is unknown is never retried unless declared
-/// idempotent. Share one client per database across the whole app; it is safe to use from any task.
+/// Every operation (``query(_:options:)``, ``execute(_:options:)``, ``transaction(options:_:)``,
+/// ``withConnection(options:_:)``) borrows a session from the pool, runs, and on failure asks the ``RetryPolicy``
+/// what to do: retry at once, reconnect, back off, or give up with a ``PostgresError`` that says why. A write whose
+/// outcome is unknown is never retried unless declared idempotent. Share one client per database across the whole
+/// app; it is safe to use from any task.
 public final class PostgresClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: Configuration
     let pool: ConnectionPool
     /// Shared by every operation, so that when most attempts fail, retries stop multiplying the load.
-    let throttle = RetryThrottle()
+    let throttle: RetryThrottle?
+    let clock: any ClientClock
+    let metrics: ClientMetrics
+    /// Seeds each operation's jitter; seeded itself when the client is built for a test.
+    private let seeds: Mutex<SplitMix64>
 
     /// A client for the configured database. No session is opened until the first operation needs one.
     public convenience init(configuration: Configuration) {
         let connector = LibPQConnector(
             parameters: configuration.connection,
             connectTimeout: configuration.connectTimeout,
-            options: LibPQConnection.Options(cancelGracePeriod: configuration.cancelGracePeriod)
+            options: LibPQConnection.Options(
+                cancelGracePeriod: configuration.cancelGracePeriod,
+                preparedStatementCapacity: configuration.statementCaching.capacity
+            )
         )
         self.init(configuration: configuration, connector: connector)
     }
 
-    /// A client whose sessions come from `connector` (a test double, say) instead of libpq.
-    package init(configuration: Configuration, connector: any DatabaseConnector) {
+    /// A client whose sessions come from `connector` and whose time comes from `clock` (test doubles, say).
+    ///
+    /// With a `randomSeed`, every jitter the client draws is reproducible.
+    package init(
+        configuration: Configuration,
+        connector: any DatabaseConnector,
+        clock: any ClientClock = ContinuousClock(),
+        randomSeed: UInt64? = nil
+    ) {
         self.configuration = configuration
+        self.clock = clock
+        self.metrics = ClientMetrics(prefix: configuration.metricsLabelPrefix)
+        self.seeds = Mutex(randomSeed.map(SplitMix64.init(seed:)) ?? SplitMix64())
+        self.throttle = configuration.retryThrottle.map {
+            RetryThrottle(maxTokens: $0.maxTokens, tokenRatio: $0.tokenRatio)
+        }
         self.pool = ConnectionPool(
             connector: connector,
             options: ConnectionPool.Options(
                 maxConnections: configuration.maxConnections,
+                minimumIdleConnections: configuration.minimumIdleConnections,
                 idleTimeout: configuration.idleTimeout,
                 maxLifetime: configuration.maxLifetime,
-                livenessCheckAfterIdle: configuration.livenessCheckAfterIdle
-            )
+                livenessCheckAfterIdle: configuration.livenessCheckAfterIdle,
+                connectTimeout: configuration.connectTimeout,
+                reconnectBackoff: configuration.reconnectBackoff,
+                randomSeed: randomSeed
+            ),
+            clock: clock,
+            metrics: metrics
         )
     }
 
     var logger: Logger { configuration.logger }
+
+    /// A fresh jitter source for one operation.
+    func makeGenerator() -> SplitMix64 {
+        SplitMix64(seed: seeds.withLock { $0.next() })
+    }
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     public func shutdown() async {
@@ -54,7 +87,9 @@ public final class PostgresClient: Sendable {
         options: OperationOptions
     ) async throws -> QueryResult {
         try await withRetries(options.safety(isTransactionBlock: false)) { connection in
-            try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: nil)
+            try await connection.execute(
+                sql, parameters: parameters, resultFormat: resultFormat, caching: configuration.statementCaching
+            )
         }
     }
 }

@@ -90,7 +90,7 @@ struct ConnectFailureTests {
         #expect(error?.code == .connectDeadlineExceeded)
         #expect(error?.phase == .connecting)
         #expect(elapsed >= .milliseconds(300))
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(20))
     }
 
     @Test func cancellingAConnectEndsIt() async throws {

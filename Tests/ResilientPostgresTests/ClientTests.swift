@@ -1,6 +1,7 @@
 import Foundation
 import PostgresTransport
 import ResilientPostgres
+import ResilientPostgresTesting
 import Synchronization
 import Testing
 
@@ -92,9 +93,9 @@ struct ClientTests {
     }
 
     @Test func lostAutocommitWriteIsReportedUnknownAndNotRetried() async throws {
-        let configuration = ClientTestServer.configuration()
-        let connector = FailingConnector(real: Self.realConnector(configuration), failing: [lostAfterSend])
-        let client = PostgresClient(configuration: configuration, connector: connector)
+        let faults = FaultInjector()
+        faults.fail("SELECT 1", with: .connectionLostAfterSend)
+        let client = PostgresClient.testing(ClientTestServer.configuration(), injecting: faults)
         let error = await #expect(throws: PostgresError.self) {
             try await client.execute("SELECT 1")
         }
@@ -102,18 +103,18 @@ struct ClientTests {
         #expect(error?.reason == .outcomeUnknown)
         #expect(error?.mayHaveBeenApplied == true)
         #expect(error?.attempts == 1)
-        #expect(connector.executions.withLock { $0 } == 1)
+        #expect(faults.statements.count == 1)
         #expect(error.map { String(describing: $0) }?.contains("may or may not have been applied") == true)
         await client.shutdown()
     }
 
     @Test func lostIdempotentWriteIsRetried() async throws {
-        let configuration = ClientTestServer.configuration()
-        let connector = FailingConnector(real: Self.realConnector(configuration), failing: [lostAfterSend])
-        let client = PostgresClient(configuration: configuration, connector: connector)
+        let faults = FaultInjector()
+        faults.fail("SELECT 1", with: .connectionLostAfterSend)
+        let client = PostgresClient.testing(ClientTestServer.configuration(), injecting: faults)
         let count = try await client.execute("SELECT 1", options: .idempotent)
         #expect(count == 1)
-        #expect(connector.executions.withLock { $0 } == 2)
+        #expect(faults.statements.count == 2)
         await client.shutdown()
     }
 
@@ -130,11 +131,12 @@ struct ClientTests {
         let elapsed = ContinuousClock.now - started
         #expect(error?.errorClass == .unreachable)
         #expect(error?.reason == .budgetExhausted)
-        // Refused at once, then again after each 100 ms wait, until a wait (or a connect) would pass the budget.
-        #expect((error?.attempts ?? 0) >= 2)
+        // Refused at once; then the operation waits for the pool's prober, which keeps failing, until the budget ends.
+        #expect((error?.attempts ?? 0) >= 1)
         #expect(error?.history.allSatisfy { $0.errorClass == .unreachable } == true)
         #expect(error?.history.first?.phase == .connecting)
-        #expect(elapsed >= .milliseconds(100))
+        #expect(error?.lastFailure?.phase == .connecting)
+        #expect(elapsed >= .milliseconds(1500))
         #expect(elapsed < .seconds(10))
         await client.shutdown()
     }
@@ -154,30 +156,35 @@ struct ClientTests {
     @Test func waitingPastTheBudgetFailsNamingTheClass() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration {
             $0.maxConnections = 1
-            $0.retryPolicy.budget = .milliseconds(200)
+            // Long enough for the holder's own connect on a busy machine; far shorter than its sleep.
+            $0.retryPolicy.budget = .seconds(2)
         })
-        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        let holder = Task { try await client.execute("SELECT pg_sleep(5)") }
         try await Task.sleep(for: .milliseconds(50))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .resourceLimit)
         #expect(error?.reason == .budgetExhausted)
-        _ = try await holder
+        // The holder's own budget ends too, and its statement is cancelled then.
+        let holderError = await #expect(throws: PostgresError.self) { try await holder.value }
+        #expect(holderError?.reason == .timedOut)
         await client.shutdown()
     }
 
     @Test func cancellingAWaitingOperationEndsItAtOnce() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration { $0.maxConnections = 1 })
-        async let holder: Int = client.execute("SELECT pg_sleep(1)")
+        let holder = Task { try await client.execute("SELECT pg_sleep(30)") }
         try await Task.sleep(for: .milliseconds(50))
         let waiting = Task { try await client.execute("SELECT 1") }
         try await Task.sleep(for: .milliseconds(50))
         let started = ContinuousClock.now
         waiting.cancel()
         let error = await #expect(throws: PostgresError.self) { try await waiting.value }
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Long before the holder frees the session; wide, because a loaded machine can stall a task for a while.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(error?.errorClass == .cancelled)
         #expect(error?.reason == .cancelled)
-        _ = try await holder
+        holder.cancel()
+        _ = try? await holder.value
         await client.shutdown()
     }
 
@@ -192,7 +199,39 @@ struct ClientTests {
         #expect(error?.attempts == 0)
     }
 
-    static func realConnector(_ configuration: PostgresClient.Configuration) -> LibPQConnector {
-        LibPQConnector(parameters: configuration.connection, connectTimeout: .seconds(10), options: .init())
+    @Test func statementStillRunningAtTheDeadlineIsCancelled() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration { $0.retryPolicy.budget = .seconds(1) })
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("SELECT pg_sleep(60)", options: .readOnly)
+        }
+        #expect(error?.errorClass == .deadline)
+        #expect(error?.reason == .timedOut)
+        #expect(error?.sqlState == "57014")
+        // Cancelled on the server at the deadline, long before the statement would have ended.
+        #expect(ContinuousClock.now - started < .seconds(20))
+        await client.shutdown()
+    }
+
+    @Test func serviceKeepsTheMinimumIdleSessionsOpen() async throws {
+        let name = ClientTestServer.uniqueTable("min_idle")
+        let client = PostgresClient(configuration: ClientTestServer.configuration {
+            $0.connection["application_name"] = name
+            $0.minimumIdleConnections = 2
+        })
+        let service = Task { try await client.run() }
+        let session = try await ClientTestServer.session()
+        var open = 0
+        for _ in 0..<100 where open < 2 {
+            try await Task.sleep(for: .milliseconds(50))
+            let result = try await session.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", parameters: [.text(name)]
+            )
+            open = Int(result.string(row: 0, column: 0) ?? "") ?? 0
+        }
+        #expect(open == 2)
+        service.cancel()
+        try await service.value
+        await session.close()
     }
 }

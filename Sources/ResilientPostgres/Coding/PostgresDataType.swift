@@ -1,6 +1,6 @@
 /// A PostgreSQL data type, identified by its OID (`pg_type.oid`): `int4` is 23, `text` is 25.
 ///
-/// Well-known built-in types have names here (``name``); any other OID (an extension's type, a domain, an enum) is
+/// Well-known built-in types have names here (``name-swift.property``); any other OID (an extension's type, a domain, an enum) is
 /// still a valid value, described by its number.
 public struct PostgresDataType: Sendable, Hashable, RawRepresentable {
     /// The type's OID.

@@ -68,7 +68,9 @@ public struct PostgresDecodingError: Error, Sendable {
 
     /// An error for a decoder to throw; the row fills in the column, type, format and Swift type.
     ///
-    /// - Parameter reason: Why decoding failed. Never include the value: the description is meant to be logged.
+    /// - Parameters:
+    ///   - code: What kind of failure it is.
+    ///   - reason: Why decoding failed. Never include the value: the description is meant to be logged.
     public init(_ code: Code, reason: String) {
         self.code = code
         self.reason = reason

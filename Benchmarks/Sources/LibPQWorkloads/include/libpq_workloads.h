@@ -1,0 +1,67 @@
+// The benchmark workloads written directly against libpq: the baseline the Swift clients are measured against.
+//
+// Each function runs one workload on an open connection, synchronously, the way a careful C program would:
+// extended protocol (PQexecParams), binary parameters and binary results, values checked and decoded.
+// On failure a function returns -1 and writes libpq's message into `error`.
+#ifndef RESILIENT_POSTGRES_LIBPQ_WORKLOADS_H
+#define RESILIENT_POSTGRES_LIBPQ_WORKLOADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Room for one error message.
+typedef struct lpqw_error {
+    char message[512];
+} lpqw_error;
+
+/// One libpq connection (a PGconn), opaque to Swift.
+typedef struct lpqw_connection lpqw_connection;
+
+/// Opens a blocking connection with a libpq connection string; NULL on failure.
+lpqw_connection *lpqw_connect(const char *conninfo, lpqw_error *error);
+
+/// Closes the connection and frees it.
+void lpqw_close(lpqw_connection *connection);
+
+/// Runs SQL text (several statements allowed) through the simple query protocol: for setup.
+int lpqw_exec(lpqw_connection *connection, const char *sql, lpqw_error *error);
+
+/// The server's version as an integer (150018 for 15.18).
+int lpqw_server_version(lpqw_connection *connection);
+
+/// libpq's version as an integer.
+int lpqw_library_version(void);
+
+/// Runs `count` times `SELECT 1` and checks each answer is 1.
+int lpqw_select_one(lpqw_connection *connection, int count, lpqw_error *error);
+
+/// Runs `SELECT $1::int4 + 1` for $1 = first, first + 1, ... (`count` times, int8 parameters) and checks each answer.
+int lpqw_select_param(lpqw_connection *connection, int64_t first, int count, lpqw_error *error);
+
+/// Reads every row of bench_rows (int4, text, timestamptz) `times` times, decoding each into a C struct with a
+/// copied string; returns the number of rows decoded, or -1.
+int64_t lpqw_read_rows(lpqw_connection *connection, int times, lpqw_error *error);
+
+/// Runs `count` times `SELECT $1::int4 + 1` in one pipeline (libpq pipeline mode, non-blocking, one Sync) and
+/// checks each answer.
+int lpqw_pipeline_param(lpqw_connection *connection, int count, lpqw_error *error);
+
+/// Inserts `count` rows into bench_insert, one INSERT each, inside one BEGIN ... COMMIT.
+int lpqw_insert_transaction(lpqw_connection *connection, int64_t first, int count, lpqw_error *error);
+
+/// What the timed part of `lpqw_concurrent_param` took.
+typedef struct lpqw_timing {
+    /// Wall-clock nanoseconds (CLOCK_MONOTONIC).
+    int64_t elapsed_ns;
+    /// User and system CPU seconds of the whole process (getrusage).
+    double cpu_seconds;
+    /// Voluntary and involuntary context switches of the whole process.
+    int64_t context_switches;
+} lpqw_timing;
+
+/// Opens `threads` connections, each on a thread of its own, runs `warmup` then (after every thread is ready)
+/// `count / threads` times `SELECT $1::int4 + 1` on each, and writes what the timed part took.
+int lpqw_concurrent_param(
+    const char *conninfo, int threads, int warmup, int count, lpqw_timing *timing, lpqw_error *error);
+
+#endif

@@ -1,0 +1,43 @@
+internal import CLibPQ
+
+/// One request queued on a connection in pipeline mode.
+enum PipelineCommand {
+    /// A statement through the unnamed statement (`PQsendQueryParams`).
+    case statement(sql: String, parameters: [Parameter])
+    /// Prepares a named statement (`PQsendPrepare`), with the parameter types fixed.
+    case prepare(name: String, sql: String, parameterTypes: [PostgresOID])
+    /// Runs a named statement prepared earlier (`PQsendQueryPrepared`).
+    case executePrepared(name: String, parameters: [Parameter])
+    /// A synchronization point (`PQpipelineSync`): the statements since the previous one form one implicit
+    /// transaction, which commits here unless a statement failed (or an explicit transaction block is open).
+    case sync
+
+    var isSync: Bool {
+        if case .sync = self { return true }
+        return false
+    }
+
+    /// Queues the command on `connection`, which must be in pipeline mode. Returns false when libpq refused it
+    /// (`PQerrorMessage` says why).
+    ///
+    /// libpq only appends to its output buffer here, flushing it when it grows past its threshold; in non-blocking
+    /// mode a socket that takes no more leaves the rest in the buffer for `PQflush`.
+    func send(on connection: OpaquePointer, resultFormat: ValueFormat) -> Bool {
+        switch self {
+        case .statement(let sql, let parameters):
+            return ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+            } == 1
+        case .prepare(let name, let sql, let parameterTypes):
+            return parameterTypes.withUnsafeBufferPointer { types in
+                PQsendPrepare(connection, name, sql, Int32(types.count), types.baseAddress)
+            } == 1
+        case .executePrepared(let name, let parameters):
+            return ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
+                PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
+            } == 1
+        case .sync:
+            return PQpipelineSync(connection) == 1
+        }
+    }
+}

@@ -1,0 +1,86 @@
+internal import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension QueryResult {
+    /// A column of a result made without a server.
+    public struct Column: Sendable, Hashable {
+        /// The column's name.
+        public var name: String
+        /// The column's type OID (23 for `int4`, 25 for `text`, ...).
+        public var type: PostgresOID
+        /// The format its values are in.
+        public var format: ValueFormat
+
+        /// A column description.
+        public init(name: String, type: PostgresOID, format: ValueFormat) {
+            self.name = name
+            self.type = type
+            self.format = format
+        }
+    }
+
+    /// A result made without a server, read exactly as a server's: for test doubles that answer statements.
+    ///
+    /// Built with libpq's own result construction (`PQmakeEmptyPGresult`, `PQsetResultAttrs`, `PQsetvalue`), so
+    /// everything that reads a result reads this one the same way.
+    ///
+    /// - Parameters:
+    ///   - columns: the columns, in order.
+    ///   - rows: each row's values in the columns' formats, `nil` for SQL NULL; every row has one value per column.
+    ///   - commandTag: the tag the server would send (`SELECT 2`, `INSERT 0 1`, `UPDATE 3`); it also gives
+    ///     ``affectedRows``.
+    package static func make(columns: [Column], rows: [[[UInt8]?]], commandTag: String) -> QueryResult {
+        precondition(rows.allSatisfy { $0.count == columns.count }, "every row needs one value per column")
+        let status = columns.isEmpty ? PGRES_COMMAND_OK : PGRES_TUPLES_OK
+        guard let raw = PQmakeEmptyPGresult(nil, status) else { fatalError("libpq could not allocate a result") }
+        if !columns.isEmpty {
+            let names = columns.map { strdup($0.name) }
+            defer { names.forEach { free($0) } }
+            var descriptions = columns.enumerated().map { index, column in
+                PGresAttDesc(
+                    name: names[index], tableid: 0, columnid: 0,
+                    format: column.format == .binary ? 1 : 0,
+                    typid: Oid(column.type), typlen: -1, atttypmod: -1
+                )
+            }
+            guard PQsetResultAttrs(raw, Int32(columns.count), &descriptions) == 1 else {
+                fatalError("libpq could not set the result's columns")
+            }
+        }
+        for (rowIndex, row) in rows.enumerated() {
+            for (columnIndex, value) in row.enumerated() {
+                // libpq copies the value; a NULL pointer with length -1 is SQL NULL.
+                let stored: Int32
+                if let value {
+                    // An empty value still needs a non-NULL pointer, or libpq stores NULL: copy into a buffer of at
+                    // least one byte and give the real length.
+                    var bytes = value.map { CChar(bitPattern: $0) } + [0]
+                    stored = bytes.withUnsafeMutableBufferPointer { buffer in
+                        PQsetvalue(raw, Int32(rowIndex), Int32(columnIndex), buffer.baseAddress, Int32(value.count))
+                    }
+                } else {
+                    stored = PQsetvalue(raw, Int32(rowIndex), Int32(columnIndex), nil, -1)
+                }
+                guard stored == 1 else { fatalError("libpq could not store a value in the result") }
+            }
+        }
+        return QueryResult(taking: raw, commandTag: commandTag)
+    }
+
+    /// The row count in a command tag, as `PQcmdTuples` reads it: the last number of `INSERT 0 3`, the number of
+    /// `UPDATE 2`, `DELETE 1`, `SELECT 5`, `MERGE 1`, `MOVE 1`, `FETCH 1` or `COPY 4`; nil for other tags.
+    static func affectedRows(inCommandTag tag: String) -> Int? {
+        let words = tag.split(separator: " ")
+        guard let verb = words.first, let last = words.last, words.count >= 2 else { return nil }
+        switch verb {
+        case "INSERT" where words.count == 3, "UPDATE", "DELETE", "SELECT", "MERGE", "MOVE", "FETCH", "COPY":
+            return Int(last)
+        default:
+            return nil
+        }
+    }
+}

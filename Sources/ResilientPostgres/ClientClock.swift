@@ -1,0 +1,21 @@
+/// The time source of a client: what it reads as now, and how it waits.
+///
+/// Every wait a client makes (a backoff, a pool wait bounded by a deadline, the prober's pause between connects)
+/// goes through one clock, and so does every reading of the time that decides something (a budget, an idle or
+/// lifetime limit). Production uses `ContinuousClock`; tests use a manual clock that only moves when told, so that
+/// a 90-second outage takes no real time at all.
+package protocol ClientClock: Sendable {
+    /// The current instant.
+    var now: ContinuousClock.Instant { get }
+    /// Waits until `deadline`, or throws `CancellationError` at once when the task is cancelled.
+    func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws
+}
+
+extension ContinuousClock: ClientClock {}
+
+extension ClientClock {
+    /// Waits for `duration` from now.
+    func sleep(for duration: Duration) async throws {
+        try await sleep(until: now.advanced(by: duration), tolerance: nil)
+    }
+}

@@ -1,0 +1,42 @@
+import PostgresTransport
+
+extension PostgresClient {
+    /// Runs several statements in one round trip, as one transaction, and returns their rows in order.
+    ///
+    /// The statements are pipelined (libpq's pipeline mode): sent one after another without waiting for answers,
+    /// then committed together. Either all of them are applied or none: the first that fails rolls back the rest,
+    /// and its index is in the error's ``PostgresError/lastFailure`` (`statementIndex`). They always run as the
+    /// unnamed statement, whatever ``Configuration/statementCaching`` says. Transaction control (`BEGIN`, `COMMIT`,
+    /// ...) is refused.
+    ///
+    /// Retried like a ``transaction(options:_:)`` block whose `COMMIT` is the end of the batch: the whole batch is
+    /// run again after a serialization failure or deadlock (40001, 40P01), a lock timeout (55P03), or a session
+    /// lost before the batch was fully sent, since in each case the server rolled it back. It is not run again when
+    /// the answer was lost after the whole batch was sent (the outcome is unknown, and the error says so), unless
+    /// `options` declare it read-only or idempotent; nor after a permanent failure, a timeout or a cancellation.
+    ///
+    /// - Throws: ``PostgresError`` once retrying is no longer safe or useful.
+    @discardableResult
+    public func batch(_ queries: [PostgresQuery], options: OperationOptions = .write) async throws -> [PostgresRows] {
+        guard !queries.isEmpty else { return [] }
+        let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
+        let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection in
+            try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current)
+        }
+        return results.map(PostgresRows.init)
+    }
+}
+
+extension PostgresTransaction {
+    /// Runs several statements of this transaction in one round trip, and returns their rows in order.
+    ///
+    /// The first that fails aborts the transaction, as any failing statement does, and is thrown with its index in
+    /// `TransportError.statementIndex`; the client then decides, as for any statement of the block, whether to run
+    /// the whole block again. Nothing is committed before the block's `COMMIT`.
+    @discardableResult
+    public func batch(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        guard !queries.isEmpty else { return [] }
+        let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
+        return try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current).map(PostgresRows.init)
+    }
+}

@@ -1,0 +1,228 @@
+import ResilientPostgres
+import Synchronization
+
+/// A clock that moves only when a test tells it to, and lets the test wait until something sleeps on it.
+///
+/// Give it to a client (`PostgresClient.testing(_:randomSeed:configure:)` does) and every wait the client makes
+/// — a backoff, a pool wait bounded by the operation's budget, the pool's prober between reconnects — becomes a
+/// ``Sleep`` that ends only when the test advances the clock past its deadline. A 90-second outage then takes no
+/// real time, and every run takes the same path:
+/// ```swift
+/// let sleep = try await clock.nextSleep()   // the client is backing off
+/// clock.advance(to: sleep.deadline)         // and now it is not
+/// ```
+/// Its instants are `ContinuousClock` instants, starting from the real time it was made, so a deadline computed
+/// from it can be handed to anything that takes one. A cancelled sleep ends at once with `CancellationError`.
+public final class ManualClock: Clock, Sendable {
+    /// The clock's instants, which are those of `ContinuousClock`.
+    public typealias Instant = ContinuousClock.Instant
+
+    /// One pending wait on the clock: when it was registered, and when it ends.
+    public struct Sleep: Sendable, Hashable, CustomStringConvertible {
+        /// The order in which the sleep was registered, from 1.
+        public let number: Int
+        /// The clock's time when the sleep began.
+        public let registeredAt: Instant
+        /// The instant the sleep ends.
+        public let deadline: Instant
+
+        /// How long the sleep lasts from when it began.
+        public var duration: Duration { registeredAt.duration(to: deadline) }
+
+        /// The sleep's number and duration.
+        public var description: String { "Sleep(#\(number), \(duration))" }
+    }
+
+    private struct Sleeper {
+        let sleep: Sleep
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct SleepWaiter {
+        let id: Int
+        /// How many sleeps must be pending, or nil for the next unreported one.
+        let count: Int?
+        let continuation: CheckedContinuation<[Sleep], any Error>
+
+        /// A waiter to resume once the lock is released.
+        struct Resumption {
+            let continuation: CheckedContinuation<[Sleep], any Error>
+            let outcome: Result<[Sleep], any Error>
+
+            func resume() { continuation.resume(with: outcome) }
+        }
+    }
+
+    private struct State {
+        var now: Instant
+        /// Pending sleeps, ordered by deadline, then by registration.
+        var sleepers: [Sleeper] = []
+        /// Pending sleeps not yet returned by `nextSleep()`, in registration order.
+        var unreported: [Sleep] = []
+        var waiters: [SleepWaiter] = []
+        var nextNumber = 1
+        var nextWaiterID = 0
+    }
+
+    private let state: Mutex<State>
+    /// The instant the clock started at.
+    public let start: Instant
+
+    /// A clock standing still at the current real time until advanced.
+    public init() {
+        let now = ContinuousClock.now
+        self.start = now
+        self.state = Mutex(State(now: now))
+    }
+
+    /// The clock's current instant.
+    public var now: Instant { state.withLock { $0.now } }
+
+    /// How far the clock has been advanced since it was made.
+    public var elapsed: Duration { start.duration(to: now) }
+
+    /// The smallest step the clock distinguishes.
+    public var minimumResolution: Duration { .nanoseconds(1) }
+
+    /// The sleeps pending now, earliest deadline first.
+    public var pendingSleeps: [Sleep] { state.withLock { $0.sleepers.map(\.sleep) } }
+
+    /// Waits until `deadline` on this clock, that is, until a test advances the clock to it.
+    ///
+    /// Returns at once when the deadline is not in the future. Throws `CancellationError` at once when the task is
+    /// cancelled, before or during the sleep.
+    public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        let number = state.withLock { state in
+            defer { state.nextNumber += 1 }
+            return state.nextNumber
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                typealias Registration = (outcome: Result<Void, any Error>?, resumed: [SleepWaiter.Resumption])
+                let (outcome, resumed) = state.withLock { state -> Registration in
+                    // Checked under the lock, so a cancellation either is seen here or finds the sleeper registered.
+                    if Task.isCancelled { return (.failure(CancellationError()), []) }
+                    if deadline <= state.now { return (.success(()), []) }
+                    let sleep = Sleep(number: number, registeredAt: state.now, deadline: deadline)
+                    let index = state.sleepers.firstIndex { $0.sleep.deadline > deadline } ?? state.sleepers.endIndex
+                    state.sleepers.insert(Sleeper(sleep: sleep, continuation: continuation), at: index)
+                    state.unreported.append(sleep)
+                    return (nil, Self.satisfiedWaiters(&state))
+                }
+                if let outcome { continuation.resume(with: outcome) }
+                resumed.forEach { $0.resume() }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.sleep.number == number }) else { return nil }
+                state.unreported.removeAll { $0.number == number }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Waits until something sleeps on the clock, and returns that sleep.
+    ///
+    /// Each pending sleep is returned once, in the order the sleeps began; a sleep that ended (was cancelled) before
+    /// it was returned is skipped. Use it when one thing at a time sleeps (an operation backing off); when several
+    /// do (an operation waiting for the pool's prober during an outage), use ``waitForSleeps(count:)``.
+    ///
+    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    @discardableResult
+    public func nextSleep() async throws -> Sleep {
+        try await wait(count: nil)[0]
+    }
+
+    /// Waits until at least `count` sleeps are pending, and returns the pending sleeps, earliest deadline first.
+    ///
+    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    @discardableResult
+    public func waitForSleeps(count: Int) async throws -> [Sleep] {
+        precondition(count >= 1, "wait for at least one sleep")
+        return try await wait(count: count)
+    }
+
+    /// Moves the clock forward by `duration`, ending every sleep whose deadline is reached, earliest first.
+    public func advance(by duration: Duration) {
+        precondition(duration >= .zero, "a clock only moves forward")
+        advance(to: now.advanced(by: duration))
+    }
+
+    /// Moves the clock to `instant` (if it is later than now), ending every sleep whose deadline is reached,
+    /// earliest first.
+    public func advance(to instant: Instant) {
+        let due = state.withLock { state -> [Sleeper] in
+            guard instant > state.now else { return [] }
+            state.now = instant
+            let count = state.sleepers.firstIndex { $0.sleep.deadline > instant } ?? state.sleepers.count
+            let due = Array(state.sleepers.prefix(count))
+            state.sleepers.removeFirst(count)
+            let ended = Set(due.map(\.sleep.number))
+            state.unreported.removeAll { ended.contains($0.number) }
+            return due
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    /// Moves the clock to the earliest pending deadline, ending the sleeps due then, and returns the first of them;
+    /// does nothing and returns nil when nothing sleeps.
+    @discardableResult
+    public func advanceToNextSleep() -> Sleep? {
+        guard let next = pendingSleeps.first else { return nil }
+        advance(to: next.deadline)
+        return next
+    }
+
+    // MARK: - Waiting for sleeps
+
+    private func wait(count: Int?) async throws -> [Sleep] {
+        let id = state.withLock { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[Sleep], any Error>) in
+                let resumed = state.withLock { state -> [SleepWaiter.Resumption] in
+                    if Task.isCancelled {
+                        return [.init(continuation: continuation, outcome: .failure(CancellationError()))]
+                    }
+                    state.waiters.append(SleepWaiter(id: id, count: count, continuation: continuation))
+                    return Self.satisfiedWaiters(&state)
+                }
+                resumed.forEach { $0.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> SleepWaiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Removes the waiters the pending sleeps satisfy, in the order they began waiting.
+    private static func satisfiedWaiters(_ state: inout State) -> [SleepWaiter.Resumption] {
+        var resumed: [SleepWaiter.Resumption] = []
+        var remaining: [SleepWaiter] = []
+        for waiter in state.waiters {
+            if let count = waiter.count {
+                if state.sleepers.count >= count {
+                    let pending = state.sleepers.map(\.sleep)
+                    resumed.append(.init(continuation: waiter.continuation, outcome: .success(pending)))
+                } else {
+                    remaining.append(waiter)
+                }
+            } else if !state.unreported.isEmpty {
+                let sleep = state.unreported.removeFirst()
+                resumed.append(.init(continuation: waiter.continuation, outcome: .success([sleep])))
+            } else {
+                remaining.append(waiter)
+            }
+        }
+        state.waiters = remaining
+        return resumed
+    }
+}
+
+extension ManualClock: ClientClock {}

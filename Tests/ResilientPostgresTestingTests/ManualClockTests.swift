@@ -1,0 +1,81 @@
+import ResilientPostgresTesting
+import Testing
+
+@Suite("Manual clock")
+struct ManualClockTests {
+    @Test func sleepEndsOnlyWhenTheClockReachesItsDeadline() async throws {
+        let clock = ManualClock()
+        let sleeper = Task { try await clock.sleep(for: .seconds(5)) }
+        let sleep = try await clock.nextSleep()
+        #expect(sleep.duration == .seconds(5))
+        #expect(sleep.registeredAt == clock.start)
+        clock.advance(by: .seconds(4))
+        #expect(clock.pendingSleeps == [sleep])
+        clock.advance(by: .seconds(1))
+        try await sleeper.value
+        #expect(clock.pendingSleeps.isEmpty)
+        #expect(clock.elapsed == .seconds(5))
+    }
+
+    @Test func sleepUntilThePastReturnsAtOnceAndRegistersNothing() async throws {
+        let clock = ManualClock()
+        clock.advance(by: .seconds(1))
+        try await clock.sleep(until: clock.start, tolerance: nil)
+        #expect(clock.pendingSleeps.isEmpty)
+    }
+
+    @Test func sleepsAreReportedOnceInTheOrderTheyBegan() async throws {
+        let clock = ManualClock()
+        let long = Task { try await clock.sleep(for: .seconds(10)) }
+        let first = try await clock.nextSleep()
+        let short = Task { try await clock.sleep(for: .seconds(1)) }
+        let second = try await clock.nextSleep()
+        #expect(first.duration == .seconds(10))
+        #expect(second.duration == .seconds(1))
+        #expect(first.number < second.number)
+        // Pending sleeps are listed by deadline, and advancing ends the due ones only.
+        #expect(clock.pendingSleeps == [second, first])
+        #expect(clock.advanceToNextSleep() == second)
+        try await short.value
+        #expect(clock.pendingSleeps == [first])
+        long.cancel()
+        await #expect(throws: CancellationError.self) { try await long.value }
+        #expect(clock.pendingSleeps.isEmpty)
+    }
+
+    @Test func waitForSleepsReturnsWhenEnoughArePending() async throws {
+        let clock = ManualClock()
+        let sleepers = (1...3).map { seconds in Task { try await clock.sleep(for: .seconds(seconds)) } }
+        let pending = try await clock.waitForSleeps(count: 3)
+        #expect(pending.map(\.duration) == [.seconds(1), .seconds(2), .seconds(3)])
+        clock.advance(by: .seconds(3))
+        for sleeper in sleepers { try await sleeper.value }
+    }
+
+    @Test func cancelledSleepEndsAtOnceAndIsNotReported() async throws {
+        let clock = ManualClock()
+        let cancelled = Task { try await clock.sleep(for: .seconds(1)) }
+        try await clock.waitForSleeps(count: 1)
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        let kept = Task { try await clock.sleep(for: .seconds(2)) }
+        #expect(try await clock.nextSleep().duration == .seconds(2))
+        clock.advance(by: .seconds(2))
+        try await kept.value
+    }
+
+    @Test func cancellingAWaitForASleepEndsIt() async throws {
+        let clock = ManualClock()
+        let waiting = Task { try await clock.nextSleep() }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+    }
+
+    @Test func seededGeneratorRepeatsItsSequence() {
+        var first = SeededRandomNumberGenerator(seed: 3)
+        var second = SeededRandomNumberGenerator(seed: 3)
+        let a = (0..<4).map { _ in Int.random(in: 0..<1000, using: &first) }
+        let b = (0..<4).map { _ in Int.random(in: 0..<1000, using: &second) }
+        #expect(a == b)
+    }
+}

@@ -1,0 +1,107 @@
+import ResilientPostgres
+import ResilientPostgresTesting
+import Testing
+
+/// While the database is down, one prober per pool reconnects; waiting operations do not each hammer it.
+@Suite("Outages")
+struct OutageTests {
+    @Test func fiftyWaitingOperationsCauseOneConnectPerReconnectInterval() async throws {
+        let operations = 50
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        database.beginOutage()
+        let client = PostgresClient.testing(database, randomSeed: 1)
+        let maxConnections = client.configuration.maxConnections
+
+        let queries = (1...operations).map { id in
+            Task { try await client.query("SELECT balance FROM accounts WHERE id = \(id)", options: .readOnly) }
+        }
+        // Every operation tried at most once and now waits for the prober (a wait bounded by its budget), and the
+        // prober sleeps until its next reconnect: one sleep each.
+        var pending = try await database.clock.waitForSleeps(count: operations + 1)
+        let firstWave = database.connects.count
+        #expect(firstWave <= maxConnections + 1)
+
+        // 30 seconds of outage, stepping from one reconnect to the next.
+        var reconnects = 0
+        while database.clock.elapsed < .seconds(30) {
+            let probe = try #require(pending.first)
+            #expect(probe.duration <= .milliseconds(500))
+            #expect(pending.dropFirst().allSatisfy { $0.deadline == database.clock.start.advanced(by: .seconds(60)) })
+            database.clock.advance(to: probe.deadline)
+            reconnects += 1
+            pending = try await database.clock.waitForSleeps(count: operations + 1)
+            #expect(database.connects.count == firstWave + reconnects)
+        }
+        // At one connect per interval of at most 500 ms: not one per waiting operation.
+        #expect(reconnects >= 60)
+        #expect(database.connects.count == firstWave + reconnects)
+        #expect(database.connects.allSatisfy { $0.outcome == .failed })
+
+        // The database is back: the next reconnect succeeds, and every operation resumes at once.
+        database.endOutage()
+        let probe = try #require(database.clock.advanceToNextSleep())
+        #expect(probe.duration <= .milliseconds(500))
+        for query in queries {
+            #expect(try await query.value.decode(Int.self) == [100])
+        }
+        #expect(database.statements(matching: "SELECT balance").count == operations)
+        let afterOutage = database.connects.dropFirst(firstWave + reconnects)
+        #expect(afterOutage.count <= maxConnections)
+        #expect(afterOutage.allSatisfy { $0.outcome == .opened })
+        #expect(database.clock.elapsed < .seconds(31))
+        #expect(database.clock.pendingSleeps.isEmpty)
+        await client.shutdown()
+    }
+
+    @Test func outageLongerThanTheBudgetFailsWithTheLastConnectFailure() async throws {
+        let database = ScriptedDatabase()
+        database.beginOutage()
+        let events = EventLog()
+        let client = PostgresClient.testing(database, randomSeed: 2) { $0.onAttempt = events.record }
+
+        let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
+        var pending = try await database.clock.waitForSleeps(count: 2)
+        // Step through the prober's reconnects until only the operation's budget is left to run out.
+        while let probe = pending.first, probe.deadline < database.clock.start.advanced(by: .seconds(60)) {
+            database.clock.advance(to: probe.deadline)
+            pending = try await database.clock.waitForSleeps(count: 2)
+        }
+        database.clock.advance(to: database.clock.start.advanced(by: .seconds(60)))
+        let error = await #expect(throws: PostgresError.self) { try await query.value }
+
+        #expect(error?.errorClass == .unreachable)
+        #expect(error?.reason == .budgetExhausted)
+        #expect(error?.elapsed == .seconds(60))
+        #expect(error?.lastFailure?.message == "Connection refused")
+        #expect(error?.attempts == 1)
+        #expect(database.connects.count > 100)
+        // The refused attempt would have been retried; the operation then gave up waiting for the database.
+        #expect(events.all.map(\.outcome.isRetry) == [true, false])
+        #expect(events.outcomes.last == .gaveUp(.budgetExhausted))
+        #expect(events.all.map(\.attempt) == [1, 2])
+        #expect(events.all.last?.errorClass == .unreachable)
+        #expect(events.all.last?.elapsed == .seconds(60))
+        #expect(database.statements.isEmpty)
+        await client.shutdown()
+        #expect(database.clock.pendingSleeps.isEmpty)
+    }
+
+    @Test func permanentFailureDuringAnOutageFailsEveryWaiter() async throws {
+        let database = ScriptedDatabase()
+        database.beginOutage()
+        let client = PostgresClient.testing(database)
+
+        let queries = (1...3).map { _ in Task { try await client.query("SELECT 1", options: .readOnly) } }
+        _ = try await database.clock.waitForSleeps(count: 4)
+        // The server comes back with the app's password changed: retrying cannot help anyone.
+        database.beginOutage(.authenticationFailed)
+        database.clock.advanceToNextSleep()
+        for query in queries {
+            let error = await #expect(throws: PostgresError.self) { try await query.value }
+            #expect(error?.errorClass == .permanent)
+            #expect(error?.sqlState == "28P01")
+        }
+        await client.shutdown()
+    }
+}
