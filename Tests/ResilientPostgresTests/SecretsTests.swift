@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresTransport
 import ResilientPostgres
+import ResilientPostgresTesting
 import Synchronization
 import Testing
 
@@ -10,7 +11,12 @@ import Testing
 /// anything else the client prints. The server's own texts do quote bound values (a unique violation's DETAIL, an
 /// input syntax error): where they do, the test first checks that the value really is in the facts it keeps (so
 /// that finding it missing from the description means something).
-@Suite("Secrets stay out of errors and logs", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+///
+/// Serialized: one test at a time, so that the suite holds a few of the shared server's connection slots, not dozens.
+@Suite(
+    "Secrets stay out of errors and logs", .serialized,
+    .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason)
+)
 struct SecretsTests {
     static let environment = ProcessInfo.processInfo.environment
     static let port = environment["POSTGRES_PORT"] ?? "5432"
@@ -161,22 +167,28 @@ struct SecretsTests {
 
     @Test func unknownOutcomeDoesNotShowTheValue() async throws {
         let logs = RecordingLogHandler.Store()
+        let table = ClientTestServer.uniqueTable("secrets_unknown")
+        let setup = try Self.client(Self.url(), logs: logs)
+        try await setup.execute("CREATE TABLE \(unsafeRaw: table) (token text)")
+        // The insert runs on the server for real; then its answer is lost.
+        let faults = FaultInjector()
+        faults.fail(.prefix("INSERT INTO \(table)"), with: .connectionLostAfterSend)
         var configuration = try PostgresClient.Configuration(Self.url())
         configuration.logger = RecordingLogHandler.logger(into: logs)
-        let connector = FailingConnector(real: ClientTests.realConnector(configuration), failing: [lostAfterSend])
-        let client = PostgresClient(configuration: configuration, connector: connector)
+        let client = PostgresClient.testing(configuration, injecting: faults)
         let error = await #expect(throws: PostgresError.self) {
-            try await client.execute("INSERT INTO nowhere VALUES (\(Self.secret))")
+            try await client.execute("INSERT INTO \(unsafeRaw: table) VALUES (\(Self.secret))")
         }
         #expect(error?.errorClass == .outcomeUnknown)
         expectClean(error, logs: logs, secrets: [Self.password, Self.secret])
+        try await setup.execute("DROP TABLE \(unsafeRaw: table)")
         await client.shutdown()
+        await setup.shutdown()
     }
 
     @Test func budgetExhaustedWaitingForASessionDoesNotShowTheValue() async throws {
         let logs = RecordingLogHandler.Store()
-        let application = "secrets-holder-\(UInt32.random(in: 0...UInt32.max))"
-        let client = try Self.client(Self.url(application: application), logs: logs) {
+        let client = try Self.client(Self.url(), logs: logs) {
             $0.maxConnections = 1
             $0.retryPolicy.budget = .milliseconds(300)
         }
@@ -189,23 +201,23 @@ struct SecretsTests {
                 continue
             }
         }
-        async let holder = client.query("SELECT pg_sleep(3), \(Self.secret)::text", options: .readOnly)
-        // Wait until the holder's statement runs, however slowly the machine schedules it.
-        let observer = try await ClientTestServer.session()
-        for _ in 0..<500 {
-            let running = try await observer.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
-                parameters: [.text(application)]
-            )
-            if running.string(row: 0, column: 0) == "1" { break }
-            try await Task.sleep(for: .milliseconds(20))
+        // The holder keeps the only session, between statements, until told to let go.
+        let (holderReady, signalHolderReady) = AsyncStream<Void>.makeStream()
+        let (letGo, signalLetGo) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await client.withConnection(options: .readOnly) { connection in
+                _ = try await connection.query("SELECT \(Self.secret)::text")
+                signalHolderReady.yield()
+                for await _ in letGo { break }
+            }
         }
-        await observer.close()
+        for await _ in holderReady { break }
         let error = await #expect(throws: PostgresError.self) {
             try await client.execute("SELECT \(Self.secret)::text")
         }
         #expect(error?.reason == .budgetExhausted)
-        _ = try? await holder
+        signalLetGo.finish()
+        _ = try? await holder.value
         expectClean(error, logs: logs, secrets: [Self.password, Self.secret])
         await client.shutdown()
     }
