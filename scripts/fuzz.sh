@@ -32,7 +32,7 @@ for target in "${targets[@]}"; do
     status=$?
     set -e
     # libFuzzer's own summary: inputs loaded, runs, speed, coverage, corpus size.
-    grep -E '^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
+    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
     if [[ $status -ne 0 ]]; then
         failed+=("$target")
         grep -E '^==[0-9]+==|^SUMMARY|Test unit written|Fatal error' "$log" || true

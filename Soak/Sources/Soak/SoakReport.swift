@@ -42,6 +42,8 @@ struct SoakReport {
             soak: descriptors: start \(start.descriptors), end \(end.descriptors): \
             \(descriptorsGrew ? "GROWTH" : "no growth"); before the client \(beforeClient.descriptors), \
             after its shutdown \(afterShutdown.descriptors)
+            soak: sockets after the client's shutdown: \(afterShutdown.descriptorKinds["socket", default: 0]) \
+            (\(beforeClient.descriptorKinds["socket", default: 0]) before the client; the rest are Foundation's)
             soak: descriptors by kind: start \(Self.list(start.descriptorKinds)); end \(Self.list(end.descriptorKinds))
             soak: balances sum \(balances) (expected \(Workload.accounts * Workload.initialBalance)): \
             \(balancesHold ? "ok" : "VIOLATED")
