@@ -17,9 +17,23 @@ EXAMPLE_MANIFESTS := $(wildcard Examples/*/Package.swift)
 # Example packages with tests of their own, run against a fresh `main` cluster.
 EXAMPLE_TEST_DIRS := $(patsubst %/Tests,%,$(wildcard Examples/*/Tests))
 
+# Sanitizers for `make test-sanitize` (thread, address), each with its own build directory (.build-tsan, .build-asan).
+SANITIZERS ?= thread address
+# Sanitized tests run one at a time: a sanitizer slows everything down several times over, and on a loaded 2-core
+# machine tests that bound their time (a cancel answered within a second) then fail for want of CPU alone.
+SANITIZE_TEST_FLAGS ?= --no-parallel
+
+# `make fuzz`: seconds per libFuzzer target, and the targets (Fuzz/Sources/*).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= FuzzConnectionString FuzzDecoding
+
+# `make soak MINUTES=N`: how long, and how often the server is restarted (seconds between restarts).
+MINUTES ?= 5
+RESTART_EVERY ?= 25
+
 DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
 
-.PHONY: help build test test-examples docs demo quickstart bench servers-stop clean
+.PHONY: help build test test-examples test-sanitize fuzz soak docs demo quickstart bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -45,6 +59,17 @@ test-examples: ## Build every Examples/*/ package, and run the tests of those th
 		TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
 	done
 
+test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters
+	SWIFT="$(SWIFT)" scripts/test-sanitize.sh $(SANITIZERS) -- $(SANITIZE_TEST_FLAGS) $(SWIFT_TEST_FLAGS)
+
+fuzz: ## Fuzz connection strings and row decoding with libFuzzer for FUZZ_SECONDS (60) per target
+	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+soak: ## Run mixed operations for MINUTES (5) while restarting the server every RESTART_EVERY (25) s
+	$(SWIFT) build -c release --package-path Soak --scratch-path .build-soak
+	TEST_CLUSTERS=soak scripts/with-test-servers.sh .build-soak/release/Soak \
+		--minutes $(MINUTES) --restart-every $(RESTART_EVERY)
+
 docs: ## Build the DocC documentation; any warning fails
 	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
 
@@ -63,4 +88,4 @@ servers-stop: ## Stop every cluster this checkout started and delete their state
 	scripts/pg-cluster.sh stop-all
 
 clean: servers-stop ## Stop the clusters and remove build output
-	rm -rf .build $(wildcard Examples/*/.build) Benchmarks/.build
+	rm -rf .build .build-tsan .build-asan .build-fuzz .build-soak $(wildcard Examples/*/.build) Benchmarks/.build

@@ -54,7 +54,10 @@ let package = Package(
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(
             name: "ResilientPostgresTests",
-            dependencies: ["ResilientPostgres", "ResilientPostgresTesting", "PostgresTransport", "PostgresPolicy"]
+            dependencies: [
+                "ResilientPostgres", "ResilientPostgresTesting", "PostgresTransport", "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "ResilientPostgresTestingTests",

@@ -198,6 +198,18 @@ set_port_in_conf() {
     sed -i "s/^port = .*/port = $2/" "$1/data/postgresql.conf"
 }
 
+# Closes every descriptor this shell inherited beyond stdin, stdout and stderr (and bash's own script descriptor).
+# A server outlives this script: if it inherited the caller's pipes (a test runner's output pipe, a sanitizer's
+# symbolizer pipe), whoever waits for those pipes to close would wait as long as the server runs.
+close_inherited_descriptors() {
+    local fd
+    for fd in $(ls "/proc/$BASHPID/fd" 2>/dev/null); do
+        ((fd > 2 && fd != 255)) || continue
+        eval "exec $fd>&-" 2>/dev/null || true
+    done
+    return 0
+}
+
 # Runs one SQL command as the superuser over the cluster's Unix socket and prints the result, unaligned.
 server_query() {
     local dir="$1" sql="$2"
@@ -229,7 +241,7 @@ prepare_dir() {
 start_server() {
     local dir="$1" port
     port="$(cat "$dir/port")"
-    if as_server pg_ctl -D "$dir/data" -w -t 60 -s -l "$dir/server.log" start >/dev/null; then
+    if (close_inherited_descriptors && as_server pg_ctl -D "$dir/data" -w -t 60 -s -l "$dir/server.log" start >/dev/null); then
         wait_ready "$dir" "$port"
         return 0
     fi

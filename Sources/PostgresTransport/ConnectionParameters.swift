@@ -20,15 +20,25 @@ public struct ConnectionParameters: Sendable, Hashable {
     /// Parses a libpq connection string or a `postgresql://` URL.
     ///
     /// - Throws: ``TransportError`` with code ``TransportError/Code/invalidConnectionString`` and libpq's reason,
-    ///   which names the offending option (`invalid connection option "hots"`) or position.
+    ///   which names the offending option (`invalid connection option "hots"`) or position. When the text may hold
+    ///   a password, the part of the reason that quotes the text is shown as `"…"`. A NUL byte is refused: libpq
+    ///   would read the text only up to it.
     public init(_ connectionString: String) throws {
+        guard !connectionString.utf8.contains(0) else {
+            throw TransportError(
+                code: .invalidConnectionString,
+                message: "the connection string contains a NUL byte",
+                phase: .connecting,
+                isConnectionUsable: false
+            )
+        }
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let parsed = PQconninfoParse(connectionString, &errorMessage) else {
             let reason = errorMessage.map { String(cString: $0) } ?? "out of memory"
             errorMessage.map { PQfreemem($0) }
             throw TransportError(
                 code: .invalidConnectionString,
-                message: reason.trimmingTrailingWhitespace(),
+                message: Self.redactingQuotedInput(reason.trimmingTrailingWhitespace(), of: connectionString),
                 phase: .connecting,
                 isConnectionUsable: false
             )
@@ -61,12 +71,59 @@ public struct ConnectionParameters: Sendable, Hashable {
 }
 
 extension ConnectionParameters: CustomStringConvertible {
-    /// The options as a connection string, with the password shown as `********`.
+    /// The options as a connection string, with the password (and the TLS key's `sslpassword`) shown as `********`.
     public var description: String {
-        options.map { option in
-            let value = option.keyword == "password" ? "********" : option.value
-            return "\(option.keyword)=\(value)"
-        }.joined(separator: " ")
+        options.map(\.description).joined(separator: " ")
+    }
+}
+
+extension ConnectionParameters.Option: CustomStringConvertible {
+    /// `keyword=value`, with the value of `password` and `sslpassword` shown as `********`.
+    public var description: String {
+        "\(keyword)=\(ConnectionParameters.secretKeywords.contains(keyword) ? "********" : value)"
+    }
+}
+
+extension ConnectionParameters {
+    /// The options whose values are secrets, never shown.
+    static let secretKeywords: Set<String> = ["password", "sslpassword"]
+
+    /// libpq's reason for refusing a connection string, without the text it quotes when that text may hold a
+    /// password: libpq quotes the offending part of the input, which can be the password itself
+    /// (`invalid percent-encoded token: "s3%zzcret"`) or the whole URL, userinfo included.
+    ///
+    /// Everything from the first quoted fragment longer than one character (a one-character one, such as `"="`,
+    /// names a separator) to the last quote is replaced by `"…"`.
+    static func redactingQuotedInput(_ reason: String, of input: String) -> String {
+        guard mayHoldSecret(input) else { return reason }
+        let characters = Array(reason)
+        var start: Int?
+        var index = 0
+        while index < characters.count {
+            if characters[index] == "\"" {
+                if index + 2 < characters.count, characters[index + 2] == "\"" {
+                    index += 3  // a one-character fragment such as "=" or "]"
+                    continue
+                }
+                start = index
+                break
+            }
+            index += 1
+        }
+        guard let start else { return reason }
+        let end = characters.lastIndex(of: "\"").flatMap { $0 > start ? $0 : nil } ?? characters.count - 1
+        return String(characters[..<start]) + "\"…\"" + String(characters[(end + 1)...])
+    }
+
+    /// Whether a connection string may hold a password: it names one (`password=`, `sslpassword=`, `?password=`),
+    /// or it is a URL whose user information has a `:` (`postgresql://user:secret@host`).
+    private static func mayHoldSecret(_ input: String) -> Bool {
+        let lowered = input.lowercased()
+        if lowered.contains("password") { return true }
+        guard let scheme = lowered.range(of: "://") else { return false }
+        let authority = lowered[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return false }
+        return authority[..<at].contains(":")
     }
 }
 

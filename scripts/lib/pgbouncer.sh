@@ -115,10 +115,11 @@ start_bouncer_process() {
     port="$(cat "$dir/port")"
     binary="$(bouncer_binary)"
     current_cluster_dir="$dir"
+    # Like a server, the daemon must not hold the caller's descriptors (see close_inherited_descriptors).
     if [[ "$(id -u)" -eq 0 ]]; then
-        runuser -u "$SERVER_USER" -- "$binary" -d -q "$dir/pgbouncer.ini" || true
+        (close_inherited_descriptors && runuser -u "$SERVER_USER" -- "$binary" -d -q "$dir/pgbouncer.ini") || true
     else
-        "$binary" -d -q "$dir/pgbouncer.ini" || true
+        (close_inherited_descriptors && "$binary" -d -q "$dir/pgbouncer.ini") || true
     fi
     for ((i = 0; i < 100; i++)); do
         if bouncer_is_running "$dir" && port_in_use "$port"; then

@@ -27,8 +27,9 @@ extension Date: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresDe
 
     /// Reads `timestamptz`, `timestamp` (taken as UTC) or `date` (midnight UTC).
     ///
-    /// `infinity` and `-infinity` throw ``PostgresDecodingError/Code/unrepresentable``. Text values must use the
-    /// `ISO` `DateStyle` (the server default).
+    /// `infinity` and `-infinity` throw ``PostgresDecodingError/Code/unrepresentable``; a value too far from 2000 for
+    /// `int8` microseconds (a `date` beyond about 292,000 years) throws ``PostgresDecodingError/Code/outOfRange``.
+    /// Text values must use the `ISO` `DateStyle` (the server default).
     public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat)
         throws(PostgresDecodingError)
     {
@@ -41,15 +42,16 @@ extension Date: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresDe
         case (.date, .binary):
             guard let days = bytes.loadBigEndian(Int32.self) else { throw .malformed("a binary date has 4 bytes") }
             guard days != .max, days != .min else { throw PostgresTime.infinite(type) }
-            micros = Int64(days) * PostgresTime.microsPerDay
+            micros = try PostgresTime.micros(days: Int64(days), plus: 0, type: type)
         case (.timestamptz, .text), (.timestamp, .text), (.date, .text):
             micros = try PostgresTime.parse(bytes, type: type)
         default:
             throw .typeMismatch(type, format, expected: "timestamptz, timestamp or date")
         }
-        self = Date(
-            timeIntervalSinceReferenceDate: Double(micros - PostgresTime.referenceDateMicros) / 1_000_000
-        )
+        // Checked: a binary timestamp can hold any int8, and near its ends the shift to 2001 would overflow.
+        let (sinceReference, overflow) = micros.subtractingReportingOverflow(PostgresTime.referenceDateMicros)
+        guard !overflow else { throw PostgresTime.outOfRange(type) }
+        self = Date(timeIntervalSinceReferenceDate: Double(sinceReference) / 1_000_000)
     }
 }
 
@@ -63,6 +65,19 @@ enum PostgresTime {
 
     static func infinite(_ type: PostgresDataType) -> PostgresDecodingError {
         PostgresDecodingError(.unrepresentable, reason: "\(type) infinity or -infinity has no Date")
+    }
+
+    static func outOfRange(_ type: PostgresDataType) -> PostgresDecodingError {
+        PostgresDecodingError(.outOfRange, reason: "the \(type) is too far from 2000 for int8 microseconds")
+    }
+
+    /// `days` since 2000-01-01 plus `micros`, in microseconds, or ``outOfRange(_:)`` when that overflows `Int64`
+    /// (dates beyond about 292,000 years from 2000, which PostgreSQL's `date` can hold and `Date` here cannot).
+    static func micros(days: Int64, plus micros: Int64, type: PostgresDataType) throws(PostgresDecodingError) -> Int64 {
+        let (dayMicros, overflow1) = days.multipliedReportingOverflow(by: microsPerDay)
+        let (sum, overflow2) = dayMicros.addingReportingOverflow(micros)
+        guard !overflow1, !overflow2 else { throw outOfRange(type) }
+        return sum
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (astronomical year: 0 is 1 BC).
@@ -80,7 +95,8 @@ enum PostgresTime {
     static func parse(_ text: UnsafeRawBufferPointer, type: PostgresDataType) throws(PostgresDecodingError) -> Int64 {
         if text.equalsASCII("infinity") || text.equalsASCII("-infinity") { throw infinite(type) }
         var scanner = Scanner(text: text)
-        guard let yearDigits = scanner.digitCount(), yearDigits >= 4,
+        // PostgreSQL writes 4 to 7 digits (its `date` ends in 5874897); more would overflow the day count.
+        guard let yearDigits = scanner.digitCount(), (4...7).contains(yearDigits),
             let year = scanner.number(digits: yearDigits), scanner.skip("-"),
             let month = scanner.number(digits: 2), (1...12).contains(month), scanner.skip("-"),
             let day = scanner.number(digits: 2), (1...31).contains(day)
@@ -106,7 +122,7 @@ enum PostgresTime {
         let isBC = scanner.skip(" BC")
         guard scanner.isAtEnd else { throw .malformed("unexpected text after \(type)") }
         let days = daysSince1970(year: isBC ? 1 - year : year, month: month, day: day)
-        return (days - postgresEpochDays) * microsPerDay + micros
+        return try Self.micros(days: days - postgresEpochDays, plus: micros, type: type)
     }
 
     private struct Scanner {

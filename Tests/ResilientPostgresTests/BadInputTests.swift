@@ -1,0 +1,228 @@
+import Foundation
+import PostgresTransport
+import ResilientPostgres
+import Testing
+
+/// Every row of the DocC article `BadInput.md`: a bad input, and the exact error a caller sees for it. The
+/// descriptions are compared whole, with only what changes from run to run (time spent, the server's port) masked.
+/// Serialized, so that it holds at most one of the shared server's connection slots at a time.
+@Suite("Bad input and the errors it gets", .serialized)
+struct BadInputTests {
+    // MARK: - Connection strings and URLs, refused when the configuration is made
+
+    @Test("an invalid URL")
+    func invalidURL() {
+        expectConnectionStringError(
+            "postgresql://app@[::1",
+            message: #"end of string reached when looking for matching "]" in IPv6 host address in URI: "postgresql://app@[::1""#
+        )
+    }
+
+    @Test("an invalid URL with a password: libpq's quote of it is masked")
+    func invalidURLWithPassword() {
+        expectConnectionStringError(
+            "postgresql://app:s3cret@[::1",
+            message: #"end of string reached when looking for matching "]" in IPv6 host address in URI: "…""#
+        )
+        expectConnectionStringError(
+            "postgresql://app:s3%zzcret@db/app", message: #"invalid percent-encoded token: "…""#
+        )
+        expectConnectionStringError(
+            "host=db password=two words", message: #"missing "=" after "…" in connection info string"#
+        )
+    }
+
+    @Test("an unknown key, in a connection string and in a URL")
+    func unknownKey() {
+        expectConnectionStringError("host=db hots=x", message: #"invalid connection option "hots""#)
+        expectConnectionStringError("postgresql://db/app?hots=x", message: #"invalid URI query parameter: "hots""#)
+    }
+
+    @Test("a malformed connection string")
+    func malformedConnectionString() {
+        expectConnectionStringError("host='db", message: "unterminated quoted string in connection info string")
+        expectConnectionStringError("host=db dbname", message: #"missing "=" after "dbname" in connection info string"#)
+    }
+
+    @Test("a NUL byte in a connection string")
+    func nulInConnectionString() {
+        expectConnectionStringError("host=db\u{0} password=x", message: "the connection string contains a NUL byte")
+    }
+
+    // MARK: - Option values libpq checks when connecting
+
+    @Test("an option value libpq refuses when it connects", arguments: [
+        ("port=abc", #"invalid integer value "abc" for connection option "port""#, "host: 127.0.0.1"),
+        ("port=70000", #"invalid port number: "70000""#, "host: 127.0.0.1, port: …"),
+        ("sslmode=bogus", #"invalid sslmode value: "bogus""#, "host: 127.0.0.1, port: …"),
+        ("host=a,b port=1,2,3", "could not match 3 port numbers to 2 hosts", "host: a, port: …"),
+    ])
+    func invalidOptionValue(options: String, message: String, endpoint: String) async throws {
+        let client = PostgresClient(configuration: try .init("host=127.0.0.1 user=nobody dbname=nowhere " + options))
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.reason == .permanent)
+        #expect(error?.attempts == 1)
+        #expect(error?.lastFailure?.code == .connectFailed)
+        #expect(error?.lastFailure?.sqlState == nil)
+        #expect(error?.lastFailure?.message == message)
+        #expect(error.map(maskedDescription) == expectedDescription(
+            .permanent, .permanent, last: "TransportError(connect failed, \(endpoint), phase: connecting, connection unusable)"
+        ))
+        await client.shutdown()
+    }
+
+    @Test("an empty host list means the default Unix-domain socket, where no server listens",
+          .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func emptyHostList() async throws {
+        let port = ClientTestServer.environment["POSTGRES_PORT"]!
+        for connectionString in ["host=, port=\(port) user=postgres", "postgresql://,/postgres?port=\(port)"] {
+            let client = PostgresClient(configuration: try .init(connectionString))
+            let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+            #expect(error?.errorClass == .permanent)
+            #expect(error?.attempts == 1)
+            #expect(error?.lastFailure?.code == .connectFailed)
+            #expect(error?.lastFailure?.message == "No such file or directory")
+            #expect(error.map(maskedDescription) == expectedDescription(
+                .permanent, .permanent,
+                last: "TransportError(connect failed, host: /var/run/postgresql, port: …, phase: connecting, connection unusable)"
+            ))
+            await client.shutdown()
+        }
+    }
+
+    // MARK: - Parameters, refused before anything is sent
+
+    @Test("a NUL byte in a text parameter", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func nulInTextParameter() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT \("a\u{0}b")") }
+        expectInvalidParameter(error, message: "text parameter $1 contains a NUL byte, which PostgreSQL text cannot hold")
+        await client.shutdown()
+    }
+
+    @Test("more than 65535 parameters", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func tooManyParameters() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let values = [any PostgresEncodable](repeating: 1, count: 65_536)
+        let query = try PostgresQuery(unsafeSQL: "SELECT 1", binding: values)
+        let error = await #expect(throws: PostgresError.self) { try await client.execute(query) }
+        expectInvalidParameter(error, message: "more than 65535 parameters")
+        await client.shutdown()
+    }
+
+    @Test("a value whose encoding fails: a non-finite Double inside PostgresJSON")
+    func unencodableValue() {
+        #expect(throws: EncodingError.self) { _ = try PostgresQuery("SELECT \(PostgresJSON(Double.nan))") }
+    }
+
+    // MARK: - Values that do not decode as asked
+
+    @Test("invalid UTF-8 in a text column read as String (the session's client_encoding set to LATIN1)",
+          .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func invalidUTF8() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration { $0.connection["client_encoding"] = "LATIN1" })
+        // chr(233) is é on the server; the session sends it as the single LATIN1 byte 0xE9.
+        let rows = try await client.query("SELECT 'caf' || chr(233) AS t", options: .readOnly)
+        expectDecodingError(
+            .invalidUTF8, #"cannot decode column 0 "t" of type text (binary) as Swift.String: invalidUTF8: the text is not valid UTF-8"#
+        ) { _ = try rows[0].decode(String.self, column: 0) }
+        await client.shutdown()
+    }
+
+    @Test("decoding errors from a real row", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func decodingErrors() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let rows = try await client.query("""
+            SELECT 70000::int4 AS n, NULL::int4 AS missing, 'x'::text AS word, 'infinity'::timestamptz AS forever,
+                   'NaN'::numeric AS nan, '{{1,2},{3,4}}'::int4[] AS grid, '{1,NULL}'::int4[] AS holes,
+                   '5874897-12-31'::date AS far
+            """, options: .readOnly)
+        let row = rows[0]
+        // Foundation's types live in FoundationEssentials on Linux.
+        let date = String(reflecting: Date.self)
+        let decimal = String(reflecting: Decimal.self)
+        expectDecodingError(.outOfRange, #"cannot decode column 0 "n" of type int4 (binary) as Swift.Int16: outOfRange: the value does not fit Int16"#) {
+            _ = try row.decode(Int16.self, column: 0)
+        }
+        expectDecodingError(.unexpectedNull, #"cannot decode column 1 "missing" of type int4 (binary) as Swift.Int: unexpectedNull: the value is NULL; decode an Optional to accept NULL"#) {
+            _ = try row.decode(Int.self, column: "missing")
+        }
+        expectDecodingError(.typeMismatch, #"cannot decode column 2 "word" of type text (binary) as Swift.Int: typeMismatch: binary text is not readable here; expected int2, int4 or int8"#) {
+            _ = try row.decode(Int.self, column: "word")
+        }
+        expectDecodingError(.unrepresentable, #"cannot decode column 3 "forever" of type timestamptz (binary) as \#(date): unrepresentable: timestamptz infinity or -infinity has no Date"#) {
+            _ = try row.decode(Date.self, column: "forever")
+        }
+        expectDecodingError(.unrepresentable, #"cannot decode column 4 "nan" of type numeric (binary) as \#(decimal): unrepresentable: numeric nan has no Decimal"#) {
+            _ = try row.decode(Decimal.self, column: "nan")
+        }
+        expectDecodingError(.unsupportedShape, #"cannot decode column 5 "grid" of type int4[] (binary) as Swift.Array<Swift.Int>: unsupportedShape: a 2-dimensional array; only 1 is read"#) {
+            _ = try row.decode([Int].self, column: "grid")
+        }
+        expectDecodingError(.unexpectedNull, #"cannot decode column 6 "holes" of type int4[] (binary) as Swift.Array<Swift.Int>: unexpectedNull: element 2 (int4): the value is NULL; decode an Optional to accept NULL"#) {
+            _ = try row.decode([Int].self, column: "holes")
+        }
+        expectDecodingError(.outOfRange, #"cannot decode column 7 "far" of type date (binary) as \#(date): outOfRange: the date is too far from 2000 for int8 microseconds"#) {
+            _ = try row.decode(Date.self, column: "far")
+        }
+        expectDecodingError(.missingColumn, #"cannot decode column "nope" as Swift.Int: missingColumn: the result has no such column (it has 8)"#) {
+            _ = try row.decode(Int.self, column: "nope")
+        }
+        expectDecodingError(.columnCountMismatch, "cannot decode value: columnCountMismatch: decoding 2 values from a row of 8 columns") {
+            _ = try row.decode((Int, Int).self)
+        }
+        await client.shutdown()
+    }
+}
+
+// MARK: - Helpers
+
+/// The description with what changes between runs masked: the time spent and the server's port.
+func maskedDescription(_ error: any Error) -> String {
+    var text = String(describing: error)
+    for pattern in [#"elapsed: [^,)]+"#, #"port: [0-9]+"#] {
+        let replacement = pattern.hasPrefix("elapsed") ? "elapsed: …" : "port: …"
+        text = text.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+    }
+    return text
+}
+
+/// A `PostgresError` description after one failed attempt, masked like ``maskedDescription(_:)``.
+func expectedDescription(_ errorClass: ErrorClass, _ reason: PostgresError.Reason, last: String) -> String {
+    "PostgresError(\(errorClass.name), \(reason), attempts: 1, elapsed: …, last: \(last)) — \(errorClass.advice)"
+}
+
+func expectConnectionStringError(_ text: String, message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    for parse in [{ _ = try ConnectionParameters(text) }, { _ = try PostgresClient.Configuration(text) }] as [() throws -> Void] {
+        let error = #expect(throws: TransportError.self, sourceLocation: sourceLocation) { try parse() }
+        #expect(error?.code == .invalidConnectionString, sourceLocation: sourceLocation)
+        #expect(error?.message == message, sourceLocation: sourceLocation)
+        #expect(
+            error.map(String.init(describing:)) == "TransportError(invalid connection string, phase: connecting, connection unusable)",
+            sourceLocation: sourceLocation
+        )
+    }
+}
+
+func expectInvalidParameter(_ error: PostgresError?, message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(error?.errorClass == .permanent, sourceLocation: sourceLocation)
+    #expect(error?.reason == .permanent, sourceLocation: sourceLocation)
+    #expect(error?.mayHaveBeenApplied == false, sourceLocation: sourceLocation)
+    #expect(error?.lastFailure?.code == .invalidParameter, sourceLocation: sourceLocation)
+    #expect(error?.lastFailure?.phase == .notSent, sourceLocation: sourceLocation)
+    #expect(error?.lastFailure?.message == message, sourceLocation: sourceLocation)
+    #expect(error.map(maskedDescription) == expectedDescription(
+        .permanent, .permanent,
+        last: "TransportError(invalid parameter, host: 127.0.0.1, port: …, phase: not sent, connection usable)"
+    ), sourceLocation: sourceLocation)
+}
+
+func expectDecodingError(
+    _ code: PostgresDecodingError.Code, _ description: String,
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) {
+    let error = #expect(throws: PostgresDecodingError.self, sourceLocation: sourceLocation) { try body() }
+    #expect(error?.code == code, sourceLocation: sourceLocation)
+    #expect(error.map(String.init(describing:)) == description, sourceLocation: sourceLocation)
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the test suite under each sanitizer named, against fresh throwaway clusters, like `make test`.
+#
+# usage: test-sanitize.sh [thread] [address] [-- SWIFT_TEST_ARGS...]
+#
+# Each sanitizer builds into its own directory (.build-tsan, .build-asan), so that the ordinary .build stays as it
+# is. Reports that are known false positives are suppressed by scripts/sanitizers/*.supp (each entry says why);
+# any other report fails the run. Prints the build and test time of each run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SWIFT="${SWIFT:-swift}"
+supp_dir="$PWD/scripts/sanitizers"
+sanitizers=()
+while [[ $# -gt 0 && "$1" != "--" ]]; do
+    sanitizers+=("$1")
+    shift
+done
+[[ $# -gt 0 ]] && shift
+[[ ${#sanitizers[@]} -gt 0 ]] || sanitizers=(thread address)
+
+# Report every race, not just the first; ASan stops at the first error anyway.
+export TSAN_OPTIONS="${TSAN_OPTIONS:-suppressions=$supp_dir/tsan.supp second_deadlock_stack=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$supp_dir/lsan.supp}"
+
+failed=()
+summary=()
+for sanitizer in "${sanitizers[@]}"; do
+    case "$sanitizer" in
+        thread) scratch=.build-tsan ;;
+        address) scratch=.build-asan ;;
+        *) printf 'test-sanitize: unknown sanitizer %s (thread, address)\n' "$sanitizer" >&2; exit 2 ;;
+    esac
+    started=$SECONDS
+    "$SWIFT" build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
+    built=$SECONDS
+    if scripts/with-test-servers.sh "$SWIFT" test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@"; then
+        result=passed
+    else
+        result=FAILED
+        failed+=("$sanitizer")
+    fi
+    summary+=("$sanitizer: $result (build $((built - started)) s, tests $((SECONDS - built)) s)")
+done
+printf 'test-sanitize: %s\n' "${summary[@]}"
+[[ ${#failed[@]} -eq 0 ]]
