@@ -22,6 +22,8 @@ SANITIZERS ?= thread address
 # Sanitized tests run one at a time: a sanitizer slows everything down several times over, and on a loaded 2-core
 # machine tests that bound their time (a cancel answered within a second) then fail for want of CPU alone.
 SANITIZE_TEST_FLAGS ?= --no-parallel
+# The targets whose tests need no server (those that do are skipped without the POSTGRES_* variables).
+SANITIZE_UNIT_FILTER ?= PostgresPolicyTests|ResilientPostgresTests|ResilientPostgresTestingTests
 
 # `make fuzz`: seconds per libFuzzer target, and the targets (Fuzz/Sources/*).
 FUZZ_SECONDS ?= 60
@@ -33,7 +35,7 @@ RESTART_EVERY ?= 25
 
 DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
 
-.PHONY: help build test test-examples test-sanitize fuzz soak docs demo quickstart bench servers-stop clean
+.PHONY: help build test test-examples test-sanitize test-sanitize-unit fuzz soak docs demo quickstart bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -61,6 +63,10 @@ test-examples: ## Build every Examples/*/ package, and run the tests of those th
 
 test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters
 	SWIFT="$(SWIFT)" scripts/test-sanitize.sh $(SANITIZERS) -- $(SANITIZE_TEST_FLAGS) $(SWIFT_TEST_FLAGS)
+
+test-sanitize-unit: ## Run the tests that need no server under ThreadSanitizer (what CI adds to `make test`)
+	TEST_CLUSTERS= SWIFT="$(SWIFT)" scripts/test-sanitize.sh thread -- $(SANITIZE_TEST_FLAGS) \
+		--filter '$(SANITIZE_UNIT_FILTER)'
 
 fuzz: ## Fuzz connection strings and row decoding with libFuzzer for FUZZ_SECONDS (60) per target
 	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
