@@ -81,7 +81,7 @@ extension PostgresClient {
                 throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure), budget)
             } catch is ConnectionPool.ShutDown {
                 throw reportedWhileWaiting(
-                    giveUp(.permanent, .permanent, budget: budget, last: nil, message: "the client was shut down"),
+                    giveUp(.permanent, .permanent, budget: budget, last: nil),
                     budget
                 )
             }
@@ -218,8 +218,7 @@ extension PostgresClient {
         _ reason: PostgresError.Reason,
         budget: RetryBudget<ContinuousClock.Instant>,
         last: TransportError?,
-        mayHaveBeenApplied: Bool = false,
-        message: String? = nil
+        mayHaveBeenApplied: Bool = false
     ) -> PostgresError {
         let error = PostgresError(
             errorClass: errorClass,
