@@ -46,3 +46,46 @@ extension AttemptEvent.Outcome {
         if case .willRetry = self { true } else { false }
     }
 }
+
+extension ManualClock {
+    /// Runs `operation`, moving the clock to the next pending sleep whenever nothing else is left to run, until it
+    /// ends or `limit` of clock time has passed (then it is cancelled).
+    ///
+    /// "Nothing else to run" is judged in real time: the set of pending sleeps stayed the same across a few short
+    /// real pauses.
+    func advancing<T: Sendable>(
+        limit: Duration = .seconds(600),
+        _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let task = Task { try await operation() }
+        let finished = Flag()
+        let watcher = Task {
+            _ = try? await task.value
+            finished.set()
+        }
+        var stable = 0
+        var lastSeen: [Int] = []
+        while !finished.isSet {
+            try await Task.sleep(for: .milliseconds(1))
+            let seen = pendingSleeps.map(\.number)
+            stable = seen == lastSeen ? stable + 1 : 0
+            lastSeen = seen
+            guard stable >= 3 else { continue }
+            if elapsed >= limit {
+                task.cancel()
+                break
+            }
+            advanceToNextSleep()
+            stable = 0
+        }
+        _ = await watcher.value
+        return try await task.value
+    }
+}
+
+/// A flag set once, read from any task.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
