@@ -1,12 +1,22 @@
 import Foundation
 
 extension LibPQConnection {
-    /// Opens a session, within `timeout` (the library's own connect deadline, across every host libpq tries).
+    /// Opens a session, within `timeout` (the library's own connect deadline, across every host listed).
+    ///
+    /// With several hosts (`host=a,b`), the hosts are tried one at a time, in order, each for at most its connect
+    /// timeout: libpq's `connect_timeout` when given (or `PGCONNECT_TIMEOUT`), else
+    /// ``Options/hostConnectTimeout``. A host that accepts TCP and never answers is left for the next one, as libpq's
+    /// blocking connect (and so `psql`) does. A single host has the whole `timeout`, unless `connect_timeout` is
+    /// given. As in libpq, a host whose server answered with an error (wrong password, no such database, starting
+    /// up, too many clients) ends the list; every other failure (refused, timed out, read-only when
+    /// `target_session_attrs` asks for read-write, TLS) moves on to the next host, and the last failure is thrown.
     ///
     /// - Throws: ``TransportError`` with phase ``TransportError/Phase/connecting``: ``TransportError/Code/connectFailed``
     ///   with the server's SQLSTATE when it sent one (28P01 wrong password, 3D000 no such database, 57P03 starting
     ///   up or shutting down, 53300 too many clients) or libpq's message when it did not (connection refused, host
-    ///   name not resolved); ``TransportError/Code/connectDeadlineExceeded``; ``TransportError/Code/cancelled``.
+    ///   name not resolved); ``TransportError/Code/connectDeadlineExceeded`` (at the end of `timeout`, or of the last
+    ///   host's connect timeout); ``TransportError/Code/cancelled``; ``TransportError/Code/invalidConnectionString``
+    ///   when `connect_timeout` is not an integer.
     public static func connect(
         _ parameters: ConnectionParameters,
         timeout: Duration = .seconds(10),
@@ -21,24 +31,37 @@ extension LibPQConnection {
         deadline: ContinuousClock.Instant,
         options: Options = Options()
     ) async throws -> LibPQConnection {
-        if Task.isCancelled {
-            throw TransportError(code: .cancelled, message: "cancelled before connecting", phase: .connecting,
-                                 isConnectionUsable: false)
-        }
         var parameters = parameters
         if parameters["client_encoding"] == nil {
             // Swift strings are UTF-8; so is every text value exchanged with the server.
             parameters["client_encoding"] = "UTF8"
         }
-        // libpq resolves host names and may wait on the network inside PQconnectStartParams and PQconnectPoll,
-        // so the connect runs on a thread of its own, never on Swift's cooperative threads, and is left to finish
-        // there when the deadline passes or the task is cancelled first.
-        let outcome = await ConnectAttempt(parameters: parameters, deadline: deadline).connect()
-        switch outcome {
-        case .success(let handle):
-            return LibPQConnection(handle: handle, options: options)
-        case .failure(let error):
-            throw error
+        let hosts = parameters.hostSequence
+        let hostTimeout = try parameters.hostConnectTimeout(default: hosts.count > 1 ? options.hostConnectTimeout : nil)
+        var lastFailure: TransportError?
+        for host in hosts {
+            if Task.isCancelled {
+                let message = lastFailure == nil ? "cancelled before connecting" : "cancelled while connecting"
+                throw TransportError(code: .cancelled, message: message,
+                                     host: lastFailure?.host, port: lastFailure?.port, phase: .connecting,
+                                     isConnectionUsable: false)
+            }
+            let hostDeadline = hostTimeout.map { min(deadline, .now.advanced(by: $0)) } ?? deadline
+            let attempt = ConnectAttempt(parameters: host, deadline: hostDeadline,
+                                         deadlineIsHostTimeout: hostDeadline < deadline)
+            switch await attempt.connect() {
+            case .success(let handle):
+                return LibPQConnection(handle: handle, options: options)
+            case .failure(let failure):
+                // "If a connection is established successfully, but authentication fails, the remaining hosts in the
+                // list are not tried": libpq ends the list at any error the server answers during startup.
+                if failure.code == .cancelled || failure.severity != nil || ContinuousClock.now >= deadline {
+                    throw failure
+                }
+                lastFailure = failure
+            }
         }
+        throw lastFailure ?? TransportError(code: .connectFailed, message: "no host to connect to",
+                                            phase: .connecting, isConnectionUsable: false)
     }
 }
