@@ -46,4 +46,26 @@ struct BlockedConnectTests {
         #expect(error?.phase == .connecting)
         #expect(ContinuousClock.now - cancelled < Self.margin)
     }
+
+    @Test func aHostBlockedInsideLibpqIsLeftForTheNext() async throws {
+        let listener = try SSLAcceptingListener(), file = try BlockingFile()
+        file.release(after: .seconds(5))
+        defer { file.release(); listener.close() }
+        let closed = try ClosedPort.make()
+        var parameters = Self.blockingParameters(listener, file)
+        parameters["host"] = "127.0.0.1,127.0.0.1"
+        parameters["port"] = "\(listener.port),\(closed)"
+        let started = ContinuousClock.now
+        let error = await #expect(throws: TransportError.self) {
+            try await LibPQConnection.connect(
+                parameters, timeout: .seconds(10), options: .init(hostConnectTimeout: .milliseconds(500))
+            )
+        }
+        let elapsed = ContinuousClock.now - started
+        // The second host was tried: it refused.
+        #expect(error?.code == .connectFailed)
+        #expect(error?.port == closed)
+        #expect(elapsed >= .milliseconds(500))
+        #expect(elapsed < .milliseconds(500) + Self.margin)
+    }
 }
