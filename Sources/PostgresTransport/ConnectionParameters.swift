@@ -4,7 +4,8 @@ internal import CLibPQ
 ///
 /// Built from a libpq connection string (`host=a,b port=5432 dbname=app`) or a `postgresql://` URL, which libpq
 /// itself parses (`PQconninfoParse`), so every form and option libpq accepts is accepted here, and nothing else.
-/// Multi-host lists pass through to libpq unchanged. The description never shows the password.
+/// Multi-host lists are kept as given; ``LibPQConnection/connect(_:timeout:options:)`` tries their hosts one at a
+/// time, in order. The description never shows the password.
 public struct ConnectionParameters: Sendable, Hashable {
     /// One option: a libpq keyword and its value.
     public struct Option: Sendable, Hashable {

@@ -19,17 +19,24 @@ public actor LibPQConnection {
         /// How many named statements ``LibPQConnection/executePrepared(_:parameters:resultFormat:deadline:)`` keeps
         /// prepared on the server (least recently used deallocated first); 0 turns the cache off.
         public var preparedStatementCapacity: Int
+        /// The longest a connect waits for one host of a multi-host list before it moves on to the next, when the
+        /// connection options do not set `connect_timeout`; nil to give the first host the whole connect deadline.
+        ///
+        /// See ``LibPQConnection/connect(_:timeout:options:)``. A single host is not limited by it.
+        public var hostConnectTimeout: Duration?
 
-        /// Options with the defaults: a 5-second cancel grace period, no notice handler, and up to 256 prepared
-        /// statements.
+        /// Options with the defaults: a 5-second cancel grace period, no notice handler, up to 256 prepared
+        /// statements, and 5 seconds for each host of a multi-host list.
         public init(
             cancelGracePeriod: Duration = .seconds(5),
             noticeHandler: (@Sendable (Notice) -> Void)? = nil,
-            preparedStatementCapacity: Int = 256
+            preparedStatementCapacity: Int = 256,
+            hostConnectTimeout: Duration? = .seconds(5)
         ) {
             self.cancelGracePeriod = cancelGracePeriod
             self.noticeHandler = noticeHandler
             self.preparedStatementCapacity = preparedStatementCapacity
+            self.hostConnectTimeout = hostConnectTimeout
         }
     }
 

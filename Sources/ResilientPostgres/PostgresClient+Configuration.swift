@@ -27,6 +27,15 @@ extension PostgresClient {
         public var livenessCheckAfterIdle: Duration = .seconds(30)
         /// The longest one connect may take (across every host listed), within the operation's budget.
         public var connectTimeout: Duration = .seconds(10)
+        /// The longest one connect waits for each host of a multi-host list before it moves on to the next, unless
+        /// the connection options set libpq's `connect_timeout` (which then bounds every host, a single one too).
+        ///
+        /// A host that accepts connections and never answers, like a frozen old primary listed first, holds each
+        /// connect this long. The default, 5 seconds, is well above what a healthy server needs to set up a session
+        /// (TLS and authentication included, even under load), and lets the second of two hosts have a full turn
+        /// within the default ``connectTimeout``; keep it below ``connectTimeout``. `nil` lets the first host take
+        /// the whole connect timeout. A single host is not limited by it.
+        public var hostConnectTimeout: Duration? = .seconds(5)
         /// How long the server gets to answer a cancel request before the session is closed as hung.
         public var cancelGracePeriod: Duration = .seconds(5)
         /// While the database is unreachable, the waits between the pool's reconnect attempts.

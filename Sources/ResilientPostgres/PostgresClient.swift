@@ -28,7 +28,8 @@ public final class PostgresClient: Sendable {
             connectTimeout: configuration.connectTimeout,
             options: LibPQConnection.Options(
                 cancelGracePeriod: configuration.cancelGracePeriod,
-                preparedStatementCapacity: configuration.statementCaching.capacity
+                preparedStatementCapacity: configuration.statementCaching.capacity,
+                hostConnectTimeout: configuration.hostConnectTimeout
             )
         )
         self.init(configuration: configuration, connector: connector)

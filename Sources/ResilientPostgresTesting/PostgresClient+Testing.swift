@@ -38,7 +38,10 @@ extension PostgresClient {
         let real = LibPQConnector(
             parameters: configuration.connection,
             connectTimeout: configuration.connectTimeout,
-            options: LibPQConnection.Options(cancelGracePeriod: configuration.cancelGracePeriod)
+            options: LibPQConnection.Options(
+                cancelGracePeriod: configuration.cancelGracePeriod,
+                hostConnectTimeout: configuration.hostConnectTimeout
+            )
         )
         let connector = FaultInjectingConnector(
             real: real,
