@@ -35,7 +35,7 @@ extension LibPQConnection {
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> [QueryResult] {
-        let connection = try beginStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         for (index, statement) in statements.enumerated() {
             try checkParameters(statement.parameters, statementIndex: index)

@@ -6,10 +6,26 @@ import Synchronization
 ///
 /// A request sends `PQcancel` on a thread of its own and bounds the statement's remaining wait by the grace period;
 /// a server that does not answer by then is treated as hung, and the connection is closed.
+///
+/// A cancel request names the session, not the statement: the server cancels whatever the session runs when the
+/// request arrives. The statement can finish while the request is on its way, so the next statement on the session
+/// must not start until the send is over (see ``waitForCancelInFlight(until:)``).
 final class StatementCancellation: Sendable {
     enum Reason: Sendable {
         case task
         case deadline
+    }
+
+    /// How a wait for a cancel request still being sent ended.
+    enum InFlightOutcome: Sendable {
+        /// No cancel request is on its way: a statement can start.
+        case settled
+        /// The waiting task was cancelled.
+        case cancelled
+        /// The waiting statement's own deadline passed.
+        case deadlinePassed
+        /// The send outlasted its grace period: the cancel path to the server is hung.
+        case hung
     }
 
     private struct State {
@@ -18,6 +34,11 @@ final class StatementCancellation: Sendable {
         var descriptor: Int32 = -1
         var reason: Reason?
         var graceDeadline: ContinuousClock.Instant?
+        /// While a cancel request may still be on its way to the server (its thread started and `PQcancel` not yet
+        /// returned): the grace deadline of that request. Nil when no request is in flight.
+        var inFlightUntil: ContinuousClock.Instant?
+        /// The next statement, waiting for the request in flight to be sent.
+        var inFlightWaiter: UnsafeContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -60,17 +81,79 @@ final class StatementCancellation: Sendable {
             let graceDeadline = ContinuousClock.now.advanced(by: grace)
             state.reason = reason
             state.graceDeadline = graceDeadline
+            if token != nil {
+                // Marked in flight in the same critical section that decides to send, so that no statement can
+                // start between the decision and the send.
+                state.inFlightUntil = graceDeadline
+            }
             return (state.generation, state.descriptor, graceDeadline)
         }
         guard let (generation, descriptor, graceDeadline) = request else { return }
         SocketReadiness.shared.shortenDeadline(of: descriptor, to: graceDeadline)
         guard let token else { return }
         let thread = Thread { [self] in
-            // The statement may have ended while this thread started; a cancel now would hit the next one.
-            guard state.withLock({ $0.isActive && $0.generation == generation }) else { return }
-            _ = token.send()
+            // A statement that already ended needs no cancel. One that ends during the send is why the next
+            // statement waits for this thread (see waitForCancelInFlight).
+            if state.withLock({ $0.isActive && $0.generation == generation }) {
+                _ = token.send()
+            }
+            let waiter = state.withLock { state in
+                state.inFlightUntil = nil
+                return state.inFlightWaiter.take()
+            }
+            waiter?.resume()
         }
         thread.name = "ResilientPostgres.cancel"
         thread.start()
+    }
+
+    /// Until when a cancel request of an earlier statement may still be on its way to the server; nil when none
+    /// is, and a statement can start at once.
+    var cancelInFlightUntil: ContinuousClock.Instant? {
+        state.withLock { $0.inFlightUntil }
+    }
+
+    /// Waits until no cancel request of an earlier statement can still reach the server, so that a statement about
+    /// to start cannot be cancelled by it; at most until `deadline` or the request's grace deadline.
+    ///
+    /// Why waiting for `PQcancel` to return is enough (PostgreSQL's `postmaster.c`, `postgres.c`, libpq's
+    /// `fe-connect.c`): `PQcancel` connects to the server, sends the request and returns only when the server closes
+    /// that connection, which it does after signalling the session's backend (SIGINT). libpq: "Wait for the
+    /// postmaster to close the connection, which indicates that it's processed the request. Without this delay, we
+    /// might issue another command only to find that our cancel zaps that command instead of the one we thought we
+    /// were canceling." The backend takes the signal before it can read any later command (a pending signal is
+    /// delivered before the read returns), and a cancel taken while it waits for a command is dropped: it reads a
+    /// command with `DoingCommandRead` set, then runs `CHECK_FOR_INTERRUPTS()` before clearing it ("Query cancel
+    /// is supposed to be a no-op when there is no query in progress, so if a query cancel arrived while we were
+    /// idle, just reset QueryCancelPending"), and `ProcessInterrupts` ignores the cancel while `DoingCommandRead`.
+    /// So a statement sent after `PQcancel` returned is safe; one sent while it runs may be the one cancelled.
+    func waitForCancelInFlight(until deadline: ContinuousClock.Instant?) async -> InFlightOutcome {
+        guard let inFlightUntil = cancelInFlightUntil else { return .settled }
+        let waitUntil = deadline.map { min($0, inFlightUntil) } ?? inFlightUntil
+        await withTaskGroup(of: Void.self) { group in
+            // Ends the wait at its limit or when the task is cancelled (which cancels this child as well).
+            group.addTask { [self] in
+                try? await Task.sleep(until: waitUntil, clock: .continuous)
+                let waiter = state.withLock { $0.inFlightWaiter.take() }
+                waiter?.resume()
+            }
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                // The limit, a cancellation or the send may all have come first; only a wait still needed parks.
+                let parks = state.withLock { state -> Bool in
+                    guard state.inFlightUntil != nil, !Task.isCancelled, ContinuousClock.now < waitUntil else {
+                        return false
+                    }
+                    state.inFlightWaiter = continuation
+                    return true
+                }
+                if !parks { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+        return state.withLock { state in
+            guard let inFlightUntil = state.inFlightUntil else { return .settled }
+            if Task.isCancelled { return .cancelled }
+            return ContinuousClock.now >= inFlightUntil ? .hung : .deadlinePassed
+        }
     }
 }
