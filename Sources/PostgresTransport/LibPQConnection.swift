@@ -257,12 +257,13 @@ public actor LibPQConnection {
         isCommit: Bool,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        let descriptor = PQsocket(connection)
-        cancellation.begin(descriptor: descriptor)
+        let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
         let collected = try await withTaskCancellationHandler {
-            try await collectResults(connection, descriptor: descriptor, phaseIfSent: phaseIfSent, deadline: deadline)
+            try await collectResults(
+                connection, registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
+            )
         } onCancel: {
             cancellation.requestCancel(.task)
         }
@@ -278,7 +279,7 @@ public actor LibPQConnection {
 
     private func collectResults(
         _ connection: OpaquePointer,
-        descriptor: Int32,
+        registration: SocketReadiness.Registration,
         phaseIfSent: TransportError.Phase,
         deadline: ContinuousClock.Instant?
     ) async throws -> CollectedResults {
@@ -289,7 +290,9 @@ public actor LibPQConnection {
             let flushed = PQflush(connection)
             if flushed == 0 { break }
             if flushed < 0 { return collected }  // broken; PQgetResult below reports why
-            try await waitForSocket(.readableOrWritable, descriptor: descriptor, phase: phaseIfSent, deadline: deadline)
+            try await waitForSocket(
+                .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
+            )
             _ = PQconsumeInput(connection)
         }
         // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so.
@@ -313,7 +316,7 @@ public actor LibPQConnection {
                     collected.last = result
                 }
             }
-            try await waitForSocket(.readable, descriptor: descriptor, phase: phaseIfSent, deadline: deadline)
+            try await waitForSocket(.readable, registration: registration, phase: phaseIfSent, deadline: deadline)
             if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
                 return collected  // the connection broke; finish reports PQerrorMessage
             }
@@ -324,14 +327,14 @@ public actor LibPQConnection {
     /// cancel request (the caller's or the deadline's) goes unanswered for the grace period.
     func waitForSocket(
         _ interest: SocketReadiness.Interest,
-        descriptor: Int32,
+        registration: SocketReadiness.Registration,
         phase: TransportError.Phase,
         deadline: ContinuousClock.Instant?
     ) async throws {
         while true {
             let request = cancellation.request
             let waitUntil = request.map(\.graceDeadline) ?? deadline
-            let outcome = await SocketReadiness.shared.wait(for: interest, on: descriptor, deadline: waitUntil)
+            let outcome = await SocketReadiness.shared.wait(for: interest, on: registration, deadline: waitUntil)
             if outcome == .ready { return }
             let now = ContinuousClock.now
             if let request = cancellation.request {

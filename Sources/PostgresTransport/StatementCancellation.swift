@@ -31,7 +31,8 @@ final class StatementCancellation: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var isActive = false
-        var descriptor: Int32 = -1
+        /// The running statement's waits on its socket, which a cancel request shortens.
+        var registration = SocketReadiness.Registration(id: 0, descriptor: -1)
         var reason: Reason?
         var graceDeadline: ContinuousClock.Instant?
         /// While a cancel request may still be on its way to the server (its thread started and `PQcancel` not yet
@@ -50,20 +51,26 @@ final class StatementCancellation: Sendable {
         self.grace = grace
     }
 
-    /// Marks the start of a statement on the connection's socket.
-    func begin(descriptor: Int32) {
+    /// Marks the start of a statement on the connection's socket; returns the registration its waits use.
+    func begin(descriptor: Int32) -> SocketReadiness.Registration {
+        let registration = SocketReadiness.shared.register(descriptor)
         state.withLock { state in
             state.generation &+= 1
             state.isActive = true
-            state.descriptor = descriptor
+            state.registration = registration
             state.reason = nil
             state.graceDeadline = nil
         }
+        return registration
     }
 
     /// Marks the end of the statement; later requests do nothing.
     func end() {
-        state.withLock { $0.isActive = false }
+        state.withLock { state in
+            state.isActive = false
+            // A cancel request may have left a deadline for a wait that never came.
+            if state.reason != nil { SocketReadiness.shared.discardPendingDeadline(of: state.registration) }
+        }
     }
 
     /// Why a cancel was requested for the running statement, and until when its answer is awaited; nil if none was.
@@ -76,7 +83,7 @@ final class StatementCancellation: Sendable {
 
     /// Asks the server to cancel the running statement (once per statement); safe to call from any thread.
     func requestCancel(_ reason: Reason) {
-        let request = state.withLock { state -> (UInt64, Int32, ContinuousClock.Instant)? in
+        let generation = state.withLock { state -> UInt64? in
             guard state.isActive, state.reason == nil else { return nil }
             let graceDeadline = ContinuousClock.now.advanced(by: grace)
             state.reason = reason
@@ -86,11 +93,11 @@ final class StatementCancellation: Sendable {
                 // start between the decision and the send.
                 state.inFlightUntil = graceDeadline
             }
-            return (state.generation, state.descriptor, graceDeadline)
+            // Under this lock, so that `end` cannot run in between and leave the deadline pending for good.
+            SocketReadiness.shared.shortenDeadline(of: state.registration, to: graceDeadline)
+            return state.generation
         }
-        guard let (generation, descriptor, graceDeadline) = request else { return }
-        SocketReadiness.shared.shortenDeadline(of: descriptor, to: graceDeadline)
-        guard let token else { return }
+        guard let generation, let token else { return }
         let thread = Thread { [self] in
             // A statement that already ended needs no cancel. One that ends during the send is why the next
             // statement waits for this thread (see waitForCancelInFlight).
