@@ -35,7 +35,7 @@ extension LibPQConnection {
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> [QueryResult] {
-        let connection = try beginStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         for (index, statement) in statements.enumerated() {
             try checkParameters(statement.parameters, statementIndex: index)
@@ -87,13 +87,14 @@ extension LibPQConnection {
                 isConnectionUsable: Self.isUsable(connection)
             )
         }
-        let descriptor = PQsocket(connection)
-        cancellation.begin(descriptor: descriptor)
+        let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
         let progress = try await withTaskCancellationHandler {
             let progress = PipelineProgress(commands: commands, startedInTransactionBlock: startedInTransactionBlock)
-            try await pump(connection, progress, descriptor: descriptor, resultFormat: resultFormat, deadline: deadline)
+            try await pump(
+                connection, progress, registration: registration, resultFormat: resultFormat, deadline: deadline
+            )
             return progress
         } onCancel: {
             cancellation.requestCancel(.task)
@@ -141,7 +142,7 @@ extension LibPQConnection {
     private func pump(
         _ connection: OpaquePointer,
         _ progress: PipelineProgress,
-        descriptor: Int32,
+        registration: SocketReadiness.Registration,
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws {
@@ -190,7 +191,7 @@ extension LibPQConnection {
             if !outputPending, progress.hasCommandsToQueue { continue }
             try await waitForSocket(
                 outputPending ? .readableOrWritable : .readable,
-                descriptor: descriptor, phase: progress.phaseIfLost, deadline: deadline
+                registration: registration, phase: progress.phaseIfLost, deadline: deadline
             )
         }
     }

@@ -26,7 +26,7 @@ extension LibPQConnection {
         guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
             return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
-        let connection = try beginStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))

@@ -7,7 +7,9 @@ internal import CLibPQ
 /// ``TransportError`` that says what happened and how far the request had got. Cancelling the calling task while a
 /// statement runs sends the server a cancel request; the call then returns as soon as the server answers it (with
 /// ``TransportError/Code/cancelled``, SQLSTATE 57014), and the connection stays usable. A server that does not answer
-/// a cancel within ``Options/cancelGracePeriod`` is treated as hung, and the connection is closed.
+/// a cancel within ``Options/cancelGracePeriod`` is treated as hung, and the connection is closed. A cancel request
+/// still on its way when its statement ends never cancels the next one: the next statement waits until the request
+/// has been delivered (about one round trip to the server).
 public actor LibPQConnection {
     /// How a connection behaves, beyond what libpq's connection options say.
     public struct Options: Sendable {
@@ -147,7 +149,7 @@ public actor LibPQConnection {
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
-        let connection = try beginStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let wasConnected = PQstatus(connection) == CONNECTION_OK
@@ -167,7 +169,7 @@ public actor LibPQConnection {
     /// semicolons, and no parameters can be bound. Returns the last statement's result. Never pass it values that
     /// came from outside: use ``execute(_:parameters:resultFormat:deadline:)``, which binds them.
     public func executeUnsafeScript(_ sql: String, deadline: ContinuousClock.Instant? = nil) async throws -> QueryResult {
-        let connection = try beginStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         let wasConnected = PQstatus(connection) == CONNECTION_OK
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
@@ -181,22 +183,62 @@ public actor LibPQConnection {
 
     // MARK: - Statement machinery
 
-    func beginStatement() throws -> OpaquePointer {
-        guard let connection else {
-            throw TransportError(code: .connectionClosed, message: "the connection is closed",
-                                 host: host, port: port, phase: .notSent, isConnectionUsable: false)
-        }
+    /// Claims the connection for one statement, once no cancel request sent for an earlier statement can still
+    /// reach the server (it would cancel this one instead); every entry point that sends a statement starts here.
+    func beginStatement(deadline: ContinuousClock.Instant?) async throws -> OpaquePointer {
+        guard connection != nil else { throw closedError() }
         guard !isRunningStatement else {
             throw TransportError(code: .connectionBusy, message: "another statement is running on this connection",
                                  host: host, port: port, phase: .notSent, isConnectionUsable: true)
         }
-        if Task.isCancelled {
-            throw TransportError(code: .cancelled, message: "cancelled before the statement was sent",
-                                 host: host, port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
-        }
         isRunningStatement = true
-        notices.reset()
-        return connection
+        do {
+            if cancellation.cancelInFlightUntil != nil {
+                try await waitForCancelInFlight(deadline: deadline)
+            }
+            // The connection may have been closed while waiting.
+            guard let connection else { throw closedError() }
+            if Task.isCancelled {
+                throw TransportError(code: .cancelled, message: "cancelled before the statement was sent", host: host,
+                                     port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
+            }
+            notices.reset()
+            return connection
+        } catch {
+            isRunningStatement = false
+            throw error
+        }
+    }
+
+    private func closedError() -> TransportError {
+        TransportError(code: .connectionClosed, message: "the connection is closed",
+                       host: host, port: port, phase: .notSent, isConnectionUsable: false)
+    }
+
+    /// Waits for a cancel request of an earlier statement that is still being sent; closes the connection when the
+    /// send outlasts its grace period, as for a cancel request the server leaves unanswered.
+    private func waitForCancelInFlight(deadline: ContinuousClock.Instant?) async throws {
+        switch await cancellation.waitForCancelInFlight(until: deadline) {
+        case .settled:
+            return
+        case .cancelled:
+            throw TransportError(code: .cancelled, message: "cancelled before the statement was sent", host: host,
+                                 port: port, phase: .notSent, isConnectionUsable: isUsable)
+        case .deadlinePassed:
+            throw TransportError(
+                code: .deadlineExceeded,
+                message: "the deadline passed while a cancel request for an earlier statement was still being sent",
+                host: host, port: port, phase: .notSent, isConnectionUsable: isUsable
+            )
+        case .hung:
+            close()
+            throw TransportError(
+                code: .connectionLost,
+                message: "a cancel request for an earlier statement could not be sent in time; "
+                    + "the connection was closed",
+                host: host, port: port, phase: .notSent, isConnectionUsable: false
+            )
+        }
     }
 
     /// The failure of a `PQsend*` call that returned 0. If the connection was already broken ("no connection to the
@@ -222,12 +264,13 @@ public actor LibPQConnection {
         isCommit: Bool,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        let descriptor = PQsocket(connection)
-        cancellation.begin(descriptor: descriptor)
+        let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
         let collected = try await withTaskCancellationHandler {
-            try await collectResults(connection, descriptor: descriptor, phaseIfSent: phaseIfSent, deadline: deadline)
+            try await collectResults(
+                connection, registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
+            )
         } onCancel: {
             cancellation.requestCancel(.task)
         }
@@ -243,7 +286,7 @@ public actor LibPQConnection {
 
     private func collectResults(
         _ connection: OpaquePointer,
-        descriptor: Int32,
+        registration: SocketReadiness.Registration,
         phaseIfSent: TransportError.Phase,
         deadline: ContinuousClock.Instant?
     ) async throws -> CollectedResults {
@@ -254,7 +297,9 @@ public actor LibPQConnection {
             let flushed = PQflush(connection)
             if flushed == 0 { break }
             if flushed < 0 { return collected }  // broken; PQgetResult below reports why
-            try await waitForSocket(.readableOrWritable, descriptor: descriptor, phase: phaseIfSent, deadline: deadline)
+            try await waitForSocket(
+                .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
+            )
             _ = PQconsumeInput(connection)
         }
         // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so.
@@ -278,7 +323,7 @@ public actor LibPQConnection {
                     collected.last = result
                 }
             }
-            try await waitForSocket(.readable, descriptor: descriptor, phase: phaseIfSent, deadline: deadline)
+            try await waitForSocket(.readable, registration: registration, phase: phaseIfSent, deadline: deadline)
             if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
                 return collected  // the connection broke; finish reports PQerrorMessage
             }
@@ -289,14 +334,14 @@ public actor LibPQConnection {
     /// cancel request (the caller's or the deadline's) goes unanswered for the grace period.
     func waitForSocket(
         _ interest: SocketReadiness.Interest,
-        descriptor: Int32,
+        registration: SocketReadiness.Registration,
         phase: TransportError.Phase,
         deadline: ContinuousClock.Instant?
     ) async throws {
         while true {
             let request = cancellation.request
             let waitUntil = request.map(\.graceDeadline) ?? deadline
-            let outcome = await SocketReadiness.shared.wait(for: interest, on: descriptor, deadline: waitUntil)
+            let outcome = await SocketReadiness.shared.wait(for: interest, on: registration, deadline: waitUntil)
             if outcome == .ready { return }
             let now = ContinuousClock.now
             if let request = cancellation.request {

@@ -14,41 +14,90 @@ import Synchronization
 /// its continuation, arms its descriptor with `EPOLLONESHOT` and suspends; the thread resumes it when the socket is
 /// ready or its deadline passes. Readiness can be spurious (a stale arming firing for a later waiter), so callers
 /// always re-check with libpq and wait again.
-final class SocketReadiness: Sendable {
-    enum Interest: Sendable {
+///
+/// Waits are kept by ``Registration``, never by descriptor alone: epoll arms a descriptor once, so the waits on one
+/// descriptor (a closed socket's waiter and the new socket that reused its number, say) share that arming, with
+/// the union of their interests, and an event wakes each of them whose interest it matches.
+package final class SocketReadiness: Sendable {
+    package enum Interest: Sendable {
         case readable
         case writable
         /// Either, as libpq asks while flushing: "wait for the socket to be read-ready or write-ready".
         case readableOrWritable
     }
 
-    enum Outcome: Sendable {
+    package enum Outcome: Sendable {
         case ready
         case timedOut
     }
 
+    /// The waits of one owner on one socket (a statement's), told apart from every other registration's even when
+    /// they share a descriptor number; ``shortenDeadline(of:to:)`` targets it. One wait at a time per registration.
+    package struct Registration: Hashable, Sendable {
+        package let id: UInt64
+        package let descriptor: Int32
+    }
+
     private struct Waiter {
+        var descriptor: Int32
+        /// The epoll events the waiter is interested in.
+        var events: UInt32
         var deadline: ContinuousClock.Instant?
         var continuation: UnsafeContinuation<Outcome, Never>
+        /// The registration that was already waiting on the same descriptor, if any (usually none).
+        var earlier: UInt64?
     }
 
     private struct State {
-        var waiters: [Int32: Waiter] = [:]
+        var waiters: [UInt64: Waiter] = [:]
+        /// The registration that last started waiting on each descriptor; the others chain from it through
+        /// ``Waiter/earlier``.
+        var latestWaiter: [Int32: UInt64] = [:]
         /// The deadline the loop sleeps until, if any. A new earlier deadline must wake the loop.
         var sleepingUntil: ContinuousClock.Instant?
         var sleepsForever = true
-        /// Deadlines set for descriptors that had no waiter at the time; the next wait on them takes it.
-        var pendingDeadlines: [Int32: ContinuousClock.Instant] = [:]
+        /// Deadlines set for registrations that were not waiting at the time; their next wait takes it.
+        var pendingDeadlines: [UInt64: ContinuousClock.Instant] = [:]
+
+        /// The union of the events the waiters chained from `id` are interested in.
+        func events(from id: UInt64?) -> UInt32 {
+            var events: UInt32 = 0
+            var next = id
+            while let current = next, let waiter = waiters[current] {
+                events |= waiter.events
+                next = waiter.earlier
+            }
+            return events
+        }
+
+        /// Removes one waiter, keeping the chain of its descriptor intact.
+        mutating func unlink(_ id: UInt64) -> Waiter? {
+            guard let waiter = waiters.removeValue(forKey: id) else { return nil }
+            if latestWaiter[waiter.descriptor] == id {
+                latestWaiter[waiter.descriptor] = waiter.earlier
+                return waiter
+            }
+            var next = latestWaiter[waiter.descriptor]
+            while let current = next {
+                if waiters[current]?.earlier == id {
+                    waiters[current]?.earlier = waiter.earlier
+                    break
+                }
+                next = waiters[current]?.earlier
+            }
+            return waiter
+        }
     }
 
     /// The process-wide instance; its thread lives as long as the process.
-    static let shared = SocketReadiness()
+    package static let shared = SocketReadiness()
 
     #if canImport(Glibc)
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
     #endif
     private let state = Mutex(State())
+    private let lastRegistrationID = Atomic<UInt64>(0)
 
     private init() {
         #if canImport(Glibc)
@@ -63,65 +112,98 @@ final class SocketReadiness: Sendable {
         #endif
     }
 
-    /// Suspends until `descriptor` is ready for `interest`, or until `deadline` passes.
-    func wait(
+    /// A new registration for waits on `descriptor`; takes no lock and allocates nothing.
+    package func register(_ descriptor: Int32) -> Registration {
+        Registration(id: lastRegistrationID.wrappingAdd(1, ordering: .relaxed).newValue, descriptor: descriptor)
+    }
+
+    /// Suspends until the registration's descriptor is ready for `interest`, or until `deadline` passes.
+    package func wait(
         for interest: Interest,
-        on descriptor: Int32,
+        on registration: Registration,
         deadline: ContinuousClock.Instant?
     ) async -> Outcome {
         #if canImport(Glibc)
         await withUnsafeContinuation { continuation in
+            let descriptor = registration.descriptor
+            var notPollable: [UnsafeContinuation<Outcome, Never>] = []
             let mustWake = state.withLock { state -> Bool in
                 var deadline = deadline
-                if let pending = state.pendingDeadlines.removeValue(forKey: descriptor) {
+                if !state.pendingDeadlines.isEmpty,
+                    let pending = state.pendingDeadlines.removeValue(forKey: registration.id)
+                {
                     deadline = min(deadline ?? pending, pending)
                 }
-                state.waiters[descriptor] = Waiter(deadline: deadline, continuation: continuation)
+                let events = Self.events(for: interest)
+                let earlier = state.latestWaiter.updateValue(registration.id, forKey: descriptor)
+                state.waiters[registration.id] = Waiter(
+                    descriptor: descriptor, events: events, deadline: deadline, continuation: continuation,
+                    earlier: earlier
+                )
+                // Armed under the lock, so that two waits on one descriptor cannot arm it each with only its own
+                // interest. The chain is almost always this one waiter.
+                guard arm(descriptor, events: events | state.events(from: earlier)) else {
+                    // Not a pollable descriptor (closed, say): let every waiter on it find out from libpq.
+                    var next: UInt64? = registration.id
+                    while let current = next, let waiter = state.unlink(current) {
+                        notPollable.append(waiter.continuation)
+                        next = state.latestWaiter[descriptor]
+                    }
+                    return false
+                }
                 guard let deadline else { return false }
                 if state.sleepsForever { return true }
                 return state.sleepingUntil.map { deadline < $0 } ?? true
             }
-            if !arm(descriptor, for: interest) {
-                // Not a pollable descriptor (closed, say): let the caller find out from libpq.
-                let waiter = state.withLock { $0.waiters.removeValue(forKey: descriptor) }
-                waiter?.continuation.resume(returning: .ready)
-                return
-            }
+            for waiter in notPollable { waiter.resume(returning: .ready) }
             if mustWake { wake() }
         }
         #else
-        await Self.waitOnOwnThread(for: interest, on: descriptor, deadline: deadline)
+        await Self.waitOnOwnThread(for: interest, on: registration.descriptor, deadline: deadline)
         #endif
     }
 
-    /// Moves the deadline of the task waiting on `descriptor` earlier (to end a wait after a cancel request).
+    /// Moves the deadline of the registration's wait earlier (to end a wait after a cancel request).
     ///
-    /// When no task is waiting yet, the next wait on `descriptor` takes the deadline. A deadline left over for a
-    /// later statement only makes one of its waits end early, which callers treat as a spurious wake.
-    func shortenDeadline(of descriptor: Int32, to deadline: ContinuousClock.Instant) {
+    /// When the registration is not waiting, its next wait takes the deadline; an owner that may not wait again
+    /// must call ``discardPendingDeadline(of:)``.
+    package func shortenDeadline(of registration: Registration, to deadline: ContinuousClock.Instant) {
         #if canImport(Glibc)
         let changed = state.withLock { state -> Bool in
-            guard var waiter = state.waiters[descriptor] else {
-                state.pendingDeadlines[descriptor] = deadline
+            guard var waiter = state.waiters[registration.id] else {
+                let pending = state.pendingDeadlines[registration.id]
+                state.pendingDeadlines[registration.id] = pending.map { min($0, deadline) } ?? deadline
                 return false
             }
             if let current = waiter.deadline, current <= deadline { return false }
             waiter.deadline = deadline
-            state.waiters[descriptor] = waiter
+            state.waiters[registration.id] = waiter
             return true
         }
         if changed { wake() }
         #endif
     }
 
+    /// Drops a deadline set by ``shortenDeadline(of:to:)`` that no wait took.
+    func discardPendingDeadline(of registration: Registration) {
+        #if canImport(Glibc)
+        state.withLock { state in
+            guard !state.pendingDeadlines.isEmpty else { return }
+            state.pendingDeadlines[registration.id] = nil
+        }
+        #endif
+    }
+
     #if canImport(Glibc)
-    private func arm(_ descriptor: Int32, for interest: Interest) -> Bool {
-        let events: UInt32 =
-            switch interest {
-            case .readable: EPOLLIN.rawValue
-            case .writable: EPOLLOUT.rawValue
-            case .readableOrWritable: EPOLLIN.rawValue | EPOLLOUT.rawValue
-            }
+    private static func events(for interest: Interest) -> UInt32 {
+        switch interest {
+        case .readable: EPOLLIN.rawValue
+        case .writable: EPOLLOUT.rawValue
+        case .readableOrWritable: EPOLLIN.rawValue | EPOLLOUT.rawValue
+        }
+    }
+
+    private func arm(_ descriptor: Int32, events: UInt32) -> Bool {
         var event = epoll_event(events: events | EPOLLONESHOT.rawValue, data: epoll_data_t(fd: descriptor))
         if epoll_ctl(epollDescriptor, EPOLL_CTL_MOD, descriptor, &event) == 0 { return true }
         // A descriptor not yet registered, or a new socket that reuses a closed one's number.
@@ -138,7 +220,9 @@ final class SocketReadiness: Sendable {
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         var ready: [UnsafeContinuation<Outcome, Never>] = []
         var expired: [UnsafeContinuation<Outcome, Never>] = []
+        var expiredIDs: [UInt64] = []
         ready.reserveCapacity(capacity)
+        let wakesEveryone = EPOLLERR.rawValue | EPOLLHUP.rawValue
         while true {
             let timeout = state.withLock { state -> Int32 in
                 let earliest = state.waiters.values.lazy.compactMap(\.deadline).min()
@@ -157,15 +241,31 @@ final class SocketReadiness: Sendable {
                         woken = true
                         continue
                     }
-                    if let waiter = state.waiters.removeValue(forKey: descriptor) {
-                        ready.append(waiter.continuation)
+                    // Wake every waiter on the descriptor whose interest the event matches; re-arm for the others.
+                    let fired = events[index].events
+                    var next = state.latestWaiter.removeValue(forKey: descriptor)
+                    var stillWaiting: UInt32 = 0
+                    while let current = next, let waiter = state.waiters[current] {
+                        next = waiter.earlier
+                        if waiter.events & fired != 0 || fired & wakesEveryone != 0 {
+                            state.waiters[current] = nil
+                            ready.append(waiter.continuation)
+                        } else {
+                            state.waiters[current]?.earlier = state.latestWaiter.updateValue(current, forKey: descriptor)
+                            stillWaiting |= waiter.events
+                        }
+                    }
+                    if stillWaiting != 0, !arm(descriptor, events: stillWaiting) {
+                        while let current = state.latestWaiter[descriptor], let waiter = state.unlink(current) {
+                            ready.append(waiter.continuation)
+                        }
                     }
                 }
-                for (descriptor, waiter) in state.waiters {
-                    if let deadline = waiter.deadline, deadline <= now {
-                        state.waiters[descriptor] = nil
-                        expired.append(waiter.continuation)
-                    }
+                for (id, waiter) in state.waiters {
+                    if let deadline = waiter.deadline, deadline <= now { expiredIDs.append(id) }
+                }
+                for id in expiredIDs {
+                    if let waiter = state.unlink(id) { expired.append(waiter.continuation) }
                 }
             }
             // Drain the wake-up counter only when it fired: a read of an empty eventfd is a wasted system call.
@@ -177,6 +277,7 @@ final class SocketReadiness: Sendable {
             for continuation in expired { continuation.resume(returning: .timedOut) }
             ready.removeAll(keepingCapacity: true)
             expired.removeAll(keepingCapacity: true)
+            expiredIDs.removeAll(keepingCapacity: true)
         }
     }
     #endif

@@ -105,6 +105,9 @@ package protocol DatabaseConnector: Sendable {
 }
 
 extension LibPQConnection: DatabaseConnection {
+    /// A session whose cancel request is still being sent stays reusable: its next statement waits until the request
+    /// has been delivered, which costs about one round trip, less than opening a new session, and protects the
+    /// statements of one lease as well.
     package func isReadyForReuse() async -> Bool {
         isUsable && transactionStatus == .idle
     }

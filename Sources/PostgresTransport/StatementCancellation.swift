@@ -1,0 +1,166 @@
+import Foundation
+import Synchronization
+
+/// The cancellation state of the statement a connection is running: whether a cancel was requested (by the
+/// caller's task or by the statement's deadline) and until when the server gets to answer it.
+///
+/// A request sends `PQcancel` on a thread of its own and bounds the statement's remaining wait by the grace period;
+/// a server that does not answer by then is treated as hung, and the connection is closed.
+///
+/// A cancel request names the session, not the statement: the server cancels whatever the session runs when the
+/// request arrives. The statement can finish while the request is on its way, so the next statement on the session
+/// must not start until the send is over (see ``waitForCancelInFlight(until:)``).
+final class StatementCancellation: Sendable {
+    enum Reason: Sendable {
+        case task
+        case deadline
+    }
+
+    /// How a wait for a cancel request still being sent ended.
+    enum InFlightOutcome: Sendable {
+        /// No cancel request is on its way: a statement can start.
+        case settled
+        /// The waiting task was cancelled.
+        case cancelled
+        /// The waiting statement's own deadline passed.
+        case deadlinePassed
+        /// The send outlasted its grace period: the cancel path to the server is hung.
+        case hung
+    }
+
+    private struct State {
+        var generation: UInt64 = 0
+        var isActive = false
+        /// The running statement's waits on its socket, which a cancel request shortens.
+        var registration = SocketReadiness.Registration(id: 0, descriptor: -1)
+        var reason: Reason?
+        var graceDeadline: ContinuousClock.Instant?
+        /// While a cancel request may still be on its way to the server (its thread started and `PQcancel` not yet
+        /// returned): the grace deadline of that request. Nil when no request is in flight.
+        var inFlightUntil: ContinuousClock.Instant?
+        /// The next statement, waiting for the request in flight to be sent.
+        var inFlightWaiter: UnsafeContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+    private let token: CancelToken?
+    private let grace: Duration
+
+    init(token: CancelToken?, grace: Duration) {
+        self.token = token
+        self.grace = grace
+    }
+
+    /// Marks the start of a statement on the connection's socket; returns the registration its waits use.
+    func begin(descriptor: Int32) -> SocketReadiness.Registration {
+        let registration = SocketReadiness.shared.register(descriptor)
+        state.withLock { state in
+            state.generation &+= 1
+            state.isActive = true
+            state.registration = registration
+            state.reason = nil
+            state.graceDeadline = nil
+        }
+        return registration
+    }
+
+    /// Marks the end of the statement; later requests do nothing.
+    func end() {
+        state.withLock { state in
+            state.isActive = false
+            // A cancel request may have left a deadline for a wait that never came.
+            if state.reason != nil { SocketReadiness.shared.discardPendingDeadline(of: state.registration) }
+        }
+    }
+
+    /// Why a cancel was requested for the running statement, and until when its answer is awaited; nil if none was.
+    var request: (reason: Reason, graceDeadline: ContinuousClock.Instant)? {
+        state.withLock { state in
+            guard let reason = state.reason, let graceDeadline = state.graceDeadline else { return nil }
+            return (reason, graceDeadline)
+        }
+    }
+
+    /// Asks the server to cancel the running statement (once per statement); safe to call from any thread.
+    func requestCancel(_ reason: Reason) {
+        let generation = state.withLock { state -> UInt64? in
+            guard state.isActive, state.reason == nil else { return nil }
+            let graceDeadline = ContinuousClock.now.advanced(by: grace)
+            state.reason = reason
+            state.graceDeadline = graceDeadline
+            if token != nil {
+                // Marked in flight in the same critical section that decides to send, so that no statement can
+                // start between the decision and the send.
+                state.inFlightUntil = graceDeadline
+            }
+            // Under this lock, so that `end` cannot run in between and leave the deadline pending for good.
+            SocketReadiness.shared.shortenDeadline(of: state.registration, to: graceDeadline)
+            return state.generation
+        }
+        guard let generation, let token else { return }
+        let thread = Thread { [self] in
+            // A statement that already ended needs no cancel. One that ends during the send is why the next
+            // statement waits for this thread (see waitForCancelInFlight).
+            if state.withLock({ $0.isActive && $0.generation == generation }) {
+                _ = token.send()
+            }
+            let waiter = state.withLock { state in
+                state.inFlightUntil = nil
+                return state.inFlightWaiter.take()
+            }
+            waiter?.resume()
+        }
+        thread.name = "ResilientPostgres.cancel"
+        thread.start()
+    }
+
+    /// Until when a cancel request of an earlier statement may still be on its way to the server; nil when none
+    /// is, and a statement can start at once.
+    var cancelInFlightUntil: ContinuousClock.Instant? {
+        state.withLock { $0.inFlightUntil }
+    }
+
+    /// Waits until no cancel request of an earlier statement can still reach the server, so that a statement about
+    /// to start cannot be cancelled by it; at most until `deadline` or the request's grace deadline.
+    ///
+    /// Why waiting for `PQcancel` to return is enough (PostgreSQL's `postmaster.c`, `postgres.c`, libpq's
+    /// `fe-connect.c`): `PQcancel` connects to the server, sends the request and returns only when the server closes
+    /// that connection, which it does after signalling the session's backend (SIGINT). libpq: "Wait for the
+    /// postmaster to close the connection, which indicates that it's processed the request. Without this delay, we
+    /// might issue another command only to find that our cancel zaps that command instead of the one we thought we
+    /// were canceling." The backend takes the signal before it can read any later command (a pending signal is
+    /// delivered before the read returns), and a cancel taken while it waits for a command is dropped: it reads a
+    /// command with `DoingCommandRead` set, then runs `CHECK_FOR_INTERRUPTS()` before clearing it ("Query cancel
+    /// is supposed to be a no-op when there is no query in progress, so if a query cancel arrived while we were
+    /// idle, just reset QueryCancelPending"), and `ProcessInterrupts` ignores the cancel while `DoingCommandRead`.
+    /// So a statement sent after `PQcancel` returned is safe; one sent while it runs may be the one cancelled.
+    func waitForCancelInFlight(until deadline: ContinuousClock.Instant?) async -> InFlightOutcome {
+        guard let inFlightUntil = cancelInFlightUntil else { return .settled }
+        let waitUntil = deadline.map { min($0, inFlightUntil) } ?? inFlightUntil
+        await withTaskGroup(of: Void.self) { group in
+            // Ends the wait at its limit or when the task is cancelled (which cancels this child as well).
+            group.addTask { [self] in
+                try? await Task.sleep(until: waitUntil, clock: .continuous)
+                let waiter = state.withLock { $0.inFlightWaiter.take() }
+                waiter?.resume()
+            }
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                // The limit, a cancellation or the send may all have come first; only a wait still needed parks.
+                let parks = state.withLock { state -> Bool in
+                    guard state.inFlightUntil != nil, !Task.isCancelled, ContinuousClock.now < waitUntil else {
+                        return false
+                    }
+                    state.inFlightWaiter = continuation
+                    return true
+                }
+                if !parks { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+        return state.withLock { state in
+            guard let inFlightUntil = state.inFlightUntil else { return .settled }
+            if Task.isCancelled { return .cancelled }
+            return ContinuousClock.now >= inFlightUntil ? .hung : .deadlinePassed
+        }
+    }
+}

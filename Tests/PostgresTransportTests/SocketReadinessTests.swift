@@ -1,0 +1,113 @@
+import Foundation
+import PostgresTransport
+import Synchronization
+import Testing
+
+/// Waits on the two ends of a local socket pair; no server needed.
+@Suite("Socket readiness")
+struct SocketReadinessTests {
+    /// One end of a socket pair and the other, closed when the test ends.
+    final class SocketPair: Sendable {
+        let waited: Int32
+        let other: Int32
+
+        init() throws {
+            var pair: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { throw POSIXError(.EMFILE) }
+            waited = pair[0]
+            other = pair[1]
+        }
+
+        deinit {
+            close(waited)
+            close(other)
+        }
+
+        /// Makes `waited` readable.
+        func send() {
+            var byte: UInt8 = 1
+            _ = write(other, &byte, 1)
+        }
+    }
+
+    /// The outcome of a wait started in a task of its own, once it ended.
+    final class Wait: Sendable {
+        private let outcome = Mutex<SocketReadiness.Outcome?>(nil)
+
+        init(
+            _ interest: SocketReadiness.Interest,
+            on registration: SocketReadiness.Registration,
+            deadline: ContinuousClock.Instant? = nil
+        ) {
+            Task { [self] in
+                let result = await SocketReadiness.shared.wait(for: interest, on: registration, deadline: deadline)
+                outcome.withLock { $0 = result }
+            }
+        }
+
+        var result: SocketReadiness.Outcome? { outcome.withLock { $0 } }
+
+        /// The outcome, once the wait ended, or nil if it has not within `limit` (it hangs).
+        func result(within limit: Duration) async throws -> SocketReadiness.Outcome? {
+            let until = ContinuousClock.now + limit
+            while result == nil, ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(5)) }
+            return result
+        }
+    }
+
+    /// Time for a task to start and register its wait.
+    static let settle = Duration.milliseconds(100)
+
+    @Test func twoWaitsOnOneDescriptorBothWake() async throws {
+        let pair = try SocketPair()
+        let first = Wait(.readable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        let second = Wait(.readable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        try await Task.sleep(for: Self.settle)
+        #expect(first.result == nil && second.result == nil)
+        pair.send()
+        #expect(try await first.result(within: .seconds(5)) == .ready)
+        #expect(try await second.result(within: .seconds(5)) == .ready)
+    }
+
+    @Test func eachWaitOnOneDescriptorWakesForItsOwnInterest() async throws {
+        let pair = try SocketPair()
+        let reader = Wait(.readable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        try await Task.sleep(for: Self.settle)
+        // The socket is writable at once: the writer wakes, and the reader keeps waiting for data.
+        let writer = Wait(.writable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        #expect(try await writer.result(within: .seconds(5)) == .ready)
+        try await Task.sleep(for: Self.settle)
+        #expect(reader.result == nil)
+        pair.send()
+        #expect(try await reader.result(within: .seconds(5)) == .ready)
+    }
+
+    @Test func shortenedDeadlineEndsOnlyItsRegistrationsWait() async throws {
+        let pair = try SocketPair()
+        let cancelled = SocketReadiness.shared.register(pair.waited)
+        let first = Wait(.readable, on: cancelled)
+        let second = Wait(.readable, on: SocketReadiness.shared.register(pair.waited))
+        try await Task.sleep(for: Self.settle)
+        SocketReadiness.shared.shortenDeadline(of: cancelled, to: .now)
+        #expect(try await first.result(within: .seconds(5)) == .timedOut)
+        try await Task.sleep(for: Self.settle)
+        #expect(second.result == nil)
+        pair.send()
+        #expect(try await second.result(within: .seconds(5)) == .ready)
+    }
+
+    @Test func deadlineSetBeforeAWaitGoesToItsRegistrationOnly() async throws {
+        let pair = try SocketPair()
+        let earlier = SocketReadiness.shared.register(pair.waited)
+        SocketReadiness.shared.shortenDeadline(of: earlier, to: .now)
+        // A later registration on the same descriptor does not inherit it...
+        let later = Wait(.readable, on: SocketReadiness.shared.register(pair.waited))
+        // ...while the registration it was meant for takes it with its next wait.
+        let own = Wait(.readable, on: earlier)
+        #expect(try await own.result(within: .seconds(5)) == .timedOut)
+        try await Task.sleep(for: Self.settle)
+        #expect(later.result == nil)
+        pair.send()
+        #expect(try await later.result(within: .seconds(5)) == .ready)
+    }
+}
