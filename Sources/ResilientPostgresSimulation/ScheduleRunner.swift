@@ -171,15 +171,17 @@ struct ScheduleRunner {
                 continue
             }
             stable += 1
-            guard stable >= Self.quietYields else { continue }
+            guard stable >= Self.quietYields, !clock.isWaking else { continue }
             let live = records.snapshot.filter(\.isLive).map(\.id)
-            if live.isEmpty { return }
             let tasks = database.state.withLock { state in live.map { state.operationTasks[$0] } }
+            let (waiting, probing) = await client.poolWaits
             let sleeping = clock.sleepingTasks
+            guard clock.progress == last else { continue }
+            // Every live operation sleeps on the clock or waits in the pool; every pool wait has its timeout task
+            // asleep, and a probing pool its prober.
             let awake = tasks.count { task in task.map { !sleeping.contains($0) } ?? true }
-            if awake == 0 { return }
-            let waiting = await client.waitingOperationCount
-            if clock.progress == last, waiting >= awake { return }
+            let background = sleeping.count - tasks.count { task in task.map { sleeping.contains($0) } ?? false }
+            if awake <= waiting, background >= waiting + (probing ? 1 : 0) { return }
             stable = 0
         }
     }

@@ -15,7 +15,7 @@ final class SimulationClock: ClientClock {
         let id: UInt64
         let deadline: Instant
         let task: Int?
-        let continuation: CheckedContinuation<Void, any Error>
+        let continuation: CheckedContinuation<Bool, any Error>
     }
 
     private struct State {
@@ -24,6 +24,8 @@ final class SimulationClock: ClientClock {
         var nextID: UInt64 = 0
         /// Bumped by every event on the clock and in the model: the driver's sign of life.
         var progress: UInt64 = 0
+        /// Sleeps ended by ``advance(to:)`` whose tasks have not yet run on from them.
+        var waking = 0
     }
 
     private let state: Mutex<State>
@@ -43,6 +45,9 @@ final class SimulationClock: ClientClock {
 
     /// The count of events so far; unchanged across many yields means nothing is running.
     var progress: UInt64 { state.withLock { $0.progress } }
+
+    /// Whether a sleep that time ended has a task that has not yet run on from it.
+    var isWaking: Bool { state.withLock { $0.waking > 0 } }
 
     /// Records an event that is not a sleep (a statement, a connect, an operation starting or ending).
     func tick() {
@@ -71,17 +76,19 @@ final class SimulationClock: ClientClock {
             return state.nextID
         }
         defer { tick() }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let outcome = state.withLock { state -> Result<Void, any Error>? in
+        // True when `advance(to:)` ended the sleep, which counted the task as waking until it runs on from here.
+        let wokenByTime = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
+                let outcome = state.withLock { state -> Result<Bool, any Error>? in
                     state.progress &+= 1
                     // Checked under the lock: a cancellation is either seen here or finds the sleeper registered.
                     if Task.isCancelled { return .failure(CancellationError()) }
-                    if deadline <= state.now { return .success(()) }
+                    if deadline <= state.now { return .success(false) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, task: task, continuation: continuation))
                     return nil
                 }
                 if let outcome { continuation.resume(with: outcome) }
+
             }
         } onCancel: {
             let sleeper = state.withLock { state -> Sleeper? in
@@ -91,6 +98,7 @@ final class SimulationClock: ClientClock {
             }
             sleeper?.continuation.resume(throwing: CancellationError())
         }
+        if wokenByTime { state.withLock { $0.waking -= 1 } }
     }
 
     /// Moves time to `instant` (if later), ending every sleep due by then, earliest first.
@@ -101,8 +109,9 @@ final class SimulationClock: ClientClock {
             state.progress &+= 1
             let due = state.sleepers.filter { $0.deadline <= instant }.sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
             state.sleepers.removeAll { $0.deadline <= instant }
+            state.waking += due.count
             return due
         }
-        for sleeper in due { sleeper.continuation.resume() }
+        for sleeper in due { sleeper.continuation.resume(returning: true) }
     }
 }
