@@ -114,7 +114,7 @@ final class ModelDatabase: Sendable {
     }
 
     /// The next planned fault of the operation's statements (consumed whether or not it is a fault).
-    func nextStatementFault(for operation: Int?) -> StatementFaultPlan? {
+    func nextStatementFault(for operation: Int?, sql: String) -> StatementFaultPlan? {
         guard let operation else { return nil }
         let plan = schedule.operations[operation].statementFaults
         return state.withLock { state in
@@ -122,7 +122,8 @@ final class ModelDatabase: Sendable {
             guard cursor < plan.count else { return nil }
             state.statementCursor[operation] = cursor + 1
             if let fault = plan[cursor] {
-                state.metFaults.append(MetFault(time: now, operation: operation, description: fault.description))
+                let statement = sql.isEmpty ? "the liveness check" : sql
+                state.metFaults.append(MetFault(time: now, operation: operation, description: "\(fault) on \(statement)"))
             }
             return plan[cursor]
         }

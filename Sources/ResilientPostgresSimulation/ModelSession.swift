@@ -59,7 +59,7 @@ final class ModelSession: DatabaseConnection {
         database.statementBegan(sql, operation: operation, session: number)
         let statement = ModelStatement(sql)
         checkCarriedState(statement, sql: sql, operation: operation)
-        let fault = database.nextStatementFault(for: database.currentOperation())
+        let fault = database.nextStatementFault(for: database.currentOperation(), sql: sql)
         do {
             return try await run(statement, sql: sql, fault: fault, deadline: deadline, operation: operation)
         } catch let error as TransportError {
@@ -128,8 +128,12 @@ final class ModelSession: DatabaseConnection {
         }
         let standby = database.primary() != hostIndex
         switch fault {
-        case .lostAfterSend(let applied), .immediateShutdown(let applied):
+        case .lostAfterSend(let applied, let after), .immediateShutdown(let applied, let after):
             if applied { _ = try? perform(statement, sql: sql, operation: operation, standby: standby) }
+            if after > .zero {
+                // The connection is gone: whatever ends the wait (the deadline, a cancel), no answer comes.
+                _ = await wait(until: database.clock.now.advanced(by: after), deadline: deadline)
+            }
             let planned: StatementFault = if case .immediateShutdown = fault { .immediateShutdown } else {
                 .connectionLostAfterSend
             }

@@ -1,6 +1,18 @@
 extension PlannedOperation {
     /// The operation in one line: API, statements, options, cancellation and planned faults.
     var summary: String {
+        var text = call
+        if !statementFaults.isEmpty {
+            text += "; statement faults [\(statementFaults.map { $0?.description ?? "-" }.joined(separator: ", "))]"
+        }
+        if !connectFaults.isEmpty {
+            text += "; connect faults [\(connectFaults.map { $0?.description ?? "-" }.joined(separator: ", "))]"
+        }
+        return text
+    }
+
+    /// The call the operation makes: API, statements, options and cancellation.
+    var call: String {
         var text: String
         switch kind {
         case .execute(let effect): text = "execute(INSERT e\(effect))"
@@ -15,12 +27,6 @@ extension PlannedOperation {
         }
         text += " options .\(safety.rawValue)"
         if let cancelAfter { text += ", cancelled after \(cancelAfter.simulated)" }
-        if !statementFaults.isEmpty {
-            text += "; statement faults [\(statementFaults.map { $0?.description ?? "-" }.joined(separator: ", "))]"
-        }
-        if !connectFaults.isEmpty {
-            text += "; connect faults [\(connectFaults.map { $0?.description ?? "-" }.joined(separator: ", "))]"
-        }
         return text
     }
 }

@@ -121,11 +121,11 @@ struct PlannedOperation: Sendable {
 enum StatementFaultPlan: Sendable, Hashable, CustomStringConvertible {
     /// The connection was gone before the statement was sent.
     case lostBeforeSend
-    /// The statement was sent and the connection closed without an answer; `applied` says whether the server had
-    /// run it (committed it, for `COMMIT`).
-    case lostAfterSend(applied: Bool)
+    /// The statement was sent and the connection closed without an answer, noticed `after` this long (at once, or
+    /// when keepalives give up); `applied` says whether the server had run it (committed it, for `COMMIT`).
+    case lostAfterSend(applied: Bool, after: Duration)
     /// A WARNING 57P01 notice (immediate shutdown), then the connection closed; applied or not.
-    case immediateShutdown(applied: Bool)
+    case immediateShutdown(applied: Bool, after: Duration)
     /// The server answered with this SQLSTATE (`fatal` closes the session); nothing applied.
     case server(sqlState: String, fatal: Bool)
     /// The primary moves to the other host just before the statement arrives (a failover): it meets 25006 if it
@@ -139,8 +139,10 @@ enum StatementFaultPlan: Sendable, Hashable, CustomStringConvertible {
     var description: String {
         switch self {
         case .lostBeforeSend: "lost before send"
-        case .lostAfterSend(let applied): "lost after send (\(applied ? "applied" : "not applied"))"
-        case .immediateShutdown(let applied): "57P01 notice then lost (\(applied ? "applied" : "not applied"))"
+        case .lostAfterSend(let applied, let after):
+            "lost after send (\(applied ? "applied" : "not applied"))\(after > .zero ? " after \(after.simulated)" : "")"
+        case .immediateShutdown(let applied, let after):
+            "57P01 notice then lost (\(applied ? "applied" : "not applied"))\(after > .zero ? " after \(after.simulated)" : "")"
         case .server(let sqlState, let fatal): "\(fatal ? "FATAL" : "ERROR") \(sqlState)"
         case .primarySwitch: "primary switch (25006)"
         case .slow(let duration): "slow \(duration.simulated)"

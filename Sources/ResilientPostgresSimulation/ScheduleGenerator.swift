@@ -106,8 +106,8 @@ struct ScheduleGenerator {
     private mutating func statementFault() -> StatementFaultPlan {
         switch Int.random(in: 0..<100, using: &random) {
         case 0..<10: return .lostBeforeSend
-        case 10..<24: return .lostAfterSend(applied: chance(0.5))
-        case 24..<30: return .immediateShutdown(applied: chance(0.5))
+        case 10..<24: return .lostAfterSend(applied: chance(0.5), after: noticedAfter())
+        case 24..<30: return .immediateShutdown(applied: chance(0.5), after: noticedAfter())
         case 30..<40: return .server(sqlState: "57P01", fatal: true)
         case 40..<52: return .server(sqlState: "40001", fatal: false)
         case 52..<60: return .server(sqlState: "40P01", fatal: false)
@@ -118,6 +118,11 @@ struct ScheduleGenerator {
         case 78..<92: return .slow(pick([milliseconds(1...500), milliseconds(500...8_000), milliseconds(20_000...70_000)]))
         default: return .hang
         }
+    }
+
+    /// How long a lost connection takes to notice: at once (a reset), or when keepalives give up.
+    private mutating func noticedAfter() -> Duration {
+        chance(0.6) ? .zero : milliseconds(100...5_000)
     }
 
     private mutating func connectFault() -> ConnectFaultPlan {

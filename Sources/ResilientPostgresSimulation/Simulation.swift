@@ -3,6 +3,9 @@ import Synchronization
 
 /// Runs many seeded schedules against the client and collects the promises they broke.
 package enum Simulation {
+    /// The seed base of the fixed sample CI runs (`make simulate SEED_BASE=fixed`, and the test target's sample).
+    package static let fixedSeedBase: UInt64 = 20_250_101
+
     /// One schedule that broke at least one promise.
     package struct Failure: Sendable {
         /// Its position in the run, from 1: how many schedules it took to find.
@@ -38,7 +41,7 @@ package enum Simulation {
     }
 
     /// Runs `count` schedules, seeds `seedBase`, `seedBase + 1`, ..., `parallelism` at a time.
-    package static func run(count: Int, seedBase: UInt64, parallelism: Int = 4) async -> Summary {
+    package static func run(count: Int, seedBase: UInt64, parallelism: Int = 2) async -> Summary {
         let started = ContinuousClock.now
         var failures: [Failure] = []
         await withTaskGroup(of: Failure?.self) { group in
@@ -59,15 +62,18 @@ package enum Simulation {
         return Summary(schedules: count, failures: failures, elapsed: started.duration(to: .now))
     }
 
+    /// The schedule of one seed, in a few lines.
+    package static func describe(seed: UInt64) -> String {
+        var generator = ScheduleGenerator(seed: seed)
+        return generator.make().description
+    }
+
     /// Runs the schedule of one seed and checks it; nil when every promise held.
     package static func check(seed: UInt64, index: Int = 1) async -> Failure? {
         var generator = ScheduleGenerator(seed: seed)
         let schedule = generator.make()
-        let started = ContinuousClock.now
         let outcome = await ScheduleRunner(schedule: schedule, tracing: false).run()
         let violations = Checker(schedule: schedule, outcome: outcome).violations()
-        let took = started.duration(to: .now)
-        if took > .seconds(1) { print("SLOW seed \(seed): \(took)") }
         guard !violations.isEmpty else { return nil }
         return Failure(index: index, seed: seed, violations: violations, schedule: schedule.description)
     }
