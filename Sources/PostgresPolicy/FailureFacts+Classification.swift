@@ -38,8 +38,11 @@ extension FailureFacts {
     /// happened: a connection lost with no SQLSTATE or only a notice's, a pgbouncer `server conn crashed?` (but not
     /// pgbouncer's own refusals, such as `server login has been failing`), 08007, 40003, or a DETAIL saying the
     /// transaction already committed locally.
+    ///
+    /// Also `true` whenever ``earlierWorkMayHaveTakenEffect``: the facts then describe an operation part of which
+    /// may already be applied.
     public var mayHaveBeenApplied: Bool {
-        if committedLocally { return true }
+        if committedLocally || earlierWorkMayHaveTakenEffect { return true }
         guard phase.mayHaveReachedServer else { return false }
         switch kind.value {
         case .commitRolledBack, .invalidParameter: return false
@@ -80,10 +83,11 @@ extension FailureFacts {
         case .statementCompletionUnknown, .transactionResolutionUnknown:
             return .outcomeUnknown
         case .featureNotSupported:
-            return message.contains("cached plan") ? .staleStatement : .permanent
+            return message.contains("cached plan") && isCachedStatement ? .staleStatement : .permanent
         case .invalidSQLStatementName:
-            // The named statement is gone (DEALLOCATE ALL, DISCARD ALL): nothing ran, and preparing it again fixes it.
-            return .staleStatement
+            // The client's own named statement is gone (DEALLOCATE ALL, DISCARD ALL): nothing ran, and preparing it
+            // again fixes it. An app's own `EXECUTE` of a name that does not exist is a mistake that no retry fixes.
+            return isCachedStatement ? .staleStatement : .permanent
         case .protocolViolation:
             return nil
         case .readOnlySQLTransaction:

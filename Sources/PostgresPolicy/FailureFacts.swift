@@ -22,6 +22,19 @@ public struct FailureFacts: Sendable, Hashable {
     public var kind: Kind
     /// Whether the session was on a hot standby (`in_hot_standby`), or `nil` when not known.
     public var inHotStandby: Bool?
+    /// Whether the failing statement was a named statement the client prepared and cached on the session itself.
+    ///
+    /// Only then does 26000 (the statement does not exist) or 0A000 `cached plan must not change result type` mean
+    /// that the cache is out of date (``ErrorClass/staleStatement``, prepared again and retried); the same codes for
+    /// an app's own `EXECUTE` are its mistake (``ErrorClass/permanent``).
+    public var isCachedStatement: Bool
+    /// Whether something the operation sent before this failure may already have taken effect: an earlier
+    /// statement of the same session that committed (in autocommit, or by a `COMMIT` the app sent itself), or one
+    /// whose own outcome was unknown.
+    ///
+    /// Then the operation as a whole may have been applied, whatever this failure says about its own statement: a
+    /// write is not repeated (``RetryDecision/Reason/outcomeUnknown``) unless the operation may be repeated.
+    public var earlierWorkMayHaveTakenEffect: Bool
 
     /// Creates the facts of one failed attempt.
     public init(
@@ -32,7 +45,9 @@ public struct FailureFacts: Sendable, Hashable {
         phase: Phase,
         isConnectionUsable: Bool,
         kind: Kind = .reported,
-        inHotStandby: Bool? = nil
+        inHotStandby: Bool? = nil,
+        isCachedStatement: Bool = false,
+        earlierWorkMayHaveTakenEffect: Bool = false
     ) {
         self.sqlState = sqlState
         self.severity = severity
@@ -42,5 +57,7 @@ public struct FailureFacts: Sendable, Hashable {
         self.isConnectionUsable = isConnectionUsable
         self.kind = kind
         self.inHotStandby = inHotStandby
+        self.isCachedStatement = isCachedStatement
+        self.earlierWorkMayHaveTakenEffect = earlierWorkMayHaveTakenEffect
     }
 }

@@ -40,7 +40,7 @@ extension RetryPolicy {
             .staleStatement, .outcomeUnknown:
             break
         }
-        if isInDoubt(failure, as: errorClass, for: safety) && !safety.mayRepeat {
+        if failure.leavesOutcomeUnknown(for: safety) && !safety.mayRepeat {
             return fail(.outcomeUnknown)
         }
         if budget.maxAttempts.map({ budget.attempts.count + 1 >= $0 }) ?? false {
@@ -85,12 +85,20 @@ extension RetryPolicy {
         budget.record(failure, as: errorClass, at: now, delay: delay)
         return decision
     }
+}
 
-    /// Whether repeating the operation could apply it twice.
-    private func isInDoubt(_ failure: FailureFacts, as errorClass: ErrorClass, for safety: OperationSafety) -> Bool {
-        if errorClass == .outcomeUnknown { return true }
-        guard failure.mayHaveBeenApplied else { return false }
+extension FailureFacts {
+    /// Whether the operation this failure ended may have taken effect on the server, given what it is.
+    ///
+    /// True when the failure itself may have been applied (``mayHaveBeenApplied``), except for a statement of a
+    /// transaction block lost before its `COMMIT` was sent (the server rolled the block back), and whenever
+    /// something the operation sent earlier may have taken effect (``earlierWorkMayHaveTakenEffect``). This is what
+    /// the policy refuses to repeat for a write, and what an operation reports as
+    /// "may have been applied" when it gives up, combined over all its attempts.
+    public func leavesOutcomeUnknown(for safety: OperationSafety) -> Bool {
+        if earlierWorkMayHaveTakenEffect || errorClass == .outcomeUnknown { return true }
+        guard mayHaveBeenApplied else { return false }
         // Inside a transaction block, nothing is durable until COMMIT: a statement lost before it rolled back.
-        return !(safety.isTransactionBlock && failure.phase == .sent)
+        return !(safety.isTransactionBlock && phase == .sent)
     }
 }

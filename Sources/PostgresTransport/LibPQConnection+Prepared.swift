@@ -57,7 +57,8 @@ extension LibPQConnection {
         }
         do {
             return try await completeStatement(connection, phaseIfSent: .sent, isCommit: false, deadline: deadline)
-        } catch let error as TransportError {
+        } catch var error as TransportError {
+            error.isCachedStatement = true
             if error.sqlState == "26000" {
                 preparedStatements.forget(name, isStillPrepared: false)
             } else if error.sqlState == "0A000", error.message.contains("cached plan") {
@@ -115,10 +116,13 @@ extension LibPQConnection {
         if progress.firstSyncAnswered, !statementFailed, let result = progress.takeResult(1) {
             return result
         }
-        throw pipelineFailure(progress, statementIndex: { _ in nil })
-            ?? TransportError(
-                code: .unsupportedResult, message: "the server sent no result for the statement",
-                host: host, port: port, phase: .sent, isConnectionUsable: isUsable
-            )
+        if var failure = pipelineFailure(progress, statementIndex: { _ in nil }) {
+            failure.isCachedStatement = true
+            throw failure
+        }
+        throw TransportError(
+            code: .unsupportedResult, message: "the server sent no result for the statement",
+            host: host, port: port, phase: .sent, isConnectionUsable: isUsable
+        )
     }
 }

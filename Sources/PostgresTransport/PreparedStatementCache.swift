@@ -78,4 +78,11 @@ struct PreparedStatementCache {
     mutating func deallocationFailed(_ names: [String]) {
         pendingDeallocations.append(contentsOf: names)
     }
+
+    /// Forgets every statement: the server no longer has any (after `DEALLOCATE ALL`).
+    mutating func removeAll() {
+        entries.removeAll()
+        names.removeAll()
+        pendingDeallocations.removeAll()
+    }
 }

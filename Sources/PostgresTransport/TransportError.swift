@@ -120,6 +120,11 @@ public struct TransportError: Error, Sendable {
     /// statement and for a failure of the batch as a whole (its implicit commit, or a lost connection between
     /// statements).
     public var statementIndex: Int?
+    /// Whether the statement ran as a named statement this connection prepared and cached itself
+    /// (``LibPQConnection/executePrepared(_:parameters:resultFormat:deadline:)``). A 26000 or a stale cached plan
+    /// (0A000) then means the cache was out of date, and the statement has been forgotten so that it is prepared
+    /// again; for any other statement the same codes are the caller's to fix.
+    public var isCachedStatement = false
 
     /// Makes an error from its facts.
     public init(

@@ -4,6 +4,11 @@ import PostgresTransport
 extension ConnectionPool {
     /// Enters an outage after a transient failure to open a session, starting the one prober; a permanent failure
     /// (authentication, a missing database, TLS configuration) is the operation's to report, not an outage.
+    ///
+    /// A server that refuses sessions for want of slots (53300, too many clients) is in an outage of its own kind:
+    /// back-pressure. The prober then waits the retry policy's resource-limit backoff (1 s growing to 30 s by
+    /// default) instead of the reconnect backoff, and sessions this pool already holds go to waiting operations as
+    /// they come back, as always.
     func beginOutageIfTransient(_ failure: TransportError) {
         guard !isShutDown, FailureFacts(failure, inHotStandby: nil).errorClass.isTransient else { return }
         if outage != nil {
@@ -11,28 +16,52 @@ extension ConnectionPool {
             return
         }
         outage = Outage(lastFailure: failure, prober: nil)
-        outage?.prober = Task { await self.probe() }
+        outage?.prober = Task { await self.probe(firstAtOnce: false) }
     }
 
-    /// Reconnects on the reconnect backoff schedule until a session opens, then lets every waiter go.
+    /// Starts the prober again when an operation waits during an outage whose prober stopped because no one was
+    /// waiting; its first connect is at once, since the last one may be long ago.
+    func resumeProbingIfIdle() {
+        guard !isShutDown, outage != nil, outage?.prober == nil else { return }
+        outage?.prober = Task { await self.probe(firstAtOnce: true) }
+    }
+
+    /// Reconnects on the backoff schedule until a session opens, then lets every waiter go.
     ///
     /// However many operations wait, the pool makes one connect attempt per backoff interval, so a recovering
     /// server is not met by a stampede. The first session goes to the first waiter; the others may then open
-    /// sessions in the free slots.
-    private func probe() async {
+    /// sessions in the free slots. When no operation is left waiting (they all gave up at their deadlines), the
+    /// prober stops, unless minimum idle sessions are configured; the outage stays, and the next operation to wait
+    /// starts it again.
+    private func probe(firstAtOnce: Bool) async {
         var generator = options.randomSeed.map { SplitMix64(seed: $0 ^ 0x7072_6F62_6572) } ?? SplitMix64()
         var retry = 0
         var previous: Duration?
+        var waitsFirst = !firstAtOnce
+        // Whether the last wake found no one waiting (the prober runs on only for the minimum idle sessions).
+        var noOneWaited = false
         while outage != nil, !isShutDown {
-            retry += 1
-            let delay = options.reconnectBackoff.delay(forRetry: retry, previous: previous, using: &generator)
-            previous = delay
-            do {
-                try await clock.sleep(for: delay)
-            } catch {
-                return  // cancelled: the pool shut down
+            if waitsFirst {
+                retry += 1
+                let backoff = outage.map { pace(after: $0.lastFailure) } ?? options.reconnectBackoff
+                var delay = backoff.delay(forRetry: retry, previous: previous, using: &generator)
+                previous = delay
+                // Kept only for the minimum idle sessions: a slow heartbeat.
+                if noOneWaited { delay = max(delay, Self.heartbeat) }
+                do {
+                    try await clock.sleep(for: delay)
+                } catch {
+                    return  // cancelled: the pool shut down
+                }
             }
+            waitsFirst = true
             guard outage != nil, !isShutDown else { return }
+            noOneWaited = waiters.isEmpty
+            guard !noOneWaited || options.minimumIdleConnections > 0 else {
+                // No one waits: connecting now would only load a server that is down or full.
+                outage?.prober = nil
+                return
+            }
             // Every slot is lent out: those sessions will come back (or fail) and free one.
             guard reserveSlot() else { continue }
             do {
@@ -61,6 +90,15 @@ extension ConnectionPool {
                 return
             }
         }
+    }
+
+    /// The prober's slowest pace, while it runs only to restore the minimum idle sessions.
+    static let heartbeat = Duration.seconds(5)
+
+    /// The prober's pace after `failure`: longer waits for a full server than for one that is down.
+    private func pace(after failure: TransportError) -> Backoff {
+        FailureFacts(failure, inHotStandby: nil).errorClass == .resourceLimit
+            ? options.resourceLimitBackoff : options.reconnectBackoff
     }
 
     private func failWaiters(with error: any Error) {

@@ -19,7 +19,13 @@ actor ConnectionPool {
         var maxLifetime: Duration
         var livenessCheckAfterIdle: Duration
         var connectTimeout: Duration
+        /// The prober's pace while the database is unreachable.
         var reconnectBackoff: Backoff
+        /// The prober's pace while the server refuses sessions for want of slots (53300): back-pressure, not an
+        /// outage, so the waits are the retry policy's longer ones for resource limits.
+        var resourceLimitBackoff: Backoff
+        /// How long a liveness check of a session idle past ``livenessCheckAfterIdle`` may take.
+        var livenessCheckTimeout: Duration = .seconds(5)
         var randomSeed: UInt64?
     }
 
@@ -98,10 +104,12 @@ actor ConnectionPool {
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
     func acquire(deadline: ContinuousClock.Instant) async throws -> Lease {
+        // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
+        try Task.checkCancellation()
         while true {
             guard !isShutDown else { throw ShutDown() }
             if let session = idle.popLast() {
-                if let lease = await checkedForReuse(session) { return lease }
+                if let lease = try await checkedForReuse(session, deadline: deadline) { return lease }
                 continue
             }
             if outage == nil, openCount < options.maxConnections {
@@ -117,16 +125,36 @@ actor ConnectionPool {
     }
 
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
-    /// is closed (pass `reuse: false` to close it regardless).
-    func release(_ lease: Lease, reuse: Bool) async {
-        let now = clock.now
-        let fit = reuse && !isShutDown && lease.epoch == epoch
-            && lease.openedAt.duration(to: now) < options.maxLifetime
-        if fit, await lease.connection.isReadyForReuse() {
-            hand(lease, idleSince: now)
+    /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
+    /// undone first, and a session whose reset fails is closed.
+    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil) async {
+        guard reuse, isFit(lease), await lease.connection.isReadyForReuse() else {
+            await discard(lease)
             return
         }
-        await discard(lease)
+        if let reset {
+            do {
+                try await lease.connection.resetSession(
+                    deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
+                    deadline: clock.now.advanced(by: options.livenessCheckTimeout)
+                )
+            } catch {
+                await discard(lease)
+                return
+            }
+        }
+        // The pool may have shut down, or moved to a new epoch, while the session was checked.
+        guard isFit(lease) else {
+            await discard(lease)
+            return
+        }
+        hand(lease, idleSince: clock.now)
+    }
+
+    /// Whether a session may be kept: the pool is running, and the session is of the current epoch and within its
+    /// lifetime.
+    private func isFit(_ lease: Lease) -> Bool {
+        !isShutDown && lease.epoch == epoch && lease.openedAt.duration(to: clock.now) < options.maxLifetime
     }
 
     /// Moves to a new epoch: idle sessions are closed now, lent ones when they come back.
@@ -185,8 +213,16 @@ actor ConnectionPool {
         connectAttempts += 1
         do {
             let connection = try await connector.connect(deadline: deadline)
+            let lease = Lease(connection: connection, epoch: epoch, openedAt: clock.now)
+            guard !isShutDown else {
+                // Shut down while connecting: nothing may run on the new session.
+                await discard(lease)
+                throw ShutDown()
+            }
             reportSize()
-            return Lease(connection: connection, epoch: epoch, openedAt: clock.now)
+            return lease
+        } catch let shutDown as ShutDown {
+            throw shutDown
         } catch {
             slotFreed()
             if let failure = error as? TransportError { beginOutageIfTransient(failure) }
@@ -211,25 +247,58 @@ actor ConnectionPool {
         reportSize()
     }
 
-    private func checkedForReuse(_ session: IdleSession) async -> Lease? {
+    /// The idle session if it is fit to lend; nil (after closing it) if not.
+    ///
+    /// A session idle past the liveness interval is checked first, within the operation's deadline. A check that
+    /// fails closes it, and every other idle session due a check too: they share the path to the server that just
+    /// failed, and checking each in turn would spend the operation's budget one timeout at a time.
+    ///
+    /// - Throws: ``WaitTimedOut`` when the operation's deadline passed; `CancellationError` when the task was
+    ///   cancelled during the check; ``ShutDown`` when the pool shut down meanwhile.
+    private func checkedForReuse(_ session: IdleSession, deadline: ContinuousClock.Instant) async throws -> Lease? {
         let now = clock.now
         let lease = session.lease
         // Readiness was checked when the session came back; only time and epochs change while it sits idle.
-        guard lease.epoch == epoch, lease.openedAt.duration(to: now) < options.maxLifetime else {
+        guard isFit(lease) else {
             await discard(lease)
             return nil
         }
-        if session.idleSince.duration(to: now) >= options.livenessCheckAfterIdle {
-            // An empty statement is the cheapest round trip: it proves the session and the path to it alive.
-            do {
-                _ = try await lease.connection.execute("", parameters: [], resultFormat: .text,
-                                                       deadline: now.advanced(by: .seconds(5)))
-            } catch {
-                await discard(lease)
-                return nil
-            }
+        guard session.idleSince.duration(to: now) >= options.livenessCheckAfterIdle else { return lease }
+        guard now < deadline else {
+            idle.append(session)
+            throw WaitTimedOut(lastConnectFailure: outage?.lastFailure)
+        }
+        // An empty statement is the cheapest round trip: it proves the session and the path to it alive.
+        do {
+            _ = try await lease.connection.execute(
+                "", parameters: [], resultFormat: .text,
+                deadline: min(deadline, now.advanced(by: options.livenessCheckTimeout))
+            )
+        } catch let error as TransportError where error.code == .cancelled {
+            // Cancelled during the check: the check proved nothing of the others, but a cancel request may be on
+            // its way to this one.
+            await discard(lease)
+            throw CancellationError()
+        } catch {
+            await discard(lease)
+            await discardIdleSessionsDueACheck()
+            if clock.now >= deadline { throw WaitTimedOut(lastConnectFailure: outage?.lastFailure) }
+            return nil
+        }
+        guard !isShutDown else {
+            await discard(lease)
+            throw ShutDown()
         }
         return lease
+    }
+
+    /// Closes the idle sessions that would need a liveness check before reuse.
+    private func discardIdleSessionsDueACheck() async {
+        let now = clock.now
+        let due = idle.filter { $0.idleSince.duration(to: now) >= options.livenessCheckAfterIdle }
+        guard !due.isEmpty else { return }
+        idle.removeAll { $0.idleSince.duration(to: now) >= options.livenessCheckAfterIdle }
+        for session in due { await discard(session.lease) }
     }
 
     func discard(_ lease: Lease) async {
@@ -290,6 +359,8 @@ actor ConnectionPool {
                 }
                 waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
                 reportSize()
+                // An outage whose prober stopped when no one was left waiting: someone is again.
+                resumeProbingIfIdle()
                 if Task.isCancelled { endWait(id, with: .failure(CancellationError())) }
             }
         } onCancel: {

@@ -39,6 +39,11 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     func isReadyForReuse() async -> Bool
     /// Whether the server reported being a hot standby, or nil if it did not say.
     func reportsHotStandby() async -> Bool?
+    /// Undoes what app code may have left on the session (settings, role, advisory locks, temporary tables,
+    /// `LISTEN`, open cursors; with `deallocatingPreparedStatements`, every named prepared statement too), so that
+    /// the next operation finds it as a new session. Called only outside a transaction block; a session whose reset
+    /// fails is closed.
+    func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws
     /// Closes the session.
     func close() async
 }
@@ -106,6 +111,10 @@ extension LibPQConnection: DatabaseConnection {
 
     package func reportsHotStandby() async -> Bool? {
         inHotStandby
+    }
+
+    package func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {
+        try await resetSessionState(deallocatingPreparedStatements: deallocatingPreparedStatements, deadline: deadline)
     }
 }
 

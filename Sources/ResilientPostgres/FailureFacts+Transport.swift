@@ -30,7 +30,8 @@ extension FailureFacts {
             phase: phase,
             isConnectionUsable: error.isConnectionUsable,
             kind: kind,
-            inHotStandby: inHotStandby
+            inHotStandby: inHotStandby,
+            isCachedStatement: error.isCachedStatement
         )
     }
 }

@@ -1,5 +1,4 @@
 import PostgresTransport
-import Synchronization
 
 /// One pooled session, lent for the length of a ``PostgresClient/withConnection(options:_:)`` closure.
 ///
@@ -9,25 +8,18 @@ import Synchronization
 public struct PostgresConnection: Sendable {
     let connection: any DatabaseConnection
     let statementCaching: PostgresClient.StatementCaching
-    /// Whether a statement already ran on this lease: a later failure cannot claim that nothing was sent.
-    let progress = Progress()
-
-    /// Shared by the copies of one lent connection.
-    final class Progress: Sendable {
-        let hasRunStatement = Atomic(false)
-    }
+    /// What the closure did with the session: whether any of it may have taken effect, what it may have left.
+    let use: SessionUse
 
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
         do {
             let result = try await connection.execute(
                 sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching
             )
-            progress.hasRunStatement.store(true, ordering: .relaxed)
+            use.recordSuccess(commandTag: result.commandTag)
             return result
-        } catch var error as TransportError {
-            // An earlier statement of the closure reached the server; as far as retrying the closure goes, it was sent.
-            if error.phase == .notSent, progress.hasRunStatement.load(ordering: .relaxed) { error.phase = .sent }
-            progress.hasRunStatement.store(true, ordering: .relaxed)
+        } catch let error as TransportError {
+            use.recordFailure(error)
             throw error
         }
     }
@@ -50,18 +42,26 @@ public struct PostgresConnection: Sendable {
 extension PostgresClient {
     /// Lends one session to `body` for work that needs a single session, retrying as `options` allow.
     ///
-    /// The closure is run again from the start (on a new session) only when nothing it sent can have taken effect:
-    /// when its first statement failed before reaching the server, or when `options` declare it read-only or
-    /// idempotent. A failure after a statement already ran is otherwise an unknown outcome, thrown as
-    /// ``PostgresError`` with ``PostgresError/mayHaveBeenApplied`` set. Session state (settings, temporary tables,
-    /// advisory locks) does not survive into a new session: set it up inside the closure. A session left inside a
-    /// transaction block is closed rather than reused.
+    /// The closure is run again from the start (on a new session) only when nothing it sent can have taken effect,
+    /// or when `options` declare it read-only or idempotent. A statement that succeeded outside a transaction block
+    /// took effect (it committed as it ended; only `SET`, `SHOW`, `RESET` and the like are known not to change data),
+    /// and so did a `COMMIT` the closure sent: once one has, any later failure is an unknown outcome, thrown as
+    /// ``PostgresError`` with ``PostgresError/mayHaveBeenApplied`` set, even a failure that certainly did not apply
+    /// its own statement (a serialization failure, a deadlock, a terminated session). Statements inside a
+    /// transaction block the closure opened are rolled back by such a failure, so they do not count.
+    ///
+    /// The session goes back to the pool clean: what the closure left (settings, `SET ROLE`, advisory locks,
+    /// temporary tables, `LISTEN`, open cursors, prepared statements) is reset first, and a session that cannot be
+    /// reset, or that is left inside a transaction block, is closed instead. Session state therefore never carries
+    /// into another operation, nor into a retry of this one: set it up inside the closure.
     public func withConnection<Result>(
         options: OperationOptions = .write,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await withRetries(options.safety(isTransactionBlock: false)) { connection in
-            try await body(PostgresConnection(connection: connection, statementCaching: configuration.statementCaching))
+        try await withLentSession(options.safety(isTransactionBlock: false)) { connection, use in
+            try await body(PostgresConnection(
+                connection: connection, statementCaching: configuration.statementCaching, use: use
+            ))
         }
     }
 }

@@ -44,7 +44,7 @@ extension PostgresClient {
     ) async throws -> VerifiedOutcome<Int> {
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
             try await retrying(options.safety(isTransactionBlock: false), verify: { try await wasApplied(self) }) {
-                connection in
+                connection, _ in
                 try await connection.execute(
                     query.sql, parameters: query.parameters, resultFormat: .binary, caching: configuration.statementCaching
                 )

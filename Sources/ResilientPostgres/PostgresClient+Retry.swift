@@ -16,7 +16,27 @@ extension PostgresClient {
         _ safety: OperationSafety,
         _ operation: (any DatabaseConnection) async throws -> Result
     ) async throws -> Result {
-        switch try await retrying(safety, verify: nil, operation) {
+        switch try await retrying(safety, verify: nil, lendsSession: false, { connection, _ in
+            try await operation(connection)
+        }) {
+        case .completed(let result): return result
+        case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
+        }
+    }
+
+    /// Lends a pooled session to app code (`operation`) until it succeeds or the policy says to stop.
+    ///
+    /// What the app does with the session is tracked in a ``SessionUse``: once something it sent may have taken
+    /// effect, a later failure leaves the operation's outcome unknown; and the session is reset before it goes back
+    /// to the pool.
+    func withLentSession<Result>(
+        _ safety: OperationSafety,
+        _ operation: (any DatabaseConnection, SessionUse) async throws -> Result
+    ) async throws -> Result {
+        switch try await retrying(safety, verify: nil, lendsSession: true, { connection, use in
+            // A lent session always comes with its use.
+            try await operation(connection, use!)
+        }) {
         case .completed(let result): return result
         case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
         }
@@ -24,34 +44,43 @@ extension PostgresClient {
 
     /// Runs `operation` on a pooled session until it succeeds or the policy says to stop.
     ///
-    /// Every wait (pool, connects, backoff) counts against the one budget the operation started with; a backoff
-    /// sleep ends at once when the task is cancelled. While the pool is in an outage, the operation waits for the
-    /// pool's prober instead of sleeping its own backoff, so it resumes as soon as the database is back. When the
-    /// policy stops because the outcome is unknown and `verify` is given, `verify` decides: applied ends the
-    /// operation, not applied runs it again within the same budget.
+    /// Every wait (pool, connects, backoff, verification) counts against the one budget the operation started
+    /// with, and that budget ends no later than the operation this one runs inside, if any (a verification's
+    /// query, or a call made from another operation's closure). A backoff sleep ends at once when the task is
+    /// cancelled. While the pool is in an outage, the operation waits for the pool's prober instead of sleeping its
+    /// own backoff, so it resumes as soon as the database is back. When the policy stops because the outcome is
+    /// unknown and `verify` is given, `verify` decides: applied ends the operation, not applied runs it again within
+    /// the same budget.
+    ///
+    /// With `lendsSession`, each attempt's `operation` gets a fresh ``SessionUse`` to record what it does.
     func retrying<Result>(
         _ safety: OperationSafety,
         verify: (() async throws -> Bool)?,
-        _ operation: (any DatabaseConnection) async throws -> Result
+        lendsSession: Bool = false,
+        _ operation: (any DatabaseConnection, SessionUse?) async throws -> Result
     ) async throws -> Completion<Result> {
         let policy = configuration.retryPolicy
-        var budget = policy.makeBudget(startingAt: clock.now)
+        var budget = makeBudget(policy)
         var generator: SplitMix64?
         var lastFailure: TransportError?
+        // Whether an earlier attempt may have taken effect: a later failure that did not cannot undo it.
+        var mayHaveBeenApplied = false
         while true {
             metrics.attempts.increment()
-            let failure: TransportError
+            var failure: TransportError
             var inHotStandby: Bool?
+            var use: SessionUse?
             do {
                 let waitStart = clock.now
                 let lease = try await pool.acquire(deadline: budget.deadline.end)
                 metrics.recordAcquire(waitStart.duration(to: clock.now))
+                use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
                     // Every statement of the attempt is cancelled if it runs past the operation's deadline.
                     let result = try await OperationDeadline.$current.withValue(budget.deadline.end) {
-                        try await operation(lease.connection)
+                        try await operation(lease.connection, use)
                     }
-                    await pool.release(lease, reuse: true)
+                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init))
                     throttle?.recordSuccess()
                     report(AttemptEvent(
                         attempt: budget.attempts.count + 1, outcome: .succeeded, host: lease.connection.host,
@@ -62,11 +91,13 @@ extension PostgresClient {
                     if error.sqlState == "25006" {
                         inHotStandby = await lease.connection.reportsHotStandby()
                     }
-                    await pool.release(lease, reuse: error.isConnectionUsable)
+                    // A session on a hot standby is no use to anyone once the primary moved.
+                    let reuse = error.isConnectionUsable && inHotStandby != true
+                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init))
                     failure = error
                 } catch {
                     // Not a failure of the database: the caller's own error, or a value that does not decode.
-                    await pool.release(lease, reuse: true)
+                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init))
                     throw error
                 }
             } catch let error as TransportError {
@@ -76,17 +107,29 @@ extension PostgresClient {
                 let last = timedOut.lastConnectFailure ?? lastFailure
                 let errorClass = timedOut.lastConnectFailure.map { FailureFacts($0, inHotStandby: nil).errorClass }
                     ?? .resourceLimit
-                throw reportedWhileWaiting(giveUp(errorClass, .budgetExhausted, budget: budget, last: last), budget)
+                throw reportedWhileWaiting(
+                    giveUp(errorClass, .budgetExhausted, budget: budget, last: last,
+                           mayHaveBeenApplied: mayHaveBeenApplied),
+                    budget
+                )
             } catch is CancellationError {
-                throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure), budget)
+                throw reportedWhileWaiting(
+                    giveUp(.cancelled, .cancelled, budget: budget, last: lastFailure,
+                           mayHaveBeenApplied: mayHaveBeenApplied),
+                    budget
+                )
             } catch is ConnectionPool.ShutDown {
                 throw reportedWhileWaiting(
-                    giveUp(.permanent, .permanent, budget: budget, last: nil),
+                    giveUp(.permanent, .permanent, budget: budget, last: nil, mayHaveBeenApplied: mayHaveBeenApplied),
                     budget
                 )
             }
 
-            let facts = FailureFacts(failure, inHotStandby: inHotStandby)
+            var facts = FailureFacts(failure, inHotStandby: inHotStandby)
+            if use?.mayHaveTakenEffect == true {
+                facts.earlierWorkMayHaveTakenEffect = true
+            }
+            if facts.leavesOutcomeUnknown(for: safety) { mayHaveBeenApplied = true }
             if generator == nil { generator = makeGenerator() }
             let decision = policy.decide(
                 facts, for: safety, budget: &budget, now: clock.now, throttle: throttle, using: &generator!
@@ -95,10 +138,12 @@ extension PostgresClient {
             guard let delay = decision.delay else {
                 guard case .fail(let reason) = decision else { preconditionFailure("a decision without delay fails") }
                 if reason == .outcomeUnknown, let verify {
-                    if try await verifyOutcome(verify, budget: budget, failure: failure, facts: facts) {
+                    if try await verifyOutcome(verify, budget: budget, failure: failure) {
                         return .verifiedApplied
                     }
-                    // Not applied: it runs again, within the same attempt limit and budget.
+                    // Not applied: it runs again, within the same attempt limit and budget. What this attempt did
+                    // is settled; earlier attempts were each settled the same way before this one ran.
+                    mayHaveBeenApplied = false
                     if let spent = exhaustion(of: budget) {
                         report(event(
                             for: failure, errorClass: facts.errorClass, outcome: .gaveUp(spent), budget: budget
@@ -111,7 +156,7 @@ extension PostgresClient {
                 let errorClass = reason == .outcomeUnknown ? .outcomeUnknown : facts.errorClass
                 report(event(for: failure, errorClass: errorClass, outcome: .gaveUp(reason), budget: budget))
                 throw giveUp(errorClass, reason, budget: budget, last: failure,
-                             mayHaveBeenApplied: facts.mayHaveBeenApplied)
+                             mayHaveBeenApplied: mayHaveBeenApplied)
             }
             let reconnects: Bool = if case .reconnect = decision { true } else { false }
             metrics.recordRetry(facts.errorClass)
@@ -128,10 +173,23 @@ extension PostgresClient {
                 do {
                     try await clock.sleep(for: delay)
                 } catch {
-                    throw reportedWhileWaiting(giveUp(.cancelled, .cancelled, budget: budget, last: failure), budget)
+                    throw reportedWhileWaiting(
+                        giveUp(.cancelled, .cancelled, budget: budget, last: failure,
+                               mayHaveBeenApplied: mayHaveBeenApplied),
+                        budget
+                    )
                 }
             }
         }
+    }
+
+    /// A new operation's budget, ending no later than the operation it runs inside, if any.
+    private func makeBudget(_ policy: RetryPolicy) -> RetryBudget<ContinuousClock.Instant> {
+        let now = clock.now
+        guard let enclosing = OperationDeadline.current, enclosing < now.advanced(by: policy.budget) else {
+            return policy.makeBudget(startingAt: now)
+        }
+        return RetryBudget(start: now, budget: now.duration(to: enclosing), maxAttempts: policy.maxAttempts)
     }
 
     /// Why the operation may not make another attempt, if it may not: its deadline has passed, or it made every
@@ -149,20 +207,21 @@ extension PostgresClient {
     private func verifyOutcome(
         _ verify: () async throws -> Bool,
         budget: RetryBudget<ContinuousClock.Instant>,
-        failure: TransportError,
-        facts: FailureFacts
+        failure: TransportError
     ) async throws -> Bool {
         let applied: Bool
         do {
-            applied = try await verify()
+            // The verification's own queries spend the operation's budget, not a new one.
+            applied = try await OperationDeadline.$current.withValue(budget.deadline.end) {
+                try await verify()
+            }
         } catch {
             logger.warning("verification of an unknown outcome failed", metadata: [
                 "postgres.attempts": "\(budget.attempts.count)",
                 "postgres.verification_error": "\(type(of: error))",
             ])
             report(event(for: failure, errorClass: .outcomeUnknown, outcome: .gaveUp(.outcomeUnknown), budget: budget))
-            throw giveUp(.outcomeUnknown, .outcomeUnknown, budget: budget, last: failure,
-                         mayHaveBeenApplied: facts.mayHaveBeenApplied)
+            throw giveUp(.outcomeUnknown, .outcomeUnknown, budget: budget, last: failure, mayHaveBeenApplied: true)
         }
         report(event(for: failure, errorClass: .outcomeUnknown,
                      outcome: applied ? .verifiedApplied : .verifiedNotApplied, budget: budget))

@@ -7,9 +7,21 @@ import PostgresTransport
 public struct PostgresTransaction: Sendable {
     let connection: any DatabaseConnection
     let statementCaching: PostgresClient.StatementCaching
+    /// What the block did with the session: whether any of it may have taken effect before its `COMMIT` (a
+    /// `COMMIT` it sent itself), and what it may have left.
+    let use: SessionUse
 
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
-        try await connection.execute(sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching)
+        do {
+            let result = try await connection.execute(
+                sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching
+            )
+            use.recordSuccess(commandTag: result.commandTag)
+            return result
+        } catch let error as TransportError {
+            use.recordFailure(error)
+            throw error
+        }
     }
 
     /// Runs one statement, its interpolated values bound as parameters, and returns the number of rows it affected.
@@ -33,13 +45,17 @@ extension PostgresClient {
     /// so), unless the options declare the block idempotent. An error thrown by `body` itself rolls the block back
     /// and is rethrown as it is.
     ///
-    /// `body` may therefore run more than once: keep effects outside the database out of it.
+    /// `body` may therefore run more than once: keep effects outside the database out of it. A block that commits
+    /// by itself (sends `COMMIT`, then goes on in autocommit) is treated like ``withConnection(options:_:)``: once
+    /// that `COMMIT` succeeded, a later failure is an unknown outcome. The session goes back to the pool clean, with
+    /// what the block left (settings, advisory locks, temporary tables) reset, as after
+    /// ``withConnection(options:_:)``.
     public func transaction<Result>(
         options: OperationOptions = .write,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await withRetries(options.safety(isTransactionBlock: true)) { connection in
-            try await runBlock(on: connection, body)
+        try await withLentSession(options.safety(isTransactionBlock: true)) { connection, use in
+            try await runBlock(on: connection, use: use, body)
         }
     }
 
@@ -56,9 +72,11 @@ extension PostgresClient {
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> VerifiedOutcome<Result> {
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
-            try await retrying(options.safety(isTransactionBlock: true), verify: { try await wasApplied(self) }) {
-                connection in
-                try await runBlock(on: connection, body)
+            try await retrying(
+                options.safety(isTransactionBlock: true), verify: { try await wasApplied(self) }, lendsSession: true
+            ) { connection, use in
+                // A lent session always comes with its use.
+                try await runBlock(on: connection, use: use!, body)
             }
         }
         switch completion {
@@ -69,13 +87,14 @@ extension PostgresClient {
 
     private func runBlock<Result>(
         on connection: any DatabaseConnection,
+        use: SessionUse,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
         let result: Result
         do {
             result = try await body(
-                PostgresTransaction(connection: connection, statementCaching: configuration.statementCaching)
+                PostgresTransaction(connection: connection, statementCaching: configuration.statementCaching, use: use)
             )
         } catch {
             // Leave the session clean for the pool; if it is broken, the pool closes it anyway.

@@ -60,6 +60,7 @@ public final class PostgresClient: Sendable {
                 livenessCheckAfterIdle: configuration.livenessCheckAfterIdle,
                 connectTimeout: configuration.connectTimeout,
                 reconnectBackoff: configuration.reconnectBackoff,
+                resourceLimitBackoff: configuration.retryPolicy.resourceLimitBackoff,
                 randomSeed: randomSeed
             ),
             clock: clock,

@@ -44,10 +44,16 @@ final class FaultInjectingSession: DatabaseConnection {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        try await run(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline) {
-            try await self.real.executePrepared(
-                sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
-            )
+        do {
+            return try await run(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline) {
+                try await self.real.executePrepared(
+                    sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+                )
+            }
+        } catch var error as TransportError {
+            // A planned fault met by a cached statement is that statement's, as the real session would report it.
+            error.isCachedStatement = true
+            throw error
         }
     }
 
@@ -109,6 +115,15 @@ final class FaultInjectingSession: DatabaseConnection {
     func reportsHotStandby() async -> Bool? {
         if state.withLock({ $0.inHotStandby }) { return true }
         return await real.reportsHotStandby()
+    }
+
+    func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {
+        if state.withLock({ $0.isBroken }) {
+            throw TransportError(code: .connectionLost, message: "no connection to the server",
+                                 host: host, port: port, phase: .notSent, isConnectionUsable: false)
+        }
+        try await real.resetSession(deallocatingPreparedStatements: deallocatingPreparedStatements, deadline: deadline)
+        plan.sessionReset(number)
     }
 
     func close() async {

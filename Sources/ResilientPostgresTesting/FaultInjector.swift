@@ -76,6 +76,11 @@ public final class FaultInjector: Sendable {
     /// The numbers of the connects whose sessions were closed, in the order they closed.
     public var closedSessions: [Int] { plan.closedSessions }
 
+    /// The numbers of the connects whose sessions were reset after app code used them (by `withConnection` or
+    /// `transaction`), once per reset, in order: what the app left on a session (settings, locks, temporary
+    /// tables) is undone before the pool lends it again.
+    public var resetSessions: [Int] { plan.resetSessions }
+
     /// Waits until at least `count` connects have begun, and returns every connect so far.
     ///
     /// - Throws: `CancellationError` when the waiting task is cancelled.

@@ -37,6 +37,7 @@ final class FaultPlan: Sendable {
         /// Open sessions by connect number, with the fault planned for each one's next statement.
         var openSessions: [Int: StatementFault?] = [:]
         var closedSessions: [Int] = []
+        var resetSessions: [Int] = []
         var waiters: [CountWaiter] = []
         var nextWaiterID = 0
     }
@@ -128,6 +129,10 @@ final class FaultPlan: Sendable {
         }
     }
 
+    func sessionReset(_ number: Int) {
+        state.withLock { $0.resetSessions.append(number) }
+    }
+
     /// Records a statement arriving on session `connection`, with the fault it meets.
     func beginStatement(connection: Int, host: String?, sql: String, parameters: [Parameter]) -> RecordedStatement {
         let (statement, resumed) = state.withLock { state in
@@ -156,6 +161,7 @@ final class FaultPlan: Sendable {
     var statements: [RecordedStatement] { state.withLock { $0.statements } }
     var openSessions: [Int] { state.withLock { $0.openSessions.keys.sorted() } }
     var closedSessions: [Int] { state.withLock { $0.closedSessions } }
+    var resetSessions: [Int] { state.withLock { $0.resetSessions } }
 
     // MARK: - Waiting
 

@@ -51,12 +51,34 @@ final class ScriptedSession: DatabaseConnection {
         }
     }
 
+    /// Runs the statement as a plain one, as the session's cached named statement: its failures say so, as a real
+    /// session's do (a scripted 26000 or stale cached plan is then the cache's, prepared again and retried).
+    func executePrepared(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        do {
+            return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+        } catch var error as TransportError {
+            error.isCachedStatement = true
+            throw error
+        }
+    }
+
     func isReadyForReuse() async -> Bool {
         state.withLock { !$0.isClosed && !$0.isBroken && !$0.isRunning && $0.transaction == .idle }
     }
 
     func reportsHotStandby() async -> Bool? {
         state.withLock { $0.inHotStandby }
+    }
+
+    func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {
+        try begin()
+        state.withLock { $0.isRunning = false }
+        database.plan.sessionReset(number)
     }
 
     func close() async {

@@ -72,14 +72,27 @@ struct ClassificationTests {
         #expect(facts(.invalidParameter).errorClass == .permanent)
     }
 
-    @Test("0A000 is a stale statement only for a cached plan")
+    @Test("0A000 is a stale statement only for the client's own cached plan")
     func featureNotSupported() {
-        func facts(_ message: String) -> FailureFacts {
+        func facts(_ message: String, cached: Bool = true) -> FailureFacts {
             FailureFacts(sqlState: .featureNotSupported, severity: .error, message: message,
-                         phase: .sent, isConnectionUsable: true)
+                         phase: .sent, isConnectionUsable: true, isCachedStatement: cached)
         }
         #expect(facts("cached plan must not change result type").errorClass == .staleStatement)
+        #expect(facts("cached plan must not change result type", cached: false).errorClass == .permanent)
         #expect(facts("FOR UPDATE is not allowed with UNION").errorClass == .permanent)
+    }
+
+    @Test("26000 is a stale statement only for the client's own cached statement")
+    func invalidStatementName() {
+        func facts(cached: Bool) -> FailureFacts {
+            FailureFacts(sqlState: .invalidSQLStatementName, severity: .error,
+                         message: #"prepared statement "nope" does not exist"#,
+                         phase: .sent, isConnectionUsable: true, isCachedStatement: cached)
+        }
+        #expect(facts(cached: true).errorClass == .staleStatement)
+        // An app's own `EXECUTE nope`: a typo, not a cache out of date.
+        #expect(facts(cached: false).errorClass == .permanent)
     }
 
     @Test("may have been applied", arguments: [

@@ -13,6 +13,7 @@ struct Fault: Sendable, CustomTestStringConvertible {
     let isConnectionUsable: Bool
     let kind: FailureFacts.Kind
     let inHotStandby: Bool?
+    let isCachedStatement: Bool
     let errorClass: ErrorClass
     let expected: Expectations
 
@@ -26,6 +27,7 @@ struct Fault: Sendable, CustomTestStringConvertible {
         usable: Bool,
         kind: FailureFacts.Kind = .reported,
         inHotStandby: Bool? = nil,
+        cached isCachedStatement: Bool = false,
         class errorClass: ErrorClass,
         _ expected: Expectations
     ) {
@@ -38,6 +40,7 @@ struct Fault: Sendable, CustomTestStringConvertible {
         self.isConnectionUsable = usable
         self.kind = kind
         self.inHotStandby = inHotStandby
+        self.isCachedStatement = isCachedStatement
         self.errorClass = errorClass
         self.expected = expected
     }
@@ -51,7 +54,8 @@ struct Fault: Sendable, CustomTestStringConvertible {
             phase: phase ?? situation.phase,
             isConnectionUsable: isConnectionUsable,
             kind: kind,
-            inHotStandby: inHotStandby
+            inHotStandby: inHotStandby,
+            isCachedStatement: isCachedStatement
         )
     }
 
@@ -177,7 +181,13 @@ extension Fault {
         Fault("hung peer", nil, nil, "operation deadline expired",
               usable: false, kind: .deadlineExpired, class: .deadline, .all(.fail(.timedOut))),
         Fault("cached plan after ALTER TABLE", .featureNotSupported, .error, "cached plan must not change result type",
-              usable: true, class: .staleStatement, .all(.sameConnectionAtOnce)),
+              usable: true, cached: true, class: .staleStatement, .all(.sameConnectionAtOnce)),
+        Fault("cached plan after ALTER TABLE, the app's own EXECUTE", .featureNotSupported, .error,
+              "cached plan must not change result type",
+              usable: true, class: .permanent, .all(.fail(.permanent))),
+        Fault("the app's own EXECUTE of a missing statement", .invalidSQLStatementName, .error,
+              #"prepared statement "nope" does not exist"#,
+              usable: true, class: .permanent, .all(.fail(.permanent))),
         Fault("lost COMMIT under sync replication", .adminShutdown, .warning, closedUnexpectedly,
               detail: "The transaction has already committed locally, but might not have been replicated to the standby.",
               usable: false, class: .outcomeUnknown, .inDoubt),
@@ -221,6 +231,6 @@ extension Fault {
               usable: true, class: .permanent, .all(.fail(.permanent))),
         Fault("pgbouncer: named statement missing", .invalidSQLStatementName, .error,
               #"prepared statement "s1" does not exist"#,
-              usable: true, class: .staleStatement, .all(.sameConnectionAtOnce)),
+              usable: true, cached: true, class: .staleStatement, .all(.sameConnectionAtOnce)),
     ]
 }

@@ -33,7 +33,8 @@ struct FaultCatalogueTests {
         Row(.statementTimeout, .deadline, "57014"),
         Row(.readOnlyHost, .readOnlyHost, "25006"),
         Row(.readOnlyTransaction, .permanent, "25006"),
-        Row(.cachedPlanChanged, .staleStatement, "0A000"),
+        // Met by a plain statement (the app's own prepared one): permanent; a cached statement's is retried.
+        Row(.cachedPlanChanged, .permanent, "0A000"),
         Row(.sqlState("23505", message: "duplicate key value violates unique constraint"), .permanent, "23505"),
         Row(.sqlState("53300", message: "sorry, too many clients already", fatal: true), .resourceLimit, "53300"),
     ]

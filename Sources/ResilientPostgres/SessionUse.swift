@@ -1,0 +1,98 @@
+import PostgresPolicy
+import PostgresTransport
+import Synchronization
+
+/// What app code did with one lent session (a ``PostgresClient/withConnection(options:_:)`` or
+/// ``PostgresClient/transaction(options:_:)`` closure): whether any of it may already have taken effect, and
+/// whether it may have left session state behind.
+///
+/// Both are read from what the server answered, not from the SQL text: a statement that succeeded outside a
+/// transaction block (in autocommit) committed, and so did a `COMMIT` the app sent itself; a statement whose answer
+/// was lost there may have. Only `SET`, `SHOW`, `RESET` and the like are known to change no data.
+final class SessionUse: Sendable {
+    private struct State {
+        var isInTransactionBlock: Bool
+        var mayHaveTakenEffect = false
+        var hasRunStatement = false
+        var hasPreparedStatements = false
+    }
+
+    private let state: Mutex<State>
+
+    /// A use starting inside a transaction block (the client sent `BEGIN`) or outside one.
+    init(inTransactionBlock: Bool) {
+        state = Mutex(State(isInTransactionBlock: inTransactionBlock))
+    }
+
+    /// Whether something the app sent on the session may have taken effect.
+    var mayHaveTakenEffect: Bool { state.withLock { $0.mayHaveTakenEffect } }
+
+    /// Whether the app ran a statement, so the session may hold state it set (settings, locks, temporary tables).
+    var hasRunStatement: Bool { state.withLock { $0.hasRunStatement } }
+
+    /// Whether the app prepared a named statement of its own (SQL `PREPARE`).
+    var hasPreparedStatements: Bool { state.withLock { $0.hasPreparedStatements } }
+
+    /// Records a statement that succeeded with `commandTag`.
+    func recordSuccess(commandTag: String) {
+        let keyword = commandTag.prefix { $0 != " " }
+        state.withLock { state in
+            state.hasRunStatement = true
+            switch keyword {
+            case "BEGIN", "START":
+                state.isInTransactionBlock = true
+            case "COMMIT":
+                // `COMMIT`, `END`, `COMMIT PREPARED`: what the block did is now durable.
+                state.mayHaveTakenEffect = true
+                state.isInTransactionBlock = false
+            case "ROLLBACK":
+                // Also `ROLLBACK TO SAVEPOINT`, which stays in the block: judging it ended only errs on the side of
+                // treating later statements as committed.
+                state.isInTransactionBlock = false
+            case "PREPARE":
+                if commandTag == "PREPARE TRANSACTION" {
+                    state.mayHaveTakenEffect = true
+                    state.isInTransactionBlock = false
+                } else {
+                    state.hasPreparedStatements = true
+                }
+            case "SET", "SHOW", "RESET", "DEALLOCATE", "DISCARD", "LISTEN", "UNLISTEN", "SAVEPOINT", "RELEASE", "":
+                break
+            default:
+                // Outside a block, a statement commits as it ends (a SELECT may call a function that writes).
+                if !state.isInTransactionBlock { state.mayHaveTakenEffect = true }
+            }
+        }
+    }
+
+    /// Records statements that ran inside the client's own transaction block (a pipelined batch).
+    func recordInBlock() {
+        state.withLock { $0.hasRunStatement = true }
+    }
+
+    /// Records a statement that failed with `error`.
+    func recordFailure(_ error: TransportError) {
+        let facts = FailureFacts(error, inHotStandby: nil)
+        state.withLock { state in
+            state.hasRunStatement = true
+            let durableIfApplied = !state.isInTransactionBlock || error.phase == .commitInFlight
+            if durableIfApplied, facts.mayHaveBeenApplied { state.mayHaveTakenEffect = true }
+            // A lost session, a COMMIT in flight or one answered with ROLLBACK: the block is over either way.
+            if !error.isConnectionUsable || error.phase == .commitInFlight || error.code == .commitRolledBack {
+                state.isInTransactionBlock = false
+            }
+        }
+    }
+}
+
+/// What must be undone on a session lent to app code before another operation may use it.
+struct SessionReset: Sendable {
+    /// Whether the app prepared named statements of its own, which the reset deallocates (with the client's own).
+    var deallocatesPreparedStatements: Bool
+
+    /// The reset a use needs, or nil when the app ran nothing on the session.
+    init?(_ use: SessionUse) {
+        guard use.hasRunStatement else { return nil }
+        deallocatesPreparedStatements = use.hasPreparedStatements
+    }
+}
