@@ -59,7 +59,8 @@ let package = Package(
                 "PostgresTransport",
                 "PostgresPolicy",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         // `make simulate`: runs the engine's schedules in bulk or replays one. Not a product.
         .executableTarget(name: "ResilientPostgresSimulator", dependencies: ["ResilientPostgresSimulation"]),

@@ -77,6 +77,31 @@ final class ModelSession: DatabaseConnection {
         database.primary() != hostIndex
     }
 
+    /// Undoes settings and advisory locks, as `RESET ALL; SELECT pg_advisory_unlock_all(); ...` does: a round trip
+    /// that meets the database's faults (a terminated session, a black hole), not the operation's planned ones.
+    func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {
+        let sql = "RESET ALL"
+        await Task.yield()
+        try begin(sql)
+        defer { state.withLock { $0.isRunning = false } }
+        database.statementBegan("<session reset>", operation: SimulationContext.operation, session: number)
+        do {
+            if database.terminated(since: openedAt) {
+                throw StatementFault.backendTerminated.transportError(for: sql, host: host, port: port)!
+            }
+            if let blackHole = database.window(at: database.now, [.blackHole]) {
+                try await delay(until: database.clock.start.advanced(by: blackHole.end), sql: sql, deadline: deadline)
+            }
+        } catch let error as TransportError {
+            settle(after: error, statement: .reset)
+            throw error
+        }
+        state.withLock { state in
+            state.settingOwner = nil
+            state.lockOwner = nil
+        }
+    }
+
     func close() async {
         let wasOpen = state.withLock { state in
             defer {
@@ -145,7 +170,13 @@ final class ModelSession: DatabaseConnection {
                 : .sqlState(sqlState, message: Self.message(for: sqlState), fatal: fatal)
             throw planned.transportError(for: sql, host: host, port: port)!
         default:
-            return try perform(statement, sql: sql, operation: operation, standby: standby)
+            do {
+                return try perform(statement, sql: sql, operation: operation, standby: standby)
+            } catch let error as TransportError where statement == .executeUnknown && error.sqlState == "26000" {
+                // Answered, so the operation has seen the error that no retry can change.
+                database.noteDeterministicFailure(operation: operation)
+                throw error
+            }
         }
     }
 
@@ -227,7 +258,6 @@ final class ModelSession: DatabaseConnection {
             }
             return Self.command(sql.uppercased().hasPrefix("SELECT") ? "SELECT 1" : sql.uppercased())
         case .executeUnknown:
-            database.noteDeterministicFailure(operation: operation)
             throw error("26000", "prepared statement \"nope\" does not exist", sql)
         case .unknown:
             throw error("42601", "syntax error", sql)
