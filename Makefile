@@ -33,9 +33,15 @@ FUZZ_TARGETS ?= FuzzConnectionString FuzzDecoding
 MINUTES ?= 5
 RESTART_EVERY ?= 25
 
+# `make simulate`: how many seeded schedules, from which seed (a number, `fixed` for CI's sample, or empty for a
+# random base, printed); SEED=n replays one schedule verbosely.
+SCHEDULES ?= 10000
+SEED_BASE ?=
+SEED ?=
+
 DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
 
-.PHONY: help build test test-examples test-sanitize test-sanitize-unit fuzz soak docs demo quickstart bench servers-stop clean
+.PHONY: help build test test-examples test-sanitize test-sanitize-unit fuzz soak simulate docs demo quickstart bench servers-stop clean
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -75,6 +81,12 @@ soak: ## Run mixed operations for MINUTES (5) while restarting the server every 
 	$(SWIFT) build -c release --package-path Soak --scratch-path .build-soak
 	TEST_CLUSTERS=soak scripts/with-test-servers.sh .build-soak/release/Soak \
 		--minutes $(MINUTES) --restart-every $(RESTART_EVERY)
+
+simulate: ## Check the client's promises under SCHEDULES (10000) seeded random fault schedules; SEED=n replays one
+	$(SWIFT) build -c release --product ResilientPostgresSimulator
+	@simulator="$$($(SWIFT) build -c release --show-bin-path)/ResilientPostgresSimulator"; \
+	if [ -n "$(SEED)" ]; then "$$simulator" --seed $(SEED); \
+	else "$$simulator" --schedules $(SCHEDULES) $(if $(SEED_BASE),--seed-base $(SEED_BASE)); fi
 
 docs: ## Build the DocC documentation; any warning fails
 	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors

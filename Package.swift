@@ -49,6 +49,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The simulator's engine: a model server behind the connection seam, seeded fault schedules, a driver of
+        // virtual time, and the invariants checked after each schedule (see its README). Not a product.
+        .target(
+            name: "ResilientPostgresSimulation",
+            dependencies: [
+                "ResilientPostgres",
+                "ResilientPostgresTesting",
+                "PostgresTransport",
+                "PostgresPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"]
+        ),
+        // `make simulate`: runs the engine's schedules in bulk or replays one. Not a product.
+        .executableTarget(name: "ResilientPostgresSimulator", dependencies: ["ResilientPostgresSimulation"]),
 
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
@@ -68,6 +83,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "ResilientPostgresSimulationTests", dependencies: ["ResilientPostgresSimulation"]),
         // Real servers under real faults: restarts, failover, pgbouncer, TLS, a vanished network
         // (started by scripts/with-test-servers.sh).
         .testTarget(

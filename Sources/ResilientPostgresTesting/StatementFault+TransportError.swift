@@ -24,7 +24,7 @@ extension StatementFault {
     }
 
     /// The facts a libpq connection reports for this fault on `sql`; nil for the faults that only delay.
-    func transportError(for sql: String, host: String?, port: Int?) -> TransportError? {
+    package func transportError(for sql: String, host: String?, port: Int?) -> TransportError? {
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
         switch kind {
         case .lostBeforeSend:
@@ -51,7 +51,7 @@ extension StatementFault {
     }
 
     /// ERROR 25006 for a statement that writes on a hot standby.
-    static func readOnlyError(for sql: String, host: String?, port: Int?) -> TransportError {
+    package static func readOnlyError(for sql: String, host: String?, port: Int?) -> TransportError {
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
         return TransportError(
             code: .server, sqlState: "25006", severity: "ERROR",
@@ -61,7 +61,7 @@ extension StatementFault {
     }
 
     /// What libpq reports once the server answered the cancel request for a statement that did not answer.
-    static func cancelledError(for sql: String, byDeadline: Bool, host: String?, port: Int?) -> TransportError {
+    package static func cancelledError(for sql: String, byDeadline: Bool, host: String?, port: Int?) -> TransportError {
         TransportError(
             code: byDeadline ? .deadlineExceeded : .cancelled, sqlState: "57014", severity: "ERROR",
             message: "canceling statement due to user request",
