@@ -7,9 +7,11 @@ extension LibPQConnection {
     /// timeout: libpq's `connect_timeout` when given (or `PGCONNECT_TIMEOUT`), else
     /// ``Options/hostConnectTimeout``. A host that accepts TCP and never answers is left for the next one, as libpq's
     /// blocking connect (and so `psql`) does. A single host has the whole `timeout`, unless `connect_timeout` is
-    /// given. As in libpq, a host whose server answered with an error (wrong password, no such database, starting
-    /// up, too many clients) ends the list; every other failure (refused, timed out, read-only when
-    /// `target_session_attrs` asks for read-write, TLS) moves on to the next host, and the last failure is thrown.
+    /// given; a host with others after it gets at most half of the time left, so that the next one always has a
+    /// turn. As in libpq, a host whose server answered with an error (wrong password, no such database) ends the
+    /// list; every other failure (refused, timed out, read-only when `target_session_attrs` asks for read-write,
+    /// TLS, and a server starting up, shutting down or full: 57P03, 53300) moves on to the next host, and the last
+    /// failure is thrown.
     ///
     /// - Throws: ``TransportError`` with phase ``TransportError/Phase/connecting``: ``TransportError/Code/connectFailed``
     ///   with the server's SQLSTATE when it sent one (28P01 wrong password, 3D000 no such database, 57P03 starting
@@ -39,14 +41,19 @@ extension LibPQConnection {
         let hosts = parameters.hostSequence
         let hostTimeout = try parameters.hostConnectTimeout(default: hosts.count > 1 ? options.hostConnectTimeout : nil)
         var lastFailure: TransportError?
-        for host in hosts {
+        for (index, host) in hosts.enumerated() {
             if Task.isCancelled {
                 let message = lastFailure == nil ? "cancelled before connecting" : "cancelled while connecting"
                 throw TransportError(code: .cancelled, message: message,
                                      host: lastFailure?.host, port: lastFailure?.port, phase: .connecting,
                                      isConnectionUsable: false)
             }
-            let hostDeadline = hostTimeout.map { min(deadline, .now.advanced(by: $0)) } ?? deadline
+            var hostDeadline = hostTimeout.map { min(deadline, .now.advanced(by: $0)) } ?? deadline
+            if index < hosts.count - 1 {
+                // The library's deadline covers every host, which libpq's per-host timeout alone does not: a host
+                // with others after it gets at most half of what is left, so the next one always has a turn.
+                hostDeadline = min(hostDeadline, .now.advanced(by: ContinuousClock.now.duration(to: deadline) / 2))
+            }
             let attempt = ConnectAttempt(parameters: host, deadline: hostDeadline,
                                          deadlineIsHostTimeout: hostDeadline < deadline)
             switch await attempt.connect() {
@@ -54,8 +61,11 @@ extension LibPQConnection {
                 return LibPQConnection(handle: handle, options: options)
             case .failure(let failure):
                 // "If a connection is established successfully, but authentication fails, the remaining hosts in the
-                // list are not tried": libpq ends the list at any error the server answers during startup.
-                if failure.code == .cancelled || failure.severity != nil || ContinuousClock.now >= deadline {
+                // list are not tried": libpq ends the list at an error the server answers during startup. Not at a
+                // refusal that belongs to that one server's state, though: starting up or shutting down (57P03, an
+                // old primary restarting) or full (53300); the next host may well be the primary.
+                let endsTheList = failure.severity != nil && !Self.isHostState(failure.sqlState)
+                if failure.code == .cancelled || endsTheList || ContinuousClock.now >= deadline {
                     throw failure
                 }
                 lastFailure = failure
@@ -63,5 +73,12 @@ extension LibPQConnection {
         }
         throw lastFailure ?? TransportError(code: .connectFailed, message: "no host to connect to",
                                             phase: .connecting, isConnectionUsable: false)
+    }
+
+    /// Whether a connect failure's SQLSTATE says only that this server cannot take a session now (class 57,
+    /// operator intervention such as 57P03; class 53, insufficient resources such as 53300).
+    private static func isHostState(_ sqlState: String?) -> Bool {
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("57") || sqlState.hasPrefix("53")
     }
 }

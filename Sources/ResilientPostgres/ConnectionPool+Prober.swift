@@ -16,14 +16,7 @@ extension ConnectionPool {
             return
         }
         outage = Outage(lastFailure: failure, prober: nil)
-        outage?.prober = Task { await self.probe(firstAtOnce: false) }
-    }
-
-    /// Starts the prober again when an operation waits during an outage whose prober stopped because no one was
-    /// waiting; its first connect is at once, since the last one may be long ago.
-    func resumeProbingIfIdle() {
-        guard !isShutDown, outage != nil, outage?.prober == nil else { return }
-        outage?.prober = Task { await self.probe(firstAtOnce: true) }
+        outage?.prober = Task { await self.probe() }
     }
 
     /// Reconnects on the backoff schedule until a session opens, then lets every waiter go.
@@ -31,35 +24,33 @@ extension ConnectionPool {
     /// However many operations wait, the pool makes one connect attempt per backoff interval, so a recovering
     /// server is not met by a stampede. The first session goes to the first waiter; the others may then open
     /// sessions in the free slots. When no operation is left waiting (they all gave up at their deadlines), the
-    /// prober stops, unless minimum idle sessions are configured; the outage stays, and the next operation to wait
-    /// starts it again.
-    private func probe(firstAtOnce: Bool) async {
+    /// prober and the outage end, unless minimum idle sessions are configured (the prober then goes on at a slow
+    /// heartbeat); the next operation connects itself.
+    private func probe() async {
         var generator = options.randomSeed.map { SplitMix64(seed: $0 ^ 0x7072_6F62_6572) } ?? SplitMix64()
         var retry = 0
         var previous: Duration?
-        var waitsFirst = !firstAtOnce
         // Whether the last wake found no one waiting (the prober runs on only for the minimum idle sessions).
         var noOneWaited = false
         while outage != nil, !isShutDown {
-            if waitsFirst {
-                retry += 1
-                let backoff = outage.map { pace(after: $0.lastFailure) } ?? options.reconnectBackoff
-                var delay = backoff.delay(forRetry: retry, previous: previous, using: &generator)
-                previous = delay
-                // Kept only for the minimum idle sessions: a slow heartbeat.
-                if noOneWaited { delay = max(delay, Self.heartbeat) }
-                do {
-                    try await clock.sleep(for: delay)
-                } catch {
-                    return  // cancelled: the pool shut down
-                }
+            retry += 1
+            let backoff = outage.map { pace(after: $0.lastFailure) } ?? options.reconnectBackoff
+            var delay = backoff.delay(forRetry: retry, previous: previous, using: &generator)
+            previous = delay
+            // Kept only for the minimum idle sessions: a slow heartbeat.
+            if noOneWaited { delay = max(delay, Self.heartbeat) }
+            do {
+                try await clock.sleep(for: delay)
+            } catch {
+                return  // cancelled: the pool shut down
             }
-            waitsFirst = true
             guard outage != nil, !isShutDown else { return }
             noOneWaited = waiters.isEmpty
             guard !noOneWaited || options.minimumIdleConnections > 0 else {
-                // No one waits: connecting now would only load a server that is down or full.
-                outage?.prober = nil
+                // No one waits: connecting now would only load a server that is down or full. The outage ends
+                // with the prober, so the next operation connects itself, within its own budget, and starts a new
+                // outage if the database is still unreachable.
+                outage = nil
                 return
             }
             // Every slot is lent out: those sessions will come back (or fail) and free one.

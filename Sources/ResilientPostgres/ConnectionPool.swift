@@ -126,17 +126,29 @@ actor ConnectionPool {
 
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
     /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
-    /// undone first, and a session whose reset fails is closed.
-    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil) async {
+    /// undone first, within the operation's `deadline` (the operation waits for it), and a session whose reset
+    /// fails, or that no time is left to reset, is closed.
+    func release(
+        _ lease: Lease,
+        reuse: Bool,
+        reset: SessionReset? = nil,
+        deadline: ContinuousClock.Instant? = nil
+    ) async {
         guard reuse, isFit(lease), await lease.connection.isReadyForReuse() else {
             await discard(lease)
             return
         }
         if let reset {
+            var resetDeadline = clock.now.advanced(by: options.livenessCheckTimeout)
+            if let deadline { resetDeadline = min(resetDeadline, deadline) }
+            guard clock.now < resetDeadline else {
+                await discard(lease)
+                return
+            }
             do {
                 try await lease.connection.resetSession(
                     deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
-                    deadline: clock.now.advanced(by: options.livenessCheckTimeout)
+                    deadline: resetDeadline
                 )
             } catch {
                 await discard(lease)
@@ -359,8 +371,6 @@ actor ConnectionPool {
                 }
                 waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
                 reportSize()
-                // An outage whose prober stopped when no one was left waiting: someone is again.
-                resumeProbingIfIdle()
                 if Task.isCancelled { endWait(id, with: .failure(CancellationError())) }
             }
         } onCancel: {

@@ -80,7 +80,8 @@ extension PostgresClient {
                     let result = try await OperationDeadline.$current.withValue(budget.deadline.end) {
                         try await operation(lease.connection, use)
                     }
-                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init))
+                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init),
+                                       deadline: budget.deadline.end)
                     throttle?.recordSuccess()
                     report(AttemptEvent(
                         attempt: budget.attempts.count + 1, outcome: .succeeded, host: lease.connection.host,
@@ -93,11 +94,13 @@ extension PostgresClient {
                     }
                     // A session on a hot standby is no use to anyone once the primary moved.
                     let reuse = error.isConnectionUsable && inHotStandby != true
-                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init))
+                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init),
+                                       deadline: budget.deadline.end)
                     failure = error
                 } catch {
                     // Not a failure of the database: the caller's own error, or a value that does not decode.
-                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init))
+                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init),
+                                       deadline: budget.deadline.end)
                     throw error
                 }
             } catch let error as TransportError {

@@ -1,12 +1,15 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 
-/// Opens sessions of the model server as libpq would with `host=h1,h2 target_session_attrs=read-write`: the first
-/// host that answers as a primary, within the connect deadline, meeting the database's windows and the
-/// operation's planned connect faults on the way.
+/// Opens sessions of the model server as the library's libpq connector does with `host=h1,h2
+/// target_session_attrs=read-write`: the first host that answers as a primary, each host within the per-host
+/// timeout and all within the connect deadline, meeting the database's windows and the operation's planned connect
+/// faults on the way.
 struct ModelConnector: DatabaseConnector {
     let database: ModelDatabase
     let connectTimeout: Duration
+    /// How long one connect waits for each host before it moves on (the client's `hostConnectTimeout`).
+    let hostConnectTimeout: Duration?
 
     func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection {
         let clock = database.clock
@@ -38,10 +41,16 @@ struct ModelConnector: DatabaseConnector {
         case .slow(let duration): try await wait(until: clock.now.advanced(by: duration), deadline: deadline, host: host)
         case nil: break
         }
-        // A black hole, or a hung first host, holds the whole connect: libpq's non-blocking connect does not move
-        // on to the next host by itself, so the library's deadline ends it.
-        if let window = database.window(at: database.now, [.blackHole, .firstHostHung]) {
+        // A black hole holds the whole connect: every host is behind it, so the library's deadline ends it.
+        if let window = database.window(at: database.now, [.blackHole]) {
             try await wait(until: clock.start.advanced(by: window.end), deadline: deadline, host: host)
+        }
+        // A hung first host holds the connect for the per-host timeout, at most half of the time left, as the
+        // library's libpq connector does; then the next host is tried.
+        if let window = database.window(at: database.now, [.firstHostHung]) {
+            var moveOn = clock.now.advanced(by: clock.now.duration(to: deadline) / 2)
+            if let hostConnectTimeout { moveOn = min(moveOn, clock.now.advanced(by: hostConnectTimeout)) }
+            try await wait(until: min(clock.start.advanced(by: window.end), moveOn), deadline: deadline, host: host)
         }
         let primary = database.primary()
         let session = ModelSession(database: database, number: database.sessionOpened(), hostIndex: primary)

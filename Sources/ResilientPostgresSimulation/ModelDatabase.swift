@@ -129,6 +129,14 @@ final class ModelDatabase: Sendable {
         }
     }
 
+    /// Records that the operation met a session left on the old primary by a failover (25006).
+    func metStaleSession(operation: Int?, sql: String) {
+        guard let operation else { return }
+        state.withLock { state in
+            state.metFaults.append(MetFault(time: now, operation: operation, description: "25006 on \(sql) (stale session)"))
+        }
+    }
+
     /// The next planned fault of the operation's own connects.
     func nextConnectFault(for operation: Int?) -> ConnectFaultPlan? {
         guard let operation else { return nil }

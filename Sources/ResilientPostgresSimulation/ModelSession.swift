@@ -193,6 +193,8 @@ final class ModelSession: DatabaseConnection {
         }
         let writes = statement.writes || (statement == .commit && state.withLock { !$0.buffered.isEmpty })
         if standby, writes {
+            // A session opened before a failover, still on the old primary: the failover is a fault it meets.
+            database.metStaleSession(operation: operation, sql: sql)
             throw StatementFault.readOnlyError(for: sql, host: host, port: port)
         }
         switch statement {

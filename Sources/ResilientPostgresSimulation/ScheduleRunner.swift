@@ -200,7 +200,10 @@ struct ScheduleRunner {
         if !simulated.throttled { configuration.retryThrottle = nil }
         return PostgresClient(
             configuration: configuration,
-            connector: ModelConnector(database: database, connectTimeout: simulated.connectTimeout),
+            connector: ModelConnector(
+                database: database, connectTimeout: simulated.connectTimeout,
+                hostConnectTimeout: configuration.hostConnectTimeout
+            ),
             clock: clock,
             randomSeed: schedule.seed
         )

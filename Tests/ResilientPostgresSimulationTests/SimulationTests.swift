@@ -6,10 +6,7 @@ import Testing
 @Suite struct SimulationTests {
     /// Promises the current code is known to break, each with the breaks that show under it. Each is a known issue
     /// until fixed; once the sample no longer breaks it, the test fails until its entry is removed here.
-    static let openBreaks: [Invariant: String] = [
-        .withinBudget: "the session reset on release takes 5 s of its own, past the operation's budget, on a hung peer",
-        .followsPrimary: "a hung first host holds every connect until its deadline; the primary behind it is not tried",
-    ]
+    static let openBreaks: [Invariant: String] = [:]
 
     @Test func fixedSampleKeepsEveryPromise() async {
         let summary = await Simulation.run(count: 1_000, seedBase: Simulation.fixedSeedBase)
