@@ -39,11 +39,17 @@ extension ConnectionPool {
             previous = delay
             // Kept only for the minimum idle sessions: a slow heartbeat.
             if noOneWaited { delay = max(delay, Self.heartbeat) }
-            do {
-                try await clock.sleep(for: delay)
-            } catch {
-                return  // cancelled: the pool shut down
+            // Every waiting operation gets a connect made on its behalf before its deadline (but connects stay at
+            // least a minimum gap apart).
+            if let earliest = waiters.map(\.deadline).min() {
+                delay = min(delay, max(Self.minimumProbeGap, clock.now.duration(to: earliest) / 2))
             }
+            let clock = self.clock
+            let napLength = delay
+            let nap = Task { _ = try? await clock.sleep(for: napLength) }
+            outage?.nap = nap
+            outage?.nextProbe = clock.now.advanced(by: delay)
+            await nap.value
             guard outage != nil, !isShutDown else { return }
             noOneWaited = waiters.isEmpty
             guard !noOneWaited || options.minimumIdleConnections > 0 else {
@@ -55,6 +61,7 @@ extension ConnectionPool {
             }
             // Every slot is lent out: those sessions will come back (or fail) and free one.
             guard reserveSlot() else { continue }
+            outage?.lastProbe = clock.now
             do {
                 let lease = try await openForProbe()
                 guard !isShutDown else {
@@ -82,6 +89,21 @@ extension ConnectionPool {
             }
         }
     }
+
+    /// Makes the prober's next connect earlier when an operation that just began to wait would otherwise reach its
+    /// deadline first: it then gets a connect made on its behalf halfway to its deadline, but never sooner than
+    /// ``minimumProbeGap`` after the last, so that operations arriving one by one do not each bring a connect.
+    func hastenProbe(for deadline: ContinuousClock.Instant) {
+        guard let outage, let nextProbe = outage.nextProbe else { return }
+        let now = clock.now
+        let halfway = now.advanced(by: now.duration(to: deadline) / 2)
+        guard nextProbe > halfway else { return }
+        if let lastProbe = outage.lastProbe, lastProbe.duration(to: now) < Self.minimumProbeGap { return }
+        outage.nap?.cancel()
+    }
+
+    /// The shortest time between two connects of the prober made early for a waiting operation.
+    static let minimumProbeGap = Duration.seconds(1)
 
     /// The prober's slowest pace, while it runs only to restore the minimum idle sessions.
     static let heartbeat = Duration.seconds(5)

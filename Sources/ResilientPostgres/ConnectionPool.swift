@@ -58,6 +58,7 @@ actor ConnectionPool {
 
     struct Waiter {
         let id: UInt64
+        let deadline: ContinuousClock.Instant
         let continuation: CheckedContinuation<Ticket, Never>
         let timeout: Task<Void, Never>?
     }
@@ -66,6 +67,12 @@ actor ConnectionPool {
     struct Outage {
         var lastFailure: TransportError
         var prober: Task<Void, Never>?
+        /// The prober's wait for its next connect; cancelled to make that connect now.
+        var nap: Task<Void, Never>?
+        /// When the prober's next connect is due.
+        var nextProbe: ContinuousClock.Instant?
+        /// When the prober last connected.
+        var lastProbe: ContinuousClock.Instant?
     }
 
     let connector: any DatabaseConnector
@@ -206,6 +213,7 @@ actor ConnectionPool {
     func shutdown() async {
         isShutDown = true
         outage?.prober?.cancel()
+        outage?.nap?.cancel()
         outage = nil
         let remaining = waiters
         waiters.removeAll()
@@ -369,8 +377,9 @@ actor ConnectionPool {
                     }
                     await self?.endWaitAtDeadline(id)
                 }
-                waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
+                waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation, timeout: timeout))
                 reportSize()
+                hastenProbe(for: deadline)
                 if Task.isCancelled { endWait(id, with: .failure(CancellationError())) }
             }
         } onCancel: {

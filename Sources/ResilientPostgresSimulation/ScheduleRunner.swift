@@ -197,6 +197,8 @@ struct ScheduleRunner {
         configuration.retryPolicy.budget = simulated.budget
         configuration.livenessCheckAfterIdle = simulated.livenessCheckAfterIdle
         configuration.connectTimeout = simulated.connectTimeout
+        // As advised: a hung first host must leave most of an operation's budget for the hosts after it.
+        configuration.hostConnectTimeout = min(.seconds(5), simulated.budget / 4)
         if !simulated.throttled { configuration.retryThrottle = nil }
         return PostgresClient(
             configuration: configuration,
