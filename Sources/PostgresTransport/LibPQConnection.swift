@@ -280,6 +280,9 @@ public actor LibPQConnection {
     private struct CollectedResults {
         /// The first error result: the cause. Later ones (libpq's "server closed the connection") are consequences.
         var firstError: OpaquePointer?
+        /// Whether a non-error result arrived before the first error: the statement was answered, and the error
+        /// came after it (a FATAL the server sent when it next read from the client).
+        var answeredBeforeError = false
         /// The last non-error result.
         var last: OpaquePointer?
     }
@@ -308,7 +311,12 @@ public actor LibPQConnection {
                 guard let result = PQgetResult(connection) else { return collected }
                 switch PQresultStatus(result) {
                 case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
-                    if collected.firstError == nil { collected.firstError = result } else { PQclear(result) }
+                    if collected.firstError == nil {
+                        collected.firstError = result
+                        collected.answeredBeforeError = collected.last != nil
+                    } else {
+                        PQclear(result)
+                    }
                 case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
                     PQclear(result)
                     collected.firstError.map { PQclear($0) }
@@ -369,11 +377,22 @@ public actor LibPQConnection {
     ) throws -> QueryResult {
         let isUsable = Self.isUsable(connection)
         if let errorResult = collected.firstError {
+            if collected.answeredBeforeError, isCommit, let answer = collected.last,
+                String(cString: PQcmdStatus(answer)) == "COMMIT"
+            {
+                // The server answered COMMIT, then ended the session (a termination it acted on when it read the
+                // Sync that follows, after committing): the transaction committed.
+                PQclear(errorResult)
+                return QueryResult(taking: answer)
+            }
             defer { PQclear(errorResult) }
             collected.last.map { PQclear($0) }
             var error = TransportError.fromErrorResult(
                 errorResult, phase: phaseIfSent, endpoint: endpoint, isConnectionUsable: isUsable
             )
+            // Answered, then an error: the session ended after the statement ran, and whether its implicit commit
+            // (done when the server reads the Sync) happened first is not known.
+            error.cameAfterAnswer = collected.answeredBeforeError
             explain(&error)
             throw error
         }

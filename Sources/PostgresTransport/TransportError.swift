@@ -125,6 +125,10 @@ public struct TransportError: Error, Sendable {
     /// (0A000) then means the cache was out of date, and the statement has been forgotten so that it is prepared
     /// again; for any other statement the same codes are the caller's to fix.
     public var isCachedStatement = false
+    /// Whether the error came after the server had answered the statement (a FATAL sent when the session was
+    /// terminated right after it): it is the session ending, not the statement failing, and what the statement did
+    /// may have been committed.
+    public var cameAfterAnswer = false
 
     /// Makes an error from its facts.
     public init(

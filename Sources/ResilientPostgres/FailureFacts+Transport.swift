@@ -20,8 +20,9 @@ extension FailureFacts {
             case .invalidParameter, .invalidConnectionString: .invalidParameter
             default: .reported
             }
-        // A SQLSTATE that came only from a notice is the server's WARNING, not an error about the statement.
-        let severity = error.sqlStateFromNotice ? "WARNING" : error.severity
+        // A SQLSTATE that came only from a notice, or with an error after the statement was answered, is not the
+        // server's verdict on the statement: weigh it as a WARNING.
+        let severity = error.sqlStateFromNotice || error.cameAfterAnswer ? "WARNING" : error.severity
         self.init(
             sqlState: error.sqlState.flatMap { SQLState($0) },
             severity: severity.map { FailureFacts.Severity($0) },

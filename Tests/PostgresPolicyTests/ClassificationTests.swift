@@ -101,8 +101,11 @@ struct ClassificationTests {
         (FailureFacts(message: "server closed the connection unexpectedly", phase: .sent, isConnectionUsable: false), true),
         (FailureFacts(message: "server closed the connection unexpectedly", phase: .commitInFlight,
                       isConnectionUsable: false), true),
+        // The server reads the Sync after COMMIT, and acts on a termination there, after committing.
         (FailureFacts(sqlState: .adminShutdown, severity: .fatal, message: "terminating connection",
-                      phase: .commitInFlight, isConnectionUsable: false), false),
+                      phase: .commitInFlight, isConnectionUsable: false), true),
+        (FailureFacts(sqlState: .adminShutdown, severity: .fatal, message: "terminating connection",
+                      phase: .sent, isConnectionUsable: false), false),
         (FailureFacts(sqlState: .adminShutdown, severity: .warning, message: "server closed the connection unexpectedly",
                       phase: .commitInFlight, isConnectionUsable: false), true),
         (FailureFacts(sqlState: .serializationFailure, severity: .error, message: "could not serialize",
