@@ -34,7 +34,8 @@ extension FailureFacts {
     /// Whether the statement or transaction may have taken effect on the server despite the failure.
     ///
     /// `false` when nothing reached the server, or when the server answered with an error (an `ERROR` rolls back the
-    /// statement, a `FATAL` the whole session's work; but for a `COMMIT`, only an `ERROR` says it did not commit).
+    /// statement, a `FATAL` the whole session's work: the server holds off a termination while it commits, and one
+    /// that comes after the commit follows the `COMMIT`'s own answer, which the connection then reports as success).
     /// `true` when the request was sent and no answer says what
     /// happened: a connection lost with no SQLSTATE or only a notice's, a pgbouncer `server conn crashed?` (but not
     /// pgbouncer's own refusals, such as `server login has been failing`), 08007, 40003, or a DETAIL saying the
@@ -50,10 +51,6 @@ extension FailureFacts {
         case .reported, .cancelled, .deadlineExpired, .connectDeadlineExpired: break
         }
         guard let sqlState, let severity, severity == .error || severity == .fatal else { return true }
-        // A COMMIT is settled only by an ERROR answering it. A FATAL (the session terminated, the server shutting
-        // down) can come after the commit was durable: in the extended protocol the server reads the Sync that
-        // follows COMMIT, and acts on a pending termination there, after committing.
-        if phase == .commitInFlight, severity != .error { return true }
         switch sqlState {
         case .statementCompletionUnknown: return true
         case .protocolViolation:

@@ -9,9 +9,21 @@ package protocol ClientClock: Sendable {
     var now: ContinuousClock.Instant { get }
     /// Waits until `deadline`, or throws `CancellationError` at once when the task is cancelled.
     func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws
+    /// Waits until `deadline` for the pool's housekeeping (closing sessions idle or open for too long), or throws
+    /// `CancellationError` at once when the task is cancelled.
+    ///
+    /// A clock for tests keeps these apart from the waits of operations, which a test steps through one by one;
+    /// by default it is ``sleep(until:tolerance:)``.
+    func sleepForHousekeeping(until deadline: ContinuousClock.Instant) async throws
 }
 
 extension ContinuousClock: ClientClock {}
+
+extension ClientClock {
+    package func sleepForHousekeeping(until deadline: ContinuousClock.Instant) async throws {
+        try await sleep(until: deadline, tolerance: .seconds(1))
+    }
+}
 
 extension ClientClock {
     /// Waits for `duration` from now.

@@ -15,7 +15,8 @@ extension ConnectionPool {
             outage?.lastFailure = failure
             return
         }
-        outage = Outage(lastFailure: failure, prober: nil)
+        let seed = options.randomSeed.map { $0 ^ 0x7072_6F62_6572 }
+        outage = Outage(lastFailure: failure, jitter: seed.map(SplitMix64.init(seed:)) ?? SplitMix64())
         outage?.prober = Task { await self.probe() }
     }
 
@@ -23,36 +24,20 @@ extension ConnectionPool {
     ///
     /// However many operations wait, the pool makes one connect attempt per backoff interval, so a recovering
     /// server is not met by a stampede. The first session goes to the first waiter; the others may then open
-    /// sessions in the free slots. When no operation is left waiting (they all gave up at their deadlines), the
+    /// sessions in the free slots. An operation waiting when the prober goes to sleep gets a connect made on its
+    /// behalf before its deadline. When no operation is left waiting (they all gave up at their deadlines), the
     /// prober and the outage end, unless minimum idle sessions are configured (the prober then goes on at a slow
     /// heartbeat); the next operation connects itself.
     private func probe() async {
-        var generator = options.randomSeed.map { SplitMix64(seed: $0 ^ 0x7072_6F62_6572) } ?? SplitMix64()
-        var retry = 0
-        var previous: Duration?
-        // Whether the last wake found no one waiting (the prober runs on only for the minimum idle sessions).
-        var noOneWaited = false
         while outage != nil, !isShutDown {
-            retry += 1
-            let backoff = outage.map { pace(after: $0.lastFailure) } ?? options.reconnectBackoff
-            var delay = backoff.delay(forRetry: retry, previous: previous, using: &generator)
-            previous = delay
-            // Kept only for the minimum idle sessions: a slow heartbeat.
-            if noOneWaited { delay = max(delay, Self.heartbeat) }
-            // Every waiting operation gets a connect made on its behalf before its deadline (but connects stay at
-            // least a minimum gap apart).
-            if let earliest = waiters.map(\.deadline).min() {
-                delay = min(delay, max(Self.minimumProbeGap, clock.now.duration(to: earliest) / 2))
+            do {
+                try await clock.sleep(for: nextProbeDelay())
+            } catch {
+                return  // cancelled: the pool shut down
             }
-            let clock = self.clock
-            let napLength = delay
-            let nap = Task { _ = try? await clock.sleep(for: napLength) }
-            outage?.nap = nap
-            outage?.nextProbe = clock.now.advanced(by: delay)
-            await nap.value
             guard outage != nil, !isShutDown else { return }
-            noOneWaited = waiters.isEmpty
-            guard !noOneWaited || options.minimumIdleConnections > 0 else {
+            outage?.noOneWaited = waiters.isEmpty
+            guard !waiters.isEmpty || options.minimumIdleConnections > 0 else {
                 // No one waits: connecting now would only load a server that is down or full. The outage ends
                 // with the prober, so the next operation connects itself, within its own budget, and starts a new
                 // outage if the database is still unreachable.
@@ -61,7 +46,6 @@ extension ConnectionPool {
             }
             // Every slot is lent out: those sessions will come back (or fail) and free one.
             guard reserveSlot() else { continue }
-            outage?.lastProbe = clock.now
             do {
                 let lease = try await openForProbe()
                 guard !isShutDown else {
@@ -74,6 +58,7 @@ extension ConnectionPool {
                 return
             } catch let failure as TransportError {
                 slotFreed()
+                noteSlotRefusal(failure)
                 guard FailureFacts(failure, inHotStandby: nil).errorClass.isTransient else {
                     // Retrying cannot fix it: every waiting operation gets the failure to report.
                     outage = nil
@@ -90,19 +75,27 @@ extension ConnectionPool {
         }
     }
 
-    /// Makes the prober's next connect earlier when an operation that just began to wait would otherwise reach its
-    /// deadline first: it then gets a connect made on its behalf halfway to its deadline, but never sooner than
-    /// ``minimumProbeGap`` after the last, so that operations arriving one by one do not each bring a connect.
-    func hastenProbe(for deadline: ContinuousClock.Instant) {
-        guard let outage, let nextProbe = outage.nextProbe else { return }
-        let now = clock.now
-        let halfway = now.advanced(by: now.duration(to: deadline) / 2)
-        guard nextProbe > halfway else { return }
-        if let lastProbe = outage.lastProbe, lastProbe.duration(to: now) < Self.minimumProbeGap { return }
-        outage.nap?.cancel()
+    /// The wait before the prober's next connect: the backoff for what the last connect met (longer for a full
+    /// server than for one that is down), at least the heartbeat when no one waited at the last wake, and no later than halfway to
+    /// the earliest waiting operation's deadline (but never less than ``minimumProbeGap``).
+    private func nextProbeDelay() -> Duration {
+        guard var state = outage else { return .zero }
+        state.retries += 1
+        let backoff = pace(after: state.lastFailure)
+        var delay = backoff.delay(forRetry: state.retries, previous: state.previousDelay, using: &state.jitter)
+        state.previousDelay = delay
+        outage = state
+        if state.noOneWaited {
+            // Kept only for the minimum idle sessions: a slow heartbeat.
+            delay = max(delay, Self.heartbeat)
+        }
+        if let earliest = waiters.map(\.deadline).min() {
+            delay = min(delay, max(Self.minimumProbeGap, clock.now.duration(to: earliest) / 2))
+        }
+        return delay
     }
 
-    /// The shortest time between two connects of the prober made early for a waiting operation.
+    /// The shortest wait between two connects of the prober when it hurries for a waiting operation.
     static let minimumProbeGap = Duration.seconds(1)
 
     /// The prober's slowest pace, while it runs only to restore the minimum idle sessions.

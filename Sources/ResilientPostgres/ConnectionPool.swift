@@ -67,12 +67,17 @@ actor ConnectionPool {
     struct Outage {
         var lastFailure: TransportError
         var prober: Task<Void, Never>?
-        /// The prober's wait for its next connect; cancelled to make that connect now.
-        var nap: Task<Void, Never>?
-        /// When the prober's next connect is due.
-        var nextProbe: ContinuousClock.Instant?
-        /// When the prober last connected.
-        var lastProbe: ContinuousClock.Instant?
+        /// The jitter of the prober's waits, and how far along its backoff it is.
+        var jitter: SplitMix64
+        var retries = 0
+        var previousDelay: Duration?
+        /// Whether the prober's last wake found no operation waiting.
+        var noOneWaited = false
+
+        init(lastFailure: TransportError, jitter: SplitMix64) {
+            self.lastFailure = lastFailure
+            self.jitter = jitter
+        }
     }
 
     let connector: any DatabaseConnector
@@ -90,6 +95,11 @@ actor ConnectionPool {
     var outage: Outage?
     /// How many sessions the pool tried to open, probes included.
     private(set) var connectAttempts = 0
+    /// The timer that closes sessions idle or open for too long and keeps the minimum idle ones; running while
+    /// there is something for it to do.
+    private var housekeeping: Task<Void, Never>?
+    /// When the server last refused this pool a session for want of slots (53300).
+    var lastSlotRefusal: ContinuousClock.Instant?
 
     init(connector: any DatabaseConnector, options: Options, clock: any ClientClock, metrics: ClientMetrics?) {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
@@ -113,6 +123,7 @@ actor ConnectionPool {
     func acquire(deadline: ContinuousClock.Instant) async throws -> Lease {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
+        if options.minimumIdleConnections > 0 { scheduleHousekeeping() }
         while true {
             guard !isShutDown else { throw ShutDown() }
             if let session = idle.popLast() {
@@ -167,7 +178,22 @@ actor ConnectionPool {
             await discard(lease)
             return
         }
+        if waiters.isEmpty, isUnderSlotPressure, idle.count >= options.minimumIdleConnections {
+            // The server is full: a session no one here waits for is worth more to another client.
+            await discard(lease)
+            return
+        }
         hand(lease, idleSince: clock.now)
+    }
+
+    /// How long after the server refused a session for want of slots the pool keeps no idle sessions beyond the
+    /// minimum.
+    static let slotPressureWindow = Duration.seconds(30)
+
+    /// Whether the server refused this pool a session for want of slots (53300) lately.
+    var isUnderSlotPressure: Bool {
+        guard let lastSlotRefusal else { return false }
+        return lastSlotRefusal.duration(to: clock.now) < Self.slotPressureWindow
     }
 
     /// Whether a session may be kept: the pool is running, and the session is of the current epoch and within its
@@ -184,13 +210,52 @@ actor ConnectionPool {
         for session in stale { await discard(session.lease) }
     }
 
-    /// Closes idle sessions that sat longer than the idle timeout.
+    /// Closes idle sessions that sat longer than the idle timeout, or are past their lifetime.
     func closeIdleSessions() async {
         let now = clock.now
-        let expired = idle.filter { $0.idleSince.duration(to: now) >= options.idleTimeout }
+        let isExpired = { (session: IdleSession) in now >= self.expiry(of: session) }
+        let expired = idle.filter(isExpired)
         guard !expired.isEmpty else { return }
-        idle.removeAll { $0.idleSince.duration(to: now) >= options.idleTimeout }
+        idle.removeAll(where: isExpired)
         for session in expired { await discard(session.lease) }
+        reportSize()
+    }
+
+    /// When an idle session is to be closed: at its idle timeout or at the end of its lifetime, whichever is first.
+    private func expiry(of session: IdleSession) -> ContinuousClock.Instant {
+        min(session.idleSince.advanced(by: options.idleTimeout), session.lease.openedAt.advanced(by: options.maxLifetime))
+    }
+
+    /// Starts the housekeeping timer if there is something for it to do and it is not running.
+    ///
+    /// It runs whether or not the client runs as a service: it sleeps until the next idle session is due to close
+    /// (or, with minimum idle sessions, for at most ``housekeepingInterval``), closes what is due, opens sessions up
+    /// to the minimum, and ends when no session is idle and no minimum is set.
+    func scheduleHousekeeping() {
+        guard housekeeping == nil, !isShutDown, !idle.isEmpty || options.minimumIdleConnections > 0 else { return }
+        housekeeping = Task { [weak self] in await self?.keepHouse() }
+    }
+
+    /// The longest the housekeeping sleeps while it keeps minimum idle sessions.
+    static let housekeepingInterval = Duration.seconds(5)
+
+    private func keepHouse() async {
+        while !isShutDown {
+            var due = idle.map(expiry(of:)).min()
+            if options.minimumIdleConnections > 0 {
+                let interval = clock.now.advanced(by: Self.housekeepingInterval)
+                due = due.map { min($0, interval) } ?? interval
+            }
+            guard let due else { break }
+            do {
+                try await clock.sleepForHousekeeping(until: due)
+            } catch {
+                break  // cancelled: the pool shut down
+            }
+            await closeIdleSessions()
+            await openMinimumIdle()
+        }
+        housekeeping = nil
     }
 
     /// Opens sessions until the minimum number sit idle (or the pool is full); stops at the first failure, which
@@ -212,8 +277,8 @@ actor ConnectionPool {
     /// close on return.
     func shutdown() async {
         isShutDown = true
+        housekeeping?.cancel()
         outage?.prober?.cancel()
-        outage?.nap?.cancel()
         outage = nil
         let remaining = waiters
         waiters.removeAll()
@@ -244,8 +309,12 @@ actor ConnectionPool {
         } catch let shutDown as ShutDown {
             throw shutDown
         } catch {
+            // The outage first: a slot freed during one is not handed to a waiter, who would only be refused too.
+            if let failure = error as? TransportError {
+                noteSlotRefusal(failure)
+                beginOutageIfTransient(failure)
+            }
             slotFreed()
-            if let failure = error as? TransportError { beginOutageIfTransient(failure) }
             throw error
         }
     }
@@ -263,8 +332,14 @@ actor ConnectionPool {
             resumeFirstWaiter(with: .lease(lease))
         } else {
             idle.append(IdleSession(lease: lease, idleSince: idleSince))
+            scheduleHousekeeping()
         }
         reportSize()
+    }
+
+    /// Remembers when the server refused a session for want of slots.
+    func noteSlotRefusal(_ failure: TransportError) {
+        if FailureFacts(failure, inHotStandby: nil).errorClass == .resourceLimit { lastSlotRefusal = clock.now }
     }
 
     /// The idle session if it is fit to lend; nil (after closing it) if not.
@@ -379,7 +454,6 @@ actor ConnectionPool {
                 }
                 waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation, timeout: timeout))
                 reportSize()
-                hastenProbe(for: deadline)
                 if Task.isCancelled { endWait(id, with: .failure(CancellationError())) }
             }
         } onCancel: {

@@ -1,26 +1,18 @@
 public import ServiceLifecycle
 
 extension PostgresClient: Service {
-    /// Runs the client's housekeeping (closing sessions idle past ``Configuration/idleTimeout``, keeping
-    /// ``Configuration/minimumIdleConnections`` open) until the task is cancelled or a graceful shutdown is
-    /// requested, then shuts the client down.
+    /// Opens the ``Configuration/minimumIdleConnections`` at once, then waits until the task is cancelled or a
+    /// graceful shutdown is requested, and shuts the client down.
     ///
-    /// Running it is optional: a client works without it, and then only closes idle sessions when shut down. In a
-    /// `ServiceGroup`, operations still running when shutdown begins finish; new ones fail.
+    /// Running it is optional, and adds only that: a start that does not wait for the first operation, and a
+    /// shutdown in step with the rest of the app. The pool's housekeeping (closing sessions idle past
+    /// ``Configuration/idleTimeout`` or open past ``Configuration/maxLifetime``, keeping the minimum idle sessions)
+    /// runs either way. In a `ServiceGroup`, operations still running when shutdown begins finish; new ones fail.
     public func run() async throws {
-        let interval = min(.seconds(5), max(.seconds(1), configuration.idleTimeout / 4))
-        await cancelWhenGracefulShutdown {
-            await self.pool.openMinimumIdle()
-            while !Task.isCancelled {
-                do {
-                    try await self.clock.sleep(for: interval)
-                } catch {
-                    break
-                }
-                await self.pool.closeIdleSessions()
-                await self.pool.openMinimumIdle()
-            }
-        }
+        await pool.openMinimumIdle()
+        await pool.scheduleHousekeeping()
+        // Ends when a graceful shutdown is requested, or with CancellationError when the task is cancelled.
+        try? await gracefulShutdown()
         await shutdown()
     }
 }

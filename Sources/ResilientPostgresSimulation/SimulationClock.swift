@@ -15,6 +15,8 @@ final class SimulationClock: ClientClock {
         let id: UInt64
         let deadline: Instant
         let task: Int?
+        /// The pool's housekeeping timer: never the sign that an operation or the prober is parked.
+        var isHousekeeping = false
         let continuation: CheckedContinuation<Bool, any Error>
     }
 
@@ -61,7 +63,7 @@ final class SimulationClock: ClientClock {
 
     /// The tasks sleeping now (by ``currentTaskKey()``).
     var sleepingTasks: Set<Int> {
-        state.withLock { Set($0.sleepers.compactMap(\.task)) }
+        state.withLock { Set($0.sleepers.filter { !$0.isHousekeeping }.compactMap(\.task)) }
     }
 
     /// A key for the current task, equal for the life of the task and distinct from every other live task's.
@@ -70,6 +72,16 @@ final class SimulationClock: ClientClock {
     }
 
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        try await sleep(until: deadline, isHousekeeping: false)
+    }
+
+    /// The pool's housekeeping sleeps like any other, but the driver does not count it among the sleepers that
+    /// show an operation or the prober parked.
+    func sleepForHousekeeping(until deadline: Instant) async throws {
+        try await sleep(until: deadline, isHousekeeping: true)
+    }
+
+    private func sleep(until deadline: Instant, isHousekeeping: Bool) async throws {
         let task = Self.currentTaskKey()
         let id = state.withLock { state in
             defer { state.nextID += 1 }
@@ -84,7 +96,10 @@ final class SimulationClock: ClientClock {
                     // Checked under the lock: a cancellation is either seen here or finds the sleeper registered.
                     if Task.isCancelled { return .failure(CancellationError()) }
                     if deadline <= state.now { return .success(false) }
-                    state.sleepers.append(Sleeper(id: id, deadline: deadline, task: task, continuation: continuation))
+                    state.sleepers.append(Sleeper(
+                        id: id, deadline: deadline, task: task, isHousekeeping: isHousekeeping,
+                        continuation: continuation
+                    ))
                     return nil
                 }
                 if let outcome { continuation.resume(with: outcome) }

@@ -65,6 +65,8 @@ public final class ManualClock: Clock, Sendable {
     }
 
     private let state: Mutex<State>
+    /// The pool's housekeeping timers, kept apart from the sleeps a test steps through.
+    let housekeeping = HousekeepingTimers()
     /// The instant the clock started at.
     public let start: Instant
 
@@ -163,6 +165,7 @@ public final class ManualClock: Clock, Sendable {
             return due
         }
         for sleeper in due { sleeper.continuation.resume() }
+        housekeeping.fire(upTo: now)
     }
 
     /// Moves the clock to the earliest pending deadline, ending the sleeps due then, and returns the first of them;

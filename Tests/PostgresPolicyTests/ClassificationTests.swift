@@ -101,9 +101,12 @@ struct ClassificationTests {
         (FailureFacts(message: "server closed the connection unexpectedly", phase: .sent, isConnectionUsable: false), true),
         (FailureFacts(message: "server closed the connection unexpectedly", phase: .commitInFlight,
                       isConnectionUsable: false), true),
-        // The server reads the Sync after COMMIT, and acts on a termination there, after committing.
+        // A FATAL that answers COMMIT came before the commit (one after it follows COMMIT's answer, a success).
         (FailureFacts(sqlState: .adminShutdown, severity: .fatal, message: "terminating connection",
-                      phase: .commitInFlight, isConnectionUsable: false), true),
+                      phase: .commitInFlight, isConnectionUsable: false), false),
+        // A FATAL after the statement's answer (weighed as a WARNING): the implicit commit may have happened.
+        (FailureFacts(sqlState: .adminShutdown, severity: .warning, message: "terminating connection",
+                      phase: .sent, isConnectionUsable: false), true),
         (FailureFacts(sqlState: .adminShutdown, severity: .fatal, message: "terminating connection",
                       phase: .sent, isConnectionUsable: false), false),
         (FailureFacts(sqlState: .adminShutdown, severity: .warning, message: "server closed the connection unexpectedly",
