@@ -83,7 +83,9 @@ public final class FaultInjector: Sendable {
 
     /// Waits until at least `count` connects have begun, and returns every connect so far.
     ///
-    /// - Parameter timeout: the real time to wait, 10 seconds by default.
+    /// - Parameters:
+    ///   - count: how many connects to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
     /// - Throws: ``WaitTimeout`` when fewer than `count` connects began within `timeout`, listing the last ones;
     ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
@@ -96,7 +98,9 @@ public final class FaultInjector: Sendable {
 
     /// Waits until at least `count` statements have been sent, and returns every statement so far.
     ///
-    /// - Parameter timeout: the real time to wait, 10 seconds by default.
+    /// - Parameters:
+    ///   - count: how many statements to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
     /// - Throws: ``WaitTimeout`` when fewer than `count` statements were sent within `timeout`, listing the last ones;
     ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult

@@ -154,7 +154,9 @@ public final class ManualClock: Clock, Sendable {
     /// instead of sleeping again (a prober whose connect succeeds) leaves the count short for good. To move the clock
     /// while a client works, use ``run(for:timeout:)`` and ``run(timeout:_:)``.
     ///
-    /// - Parameter timeout: the real time to wait, 10 seconds by default.
+    /// - Parameters:
+    ///   - count: how many sleeps to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
     /// - Throws: ``WaitTimeout`` when fewer than `count` sleeps were pending after `timeout`, listing those that
     ///   were; `CancellationError` when the waiting task is cancelled.
     @discardableResult

@@ -154,7 +154,9 @@ public final class ScriptedDatabase: Sendable {
 
     /// Waits until at least `count` connects have begun, and returns every connect so far.
     ///
-    /// - Parameter timeout: the real time to wait, 10 seconds by default.
+    /// - Parameters:
+    ///   - count: how many connects to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
     /// - Throws: ``WaitTimeout`` when fewer than `count` connects began within `timeout`, listing the last ones;
     ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
@@ -167,7 +169,9 @@ public final class ScriptedDatabase: Sendable {
 
     /// Waits until at least `count` statements have arrived, and returns every statement so far.
     ///
-    /// - Parameter timeout: the real time to wait, 10 seconds by default.
+    /// - Parameters:
+    ///   - count: how many statements to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
     /// - Throws: ``WaitTimeout`` when fewer than `count` statements arrived within `timeout`, listing the last ones;
     ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult

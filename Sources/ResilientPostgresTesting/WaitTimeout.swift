@@ -1,9 +1,9 @@
 /// A wait of a test double that ran out of real time: what it waited for, and what there was when it gave up.
 ///
-/// Thrown by every wait of the doubles (``ManualClock/nextSleep(timeout:)``, ``ManualClock/waitForSleeps(count:timeout:)``,
-/// ``ManualClock/run(timeout:_:)``, ``ScriptedDatabase/waitForConnects(count:timeout:)``, ...), so a test whose
-/// choreography went wrong fails with a reason instead of hanging:
-/// `waited 10 s for 2 sleeps; 1 pending: Sleep(#3, 0.5 s)`.
+/// Thrown by every wait of the doubles (``ManualClock/nextSleep(timeout:)``,
+/// ``ManualClock/waitForSleeps(count:timeout:)``, ``ManualClock/run(timeout:_:)``,
+/// ``ScriptedDatabase/waitForConnects(count:timeout:)``, ...), so a test whose choreography went wrong fails with a
+/// reason instead of hanging: `waited 10 s for 2 sleeps; 1 pending: Sleep(#3, 0.5 s)`.
 public struct WaitTimeout: Error, Sendable, CustomStringConvertible {
     /// What the wait was for, as in `2 sleeps` or `3 connects`.
     public let expected: String
