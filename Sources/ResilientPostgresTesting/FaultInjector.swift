@@ -83,17 +83,31 @@ public final class FaultInjector: Sendable {
 
     /// Waits until at least `count` connects have begun, and returns every connect so far.
     ///
-    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    /// - Parameters:
+    ///   - count: how many connects to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
+    /// - Throws: ``WaitTimeout`` when fewer than `count` connects began within `timeout`, listing the last ones;
+    ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
-    public func waitForConnects(count: Int) async throws -> [RecordedConnect] {
-        try await plan.waitForConnects(count: count)
+    public func waitForConnects(
+        count: Int,
+        timeout: Duration = WaitTimeout.defaultTimeout
+    ) async throws -> [RecordedConnect] {
+        try await plan.waitForConnects(count: count, timeout: timeout)
     }
 
     /// Waits until at least `count` statements have been sent, and returns every statement so far.
     ///
-    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    /// - Parameters:
+    ///   - count: how many statements to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
+    /// - Throws: ``WaitTimeout`` when fewer than `count` statements were sent within `timeout`, listing the last ones;
+    ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
-    public func waitForStatements(count: Int) async throws -> [RecordedStatement] {
-        try await plan.waitForStatements(count: count)
+    public func waitForStatements(
+        count: Int,
+        timeout: Duration = WaitTimeout.defaultTimeout
+    ) async throws -> [RecordedStatement] {
+        try await plan.waitForStatements(count: count, timeout: timeout)
     }
 }

@@ -45,10 +45,13 @@ final class FaultPlan: Sendable {
     private let state = Mutex(State())
     let clock: any ClientClock
     private let start: ContinuousClock.Instant
+    /// Called whenever a connect or statement begins or ends, or a session is reset or closed.
+    private let onActivity: @Sendable () -> Void
 
-    init(clock: any ClientClock) {
+    init(clock: any ClientClock, onActivity: @escaping @Sendable () -> Void = {}) {
         self.clock = clock
         self.start = clock.now
+        self.onActivity = onActivity
     }
 
     /// Time since the plan was made, on its clock.
@@ -111,6 +114,7 @@ final class FaultPlan: Sendable {
             )
             return (number, fault, Self.satisfiedWaiters(&state))
         }
+        onActivity()
         resumed.forEach { $0.resume() }
         return (number, fault)
     }
@@ -121,16 +125,24 @@ final class FaultPlan: Sendable {
             state.connects[number - 1].outcome = opened ? .opened : .failed
             if opened { state.openSessions[number] = .some(nil) }
         }
+        onActivity()
     }
 
     func sessionClosed(_ number: Int) {
         state.withLock { state in
             if state.openSessions.removeValue(forKey: number) != nil { state.closedSessions.append(number) }
         }
+        onActivity()
     }
 
     func sessionReset(_ number: Int) {
         state.withLock { $0.resetSessions.append(number) }
+        onActivity()
+    }
+
+    /// Records that a statement was answered or failed.
+    func statementEnded() {
+        onActivity()
     }
 
     /// Records a statement arriving on session `connection`, with the fault it meets.
@@ -153,6 +165,7 @@ final class FaultPlan: Sendable {
             state.statements.append(statement)
             return (statement, Self.satisfiedWaiters(&state))
         }
+        onActivity()
         resumed.forEach { $0.resume() }
         return statement
     }
@@ -165,14 +178,32 @@ final class FaultPlan: Sendable {
 
     // MARK: - Waiting
 
-    func waitForConnects(count: Int) async throws -> [RecordedConnect] {
-        try await wait(for: .connects, count: count)
+    func waitForConnects(count: Int, timeout: Duration) async throws -> [RecordedConnect] {
+        try await WaitTimeout.bounding(
+            timeout, waitingFor: count == 1 ? "1 connect" : "\(count) connects",
+            observe: { Self.summary(of: self.connects.map(\.description)) }
+        ) {
+            try await self.wait(for: .connects, count: count)
+        }
         return connects
     }
 
-    func waitForStatements(count: Int) async throws -> [RecordedStatement] {
-        try await wait(for: .statements, count: count)
+    func waitForStatements(count: Int, timeout: Duration) async throws -> [RecordedStatement] {
+        try await WaitTimeout.bounding(
+            timeout, waitingFor: count == 1 ? "1 statement" : "\(count) statements",
+            observe: { Self.summary(of: self.statements.map(\.description)) }
+        ) {
+            try await self.wait(for: .statements, count: count)
+        }
         return statements
+    }
+
+    /// How many there were, and the last few, for a failure message: `2 so far, the last: connect #2 ...`.
+    private static func summary(of records: [String]) -> String {
+        guard !records.isEmpty else { return "none so far" }
+        let shown = records.suffix(3)
+        let last = shown.count == 1 ? "the last" : "the last \(shown.count)"
+        return "\(records.count) so far, \(last): " + shown.joined(separator: "; ")
     }
 
     private func wait(for subject: CountWaiter.Subject, count: Int) async throws {

@@ -11,6 +11,10 @@ import Synchronization
 /// let sleep = try await clock.nextSleep()   // the client is backing off
 /// clock.advance(to: sleep.deadline)         // and now it is not
 /// ```
+/// When several things sleep at once and each step depends on what the client does next (an outage, with the
+/// pool's prober and the waiting operations), let ``run(timeout:_:)`` and ``run(for:timeout:)`` move the clock
+/// instead: they advance to the next deadline only once everything else has settled.
+///
 /// Its instants are `ContinuousClock` instants, starting from the real time it was made, so a deadline computed
 /// from it can be handed to anything that takes one. A cancelled sleep ends at once with `CancellationError`.
 public final class ManualClock: Clock, Sendable {
@@ -30,7 +34,7 @@ public final class ManualClock: Clock, Sendable {
         public var duration: Duration { registeredAt.duration(to: deadline) }
 
         /// The sleep's number and duration.
-        public var description: String { "Sleep(#\(number), \(duration))" }
+        public var description: String { "Sleep(#\(number), \(duration.shortDescription))" }
     }
 
     private struct Sleeper {
@@ -62,6 +66,9 @@ public final class ManualClock: Clock, Sendable {
         var waiters: [SleepWaiter] = []
         var nextNumber = 1
         var nextWaiterID = 0
+        /// Counts everything that happened on the clock or its database: sleeps begun and ended, connects and
+        /// statements. Unchanged for a while means that everything left waits on the clock.
+        var changes = 0
     }
 
     private let state: Mutex<State>
@@ -109,6 +116,7 @@ public final class ManualClock: Clock, Sendable {
                     let index = state.sleepers.firstIndex { $0.sleep.deadline > deadline } ?? state.sleepers.endIndex
                     state.sleepers.insert(Sleeper(sleep: sleep, continuation: continuation), at: index)
                     state.unreported.append(sleep)
+                    state.changes += 1
                     return (nil, Self.satisfiedWaiters(&state))
                 }
                 if let outcome { continuation.resume(with: outcome) }
@@ -118,6 +126,7 @@ public final class ManualClock: Clock, Sendable {
             let sleeper = state.withLock { state -> Sleeper? in
                 guard let index = state.sleepers.firstIndex(where: { $0.sleep.number == number }) else { return nil }
                 state.unreported.removeAll { $0.number == number }
+                state.changes += 1
                 return state.sleepers.remove(at: index)
             }
             sleeper?.continuation.resume(throwing: CancellationError())
@@ -128,21 +137,38 @@ public final class ManualClock: Clock, Sendable {
     ///
     /// Each pending sleep is returned once, in the order the sleeps began; a sleep that ended (was cancelled) before
     /// it was returned is skipped. Use it when one thing at a time sleeps (an operation backing off); when several
-    /// do (an operation waiting for the pool's prober during an outage), use ``waitForSleeps(count:)``.
+    /// do (an operation waiting for the pool's prober during an outage), use ``run(for:timeout:)`` and
+    /// ``run(timeout:_:)``.
     ///
-    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    /// - Parameter timeout: the real time to wait, 10 seconds by default.
+    /// - Throws: ``WaitTimeout`` when nothing began to sleep within `timeout`, listing the pending sleeps;
+    ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
-    public func nextSleep() async throws -> Sleep {
-        try await wait(count: nil)[0]
+    public func nextSleep(timeout: Duration = WaitTimeout.defaultTimeout) async throws -> Sleep {
+        try await WaitTimeout.bounding(timeout, waitingFor: "the next sleep", observe: { self.pendingSummary }) {
+            try await self.wait(count: nil)[0]
+        }
     }
 
     /// Waits until at least `count` sleeps are pending, and returns the pending sleeps, earliest deadline first.
     ///
-    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    /// Pending sleeps say that something sleeps, not that everything that will sleep does: a task that ends
+    /// instead of sleeping again (a prober whose connect succeeds) leaves the count short for good. To move the clock
+    /// while a client works, use ``run(for:timeout:)`` and ``run(timeout:_:)``.
+    ///
+    /// - Parameters:
+    ///   - count: how many sleeps to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
+    /// - Throws: ``WaitTimeout`` when fewer than `count` sleeps were pending after `timeout`, listing those that
+    ///   were; `CancellationError` when the waiting task is cancelled.
     @discardableResult
-    public func waitForSleeps(count: Int) async throws -> [Sleep] {
+    public func waitForSleeps(count: Int, timeout: Duration = WaitTimeout.defaultTimeout) async throws -> [Sleep] {
         precondition(count >= 1, "wait for at least one sleep")
-        return try await wait(count: count)
+        return try await WaitTimeout.bounding(
+            timeout, waitingFor: count == 1 ? "1 sleep" : "\(count) sleeps", observe: { self.pendingSummary }
+        ) {
+            try await self.wait(count: count)
+        }
     }
 
     /// Moves the clock forward by `duration`, ending every sleep whose deadline is reached, earliest first.
@@ -157,6 +183,7 @@ public final class ManualClock: Clock, Sendable {
         let due = state.withLock { state -> [Sleeper] in
             guard instant > state.now else { return [] }
             state.now = instant
+            state.changes += 1
             let count = state.sleepers.firstIndex { $0.sleep.deadline > instant } ?? state.sleepers.count
             let due = Array(state.sleepers.prefix(count))
             state.sleepers.removeFirst(count)
@@ -178,6 +205,22 @@ public final class ManualClock: Clock, Sendable {
     }
 
     // MARK: - Waiting for sleeps
+
+    /// The pending sleeps, for a failure message: `1 pending: Sleep(#3, 0.5 s)`.
+    var pendingSummary: String {
+        let pending = pendingSleeps
+        guard !pending.isEmpty else { return "none pending" }
+        return "\(pending.count) pending: " + pending.map(\.description).joined(separator: ", ")
+    }
+
+    /// A count that moves on whenever anything happens on the clock or is reported with ``noteActivity()``.
+    var changes: Int { state.withLock { $0.changes } }
+
+    /// Records that something happened that the clock does not see (a connect, a statement), so that
+    /// ``run(timeout:_:)`` does not take the moment for a settled one.
+    func noteActivity() {
+        state.withLock { $0.changes += 1 }
+    }
 
     private func wait(count: Int?) async throws -> [Sleep] {
         let id = state.withLock { state in

@@ -44,7 +44,7 @@ public final class ScriptedDatabase: Sendable {
     public init(host: String = "db.test", port: Int = 5432, clock: ManualClock = ManualClock()) {
         self.clock = clock
         self.port = port
-        self.plan = FaultPlan(clock: clock)
+        self.plan = FaultPlan(clock: clock, onActivity: { clock.noteActivity() })
         self.state = Mutex(State(host: host))
     }
 
@@ -154,18 +154,32 @@ public final class ScriptedDatabase: Sendable {
 
     /// Waits until at least `count` connects have begun, and returns every connect so far.
     ///
-    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    /// - Parameters:
+    ///   - count: how many connects to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
+    /// - Throws: ``WaitTimeout`` when fewer than `count` connects began within `timeout`, listing the last ones;
+    ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
-    public func waitForConnects(count: Int) async throws -> [RecordedConnect] {
-        try await plan.waitForConnects(count: count)
+    public func waitForConnects(
+        count: Int,
+        timeout: Duration = WaitTimeout.defaultTimeout
+    ) async throws -> [RecordedConnect] {
+        try await plan.waitForConnects(count: count, timeout: timeout)
     }
 
     /// Waits until at least `count` statements have arrived, and returns every statement so far.
     ///
-    /// - Throws: `CancellationError` when the waiting task is cancelled.
+    /// - Parameters:
+    ///   - count: how many statements to wait for, at least 1.
+    ///   - timeout: the real time to wait, 10 seconds by default.
+    /// - Throws: ``WaitTimeout`` when fewer than `count` statements arrived within `timeout`, listing the last ones;
+    ///   `CancellationError` when the waiting task is cancelled.
     @discardableResult
-    public func waitForStatements(count: Int) async throws -> [RecordedStatement] {
-        try await plan.waitForStatements(count: count)
+    public func waitForStatements(
+        count: Int,
+        timeout: Duration = WaitTimeout.defaultTimeout
+    ) async throws -> [RecordedStatement] {
+        try await plan.waitForStatements(count: count, timeout: timeout)
     }
 
     // MARK: - For sessions

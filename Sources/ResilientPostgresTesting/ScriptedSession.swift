@@ -37,7 +37,10 @@ final class ScriptedSession: DatabaseConnection {
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
         try begin()
-        defer { state.withLock { $0.isRunning = false } }
+        defer {
+            state.withLock { $0.isRunning = false }
+            database.plan.statementEnded()
+        }
         // From here the statement has reached the database: it is recorded, and meets its fault if it has one.
         let statement = database.plan.beginStatement(connection: number, host: host, sql: sql, parameters: parameters)
         do {

@@ -89,9 +89,9 @@ public struct StatementFault: Sendable, Hashable, CustomStringConvertible {
     )
 
     /// A cached plan no longer fits the table (an `ALTER TABLE` ran): ERROR 0A000 `cached plan must not change
-    /// result type`. Met by a statement the client cached itself (``PostgresClient/StatementCaching/prepared(capacity:)``),
-    /// the client prepares it again and retries it at once on the same session; met by any other statement (an
-    /// app's own `EXECUTE`), it is permanent.
+    /// result type`. Met by a statement the client cached itself
+    /// (`PostgresClient.StatementCaching.prepared(capacity:)`), the client prepares it again and retries it at once
+    /// on the same session; met by any other statement (an app's own `EXECUTE`), it is permanent.
     public static let cachedPlanChanged = StatementFault(
         "cached plan changed",
         .server(sqlState: "0A000", message: "cached plan must not change result type", fatal: false)

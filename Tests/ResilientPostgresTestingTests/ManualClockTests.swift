@@ -71,6 +71,68 @@ struct ManualClockTests {
         await #expect(throws: CancellationError.self) { try await waiting.value }
     }
 
+    @Test func waitForSleepsThatNeverComeFailsSayingWhatItSaw() async throws {
+        let clock = ManualClock()
+        let sleeper = Task { try await clock.sleep(for: .milliseconds(500)) }
+        try await clock.waitForSleeps(count: 1)
+        let error = await #expect(throws: WaitTimeout.self) {
+            try await clock.waitForSleeps(count: 2, timeout: .milliseconds(20))
+        }
+        #expect(error?.description == "waited 0.02 s for 2 sleeps; 1 pending: Sleep(#1, 0.5 s)")
+        _ = try await clock.nextSleep()
+        let next = await #expect(throws: WaitTimeout.self) { try await clock.nextSleep(timeout: .milliseconds(20)) }
+        #expect(next?.expected == "the next sleep")
+        // A wait that timed out is gone: the sleep still ends as usual.
+        clock.advance(by: .milliseconds(500))
+        try await sleeper.value
+    }
+
+    @Test func runMovesTheClockFromOneSleepToTheNextUntilTheOperationEnds() async throws {
+        let clock = ManualClock()
+        let slept = try await clock.run {
+            // Each sleep begins only after the one before ended: the clock moves once this task waits again.
+            for seconds in 1...3 { try await clock.sleep(for: .seconds(seconds)) }
+            return clock.elapsed
+        }
+        #expect(slept == .seconds(6))
+        #expect(clock.pendingSleeps.isEmpty)
+    }
+
+    @Test func runForStopsAtItsEndWithLaterSleepsStillPending() async throws {
+        let clock = ManualClock()
+        let short = Task { try await clock.sleep(for: .seconds(1)) }
+        let long = Task { try await clock.sleep(for: .seconds(10)) }
+        try await clock.run(for: .seconds(4))
+        try await short.value
+        #expect(clock.elapsed == .seconds(4))
+        #expect(clock.pendingSleeps.map(\.duration) == [.seconds(10)])
+        long.cancel()
+    }
+
+    @Test func runOfAnOperationThatWaitsOffTheClockTimesOutAndCancelsIt() async throws {
+        let clock = ManualClock()
+        let cancelled = Counter()
+        let error = await #expect(throws: WaitTimeout.self) {
+            try await clock.run(timeout: .milliseconds(50)) {
+                // A wait the clock cannot end.
+                do { try await Task.sleep(for: .seconds(3600)) } catch { cancelled.increment() }
+            }
+        }
+        #expect(error?.description == "waited 0.05 s for the operation to end; the clock at 0 s; none pending")
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(cancelled.count == 1)
+    }
+
+    @Test func cancellingARunCancelsItsOperation() async throws {
+        let clock = ManualClock()
+        let running = Task {
+            try await clock.run { try await Task.sleep(for: .seconds(3600)) }
+        }
+        try await Task.sleep(for: .milliseconds(10))
+        running.cancel()
+        await #expect(throws: CancellationError.self) { try await running.value }
+    }
+
     @Test func seededGeneratorRepeatsItsSequence() {
         var first = SeededRandomNumberGenerator(seed: 3)
         var second = SeededRandomNumberGenerator(seed: 3)

@@ -25,7 +25,7 @@ struct NeverTwiceTests {
         let runs = Counter()
 
         let error = await #expect(throws: PostgresError.self) {
-            try await database.clock.advancing {
+            try await database.clock.run {
                 try await client.withConnection { connection in
                     runs.increment()
                     try await connection.execute("UPDATE ledger SET balance = balance - \(500) WHERE id = \(7)")
@@ -46,7 +46,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database)
         let runs = Counter()
 
-        try await database.clock.advancing {
+        try await database.clock.run {
             try await client.withConnection { connection in
                 runs.increment()
                 try await connection.execute("SET search_path TO audit_schema")
@@ -64,7 +64,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database)
         let runs = Counter()
 
-        try await database.clock.advancing {
+        try await database.clock.run {
             try await client.withConnection { connection in
                 runs.increment()
                 try await connection.execute("BEGIN")
@@ -90,7 +90,7 @@ struct NeverTwiceTests {
         let runs = Counter()
 
         let error = await #expect(throws: PostgresError.self) {
-            try await database.clock.advancing {
+            try await database.clock.run {
                 try await client.transaction { tx in
                     runs.increment()
                     try await tx.execute("UPDATE ledger SET balance = balance - \(500) WHERE id = \(7)")
@@ -114,7 +114,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database)
 
         let error = await #expect(throws: PostgresError.self) {
-            try await database.clock.advancing {
+            try await database.clock.run {
                 try await client.execute(insertPayment("order-1", cents: 500), options: .idempotent)
             }
         }
@@ -154,7 +154,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database)
 
         let error = await #expect(throws: PostgresError.self) {
-            try await database.clock.advancing {
+            try await database.clock.run {
                 try await client.execute(insertPayment("order-1", cents: 500), verifyingWith: { client in
                     try await client.query("SELECT 1 FROM payments WHERE key = \("order-1")", options: .readOnly)
                         .count == 1
@@ -189,7 +189,7 @@ struct NeverTwiceTests {
         // The peer hangs: every open session's next statement (its liveness check) never answers.
         database.terminateSessions(with: .hang)
         let start = gate.now
-        let rows = try await gate.advancing {
+        let rows = try await gate.run {
             try await client.query("SELECT balance FROM accounts", options: .readOnly)
         }
         #expect(try rows.decode(Int.self) == [100])
@@ -223,7 +223,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(30) }
 
         let error = await #expect(throws: PostgresError.self) {
-            try await database.clock.advancing {
+            try await database.clock.run {
                 try await client.query("SELECT balance FROM accounts", options: .readOnly)
             }
         }
@@ -245,7 +245,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(10) }
 
         await #expect(throws: PostgresError.self) {
-            try await database.clock.advancing {
+            try await database.clock.run {
                 try await client.query("SELECT balance FROM accounts", options: .readOnly)
             }
         }
@@ -257,7 +257,7 @@ struct NeverTwiceTests {
         #expect(database.clock.pendingSleeps.isEmpty)
 
         database.endOutage()
-        let rows = try await database.clock.advancing {
+        let rows = try await database.clock.run {
             try await client.query("SELECT balance FROM accounts", options: .readOnly)
         }
         #expect(try rows.decode(Int.self) == [100])

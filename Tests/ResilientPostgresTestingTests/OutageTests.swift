@@ -104,4 +104,63 @@ struct OutageTests {
         }
         await client.shutdown()
     }
+
+    /// The documented way to wait out part of an outage, then succeed: `run(for:)` returns with everything settled,
+    /// the prober between two connects, so the outage ends without racing it; `run` then moves the clock until
+    /// the operation ends. A thousand runs, each with its own seed and outage length, eight at a time.
+    @Test func partOfAnOutageThenSuccessEndsEveryTime() async throws {
+        let runs = 1_000
+        let lanes = 8
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    for run in stride(from: lane, to: runs, by: lanes) {
+                        try await Self.partOfAnOutageThenSuccess(run: run)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// One run: an outage of up to about 2 seconds, the prober's waits drawn from seed `run`.
+    static func partOfAnOutageThenSuccess(run: Int) async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        database.beginOutage()
+        let client = PostgresClient.testing(database, randomSeed: UInt64(run))
+        let outage = Duration.milliseconds(53 * (run % 37))
+
+        let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
+        try await database.clock.run(for: outage)
+        #expect(database.clock.elapsed == outage)
+        #expect(database.connects.allSatisfy { $0.outcome == .failed }, "run \(run)")
+        database.endOutage()
+        let rows = try await database.clock.run { try await query.value }
+
+        #expect(try rows.decode(Int.self) == [100], "run \(run)")
+        // The prober's next connect, at most 500 ms after the one before, succeeded.
+        #expect(database.clock.elapsed <= outage + .milliseconds(500), "run \(run)")
+        #expect(database.connects.last?.outcome == .opened, "run \(run)")
+        await client.shutdown()
+    }
+
+    /// Counting sleeps cannot tell when the outage may end: once the prober's connect succeeds, it never sleeps
+    /// again, and a wait for its next sleep fails at its timeout, saying what it saw, instead of hanging.
+    @Test func waitForTheProbersNextSleepAfterItConnectedTimesOut() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        database.beginOutage()
+        let client = PostgresClient.testing(database)
+
+        let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
+        try await database.clock.run(for: .seconds(2))
+        database.endOutage()
+        _ = try await database.clock.run { try await query.value }
+        let error = await #expect(throws: WaitTimeout.self) {
+            try await database.clock.waitForSleeps(count: 2, timeout: .milliseconds(50))
+        }
+        #expect(error?.description == "waited 0.05 s for 2 sleeps; none pending")
+        await client.shutdown()
+    }
 }

@@ -201,4 +201,24 @@ struct ScriptedDatabaseTests {
         #expect(database.connects.map(\.fault) == [nil, .connectionRefused])
         await client.shutdown()
     }
+
+    @Test func waitsForConnectsAndStatementsFailAtTheirTimeoutSayingWhatTheySaw() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        let client = PostgresClient.testing(database)
+        _ = try await client.query("SELECT balance FROM accounts", options: .readOnly)
+
+        let connects = await #expect(throws: WaitTimeout.self) {
+            try await database.waitForConnects(count: 2, timeout: .milliseconds(20))
+        }
+        #expect(
+            connects?.description == "waited 0.02 s for 2 connects; 1 so far, the last: connect #1 to db.test: opened"
+        )
+        let statements = await #expect(throws: WaitTimeout.self) {
+            try await database.waitForStatements(count: 3, timeout: .milliseconds(20))
+        }
+        #expect(statements?.expected == "3 statements")
+        #expect(statements?.observed.hasPrefix("1 so far, the last: ") == true)
+        await client.shutdown()
+    }
 }

@@ -58,6 +58,24 @@ struct PaymentsRepositoryTests {
         #expect(database.statements.isEmpty)
     }
 
+    @Test func twentySecondOutageIsWaitedOutThenRecorded() async throws {
+        let database = Self.paymentsDatabase()
+        database.beginOutage()
+        let payments = PaymentsRepository(client: .testing(database))
+
+        let recording = Task { try await payments.record(payment) }
+        // 20 seconds of outage pass, instantly: every reconnect of the pool's prober is refused. The clock moves
+        // only when everything waits on it, and stops with the prober between two connects.
+        try await database.clock.run(for: .seconds(20))
+        // The database is back: the prober's next connect succeeds, and the payment is recorded.
+        database.endOutage()
+        let outcome = try await database.clock.run { try await recording.value }
+
+        #expect(outcome == .recorded)
+        #expect(database.clock.elapsed <= .milliseconds(20_500))
+        #expect(database.statements(matching: "INSERT INTO payments").count == 1)
+    }
+
     @Test func recordingAgainWithTheSameKeyChangesNothing() async throws {
         let database = Self.paymentsDatabase()
         database.answer("INSERT INTO payments", with: .inserted(0))  // ON CONFLICT DO NOTHING found the key
