@@ -21,6 +21,9 @@ enum IntegrationServers {
         name.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
+    static let main = environment["POSTGRES_MAIN_PORT"] != nil
+    static let mainSkipReason: Comment = "needs the `main` cluster that `make test` starts (POSTGRES_MAIN_PORT)"
+
     static let tls = environment["POSTGRES_TLS_PORT"] != nil && environment["POSTGRES_TLS_SSLROOTCERT"] != nil
     static let tlsSkipReason: Comment =
         "needs the TLS cluster that `make test` starts (POSTGRES_TLS_PORT, POSTGRES_TLS_SSLROOTCERT)"
