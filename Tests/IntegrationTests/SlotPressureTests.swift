@@ -18,6 +18,9 @@ struct SlotPressureTests {
     static let budget = Duration.seconds(25)
     /// Before the resource-limit backoff, the same run refused 1,885 connects in 120 s (4 clients): 15.7 a second.
     static let oldRejectionsPerSecond = 1885.0 / 120
+    /// The clients' first connects meet a full server at once, one per session they may open (4 clients of 4), before
+    /// any of them has learned that it is full: refusals a run of any length has, however short.
+    static let firstConnects = 16
 
     struct Run: CustomStringConvertible {
         var succeeded = 0
@@ -29,8 +32,8 @@ struct SlotPressureTests {
         /// Every connect the server received during the run (log_connections).
         var connects = 0
 
-        var rejectionsPerSecond: Double {
-            Double(rejections) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        var seconds: Double {
+            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
 
         var description: String {
@@ -50,7 +53,8 @@ struct SlotPressureTests {
 
     static func check(_ run: Run) {
         #expect(run.succeeded + run.failed == 400)
-        #expect(run.rejectionsPerSecond * 10 <= oldRejectionsPerSecond, "\(run)")
+        // Beyond the first connects, at least ten times fewer refusals a second than before.
+        #expect(Double(run.rejections) <= Double(firstConnects) + oldRejectionsPerSecond / 10 * run.seconds, "\(run)")
         withKnownIssue(
             """
             The sessions of the clients that finished stay idle in their pools, holding the server's slots: a client \
