@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL clusters, streaming standbys and pgbouncers on 127.0.0.1 for tests and demos.
 #
-# usage: pg-cluster.sh start NAME                 create a fresh cluster NAME and start it (replaces an old NAME)
+# usage: pg-cluster.sh start NAME [SETTING=VALUE...]
+#                                                 create a fresh cluster NAME and start it (replaces an old NAME),
+#                                                 with postgresql.conf settings, e.g. max_connections=8
 #        pg-cluster.sh start-tls NAME             the same, serving TLS only to role app (certificate for localhost)
 #        pg-cluster.sh start-standby NAME PRIMARY a streaming hot standby of the running cluster PRIMARY
 #        pg-cluster.sh promote NAME [SECONDS]     promote standby NAME; wait (30 s) until it accepts writes
@@ -56,7 +58,7 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE PGSERVICE
 current_cluster_dir=""
 
 usage() {
-    sed -n '4,17s/^# \{0,1\}//p' "$SCRIPT_PATH" >&2
+    sed -n '4,19s/^# \{0,1\}//p' "$SCRIPT_PATH" >&2
     exit "${1:-2}"
 }
 
@@ -307,15 +309,18 @@ stop_server() {
 
 # --- commands --------------------------------------------------------------------------------------------------------
 
-# start NAME, or start-tls NAME (kind tls).
+# start NAME [SETTING=VALUE...] (kind cluster), or start-tls NAME (kind tls).
 cmd_start() {
     local name="$1" kind="${2:-cluster}" dir
+    shift 2
+    check_settings "$@"
     dir="$(cluster_dir "$name")"
     prepare_dir "$dir"
     init_cluster "$dir"
     if [[ "$kind" == tls ]]; then
         configure_tls "$dir"
     fi
+    add_settings "$dir" "$@"
     printf '%s\n' "$kind" >"$dir/kind"
     start_on_free_port "$dir"
     create_roles "$dir"
@@ -439,7 +444,11 @@ source "$SCRIPT_DIR/lib/pgbouncer.sh"
 command="$1"
 shift
 case "$command" in
-    start | start-tls | start-existing | env | delete)
+    start)
+        [[ $# -ge 1 ]] || usage
+        check_name "$1"
+        ;;
+    start-tls | start-existing | env | delete)
         [[ $# -eq 1 ]] || usage
         check_name "$1"
         ;;
@@ -465,7 +474,7 @@ case "$command" in
 esac
 
 case "$command" in
-    start) cmd_start "$1" ;;
+    start) cmd_start "$1" cluster "${@:2}" ;;
     start-tls) cmd_start "$1" tls ;;
     start-standby) cmd_start_standby "$@" ;;
     promote) cmd_promote "$@" ;;

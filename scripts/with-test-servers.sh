@@ -5,7 +5,7 @@
 #
 # Starts the servers listed in $TEST_CLUSTERS with scripts/pg-cluster.sh: the clusters together, then standbys and
 # pgbouncers in the order listed. Each entry is NAME or NAME=KIND:
-#   NAME=cluster                       a plain cluster (pg-cluster.sh start NAME)
+#   NAME=cluster[:S=V,S=V...]          a plain cluster, with postgresql.conf settings S=V (start NAME S=V ...)
 #   NAME=tls                           a cluster serving TLS (start-tls NAME)
 #   NAME=standby:PRIMARY               a streaming hot standby of PRIMARY, listed earlier (start-standby NAME PRIMARY)
 #   NAME=bouncer:CLUSTER[:S=V,S=V...]  pgbouncer in front of CLUSTER, with pgbouncer settings S=V
@@ -14,6 +14,7 @@
 # The default, what `make test` uses:
 #   main crash storm failover failover-standby=standby:failover primary standby tls bouncer
 #   bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2
+#   slots=cluster:max_connections=8,superuser_reserved_connections=2,log_connections=on
 #
 # Exports (NAME uppercased, '-' becomes '_'):
 #   for `main`:          POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB
@@ -35,12 +36,13 @@ readonly CLUSTER_SCRIPT="$script_dir/pg-cluster.sh"
 log() { printf 'with-test-servers: %s\n' "$*" >&2; }
 
 if [[ $# -lt 1 ]]; then
-    sed -n '3,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,35s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 fi
 
 readonly DEFAULT_SERVERS="main crash storm failover failover-standby=standby:failover primary standby tls bouncer \
-bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2"
+bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2 \
+slots=cluster:max_connections=8,superuser_reserved_connections=2,log_connections=on"
 read -r -a clusters <<<"${TEST_CLUSTERS-$DEFAULT_SERVERS}"
 started=()
 start_jobs=()
@@ -121,7 +123,10 @@ start_command() {
     rest=""
     [[ "$spec" != *:* ]] || rest="${spec#*:}"
     case "$kind" in
-        cluster) [[ -z "$rest" ]] && printf '%s\n' start "$name" ;;
+        cluster)
+            printf '%s\n' start "$name"
+            [[ -z "$rest" ]] || printf '%s\n' "${rest//,/$'\n'}"
+            ;;
         tls) [[ -z "$rest" ]] && printf '%s\n' start-tls "$name" ;;
         standby) [[ -n "$rest" && "$rest" != *:* ]] && printf '%s\n' start-standby "$name" "$rest" ;;
         bouncer)

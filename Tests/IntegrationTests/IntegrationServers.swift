@@ -17,9 +17,23 @@ enum IntegrationServers {
         environment["POSTGRES_\(variableName(name))_PORT"]
     }
 
+    /// The log file of the server `make test` started under `name`, if it did.
+    static func log(_ name: String) -> String? {
+        environment["POSTGRES_\(variableName(name))_LOG"]
+    }
+
     static func variableName(_ name: String) -> String {
         name.uppercased().replacingOccurrences(of: "-", with: "_")
     }
+
+    static let main = environment["POSTGRES_MAIN_PORT"] != nil
+    static let mainSkipReason: Comment = "needs the `main` cluster that `make test` starts (POSTGRES_MAIN_PORT)"
+
+    static let slots = environment["POSTGRES_SLOTS_PORT"] != nil && environment["POSTGRES_SLOTS_LOG"] != nil
+    static let slotsSkipReason: Comment = """
+        needs the `slots` cluster that `make test` starts, with max_connections=8 and \
+        superuser_reserved_connections=2 (POSTGRES_SLOTS_PORT, POSTGRES_SLOTS_LOG)
+        """
 
     static let tls = environment["POSTGRES_TLS_PORT"] != nil && environment["POSTGRES_TLS_SSLROOTCERT"] != nil
     static let tlsSkipReason: Comment =

@@ -79,3 +79,23 @@ GRANT ALL ON SCHEMA public TO $APP_USER;
 EOF
 }
 
+
+# Dies unless every argument is a postgresql.conf setting given as NAME=VALUE.
+check_settings() {
+    local setting
+    for setting in "$@"; do
+        [[ "$setting" =~ ^[a-z_.]+=[^[:cntrl:]]*$ ]] || die "invalid server setting '$setting' (expected name=value)"
+    done
+}
+
+# Appends the settings given as NAME=VALUE to $1's postgresql.conf, where they win over the ones above.
+add_settings() {
+    local dir="$1" setting value
+    shift
+    [[ $# -gt 0 ]] || return 0
+    printf '\n# --- settings given to start ---\n' >>"$dir/data/postgresql.conf"
+    for setting in "$@"; do
+        value="${setting#*=}"
+        printf "%s = '%s'\n" "${setting%%=*}" "${value//\'/\'\'}" >>"$dir/data/postgresql.conf"
+    done
+}

@@ -5,6 +5,8 @@
 #       the server user. Role app logs in with SCRAM: the auth file holds CLUSTER's SCRAM secret for app, which lets
 #       pgbouncer log in to CLUSTER as app with the client's proof (no password is stored). Databases:
 #         postgres      CLUSTER's postgres database
+#         isolated      CLUSTER's postgres database again, in a pool of its own: server sessions that clients of
+#                       `postgres` never share, for tests that leave session state behind on purpose
 #         unreachable   a socket directory where no server listens: a server pgbouncer never reached
 #       SETTING=VALUE pairs override the [pgbouncer] settings below, e.g. max_client_conn=2.
 #
@@ -89,6 +91,7 @@ write_bouncer_ini() {
     {
         printf ';; pgbouncer in front of %s (written by pg-cluster.sh)\n[databases]\n' "$(cat "$dir/upstream")"
         printf 'postgres = host=127.0.0.1 port=%s dbname=postgres\n' "$upstream_port"
+        printf 'isolated = host=127.0.0.1 port=%s dbname=postgres\n' "$upstream_port"
         printf 'unreachable = host=%s port=%s dbname=postgres\n' "$dir/no-server" "$upstream_port"
         printf '\n[pgbouncer]\n'
         for key in "${order[@]}"; do
