@@ -25,9 +25,9 @@ extension ConnectionPool {
     /// However many operations wait, the pool makes one connect attempt per backoff interval, so a recovering
     /// server is not met by a stampede. The first session goes to the first waiter; the others may then open
     /// sessions in the free slots. An operation waiting when the prober goes to sleep gets a connect made on its
-    /// behalf before its deadline. When no operation is left waiting (they all gave up at their deadlines), the
-    /// prober and the outage end, unless minimum idle sessions are configured (the prober then goes on at a slow
-    /// heartbeat); the next operation connects itself.
+    /// behalf before its deadline. When no operation is left waiting at two wakes in a row (they all gave up at
+    /// their deadlines), the prober and the outage end, unless minimum idle sessions are configured (the prober then
+    /// goes on at a slow heartbeat); the next operation connects itself.
     private func probe() async {
         while outage != nil, !isShutDown {
             do {
@@ -35,15 +35,20 @@ extension ConnectionPool {
             } catch {
                 return  // cancelled: the pool shut down
             }
-            guard outage != nil, !isShutDown else { return }
-            outage?.noOneWaited = waiters.isEmpty
-            guard !waiters.isEmpty || options.minimumIdleConnections > 0 else {
-                // No one waits: connecting now would only load a server that is down or full. The outage ends
-                // with the prober, so the next operation connects itself, within its own budget, and starts a new
-                // outage if the database is still unreachable.
-                outage = nil
-                return
+            guard let state = outage, !isShutDown else { return }
+            if waiters.isEmpty, options.minimumIdleConnections == 0 {
+                // No one waits: connecting now would only load a server that is down or full. After a second wake
+                // with no one (an operation may be between two attempts), the outage ends with the prober, so the
+                // next operation connects itself, within its own budget, and starts a new outage if the database
+                // is still unreachable.
+                if state.noOneWaited {
+                    outage = nil
+                    return
+                }
+                outage?.noOneWaited = true
+                continue
             }
+            outage?.noOneWaited = waiters.isEmpty
             // Every slot is lent out: those sessions will come back (or fail) and free one.
             guard reserveSlot() else { continue }
             do {
@@ -85,7 +90,7 @@ extension ConnectionPool {
         var delay = backoff.delay(forRetry: state.retries, previous: state.previousDelay, using: &state.jitter)
         state.previousDelay = delay
         outage = state
-        if state.noOneWaited {
+        if state.noOneWaited, options.minimumIdleConnections > 0 {
             // Kept only for the minimum idle sessions: a slow heartbeat.
             delay = max(delay, Self.heartbeat)
         }

@@ -15,11 +15,14 @@ extension PostgresClient {
         /// The most sessions open at once. Managed tiers allow 50 to a few hundred in all, shared by every
         /// instance of an app: the default, 10, leaves room for several.
         public var maxConnections: Int = 10
-        /// The fewest idle sessions the client keeps open, ready for a burst, while it runs as a `Service` (0: none).
+        /// The fewest idle sessions the client keeps open, ready for a burst (0: none).
         ///
-        /// Kept up by the service's housekeeping, so a client not run as a service opens sessions only on demand.
+        /// Kept up by the client's housekeeping from its first operation on (from the start, when it runs as a
+        /// `Service`); while the server refuses sessions for want of slots, no more are opened than operations need.
         public var minimumIdleConnections: Int = 0
-        /// Idle sessions are closed after this long.
+        /// Idle sessions are closed after this long, whether or not the client runs as a `Service`. While the server
+        /// refuses sessions for want of slots (53300), a session no operation waits for is closed at once instead
+        /// (beyond the minimum idle ones), so that clients sharing a full server all make progress.
         public var idleTimeout: Duration = .seconds(300)
         /// Sessions are replaced after this long, so they follow DNS and configuration changes.
         public var maxLifetime: Duration = .seconds(1800)

@@ -20,8 +20,10 @@ public struct PostgresError: Error, Sendable {
     public var elapsed: Duration
     /// The last failure as the connection reported it: SQLSTATE, server message, detail, host, phase.
     public var lastFailure: TransportError?
-    /// Whether the operation may have been applied although it failed (a write or `COMMIT` whose answer was
-    /// lost). When true, the client did not retry it: check (an idempotency key, say) before running it again.
+    /// Whether the operation may have been applied although it failed: any of its attempts may have (a write or
+    /// `COMMIT` whose answer was lost, or a statement of a `withConnection` closure that committed before a later
+    /// one failed), even when a later attempt failed before sending anything. When true, check (an idempotency
+    /// key, say) before running it again.
     public var mayHaveBeenApplied: Bool
 
     /// The number of attempts made.

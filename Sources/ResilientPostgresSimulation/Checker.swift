@@ -90,6 +90,9 @@ struct Checker {
         return found
     }
 
+    /// The longest wait of the retry policy's default resource-limit backoff.
+    static let resourceLimitBackoffCap = Duration.seconds(30)
+
     /// Why a failed operation had no cause to fail, if it had none: no fault planned for any operation met during
     /// its life (or a budget before), no window but a hung first host while the other host was the primary, no
     /// failover, no cancellation, no shutdown, and nothing it ran that always fails.
@@ -110,6 +113,17 @@ struct Checker {
         let from = started - schedule.configuration.budget
         let span = from...ended
         if outcome.model.metFaults.contains(where: { span.contains($0.time) }) { return nil }
+        // A full server is back-pressure: after a refusal for want of slots the pool's prober may wait the
+        // resource-limit backoff (up to 30 s) before it connects again, and operations wait for it.
+        let backPressure = (from - Self.resourceLimitBackoffCap)...ended
+        if outcome.model.metFaults.contains(where: { backPressure.contains($0.time) && $0.description.contains("53300") }) {
+            return nil
+        }
+        if schedule.windows.contains(where: {
+            $0.kind == .tooManyClients && $0.start <= ended && $0.end >= backPressure.lowerBound
+        }) {
+            return nil
+        }
         if schedule.primarySwitches.contains(where: { span.contains($0) }) { return nil }
         let windows = schedule.windows.filter { $0.start <= ended && $0.end >= from }
         if windows.contains(where: { $0.kind != .firstHostHung }) { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresTransport
 import ResilientPostgres
 import Synchronization
@@ -12,6 +13,7 @@ struct DisruptionTests {
 
     func configuration(_ adjust: (inout PostgresClient.Configuration) -> Void = { _ in }) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(connection: Servers.parameters(port: port))
+        configuration.logger = .quiet
         adjust(&configuration)
         return configuration
     }

@@ -45,6 +45,7 @@ struct FailoverTests {
         var configuration = PostgresClient.Configuration(connection: Servers.parameters(port: "\(primary),\(standby)"))
         configuration.connection["host"] = "127.0.0.1,127.0.0.1"
         configuration.maxConnections = 6
+        configuration.logger = .quiet
         let client = PostgresClient(configuration: configuration)
         let ledger = Ledger()
 

@@ -52,3 +52,9 @@ private struct RecordingLogHandler: LogHandler {
         ))
     }
 }
+
+extension Logger {
+    /// A logger that drops everything: the clients of most tests retry on purpose, and their logs would bury a
+    /// failure's output.
+    static let quiet = Logger(label: "tests", factory: { _ in SwiftLogNoOpLogHandler() })
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresTransport
 import ResilientPostgres
 import Testing
@@ -20,6 +21,7 @@ enum ClientTestServer {
 
     static func configuration(_ adjust: (inout PostgresClient.Configuration) -> Void = { _ in }) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(connection: parameters)
+        configuration.logger = .quiet
         adjust(&configuration)
         return configuration
     }

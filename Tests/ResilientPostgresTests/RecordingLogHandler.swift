@@ -48,3 +48,9 @@ struct RecordingLogHandler: LogHandler {
         store.append(Record(level: event.level, message: event.message.description, metadata: merged))
     }
 }
+
+extension Logger {
+    /// A logger that drops everything: the clients of most tests retry on purpose, and their logs would bury a
+    /// failure's output.
+    static let quiet = Logger(label: "tests", factory: { _ in SwiftLogNoOpLogHandler() })
+}

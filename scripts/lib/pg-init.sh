@@ -40,7 +40,7 @@ init_cluster() {
 listen_addresses = '127.0.0.1'
 port = 0
 unix_socket_directories = '$dir'
-max_connections = 100
+max_connections = 200
 # Durability is not wanted in a throwaway cluster: speed instead.
 fsync = off
 synchronous_commit = off
