@@ -71,6 +71,8 @@ public actor LibPQConnection {
     public nonisolated let port: Int?
     /// The server process serving this session (what `pg_backend_pid()` returns there).
     public nonisolated let backendPID: Int32
+    /// The local TCP port of the session (the server's `client_port` for it), or nil over a Unix-domain socket.
+    public nonisolated let localPort: Int?
     /// The server's version as an integer, 150018 for 15.18.
     public nonisolated let serverVersion: Int
 
@@ -86,6 +88,7 @@ public actor LibPQConnection {
         self.host = ConnectAttempt.host(of: connection)
         self.port = ConnectAttempt.port(of: connection)
         self.backendPID = PQbackendPID(connection)
+        self.localPort = Self.localPort(of: PQsocket(connection))
         self.serverVersion = Int(PQserverVersion(connection))
         notices.install(on: connection)
     }

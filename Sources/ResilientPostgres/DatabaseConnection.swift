@@ -9,6 +9,8 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     var host: String? { get }
     /// The port the session is on.
     var port: Int? { get }
+    /// The server process serving the session, when it is known (a libpq session); nil for test doubles.
+    var serverProcess: ServerProcess? { get }
     /// Runs one statement with bound parameters.
     func execute(
         _ sql: String,
@@ -104,7 +106,27 @@ package protocol DatabaseConnector: Sendable {
     func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection
 }
 
+/// A session's process on its server: its pid, and the client port the server sees for it, which together name it
+/// even after the pid has been reused.
+package struct ServerProcess: Sendable, Hashable {
+    package var host: String?
+    package var port: Int?
+    package var pid: Int32
+    package var clientPort: Int?
+
+    package init(host: String?, port: Int?, pid: Int32, clientPort: Int?) {
+        self.host = host
+        self.port = port
+        self.pid = pid
+        self.clientPort = clientPort
+    }
+}
+
 extension LibPQConnection: DatabaseConnection {
+    package nonisolated var serverProcess: ServerProcess? {
+        ServerProcess(host: host, port: port, pid: backendPID, clientPort: localPort)
+    }
+
     /// A session whose cancel request is still being sent stays reusable: its next statement waits until the request
     /// has been delivered, which costs about one round trip, less than opening a new session, and protects the
     /// statements of one lease as well.

@@ -65,6 +65,8 @@ extension PostgresClient {
         var lastFailure: TransportError?
         // Whether an earlier attempt may have taken effect: a later failure that did not cannot undo it.
         var mayHaveBeenApplied = false
+        // The server process of the last attempt whose connection was lost: it may still be running the statement.
+        var lostProcess: ServerProcess?
         while true {
             metrics.attempts.increment()
             var failure: TransportError
@@ -94,6 +96,7 @@ extension PostgresClient {
                     }
                     // A session on a hot standby is no use to anyone once the primary moved.
                     let reuse = error.isConnectionUsable && inHotStandby != true
+                    lostProcess = error.isConnectionUsable ? nil : lease.connection.serverProcess
                     await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init),
                                        deadline: budget.deadline.end)
                     failure = error
@@ -141,7 +144,7 @@ extension PostgresClient {
             guard let delay = decision.delay else {
                 guard case .fail(let reason) = decision else { preconditionFailure("a decision without delay fails") }
                 if reason == .outcomeUnknown, let verify {
-                    if try await verifyOutcome(verify, budget: budget, failure: failure) {
+                    if try await verifyOutcome(verify, budget: budget, failure: failure, lostProcess: lostProcess) {
                         return .verifiedApplied
                     }
                     // Not applied: it runs again, within the same attempt limit and budget. What this attempt did
@@ -203,17 +206,23 @@ extension PostgresClient {
         return nil
     }
 
-    /// Asks the operation's verification whether an attempt whose outcome is unknown was applied.
+    /// Asks the operation's verification whether an attempt whose outcome is unknown was applied, once the server
+    /// process that ran the attempt, if its connection was lost, is gone.
     ///
     /// - Throws: the operation's outcome-unknown ``PostgresError`` when the verification itself fails: nothing
     ///   was learned, so the caller must still treat the write as in doubt.
     private func verifyOutcome(
         _ verify: () async throws -> Bool,
         budget: RetryBudget<ContinuousClock.Instant>,
-        failure: TransportError
+        failure: TransportError,
+        lostProcess: ServerProcess?
     ) async throws -> Bool {
         let applied: Bool
         do {
+            if let lostProcess {
+                // The lost attempt's statement may still be running on its server: end it before reading its fate.
+                try await endLostProcess(lostProcess, deadline: budget.deadline.end)
+            }
             // The verification's own queries spend the operation's budget, not a new one.
             applied = try await OperationDeadline.$current.withValue(budget.deadline.end) {
                 try await verify()

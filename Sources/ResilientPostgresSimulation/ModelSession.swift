@@ -33,6 +33,8 @@ final class ModelSession: DatabaseConnection {
     let hostIndex: Int
     let openedAt: Duration
     let host: String?
+    /// A model session has no server process of its own.
+    var serverProcess: ServerProcess? { nil }
     let port: Int? = ModelDatabase.port
     private let state = Mutex(State())
 

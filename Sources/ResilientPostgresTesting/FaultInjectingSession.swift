@@ -25,6 +25,7 @@ final class FaultInjectingSession: DatabaseConnection {
 
     var host: String? { real.host }
     var port: Int? { real.port }
+    var serverProcess: ServerProcess? { real.serverProcess }
 
     func execute(
         _ sql: String,

@@ -20,6 +20,8 @@ final class ScriptedSession: DatabaseConnection {
     let number: Int
     let host: String?
     let port: Int?
+    /// A scripted session has no server process.
+    var serverProcess: ServerProcess? { nil }
     private let state: Mutex<State>
 
     init(database: ScriptedDatabase, number: Int, host: String, onStandby: Bool) {

@@ -71,6 +71,7 @@ final class SessionRecorder: Sendable {
 
         var host: String? { real.host }
         var port: Int? { real.port }
+        var serverProcess: ServerProcess? { real.serverProcess }
 
         func execute(
             _ sql: String, parameters: [Parameter], resultFormat: ValueFormat, deadline: ContinuousClock.Instant?
