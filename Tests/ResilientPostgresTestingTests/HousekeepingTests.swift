@@ -1,0 +1,89 @@
+import ResilientPostgres
+import ResilientPostgresTesting
+import Testing
+
+/// Idle timeout, lifetime and minimum idle sessions work whether or not the client runs as a `Service`.
+@Suite("Housekeeping without a service")
+struct HousekeepingTests {
+    @Test func idleSessionsCloseAfterTheIdleTimeoutWithoutAService() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        let client = PostgresClient.testing(database) { $0.idleTimeout = .seconds(60) }
+
+        async let first = client.query("SELECT balance FROM accounts", options: .readOnly)
+        async let second = client.query("SELECT balance FROM accounts", options: .readOnly)
+        _ = try await (first, second)
+        let opened = database.openSessions
+        #expect(!opened.isEmpty)
+        // Operations wait on sleeps a test steps through; the pool's timer is kept apart.
+        #expect(database.clock.pendingSleeps.isEmpty)
+        #expect(database.clock.pendingHousekeeping.count == 1)
+
+        database.clock.advance(by: .seconds(59))
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(database.openSessions == opened)
+        database.clock.advance(by: .seconds(1))
+        for _ in 0..<200 where !database.openSessions.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(database.openSessions.isEmpty)
+        #expect(database.closedSessions.sorted() == opened)
+        // Nothing left to do: the timer is gone until a session is idle again.
+        #expect(database.clock.pendingHousekeeping.isEmpty)
+        await client.shutdown()
+    }
+
+    @Test func sessionsPastTheirLifetimeCloseWhileIdle() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        let client = PostgresClient.testing(database) { configuration in
+            configuration.idleTimeout = .seconds(3_600)
+            configuration.maxLifetime = .seconds(120)
+        }
+        _ = try await client.query("SELECT balance FROM accounts", options: .readOnly)
+        database.clock.advance(by: .seconds(120))
+        for _ in 0..<200 where !database.openSessions.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(database.closedSessions == [1])
+        await client.shutdown()
+    }
+
+    @Test func minimumIdleSessionsAreKeptWithoutAService() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        let client = PostgresClient.testing(database) { $0.minimumIdleConnections = 2 }
+        _ = try await client.query("SELECT balance FROM accounts", options: .readOnly)
+        // The housekeeping tops the idle sessions up to the minimum at its next turn.
+        database.clock.advance(by: .seconds(5))
+        for _ in 0..<200 where database.openSessions.count < 2 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(database.openSessions.count == 2)
+        await client.shutdown()
+        #expect(database.openSessions.isEmpty)
+    }
+
+    @Test func sessionsAreNotKeptIdleWhileTheServerRefusesForWantOfSlots() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        database.failConnect(number: 2, with: .tooManyConnections)
+        let client = PostgresClient.testing(database) { $0.maxConnections = 2 }
+
+        // Two at once: the second connect is refused (53300), so the second operation waits for the first's session.
+        let results = try await database.clock.run {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try await client.query("SELECT balance FROM accounts", options: .readOnly).decode(Int.self)[0]
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(results == [100, 100])
+        // With no one else waiting, the session went back to the server instead of sitting idle.
+        #expect(database.openSessions.isEmpty)
+        await client.shutdown()
+    }
+}
