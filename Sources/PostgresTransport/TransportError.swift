@@ -129,6 +129,16 @@ public struct TransportError: Error, Sendable {
     /// terminated right after it): it is the session ending, not the statement failing, and what the statement did
     /// may have been committed.
     public var cameAfterAnswer = false
+    /// The host names a connect looked up that the resolver said do not exist (libpq's `could not translate host
+    /// name "…" to address: Name or service not known`, getaddrinfo's `EAI_NONAME`), when that is why every host
+    /// the connect tried failed; empty otherwise.
+    ///
+    /// A connect knows only its own lookups; a client that remembers which names resolved for it before empties
+    /// this when one of them did, since a name that once existed is more likely a DNS change than a mistyped host.
+    public var hostNamesNotFound: [String] = []
+    /// The host names a connect found an address for (libpq named the address), even when connecting to it then
+    /// failed.
+    public var resolvedHostNames: [String] = []
 
     /// Makes an error from its facts.
     public init(

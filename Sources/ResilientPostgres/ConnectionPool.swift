@@ -90,6 +90,8 @@ actor ConnectionPool {
     var outage: Outage?
     /// How many sessions the pool tried to open, probes included.
     private(set) var connectAttempts = 0
+    /// The host names that resolved for this client, in lowercase (see `ConnectionPool+HostNames.swift`).
+    var resolvedHostNames: Set<String> = []
 
     init(connector: any DatabaseConnector, options: Options, clock: any ClientClock, metrics: ClientMetrics?) {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
@@ -233,6 +235,7 @@ actor ConnectionPool {
         connectAttempts += 1
         do {
             let connection = try await connector.connect(deadline: deadline)
+            rememberHostName(of: connection)
             let lease = Lease(connection: connection, epoch: epoch, openedAt: clock.now)
             guard !isShutDown else {
                 // Shut down while connecting: nothing may run on the new session.
@@ -243,9 +246,13 @@ actor ConnectionPool {
             return lease
         } catch let shutDown as ShutDown {
             throw shutDown
+        } catch var failure as TransportError {
+            slotFreed()
+            failure = judgingHostNames(of: failure)
+            beginOutageIfTransient(failure)
+            throw failure
         } catch {
             slotFreed()
-            if let failure = error as? TransportError { beginOutageIfTransient(failure) }
             throw error
         }
     }
@@ -253,7 +260,13 @@ actor ConnectionPool {
     /// Opens one session for the prober, in a slot it reserved.
     func openForProbe() async throws -> Lease {
         connectAttempts += 1
-        let connection = try await connector.connect(deadline: clock.now.advanced(by: options.connectTimeout))
+        let connection: any DatabaseConnection
+        do {
+            connection = try await connector.connect(deadline: clock.now.advanced(by: options.connectTimeout))
+        } catch let failure as TransportError {
+            throw judgingHostNames(of: failure)
+        }
+        rememberHostName(of: connection)
         return Lease(connection: connection, epoch: epoch, openedAt: clock.now)
     }
 
