@@ -177,8 +177,8 @@ public struct TransportError: Error, Sendable {
 extension TransportError: CustomStringConvertible, CustomDebugStringConvertible {
     /// A redacted summary: code, SQLSTATE, severity, endpoint, phase and usability, and the message of a failed
     /// connect when it cannot quote a value or a password (libpq's own text, and the server's refusal of the session
-    /// for authentication, `pg_hba.conf`, a missing database, privileges, slots or its state); never a statement's error text from the server,
-    /// a DETAIL, bound values or passwords. Use `String(reflecting:)` for every field.
+    /// for authentication, `pg_hba.conf`, a missing database, privileges, slots or its state); never a statement's
+    /// error text from the server, a DETAIL, bound values or passwords. Use `String(reflecting:)` for every field.
     public var description: String {
         guard messageIsShown else { return summary + ")" }
         var text = summary + ", message: \(String(reflecting: message))"
