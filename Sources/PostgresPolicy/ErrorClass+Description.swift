@@ -3,6 +3,7 @@ extension ErrorClass: CustomStringConvertible {
     public var name: String {
         switch value {
         case .unreachable: "unreachable"
+        case .hostNotFound: "host not found"
         case .serverWentAway: "server went away"
         case .serverUnavailable: "server unavailable"
         case .resourceLimit: "resource limit"
@@ -21,6 +22,9 @@ extension ErrorClass: CustomStringConvertible {
         switch value {
         case .unreachable:
             "Check that the server is running and that host, port and DNS are right; retry later."
+        case .hostNotFound:
+            "Check the host name in the connection string: DNS says it does not exist, and it never resolved for "
+                + "this client."
         case .serverWentAway:
             "Retry later; if a write or COMMIT was in flight, check whether it was applied before repeating it."
         case .serverUnavailable:

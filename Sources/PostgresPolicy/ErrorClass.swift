@@ -4,8 +4,8 @@
 /// the policy fails closed. New classes may be added; `switch` over them with a `default`.
 public struct ErrorClass: Hashable, Sendable, CaseIterable {
     enum Value: Hashable, Sendable, CaseIterable {
-        case unreachable, serverWentAway, serverUnavailable, resourceLimit, readOnlyHost, transactionConflict
-        case staleStatement, outcomeUnknown, deadline, cancelled, permanent
+        case unreachable, hostNotFound, serverWentAway, serverUnavailable, resourceLimit, readOnlyHost
+        case transactionConflict, staleStatement, outcomeUnknown, deadline, cancelled, permanent
     }
 
     let value: Value
@@ -14,6 +14,11 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
 
     /// Connection refused, host unreachable, DNS failure, or connect timeout. Nothing was sent.
     public static let unreachable = ErrorClass(.unreachable)
+    /// The host name does not exist (the resolver answered NXDOMAIN: libpq's `could not translate host name "…" to
+    /// address: Name or service not known`) for every host tried, and none of them ever resolved for this client:
+    /// almost always a mistyped host. Not retried. A name that resolved before (DNS changing during a failover) or a
+    /// lookup that failed otherwise (`Temporary failure in name resolution`) is ``unreachable``.
+    public static let hostNotFound = ErrorClass(.hostNotFound)
     /// An established connection was lost (terminated backend, shutdown, crash, network, idle timeouts).
     public static let serverWentAway = ErrorClass(.serverWentAway)
     /// The server is up but accepts no connections now (starting, shutting down, in recovery: 57P03), or none of
@@ -51,7 +56,7 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
         case .unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost,
             .transactionConflict, .staleStatement:
             true
-        case .outcomeUnknown, .deadline, .cancelled, .permanent:
+        case .hostNotFound, .outcomeUnknown, .deadline, .cancelled, .permanent:
             false
         }
     }
@@ -64,7 +69,7 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
         switch value {
         case .serverWentAway, .resourceLimit, .readOnlyHost, .transactionConflict, .staleStatement, .outcomeUnknown:
             true
-        case .unreachable, .serverUnavailable, .deadline, .cancelled, .permanent:
+        case .unreachable, .hostNotFound, .serverUnavailable, .deadline, .cancelled, .permanent:
             false
         }
     }

@@ -1,7 +1,8 @@
 extension FailureFacts {
     /// The class of this failure: what went wrong, independent of what the operation allows.
     ///
-    /// Read in this order: the connection layer's own ``Kind``; a DETAIL saying the transaction already committed
+    /// Read in this order: the connection layer's own ``Kind``; a connect whose host names never existed
+    /// (``hostNameNeverResolved``, ``ErrorClass/hostNotFound``); a DETAIL saying the transaction already committed
     /// locally (``ErrorClass/outcomeUnknown``); the SQLSTATE of an error (a class such as 08 or 53 covers all its
     /// codes); pgbouncer's and libpq's messages; then a notice's SQLSTATE or a lost connection
     /// (``ErrorClass/serverWentAway``). Anything else is ``ErrorClass/permanent``.
@@ -13,6 +14,7 @@ extension FailureFacts {
         case .commitRolledBack, .invalidParameter: return .permanent
         case .reported: break
         }
+        if hostNameNeverResolved && phase == .connecting { return .hostNotFound }
         if committedLocally { return .outcomeUnknown }
 
         let text = message.lowercased()

@@ -35,6 +35,13 @@ public struct FailureFacts: Sendable, Hashable {
     /// Then the operation as a whole may have been applied, whatever this failure says about its own statement: a
     /// write is not repeated (``RetryDecision/Reason/outcomeUnknown``) unless the operation may be repeated.
     public var earlierWorkMayHaveTakenEffect: Bool
+    /// Whether a connect failed only because no host name it tried exists (the resolver answered NXDOMAIN,
+    /// getaddrinfo's `EAI_NONAME`), and none of those names ever resolved for this client.
+    ///
+    /// Then the failure is ``ErrorClass/hostNotFound``: almost always a mistyped host. Leave it `false` for a name
+    /// that resolved before (DNS changes during a failover, but the name keeps existing), for a lookup that failed
+    /// otherwise (a DNS timeout or server failure, `EAI_AGAIN`), and whenever it is not known.
+    public var hostNameNeverResolved: Bool
 
     /// Creates the facts of one failed attempt.
     public init(
@@ -47,7 +54,8 @@ public struct FailureFacts: Sendable, Hashable {
         kind: Kind = .reported,
         inHotStandby: Bool? = nil,
         isCachedStatement: Bool = false,
-        earlierWorkMayHaveTakenEffect: Bool = false
+        earlierWorkMayHaveTakenEffect: Bool = false,
+        hostNameNeverResolved: Bool = false
     ) {
         self.sqlState = sqlState
         self.severity = severity
@@ -59,5 +67,6 @@ public struct FailureFacts: Sendable, Hashable {
         self.inHotStandby = inHotStandby
         self.isCachedStatement = isCachedStatement
         self.earlierWorkMayHaveTakenEffect = earlierWorkMayHaveTakenEffect
+        self.hostNameNeverResolved = hostNameNeverResolved
     }
 }

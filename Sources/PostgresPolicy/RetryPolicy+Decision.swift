@@ -33,7 +33,7 @@ extension RetryPolicy {
         }
 
         switch errorClass.value {
-        case .permanent: return fail(.permanent)
+        case .permanent, .hostNotFound: return fail(.permanent)
         case .cancelled: return fail(.cancelled)
         case .deadline: return fail(.timedOut)
         case .unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost, .transactionConflict,
@@ -74,7 +74,7 @@ extension RetryPolicy {
             decision = failure.isConnectionUsable ? .retrySameConnection(after: delay) : .reconnect(after: delay)
         case .staleStatement:
             decision = failure.isConnectionUsable ? .retrySameConnection(after: .zero) : .reconnect(after: .zero)
-        case .permanent, .cancelled, .deadline:
+        case .permanent, .hostNotFound, .cancelled, .deadline:
             preconditionFailure("\(errorClass) is never retried")
         }
 

@@ -41,6 +41,7 @@ extension LibPQConnection {
         let hosts = parameters.hostSequence
         let hostTimeout = try parameters.hostConnectTimeout(default: hosts.count > 1 ? options.hostConnectTimeout : nil)
         var lastFailure: TransportError?
+        var failures: [TransportError] = []
         for (index, host) in hosts.enumerated() {
             if Task.isCancelled {
                 let message = lastFailure == nil ? "cancelled before connecting" : "cancelled while connecting"
@@ -65,14 +66,30 @@ extension LibPQConnection {
                 // refusal that belongs to that one server's state, though: starting up or shutting down (57P03, an
                 // old primary restarting) or full (53300); the next host may well be the primary.
                 let endsTheList = failure.severity != nil && !Self.isHostState(failure.sqlState)
+                failures.append(failure)
                 if failure.code == .cancelled || endsTheList || ContinuousClock.now >= deadline {
-                    throw failure
+                    throw Self.lastFailure(of: failures)
                 }
-                lastFailure = failure
+                lastFailure = Self.lastFailure(of: failures)
             }
         }
         throw lastFailure ?? TransportError(code: .connectFailed, message: "no host to connect to",
                                             phase: .connecting, isConnectionUsable: false)
+    }
+
+    /// The last of a connect's failures, one per host tried, with what every one showed of the host names: the
+    /// names that resolved, and the names that do not exist when that is why every host failed.
+    private static func lastFailure(of failures: [TransportError]) -> TransportError {
+        var last = failures[failures.count - 1]
+        var resolved: [String] = []
+        var notFound: [String] = []
+        for failure in failures {
+            resolved += failure.resolvedHostNames.filter { !resolved.contains($0) }
+            notFound += failure.hostNamesNotFound.filter { !notFound.contains($0) }
+        }
+        last.resolvedHostNames = resolved
+        last.hostNamesNotFound = failures.allSatisfy { !$0.hostNamesNotFound.isEmpty } ? notFound : []
+        return last
     }
 
     /// Whether a connect failure's SQLSTATE says only that this server cannot take a session now (class 57,

@@ -53,13 +53,16 @@ extension TransportError {
     ///
     /// With `PQERRORS_VERBOSE` set right after `PQconnectStartParams`, a server's refusal reads
     /// `connection to server at "h" (addr), port p failed: FATAL:  28P01: password authentication failed ...`,
-    /// followed by `DETAIL:`, `HINT:` and `LOCATION:` lines. With several hosts there is one such block per host
-    /// tried; the facts are those of the last one, the attempt that ended the connect.
+    /// followed by `DETAIL:`, `HINT:` and `LOCATION:` lines. With several hosts (or addresses) there is one such
+    /// block per attempt; the facts are those of the last one, the attempt that ended the connect, except the host
+    /// names, which are read from every block: a block naming an address shows its name resolved, and
+    /// ``hostNamesNotFound`` is filled when every block is a lookup the resolver answered with "does not exist".
     package static func fromConnectMessage(_ text: String, host: String?, port: Int?) -> TransportError {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        let blockStart = lines.lastIndex { line in
-            line.hasPrefix("connection to server ") || line.hasPrefix("could not ")
-        } ?? lines.startIndex
+        let blockStarts = lines.indices.filter { index in
+            lines[index].hasPrefix("connection to server ") || lines[index].hasPrefix("could not ")
+        }
+        let blockStart = blockStarts.last ?? lines.startIndex
         var error = TransportError(
             code: .connectFailed,
             message: "connect failed",
@@ -69,6 +72,7 @@ extension TransportError {
             isConnectionUsable: false
         )
         guard blockStart < lines.endIndex else { return error }
+        error.readHostNames(from: blockStarts.map { lines[$0] })
 
         var head = Substring(lines[blockStart])
         if head.hasPrefix("connection to server at \"") {
@@ -111,6 +115,46 @@ extension TransportError {
             }
         }
         return error
+    }
+
+    /// Reads which host names resolved and which do not exist from the first line of each attempt's block.
+    ///
+    /// `connection to server at "NAME" (ADDR), port …` shows that NAME resolved (a numeric host has no `(ADDR)`);
+    /// `could not translate host name "NAME" to address: REASON` that its lookup failed, where REASON is
+    /// `gai_strerror`'s text: `Name or service not known` (glibc) or `nodename nor servname provided, or not known`
+    /// (BSD, macOS) for `EAI_NONAME`, the resolver's "no such name"; anything else (`Temporary failure in name
+    /// resolution`, a DNS timeout or server failure) says nothing of whether the name exists.
+    private mutating func readHostNames(from heads: [Substring]) {
+        var notFound: [String] = []
+        var everyAttemptNotFound = !heads.isEmpty
+        for head in heads {
+            if let name = head.quotedName(after: "connection to server at \""),
+               head.dropFirst("connection to server at \"".count + name.count + 1).hasPrefix(" (")
+            {
+                if !resolvedHostNames.contains(name) { resolvedHostNames.append(name) }
+            }
+            let reason = head.range(of: "\" to address: ").map { head[$0.upperBound...].lowercased() } ?? ""
+            if let name = head.quotedName(after: "could not translate host name \""),
+               Self.nameNotFoundReasons.contains(where: reason.contains)
+            {
+                if !notFound.contains(name) { notFound.append(name) }
+            } else {
+                everyAttemptNotFound = false
+            }
+        }
+        hostNamesNotFound = everyAttemptNotFound ? notFound : []
+    }
+
+    /// `gai_strerror(EAI_NONAME)` as glibc and the BSDs word it, in lowercase.
+    private static let nameNotFoundReasons = ["name or service not known", "nodename nor servname provided"]
+}
+
+extension Substring {
+    /// The text between `prefix` (which ends with a quote) and the next quote, if the line starts with `prefix`.
+    fileprivate func quotedName(after prefix: String) -> String? {
+        guard hasPrefix(prefix) else { return nil }
+        let rest = dropFirst(prefix.count)
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
 }
 

@@ -5,8 +5,10 @@
 /// safely: the SQLSTATE (from the error, the connect message, or a WARNING notice that came just before the
 /// connection was lost), the ``Phase`` the request was in, and whether the connection can still be used.
 ///
-/// `description` is redacted: it never contains a password, a bound value or the server's message text (which can
-/// quote values, as in `invalid input syntax for type integer: "…"`). `String(reflecting:)` shows every field.
+/// `description` is redacted: it never contains a password, a bound value or a statement's error text from the server
+/// (which can quote values, as in `invalid input syntax for type integer: "…"`). It does show why a connect failed
+/// when that text names only the connection (`server does not support SSL, but SSL was required`, `password
+/// authentication failed for user "app"`). `String(reflecting:)` shows every field.
 public struct TransportError: Error, Sendable {
     /// What kind of failure this is. Codes can be added without breaking a `switch` with a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -129,6 +131,16 @@ public struct TransportError: Error, Sendable {
     /// terminated right after it): it is the session ending, not the statement failing, and what the statement did
     /// may have been committed.
     public var cameAfterAnswer = false
+    /// The host names a connect looked up that the resolver said do not exist (libpq's `could not translate host
+    /// name "…" to address: Name or service not known`, getaddrinfo's `EAI_NONAME`), when that is why every host
+    /// the connect tried failed; empty otherwise.
+    ///
+    /// A connect knows only its own lookups; a client that remembers which names resolved for it before empties
+    /// this when one of them did, since a name that once existed is more likely a DNS change than a mistyped host.
+    public var hostNamesNotFound: [String] = []
+    /// The host names a connect found an address for (libpq named the address), even when connecting to it then
+    /// failed.
+    public var resolvedHostNames: [String] = []
 
     /// Makes an error from its facts.
     public init(
@@ -163,9 +175,48 @@ public struct TransportError: Error, Sendable {
 }
 
 extension TransportError: CustomStringConvertible, CustomDebugStringConvertible {
-    /// A redacted summary: code, SQLSTATE, severity, endpoint, phase and usability; never message text from the
-    /// server, bound values or passwords. Use `String(reflecting:)` for every field.
+    /// A redacted summary: code, SQLSTATE, severity, endpoint, phase and usability, and the message of a failed
+    /// connect when it cannot quote a value or a password (libpq's own text, and the server's refusal of the session
+    /// for authentication, `pg_hba.conf`, a missing database, privileges, slots or its state); never a statement's
+    /// error text from the server, a DETAIL, bound values or passwords. Use `String(reflecting:)` for every field.
     public var description: String {
+        guard messageIsShown else { return summary + ")" }
+        var text = summary + ", message: \(String(reflecting: message))"
+        // libpq's own advice ("Is the server running on that host and accepting TCP/IP connections?"), never the
+        // server's HINT.
+        if severity == nil, let hint { text += ", hint: \(String(reflecting: hint))" }
+        return text + ")"
+    }
+
+    /// Every field, including the server's message, detail and hint, which can quote data values.
+    public var debugDescription: String {
+        var text = summary + ", message: \(String(reflecting: message))"
+        if let detail { text += ", detail: \(String(reflecting: detail))" }
+        if let hint { text += ", hint: \(String(reflecting: hint))" }
+        if let position { text += ", position: \(position)" }
+        return text + ")"
+    }
+
+    /// Whether ``description`` shows ``message``: only for a failed connect, whose message names what to fix, and
+    /// only when it is text that cannot quote a value or a password.
+    ///
+    /// That is libpq's own text (`Connection refused`, `server does not support SSL, but SSL was required`,
+    /// `could not translate host name "…" to address: …`, an option libpq refuses), the library's (a connect
+    /// deadline), and the server's refusal of the session for a reason of its own configuration or state, which
+    /// quotes at most the host, user and database names: authentication and `pg_hba.conf` (class 28), a missing
+    /// database (3D000), no `CONNECT` privilege (42501), too many connections (class 53), starting up or shutting
+    /// down (class 57), and pgbouncer's refusals (class 08). Not a connection string libpq could not parse (its
+    /// message quotes the text), nor any other SQLSTATE during connect (22023 quotes an `options` value), nor any
+    /// message once connected: a statement's error text can quote the values it was given.
+    private var messageIsShown: Bool {
+        guard phase == .connecting, code != .invalidConnectionString, !sqlStateFromNotice else { return false }
+        guard severity != nil else { return true }
+        guard let sqlState else { return false }
+        return sqlState == "42501" || ["08", "28", "3D", "53", "57"].contains { sqlState.hasPrefix($0) }
+    }
+
+    /// Every field that is always shown, without the closing parenthesis.
+    private var summary: String {
         var text = "TransportError(\(code)"
         if let sqlState {
             text += ", sqlState: \(sqlState)\(sqlStateFromNotice ? " (from notice)" : "")"
@@ -174,16 +225,7 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         if let host { text += ", host: \(host)" }
         if let port { text += ", port: \(port)" }
         if let statementIndex { text += ", statement index: \(statementIndex)" }
-        text += ", phase: \(phase), connection \(isConnectionUsable ? "usable" : "unusable"))"
+        text += ", phase: \(phase), connection \(isConnectionUsable ? "usable" : "unusable")"
         return text
-    }
-
-    /// Every field, including the server's message, detail and hint, which can quote data values.
-    public var debugDescription: String {
-        var text = String(describing: self).dropLast() + ", message: \(String(reflecting: message))"
-        if let detail { text += ", detail: \(String(reflecting: detail))" }
-        if let hint { text += ", hint: \(String(reflecting: hint))" }
-        if let position { text += ", position: \(position)" }
-        return text + ")"
     }
 }

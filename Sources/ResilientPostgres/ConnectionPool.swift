@@ -100,6 +100,8 @@ actor ConnectionPool {
     private var housekeeping: Task<Void, Never>?
     /// When the server last refused this pool a session for want of slots (53300).
     var lastSlotRefusal: ContinuousClock.Instant?
+    /// The host names that resolved for this client, in lowercase (see `ConnectionPool+HostNames.swift`).
+    var resolvedHostNames: Set<String> = []
 
     init(connector: any DatabaseConnector, options: Options, clock: any ClientClock, metrics: ClientMetrics?) {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
@@ -298,6 +300,7 @@ actor ConnectionPool {
         connectAttempts += 1
         do {
             let connection = try await connector.connect(deadline: deadline)
+            rememberHostName(of: connection)
             let lease = Lease(connection: connection, epoch: epoch, openedAt: clock.now)
             guard !isShutDown else {
                 // Shut down while connecting: nothing may run on the new session.
@@ -308,12 +311,14 @@ actor ConnectionPool {
             return lease
         } catch let shutDown as ShutDown {
             throw shutDown
-        } catch {
+        } catch var failure as TransportError {
+            failure = judgingHostNames(of: failure)
             // The outage first: a slot freed during one is not handed to a waiter, who would only be refused too.
-            if let failure = error as? TransportError {
-                noteSlotRefusal(failure)
-                beginOutageIfTransient(failure)
-            }
+            noteSlotRefusal(failure)
+            beginOutageIfTransient(failure)
+            slotFreed()
+            throw failure
+        } catch {
             slotFreed()
             throw error
         }
@@ -322,7 +327,13 @@ actor ConnectionPool {
     /// Opens one session for the prober, in a slot it reserved.
     func openForProbe() async throws -> Lease {
         connectAttempts += 1
-        let connection = try await connector.connect(deadline: clock.now.advanced(by: options.connectTimeout))
+        let connection: any DatabaseConnection
+        do {
+            connection = try await connector.connect(deadline: clock.now.advanced(by: options.connectTimeout))
+        } catch let failure as TransportError {
+            throw judgingHostNames(of: failure)
+        }
+        rememberHostName(of: connection)
         return Lease(connection: connection, epoch: epoch, openedAt: clock.now)
     }
 

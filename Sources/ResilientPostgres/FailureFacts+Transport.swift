@@ -32,7 +32,9 @@ extension FailureFacts {
             isConnectionUsable: error.isConnectionUsable,
             kind: kind,
             inHotStandby: inHotStandby,
-            isCachedStatement: error.isCachedStatement
+            isCachedStatement: error.isCachedStatement,
+            // The client empties the names not found when one of them resolved for it before.
+            hostNameNeverResolved: error.phase == .connecting && !error.hostNamesNotFound.isEmpty
         )
     }
 }

@@ -4,8 +4,9 @@ public import PostgresTransport
 /// Why an operation failed, after whatever retries were safe: the class of the failure, why the client stopped,
 /// every attempt it made, and the last error the server or libpq reported.
 ///
-/// `description` is redacted (no server message text, bound values or passwords); `String(reflecting:)` shows the
-/// last failure in full.
+/// `description` is redacted (no statement's error text from the server, bound values or passwords), but shows why a
+/// connect failed (`password authentication failed for user "app"`, `Connection refused`); `String(reflecting:)`
+/// shows the last failure in full.
 public struct PostgresError: Error, Sendable {
     /// Why the client stopped instead of retrying.
     public typealias Reason = RetryDecision.Reason

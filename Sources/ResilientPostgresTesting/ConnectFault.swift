@@ -38,10 +38,23 @@ public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
         "Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?"
     )
 
-    /// The host name does not resolve (a DNS change in progress). Retried with backoff.
+    /// The host name does not exist: the resolver answered NXDOMAIN (`could not translate host name "HOST" to
+    /// address: Name or service not known`).
+    ///
+    /// Judged by what the client knows of the name, as a real one is: if no session to the host opened before in
+    /// this client, it is almost always a mistyped host, and the operation fails at once as
+    /// `ErrorClass.hostNotFound`; once one has (DNS changing during a failover), it is retried with backoff as
+    /// `ErrorClass.unreachable`.
     public static let hostNotFound = ConnectFault(
         "host not found",
         .libpqMessage(#"could not translate host name "HOST" to address: Name or service not known"#)
+    )
+
+    /// The resolver could not answer (a DNS timeout or server failure): `could not translate host name "HOST" to
+    /// address: Temporary failure in name resolution`. Retried with backoff, whether or not the name resolved before.
+    public static let nameResolutionFailed = ConnectFault(
+        "name resolution failed",
+        .libpqMessage(#"could not translate host name "HOST" to address: Temporary failure in name resolution"#)
     )
 
     /// Every connection slot is taken: FATAL 53300 `sorry, too many clients already`. Retried with the longer

@@ -153,7 +153,7 @@ struct ErrorClassTests {
     @Test("classes are distinct and each has its own advice")
     func distinct() {
         let classes = ErrorClass.allCases
-        #expect(classes.count == 11)
+        #expect(classes.count == 12)
         #expect(Set(classes).count == classes.count)
         #expect(Set(classes.map(\.name)).count == classes.count)
         #expect(Set(classes.map(\.advice)).count == classes.count)

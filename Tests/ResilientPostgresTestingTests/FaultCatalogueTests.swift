@@ -41,7 +41,9 @@ struct FaultCatalogueTests {
 
     static let connectFaults: [Row<ConnectFault>] = [
         Row(.connectionRefused, .unreachable),
-        Row(.hostNotFound, .unreachable),
+        // The first connect of the client: the name never resolved for it.
+        Row(.hostNotFound, .hostNotFound),
+        Row(.nameResolutionFailed, .unreachable),
         Row(.tooManyConnections, .resourceLimit, "53300"),
         Row(.serverStarting, .serverUnavailable, "57P03"),
         Row(.serverShuttingDown, .serverUnavailable, "57P03"),

@@ -110,7 +110,9 @@ struct OutageTests {
     /// the operation ends. A thousand runs, each with its own seed and outage length, eight at a time.
     @Test func partOfAnOutageThenSuccessEndsEveryTime() async throws {
         let runs = 1_000
-        let lanes = 8
+        // Two at a time: the runs move a clock on real pauses, and a machine starved of CPU by many lanes (or by
+        // the rest of the suite) could hold a task past the pause that decides nothing else is left to run.
+        let lanes = 2
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<lanes {
                 group.addTask {

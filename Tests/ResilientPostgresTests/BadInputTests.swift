@@ -66,9 +66,10 @@ struct BadInputTests {
         #expect(error?.lastFailure?.code == .connectFailed)
         #expect(error?.lastFailure?.sqlState == nil)
         #expect(error?.lastFailure?.message == message)
-        #expect(error.map(maskedDescription) == expectedDescription(
-            .permanent, .permanent, last: "TransportError(connect failed, \(endpoint), phase: connecting, connection unusable)"
-        ))
+        #expect(error.map(maskedDescription) == expectedDescription(.permanent, .permanent, last: """
+            TransportError(connect failed, \(endpoint), phase: connecting, connection unusable, \
+            message: \(String(reflecting: message)))
+            """))
         await client.shutdown()
     }
 
@@ -83,12 +84,56 @@ struct BadInputTests {
             #expect(error?.attempts == 1)
             #expect(error?.lastFailure?.code == .connectFailed)
             #expect(error?.lastFailure?.message == "No such file or directory")
-            #expect(error.map(maskedDescription) == expectedDescription(
-                .permanent, .permanent,
-                last: "TransportError(connect failed, host: /var/run/postgresql, port: …, phase: connecting, connection unusable)"
-            ))
+            #expect(error.map(maskedDescription) == expectedDescription(.permanent, .permanent, last: """
+                TransportError(connect failed, host: /var/run/postgresql, port: …, phase: connecting, \
+                connection unusable, message: "No such file or directory", \
+                hint: "Is the server running locally and accepting connections on that socket?")
+                """))
             await client.shutdown()
         }
+    }
+
+    // MARK: - Hosts, credentials and TLS, refused when connecting
+
+    @Test("a mistyped host fails at once, and says which name does not exist",
+          .enabled(if: saysNameNotFound("no-such-host.invalid"), nameNotFoundSkipReason))
+    func mistypedHost() async throws {
+        let client = PostgresClient(configuration: try .init("host=no-such-host.invalid user=app dbname=app"))
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+        #expect(error?.errorClass == .hostNotFound)
+        #expect(error?.reason == .permanent)
+        #expect(error?.attempts == 1)
+        #expect(error.map(maskedDescription) == expectedDescription(.hostNotFound, .permanent, last: #"""
+            TransportError(connect failed, host: no-such-host.invalid, port: …, phase: connecting, \#
+            connection unusable, \#
+            message: "could not translate host name \"no-such-host.invalid\" to address: Name or service not known")
+            """#))
+        await client.shutdown()
+    }
+
+    @Test("a connect the server or libpq refuses for good says why", .serialized,
+          .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason), arguments: [
+        ("user=app password=Wr0ng-Passw0rd", "28P01", #"password authentication failed for user "app""#),
+        ("user=rejectme", "28000",
+         #"pg_hba.conf rejects connection for host "127.0.0.1", user "rejectme", database "postgres", no encryption"#),
+        ("user=nobody", "28000", #"role "nobody" does not exist"#),
+        ("user=postgres dbname=nowhere", "3D000", #"database "nowhere" does not exist"#),
+        ("user=postgres sslmode=require", nil, "server does not support SSL, but SSL was required"),
+    ] as [(String, String?, String)])
+    func refusedConnect(options: String, sqlState: String?, message: String) async throws {
+        let port = ClientTestServer.environment["POSTGRES_PORT"]!
+        let client = PostgresClient(configuration: try .init("host=127.0.0.1 port=\(port) dbname=postgres " + options))
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.attempts == 1)
+        #expect(error?.sqlState == sqlState)
+        #expect(error?.lastFailure?.message == message)
+        let server = sqlState.map { ", sqlState: \($0), severity: FATAL" } ?? ""
+        #expect(error.map(maskedDescription) == expectedDescription(.permanent, .permanent, last: """
+            TransportError(connect failed\(server), host: 127.0.0.1, port: …, phase: connecting, connection unusable, \
+            message: \(String(reflecting: message)))
+            """))
+        await client.shutdown()
     }
 
     // MARK: - Parameters, refused before anything is sent

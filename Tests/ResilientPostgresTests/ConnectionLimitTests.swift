@@ -33,6 +33,7 @@ struct ConnectionLimitTests {
 
         func clientConfiguration(budget: Duration) -> PostgresClient.Configuration {
             var configuration = PostgresClient.Configuration(connection: Self.parameters(for: role))
+            configuration.logger = .quiet
             configuration.retryPolicy.budget = budget
             configuration.retryPolicy.resourceLimitBackoff = .constant(.milliseconds(100))
             return configuration

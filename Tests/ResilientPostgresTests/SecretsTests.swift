@@ -79,6 +79,25 @@ struct SecretsTests {
         await client.shutdown()
     }
 
+    @Test("a failed connect's description says why, and never shows the password", arguments: [
+        ("wrong password", url(password: wrongPassword), "password authentication failed for user"),
+        ("missing database", url().replacing("/postgres?", with: "/nowhere?"), "does not exist"),
+        ("TLS required", url() + "&sslmode=require", "server does not support SSL, but SSL was required"),
+        ("closed port", url(port: "1"), "Connection refused"),
+        ("refused role", "host=127.0.0.1 port=\(port) user=rejectme password=\(refusedPassword)", "pg_hba.conf rejects"),
+        ("mistyped host", url().replacing("@127.0.0.1:", with: "@no-such-host.invalid:"), "could not translate host name"),
+    ])
+    func connectFailureSaysWhyWithoutThePassword(_ name: String, connectionString: String, cause: String) async throws {
+        if connectionString.contains(".invalid"), !saysNameNotFound("no-such-host.invalid") { return }
+        let logs = RecordingLogHandler.Store()
+        let client = try Self.client(connectionString, logs: logs) { $0.retryPolicy.maxAttempts = 1 }
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT \(Self.secret)") }
+        // The cause is shown, so that finding no password beside it means something.
+        #expect(error.map { String(describing: $0).contains(cause) } == true, "\(name)")
+        expectClean(error, logs: logs, secrets: [Self.password, Self.wrongPassword, Self.refusedPassword, Self.secret])
+        await client.shutdown()
+    }
+
     @Test func closedPortExhaustsTheBudgetWithoutShowingThePassword() async throws {
         let logs = RecordingLogHandler.Store()
         // Refused connects are retried every 50 ms for 5 s: room for several attempts even on a loaded machine.
