@@ -13,6 +13,9 @@ struct HousekeepingTests {
         async let first = client.query("SELECT balance FROM accounts", options: .readOnly)
         async let second = client.query("SELECT balance FROM accounts", options: .readOnly)
         _ = try await (first, second)
+        for _ in 0..<200 where database.clock.pendingHousekeeping.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let opened = database.openSessions
         #expect(!opened.isEmpty)
         // Operations wait on sleeps a test steps through; the pool's timer is kept apart.
@@ -41,6 +44,9 @@ struct HousekeepingTests {
             configuration.maxLifetime = .seconds(120)
         }
         _ = try await client.query("SELECT balance FROM accounts", options: .readOnly)
+        for _ in 0..<200 where database.clock.pendingHousekeeping.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         database.clock.advance(by: .seconds(120))
         for _ in 0..<200 where !database.openSessions.isEmpty {
             try await Task.sleep(for: .milliseconds(5))
@@ -55,7 +61,11 @@ struct HousekeepingTests {
         let client = PostgresClient.testing(database) { $0.minimumIdleConnections = 2 }
         _ = try await client.query("SELECT balance FROM accounts", options: .readOnly)
         // The housekeeping tops the idle sessions up to the minimum at its next turn.
-        database.clock.advance(by: .seconds(5))
+        for _ in 0..<200 where database.clock.pendingHousekeeping.isEmpty {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let due = try #require(database.clock.pendingHousekeeping.first)
+        database.clock.advance(to: due)
         for _ in 0..<200 where database.openSessions.count < 2 {
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -68,6 +78,8 @@ struct HousekeepingTests {
         let database = ScriptedDatabase()
         database.answer("SELECT balance", with: .value(100))
         database.failConnect(number: 2, with: .tooManyConnections)
+        // The first query holds its session for a second, so that the second needs a session of its own.
+        database.fail("SELECT balance", with: .slow(.seconds(1)))
         let client = PostgresClient.testing(database) { $0.maxConnections = 2 }
 
         // Two at once: the second connect is refused (53300), so the second operation waits for the first's session.
@@ -82,8 +94,9 @@ struct HousekeepingTests {
             }
         }
         #expect(results == [100, 100])
+        #expect(database.connects.map(\.outcome) == [.opened, .failed])
         // With no one else waiting, the session went back to the server instead of sitting idle.
-        #expect(database.openSessions.isEmpty)
+        #expect(database.openSessions.isEmpty, "\(database.connects) closed \(database.closedSessions)")
         await client.shutdown()
     }
 }
