@@ -5,8 +5,8 @@ extension ManualClock {
     /// When the client's housekeeping is next due (closing sessions idle past the idle timeout or open past their
     /// lifetime, keeping the minimum idle sessions), earliest first.
     ///
-    /// These waits are not among ``pendingSleeps`` and ``nextSleep()`` does not return them: a test steps through
-    /// the waits of its operations without meeting the pool's timers. Advancing the clock past one runs it.
+    /// These waits are not among ``pendingSleeps``, and ``nextSleep(timeout:)`` does not return them: a test steps
+    /// through the waits of its operations without meeting the pool's timers. Advancing the clock past one runs it.
     public var pendingHousekeeping: [Instant] { housekeeping.pending }
 
     package func sleepForHousekeeping(until deadline: Instant) async throws {
