@@ -51,6 +51,18 @@ struct AnsweredThenTerminatedTests {
         await connection.close()
     }
 
+    @Test func commitAnsweredRollbackThenTerminatedRolledBack() async throws {
+        let (server, connection) = try await connect(answering: [
+            .parseComplete, .bindComplete, .noData, .commandComplete("ROLLBACK"), .terminated,
+        ])
+        defer { server.close() }
+        let error = await #expect(throws: TransportError.self) { try await connection.execute("COMMIT") }
+        #expect(error?.code == .commitRolledBack)
+        #expect(error?.cameAfterAnswer == false)
+        #expect(error?.isConnectionUsable == false)
+        await connection.close()
+    }
+
     /// A fake server answering one statement with `answer`, and a session with it.
     private func connect(
         answering answer: [FakeServer.Message]
