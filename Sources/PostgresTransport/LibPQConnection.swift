@@ -380,13 +380,21 @@ public actor LibPQConnection {
     ) throws -> QueryResult {
         let isUsable = Self.isUsable(connection)
         if let errorResult = collected.firstError {
-            if collected.answeredBeforeError, isCommit, let answer = collected.last,
-                String(cString: PQcmdStatus(answer)) == "COMMIT"
-            {
-                // The server answered COMMIT, then ended the session (a termination it acted on when it read the
-                // Sync that follows, after committing): the transaction committed.
-                PQclear(errorResult)
-                return QueryResult(taking: answer)
+            if collected.answeredBeforeError, isCommit, let answer = collected.last {
+                switch String(cString: PQcmdStatus(answer)) {
+                case "COMMIT":
+                    // The server answered COMMIT, then ended the session (a termination it acted on when it read the
+                    // Sync that follows, after committing): the transaction committed.
+                    PQclear(errorResult)
+                    return QueryResult(taking: answer)
+                case "ROLLBACK":
+                    // The answer is final here too: the transaction had failed, and nothing of it was committed.
+                    PQclear(errorResult)
+                    PQclear(answer)
+                    throw commitRolledBack(isConnectionUsable: isUsable)
+                default:
+                    break
+                }
             }
             defer { PQclear(errorResult) }
             collected.last.map { PQclear($0) }
@@ -409,13 +417,17 @@ public actor LibPQConnection {
         }
         if isCommit, String(cString: PQcmdStatus(result)) == "ROLLBACK" {
             PQclear(result)
-            throw TransportError(
-                code: .commitRolledBack,
-                message: "COMMIT answered ROLLBACK: the transaction had failed, and nothing of it was committed",
-                host: host, port: port, phase: .sent, isConnectionUsable: isUsable
-            )
+            throw commitRolledBack(isConnectionUsable: isUsable)
         }
         return QueryResult(taking: result)
+    }
+
+    private func commitRolledBack(isConnectionUsable: Bool) -> TransportError {
+        TransportError(
+            code: .commitRolledBack,
+            message: "COMMIT answered ROLLBACK: the transaction had failed, and nothing of it was committed",
+            host: host, port: port, phase: .sent, isConnectionUsable: isConnectionUsable
+        )
     }
 
     /// Adds what the connection knows beyond the error itself: the operator-intervention notice that preceded a lost
