@@ -37,6 +37,7 @@ extension PostgresTransaction {
     public func batch(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
+        use.recordInBlock()
         return try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current).map(PostgresRows.init)
     }
 }

@@ -12,16 +12,9 @@ public struct PostgresConnection: Sendable {
     let use: SessionUse
 
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
-        do {
-            let result = try await connection.execute(
-                sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching
-            )
-            use.recordSuccess(commandTag: result.commandTag)
-            return result
-        } catch let error as TransportError {
-            use.recordFailure(error)
-            throw error
-        }
+        try await connection.run(
+            sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching, recordingIn: use
+        )
     }
 
     /// Runs one statement, its interpolated values bound as parameters, and returns the number of rows it affected.

@@ -85,6 +85,26 @@ final class SessionUse: Sendable {
     }
 }
 
+extension DatabaseConnection {
+    /// Runs one statement of app code on a lent session, as `caching` says, and records in `use` what it did.
+    func run(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        caching: PostgresClient.StatementCaching,
+        recordingIn use: SessionUse
+    ) async throws -> QueryResult {
+        do {
+            let result = try await execute(sql, parameters: parameters, resultFormat: resultFormat, caching: caching)
+            use.recordSuccess(commandTag: result.commandTag)
+            return result
+        } catch let error as TransportError {
+            use.recordFailure(error)
+            throw error
+        }
+    }
+}
+
 /// What must be undone on a session lent to app code before another operation may use it.
 struct SessionReset: Sendable {
     /// Whether the app prepared named statements of its own, which the reset deallocates (with the client's own).
