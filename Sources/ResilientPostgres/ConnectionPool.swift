@@ -10,7 +10,9 @@ import PostgresTransport
 ///
 /// When opening a session fails with a transient failure, the pool is in an outage: operations no longer connect
 /// themselves but wait, and one prober reconnects on the reconnect backoff schedule. When it succeeds, the waiting
-/// operations resume at once (see `ConnectionPool+Prober.swift`).
+/// operations resume at once (see `ConnectionPool+Prober.swift`). A timer closes sessions idle or open for too long
+/// and keeps the minimum idle ones, and while the server refuses sessions for want of slots no session is kept idle
+/// beyond that minimum (see `ConnectionPool+Housekeeping.swift`).
 actor ConnectionPool {
     struct Options: Sendable {
         var maxConnections: Int
@@ -97,7 +99,7 @@ actor ConnectionPool {
     private(set) var connectAttempts = 0
     /// The timer that closes sessions idle or open for too long and keeps the minimum idle ones; running while
     /// there is something for it to do.
-    private var housekeeping: Task<Void, Never>?
+    var housekeeping: Task<Void, Never>?
     /// When the server last refused this pool a session for want of slots (53300).
     var lastSlotRefusal: ContinuousClock.Instant?
     /// The host names that resolved for this client, in lowercase (see `ConnectionPool+HostNames.swift`).
@@ -188,16 +190,6 @@ actor ConnectionPool {
         hand(lease, idleSince: clock.now)
     }
 
-    /// How long after the server refused a session for want of slots the pool keeps no idle sessions beyond the
-    /// minimum.
-    static let slotPressureWindow = Duration.seconds(30)
-
-    /// Whether the server refused this pool a session for want of slots (53300) lately.
-    var isUnderSlotPressure: Bool {
-        guard let lastSlotRefusal else { return false }
-        return lastSlotRefusal.duration(to: clock.now) < Self.slotPressureWindow
-    }
-
     /// Whether a session may be kept: the pool is running, and the session is of the current epoch and within its
     /// lifetime.
     private func isFit(_ lease: Lease) -> Bool {
@@ -210,69 +202,6 @@ actor ConnectionPool {
         let stale = idle
         idle.removeAll()
         for session in stale { await discard(session.lease) }
-    }
-
-    /// Closes idle sessions that sat longer than the idle timeout, or are past their lifetime.
-    func closeIdleSessions() async {
-        let now = clock.now
-        let isExpired = { (session: IdleSession) in now >= self.expiry(of: session) }
-        let expired = idle.filter(isExpired)
-        guard !expired.isEmpty else { return }
-        idle.removeAll(where: isExpired)
-        for session in expired { await discard(session.lease) }
-        reportSize()
-    }
-
-    /// When an idle session is to be closed: at its idle timeout or at the end of its lifetime, whichever is first.
-    private func expiry(of session: IdleSession) -> ContinuousClock.Instant {
-        min(session.idleSince.advanced(by: options.idleTimeout), session.lease.openedAt.advanced(by: options.maxLifetime))
-    }
-
-    /// Starts the housekeeping timer if there is something for it to do and it is not running.
-    ///
-    /// It runs whether or not the client runs as a service: it sleeps until the next idle session is due to close
-    /// (or, with minimum idle sessions, for at most ``housekeepingInterval``), closes what is due, opens sessions up
-    /// to the minimum, and ends when no session is idle and no minimum is set.
-    func scheduleHousekeeping() {
-        guard housekeeping == nil, !isShutDown, !idle.isEmpty || options.minimumIdleConnections > 0 else { return }
-        housekeeping = Task { [weak self] in await self?.keepHouse() }
-    }
-
-    /// The longest the housekeeping sleeps while it keeps minimum idle sessions.
-    static let housekeepingInterval = Duration.seconds(5)
-
-    private func keepHouse() async {
-        while !isShutDown {
-            var due = idle.map(expiry(of:)).min()
-            if options.minimumIdleConnections > 0 {
-                let interval = clock.now.advanced(by: Self.housekeepingInterval)
-                due = due.map { min($0, interval) } ?? interval
-            }
-            guard let due else { break }
-            do {
-                try await clock.sleepForHousekeeping(until: due)
-            } catch {
-                break  // cancelled: the pool shut down
-            }
-            await closeIdleSessions()
-            await openMinimumIdle()
-        }
-        housekeeping = nil
-    }
-
-    /// Opens sessions until the minimum number sit idle (or the pool is full); stops at the first failure, which
-    /// starts an outage if it is transient.
-    func openMinimumIdle() async {
-        while !isShutDown, outage == nil, idle.count < options.minimumIdleConnections, waiters.isEmpty,
-            reserveSlot()
-        {
-            do {
-                let lease = try await open(deadline: clock.now.advanced(by: options.connectTimeout))
-                hand(lease, idleSince: clock.now)
-            } catch {
-                return
-            }
-        }
     }
 
     /// Closes every idle session, fails every waiter, stops the prober, and refuses new operations; lent sessions
@@ -296,7 +225,7 @@ actor ConnectionPool {
 
     // MARK: - Internals
 
-    private func open(deadline: ContinuousClock.Instant) async throws -> Lease {
+    func open(deadline: ContinuousClock.Instant) async throws -> Lease {
         connectAttempts += 1
         do {
             let connection = try await connector.connect(deadline: deadline)
@@ -346,11 +275,6 @@ actor ConnectionPool {
             scheduleHousekeeping()
         }
         reportSize()
-    }
-
-    /// Remembers when the server refused a session for want of slots.
-    func noteSlotRefusal(_ failure: TransportError) {
-        if FailureFacts(failure, inHotStandby: nil).errorClass == .resourceLimit { lastSlotRefusal = clock.now }
     }
 
     /// The idle session if it is fit to lend; nil (after closing it) if not.
