@@ -22,10 +22,34 @@ package enum StatementText {
         return isTransactionControl(sql) || startsWithKeyword(utf8, "deallocate") || startsWithKeyword(utf8, "discard")
     }
 
+    /// The text from its first keyword: leading whitespace and comments (`-- ...` to the end of the line,
+    /// `/* ... */`, nested as the server nests them) skipped, as the server skips them.
     private static func trimmingLeadingWhitespace(_ sql: String) -> Substring.UTF8View {
         var utf8 = sql.utf8[...]
-        while let first = utf8.first, first == UInt8(ascii: " ") || (9...13).contains(first) {
-            utf8 = utf8.dropFirst()
+        let dash = UInt8(ascii: "-"), slash = UInt8(ascii: "/"), star = UInt8(ascii: "*")
+        while let first = utf8.first {
+            if first == UInt8(ascii: " ") || (9...13).contains(first) {
+                utf8 = utf8.dropFirst()
+            } else if first == dash, utf8.dropFirst().first == dash {
+                utf8 = utf8.drop { $0 != UInt8(ascii: "\n") }
+            } else if first == slash, utf8.dropFirst().first == star {
+                utf8 = utf8.dropFirst(2)
+                var depth = 1
+                while depth > 0, let byte = utf8.first {
+                    let next = utf8.dropFirst().first
+                    if byte == star, next == slash {
+                        depth -= 1
+                        utf8 = utf8.dropFirst(2)
+                    } else if byte == slash, next == star {
+                        depth += 1
+                        utf8 = utf8.dropFirst(2)
+                    } else {
+                        utf8 = utf8.dropFirst()
+                    }
+                }
+            } else {
+                break
+            }
         }
         return utf8
     }

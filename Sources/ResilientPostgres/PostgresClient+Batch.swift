@@ -37,7 +37,14 @@ extension PostgresTransaction {
     public func batch(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
-        use.recordInBlock()
-        return try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current).map(PostgresRows.init)
+        use.recordBatch()
+        do {
+            return try await connection.executeBatch(
+                statements, resultFormat: .binary, deadline: OperationDeadline.current
+            ).map(PostgresRows.init)
+        } catch let error as TransportError {
+            use.recordFailure(error)
+            throw error
+        }
     }
 }

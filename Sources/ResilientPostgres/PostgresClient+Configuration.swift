@@ -20,10 +20,13 @@ extension PostgresClient {
         /// Kept up by the client's housekeeping from its first operation on (from the start, when it runs as a
         /// `Service`); while the server refuses sessions for want of slots, no more are opened than operations need.
         public var minimumIdleConnections: Int = 0
-        /// Idle sessions are closed after this long, whether or not the client runs as a `Service`. While the server
-        /// refuses sessions for want of slots (53300), a session no operation waits for is closed at once instead
-        /// (beyond the minimum idle ones), so that clients sharing a full server all make progress.
-        public var idleTimeout: Duration = .seconds(300)
+        /// Idle sessions are closed after this long, whether or not the client runs as a `Service`.
+        ///
+        /// The default, 30 seconds, is half an operation's default budget: a fleet of clients sharing a small server
+        /// gives back the slots it does not use well before another client's operations give up waiting for one.
+        /// While the server refuses this client sessions for want of slots (53300), a session no operation waits
+        /// for is closed at once instead (beyond the minimum idle ones).
+        public var idleTimeout: Duration = .seconds(30)
         /// Sessions are replaced after this long, so they follow DNS and configuration changes.
         public var maxLifetime: Duration = .seconds(1800)
         /// A session idle for longer is checked with a round trip before it is lent out.

@@ -9,21 +9,21 @@ extension PostgresClient {
     /// pid and the client port the server sees for it, so a pid reused since is never taken for it; it is
     /// terminated (`pg_terminate_backend`, allowed for the same role) and polled until `pg_stat_activity` no longer
     /// lists it. Only a session on the same server can see it; on another (after a failover), nothing the old
-    /// server still commits reaches the new one, and there is nothing to wait for.
+    /// server still commits reaches the new one, and there is nothing to wait for. Over a Unix-domain socket (no
+    /// client port) and behind PgBouncer (the pid and port the client knows are the pooler's) the process cannot
+    /// be named, and the verification goes ahead without this wait.
     ///
     /// - Throws: when the deadline passes first, or a session cannot be had: the verification must not run.
     func endLostProcess(_ process: ServerProcess, deadline: ContinuousClock.Instant) async throws {
+        // Without the client port (a Unix-domain socket) the pid alone could name another session: leave it be.
+        guard let clientPort = process.clientPort else { return }
         let lease = try await pool.acquire(deadline: deadline)
         guard lease.connection.host == process.host, lease.connection.port == process.port else {
             await pool.release(lease, reuse: true)
             return
         }
-        var parameters: [Parameter] = [.text(String(process.pid))]
-        var sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int"
-        if let clientPort = process.clientPort {
-            sql += " AND client_port = $2::int"
-            parameters.append(.text(String(clientPort)))
-        }
+        let parameters: [Parameter] = [.text(String(process.pid)), .text(String(clientPort))]
+        let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int AND client_port = $2::int"
         do {
             while true {
                 let listed = try await lease.connection.execute(

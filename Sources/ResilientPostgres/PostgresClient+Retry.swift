@@ -143,7 +143,9 @@ extension PostgresClient {
             lastFailure = failure
             guard let delay = decision.delay else {
                 guard case .fail(let reason) = decision else { preconditionFailure("a decision without delay fails") }
-                if reason == .outcomeUnknown, let verify {
+                // A verification asks whether the operation was applied; after part of it committed (a statement
+                // of a block that sent its own COMMIT), neither answer would be true, so the outcome stays unknown.
+                if reason == .outcomeUnknown, let verify, !facts.earlierWorkMayHaveTakenEffect {
                     if try await verifyOutcome(verify, budget: budget, failure: failure, lostProcess: lostProcess) {
                         return .verifiedApplied
                     }

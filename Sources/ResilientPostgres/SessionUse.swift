@@ -65,9 +65,13 @@ final class SessionUse: Sendable {
         }
     }
 
-    /// Records statements that ran inside the client's own transaction block (a pipelined batch).
-    func recordInBlock() {
-        state.withLock { $0.hasRunStatement = true }
+    /// Records a pipelined batch about to run: inside a block it commits nothing yet; outside one (after the app's
+    /// own `COMMIT` or `ROLLBACK`), it commits as it ends.
+    func recordBatch() {
+        state.withLock { state in
+            state.hasRunStatement = true
+            if !state.isInTransactionBlock { state.mayHaveTakenEffect = true }
+        }
     }
 
     /// Records a statement that failed with `error`.

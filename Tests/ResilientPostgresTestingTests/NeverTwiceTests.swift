@@ -105,6 +105,58 @@ struct NeverTwiceTests {
         await client.shutdown()
     }
 
+    @Test func batchAfterTheAppsOwnRollbackCommittedAndIsNeverRunAgain() async throws {
+        let database = ScriptedDatabase()
+        database.answer("INSERT INTO audit", with: .inserted(1))
+        database.answer("UPDATE ledger", with: .updated(1))
+        database.fail("UPDATE ledger", with: .deadlockDetected)
+        let client = PostgresClient.testing(database)
+        let runs = Counter()
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await database.clock.run {
+                try await client.transaction { tx in
+                    runs.increment()
+                    try await tx.execute("ROLLBACK")
+                    // Outside the block now: the batch is a transaction of its own, committed at its end.
+                    try await tx.batch(["INSERT INTO audit (entry) VALUES (\("debit"))"])
+                    try await tx.execute("UPDATE ledger SET balance = balance - \(500) WHERE id = \(7)")
+                }
+            }
+        }
+        #expect(runs.count == 1)
+        #expect(error?.reason == .outcomeUnknown)
+        #expect(error?.mayHaveBeenApplied == true)
+        await client.shutdown()
+    }
+
+    @Test func blockThatCommittedPartOfItselfIsNotOfferedToItsVerification() async throws {
+        let database = ScriptedDatabase()
+        database.answer("UPDATE ledger", with: .updated(1))
+        database.answer("INSERT INTO audit", with: .inserted(1))
+        database.fail("INSERT INTO audit", with: .serializationFailure)
+        let client = PostgresClient.testing(database)
+        let verifications = Counter()
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await database.clock.run {
+                try await client.transaction(verifyingWith: { _ in
+                    verifications.increment()
+                    return false
+                }) { tx in
+                    try await tx.execute("UPDATE ledger SET balance = balance - \(500) WHERE id = \(7)")
+                    try await tx.execute("COMMIT")
+                    try await tx.execute("INSERT INTO audit (entry) VALUES (\("debit"))")
+                }
+            }
+        }
+        // "Not applied" would be false for the UPDATE, "applied" for the INSERT: the outcome stays unknown.
+        #expect(verifications.count == 0)
+        #expect(error?.reason == .outcomeUnknown)
+        #expect(database.statements(matching: "UPDATE ledger").count == 1)
+        await client.shutdown()
+    }
+
     @Test func idempotentWriteThatMayHaveAppliedSaysSoWhenLaterAttemptsCannotConnect() async throws {
         let database = ScriptedDatabase()
         database.answer("INSERT INTO payments", with: .inserted(1))
@@ -173,6 +225,7 @@ struct NeverTwiceTests {
         let client = PostgresClient.testing(database) { configuration in
             configuration.maxConnections = 20
             configuration.retryPolicy.budget = .seconds(60)
+            configuration.idleTimeout = .seconds(300)
         }
         // Twenty sessions open at once, then sit idle past the liveness interval.
         let gate = database.clock
@@ -201,7 +254,8 @@ struct NeverTwiceTests {
     @Test func aTaskCancelledBeforeItAsksForASessionClosesNone() async throws {
         let database = ScriptedDatabase()
         database.answer("SELECT balance", with: .value(100))
-        let client = PostgresClient.testing(database)
+        // Idle long enough to be checked before reuse, not so long that the idle timeout closes it.
+        let client = PostgresClient.testing(database) { $0.idleTimeout = .seconds(300) }
         _ = try await client.query("SELECT balance FROM accounts", options: .readOnly)
         database.clock.advance(by: .seconds(31))
 

@@ -1,0 +1,15 @@
+import PostgresTransport
+import Testing
+
+/// A statement's first keyword, read as the server reads it: after whitespace and comments.
+@Suite("Statement text")
+struct StatementTextTests {
+    @Test(arguments: [
+        ("COMMIT", true), ("  commit;", true), ("END", true), ("COMMIT PREPARED 'x'", true),
+        ("/* app */ COMMIT", true), ("-- from the app\nCOMMIT", true), ("/* outer /* nested */ still */ COMMIT", true),
+        ("/* COMMIT */ SELECT 1", false), ("-- COMMIT\nSELECT 1", false), ("COMMITTED", false), ("SELECT 'COMMIT'", false),
+    ])
+    func commitIsRecognisedAfterCommentsOnly(sql: String, isCommit: Bool) {
+        #expect(StatementText.isCommit(sql) == isCommit)
+    }
+}
