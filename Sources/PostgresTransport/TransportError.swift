@@ -181,7 +181,7 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
     /// error text from the server, a DETAIL, bound values or passwords. Use `String(reflecting:)` for every field.
     public var description: String {
         guard messageIsShown else { return summary + ")" }
-        var text = summary + ", message: \(String(reflecting: message))"
+        var text = summary + ", message: \(String(reflecting: Self.maskingOptionValues(message)))"
         // libpq's own advice ("Is the server running on that host and accepting TCP/IP connections?"), never the
         // server's HINT.
         if severity == nil, let hint { text += ", hint: \(String(reflecting: hint))" }
@@ -213,6 +213,21 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         guard severity != nil else { return true }
         guard let sqlState else { return false }
         return sqlState == "42501" || ["08", "28", "3D", "53", "57"].contains { sqlState.hasPrefix($0) }
+    }
+
+    /// `message` with the value of any option libpq refused masked (`invalid integer value "…" for connection option
+    /// "port"`, `invalid sslmode value: "…"`): a password with an unescaped `/` in a URL is read as the port, and
+    /// would be quoted there.
+    static func maskingOptionValues(_ message: String) -> String {
+        var masked = ""
+        var rest = message[...]
+        while let marker = ["value \"", "value: \""].compactMap({ rest.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }),
+            let close = rest[marker.upperBound...].firstIndex(of: "\"")
+        {
+            masked += rest[..<marker.upperBound] + "…\""
+            rest = rest[rest.index(after: close)...]
+        }
+        return masked + rest
     }
 
     /// Every field that is always shown, without the closing parenthesis.
