@@ -45,16 +45,13 @@ final class FaultInjectingSession: DatabaseConnection {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        do {
-            return try await run(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline) {
+        // A planned fault met by a cached statement is that statement's, as the real session would report it.
+        try await TransportError.asCachedStatement {
+            try await run(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline) {
                 try await self.real.executePrepared(
                     sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
                 )
             }
-        } catch var error as TransportError {
-            // A planned fault met by a cached statement is that statement's, as the real session would report it.
-            error.isCachedStatement = true
-            throw error
         }
     }
 

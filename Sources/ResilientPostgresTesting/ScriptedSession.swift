@@ -64,11 +64,8 @@ final class ScriptedSession: DatabaseConnection {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        do {
-            return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
-        } catch var error as TransportError {
-            error.isCachedStatement = true
-            throw error
+        try await TransportError.asCachedStatement {
+            try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
     }
 
