@@ -215,13 +215,12 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         return sqlState == "42501" || ["08", "28", "3D", "53", "57"].contains { sqlState.hasPrefix($0) }
     }
 
-    /// `message` with the value of any option libpq refused masked (`invalid integer value "…" for connection option
-    /// "port"`, `invalid sslmode value: "…"`): a password with an unescaped `/` in a URL is read as the port, and
-    /// would be quoted there.
+    /// `message` with the value of an integer option libpq refused masked (`invalid integer value "…" for connection
+    /// option "port"`): a password with an unescaped `/` in a URL is read as the port, and would be quoted there.
     static func maskingOptionValues(_ message: String) -> String {
         var masked = ""
         var rest = message[...]
-        while let marker = ["value \"", "value: \""].compactMap({ rest.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }),
+        while let marker = rest.range(of: "invalid integer value \""),
             let close = rest[marker.upperBound...].firstIndex(of: "\"")
         {
             masked += rest[..<marker.upperBound] + "…\""

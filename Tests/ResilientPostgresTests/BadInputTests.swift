@@ -58,6 +58,8 @@ struct BadInputTests {
         ("host=a,b port=1,2,3", "could not match 3 port numbers to 2 hosts", "host: a, port: …"),
     ])
     func invalidOptionValue(options: String, message: String, endpoint: String) async throws {
+        // A refused integer's value is masked in the description: it can be a piece of a password misread as the port.
+        let shown = message.replacingOccurrences(of: #"integer value "abc""#, with: #"integer value "…""#)
         let client = PostgresClient(configuration: try .init("host=127.0.0.1 user=nobody dbname=nowhere " + options))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .permanent)
@@ -68,7 +70,7 @@ struct BadInputTests {
         #expect(error?.lastFailure?.message == message)
         #expect(error.map(maskedDescription) == expectedDescription(.permanent, .permanent, last: """
             TransportError(connect failed, \(endpoint), phase: connecting, connection unusable, \
-            message: \(String(reflecting: message)))
+            message: \(String(reflecting: shown)))
             """))
         await client.shutdown()
     }
