@@ -2,14 +2,17 @@
 """Summarizes a callgrind profile of one benchmark workload per operation.
 
 usage: callgrind-summary.py PROFILE OPERATIONS [TOP] [--callers FUNCTION]
+       callgrind-summary.py PROFILE OPERATIONS --json WORKLOAD SYSTEM PINNED
 
 Prints the instructions per operation (Ir / OPERATIONS) by area (libpq, libc allocation, the Swift concurrency
 runtime, the Swift core runtime, each module of the executable, ...), the TOP functions by self cost, and how often
 the costly runtime entry points and system calls were called per operation. With --callers, also who calls FUNCTION
-(a prefix of its name) and how often per operation. Reads callgrind's own file format, so it needs nothing but
-Python 3.
+(a prefix of its name) and how often per operation. With --json, prints only one JSON line for the benchmark's
+report: {"workload":...,"system":...,"pinned":...,"instructions_per_op":N}. Reads callgrind's own file format, so it
+needs nothing but Python 3.
 """
 import collections
+import json
 import re
 import sys
 
@@ -111,9 +114,22 @@ def main():
         index = arguments.index("--callers")
         callers_of = arguments[index + 1]
         del arguments[index:index + 2]
+    json_fields = None
+    if "--json" in arguments:
+        index = arguments.index("--json")
+        json_fields = arguments[index + 1:index + 4]
+        del arguments[index:index + 4]
+        if len(json_fields) < 3:
+            sys.exit(__doc__)
     if len(arguments) < 2:
         sys.exit(__doc__)
     path, operations = arguments[0], int(arguments[1])
+    if json_fields:
+        workload, system, pinned = json_fields
+        total = sum(parse(path)[0].values())
+        print(json.dumps({"workload": workload, "system": system, "pinned": pinned == "true",
+                          "instructions_per_op": round(total / operations)}, separators=(",", ":")))
+        return
     top = int(arguments[2]) if len(arguments) > 2 else 25
     self_cost, calls, object_of, calls_by_caller = parse(path)
     total = sum(self_cost.values())
