@@ -85,6 +85,16 @@ public final class QueryResult: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 
+    /// A value's bytes, in place, or nil for SQL NULL: valid for as long as this result is alive (keep a reference
+    /// to it, or use ``withBytes(row:column:_:)``). For decoding paths that must not go through a generic closure.
+    public func bytes(row: Int, column: Int) -> UnsafeRawBufferPointer? {
+        checkBounds(row: row, column: column)
+        if PQgetisnull(raw, Int32(row), Int32(column)) == 1 { return nil }
+        return UnsafeRawBufferPointer(
+            start: PQgetvalue(raw, Int32(row), Int32(column)), count: Int(PQgetlength(raw, Int32(row), Int32(column)))
+        )
+    }
+
     /// A value in the text format as a `String` (invalid UTF-8 is repaired), or nil for SQL NULL.
     public func string(row: Int, column: Int) -> String? {
         withBytes(row: row, column: column) { bytes in

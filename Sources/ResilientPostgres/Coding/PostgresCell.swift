@@ -4,7 +4,7 @@ public import PostgresTransport
 ///
 /// A cell reads the result in place; it keeps the result alive while it exists.
 public struct PostgresCell: Sendable {
-    let result: QueryResult
+    @usableFromInline let result: QueryResult
     /// The row's index in the result.
     public let rowIndex: Int
     /// The column's index in the result.
@@ -35,23 +35,48 @@ public struct PostgresCell: Sendable {
 
     /// Decodes the value.
     ///
+    /// Inlinable, so that an app's decode of a known type is specialised where it is written: a row of
+    /// (Int, String, Date) then costs no generic metadata lookup.
+    ///
     /// - Throws: ``PostgresDecodingError`` naming this column, its type and `T`; SQL NULL into a non-optional `T`
     ///   is ``PostgresDecodingError/Code/unexpectedNull``.
+    @inlinable
     public func decode<T: PostgresDecodable>(_: T.Type = T.self) throws(PostgresDecodingError) -> T {
-        let type = dataType
-        let format = self.format
-        let outcome = result.withBytes(row: rowIndex, column: columnIndex) { bytes -> Result<T, PostgresDecodingError> in
-            do throws(PostgresDecodingError) {
-                return .success(try T(postgresBytes: bytes, type: type, format: format))
-            } catch {
-                return .failure(
-                    error.located(
-                        column: columnIndex, columnName: columnName, dataType: type, format: format,
-                        swiftType: T.self, value: bytes
-                    )
-                )
-            }
+        let value = rawValue
+        do throws(PostgresDecodingError) {
+            // The bytes live in the result, which this cell keeps alive until the decode is over.
+            defer { withExtendedLifetime(result) {} }
+            return try T(postgresBytes: value.bytes, type: value.type, format: value.format)
+        } catch {
+            throw located(error, swiftType: T.self, bytes: value.bytes)
         }
-        return try outcome.get()
+    }
+
+    /// A value as the decode reads it: the bytes in place (valid while ``result`` lives), the type and the format.
+    @usableFromInline
+    struct RawValue {
+        @usableFromInline var bytes: UnsafeRawBufferPointer?
+        @usableFromInline var type: PostgresDataType
+        @usableFromInline var format: ValueFormat
+    }
+
+    @usableFromInline
+    var rawValue: RawValue {
+        RawValue(
+            bytes: result.bytes(row: rowIndex, column: columnIndex),
+            type: PostgresDataType(result.columnType(columnIndex)),
+            format: result.columnFormat(columnIndex)
+        )
+    }
+
+    /// The error of a failed decode, with the column, its type and the Swift type it was decoded into.
+    @usableFromInline
+    func located(_ error: PostgresDecodingError, swiftType: Any.Type, bytes: UnsafeRawBufferPointer?) -> PostgresDecodingError {
+        withExtendedLifetime(result) {
+            error.located(
+                column: columnIndex, columnName: columnName, dataType: dataType, format: format,
+                swiftType: swiftType, value: bytes
+            )
+        }
     }
 }

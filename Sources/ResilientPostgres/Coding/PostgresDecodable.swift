@@ -23,6 +23,7 @@ extension PostgresDecodable {
     }
 
     /// Decodes a value from its bytes, or from SQL NULL when `bytes` is nil.
+    @inlinable
     public init(postgresBytes bytes: UnsafeRawBufferPointer?, type: PostgresDataType, format: ValueFormat)
         throws(PostgresDecodingError)
     {

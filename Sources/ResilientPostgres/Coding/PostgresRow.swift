@@ -56,23 +56,27 @@ public struct PostgresRow: Sendable {
     ///
     /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/columnCountMismatch`` when the tuple's
     ///   arity is not the number of columns.
+    @inlinable
     public func decode<each T: PostgresDecodable>(
         _ types: (repeat each T).Type
     ) throws(PostgresDecodingError) -> (repeat each T) {
         var arity = 0
         func count<Value>(_: Value.Type) { arity += 1 }
         repeat count((each T).self)
-        guard arity == result.columnCount else {
-            throw PostgresDecodingError(
-                .columnCountMismatch, reason: "decoding \(arity) values from a row of \(result.columnCount) columns"
-            )
-        }
+        guard arity == columnCount else { throw columnCountMismatch(decoding: arity) }
         var column = 0
-        func next<Value: PostgresDecodable>(_: Value.Type) throws(PostgresDecodingError) -> Value {
-            defer { column += 1 }
-            return try self[column: column].decode(Value.self)
-        }
-        return (repeat try next((each T).self))
+        return (repeat try decodeNext((each T).self, column: &column))
+    }
+
+    /// Decodes the value in `column` and moves `column` on; a method rather than a closure, so that a tuple's decode
+    /// is specialised for each of its element types.
+    @inlinable
+    func decodeNext<Value: PostgresDecodable>(
+        _: Value.Type,
+        column: inout Int
+    ) throws(PostgresDecodingError) -> Value {
+        defer { column += 1 }
+        return try self[column: column].decode(Value.self)
     }
 
     /// Decodes a one-column row into a type that is both ``PostgresDecodable`` and `Decodable` (`Int`, `String`,
@@ -80,13 +84,18 @@ public struct PostgresRow: Sendable {
     ///
     /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/columnCountMismatch`` unless the row has
     ///   exactly one column.
+    @inlinable
     public func decode<T: PostgresDecodable & Decodable>(_ type: T.Type) throws(PostgresDecodingError) -> T {
-        guard result.columnCount == 1 else {
-            throw PostgresDecodingError(
-                .columnCountMismatch, reason: "decoding 1 value from a row of \(result.columnCount) columns"
-            )
-        }
+        guard columnCount == 1 else { throw columnCountMismatch(decoding: 1) }
         return try self[column: 0].decode(type)
+    }
+
+    @usableFromInline
+    func columnCountMismatch(decoding arity: Int) -> PostgresDecodingError {
+        PostgresDecodingError(
+            .columnCountMismatch,
+            reason: "decoding \(arity) \(arity == 1 ? "value" : "values") from a row of \(result.columnCount) columns"
+        )
     }
 
     func missingColumn(_ type: Any.Type, index: Int?, name: String?) -> PostgresDecodingError {

@@ -44,6 +44,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     /// Decodes every row into a tuple of its columns, in order.
     ///
     /// - Throws: The first row's ``PostgresDecodingError``.
+    @inlinable
     public func decode<each T: PostgresDecodable>(
         _ types: (repeat each T).Type
     ) throws(PostgresDecodingError) -> [(repeat each T)] {
@@ -59,6 +60,7 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     /// (`Int`, `String`, `Date`, ...) by its PostgreSQL decoding, not by `Decodable`.
     ///
     /// - Throws: The first row's ``PostgresDecodingError``.
+    @inlinable
     public func decode<T: PostgresDecodable & Decodable>(_ type: T.Type) throws(PostgresDecodingError) -> [T] {
         var decoded: [T] = []
         decoded.reserveCapacity(count)

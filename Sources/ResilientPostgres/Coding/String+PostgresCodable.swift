@@ -28,9 +28,29 @@ extension String: PostgresNonThrowingEncodable, PostgresArrayEncodable, Postgres
             default: throw .typeMismatch(type, format, expected: "text, varchar, bpchar, name or any text-format value")
             }
         }
+        // ASCII, the common case, is valid UTF-8 as it is: read it without the generic validation.
+        if Self.isASCII(bytes) {
+            self = String(decoding: bytes, as: UTF8.self)
+            return
+        }
         guard let string = String(validating: bytes, as: UTF8.self) else {
             throw PostgresDecodingError(.invalidUTF8, reason: "the text is not valid UTF-8")
         }
         self = string
+    }
+
+    /// Whether every byte is below 0x80, eight bytes at a time.
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        var high: UInt64 = 0
+        while index + 8 <= bytes.count {
+            high |= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < bytes.count {
+            high |= UInt64(bytes[index])
+            index += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 }
