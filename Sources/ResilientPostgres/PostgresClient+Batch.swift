@@ -20,8 +20,8 @@ extension PostgresClient {
     public func batch(_ queries: [PostgresQuery], options: OperationOptions = .write) async throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
-        let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection in
-            try await connection.executeBatch(statements, resultFormat: .binary, deadline: OperationDeadline.current)
+        let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection, deadline in
+            try await connection.executeBatch(statements, resultFormat: .binary, deadline: deadline)
         }
         return results.map(PostgresRows.init)
     }

@@ -44,9 +44,10 @@ extension PostgresClient {
     ) async throws -> VerifiedOutcome<Int> {
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
             try await retrying(options.safety(isTransactionBlock: false), verify: { try await wasApplied(self) }) {
-                connection, _ in
+                connection, _, deadline in
                 try await connection.execute(
-                    query.sql, parameters: query.parameters, resultFormat: .binary, caching: configuration.statementCaching
+                    query.sql, parameters: query.parameters, resultFormat: .binary,
+                    caching: configuration.statementCaching, deadline: deadline
                 )
             }
         }

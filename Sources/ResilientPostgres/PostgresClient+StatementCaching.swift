@@ -29,18 +29,20 @@ extension PostgresClient {
 }
 
 extension DatabaseConnection {
-    /// Runs one statement as `caching` says: as the unnamed statement, or as a cached named prepared statement.
+    /// Runs one statement as `caching` says: as the unnamed statement, or as a cached named prepared statement;
+    /// cancelled if it runs past `deadline`.
     package func execute(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
-        caching: PostgresClient.StatementCaching
+        caching: PostgresClient.StatementCaching,
+        deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
         switch caching {
         case .unnamed:
-            try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: OperationDeadline.current)
+            try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         case .prepared:
-            try await executePrepared(sql, parameters: parameters, resultFormat: resultFormat, deadline: OperationDeadline.current)
+            try await executePrepared(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
     }
 }

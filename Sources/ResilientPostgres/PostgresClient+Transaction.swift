@@ -67,9 +67,11 @@ extension PostgresClient {
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
             try await retrying(
                 options.safety(isTransactionBlock: true), verify: { try await wasApplied(self) }, lendsSession: true
-            ) { connection, use in
-                // A lent session always comes with its use.
-                try await runBlock(on: connection, use: use!, body)
+            ) { connection, use, deadline in
+                // A lent session always comes with its use; the block's statements read the deadline from the task.
+                try await OperationDeadline.$current.withValue(deadline) {
+                    try await runBlock(on: connection, use: use!, body)
+                }
             }
         }
         switch completion {

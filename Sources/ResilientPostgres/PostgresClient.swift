@@ -88,9 +88,10 @@ public final class PostgresClient: Sendable {
         resultFormat: ValueFormat,
         options: OperationOptions
     ) async throws -> QueryResult {
-        try await withRetries(options.safety(isTransactionBlock: false)) { connection in
+        try await withRetries(options.safety(isTransactionBlock: false)) { connection, deadline in
             try await connection.execute(
-                sql, parameters: parameters, resultFormat: resultFormat, caching: configuration.statementCaching
+                sql, parameters: parameters, resultFormat: resultFormat, caching: configuration.statementCaching,
+                deadline: deadline
             )
         }
     }

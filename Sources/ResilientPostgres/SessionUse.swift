@@ -99,7 +99,10 @@ extension DatabaseConnection {
         recordingIn use: SessionUse
     ) async throws -> QueryResult {
         do {
-            let result = try await execute(sql, parameters: parameters, resultFormat: resultFormat, caching: caching)
+            let result = try await execute(
+                sql, parameters: parameters, resultFormat: resultFormat, caching: caching,
+                deadline: OperationDeadline.current
+            )
             use.recordSuccess(commandTag: result.commandTag)
             return result
         } catch let error as TransportError {

@@ -6,10 +6,12 @@ import ResilientPostgres
 /// What `PostgresClient` does around every operation that succeeds at once, without the pool and the query.
 ///
 /// Mirrors `PostgresClient.retrying` on its success path: read the policy from the configuration, declare the
-/// operation's safety, read the clock and start the budget, count the attempt, read the clock around the pool
-/// wait and record its duration, record the success in the shared retry throttle, and skip the attempt event (no
-/// `onAttempt` is set). The metrics go to swift-metrics' no-op handler, as in an app that bootstrapped none.
-/// The client reads its clock through an existential; this reads `ContinuousClock.now` directly.
+/// operation's safety, read the clock and start the operation's `RetryLoop`, turn its deadline into the clock's
+/// instant for the pool and the statement, count the attempt, read the clock after the pool wait (which started
+/// with the operation) and record its duration, tell the loop of the success (the shared retry throttle gets its
+/// token), and skip the attempt event (no `onAttempt` is set). The metrics go to swift-metrics' no-op handler, as in
+/// an app that bootstrapped none. The client reads its clock through an existential; this reads
+/// `ContinuousClock.now` directly.
 enum PolicyBookkeeping {
     /// Runs the bookkeeping `iterations` times.
     static func run(configuration: PostgresClient.Configuration, iterations: Int) {
@@ -19,17 +21,19 @@ enum PolicyBookkeeping {
         }
         let attempts = Counter(label: "\(configuration.metricsLabelPrefix)_attempts_total")
         let acquireDuration = Timer(label: "\(configuration.metricsLabelPrefix)_pool_acquire_duration")
+        let zero = ContinuousClock.now
         for index in 0..<iterations {
             let safety = OperationSafety(isTransactionBlock: false, isReadOnly: index & 1 == 0, isIdempotent: false)
-            let policy = holder.configuration.retryPolicy
-            let budget = policy.makeBudget(startingAt: ContinuousClock.now)
+            var loop = RetryLoop(
+                policy: holder.configuration.retryPolicy, safety: safety,
+                startingAt: OffsetInstant(offset: zero.duration(to: ContinuousClock.now)), throttle: throttle
+            )
+            blackHole(zero.advanced(by: loop.deadline.end.offset))
             attempts.increment()
-            let waitStart = ContinuousClock.now
-            blackHole(budget.deadline.end)
-            acquireDuration.recordNanoseconds(Stopwatch.nanoseconds(waitStart.duration(to: ContinuousClock.now)))
-            blackHole(safety)
-            throttle?.recordSuccess()
-            if holder.configuration.onAttempt != nil { blackHole(budget.attempts.count) }
+            let acquired = OffsetInstant(offset: zero.duration(to: ContinuousClock.now))
+            acquireDuration.recordNanoseconds(Stopwatch.nanoseconds(loop.deadline.start.duration(to: acquired)))
+            blackHole(loop.next(after: .succeeded, at: acquired, jitter: SplitMix64(seed: 0)))
+            if holder.configuration.onAttempt != nil { blackHole(loop.attempt) }
         }
     }
 
