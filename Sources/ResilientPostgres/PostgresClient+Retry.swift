@@ -177,7 +177,7 @@ extension PostgresClient {
             }
             if delay > .zero {
                 // In an outage the pool's prober paces the reconnects; waiting for it replaces this backoff.
-                if failure.phase == .connecting, await pool.isInOutage { continue }
+                if failure.phase == .connecting, pool.isInOutage { continue }
                 do {
                     try await clock.sleep(for: delay)
                 } catch {
