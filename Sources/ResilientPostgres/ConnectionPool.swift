@@ -13,20 +13,20 @@ import Synchronization
 /// and closes run in the task of the operation that needs them. Two timers (see `ConnectionPool+Tasks.swift`) end
 /// waits at their deadlines, wake the prober (whose connect runs in the task of the timer that woke it), and keep
 /// house.
-final class ConnectionPool: Sendable {
+package final class ConnectionPool: Sendable {
     typealias Machine = PoolStateMachine<any DatabaseConnection>
     /// A session lent out by the pool, to be given back with ``release(_:reuse:reset:deadline:)``.
     typealias Lease = Machine.Lease
     typealias Instant = ContinuousClock.Instant
 
     /// The pool waited until the operation's deadline and no session became free.
-    struct WaitTimedOut: Error {
+    package struct WaitTimedOut: Error {
         /// The last failure to open a session, when the wait was for the database to come back.
-        var lastConnectFailure: TransportError?
+        package var lastConnectFailure: TransportError?
     }
 
     /// The pool was shut down.
-    struct ShutDown: Error {}
+    package struct ShutDown: Error {}
 
     /// What is under the lock: the machine, and the operations it has queued.
     struct State {

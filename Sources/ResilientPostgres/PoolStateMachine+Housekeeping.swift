@@ -4,7 +4,7 @@ import PostgresTransport
 extension PoolStateMachine {
     /// The housekeeping timer, which closes sessions idle or open for too long and keeps the minimum idle ones; set
     /// while there is something for it to do, whether or not the client runs as a service.
-    enum Housekeeping: Equatable {
+    package enum Housekeeping: Equatable {
         /// Nothing to do until a session sits idle (or an operation asks, with minimum idle sessions).
         case stopped
         case armed(Timer)
@@ -51,7 +51,7 @@ extension PoolStateMachine {
     }
 
     /// Sets the housekeeping timer once again, if there is still something for it to do.
-    mutating func housekeepingFinished(now: Instant) -> [Action] {
+    package mutating func housekeepingFinished(now: Instant) -> [Action] {
         guard housekeeping == .running else { return [] }
         housekeeping = .stopped
         var actions: [Action] = []
@@ -62,7 +62,7 @@ extension PoolStateMachine {
     /// Opens a slot for a minimum idle session, if the pool is short of them, no one waits, no outage is under way
     /// and a slot is free; returns the connect's deadline. Report with ``connected(_:host:for:now:)`` or
     /// ``connectFailed(_:for:now:)``, which starts an outage if the failure is transient.
-    mutating func reserveMinimumIdleSlot(now: Instant) -> Instant? {
+    package mutating func reserveMinimumIdleSlot(now: Instant) -> Instant? {
         guard !isShutDown, outage == nil, idle.count + openingIdle < options.minimumIdleConnections, waiters.isEmpty,
             openCount < options.maxConnections
         else { return nil }

@@ -11,16 +11,16 @@ extension PoolStateMachine {
     /// an outage of its own kind, back-pressure: the prober then waits the retry policy's resource-limit backoff
     /// (1 s growing to 30 s by default) instead of the reconnect backoff, and sessions this pool already holds go to
     /// waiting operations as they come back, as always.
-    struct Outage {
-        enum Prober: Equatable {
+    package struct Outage {
+        package enum Prober: Equatable {
             /// Waits for the operations' timer.
             case sleeping(until: Instant)
             /// Its connect is under way.
             case connecting
         }
 
-        var lastFailure: TransportError
-        var prober: Prober
+        package var lastFailure: TransportError
+        package var prober: Prober
         /// Whether the prober's last wake found no operation waiting.
         var noOneWaited = false
         /// The backoff the prober follows, and how far along it is.

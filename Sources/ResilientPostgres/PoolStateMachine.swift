@@ -17,41 +17,41 @@ import PostgresTransport
 /// their deadline. A slot stays taken until its session is closed, so the sessions open never exceed the maximum.
 /// Outages, the prober, slot pressure and housekeeping are in `PoolStateMachine+Outage.swift` and
 /// `PoolStateMachine+Housekeeping.swift`.
-struct PoolStateMachine<Connection: Sendable> {
-    typealias Instant = ContinuousClock.Instant
+package struct PoolStateMachine<Connection: Sendable> {
+    package typealias Instant = ContinuousClock.Instant
 
     /// A session of the pool.
-    struct SessionID: Hashable, Sendable, CustomStringConvertible {
+    package struct SessionID: Hashable, Sendable, CustomStringConvertible {
         let value: Int
-        var description: String { "s\(value)" }
+        package var description: String { "s\(value)" }
     }
 
     /// An operation waiting for a session.
-    struct WaiterID: Hashable, Sendable, CustomStringConvertible {
+    package struct WaiterID: Hashable, Sendable, CustomStringConvertible {
         let value: Int
-        var description: String { "w\(value)" }
+        package var description: String { "w\(value)" }
     }
 
     /// A session lent out, to be given back with ``release(_:reusable:resetting:deadline:now:)``.
-    struct Lease: Sendable {
-        let id: SessionID
-        let connection: Connection
+    package struct Lease: Sendable {
+        package let id: SessionID
+        package let connection: Connection
     }
 
     /// One of the pool's two timers, set for an instant.
     ///
     /// Operations' deadlines and the prober's next connect share one timer; housekeeping has its own, which a
     /// test clock keeps apart from the waits a test steps through (`ClientClock.sleepForHousekeeping`).
-    struct Timer: Hashable, Sendable {
-        enum Kind: Hashable, Sendable { case operations, housekeeping }
-        let kind: Kind
+    package struct Timer: Hashable, Sendable {
+        package enum Kind: Hashable, Sendable { case operations, housekeeping }
+        package let kind: Kind
         /// Tells this setting of the timer from earlier ones: a timer that fires after it was replaced is ignored.
-        let id: Int
-        let deadline: Instant
+        package let id: Int
+        package let deadline: Instant
     }
 
     /// What the operation that called does next.
-    enum Step: Sendable {
+    package enum Step: Sendable {
         /// Use this session, and give it back with ``release(_:reusable:resetting:deadline:now:)``.
         case lease(Lease)
         /// Check this session, idle past the liveness interval, with an empty statement ending by `deadline`, and
@@ -69,7 +69,7 @@ struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// What a session given back needs before it can be lent again.
-    enum Return: Sendable {
+    package enum Return: Sendable {
         /// Nothing more.
         case done
         /// Undo what app code left on it, by `deadline`, and report with ``resetFinished(_:succeeded:now:)``.
@@ -77,7 +77,7 @@ struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// What the driver does outside the lock.
-    enum Action: Sendable {
+    package enum Action: Sendable {
         /// Resume the waiting operation with its next step: a session, a slot to open one in, or a failure.
         case resume(WaiterID, Step)
         /// Close the session, and report with ``closed(_:)``.
@@ -92,67 +92,73 @@ struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// Who a connect is for.
-    enum ConnectPurpose: Sendable { case operation, prober, minimumIdle }
+    package enum ConnectPurpose: Sendable { case operation, prober, minimumIdle }
 
     /// The numbers a client reports as gauges.
-    struct Counts: Equatable, Sendable {
+    package struct Counts: Equatable, Sendable {
         /// Sessions open, being opened or being closed, idle or lent.
-        var open: Int
-        var idle: Int
-        var waiting: Int
+        package var open: Int
+        package var idle: Int
+        package var waiting: Int
+
+        package init(open: Int, idle: Int, waiting: Int) {
+            self.open = open
+            self.idle = idle
+            self.waiting = waiting
+        }
     }
 
-    struct Session {
-        enum State: Equatable { case idle(since: Instant), leased, checking, resetting, closing }
-        let connection: Connection
-        let epoch: Int
-        let openedAt: Instant
-        var state: State
+    package struct Session {
+        package enum State: Equatable { case idle(since: Instant), leased, checking, resetting, closing }
+        package let connection: Connection
+        package let epoch: Int
+        package let openedAt: Instant
+        package var state: State
     }
 
-    struct Waiter {
-        let id: WaiterID
-        let deadline: Instant
+    package struct Waiter {
+        package let id: WaiterID
+        package let deadline: Instant
     }
 
-    let options: PoolOptions
-    private(set) var sessions: [SessionID: Session] = [:]
+    package let options: PoolOptions
+    package private(set) var sessions: [SessionID: Session] = [:]
     /// Idle sessions, the one to lend next last.
-    var idle: [SessionID] = []
+    package internal(set) var idle: [SessionID] = []
     /// Waiting operations, first come first.
-    var waiters: [Waiter] = []
+    package internal(set) var waiters: [Waiter] = []
     /// Slots taken: sessions (whatever their state) and connects under way.
-    private(set) var openCount = 0
+    package private(set) var openCount = 0
     /// Connects under way, for operations, the prober, or minimum idle sessions.
-    private(set) var connecting = 0
+    package private(set) var connecting = 0
     /// Connects under way for minimum idle sessions.
     var openingIdle = 0
     /// Moves on when every existing session must be replaced (after a failover).
-    private(set) var epoch = 0
-    private(set) var isShutDown = false
+    package private(set) var epoch = 0
+    package private(set) var isShutDown = false
     /// The database could not be reached: one prober reconnects while operations wait.
-    var outage: Outage?
+    package internal(set) var outage: Outage?
     /// When the server last refused this pool a session for want of slots (53300).
     var lastSlotRefusal: Instant?
     /// The host names that resolved for this client, in lowercase (see `PoolStateMachine+HostNames.swift`).
     var resolvedHostNames: Set<String> = []
     /// The operations' timer, while set.
-    private(set) var operationsTimer: Timer?
-    var housekeeping = Housekeeping.stopped
+    package private(set) var operationsTimer: Timer?
+    package internal(set) var housekeeping = Housekeeping.stopped
     private var nextID = 0
 
-    init(options: PoolOptions) {
+    package init(options: PoolOptions) {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
         self.options = options
     }
 
-    var counts: Counts { Counts(open: openCount, idle: idle.count, waiting: waiters.count) }
-    var isInOutage: Bool { outage != nil }
+    package var counts: Counts { Counts(open: openCount, idle: idle.count, waiting: waiters.count) }
+    package var isInOutage: Bool { outage != nil }
 
     // MARK: - Lending
 
     /// An operation asks for a session: an idle one if any is fit, a slot to open one in, or a place in the queue.
-    mutating func request(deadline: Instant, now: Instant) -> (Step, [Action]) {
+    package mutating func request(deadline: Instant, now: Instant) -> (Step, [Action]) {
         guard !isShutDown else { return (.fail(ConnectionPool.ShutDown()), []) }
         var actions: [Action] = []
         if options.minimumIdleConnections > 0 { scheduleHousekeeping(now: now, &actions) }
@@ -190,7 +196,7 @@ struct PoolStateMachine<Connection: Sendable> {
 
     /// A waiting operation was cancelled: it leaves the queue at once, failed with `CancellationError`. Nothing
     /// happens if it was resumed already.
-    mutating func cancelWaiter(_ waiter: WaiterID) -> [Action] {
+    package mutating func cancelWaiter(_ waiter: WaiterID) -> [Action] {
         guard let index = waiters.firstIndex(where: { $0.id == waiter }) else { return [] }
         waiters.remove(at: index)
         var actions: [Action] = [.resume(waiter, .fail(CancellationError()))]
@@ -199,7 +205,7 @@ struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// The liveness check passed: the session is the operation's, unless the pool shut down meanwhile.
-    mutating func checkPassed(_ id: SessionID, now: Instant) -> (Step, [Action]) {
+    package mutating func checkPassed(_ id: SessionID, now: Instant) -> (Step, [Action]) {
         precondition(sessions[id]?.state == .checking, "only a session being checked passes a check")
         guard !isShutDown else {
             var actions: [Action] = []
@@ -215,7 +221,7 @@ struct PoolStateMachine<Connection: Sendable> {
     /// one timeout at a time. The operation asks again, unless its deadline passed, or the check ended because the
     /// operation was cancelled (the check then proved nothing of the others, but a cancel request may be on its way
     /// to this one).
-    mutating func checkFailed(_ id: SessionID, cancelled: Bool, deadline: Instant, now: Instant) -> (Step, [Action]) {
+    package mutating func checkFailed(_ id: SessionID, cancelled: Bool, deadline: Instant, now: Instant) -> (Step, [Action]) {
         precondition(sessions[id]?.state == .checking, "only a session being checked fails a check")
         var actions: [Action] = []
         startClosing(id, &actions)
@@ -232,7 +238,7 @@ struct PoolStateMachine<Connection: Sendable> {
     /// An operation's session is its own; the prober's ends the outage and goes to the first waiter, and the other
     /// waiters may open sessions in the free slots; a minimum idle one is lent or kept idle. Opened during a
     /// shutdown, it is closed before anything runs on it. The step is the operation's, nil for other purposes.
-    mutating func connected(
+    package mutating func connected(
         _ connection: Connection,
         host: String?,
         for purpose: ConnectPurpose,
@@ -267,7 +273,7 @@ struct PoolStateMachine<Connection: Sendable> {
     ///
     /// A transient failure of an operation's connect (or a minimum idle one's) starts an outage. A transient
     /// failure of the prober's keeps it going; any other fails every waiting operation, as retrying cannot fix it.
-    mutating func connectFailed(_ error: any Error, for purpose: ConnectPurpose, now: Instant) -> (step: Step?, actions: [Action]) {
+    package mutating func connectFailed(_ error: any Error, for purpose: ConnectPurpose, now: Instant) -> (step: Step?, actions: [Action]) {
         connecting -= 1
         if purpose == .minimumIdle { openingIdle -= 1 }
         var actions: [Action] = []
@@ -296,7 +302,7 @@ struct PoolStateMachine<Connection: Sendable> {
     /// refused by the operation), from an old epoch, or past its lifetime is closed. With `resetting`, what app
     /// code left on it is undone first, by the operation's `deadline` (at most the liveness check timeout); one
     /// with no time left for that is closed.
-    mutating func release(
+    package mutating func release(
         _ id: SessionID,
         reusable: Bool,
         resetting: Bool,
@@ -327,7 +333,7 @@ struct PoolStateMachine<Connection: Sendable> {
 
     /// The reset of a session given back ended: it is lent or kept idle if it succeeded and the session is still
     /// fit (the pool may have shut down, or moved to a new epoch, meanwhile), closed otherwise.
-    mutating func resetFinished(_ id: SessionID, succeeded: Bool, now: Instant) -> [Action] {
+    package mutating func resetFinished(_ id: SessionID, succeeded: Bool, now: Instant) -> [Action] {
         precondition(sessions[id]?.state == .resetting, "only a session being reset finishes a reset")
         var actions: [Action] = []
         if succeeded {
@@ -339,7 +345,7 @@ struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// A session was closed: its slot frees.
-    mutating func closed(_ id: SessionID) -> [Action] {
+    package mutating func closed(_ id: SessionID) -> [Action] {
         precondition(sessions[id]?.state == .closing, "only a session being closed is closed")
         sessions[id] = nil
         var actions: [Action] = []
@@ -351,7 +357,7 @@ struct PoolStateMachine<Connection: Sendable> {
     // MARK: - The whole pool
 
     /// Moves to a new epoch: idle sessions are closed now, lent ones when they come back.
-    mutating func retireEpoch() -> [Action] {
+    package mutating func retireEpoch() -> [Action] {
         epoch += 1
         var actions: [Action] = []
         for id in idle { startClosing(id, &actions) }
@@ -362,7 +368,7 @@ struct PoolStateMachine<Connection: Sendable> {
     /// Refuses new operations, fails every waiting one, ends the outage, closes every idle session and cancels the
     /// timers. Sessions lent, being checked or reset close when they come back, and sessions being opened once
     /// they open.
-    mutating func shutdown() -> [Action] {
+    package mutating func shutdown() -> [Action] {
         guard !isShutDown else { return [] }
         isShutDown = true
         outage = nil
@@ -382,7 +388,7 @@ struct PoolStateMachine<Connection: Sendable> {
     /// A timer went off: the operations' one fails the operations whose deadline passed and wakes the prober when
     /// due; the housekeeping one closes idle sessions that sat or lived too long (see ``housekeepingFired(_:now:)``).
     /// Nil when the timer was replaced or cancelled since.
-    mutating func timerFired(_ timer: Timer, now: Instant) -> [Action]? {
+    package mutating func timerFired(_ timer: Timer, now: Instant) -> [Action]? {
         switch timer.kind {
         case .operations:
             guard operationsTimer?.id == timer.id else { return nil }
