@@ -48,6 +48,8 @@ package final class ConnectionPool: Sendable {
         var resumptions: [(CheckedContinuation<Machine.Step, Never>, Machine.Step)] = []
         /// Closes, the prober's connect, timers.
         var actions: [Machine.Action] = []
+
+        var isEmpty: Bool { resumptions.isEmpty && actions.isEmpty }
     }
 
     let connector: any DatabaseConnector
@@ -77,8 +79,10 @@ package final class ConnectionPool: Sendable {
         try Task.checkCancellation()
         var (step, effects) = nextStep { $0.request(deadline: deadline, now: $1) }
         while true {
-            await perform(effects)
-            effects = Effects()
+            if !effects.isEmpty {
+                await perform(effects)
+                effects = Effects()
+            }
             switch step {
             case .lease(let lease):
                 return lease
@@ -105,7 +109,7 @@ package final class ConnectionPool: Sendable {
         let (next, effects) = transition {
             $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: deadline, now: $1)
         }
-        await perform(effects)
+        if !effects.isEmpty { await perform(effects) }
         guard case .reset(let resetDeadline) = next, let reset else { return }
         let succeeded: Bool
         do {
