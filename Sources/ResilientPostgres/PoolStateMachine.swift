@@ -15,8 +15,8 @@ import PostgresTransport
 /// first; sessions past their lifetime, broken, or from an earlier epoch are closed instead of reused. When every
 /// slot is taken, operations wait first-come first-served until a session comes back or a slot frees, at most until
 /// their deadline. A slot stays taken until its session is closed, so the sessions open never exceed the maximum.
-/// Outages, the prober, slot pressure and housekeeping are in `PoolStateMachine+Outage.swift` and
-/// `PoolStateMachine+Housekeeping.swift`.
+/// Sessions coming back are in `PoolStateMachine+Release.swift`; outages and the prober in
+/// `PoolStateMachine+Outage.swift`; slot pressure and housekeeping in `PoolStateMachine+Housekeeping.swift`.
 package struct PoolStateMachine<Connection: Sendable> {
     package typealias Instant = ContinuousClock.Instant
 
@@ -122,15 +122,15 @@ package struct PoolStateMachine<Connection: Sendable> {
     }
 
     package let options: PoolOptions
-    package private(set) var sessions: [SessionID: Session] = [:]
+    package internal(set) var sessions: [SessionID: Session] = [:]
     /// Idle sessions, the one to lend next last.
     package internal(set) var idle: [SessionID] = []
     /// Waiting operations, first come first.
     package internal(set) var waiters: [Waiter] = []
     /// Slots taken: sessions (whatever their state) and connects under way.
-    package private(set) var openCount = 0
+    package internal(set) var openCount = 0
     /// Connects under way, for operations, the prober, or minimum idle sessions.
-    package private(set) var connecting = 0
+    package internal(set) var connecting = 0
     /// Connects under way for minimum idle sessions.
     var openingIdle = 0
     /// Moves on when every existing session must be replaced (after a failover).
@@ -221,7 +221,12 @@ package struct PoolStateMachine<Connection: Sendable> {
     /// one timeout at a time. The operation asks again, unless its deadline passed, or the check ended because the
     /// operation was cancelled (the check then proved nothing of the others, but a cancel request may be on its way
     /// to this one).
-    package mutating func checkFailed(_ id: SessionID, cancelled: Bool, deadline: Instant, now: Instant) -> (Step, [Action]) {
+    package mutating func checkFailed(
+        _ id: SessionID,
+        cancelled: Bool,
+        deadline: Instant,
+        now: Instant
+    ) -> (Step, [Action]) {
         precondition(sessions[id]?.state == .checking, "only a session being checked fails a check")
         var actions: [Action] = []
         startClosing(id, &actions)
@@ -273,7 +278,11 @@ package struct PoolStateMachine<Connection: Sendable> {
     ///
     /// A transient failure of an operation's connect (or a minimum idle one's) starts an outage. A transient
     /// failure of the prober's keeps it going; any other fails every waiting operation, as retrying cannot fix it.
-    package mutating func connectFailed(_ error: any Error, for purpose: ConnectPurpose, now: Instant) -> (step: Step?, actions: [Action]) {
+    package mutating func connectFailed(
+        _ error: any Error,
+        for purpose: ConnectPurpose,
+        now: Instant
+    ) -> (step: Step?, actions: [Action]) {
         connecting -= 1
         if purpose == .minimumIdle { openingIdle -= 1 }
         var actions: [Action] = []
@@ -294,64 +303,6 @@ package struct PoolStateMachine<Connection: Sendable> {
         slotFreed(&actions)
         updateOperationsTimer(&actions)
         return (purpose == .operation ? .fail(error) : nil, actions)
-    }
-
-    // MARK: - Returning
-
-    /// An operation gives a session back. One that is not `reusable` (broken, inside a transaction block, or
-    /// refused by the operation), from an old epoch, or past its lifetime is closed. With `resetting`, what app
-    /// code left on it is undone first, by the operation's `deadline` (at most the liveness check timeout); one
-    /// with no time left for that is closed.
-    package mutating func release(
-        _ id: SessionID,
-        reusable: Bool,
-        resetting: Bool,
-        deadline: Instant?,
-        now: Instant
-    ) -> (Return, [Action]) {
-        guard let session = sessions[id], session.state == .leased else {
-            preconditionFailure("only a lent session is given back, once")
-        }
-        var actions: [Action] = []
-        guard reusable, isFit(session, now: now) else {
-            startClosing(id, &actions)
-            return (.done, actions)
-        }
-        if resetting {
-            var resetDeadline = now.advanced(by: options.livenessCheckTimeout)
-            if let deadline { resetDeadline = min(resetDeadline, deadline) }
-            guard now < resetDeadline else {
-                startClosing(id, &actions)
-                return (.done, actions)
-            }
-            sessions[id]!.state = .resetting
-            return (.reset(deadline: resetDeadline), [])
-        }
-        giveBack(id, now: now, &actions)
-        return (.done, actions)
-    }
-
-    /// The reset of a session given back ended: it is lent or kept idle if it succeeded and the session is still
-    /// fit (the pool may have shut down, or moved to a new epoch, meanwhile), closed otherwise.
-    package mutating func resetFinished(_ id: SessionID, succeeded: Bool, now: Instant) -> [Action] {
-        precondition(sessions[id]?.state == .resetting, "only a session being reset finishes a reset")
-        var actions: [Action] = []
-        if succeeded {
-            giveBack(id, now: now, &actions)
-        } else {
-            startClosing(id, &actions)
-        }
-        return actions
-    }
-
-    /// A session was closed: its slot frees.
-    package mutating func closed(_ id: SessionID) -> [Action] {
-        precondition(sessions[id]?.state == .closing, "only a session being closed is closed")
-        sessions[id] = nil
-        var actions: [Action] = []
-        slotFreed(&actions)
-        updateOperationsTimer(&actions)
-        return actions
     }
 
     // MARK: - The whole pool
@@ -440,47 +391,6 @@ package struct PoolStateMachine<Connection: Sendable> {
     mutating func startClosing(_ id: SessionID, _ actions: inout [Action]) {
         sessions[id]!.state = .closing
         actions.append(.close(id, sessions[id]!.connection))
-    }
-
-    /// Gives a fit session to the first waiter, or keeps it idle; closes it if it is not fit, or if the server
-    /// is short of slots and no one here waits for it (it is worth more to another client).
-    mutating func giveBack(_ id: SessionID, now: Instant, _ actions: inout [Action]) {
-        let session = sessions[id]!
-        guard isFit(session, now: now) else {
-            startClosing(id, &actions)
-            return
-        }
-        if !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
-            sessions[id]!.state = .leased
-            actions.append(.resume(waiter.id, .lease(Lease(id: id, connection: session.connection))))
-            updateOperationsTimer(&actions)
-        } else if isUnderSlotPressure(now: now), idle.count >= options.minimumIdleConnections {
-            startClosing(id, &actions)
-        } else {
-            sessions[id]!.state = .idle(since: now)
-            idle.append(id)
-            scheduleHousekeeping(now: now, expiring: expiry(of: sessions[id]!), &actions)
-        }
-    }
-
-    /// A slot freed: the first waiter opens a session in it. During an outage only the prober opens sessions, so
-    /// the slot just becomes free.
-    mutating func slotFreed(_ actions: inout [Action]) {
-        if outage == nil, !isShutDown, !waiters.isEmpty {
-            connecting += 1
-            actions.append(.resume(waiters.removeFirst().id, .connect))
-        } else {
-            openCount -= 1
-        }
-    }
-
-    /// Lets waiters open sessions in every free slot (after an outage ends).
-    mutating func handOutFreeSlots(_ actions: inout [Action]) {
-        while !waiters.isEmpty, openCount < options.maxConnections {
-            reserveSlot()
-            actions.append(.resume(waiters.removeFirst().id, .connect))
-        }
     }
 
     /// Sets the operations' timer for the earliest waiter's deadline or the prober's next connect, whichever is

@@ -184,7 +184,9 @@ struct PoolStateMachineTests {
     @Test func anOutageHasOneProberAndItsSessionGoesToTheFirstWaiter() throws {
         let pool = Subject(maxConnections: 2)
         #expect(pool.request(deadline: 60, at: 0) == ("connect", []))
-        #expect(pool.connectFailed(.connectionRefused, at: 0) == ("fail connect failed", ["set operations timer for 0.5"]))
+        #expect(pool.connectFailed(.connectionRefused, at: 0) == (
+            "fail connect failed", ["set operations timer for 0.5"]
+        ))
         #expect(pool.machine.isInOutage)
         #expect(pool.counts == .init(open: 0, idle: 0, waiting: 0))
 
@@ -467,7 +469,9 @@ private final class Subject {
     }
 
     func release(_ lease: Machine.Lease, reusable: Bool = true, at now: Double) -> [String] {
-        let (next, actions) = machine.release(lease.id, reusable: reusable, resetting: false, deadline: nil, now: at(now))
+        let (next, actions) = machine.release(
+            lease.id, reusable: reusable, resetting: false, deadline: nil, now: at(now)
+        )
         #expect(describe(next) == "done")
         return told(actions)
     }
