@@ -27,14 +27,15 @@ extension ConnectionPool {
 
     /// Sets a timer, replacing the earlier setting of its kind: a task sleeps on the clock until its deadline.
     func schedule(_ timer: Machine.Timer) {
+        let deadline = clockInstant(timer.deadline)
         let replaced = tasks.withLock { tasks -> Task<Void, Never>? in
             guard !tasks.isStopped, tasks[timer.kind].latest < timer.id else { return nil }
             let replaced = tasks[timer.kind].task
             tasks[timer.kind] = BackgroundTasks.TimerTask(latest: timer.id, task: Task { [weak self, clock] in
                 do {
                     switch timer.kind {
-                    case .operations: try await clock.sleep(until: timer.deadline, tolerance: nil)
-                    case .housekeeping: try await clock.sleepForHousekeeping(until: timer.deadline)
+                    case .operations: try await clock.sleep(until: deadline, tolerance: nil)
+                    case .housekeeping: try await clock.sleepForHousekeeping(until: deadline)
                     }
                 } catch {
                     return  // replaced or cancelled

@@ -57,12 +57,15 @@ package final class ConnectionPool: Sendable {
     let metrics: ClientMetrics?
     let state: Mutex<State>
     let tasks = Mutex(BackgroundTasks())
+    /// The instant the machine's instants count from.
+    let origin: Instant
 
     init(connector: any DatabaseConnector, options: PoolOptions, clock: any ClientClock, metrics: ClientMetrics?) {
         self.connector = connector
         self.clock = clock
         self.metrics = metrics
         self.state = Mutex(State(machine: Machine(options: options)))
+        self.origin = clock.now
     }
 
     /// The number of operations waiting for a session.
@@ -77,7 +80,8 @@ package final class ConnectionPool: Sendable {
     func acquire(deadline: Instant) async throws -> Lease {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
-        var (step, effects) = nextStep { $0.request(deadline: deadline, now: $1) }
+        let end = poolInstant(deadline)
+        var (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
         while true {
             if !effects.isEmpty {
                 await perform(effects)
@@ -87,13 +91,13 @@ package final class ConnectionPool: Sendable {
             case .lease(let lease):
                 return lease
             case .check(let lease, let checkDeadline):
-                (step, effects) = await check(lease, by: checkDeadline, deadline: deadline)
+                (step, effects) = await check(lease, by: checkDeadline, deadline: end)
             case .connect:
                 (step, effects) = await connect(deadline: deadline)
             case .wait(let waiter):
                 step = await wait(waiter)
             case .retry:
-                (step, effects) = nextStep { $0.request(deadline: deadline, now: $1) }
+                (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
             case .fail(let error):
                 throw error
             }
@@ -106,15 +110,17 @@ package final class ConnectionPool: Sendable {
     /// fails, or that no time is left to reset, is closed.
     func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
         let reusable = reuse && lease.connection.isReadyForReuse
+        let end = deadline.map(poolInstant)
         let (next, effects) = transition {
-            $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: deadline, now: $1)
+            $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: end, now: $1)
         }
         if !effects.isEmpty { await perform(effects) }
         guard case .reset(let resetDeadline) = next, let reset else { return }
         let succeeded: Bool
         do {
             try await lease.connection.resetSession(
-                deallocatingPreparedStatements: reset.deallocatesPreparedStatements, deadline: resetDeadline
+                deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
+                deadline: clockInstant(resetDeadline)
             )
             succeeded = true
         } catch {
@@ -141,7 +147,7 @@ package final class ConnectionPool: Sendable {
     func openMinimumIdle() async {
         while let connectDeadline = transition({ ($0.reserveMinimumIdleSlot(now: $1), []) }).0 {
             do {
-                let connection = try await connector.connect(deadline: connectDeadline)
+                let connection = try await connector.connect(deadline: clockInstant(connectDeadline))
                 await perform(actions {
                     $0.connected(connection, host: connection.host, for: .minimumIdle, now: $1).actions
                 })
@@ -187,9 +193,15 @@ package final class ConnectionPool: Sendable {
 
     /// Checks a session idle past the liveness interval with an empty statement, the cheapest round trip: it proves
     /// the session and the path to it alive.
-    private func check(_ lease: Lease, by checkDeadline: Instant, deadline: Instant) async -> (Machine.Step, Effects) {
+    private func check(
+        _ lease: Lease,
+        by checkDeadline: PoolInstant,
+        deadline: PoolInstant
+    ) async -> (Machine.Step, Effects) {
         do {
-            _ = try await lease.connection.execute("", parameters: [], resultFormat: .text, deadline: checkDeadline)
+            _ = try await lease.connection.execute(
+                "", parameters: [], resultFormat: .text, deadline: clockInstant(checkDeadline)
+            )
             return nextStep { $0.checkPassed(lease.id, now: $1) }
         } catch let error as TransportError where error.code == .cancelled {
             return nextStep { $0.checkFailed(lease.id, cancelled: true, deadline: deadline, now: $1) }
@@ -216,20 +228,20 @@ package final class ConnectionPool: Sendable {
     /// Runs `body` on the machine under the lock, at the clock's now: takes the continuations of the operations it
     /// resumes, and reports the gauges when a count changed.
     func transition<Value: Sendable>(
-        _ body: (inout Machine, Instant) -> (Value, [Machine.Action])
+        _ body: (inout Machine, PoolInstant) -> (Value, [Machine.Action])
     ) -> (Value, Effects) {
         locked { state, now in body(&state.machine, now) }
     }
 
     /// Runs `body`, which only asks for actions, as ``transition(_:)`` does.
-    func actions(_ body: (inout Machine, Instant) -> [Machine.Action]) -> Effects {
+    func actions(_ body: (inout Machine, PoolInstant) -> [Machine.Action]) -> Effects {
         locked { state, now in ((), body(&state.machine, now)) }.1
     }
 
     /// Runs `body`, which decides an operation's next step, on the machine under the lock, as
     /// ``transition(_:)`` does; an operation it queues is registered in the same turn of the lock.
     func nextStep(
-        _ body: (inout Machine, Instant) -> (Machine.Step, [Machine.Action])
+        _ body: (inout Machine, PoolInstant) -> (Machine.Step, [Machine.Action])
     ) -> (Machine.Step, Effects) {
         locked { state, now in
             let (step, actions) = body(&state.machine, now)
@@ -239,9 +251,9 @@ package final class ConnectionPool: Sendable {
     }
 
     private func locked<Value: Sendable>(
-        _ body: (inout State, Instant) -> (Value, [Machine.Action])
+        _ body: (inout State, PoolInstant) -> (Value, [Machine.Action])
     ) -> (Value, Effects) {
-        let now = clock.now
+        let now = poolInstant(clock.now)
         return state.withLock { state in
             let (value, actions) = body(&state, now)
             var effects = Effects()
@@ -302,12 +314,22 @@ package final class ConnectionPool: Sendable {
         for action in effects.actions {
             switch action {
             case .close(let id, let connection): work.append(.close(id, connection))
-            case .probe(let deadline): work.append(.probe(deadline: deadline))
+            case .probe(let deadline): work.append(.probe(deadline: clockInstant(deadline)))
             case .schedule(let timer): schedule(timer)
             case .cancel(let timer): cancel(timer)
             case .resume: preconditionFailure("operations are resumed through their continuations")
             }
         }
         return work
+    }
+
+    /// The machine's instant for an instant of the client's clock.
+    func poolInstant(_ instant: Instant) -> PoolInstant {
+        PoolInstant(sinceOrigin: origin.duration(to: instant))
+    }
+
+    /// The client's clock's instant for an instant of the machine.
+    func clockInstant(_ instant: PoolInstant) -> Instant {
+        origin.advanced(by: instant.sinceOrigin)
     }
 }

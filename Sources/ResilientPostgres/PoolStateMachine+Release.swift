@@ -28,7 +28,7 @@ extension PoolStateMachine {
                 startClosing(id, &actions)
                 return (.done, actions)
             }
-            sessions[id]!.state = .resetting
+            sessions.set(.resetting, of: id)
             return (.reset(deadline: resetDeadline), [])
         }
         giveBack(id, now: now, &actions)
@@ -51,7 +51,7 @@ extension PoolStateMachine {
     /// A session was closed: its slot frees.
     package mutating func closed(_ id: SessionID) -> [Action] {
         precondition(sessions[id]?.state == .closing, "only a session being closed is closed")
-        sessions[id] = nil
+        sessions.remove(id)
         var actions: [Action] = []
         slotFreed(&actions)
         updateOperationsTimer(&actions)
@@ -70,13 +70,13 @@ extension PoolStateMachine {
         }
         if !waiters.isEmpty {
             let waiter = waiters.removeFirst()
-            sessions[id]!.state = .leased
+            sessions.set(.leased, of: id)
             actions.append(.resume(waiter.id, .lease(Lease(id: id, connection: session.connection))))
             updateOperationsTimer(&actions)
         } else if isUnderSlotPressure(now: now), idle.count >= options.minimumIdleConnections {
             startClosing(id, &actions)
         } else {
-            sessions[id]!.state = .idle(since: now)
+            sessions.set(.idle(since: now), of: id)
             idle.append(id)
             scheduleHousekeeping(now: now, expiring: expiry(of: sessions[id]!), &actions)
         }

@@ -18,10 +18,13 @@ import PostgresTransport
 /// Sessions coming back are in `PoolStateMachine+Release.swift`; outages and the prober in
 /// `PoolStateMachine+Outage.swift`; slot pressure and housekeeping in `PoolStateMachine+Housekeeping.swift`.
 package struct PoolStateMachine<Connection: Sendable> {
-    package typealias Instant = ContinuousClock.Instant
+    package typealias Instant = PoolInstant
 
     /// A session of the pool.
     package struct SessionID: Hashable, Sendable, CustomStringConvertible {
+        /// Its place among the pool's sessions.
+        let index: Int
+        /// Tells it from the sessions that had its place before.
         let value: Int
         package var description: String { "s\(value)" }
     }
@@ -110,6 +113,7 @@ package struct PoolStateMachine<Connection: Sendable> {
 
     package struct Session {
         package enum State: Equatable { case idle(since: Instant), leased, checking, resetting, closing }
+        package let id: SessionID
         package let connection: Connection
         package let epoch: Int
         package let openedAt: Instant
@@ -122,7 +126,7 @@ package struct PoolStateMachine<Connection: Sendable> {
     }
 
     package let options: PoolOptions
-    package internal(set) var sessions: [SessionID: Session] = [:]
+    package internal(set) var sessions = Sessions()
     /// Idle sessions, the one to lend next last.
     package internal(set) var idle: [SessionID] = []
     /// Waiting operations, first come first.
@@ -173,14 +177,14 @@ package struct PoolStateMachine<Connection: Sendable> {
             // Readiness was checked when the session came back; only time and epochs change while it sits idle.
             guard case .idle(let since) = session.state, since.duration(to: now) >= options.livenessCheckAfterIdle
             else {
-                sessions[id]!.state = .leased
+                sessions.set(.leased, of: id)
                 return (.lease(lease), actions)
             }
             guard now < deadline else {
                 idle.append(id)
                 return (.fail(timedOut), actions)
             }
-            sessions[id]!.state = .checking
+            sessions.set(.checking, of: id)
             return (.check(lease, deadline: min(deadline, now.advanced(by: options.livenessCheckTimeout))), actions)
         }
         if outage == nil, openCount < options.maxConnections {
@@ -212,7 +216,7 @@ package struct PoolStateMachine<Connection: Sendable> {
             startClosing(id, &actions)
             return (.fail(ConnectionPool.ShutDown()), actions)
         }
-        sessions[id]!.state = .leased
+        sessions.set(.leased, of: id)
         return (.lease(Lease(id: id, connection: sessions[id]!.connection)), [])
     }
 
@@ -252,8 +256,7 @@ package struct PoolStateMachine<Connection: Sendable> {
         connecting -= 1
         if purpose == .minimumIdle { openingIdle -= 1 }
         if let host { resolvedHostNames.insert(host.lowercased()) }
-        let id = SessionID(value: makeID())
-        sessions[id] = Session(connection: connection, epoch: epoch, openedAt: now, state: .leased)
+        let id = sessions.add(connection, value: makeID(), epoch: epoch, openedAt: now)
         var actions: [Action] = []
         guard !isShutDown else {
             startClosing(id, &actions)
@@ -389,13 +392,14 @@ package struct PoolStateMachine<Connection: Sendable> {
 
     /// Marks the session for closing; its slot stays taken until ``closed(_:)``.
     mutating func startClosing(_ id: SessionID, _ actions: inout [Action]) {
-        sessions[id]!.state = .closing
+        sessions.set(.closing, of: id)
         actions.append(.close(id, sessions[id]!.connection))
     }
 
     /// Sets the operations' timer for the earliest waiter's deadline or the prober's next connect, whichever is
-    /// first: earlier than it is set, it is set again; with nothing to wait for, it is cancelled. Set later than
-    /// needed, it is left: it goes off early once, and is set again then.
+    /// first: due earlier than the timer is set for, it is set again; with nothing to wait for, it is cancelled. Set
+    /// for an instant that no longer matters (the waiter got a session), it is left: it goes off early once, and is
+    /// set again then, which spares setting it at every hand-off.
     mutating func updateOperationsTimer(_ actions: inout [Action]) {
         var due = waiters.lazy.map(\.deadline).min()
         if case .sleeping(let until) = outage?.prober { due = min(due ?? until, until) }

@@ -384,12 +384,9 @@ struct PoolStateMachineTests {
 
 private typealias Machine = PoolStateMachine<String>
 
-/// The instant every test starts at.
-private let start = ContinuousClock.now
-
-/// The instant `seconds` after the test's start.
-private func at(_ seconds: Double) -> ContinuousClock.Instant {
-    start.advanced(by: .milliseconds(Int((seconds * 1000).rounded())))
+/// The instant `seconds` after the machine's origin.
+private func at(_ seconds: Double) -> PoolInstant {
+    PoolInstant(sinceOrigin: .milliseconds(Int((seconds * 1000).rounded())))
 }
 
 /// A machine, the timers it set, and its transitions told as strings; the machine's invariants are checked after
@@ -596,6 +593,6 @@ private func describe(_ error: any Error) -> String {
     }
 }
 
-private func seconds(_ instant: ContinuousClock.Instant) -> String {
-    "\(Double(Int((start.duration(to: instant) / .milliseconds(1)).rounded())) / 1000)"
+private func seconds(_ instant: PoolInstant) -> String {
+    "\(Double(Int((instant.sinceOrigin / .milliseconds(1)).rounded())) / 1000)"
 }
