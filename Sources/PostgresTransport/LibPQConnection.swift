@@ -1,4 +1,5 @@
 internal import CLibPQ
+import Synchronization
 
 /// One PostgreSQL session over libpq, driven without blocking: statements are sent and answered through socket
 /// readiness, so no Swift cooperative thread ever waits on the network.
@@ -61,7 +62,12 @@ public actor LibPQConnection {
     var connection: OpaquePointer? { handle?.raw }
     let notices: NoticeCollector
     let cancellation: StatementCancellation
-    var isRunningStatement = false
+    var isRunningStatement = false {
+        didSet { publishReadiness() }
+    }
+    /// Whether the session is usable and outside any transaction block after its last statement, published for
+    /// readers off the actor (see ``isIdleOutsideTransaction``).
+    let readiness: Atomic<Bool>
     /// The named statements prepared on this session, for ``executePrepared(_:parameters:resultFormat:deadline:)``.
     var preparedStatements: PreparedStatementCache
 
@@ -90,6 +96,7 @@ public actor LibPQConnection {
         self.backendPID = PQbackendPID(connection)
         self.localPort = Self.localPort(of: PQsocket(connection))
         self.serverVersion = Int(PQserverVersion(connection))
+        self.readiness = Atomic(Self.isIdleOutsideTransaction(connection))
         notices.install(on: connection)
     }
 
@@ -133,6 +140,7 @@ public actor LibPQConnection {
     public func close() {
         guard let connection else { return }
         handle = nil
+        publishReadiness()
         // In non-blocking mode PQfinish only tries to send the Terminate message; it does not wait for the network.
         PQfinish(connection)
     }

@@ -1,147 +1,105 @@
 import PostgresPolicy
 import PostgresTransport
+import Synchronization
 
-/// A bounded set of sessions shared by a client's operations.
+/// A bounded set of sessions shared by a client's operations: ``PoolStateMachine`` decides, this runs what it
+/// decides.
 ///
-/// Idle sessions are reused last-in first-out (the warmest first); a session idle for longer than the liveness
-/// interval is checked with an empty statement before reuse; sessions past their lifetime, broken, or from an earlier
-/// epoch are closed instead of reused. When every slot is taken, operations wait first-come first-served until a
-/// session is returned or a slot frees, at most until their deadline; a cancelled waiter leaves the queue at once.
-///
-/// When opening a session fails with a transient failure, the pool is in an outage: operations no longer connect
-/// themselves but wait, and one prober reconnects on the reconnect backoff schedule. When it succeeds, the waiting
-/// operations resume at once (see `ConnectionPool+Prober.swift`). A timer closes sessions idle or open for too long
-/// and keeps the minimum idle ones, and while the server refuses sessions for want of slots no session is kept idle
-/// beyond that minimum (see `ConnectionPool+Housekeeping.swift`).
-actor ConnectionPool {
-    struct Options: Sendable {
-        var maxConnections: Int
-        var minimumIdleConnections: Int
-        var idleTimeout: Duration
-        var maxLifetime: Duration
-        var livenessCheckAfterIdle: Duration
-        var connectTimeout: Duration
-        /// The prober's pace while the database is unreachable.
-        var reconnectBackoff: Backoff
-        /// The prober's pace while the server refuses sessions for want of slots (53300): back-pressure, not an
-        /// outage, so the waits are the retry policy's longer ones for resource limits.
-        var resourceLimitBackoff: Backoff
-        /// How long a liveness check of a session idle past ``livenessCheckAfterIdle`` may take.
-        var livenessCheckTimeout: Duration = .seconds(5)
-        var randomSeed: UInt64?
-    }
-
-    /// A session lent out by the pool, to be returned with ``release(_:reuse:)``.
-    struct Lease: Sendable {
-        let connection: any DatabaseConnection
-        let epoch: Int
-        let openedAt: ContinuousClock.Instant
-    }
+/// The machine sits under a lock with the continuations of the operations that wait; each call takes the lock once,
+/// lets the machine decide, and runs the actions outside the lock. An operation that finds a session idle and fit,
+/// or gives one back that no one waits for, does so under the lock without suspending. A waiting operation parks on
+/// a continuation, resumed exactly once: with a session, a slot to open one in, or a failure (its deadline, its
+/// cancellation, a shutdown, a permanent failure of the prober). Connects for an operation, liveness checks, resets
+/// and closes run in the task of the operation that needs them. Two timers (see `ConnectionPool+Tasks.swift`) end
+/// waits at their deadlines, wake the prober (whose connect runs in the task of the timer that woke it), and keep
+/// house.
+package final class ConnectionPool: Sendable {
+    typealias Machine = PoolStateMachine<any DatabaseConnection>
+    /// A session lent out by the pool, to be given back with ``release(_:reuse:reset:deadline:)``.
+    typealias Lease = Machine.Lease
+    typealias Instant = ContinuousClock.Instant
 
     /// The pool waited until the operation's deadline and no session became free.
-    struct WaitTimedOut: Error {
+    package struct WaitTimedOut: Error {
         /// The last failure to open a session, when the wait was for the database to come back.
-        var lastConnectFailure: TransportError?
+        package var lastConnectFailure: TransportError?
     }
 
     /// The pool was shut down.
-    struct ShutDown: Error {}
+    package struct ShutDown: Error {}
 
-    struct IdleSession {
-        var lease: Lease
-        var idleSince: ContinuousClock.Instant
+    /// What is under the lock: the machine, and the operations it has queued.
+    struct State {
+        var machine: Machine
+        /// Waiting operations, from when the machine queues them until they are resumed.
+        var parked: [Machine.WaiterID: Parking] = [:]
+        /// The counts last reported as gauges.
+        var reported: Machine.Counts?
     }
 
-    enum Ticket {
-        case lease(Lease)
-        case openSlot
-        case failure(any Error)
+    /// A waiting operation: parked with its continuation, or resumed before it could park.
+    enum Parking {
+        case waiting(CheckedContinuation<Machine.Step, Never>?)
+        case resumed(Machine.Step)
     }
 
-    struct Waiter {
-        let id: UInt64
-        let deadline: ContinuousClock.Instant
-        let continuation: CheckedContinuation<Ticket, Never>
-        let timeout: Task<Void, Never>?
-    }
+    /// What a transition leaves to run outside the lock.
+    struct Effects: Sendable {
+        var resumptions: [(CheckedContinuation<Machine.Step, Never>, Machine.Step)] = []
+        /// Closes, the prober's connect, timers.
+        var actions: [Machine.Action] = []
 
-    /// The database could not be reached: one prober reconnects while operations wait.
-    struct Outage {
-        var lastFailure: TransportError
-        var prober: Task<Void, Never>?
-        /// The jitter of the prober's waits, and how far along its backoff it is.
-        var jitter: SplitMix64
-        var retries = 0
-        var previousDelay: Duration?
-        /// Whether the prober's last wake found no operation waiting.
-        var noOneWaited = false
-
-        init(lastFailure: TransportError, jitter: SplitMix64) {
-            self.lastFailure = lastFailure
-            self.jitter = jitter
-        }
+        var isEmpty: Bool { resumptions.isEmpty && actions.isEmpty }
     }
 
     let connector: any DatabaseConnector
-    let options: Options
     let clock: any ClientClock
     let metrics: ClientMetrics?
-    var idle: [IdleSession] = []
-    var waiters: [Waiter] = []
-    private var nextWaiterID: UInt64 = 0
-    /// Sessions open or being opened, idle or lent.
-    private(set) var openCount = 0
-    /// Moves on when every existing session must be replaced (after a failover).
-    private(set) var epoch = 0
-    private(set) var isShutDown = false
-    var outage: Outage?
-    /// How many sessions the pool tried to open, probes included.
-    private(set) var connectAttempts = 0
-    /// The timer that closes sessions idle or open for too long and keeps the minimum idle ones; running while
-    /// there is something for it to do.
-    var housekeeping: Task<Void, Never>?
-    /// When the server last refused this pool a session for want of slots (53300).
-    var lastSlotRefusal: ContinuousClock.Instant?
-    /// The host names that resolved for this client, in lowercase (see `ConnectionPool+HostNames.swift`).
-    var resolvedHostNames: Set<String> = []
+    let state: Mutex<State>
+    let tasks = Mutex(BackgroundTasks())
+    /// The instant the machine's instants count from.
+    let origin: Instant
 
-    init(connector: any DatabaseConnector, options: Options, clock: any ClientClock, metrics: ClientMetrics?) {
-        precondition(options.maxConnections >= 1, "a pool needs at least one connection")
+    init(connector: any DatabaseConnector, options: PoolOptions, clock: any ClientClock, metrics: ClientMetrics?) {
         self.connector = connector
-        self.options = options
         self.clock = clock
         self.metrics = metrics
+        self.state = Mutex(State(machine: Machine(options: options)))
+        self.origin = clock.now
     }
 
     /// The number of operations waiting for a session.
-    var waiterCount: Int { waiters.count }
-    /// The number of idle sessions.
-    var idleCount: Int { idle.count }
+    var waiterCount: Int { state.withLock { $0.machine.waiters.count } }
     /// Whether the database is unreachable and a prober is reconnecting.
-    var isInOutage: Bool { outage != nil }
+    var isInOutage: Bool { state.withLock { $0.machine.isInOutage } }
 
     /// Lends a session: an idle one if any is fit, a new one if a slot is free, or the next one returned.
     ///
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
-    func acquire(deadline: ContinuousClock.Instant) async throws -> Lease {
+    func acquire(deadline: Instant) async throws -> Lease {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
-        if options.minimumIdleConnections > 0 { scheduleHousekeeping() }
+        let end = poolInstant(deadline)
+        var (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
         while true {
-            guard !isShutDown else { throw ShutDown() }
-            if let session = idle.popLast() {
-                if let lease = try await checkedForReuse(session, deadline: deadline) { return lease }
-                continue
+            if !effects.isEmpty {
+                await perform(effects)
+                effects = Effects()
             }
-            if outage == nil, openCount < options.maxConnections {
-                openCount += 1
-                return try await open(deadline: deadline)
-            }
-            switch try await waitForTicket(deadline: deadline) {
-            case .lease(let lease): return lease
-            case .openSlot: return try await open(deadline: deadline)
-            case .failure(let error): throw error
+            switch step {
+            case .lease(let lease):
+                return lease
+            case .check(let lease, let checkDeadline):
+                (step, effects) = await check(lease, by: checkDeadline, deadline: end)
+            case .connect:
+                (step, effects) = await connect(deadline: deadline)
+            case .wait(let waiter):
+                step = await wait(waiter)
+            case .retry:
+                (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
+            case .fail(let error):
+                throw error
             }
         }
     }
@@ -150,262 +108,228 @@ actor ConnectionPool {
     /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
     /// undone first, within the operation's `deadline` (the operation waits for it), and a session whose reset
     /// fails, or that no time is left to reset, is closed.
-    func release(
-        _ lease: Lease,
-        reuse: Bool,
-        reset: SessionReset? = nil,
-        deadline: ContinuousClock.Instant? = nil
-    ) async {
-        guard reuse, isFit(lease), await lease.connection.isReadyForReuse() else {
-            await discard(lease)
-            return
+    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
+        let reusable = reuse && lease.connection.isReadyForReuse
+        let end = deadline.map(poolInstant)
+        let (next, effects) = transition {
+            $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: end, now: $1)
         }
-        if let reset {
-            var resetDeadline = clock.now.advanced(by: options.livenessCheckTimeout)
-            if let deadline { resetDeadline = min(resetDeadline, deadline) }
-            guard clock.now < resetDeadline else {
-                await discard(lease)
-                return
-            }
-            do {
-                try await lease.connection.resetSession(
-                    deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
-                    deadline: resetDeadline
-                )
-            } catch {
-                await discard(lease)
-                return
-            }
+        if !effects.isEmpty { await perform(effects) }
+        guard case .reset(let resetDeadline) = next, let reset else { return }
+        let succeeded: Bool
+        do {
+            try await lease.connection.resetSession(
+                deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
+                deadline: clockInstant(resetDeadline)
+            )
+            succeeded = true
+        } catch {
+            succeeded = false
         }
-        // The pool may have shut down, or moved to a new epoch, while the session was checked.
-        guard isFit(lease) else {
-            await discard(lease)
-            return
-        }
-        if waiters.isEmpty, isUnderSlotPressure, idle.count >= options.minimumIdleConnections {
-            // The server is full: a session no one here waits for is worth more to another client.
-            await discard(lease)
-            return
-        }
-        hand(lease, idleSince: clock.now)
-    }
-
-    /// Whether a session may be kept: the pool is running, and the session is of the current epoch and within its
-    /// lifetime.
-    private func isFit(_ lease: Lease) -> Bool {
-        !isShutDown && lease.epoch == epoch && lease.openedAt.duration(to: clock.now) < options.maxLifetime
+        await perform(actions { $0.resetFinished(lease.id, succeeded: succeeded, now: $1) })
     }
 
     /// Moves to a new epoch: idle sessions are closed now, lent ones when they come back.
     func retireEpoch() async {
-        epoch += 1
-        let stale = idle
-        idle.removeAll()
-        for session in stale { await discard(session.lease) }
+        await perform(actions { machine, _ in machine.retireEpoch() })
     }
 
-    /// Closes every idle session, fails every waiter, stops the prober, and refuses new operations; lent sessions
-    /// close on return.
+    /// Closes every idle session, fails every waiter, stops the prober and the timers, and refuses new operations;
+    /// lent sessions close on return, and sessions being opened once they open.
     func shutdown() async {
-        isShutDown = true
-        housekeeping?.cancel()
-        outage?.prober?.cancel()
-        outage = nil
-        let remaining = waiters
-        waiters.removeAll()
-        for waiter in remaining {
-            waiter.timeout?.cancel()
-            waiter.continuation.resume(returning: .failure(ShutDown()))
-        }
-        let sessions = idle
-        idle.removeAll()
-        for session in sessions { await discard(session.lease) }
-        reportSize()
+        let effects = actions { machine, _ in machine.shutdown() }
+        stopBackgroundTasks()
+        await perform(effects)
     }
 
-    // MARK: - Internals
-
-    func open(deadline: ContinuousClock.Instant) async throws -> Lease {
-        connectAttempts += 1
-        do {
-            let connection = try await connector.connect(deadline: deadline)
-            rememberHostName(of: connection)
-            let lease = Lease(connection: connection, epoch: epoch, openedAt: clock.now)
-            guard !isShutDown else {
-                // Shut down while connecting: nothing may run on the new session.
-                await discard(lease)
-                throw ShutDown()
+    /// Opens sessions until the minimum number sit idle (or the pool is full); stops at the first failure, which
+    /// starts an outage if it is transient.
+    func openMinimumIdle() async {
+        while let connectDeadline = transition({ ($0.reserveMinimumIdleSlot(now: $1), []) }).0 {
+            do {
+                let connection = try await connector.connect(deadline: clockInstant(connectDeadline))
+                await perform(actions {
+                    $0.connected(connection, host: connection.host, for: .minimumIdle, now: $1).actions
+                })
+            } catch {
+                await perform(actions { $0.connectFailed(error, for: .minimumIdle, now: $1).actions })
+                return
             }
-            reportSize()
-            return lease
-        } catch let shutDown as ShutDown {
-            throw shutDown
-        } catch var failure as TransportError {
-            failure = judgingHostNames(of: failure)
-            // The outage first: a slot freed during one is not handed to a waiter, who would only be refused too.
-            noteSlotRefusal(failure)
-            beginOutageIfTransient(failure)
-            slotFreed()
-            throw failure
-        } catch {
-            slotFreed()
-            throw error
         }
     }
 
-    /// Opens one session for the prober, in a slot it reserved.
-    func openForProbe() async throws -> Lease {
-        connectAttempts += 1
-        let connection: any DatabaseConnection
-        do {
-            connection = try await connector.connect(deadline: clock.now.advanced(by: options.connectTimeout))
-        } catch let failure as TransportError {
-            throw judgingHostNames(of: failure)
-        }
-        rememberHostName(of: connection)
-        return Lease(connection: connection, epoch: epoch, openedAt: clock.now)
+    /// Sets the housekeeping timer if there is something for it to do: it closes sessions idle or open for too
+    /// long and keeps the minimum idle ones, whether or not the client runs as a service.
+    func scheduleHousekeeping() {
+        let work = start(actions { machine, now in
+            var actions: [Machine.Action] = []
+            machine.scheduleHousekeeping(now: now, &actions)
+            return actions
+        })
+        precondition(work.isEmpty, "setting a timer closes nothing")
     }
 
-    /// Gives a fit session to the first waiter, or keeps it idle.
-    func hand(_ lease: Lease, idleSince: ContinuousClock.Instant) {
-        if !waiters.isEmpty {
-            resumeFirstWaiter(with: .lease(lease))
-        } else {
-            idle.append(IdleSession(lease: lease, idleSince: idleSince))
-            scheduleHousekeeping()
-        }
-        reportSize()
-    }
+    // MARK: - Steps of an operation
 
-    /// The idle session if it is fit to lend; nil (after closing it) if not.
-    ///
-    /// A session idle past the liveness interval is checked first, within the operation's deadline. A check that
-    /// fails closes it, and every other idle session due a check too: they share the path to the server that just
-    /// failed, and checking each in turn would spend the operation's budget one timeout at a time.
-    ///
-    /// - Throws: ``WaitTimedOut`` when the operation's deadline passed; `CancellationError` when the task was
-    ///   cancelled during the check; ``ShutDown`` when the pool shut down meanwhile.
-    private func checkedForReuse(_ session: IdleSession, deadline: ContinuousClock.Instant) async throws -> Lease? {
-        let now = clock.now
-        let lease = session.lease
-        // Readiness was checked when the session came back; only time and epochs change while it sits idle.
-        guard isFit(lease) else {
-            await discard(lease)
-            return nil
-        }
-        guard session.idleSince.duration(to: now) >= options.livenessCheckAfterIdle else { return lease }
-        guard now < deadline else {
-            idle.append(session)
-            throw WaitTimedOut(lastConnectFailure: outage?.lastFailure)
-        }
-        // An empty statement is the cheapest round trip: it proves the session and the path to it alive.
-        do {
-            _ = try await lease.connection.execute(
-                "", parameters: [], resultFormat: .text,
-                deadline: min(deadline, now.advanced(by: options.livenessCheckTimeout))
-            )
-        } catch let error as TransportError where error.code == .cancelled {
-            // Cancelled during the check: the check proved nothing of the others, but a cancel request may be on
-            // its way to this one.
-            await discard(lease)
-            throw CancellationError()
-        } catch {
-            await discard(lease)
-            await discardIdleSessionsDueACheck()
-            if clock.now >= deadline { throw WaitTimedOut(lastConnectFailure: outage?.lastFailure) }
-            return nil
-        }
-        guard !isShutDown else {
-            await discard(lease)
-            throw ShutDown()
-        }
-        return lease
-    }
-
-    /// Closes the idle sessions that would need a liveness check before reuse.
-    private func discardIdleSessionsDueACheck() async {
-        let now = clock.now
-        let due = idle.filter { $0.idleSince.duration(to: now) >= options.livenessCheckAfterIdle }
-        guard !due.isEmpty else { return }
-        idle.removeAll { $0.idleSince.duration(to: now) >= options.livenessCheckAfterIdle }
-        for session in due { await discard(session.lease) }
-    }
-
-    func discard(_ lease: Lease) async {
-        await lease.connection.close()
-        slotFreed()
-    }
-
-    /// Reserves a slot for a session about to be opened, if one is free.
-    func reserveSlot() -> Bool {
-        guard openCount < options.maxConnections else { return false }
-        openCount += 1
-        return true
-    }
-
-    /// A slot freed: hand it to the first waiter, who opens a session in it; during an outage only the prober
-    /// opens sessions, so the slot just becomes free.
-    func slotFreed() {
-        if outage == nil, !waiters.isEmpty {
-            resumeFirstWaiter(with: .openSlot)
-        } else {
-            openCount -= 1
-        }
-        reportSize()
-    }
-
-    /// Lets waiters open sessions in every free slot (after an outage ends).
-    func handOutFreeSlots() {
-        while !waiters.isEmpty, openCount < options.maxConnections {
-            openCount += 1
-            resumeFirstWaiter(with: .openSlot)
-        }
-        reportSize()
-    }
-
-    func resumeFirstWaiter(with ticket: Ticket) {
-        let waiter = waiters.removeFirst()
-        waiter.timeout?.cancel()
-        waiter.continuation.resume(returning: ticket)
-    }
-
-    func reportSize() {
-        metrics?.recordPool(open: openCount, idle: idle.count, waiting: waiters.count)
-    }
-
-    private func waitForTicket(deadline: ContinuousClock.Instant) async throws -> Ticket {
-        let id = nextWaiterID
-        nextWaiterID += 1
-        let clock = self.clock
-        let ticket = await withTaskCancellationHandler {
+    /// Parks the operation until the machine resumes it; a cancelled task leaves the queue at once.
+    private func wait(_ waiter: Machine.WaiterID) async -> Machine.Step {
+        await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let timeout = Task { [weak self] in
-                    do {
-                        try await clock.sleep(until: deadline, tolerance: nil)
-                    } catch {
-                        return
+                let ready = state.withLock { state -> Machine.Step? in
+                    if case .resumed(let step) = state.parked[waiter] {
+                        state.parked[waiter] = nil
+                        return step
                     }
-                    await self?.endWaitAtDeadline(id)
+                    state.parked[waiter] = .waiting(continuation)
+                    return nil
                 }
-                waiters.append(Waiter(id: id, deadline: deadline, continuation: continuation, timeout: timeout))
-                reportSize()
-                if Task.isCancelled { endWait(id, with: .failure(CancellationError())) }
+                if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
-            Task { await self.endWait(id, with: .failure(CancellationError())) }
+            let work = start(actions { machine, _ in machine.cancelWaiter(waiter) })
+            precondition(work.isEmpty, "cancelling a waiter closes nothing")
         }
-        return ticket
     }
 
-    private func endWaitAtDeadline(_ id: UInt64) {
-        endWait(id, with: .failure(WaitTimedOut(lastConnectFailure: outage?.lastFailure)))
+    /// Checks a session idle past the liveness interval with an empty statement, the cheapest round trip: it proves
+    /// the session and the path to it alive.
+    private func check(
+        _ lease: Lease,
+        by checkDeadline: PoolInstant,
+        deadline: PoolInstant
+    ) async -> (Machine.Step, Effects) {
+        do {
+            _ = try await lease.connection.execute(
+                "", parameters: [], resultFormat: .text, deadline: clockInstant(checkDeadline)
+            )
+            return nextStep { $0.checkPassed(lease.id, now: $1) }
+        } catch let error as TransportError where error.code == .cancelled {
+            return nextStep { $0.checkFailed(lease.id, cancelled: true, deadline: deadline, now: $1) }
+        } catch {
+            return nextStep { $0.checkFailed(lease.id, cancelled: false, deadline: deadline, now: $1) }
+        }
     }
 
-    func endWait(_ id: UInt64, with ticket: Ticket) {
-        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        let waiter = waiters.remove(at: index)
-        waiter.timeout?.cancel()
-        waiter.continuation.resume(returning: ticket)
-        reportSize()
+    /// Opens a session in the slot the machine reserved for the operation.
+    private func connect(deadline: Instant) async -> (Machine.Step, Effects) {
+        let outcome: (Machine.Step?, Effects)
+        do {
+            let connection = try await connector.connect(deadline: deadline)
+            outcome = transition { $0.connected(connection, host: connection.host, for: .operation, now: $1) }
+        } catch {
+            outcome = transition { $0.connectFailed(error, for: .operation, now: $1) }
+        }
+        // An operation's connect always ends in a step for it.
+        return (outcome.0!, outcome.1)
+    }
+
+    // MARK: - Running what the machine decides
+
+    /// Runs `body` on the machine under the lock, at the clock's now: takes the continuations of the operations it
+    /// resumes, and reports the gauges when a count changed.
+    func transition<Value: Sendable>(
+        _ body: (inout Machine, PoolInstant) -> (Value, [Machine.Action])
+    ) -> (Value, Effects) {
+        locked { state, now in body(&state.machine, now) }
+    }
+
+    /// Runs `body`, which only asks for actions, as ``transition(_:)`` does.
+    func actions(_ body: (inout Machine, PoolInstant) -> [Machine.Action]) -> Effects {
+        locked { state, now in ((), body(&state.machine, now)) }.1
+    }
+
+    /// Runs `body`, which decides an operation's next step, on the machine under the lock, as
+    /// ``transition(_:)`` does; an operation it queues is registered in the same turn of the lock.
+    func nextStep(
+        _ body: (inout Machine, PoolInstant) -> (Machine.Step, [Machine.Action])
+    ) -> (Machine.Step, Effects) {
+        locked { state, now in
+            let (step, actions) = body(&state.machine, now)
+            if case .wait(let waiter) = step { state.parked[waiter] = .waiting(nil) }
+            return (step, actions)
+        }
+    }
+
+    private func locked<Value: Sendable>(
+        _ body: (inout State, PoolInstant) -> (Value, [Machine.Action])
+    ) -> (Value, Effects) {
+        let now = poolInstant(clock.now)
+        return state.withLock { state in
+            let (value, actions) = body(&state, now)
+            var effects = Effects()
+            for action in actions {
+                guard case .resume(let waiter, let step) = action else {
+                    effects.actions.append(action)
+                    continue
+                }
+                switch state.parked.removeValue(forKey: waiter) {
+                case .waiting(let continuation?):
+                    effects.resumptions.append((continuation, step))
+                case .waiting(nil):
+                    state.parked[waiter] = .resumed(step)
+                case .resumed, nil:
+                    preconditionFailure("an operation is resumed once, after it was queued")
+                }
+            }
+            let counts = state.machine.counts
+            if let metrics, counts != state.reported {
+                // Under the lock, so that the gauges end at the latest counts whatever order threads run in.
+                state.reported = counts
+                metrics.recordPool(open: counts.open, idle: counts.idle, waiting: counts.waiting)
+            }
+            return (value, effects)
+        }
+    }
+
+    /// What a task runs itself after a transition, in turn: closing a session, or the prober's connect.
+    enum Work {
+        case close(Machine.SessionID, any DatabaseConnection)
+        case probe(deadline: Instant)
+    }
+
+    /// Resumes the operations and sets the timers, then closes the sessions to close, one by one, reporting each
+    /// (which may let a waiting operation open a session in the slot freed).
+    func perform(_ effects: Effects) async {
+        await run(start(effects))
+    }
+
+    /// Runs the work in turn, and the work that follows from it.
+    func run(_ work: [Work]) async {
+        var work = work
+        while !work.isEmpty {
+            switch work.removeFirst() {
+            case .close(let id, let connection):
+                await connection.close()
+                work += start(actions { machine, _ in machine.closed(id) })
+            case .probe(let deadline):
+                work += await probe(by: deadline)
+            }
+        }
+    }
+
+    /// Resumes the operations and sets or cancels the timers; returns what is left for the calling task to run.
+    func start(_ effects: Effects) -> [Work] {
+        for (continuation, step) in effects.resumptions { continuation.resume(returning: step) }
+        var work: [Work] = []
+        for action in effects.actions {
+            switch action {
+            case .close(let id, let connection): work.append(.close(id, connection))
+            case .probe(let deadline): work.append(.probe(deadline: clockInstant(deadline)))
+            case .schedule(let timer): schedule(timer)
+            case .cancel(let timer): cancel(timer)
+            case .resume: preconditionFailure("operations are resumed through their continuations")
+            }
+        }
+        return work
+    }
+
+    /// The machine's instant for an instant of the client's clock.
+    func poolInstant(_ instant: Instant) -> PoolInstant {
+        PoolInstant(sinceOrigin: origin.duration(to: instant))
+    }
+
+    /// The client's clock's instant for an instant of the machine.
+    func clockInstant(_ instant: PoolInstant) -> Instant {
+        origin.advanced(by: instant.sinceOrigin)
     }
 }

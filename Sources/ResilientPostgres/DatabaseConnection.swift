@@ -37,8 +37,11 @@ package protocol DatabaseConnection: AnyObject, Sendable {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> [QueryResult]
-    /// Whether the session can run a statement and is outside any transaction block.
-    func isReadyForReuse() async -> Bool
+    /// Whether the session is usable and outside any transaction block after its last statement.
+    ///
+    /// Read by the pool when the session comes back, from any thread and without waiting: an implementation keeps
+    /// it up to date as its statements end (``LibPQConnection`` publishes it in an atomic).
+    var isReadyForReuse: Bool { get }
     /// Whether the server reported being a hot standby, or nil if it did not say.
     func reportsHotStandby() async -> Bool?
     /// Undoes what app code may have left on the session (settings, role, advisory locks, temporary tables,
@@ -74,7 +77,7 @@ extension DatabaseConnection {
         deadline: ContinuousClock.Instant?
     ) async throws -> [QueryResult] {
         guard !statements.isEmpty else { return [] }
-        let opensBlock = await isReadyForReuse()
+        let opensBlock = isReadyForReuse
         if opensBlock {
             _ = try await execute("BEGIN", parameters: [], resultFormat: .text, deadline: deadline)
         }
@@ -130,8 +133,8 @@ extension LibPQConnection: DatabaseConnection {
     /// A session whose cancel request is still being sent stays reusable: its next statement waits until the request
     /// has been delivered, which costs about one round trip, less than opening a new session, and protects the
     /// statements of one lease as well.
-    package func isReadyForReuse() async -> Bool {
-        isUsable && transactionStatus == .idle
+    package nonisolated var isReadyForReuse: Bool {
+        isIdleOutsideTransaction
     }
 
     package func reportsHotStandby() async -> Bool? {

@@ -175,7 +175,7 @@ extension PostgresClient {
                 }
                 guard retry.delay > .zero else { return false }
                 // In an outage the pool's prober paces the reconnects; waiting for it replaces this backoff.
-                if retry.waitsForProber, await pool.isInOutage { return false }
+                if retry.waitsForProber, pool.isInOutage { return false }
                 do {
                     try await clock.sleep(for: retry.delay)
                     return false

@@ -10,7 +10,7 @@ extension PostgresClient: Service {
     /// runs either way. In a `ServiceGroup`, operations still running when shutdown begins finish; new ones fail.
     public func run() async throws {
         await pool.openMinimumIdle()
-        await pool.scheduleHousekeeping()
+        pool.scheduleHousekeeping()
         // Ends when a graceful shutdown is requested, or with CancellationError when the task is cancelled.
         try? await gracefulShutdown()
         await shutdown()

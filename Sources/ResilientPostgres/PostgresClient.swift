@@ -53,7 +53,7 @@ public final class PostgresClient: Sendable {
         }
         self.pool = ConnectionPool(
             connector: connector,
-            options: ConnectionPool.Options(
+            options: PoolOptions(
                 maxConnections: configuration.maxConnections,
                 minimumIdleConnections: configuration.minimumIdleConnections,
                 idleTimeout: configuration.idleTimeout,

@@ -71,7 +71,7 @@ final class ModelSession: DatabaseConnection {
         }
     }
 
-    func isReadyForReuse() async -> Bool {
+    var isReadyForReuse: Bool {
         state.withLock { !$0.isClosed && !$0.isBroken && !$0.isRunning && $0.transaction == .idle }
     }
 

@@ -136,7 +136,7 @@ struct ScheduleRunner {
             database.state.withLock { $0.shutDownAt = clock.elapsed }
             database.record(nil, "client shut down")
         }
-        // Let background work (the prober, pool timeouts) run out; from here on nothing may touch the database.
+        // Let background work (the prober, the pool's timers) run out; from here on nothing may touch the database.
         await quiesce(clock: clock, database: database, client: client, records: records)
         if stuck.isEmpty { database.state.withLock { $0.quiet = true } }
         for _ in 0..<8 {
@@ -174,14 +174,14 @@ struct ScheduleRunner {
             guard stable >= Self.quietYields, !clock.isWaking else { continue }
             let live = records.snapshot.filter(\.isLive).map(\.id)
             let tasks = database.state.withLock { state in live.map { state.operationTasks[$0] } }
-            let (waiting, probing) = await client.poolWaits
+            let (waiting, parked) = client.poolWaits
             let sleeping = clock.sleepingTasks
             guard clock.progress == last else { continue }
-            // Every live operation sleeps on the clock or waits in the pool; every pool wait has its timeout task
-            // asleep, and a probing pool its prober.
+            // Every live operation sleeps on the clock or waits in the pool; the pool's timer is asleep while it is
+            // set, and so is the prober's connect while one is under way.
             let awake = tasks.count { task in task.map { !sleeping.contains($0) } ?? true }
             let background = sleeping.count - tasks.count { task in task.map { sleeping.contains($0) } ?? false }
-            if awake <= waiting, background >= waiting + (probing ? 1 : 0) { return }
+            if awake <= waiting, background >= parked { return }
             stable = 0
         }
     }

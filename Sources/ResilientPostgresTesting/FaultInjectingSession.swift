@@ -105,9 +105,9 @@ final class FaultInjectingSession: DatabaseConnection {
         }
     }
 
-    func isReadyForReuse() async -> Bool {
+    var isReadyForReuse: Bool {
         guard state.withLock({ !$0.isBroken && !$0.blockFailed }) else { return false }
-        return await real.isReadyForReuse()
+        return real.isReadyForReuse
     }
 
     func reportsHotStandby() async -> Bool? {

@@ -4,9 +4,9 @@ import Synchronization
 /// A clock that moves only when a test tells it to, and lets the test wait until something sleeps on it.
 ///
 /// Give it to a client (`PostgresClient.testing(_:randomSeed:configure:)` does) and every wait the client makes
-/// — a backoff, a pool wait bounded by the operation's budget, the pool's prober between reconnects — becomes a
-/// ``Sleep`` that ends only when the test advances the clock past its deadline. A 90-second outage then takes no
-/// real time, and every run takes the same path:
+/// — a backoff, the pool's timer, which ends operations' waits for a session at their deadlines and wakes its prober
+/// between reconnects — becomes a ``Sleep`` that ends only when the test advances the clock past its deadline. A
+/// 90-second outage then takes no real time, and every run takes the same path:
 /// ```swift
 /// let sleep = try await clock.nextSleep()   // the client is backing off
 /// clock.advance(to: sleep.deadline)         // and now it is not

@@ -69,7 +69,7 @@ final class ScriptedSession: DatabaseConnection {
         }
     }
 
-    func isReadyForReuse() async -> Bool {
+    var isReadyForReuse: Bool {
         state.withLock { !$0.isClosed && !$0.isBroken && !$0.isRunning && $0.transaction == .idle }
     }
 

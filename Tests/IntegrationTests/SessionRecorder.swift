@@ -91,7 +91,7 @@ final class SessionRecorder: Sendable {
             try await real.executeBatch(statements, resultFormat: resultFormat, deadline: deadline)
         }
 
-        func isReadyForReuse() async -> Bool { await real.isReadyForReuse() }
+        var isReadyForReuse: Bool { real.isReadyForReuse }
         func reportsHotStandby() async -> Bool? { await real.reportsHotStandby() }
 
         func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {

@@ -33,8 +33,8 @@ struct CancellationTests {
         let client = PostgresClient.testing(database) { $0.onAttempt = events.record }
 
         let query = Task { try await client.query("SELECT 1", options: .readOnly) }
-        // The prober's sleep, and the operation's wait for it.
-        _ = try await database.clock.waitForSleeps(count: 2)
+        // The pool's timer, set for the prober's next reconnect, which the operation waits for.
+        _ = try await database.clock.waitForSleeps(count: 1)
         query.cancel()
         let error = await #expect(throws: PostgresError.self) { try await query.value }
         #expect(error?.errorClass == .cancelled)

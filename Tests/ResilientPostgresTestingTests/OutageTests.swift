@@ -16,40 +16,37 @@ struct OutageTests {
         let queries = (1...operations).map { id in
             Task { try await client.query("SELECT balance FROM accounts WHERE id = \(id)", options: .readOnly) }
         }
-        // Every operation tried at most once and now waits for the prober (a wait bounded by its budget), and the
-        // prober sleeps until its next reconnect: one sleep each.
-        var pending = try await database.clock.waitForSleeps(count: operations + 1)
-        let firstWave = database.connects.count
+        // Every operation tries at most once and then waits for the prober; 30 seconds of outage, the clock moving
+        // from one of the prober's reconnects to the next.
+        try await database.clock.run(for: .seconds(30))
+        let connects = database.connects
+        let firstWave = connects.prefix { $0.time == .zero }.count
         #expect(firstWave <= maxConnections + 1)
-
-        // 30 seconds of outage, stepping from one reconnect to the next.
-        var reconnects = 0
-        while database.clock.elapsed < .seconds(30) {
-            let probe = try #require(pending.first)
-            #expect(probe.duration <= .milliseconds(500))
-            #expect(pending.dropFirst().allSatisfy { $0.deadline == database.clock.start.advanced(by: .seconds(60)) })
-            database.clock.advance(to: probe.deadline)
-            reconnects += 1
-            pending = try await database.clock.waitForSleeps(count: operations + 1)
-            #expect(database.connects.count == firstWave + reconnects)
-        }
-        // At one connect per interval of at most 500 ms: not one per waiting operation.
-        #expect(reconnects >= 60)
-        #expect(database.connects.count == firstWave + reconnects)
-        #expect(database.connects.allSatisfy { $0.outcome == .failed })
+        // One connect per reconnect interval of at most 500 ms, each at an instant of its own: not one per waiting
+        // operation.
+        let reconnects = connects.dropFirst(firstWave).map(\.time)
+        #expect(reconnects.count >= 60)
+        let gaps = zip([Duration.zero] + reconnects, reconnects).map { $1 - $0 }
+        #expect(gaps.allSatisfy { $0 > .zero && $0 <= .milliseconds(500) })
+        #expect(connects.allSatisfy { $0.outcome == .failed })
+        // Their waits are the pool's one timer, set for the prober's next reconnect, before their deadlines.
+        let probe = try #require(database.clock.pendingSleeps.first)
+        #expect(database.clock.pendingSleeps.count == 1)
+        #expect(probe.duration <= .milliseconds(500))
 
         // The database is back: the next reconnect succeeds, and every operation resumes at once.
         database.endOutage()
-        let probe = try #require(database.clock.advanceToNextSleep())
-        #expect(probe.duration <= .milliseconds(500))
-        for query in queries {
-            #expect(try await query.value.decode(Int.self) == [100])
+        let results = try await database.clock.run {
+            var results: [[Int]] = []
+            for query in queries { results.append(try await query.value.decode(Int.self)) }
+            return results
         }
+        #expect(results == Array(repeating: [100], count: operations))
         #expect(database.statements(matching: "SELECT balance").count == operations)
-        let afterOutage = database.connects.dropFirst(firstWave + reconnects)
+        let afterOutage = database.connects.dropFirst(connects.count)
         #expect(afterOutage.count <= maxConnections)
         #expect(afterOutage.allSatisfy { $0.outcome == .opened })
-        #expect(database.clock.elapsed < .seconds(31))
+        #expect(database.clock.now == probe.deadline)
         #expect(database.clock.pendingSleeps.isEmpty)
         await client.shutdown()
     }
@@ -60,15 +57,12 @@ struct OutageTests {
         let events = EventLog()
         let client = PostgresClient.testing(database, randomSeed: 2) { $0.onAttempt = events.record }
 
-        let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
-        var pending = try await database.clock.waitForSleeps(count: 2)
-        // Step through the prober's reconnects until only the operation's budget is left to run out.
-        while let probe = pending.first, probe.deadline < database.clock.start.advanced(by: .seconds(60)) {
-            database.clock.advance(to: probe.deadline)
-            pending = try await database.clock.waitForSleeps(count: 2)
+        // The clock moves through the prober's reconnects until the operation's budget runs out.
+        let error = await #expect(throws: PostgresError.self) {
+            try await database.clock.run {
+                try await client.query("SELECT balance FROM accounts", options: .readOnly)
+            }
         }
-        database.clock.advance(to: database.clock.start.advanced(by: .seconds(60)))
-        let error = await #expect(throws: PostgresError.self) { try await query.value }
 
         #expect(error?.errorClass == .unreachable)
         #expect(error?.reason == .budgetExhausted)
@@ -93,7 +87,9 @@ struct OutageTests {
         let client = PostgresClient.testing(database)
 
         let queries = (1...3).map { _ in Task { try await client.query("SELECT 1", options: .readOnly) } }
-        _ = try await database.clock.waitForSleeps(count: 4)
+        // All three wait for the prober, whose next reconnect is the one sleep on the clock.
+        try await database.clock.run(for: .zero)
+        #expect(database.clock.pendingSleeps.count == 1)
         // The server comes back with the app's password changed: retrying cannot help anyone.
         database.beginOutage(.authenticationFailed)
         database.clock.advanceToNextSleep()

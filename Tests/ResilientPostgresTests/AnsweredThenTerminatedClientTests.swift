@@ -92,7 +92,7 @@ private final class TerminatingSession: DatabaseConnection {
         return QueryResult.make(columns: [], rows: [], commandTag: "INSERT 0 1")
     }
 
-    func isReadyForReuse() async -> Bool { !isBroken.withLock { $0 } }
+    var isReadyForReuse: Bool { !isBroken.withLock { $0 } }
     func reportsHotStandby() async -> Bool? { false }
     func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {}
     func close() async { isBroken.withLock { $0 = true } }

@@ -96,9 +96,9 @@ private final class StillRunningSession: DatabaseConnection {
                              host: host, port: port, phase: .sent, isConnectionUsable: false)
     }
 
-    func isReadyForReuse() async -> Bool {
+    var isReadyForReuse: Bool {
         guard !running.withLock({ $0.broken }) else { return false }
-        return await real.isReadyForReuse()
+        return real.isReadyForReuse
     }
 
     func reportsHotStandby() async -> Bool? { await real.reportsHotStandby() }

@@ -3,17 +3,17 @@ import ResilientPostgres
 import Synchronization
 import Testing
 
-/// A shutdown that lands while the pool checks a returned session, or while it opens one, never leaves a session
+/// A shutdown that lands while the pool resets a returned session, or while it opens one, never leaves a session
 /// parked or an operation running after it.
-@Suite("Shutdown while a session is checked or opened")
+@Suite("Shutdown while a session is reset or opened")
 struct ShutdownRaceTests {
     @Test func sessionReturnedDuringShutdownIsClosedNotParked() async throws {
         let gate = Gate()
-        let connector = GatedConnector(gate: gate, gatesReuseCheck: true)
+        let connector = GatedConnector(gate: gate, gatesReset: true)
         let client = PostgresClient(configuration: Self.configuration, connector: connector)
 
-        let operation = Task { try await client.execute("SELECT 1") }
-        // The statement ran; the pool is asking whether the session may be reused, and waits for the gate.
+        let operation = Task { try await client.withConnection { try await $0.execute("SELECT 1") } }
+        // The statement ran; the pool resets the session the app used, and the reset waits for the gate.
         try await gate.waitUntilReached()
         await client.shutdown()
         gate.open()
@@ -25,7 +25,7 @@ struct ShutdownRaceTests {
 
     @Test func connectThatEndsAfterShutdownRunsNothing() async throws {
         let gate = Gate()
-        let connector = GatedConnector(gate: gate, gatesReuseCheck: false)
+        let connector = GatedConnector(gate: gate, gatesReset: false)
         let client = PostgresClient(configuration: Self.configuration, connector: connector)
 
         let operation = Task { try await client.execute("SELECT 1") }
@@ -79,23 +79,23 @@ private final class Gate: Sendable {
     }
 }
 
-/// Sessions that answer every statement, whose connect (or whose reuse check) waits at the gate.
+/// Sessions that answer every statement, whose connect (or whose reset) waits at the gate.
 private final class GatedConnector: DatabaseConnector {
     let gate: Gate
-    let gatesReuseCheck: Bool
+    let gatesReset: Bool
     private let made = Mutex<[GatedSession]>([])
 
-    init(gate: Gate, gatesReuseCheck: Bool) {
+    init(gate: Gate, gatesReset: Bool) {
         self.gate = gate
-        self.gatesReuseCheck = gatesReuseCheck
+        self.gatesReset = gatesReset
     }
 
     var sessions: [GatedSession] { made.withLock { $0 } }
 
     func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection {
-        let session = GatedSession(gate: gatesReuseCheck ? gate : nil)
+        let session = GatedSession(gate: gatesReset ? gate : nil)
         made.withLock { $0.append(session) }
-        if !gatesReuseCheck { await gate.pass() }
+        if !gatesReset { await gate.pass() }
         return session
     }
 }
@@ -121,12 +121,11 @@ private final class GatedSession: DatabaseConnection {
         return QueryResult.make(columns: [], rows: [], commandTag: "SELECT 0")
     }
 
-    func isReadyForReuse() async -> Bool {
-        await gate?.pass()
-        return true
-    }
-
+    var isReadyForReuse: Bool { !isClosed }
     func reportsHotStandby() async -> Bool? { false }
-    func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {}
+
+    func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws {
+        await gate?.pass()
+    }
     func close() async { state.withLock { $0.closed = true } }
 }

@@ -1,0 +1,45 @@
+import PostgresPolicy
+
+/// The limits and paces of a client's connection pool, taken from its configuration.
+package struct PoolOptions: Sendable {
+    package var maxConnections: Int
+    package var minimumIdleConnections: Int
+    package var idleTimeout: Duration
+    package var maxLifetime: Duration
+    package var livenessCheckAfterIdle: Duration
+    package var connectTimeout: Duration
+    /// The prober's pace while the database is unreachable.
+    package var reconnectBackoff: Backoff
+    /// The prober's pace while the server refuses sessions for want of slots (53300): back-pressure, not an
+    /// outage, so the waits are the retry policy's longer ones for resource limits.
+    package var resourceLimitBackoff: Backoff
+    /// How long a liveness check of a session idle past ``livenessCheckAfterIdle`` may take, and a reset of a
+    /// session app code used.
+    package var livenessCheckTimeout: Duration
+    /// Seeds the jitter of the prober's waits; nil draws a random seed.
+    package var randomSeed: UInt64?
+
+    package init(
+        maxConnections: Int,
+        minimumIdleConnections: Int,
+        idleTimeout: Duration,
+        maxLifetime: Duration,
+        livenessCheckAfterIdle: Duration,
+        connectTimeout: Duration,
+        reconnectBackoff: Backoff,
+        resourceLimitBackoff: Backoff,
+        livenessCheckTimeout: Duration = .seconds(5),
+        randomSeed: UInt64?
+    ) {
+        self.maxConnections = maxConnections
+        self.minimumIdleConnections = minimumIdleConnections
+        self.idleTimeout = idleTimeout
+        self.maxLifetime = maxLifetime
+        self.livenessCheckAfterIdle = livenessCheckAfterIdle
+        self.connectTimeout = connectTimeout
+        self.reconnectBackoff = reconnectBackoff
+        self.resourceLimitBackoff = resourceLimitBackoff
+        self.livenessCheckTimeout = livenessCheckTimeout
+        self.randomSeed = randomSeed
+    }
+}
