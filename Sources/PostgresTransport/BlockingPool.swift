@@ -18,7 +18,7 @@ import Foundation
 ///   `PQconnectPoll`: host name resolution, reading TLS certificate and key files), each only as long as the call
 ///   lasts: the waits for the socket in between are the I/O thread's. 32 threads: well above what a pool opens at
 ///   once, and a caller waiting in the queue still gets its answer at its deadline.
-final class BlockingPool: @unchecked Sendable {
+package final class BlockingPool: @unchecked Sendable {
     // @unchecked Sendable: every stored variable is touched only under `condition`'s lock.
 
     /// The pool for cancel requests.
@@ -37,13 +37,13 @@ final class BlockingPool: @unchecked Sendable {
     private var threads = 0
     private var idleThreads = 0
 
-    init(name: String, maximumThreads: Int) {
+    package init(name: String, maximumThreads: Int) {
         self.name = name
         self.maximumThreads = maximumThreads
     }
 
     /// Runs `work` on one of the pool's threads, as soon as one is free.
-    func submit(_ work: @escaping @Sendable () -> Void) {
+    package func submit(_ work: @escaping @Sendable () -> Void) {
         condition.lock()
         defer { condition.unlock() }
         queue.append(work)
@@ -58,7 +58,7 @@ final class BlockingPool: @unchecked Sendable {
     }
 
     /// Runs `work` on one of the pool's threads and returns its result.
-    func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
+    package func run<Result: Sendable>(_ work: @escaping @Sendable () -> Result) async -> Result {
         await withUnsafeContinuation { continuation in
             submit { continuation.resume(returning: work()) }
         }
