@@ -48,12 +48,13 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     private let remote = Mutex(Remote())
     /// The loop's thread, once it runs (`pthread_t` is an integer on Linux).
     private let threadID = Atomic<UInt>(0)
-    private var local: [Job] = []
-    private var localHead = 0
+    // Unchecked exclusivity: touched only by the loop thread, never overlapping (a job runs after it is taken out).
+    @exclusivity(unchecked) private var local: [Job] = []
+    @exclusivity(unchecked) private var localHead = 0
     /// Whether what the loop does now is for a task that prefers this thread: running such a task's job, or
     /// resuming such a task's wait. A job enqueued meanwhile from this thread (the task switching, or resumed) is
     /// that task's.
-    private var runsPreferredTask = false
+    @exclusivity(unchecked) private var runsPreferredTask = false
     private let taskExecutorRole: TaskExecutorRole
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
@@ -159,7 +160,10 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             remote.withLock { remote in
                 remote.isSleeping = false
                 remote.isWoken = false
-                if !remote.jobs.isEmpty {
+                if remote.jobs.isEmpty { return }
+                if local.isEmpty {
+                    swap(&local, &remote.jobs)
+                } else {
                     local.append(contentsOf: remote.jobs)
                     remote.jobs.removeAll(keepingCapacity: true)
                 }

@@ -84,6 +84,7 @@ public actor LibPQConnection {
     /// lets a caller's task run there too.
     package nonisolated let ioThread: IOThread
 
+    /// The connection's I/O thread: everything the connection does runs there, one job at a time.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
         ioThread.asUnownedSerialExecutor()
     }
@@ -315,68 +316,57 @@ public actor LibPQConnection {
     ) async throws -> CollectedResults {
         var collected = CollectedResults()
         do {
-            try await collectResults(
-                connection, into: &collected, registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
-            )
-            return collected
+            // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
+            // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
+            while true {
+                let flushed = PQflush(connection)
+                if flushed == 0 { break }
+                if flushed < 0 { return collected }  // broken; PQgetResult below reports why
+                try await waitForSocket(
+                    .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
+                )
+                _ = PQconsumeInput(connection)
+            }
+            // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so. The
+            // first read comes before any wait: the answer may already be there.
+            var waits = false
+            while true {
+                while PQisBusy(connection) == 0 {
+                    guard let result = PQgetResult(connection) else { return collected }
+                    switch PQresultStatus(result) {
+                    case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
+                        if collected.firstError == nil {
+                            collected.firstError = result
+                            collected.answeredBeforeError = collected.last != nil
+                        } else {
+                            PQclear(result)
+                        }
+                    case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                        PQclear(result)
+                        close()
+                        throw TransportError(
+                            code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
+                            host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
+                        )
+                    default:
+                        collected.last.map { PQclear($0) }
+                        collected.last = result
+                    }
+                }
+                if waits {
+                    try await waitForSocket(
+                        .readable, registration: registration, phase: phaseIfSent, deadline: deadline
+                    )
+                }
+                waits = true
+                if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
+                    return collected  // the connection broke; finish reports PQerrorMessage
+                }
+            }
         } catch {
             collected.firstError.map { PQclear($0) }
             collected.last.map { PQclear($0) }
             throw error
-        }
-    }
-
-    private func collectResults(
-        _ connection: OpaquePointer,
-        into collected: inout CollectedResults,
-        registration: SocketReadiness.Registration,
-        phaseIfSent: TransportError.Phase,
-        deadline: ContinuousClock.Instant?
-    ) async throws {
-        // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
-        // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
-        while true {
-            let flushed = PQflush(connection)
-            if flushed == 0 { break }
-            if flushed < 0 { return }  // broken; PQgetResult below reports why
-            try await waitForSocket(
-                .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
-            )
-            _ = PQconsumeInput(connection)
-        }
-        // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so. The
-        // first read comes before any wait: the answer may already be there.
-        var waits = false
-        while true {
-            while PQisBusy(connection) == 0 {
-                guard let result = PQgetResult(connection) else { return }
-                switch PQresultStatus(result) {
-                case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
-                    if collected.firstError == nil {
-                        collected.firstError = result
-                        collected.answeredBeforeError = collected.last != nil
-                    } else {
-                        PQclear(result)
-                    }
-                case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-                    PQclear(result)
-                    close()
-                    throw TransportError(
-                        code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
-                        host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
-                    )
-                default:
-                    collected.last.map { PQclear($0) }
-                    collected.last = result
-                }
-            }
-            if waits {
-                try await waitForSocket(.readable, registration: registration, phase: phaseIfSent, deadline: deadline)
-            }
-            waits = true
-            if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
-                return  // the connection broke; finish reports PQerrorMessage
-            }
         }
     }
 

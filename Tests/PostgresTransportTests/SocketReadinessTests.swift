@@ -44,7 +44,8 @@ struct SocketReadinessTests {
             deadline: ContinuousClock.Instant? = nil
         ) {
             Task { [self] in
-                let result = await SocketReadinessTests.readiness.wait(for: interest, on: registration, deadline: deadline)
+                let readiness = SocketReadinessTests.readiness
+                let result = await readiness.wait(for: interest, on: registration, deadline: deadline)
                 outcome.withLock { $0 = result }
             }
         }
