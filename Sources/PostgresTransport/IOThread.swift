@@ -19,7 +19,9 @@ import Synchronization
 /// executor as well, so that its switches between its own nonisolated code and a connection on the thread happen
 /// inline, while a task that does not must run without one, or every switch inside a connection would go through
 /// the queue again. A job enqueued on the companion is the former's; one resumed from a socket wait is whichever
-/// its task is (told when it waited); one enqueued by a job running on the thread is its task's, as the job's.
+/// its task is (told when it waited); one enqueued by a job running on the thread is its task's, as the job's. Nor
+/// does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the
+/// object it is given, so the identity a task carries must be that object's.
 ///
 /// The threads are process-wide (``shared``), one per processor, and live as long as the process.
 package final class IOThread: SerialExecutor, @unchecked Sendable {
@@ -37,7 +39,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     private struct Remote {
         var jobs: [Job] = []
-        /// Whether the loop is (about to be) blocked in `epoll_wait` with no timeout of 0.
+        /// Whether the loop is (about to be) blocked in `epoll_wait`, with a timeout other than 0.
         var isSleeping = false
         /// Whether a wake-up has been written since the loop went to sleep.
         var isWoken = false
