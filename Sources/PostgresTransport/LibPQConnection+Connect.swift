@@ -42,6 +42,7 @@ extension LibPQConnection {
         let hostTimeout = try parameters.hostConnectTimeout(default: hosts.count > 1 ? options.hostConnectTimeout : nil)
         var lastFailure: TransportError?
         var failures: [TransportError] = []
+        let thread = IOThread.next()
         for (index, host) in hosts.enumerated() {
             if Task.isCancelled {
                 let message = lastFailure == nil ? "cancelled before connecting" : "cancelled while connecting"
@@ -56,10 +57,10 @@ extension LibPQConnection {
                 hostDeadline = min(hostDeadline, .now.advanced(by: ContinuousClock.now.duration(to: deadline) / 2))
             }
             let attempt = ConnectAttempt(parameters: host, deadline: hostDeadline,
-                                         deadlineIsHostTimeout: hostDeadline < deadline)
+                                         deadlineIsHostTimeout: hostDeadline < deadline, thread: thread)
             switch await attempt.connect() {
             case .success(let handle):
-                return LibPQConnection(handle: handle, options: options)
+                return LibPQConnection(handle: handle, thread: thread, options: options)
             case .failure(let failure):
                 // "If a connection is established successfully, but authentication fails, the remaining hosts in the
                 // list are not tried": libpq ends the list at an error the server answers during startup. Not at a

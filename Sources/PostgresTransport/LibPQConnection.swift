@@ -11,6 +11,10 @@ import Synchronization
 /// a cancel within ``Options/cancelGracePeriod`` is treated as hung, and the connection is closed. A cancel request
 /// still on its way when its statement ends never cancels the next one: the next statement waits until the request
 /// has been delivered (about one round trip to the server).
+///
+/// The connection runs on the ``IOThread`` that waits for its socket, chosen when it connects: it is the actor's
+/// executor, so an answer that arrives is read on the thread that saw it, without a hop. A task that runs its
+/// statements with that thread as its task executor preference (``ioThread``) shares the thread as well.
 public actor LibPQConnection {
     /// How a connection behaves, beyond what libpq's connection options say.
     public struct Options: Sendable {
@@ -57,7 +61,8 @@ public actor LibPQConnection {
         case unknown
     }
 
-    /// The PGconn; nil once closed. Touched only on this actor (and in deinit, when no one else can).
+    /// The PGconn; nil once closed. Touched only on this actor (and in deinit, when no one else can): every libpq
+    /// call on it runs on ``ioThread``, one at a time, so a close never frees it under a running call.
     private var handle: ConnectionHandle?
     var connection: OpaquePointer? { handle?.raw }
     let notices: NoticeCollector
@@ -81,14 +86,24 @@ public actor LibPQConnection {
     public nonisolated let localPort: Int?
     /// The server's version as an integer, 150018 for 15.18.
     public nonisolated let serverVersion: Int
+    /// The thread this connection runs on and waits for its socket on: its executor, and the task executor that
+    /// lets a caller's task run there too.
+    package nonisolated let ioThread: IOThread
 
-    init(handle: ConnectionHandle, options: Options) {
+    /// The connection's I/O thread: everything the connection does runs there, one job at a time.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        ioThread.asUnownedSerialExecutor()
+    }
+
+    init(handle: ConnectionHandle, thread: IOThread, options: Options) {
         let connection = handle.raw
         self.handle = handle
+        self.ioThread = thread
         self.notices = NoticeCollector(handler: options.noticeHandler)
         self.cancellation = StatementCancellation(
             token: CancelToken(connection: connection),
-            grace: options.cancelGracePeriod
+            grace: options.cancelGracePeriod,
+            readiness: thread.readiness
         )
         self.preparedStatements = PreparedStatementCache(capacity: options.preparedStatementCapacity)
         self.host = ConnectAttempt.host(of: connection)
@@ -136,13 +151,16 @@ public actor LibPQConnection {
         parameterStatus("in_hot_standby").map { $0 == "on" }
     }
 
-    /// Closes the session. Statements afterwards fail with ``TransportError/Code/connectionClosed``.
+    /// Closes the session. Statements afterwards fail with ``TransportError/Code/connectionClosed``; so does a
+    /// statement waiting for its answer, at once.
     public func close() {
         guard let connection else { return }
         handle = nil
         publishReadiness()
         // In non-blocking mode PQfinish only tries to send the Terminate message; it does not wait for the network.
         PQfinish(connection)
+        // A statement suspended on the socket resumes to find the connection gone (see waitForSocket).
+        if isRunningStatement { cancellation.interruptWait() }
     }
 
     /// Runs one statement with bound parameters (`PQsendQueryParams`) and returns its result.
@@ -305,52 +323,65 @@ public actor LibPQConnection {
         deadline: ContinuousClock.Instant?
     ) async throws -> CollectedResults {
         var collected = CollectedResults()
-        // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
-        // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
-        while true {
-            let flushed = PQflush(connection)
-            if flushed == 0 { break }
-            if flushed < 0 { return collected }  // broken; PQgetResult below reports why
-            try await waitForSocket(
-                .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
-            )
-            _ = PQconsumeInput(connection)
-        }
-        // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so.
-        while true {
-            while PQisBusy(connection) == 0 {
-                guard let result = PQgetResult(connection) else { return collected }
-                switch PQresultStatus(result) {
-                case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
-                    if collected.firstError == nil {
-                        collected.firstError = result
-                        collected.answeredBeforeError = collected.last != nil
-                    } else {
+        do {
+            // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
+            // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
+            while true {
+                let flushed = PQflush(connection)
+                if flushed == 0 { break }
+                if flushed < 0 { return collected }  // broken; PQgetResult below reports why
+                try await waitForSocket(
+                    .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
+                )
+                _ = PQconsumeInput(connection)
+            }
+            // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so. The
+            // first read comes before any wait: the answer may already be there.
+            var waits = false
+            while true {
+                while PQisBusy(connection) == 0 {
+                    guard let result = PQgetResult(connection) else { return collected }
+                    switch PQresultStatus(result) {
+                    case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
+                        if collected.firstError == nil {
+                            collected.firstError = result
+                            collected.answeredBeforeError = collected.last != nil
+                        } else {
+                            PQclear(result)
+                        }
+                    case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
                         PQclear(result)
+                        close()
+                        throw TransportError(
+                            code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
+                            host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
+                        )
+                    default:
+                        collected.last.map { PQclear($0) }
+                        collected.last = result
                     }
-                case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-                    PQclear(result)
-                    collected.firstError.map { PQclear($0) }
-                    collected.last.map { PQclear($0) }
-                    close()
-                    throw TransportError(
-                        code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
-                        host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
+                }
+                if waits {
+                    try await waitForSocket(
+                        .readable, registration: registration, phase: phaseIfSent, deadline: deadline
                     )
-                default:
-                    collected.last.map { PQclear($0) }
-                    collected.last = result
+                }
+                waits = true
+                if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
+                    return collected  // the connection broke; finish reports PQerrorMessage
                 }
             }
-            try await waitForSocket(.readable, registration: registration, phase: phaseIfSent, deadline: deadline)
-            if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
-                return collected  // the connection broke; finish reports PQerrorMessage
-            }
+        } catch {
+            collected.firstError.map { PQclear($0) }
+            collected.last.map { PQclear($0) }
+            throw error
         }
     }
 
     /// Waits for the socket, sending a cancel request when the deadline passes, and closing the connection when a
-    /// cancel request (the caller's or the deadline's) goes unanswered for the grace period.
+    /// cancel request (the caller's or the deadline's) goes unanswered for the grace period. Throws
+    /// ``TransportError/Code/connectionClosed`` when the connection was closed during the wait: the caller must not
+    /// touch the PGconn it holds after that.
     func waitForSocket(
         _ interest: SocketReadiness.Interest,
         registration: SocketReadiness.Registration,
@@ -360,7 +391,13 @@ public actor LibPQConnection {
         while true {
             let request = cancellation.request
             let waitUntil = request.map(\.graceDeadline) ?? deadline
-            let outcome = await SocketReadiness.shared.wait(for: interest, on: registration, deadline: waitUntil)
+            let outcome = await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil)
+            guard connection != nil else {
+                throw TransportError(
+                    code: .connectionClosed, message: "the connection was closed while the statement ran",
+                    host: host, port: port, phase: phase, isConnectionUsable: false
+                )
+            }
             if outcome == .ready { return }
             let now = ContinuousClock.now
             if let request = cancellation.request {

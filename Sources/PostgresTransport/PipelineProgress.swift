@@ -185,7 +185,8 @@ final class PipelineProgress {
             sawUnsupportedResult = true
         default:
             if let command {
-                results[command] = QueryResult(taking: result)
+                // A small result is copied and cleared now, so that a large batch does not hold every PGresult.
+                results[command] = QueryResult(copyingSmall: result) ?? QueryResult(taking: result)
             } else {
                 PQclear(result)
             }

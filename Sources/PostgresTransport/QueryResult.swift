@@ -4,11 +4,18 @@ internal import CLibPQ
 ///
 /// Values are read in place from libpq's result, without copying. A result is immutable once complete, and libpq
 /// documents that such a `PGresult` may be read from any thread; the result is freed when the last reference goes.
+/// A small result of a batch is copied out instead (see ``init(copyingSmall:)``), and libpq's freed at once.
 public final class QueryResult: @unchecked Sendable {
-    // @unchecked Sendable: `raw` is a completed PGresult that no one mutates after this object takes ownership, and
-    // libpq only reads it in the accessors below ("PGresult objects are normally read-only after creation, and so
-    // can be passed around freely between threads"). It is cleared exactly once, in deinit.
-    private let raw: OpaquePointer
+    // @unchecked Sendable: a `.libpq` storage is a completed PGresult that no one mutates after this object takes
+    // ownership, and libpq only reads it in the accessors below ("PGresult objects are normally read-only after
+    // creation, and so can be passed around freely between threads"). It is cleared exactly once, in deinit. A
+    // `.copied` storage is immutable.
+    private enum Storage {
+        case libpq(OpaquePointer)
+        case copied(CopiedValues)
+    }
+
+    private let storage: Storage
     /// The command tag of a result built without a server (libpq offers no way to set one in a `PGresult`).
     private let madeCommandTag: String?
 
@@ -18,56 +25,97 @@ public final class QueryResult: @unchecked Sendable {
     public let columnCount: Int
 
     init(taking raw: OpaquePointer, commandTag: String? = nil) {
-        self.raw = raw
+        self.storage = .libpq(raw)
         self.madeCommandTag = commandTag
         self.rowCount = Int(PQntuples(raw))
         self.columnCount = Int(PQnfields(raw))
     }
 
-    deinit {
+    /// A copy of a small result (at most ``CopiedValues/maximumCells`` values, ``CopiedValues/maximumBytes`` bytes),
+    /// after which libpq's is cleared; nil for a larger one, which stays as it is.
+    ///
+    /// A `PGresult` costs at least one 2 KiB block of libpq's, however small: a batch of 20,000 statements would
+    /// otherwise hold 40 MiB until it returns.
+    convenience init?(copyingSmall raw: OpaquePointer) {
+        guard let values = CopiedValues(raw) else { return nil }
         PQclear(raw)
+        self.init(values)
+    }
+
+    private init(_ values: CopiedValues) {
+        self.storage = .copied(values)
+        self.madeCommandTag = nil
+        self.rowCount = values.rowCount
+        self.columnCount = values.columns.count
+    }
+
+    deinit {
+        if case .libpq(let raw) = storage { PQclear(raw) }
     }
 
     /// The command tag, as the server sent it: `SELECT 3`, `INSERT 0 1`, `COMMIT`, `ROLLBACK`, ...
     public var commandTag: String {
-        madeCommandTag ?? String(cString: PQcmdStatus(raw))
+        switch storage {
+        case .libpq(let raw): madeCommandTag ?? String(cString: PQcmdStatus(raw))
+        case .copied(let values): values.commandTag
+        }
     }
 
     /// The number of rows the statement affected (`INSERT`, `UPDATE`, `DELETE`, `MERGE`, `SELECT`, `MOVE`, `FETCH`,
     /// `COPY`), or nil for other commands.
     public var affectedRows: Int? {
         if let madeCommandTag { return Self.affectedRows(inCommandTag: madeCommandTag) }
-        return Int(String(cString: PQcmdTuples(raw)))
+        switch storage {
+        case .libpq(let raw): return Int(String(cString: PQcmdTuples(raw)))
+        case .copied(let values): return values.affectedRows
+        }
     }
 
     /// The name of a column, as the query labelled it.
     public func columnName(_ column: Int) -> String {
         precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
-        return String(cString: PQfname(raw, Int32(column)))
+        switch storage {
+        case .libpq(let raw): return String(cString: PQfname(raw, Int32(column)))
+        case .copied(let values): return values.columns[column].name
+        }
     }
 
     /// The index of the column with this name, or nil. Like libpq, an unquoted name is matched case-insensitively.
     public func columnIndex(named name: String) -> Int? {
-        let index = PQfnumber(raw, name)
-        return index < 0 ? nil : Int(index)
+        switch storage {
+        case .libpq(let raw):
+            let index = PQfnumber(raw, name)
+            return index < 0 ? nil : Int(index)
+        case .copied(let values):
+            return values.columnIndex(named: name)
+        }
     }
 
     /// The type OID of a column (23 for `int4`, 25 for `text`, ...).
     public func columnType(_ column: Int) -> PostgresOID {
         precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
-        return PostgresOID(PQftype(raw, Int32(column)))
+        switch storage {
+        case .libpq(let raw): return PostgresOID(PQftype(raw, Int32(column)))
+        case .copied(let values): return values.columns[column].type
+        }
     }
 
     /// The wire format of a column's values.
     public func columnFormat(_ column: Int) -> ValueFormat {
         precondition(column >= 0 && column < columnCount, "column \(column) out of range 0..<\(columnCount)")
-        return PQfformat(raw, Int32(column)) == 1 ? .binary : .text
+        switch storage {
+        case .libpq(let raw): return PQfformat(raw, Int32(column)) == 1 ? .binary : .text
+        case .copied(let values): return values.columns[column].format
+        }
     }
 
     /// Whether a value is SQL NULL.
     public func isNull(row: Int, column: Int) -> Bool {
         checkBounds(row: row, column: column)
-        return PQgetisnull(raw, Int32(row), Int32(column)) == 1
+        switch storage {
+        case .libpq(let raw): return PQgetisnull(raw, Int32(row), Int32(column)) == 1
+        case .copied(let values): return values.cell(row: row, column: column).length < 0
+        }
     }
 
     /// Calls `body` with a value's bytes, in place, or with nil for SQL NULL. The bytes are valid only inside `body`.
@@ -77,12 +125,17 @@ public final class QueryResult: @unchecked Sendable {
         _ body: (UnsafeRawBufferPointer?) throws -> Result
     ) rethrows -> Result {
         checkBounds(row: row, column: column)
-        if PQgetisnull(raw, Int32(row), Int32(column)) == 1 {
-            return try body(nil)
+        switch storage {
+        case .libpq(let raw):
+            if PQgetisnull(raw, Int32(row), Int32(column)) == 1 {
+                return try body(nil)
+            }
+            let start = PQgetvalue(raw, Int32(row), Int32(column))
+            let length = Int(PQgetlength(raw, Int32(row), Int32(column)))
+            return try body(UnsafeRawBufferPointer(start: start, count: length))
+        case .copied(let values):
+            return try values.withBytes(row: row, column: column, body)
         }
-        let start = PQgetvalue(raw, Int32(row), Int32(column))
-        let length = Int(PQgetlength(raw, Int32(row), Int32(column)))
-        return try body(UnsafeRawBufferPointer(start: start, count: length))
     }
 
     /// A value's bytes, in place, or nil for SQL NULL: valid for as long as this result is alive (keep a reference

@@ -1,19 +1,14 @@
-#if canImport(Glibc)
 import Glibc
 internal import CEpoll
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Foundation
 import Synchronization
 
-/// Suspends tasks until a socket is readable or writable, so that no Swift cooperative thread ever blocks on the
-/// network.
+/// Suspends tasks until a socket is readable or writable, for one ``IOThread``, so that no thread ever blocks on
+/// the network but the I/O thread waiting for all of its sockets at once.
 ///
-/// One background thread per process waits in `epoll_wait` for every registered socket. A waiting task registers
-/// its continuation, arms its descriptor with `EPOLLONESHOT` and suspends; the thread resumes it when the socket is
-/// ready or its deadline passes. Readiness can be spurious (a stale arming firing for a later waiter), so callers
-/// always re-check with libpq and wait again.
+/// A waiting task registers its continuation, arms its descriptor with `EPOLLONESHOT` and suspends; the I/O thread
+/// resumes it when the socket is ready or its deadline passes, onto the executor it waited on: for a connection on
+/// that thread, the thread itself, with no hop. Readiness can be spurious (a stale arming firing for a later
+/// waiter), so callers always re-check with libpq and wait again.
 ///
 /// Waits are kept by ``Registration``, never by descriptor alone: epoll arms a descriptor once, so the waits on one
 /// descriptor (a closed socket's waiter and the new socket that reused its number, say) share that arming, with
@@ -38,7 +33,7 @@ package final class SocketReadiness: Sendable {
         package let descriptor: Int32
     }
 
-    private struct Waiter {
+    fileprivate struct Waiter {
         var descriptor: Int32
         /// The epoll events the waiter is interested in.
         var events: UInt32
@@ -46,6 +41,8 @@ package final class SocketReadiness: Sendable {
         var continuation: UnsafeContinuation<Outcome, Never>
         /// The registration that was already waiting on the same descriptor, if any (usually none).
         var earlier: UInt64?
+        /// Whether the waiting task prefers the I/O thread as its task executor.
+        var resumesPreferredTask: Bool
     }
 
     private struct State {
@@ -55,7 +52,13 @@ package final class SocketReadiness: Sendable {
         var latestWaiter: [Int32: UInt64] = [:]
         /// The deadline the loop sleeps until, if any. A new earlier deadline must wake the loop.
         var sleepingUntil: ContinuousClock.Instant?
-        var sleepsForever = true
+        /// Whether the loop is (about to be) in `epoll_wait`; while it runs jobs, it sees every deadline before it
+        /// sleeps again, and no wait needs to wake it.
+        var isSleeping = false
+        /// No later than the earliest deadline of any waiter, nil when none has one: a waiter that left since can
+        /// leave it earlier than it needs to be, which costs a look at every waiter when it passes, never a missed
+        /// deadline. Spares the loop that look at every turn.
+        var earliestDeadline: ContinuousClock.Instant?
         /// Deadlines set for registrations that were not waiting at the time; their next wait takes it.
         var pendingDeadlines: [UInt64: ContinuousClock.Instant] = [:]
 
@@ -68,6 +71,37 @@ package final class SocketReadiness: Sendable {
                 next = waiter.earlier
             }
             return events
+        }
+
+        /// Keeps ``earliestDeadline`` no later than `deadline`.
+        mutating func note(_ deadline: ContinuousClock.Instant?) {
+            guard let deadline else { return }
+            if let earliest = earliestDeadline, earliest <= deadline { return }
+            earliestDeadline = deadline
+        }
+
+        /// Removes the waiters whose deadline has passed, and makes ``earliestDeadline`` exact again.
+        mutating func removeExpired(at now: ContinuousClock.Instant, into ended: inout [Resumption]) {
+            var expired: [UInt64] = []
+            var earliest: ContinuousClock.Instant?
+            for (id, waiter) in waiters {
+                guard let deadline = waiter.deadline else { continue }
+                if deadline <= now {
+                    expired.append(id)
+                } else if earliest.map({ deadline < $0 }) ?? true {
+                    earliest = deadline
+                }
+            }
+            earliestDeadline = earliest
+            for id in expired {
+                if let waiter = unlink(id) { ended.append(Resumption(waiter, .timedOut)) }
+            }
+        }
+
+        /// Whether a wait with `deadline` must wake the loop, which sleeps past it.
+        func mustWake(for deadline: ContinuousClock.Instant?) -> Bool {
+            guard isSleeping, let deadline else { return false }
+            return sleepingUntil.map { deadline < $0 } ?? true
         }
 
         /// Removes one waiter, keeping the chain of its descriptor intact.
@@ -89,42 +123,53 @@ package final class SocketReadiness: Sendable {
         }
     }
 
-    /// The process-wide instance; its thread lives as long as the process.
-    package static let shared = SocketReadiness()
+    /// A wait that is over, for the I/O thread to resume.
+    struct Resumption {
+        var continuation: UnsafeContinuation<Outcome, Never>
+        var outcome: Outcome
+        /// Whether the waiting task prefers the I/O thread as its task executor.
+        var resumesPreferredTask: Bool
+    }
 
-    #if canImport(Glibc)
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
-    #endif
     private let state = Mutex(State())
-    private let lastRegistrationID = Atomic<UInt64>(0)
+    /// The identity of the I/O thread as a task executor, to recognise the tasks that prefer it.
+    private let taskExecutor: UnownedTaskExecutor
+    /// The loop's buffer for `epoll_wait`; touched only by the I/O thread.
+    private nonisolated(unsafe) let events: UnsafeMutablePointer<epoll_event>
+    private static let eventCapacity = 64
+    /// Registrations are unique in the process, whichever thread they wait on.
+    private static let lastRegistrationID = Atomic<UInt64>(0)
 
-    private init() {
-        #if canImport(Glibc)
+    init(taskExecutor: UnownedTaskExecutor) {
+        self.taskExecutor = taskExecutor
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         precondition(epollDescriptor >= 0 && wakeDescriptor >= 0, "epoll or eventfd unavailable: errno \(errno)")
         var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeDescriptor))
         precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event) == 0)
-        let thread = Thread { [self] in runLoop() }
-        thread.name = "ResilientPostgres.SocketReadiness"
-        thread.start()
-        #endif
+        // Lives as long as its thread, which is as long as the process.
+        events = .allocate(capacity: Self.eventCapacity)
     }
 
     /// A new registration for waits on `descriptor`; takes no lock and allocates nothing.
     package func register(_ descriptor: Int32) -> Registration {
-        Registration(id: lastRegistrationID.wrappingAdd(1, ordering: .relaxed).newValue, descriptor: descriptor)
+        Registration(id: Self.lastRegistrationID.wrappingAdd(1, ordering: .relaxed).newValue, descriptor: descriptor)
     }
 
     /// Suspends until the registration's descriptor is ready for `interest`, or until `deadline` passes.
+    ///
+    /// The task resumes on the executor it waited on (`isolation`): a connection on the I/O thread resumes there
+    /// without changing threads.
     package func wait(
         for interest: Interest,
         on registration: Registration,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?,
+        isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
-        #if canImport(Glibc)
-        await withUnsafeContinuation { continuation in
+        let resumesPreferredTask = withUnsafeCurrentTask { $0?.unownedTaskExecutor == taskExecutor }
+        return await withUnsafeContinuation(isolation: isolation) { continuation in
             let descriptor = registration.descriptor
             var notPollable: [UnsafeContinuation<Outcome, Never>] = []
             let mustWake = state.withLock { state -> Bool in
@@ -138,8 +183,9 @@ package final class SocketReadiness: Sendable {
                 let earlier = state.latestWaiter.updateValue(registration.id, forKey: descriptor)
                 state.waiters[registration.id] = Waiter(
                     descriptor: descriptor, events: events, deadline: deadline, continuation: continuation,
-                    earlier: earlier
+                    earlier: earlier, resumesPreferredTask: resumesPreferredTask
                 )
+                state.note(deadline)
                 // Armed under the lock, so that two waits on one descriptor cannot arm it each with only its own
                 // interest. The chain is almost always this one waiter.
                 guard arm(descriptor, events: events | state.events(from: earlier)) else {
@@ -151,25 +197,20 @@ package final class SocketReadiness: Sendable {
                     }
                     return false
                 }
-                guard let deadline else { return false }
-                if state.sleepsForever { return true }
-                return state.sleepingUntil.map { deadline < $0 } ?? true
+                return state.mustWake(for: deadline)
             }
             for waiter in notPollable { waiter.resume(returning: .ready) }
             if mustWake { wake() }
         }
-        #else
-        await Self.waitOnOwnThread(for: interest, on: registration.descriptor, deadline: deadline)
-        #endif
     }
 
-    /// Moves the deadline of the registration's wait earlier (to end a wait after a cancel request).
+    /// Moves the deadline of the registration's wait earlier (to end a wait after a cancel request); safe to call
+    /// from any thread.
     ///
     /// When the registration is not waiting, its next wait takes the deadline; an owner that may not wait again
     /// must call ``discardPendingDeadline(of:)``.
     package func shortenDeadline(of registration: Registration, to deadline: ContinuousClock.Instant) {
-        #if canImport(Glibc)
-        let changed = state.withLock { state -> Bool in
+        let mustWake = state.withLock { state -> Bool in
             guard var waiter = state.waiters[registration.id] else {
                 let pending = state.pendingDeadlines[registration.id]
                 state.pendingDeadlines[registration.id] = pending.map { min($0, deadline) } ?? deadline
@@ -178,23 +219,20 @@ package final class SocketReadiness: Sendable {
             if let current = waiter.deadline, current <= deadline { return false }
             waiter.deadline = deadline
             state.waiters[registration.id] = waiter
-            return true
+            state.note(deadline)
+            return state.mustWake(for: deadline)
         }
-        if changed { wake() }
-        #endif
+        if mustWake { wake() }
     }
 
     /// Drops a deadline set by ``shortenDeadline(of:to:)`` that no wait took.
     func discardPendingDeadline(of registration: Registration) {
-        #if canImport(Glibc)
         state.withLock { state in
             guard !state.pendingDeadlines.isEmpty else { return }
             state.pendingDeadlines[registration.id] = nil
         }
-        #endif
     }
 
-    #if canImport(Glibc)
     private static func events(for interest: Interest) -> UInt32 {
         switch interest {
         case .readable: EPOLLIN.rawValue
@@ -210,77 +248,71 @@ package final class SocketReadiness: Sendable {
         return epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, descriptor, &event) == 0
     }
 
-    private func wake() {
+    /// Ends the I/O thread's `epoll_wait`.
+    func wake() {
         var one: UInt64 = 1
         _ = withUnsafeBytes(of: &one) { Glibc.write(wakeDescriptor, $0.baseAddress, 8) }
     }
 
-    private func runLoop() {
-        let capacity = 64
-        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
-        var ready: [UnsafeContinuation<Outcome, Never>] = []
-        var expired: [UnsafeContinuation<Outcome, Never>] = []
-        var expiredIDs: [UInt64] = []
-        ready.reserveCapacity(capacity)
-        let wakesEveryone = EPOLLERR.rawValue | EPOLLHUP.rawValue
-        while true {
-            let timeout = state.withLock { state -> Int32 in
-                let earliest = state.waiters.values.lazy.compactMap(\.deadline).min()
-                state.sleepingUntil = earliest
-                state.sleepsForever = earliest == nil
-                guard let earliest else { return -1 }
-                return Self.milliseconds(until: earliest)
-            }
-            let count = epoll_wait(epollDescriptor, events, Int32(capacity), timeout)
-            let now = ContinuousClock.now
-            var woken = false
-            state.withLock { state in
-                for index in 0..<max(0, Int(count)) {
-                    let descriptor = events[index].data.fd
-                    if descriptor == wakeDescriptor {
-                        woken = true
-                        continue
-                    }
-                    // Wake every waiter on the descriptor whose interest the event matches; re-arm for the others.
-                    let fired = events[index].events
-                    var next = state.latestWaiter.removeValue(forKey: descriptor)
-                    var stillWaiting: UInt32 = 0
-                    while let current = next, let waiter = state.waiters[current] {
-                        next = waiter.earlier
-                        if waiter.events & fired != 0 || fired & wakesEveryone != 0 {
-                            state.waiters[current] = nil
-                            ready.append(waiter.continuation)
-                        } else {
-                            state.waiters[current]?.earlier = state.latestWaiter.updateValue(current, forKey: descriptor)
-                            stillWaiting |= waiter.events
-                        }
-                    }
-                    if stillWaiting != 0, !arm(descriptor, events: stillWaiting) {
-                        while let current = state.latestWaiter[descriptor], let waiter = state.unlink(current) {
-                            ready.append(waiter.continuation)
-                        }
-                    }
-                }
-                for (id, waiter) in state.waiters {
-                    if let deadline = waiter.deadline, deadline <= now { expiredIDs.append(id) }
-                }
-                for id in expiredIDs {
-                    if let waiter = state.unlink(id) { expired.append(waiter.continuation) }
-                }
-            }
-            // Drain the wake-up counter only when it fired: a read of an empty eventfd is a wasted system call.
-            if woken {
-                var drained: UInt64 = 0
-                _ = withUnsafeMutableBytes(of: &drained) { Glibc.read(wakeDescriptor, $0.baseAddress, 8) }
-            }
-            for continuation in ready { continuation.resume(returning: .ready) }
-            for continuation in expired { continuation.resume(returning: .timedOut) }
-            ready.removeAll(keepingCapacity: true)
-            expired.removeAll(keepingCapacity: true)
-            expiredIDs.removeAll(keepingCapacity: true)
+    // MARK: - On the I/O thread
+
+    /// The timeout for the loop's next `epoll_wait`: milliseconds until the earliest deadline, or -1 for none.
+    /// From then until ``poll(timeout:into:)`` returns, a wait with an earlier deadline wakes the loop.
+    func timeoutUntilNextDeadline() -> Int32 {
+        state.withLock { state -> Int32 in
+            let earliest = state.earliestDeadline
+            state.sleepingUntil = earliest
+            state.isSleeping = true
+            guard let earliest else { return -1 }
+            return Self.milliseconds(until: earliest)
         }
     }
-    #endif
+
+    /// Waits up to `timeout` milliseconds (0: not at all, -1: until an event) and appends the waits that are over,
+    /// ready or past their deadline, to `ended`.
+    func poll(timeout: Int32, into ended: inout [Resumption]) {
+        let count = epoll_wait(epollDescriptor, events, Int32(Self.eventCapacity), timeout)
+        let now = ContinuousClock.now
+        var woken = false
+        let wakesEveryone = EPOLLERR.rawValue | EPOLLHUP.rawValue
+        state.withLock { state in
+            state.isSleeping = false
+            for index in 0..<max(0, Int(count)) {
+                let descriptor = events[index].data.fd
+                if descriptor == wakeDescriptor {
+                    woken = true
+                    continue
+                }
+                // Wake every waiter on the descriptor whose interest the event matches; re-arm for the others.
+                let fired = events[index].events
+                var next = state.latestWaiter.removeValue(forKey: descriptor)
+                var stillWaiting: UInt32 = 0
+                while let current = next, let waiter = state.waiters[current] {
+                    next = waiter.earlier
+                    if waiter.events & fired != 0 || fired & wakesEveryone != 0 {
+                        state.waiters[current] = nil
+                        ended.append(Resumption(waiter, .ready))
+                    } else {
+                        state.waiters[current]?.earlier = state.latestWaiter.updateValue(current, forKey: descriptor)
+                        stillWaiting |= waiter.events
+                    }
+                }
+                if stillWaiting != 0, !arm(descriptor, events: stillWaiting) {
+                    while let current = state.latestWaiter[descriptor], let waiter = state.unlink(current) {
+                        ended.append(Resumption(waiter, .ready))
+                    }
+                }
+            }
+            if let earliest = state.earliestDeadline, earliest <= now {
+                state.removeExpired(at: now, into: &ended)
+            }
+        }
+        // Drain the wake-up counter only when it fired: a read of an empty eventfd is a wasted system call.
+        if woken {
+            var drained: UInt64 = 0
+            _ = withUnsafeMutableBytes(of: &drained) { Glibc.read(wakeDescriptor, $0.baseAddress, 8) }
+        }
+    }
 
     /// Milliseconds from now until `deadline`, rounded up so that a wait never ends before it; 0 when past.
     static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
@@ -290,41 +322,12 @@ package final class SocketReadiness: Sendable {
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: milliseconds)
     }
+}
 
-    /// Blocks the calling thread in `poll` until `descriptor` is ready or `deadline` passes.
-    static func pollDescriptor(
-        _ descriptor: Int32,
-        for interest: Interest,
-        until deadline: ContinuousClock.Instant?
-    ) -> Outcome {
-        let events: Int16 =
-            switch interest {
-            case .readable: Int16(POLLIN)
-            case .writable: Int16(POLLOUT)
-            case .readableOrWritable: Int16(POLLIN | POLLOUT)
-            }
-        var entry = pollfd(fd: descriptor, events: events, revents: 0)
-        while true {
-            let result = poll(&entry, 1, deadline.map { milliseconds(until: $0) } ?? -1)
-            if result > 0 { return .ready }
-            if result == 0 { return .timedOut }
-            if errno != EINTR { return .ready }  // let libpq report what is wrong with the descriptor
-        }
+extension SocketReadiness.Resumption {
+    fileprivate init(_ waiter: SocketReadiness.Waiter, _ outcome: SocketReadiness.Outcome) {
+        self.init(
+            continuation: waiter.continuation, outcome: outcome, resumesPreferredTask: waiter.resumesPreferredTask
+        )
     }
-
-    #if !canImport(Glibc)
-    /// Portable fallback: waits in `poll` on a thread of its own.
-    private static func waitOnOwnThread(
-        for interest: Interest,
-        on descriptor: Int32,
-        deadline: ContinuousClock.Instant?
-    ) async -> Outcome {
-        await withUnsafeContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(returning: pollDescriptor(descriptor, for: interest, until: deadline))
-            }
-            thread.start()
-        }
-    }
-    #endif
 }

@@ -4,8 +4,8 @@ import Synchronization
 /// The cancellation state of the statement a connection is running: whether a cancel was requested (by the
 /// caller's task or by the statement's deadline) and until when the server gets to answer it.
 ///
-/// A request sends `PQcancel` on a thread of its own and bounds the statement's remaining wait by the grace period;
-/// a server that does not answer by then is treated as hung, and the connection is closed.
+/// A request sends `PQcancel` on a thread of ``BlockingPool/cancels`` and bounds the statement's remaining wait by
+/// the grace period; a server that does not answer by then is treated as hung, and the connection is closed.
 ///
 /// A cancel request names the session, not the statement: the server cancels whatever the session runs when the
 /// request arrives. The statement can finish while the request is on its way, so the next statement on the session
@@ -35,8 +35,10 @@ final class StatementCancellation: Sendable {
         var registration = SocketReadiness.Registration(id: 0, descriptor: -1)
         var reason: Reason?
         var graceDeadline: ContinuousClock.Instant?
-        /// While a cancel request may still be on its way to the server (its thread started and `PQcancel` not yet
-        /// returned): the grace deadline of that request. Nil when no request is in flight.
+        /// Whether the statement's wait was ended because the connection was closed under it.
+        var isInterrupted = false
+        /// While a cancel request may still be on its way to the server (queued, or `PQcancel` not yet returned):
+        /// the grace deadline of that request. Nil when no request is in flight.
         var inFlightUntil: ContinuousClock.Instant?
         /// The next statement, waiting for the request in flight to be sent.
         var inFlightWaiter: UnsafeContinuation<Void, Never>?
@@ -45,21 +47,25 @@ final class StatementCancellation: Sendable {
     private let state = Mutex(State())
     private let token: CancelToken?
     private let grace: Duration
+    /// Where the connection's socket waits are registered.
+    private let readiness: SocketReadiness
 
-    init(token: CancelToken?, grace: Duration) {
+    init(token: CancelToken?, grace: Duration, readiness: SocketReadiness) {
         self.token = token
         self.grace = grace
+        self.readiness = readiness
     }
 
     /// Marks the start of a statement on the connection's socket; returns the registration its waits use.
     func begin(descriptor: Int32) -> SocketReadiness.Registration {
-        let registration = SocketReadiness.shared.register(descriptor)
+        let registration = readiness.register(descriptor)
         state.withLock { state in
             state.generation &+= 1
             state.isActive = true
             state.registration = registration
             state.reason = nil
             state.graceDeadline = nil
+            state.isInterrupted = false
         }
         return registration
     }
@@ -68,8 +74,18 @@ final class StatementCancellation: Sendable {
     func end() {
         state.withLock { state in
             state.isActive = false
-            // A cancel request may have left a deadline for a wait that never came.
-            if state.reason != nil { SocketReadiness.shared.discardPendingDeadline(of: state.registration) }
+            // A cancel request or a close may have left a deadline for a wait that never came.
+            if state.reason != nil || state.isInterrupted { readiness.discardPendingDeadline(of: state.registration) }
+        }
+    }
+
+    /// Ends the running statement's wait for its socket at once, and any it starts later: the connection was
+    /// closed, and its socket with it, which epoll forgets without waking anyone.
+    func interruptWait() {
+        state.withLock { state in
+            guard state.isActive else { return }
+            state.isInterrupted = true
+            readiness.shortenDeadline(of: state.registration, to: .now)
         }
     }
 
@@ -94,13 +110,13 @@ final class StatementCancellation: Sendable {
                 state.inFlightUntil = graceDeadline
             }
             // Under this lock, so that `end` cannot run in between and leave the deadline pending for good.
-            SocketReadiness.shared.shortenDeadline(of: state.registration, to: graceDeadline)
+            readiness.shortenDeadline(of: state.registration, to: graceDeadline)
             return state.generation
         }
         guard let generation, let token else { return }
-        let thread = Thread { [self] in
+        BlockingPool.cancels.submit { [self] in
             // A statement that already ended needs no cancel. One that ends during the send is why the next
-            // statement waits for this thread (see waitForCancelInFlight).
+            // statement waits for this request (see waitForCancelInFlight).
             if state.withLock({ $0.isActive && $0.generation == generation }) {
                 _ = token.send()
             }
@@ -110,8 +126,6 @@ final class StatementCancellation: Sendable {
             }
             waiter?.resume()
         }
-        thread.name = "ResilientPostgres.cancel"
-        thread.start()
     }
 
     /// Until when a cancel request of an earlier statement may still be on its way to the server; nil when none

@@ -11,6 +11,9 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     var port: Int? { get }
     /// The server process serving the session, when it is known (a libpq session); nil for test doubles.
     var serverProcess: ServerProcess? { get }
+    /// The executor the session does its I/O on, for a caller's task to prefer (`withTaskExecutorPreference`) so
+    /// that it runs beside the session instead of hopping to it; nil when it has none (test doubles).
+    var taskExecutor: (any TaskExecutor)? { get }
     /// Runs one statement with bound parameters.
     func execute(
         _ sql: String,
@@ -54,6 +57,8 @@ package protocol DatabaseConnection: AnyObject, Sendable {
 }
 
 extension DatabaseConnection {
+    package var taskExecutor: (any TaskExecutor)? { nil }
+
     package func executePrepared(
         _ sql: String,
         parameters: [Parameter],
@@ -129,6 +134,8 @@ extension LibPQConnection: DatabaseConnection {
     package nonisolated var serverProcess: ServerProcess? {
         ServerProcess(host: host, port: port, pid: backendPID, clientPort: localPort)
     }
+
+    package nonisolated var taskExecutor: (any TaskExecutor)? { ioThread.taskExecutor }
 
     /// A session whose cancel request is still being sent stays reusable: its next statement waits until the request
     /// has been delivered, which costs about one round trip, less than opening a new session, and protects the

@@ -6,6 +6,10 @@ import Testing
 /// Waits on the two ends of a local socket pair; no server needed.
 @Suite("Socket readiness")
 struct SocketReadinessTests {
+    /// The readiness of one of the process's I/O threads.
+    static let readiness = IOThread.shared[0].readiness
+    var readiness: SocketReadiness { Self.readiness }
+
     /// One end of a socket pair and the other, closed when the test ends.
     final class SocketPair: Sendable {
         let waited: Int32
@@ -40,7 +44,8 @@ struct SocketReadinessTests {
             deadline: ContinuousClock.Instant? = nil
         ) {
             Task { [self] in
-                let result = await SocketReadiness.shared.wait(for: interest, on: registration, deadline: deadline)
+                let readiness = SocketReadinessTests.readiness
+                let result = await readiness.wait(for: interest, on: registration, deadline: deadline)
                 outcome.withLock { $0 = result }
             }
         }
@@ -60,8 +65,8 @@ struct SocketReadinessTests {
 
     @Test func twoWaitsOnOneDescriptorBothWake() async throws {
         let pair = try SocketPair()
-        let first = Wait(.readable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
-        let second = Wait(.readable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        let first = Wait(.readable, on: readiness.register(pair.waited), deadline: .now + .seconds(30))
+        let second = Wait(.readable, on: readiness.register(pair.waited), deadline: .now + .seconds(30))
         try await Task.sleep(for: Self.settle)
         #expect(first.result == nil && second.result == nil)
         pair.send()
@@ -71,10 +76,10 @@ struct SocketReadinessTests {
 
     @Test func eachWaitOnOneDescriptorWakesForItsOwnInterest() async throws {
         let pair = try SocketPair()
-        let reader = Wait(.readable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        let reader = Wait(.readable, on: readiness.register(pair.waited), deadline: .now + .seconds(30))
         try await Task.sleep(for: Self.settle)
         // The socket is writable at once: the writer wakes, and the reader keeps waiting for data.
-        let writer = Wait(.writable, on: SocketReadiness.shared.register(pair.waited), deadline: .now + .seconds(30))
+        let writer = Wait(.writable, on: readiness.register(pair.waited), deadline: .now + .seconds(30))
         #expect(try await writer.result(within: .seconds(5)) == .ready)
         try await Task.sleep(for: Self.settle)
         #expect(reader.result == nil)
@@ -84,11 +89,11 @@ struct SocketReadinessTests {
 
     @Test func shortenedDeadlineEndsOnlyItsRegistrationsWait() async throws {
         let pair = try SocketPair()
-        let cancelled = SocketReadiness.shared.register(pair.waited)
+        let cancelled = readiness.register(pair.waited)
         let first = Wait(.readable, on: cancelled)
-        let second = Wait(.readable, on: SocketReadiness.shared.register(pair.waited))
+        let second = Wait(.readable, on: readiness.register(pair.waited))
         try await Task.sleep(for: Self.settle)
-        SocketReadiness.shared.shortenDeadline(of: cancelled, to: .now)
+        readiness.shortenDeadline(of: cancelled, to: .now)
         #expect(try await first.result(within: .seconds(5)) == .timedOut)
         try await Task.sleep(for: Self.settle)
         #expect(second.result == nil)
@@ -98,10 +103,10 @@ struct SocketReadinessTests {
 
     @Test func deadlineSetBeforeAWaitGoesToItsRegistrationOnly() async throws {
         let pair = try SocketPair()
-        let earlier = SocketReadiness.shared.register(pair.waited)
-        SocketReadiness.shared.shortenDeadline(of: earlier, to: .now)
+        let earlier = readiness.register(pair.waited)
+        readiness.shortenDeadline(of: earlier, to: .now)
         // A later registration on the same descriptor does not inherit it...
-        let later = Wait(.readable, on: SocketReadiness.shared.register(pair.waited))
+        let later = Wait(.readable, on: readiness.register(pair.waited))
         // ...while the registration it was meant for takes it with its next wait.
         let own = Wait(.readable, on: earlier)
         #expect(try await own.result(within: .seconds(5)) == .timedOut)

@@ -1,0 +1,207 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// A thread that runs the work of the connections it serves and waits for their sockets: the executor of those
+/// connections, so that an answer read from a socket is handled on the thread that saw it arrive.
+///
+/// Each thread runs one loop: it runs the jobs enqueued on it, then waits in its own `epoll_wait` (without
+/// sleeping when jobs are pending) for the sockets registered with its ``readiness`` and for their deadlines,
+/// resumes the waits that are over, and starts again. A job enqueued from the thread itself is queued without a
+/// lock or a system call; one from another thread takes a lock, and wakes the loop only when it may be asleep.
+///
+/// As a `SerialExecutor` it isolates the connections assigned to it (``LibPQConnection``'s `unownedExecutor`);
+/// through ``taskExecutor`` it runs the nonisolated code of a task that prefers it (`withTaskExecutorPreference`),
+/// so that a caller and its connection share the thread and no call between them changes threads.
+///
+/// The task executor is a companion object rather than the thread itself, because both roles enqueue through one
+/// `enqueue` and a job must run differently in each: a task that prefers the thread runs with it as its task
+/// executor as well, so that its switches between its own nonisolated code and a connection on the thread happen
+/// inline, while a task that does not must run without one, or every switch inside a connection would go through
+/// the queue again. A job enqueued on the companion is the former's; one resumed from a socket wait is whichever
+/// its task is (told when it waited); one enqueued by a job running on the thread is its task's, as the job's. Nor
+/// does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the
+/// object it is given, so the identity a task carries must be that object's.
+///
+/// The threads are process-wide (``shared``), one per processor, and live as long as the process.
+package final class IOThread: SerialExecutor, @unchecked Sendable {
+    // @unchecked Sendable: `local`, `localHead` and `runsPreferredTask` are touched only by the loop thread (`enqueue`
+    // checks `isCurrent` before touching them); everything shared is behind `remote`'s lock or atomic.
+
+    /// One job, and how to run it.
+    private struct Job {
+        var job: UnownedJob
+        /// Whether the job belongs to a task that prefers this thread as its task executor: it then runs with this
+        /// thread as its task executor too, so that the task's later switches between its nonisolated code and
+        /// the connections on this thread stay on the thread, inline.
+        var withTaskExecutor: Bool
+    }
+
+    private struct Remote {
+        var jobs: [Job] = []
+        /// Whether the loop is (about to be) blocked in `epoll_wait`, with a timeout other than 0.
+        var isSleeping = false
+        /// Whether a wake-up has been written since the loop went to sleep.
+        var isWoken = false
+    }
+
+    /// The sockets this thread waits for.
+    package let readiness: SocketReadiness
+    private let remote = Mutex(Remote())
+    /// The loop's thread, once it runs (`pthread_t` is an integer on Linux).
+    private let threadID = Atomic<UInt>(0)
+    // Unchecked exclusivity: touched only by the loop thread, never overlapping (a job runs after it is taken out).
+    @exclusivity(unchecked) private var local: [Job] = []
+    @exclusivity(unchecked) private var localHead = 0
+    /// Whether what the loop does now is for a task that prefers this thread: running such a task's job, or
+    /// resuming such a task's wait. A job enqueued meanwhile from this thread (the task switching, or resumed) is
+    /// that task's.
+    @exclusivity(unchecked) private var runsPreferredTask = false
+    private let taskExecutorRole: TaskExecutorRole
+
+    /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
+    /// keep enqueueing more.
+    private static let jobsPerRound = 1024
+
+    /// The process-wide threads, one per active processor.
+    package static let shared: [IOThread] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
+        IOThread(name: "ResilientPostgres.io.\($0)")
+    }
+    private static let nextIndex = Atomic<Int>(0)
+
+    /// The next of the ``shared`` threads, round robin: where a new connection goes.
+    package static func next() -> IOThread {
+        let index = nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue
+        return shared[Int(UInt(bitPattern: index) % UInt(shared.count))]
+    }
+
+    /// Starts a thread of its own; it runs until the process ends.
+    package init(name: String) {
+        let taskExecutorRole = TaskExecutorRole()
+        self.taskExecutorRole = taskExecutorRole
+        readiness = SocketReadiness(taskExecutor: taskExecutorRole.asUnownedTaskExecutor())
+        taskExecutorRole.thread = self
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Whether the caller runs on this thread.
+    package var isCurrent: Bool {
+        pthread_equal(pthread_self(), threadID.load(ordering: .relaxed)) != 0
+    }
+
+    // MARK: - Executor
+
+    package func enqueue(_ job: consuming ExecutorJob) {
+        enqueue(Job(job: UnownedJob(job), withTaskExecutor: isCurrent && runsPreferredTask))
+    }
+
+    package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    /// This thread as a task executor, for `withTaskExecutorPreference` or `Task(executorPreference:)`: the
+    /// nonisolated code of a task that prefers it runs here.
+    package var taskExecutor: any TaskExecutor { taskExecutorRole }
+
+    package func isSameExclusiveExecutionContext(other: IOThread) -> Bool {
+        self === other
+    }
+
+    package func checkIsolated() {
+        precondition(isCurrent, "expected to run on \(Thread.current.name ?? "an I/O thread"), but did not")
+    }
+
+    package func isIsolatingCurrentContext() -> Bool? {
+        isCurrent
+    }
+
+    private func enqueue(_ job: Job) {
+        if isCurrent {
+            local.append(job)
+            return
+        }
+        let mustWake = remote.withLock { remote -> Bool in
+            remote.jobs.append(job)
+            guard remote.isSleeping, !remote.isWoken else { return false }
+            remote.isWoken = true
+            return true
+        }
+        if mustWake { readiness.wake() }
+    }
+
+    /// The thread in the role of task executor: jobs enqueued here belong to tasks that prefer the thread.
+    private final class TaskExecutorRole: TaskExecutor, @unchecked Sendable {
+        // @unchecked Sendable: `thread` is set once, in the thread's initializer, before the object is shared. The
+        // reference cycle is harmless: an I/O thread lives as long as the process.
+        var thread: IOThread?
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            thread?.enqueue(Job(job: UnownedJob(job), withTaskExecutor: true))
+        }
+    }
+
+    // MARK: - The loop
+
+    private func run() {
+        threadID.store(pthread_self(), ordering: .relaxed)
+        var ready: [SocketReadiness.Resumption] = []
+        while true {
+            runLocalJobs()
+            var timeout: Int32 = 0
+            if localHead == local.count {
+                timeout = readiness.timeoutUntilNextDeadline()
+                if timeout != 0 {
+                    remote.withLock { remote in
+                        if remote.jobs.isEmpty { remote.isSleeping = true } else { timeout = 0 }
+                    }
+                }
+            }
+            readiness.poll(timeout: timeout, into: &ready)
+            remote.withLock { remote in
+                remote.isSleeping = false
+                remote.isWoken = false
+                if remote.jobs.isEmpty { return }
+                if local.isEmpty {
+                    swap(&local, &remote.jobs)
+                } else {
+                    local.append(contentsOf: remote.jobs)
+                    remote.jobs.removeAll(keepingCapacity: true)
+                }
+            }
+            for resumption in ready {
+                runsPreferredTask = resumption.resumesPreferredTask
+                resumption.continuation.resume(returning: resumption.outcome)
+            }
+            runsPreferredTask = false
+            ready.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Runs the queued jobs, and those they enqueue, up to ``jobsPerRound``.
+    private func runLocalJobs() {
+        let serialExecutor = asUnownedSerialExecutor()
+        let taskExecutor = taskExecutorRole.asUnownedTaskExecutor()
+        var ran = 0
+        while localHead < local.count, ran < Self.jobsPerRound {
+            let job = local[localHead]
+            localHead += 1
+            ran += 1
+            runsPreferredTask = job.withTaskExecutor
+            if job.withTaskExecutor {
+                job.job.runSynchronously(isolatedTo: serialExecutor, taskExecutor: taskExecutor)
+            } else {
+                job.job.runSynchronously(on: serialExecutor)
+            }
+        }
+        runsPreferredTask = false
+        if localHead == local.count {
+            local.removeAll(keepingCapacity: true)
+            localHead = 0
+        } else if localHead >= Self.jobsPerRound {
+            local.removeFirst(localHead)
+            localHead = 0
+        }
+    }
+}

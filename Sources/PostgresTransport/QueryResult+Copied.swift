@@ -1,0 +1,106 @@
+internal import CLibPQ
+
+extension QueryResult {
+    /// The values of a small result, copied out of libpq's result so that it can be cleared at once.
+    struct CopiedValues: Sendable {
+        /// The most values a result may hold to be copied.
+        static let maximumCells = 64
+        /// The most bytes its values may add up to.
+        static let maximumBytes = 1024
+
+        /// Where a value is in ``bytes``; a negative length is SQL NULL.
+        struct Cell: Sendable {
+            var offset: Int32
+            var length: Int32
+        }
+
+        let columns: [Column]
+        let rowCount: Int
+        let commandTag: String
+        let affectedRows: Int?
+        /// Every value's bytes, one after the other, row by row.
+        private let bytes: [UInt8]
+        /// One per value, row by row.
+        private let cells: [Cell]
+
+        /// A copy of `raw`'s values, or nil when it is too large to be worth one.
+        init?(_ raw: OpaquePointer) {
+            let rowCount = Int(PQntuples(raw)), columnCount = Int(PQnfields(raw))
+            guard rowCount * columnCount <= Self.maximumCells else { return nil }
+            var cells: [Cell] = []
+            cells.reserveCapacity(rowCount * columnCount)
+            var total: Int32 = 0
+            for row in 0..<Int32(rowCount) {
+                for column in 0..<Int32(columnCount) {
+                    let isNull = PQgetisnull(raw, row, column) == 1
+                    let length = isNull ? -1 : PQgetlength(raw, row, column)
+                    cells.append(Cell(offset: total, length: length))
+                    total += max(0, length)
+                }
+            }
+            guard total <= Self.maximumBytes else { return nil }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(Int(total))
+            for (index, cell) in cells.enumerated() where cell.length > 0 {
+                let value = PQgetvalue(raw, Int32(index / columnCount), Int32(index % columnCount))
+                bytes.append(contentsOf: UnsafeRawBufferPointer(start: value, count: Int(cell.length)))
+            }
+            self.columns = (0..<Int32(columnCount)).map { column in
+                Column(
+                    name: String(cString: PQfname(raw, column)),
+                    type: PostgresOID(PQftype(raw, column)),
+                    format: PQfformat(raw, column) == 1 ? .binary : .text
+                )
+            }
+            self.rowCount = rowCount
+            self.commandTag = String(cString: PQcmdStatus(raw))
+            self.affectedRows = Int(String(cString: PQcmdTuples(raw)))
+            self.bytes = bytes
+            self.cells = cells
+        }
+
+        func cell(row: Int, column: Int) -> Cell {
+            cells[row * columns.count + column]
+        }
+
+        func withBytes<Result>(
+            row: Int,
+            column: Int,
+            _ body: (UnsafeRawBufferPointer?) throws -> Result
+        ) rethrows -> Result {
+            let cell = cell(row: row, column: column)
+            if cell.length < 0 { return try body(nil) }
+            return try bytes.withUnsafeBytes { buffer in
+                let start = Int(cell.offset)
+                return try body(UnsafeRawBufferPointer(rebasing: buffer[start..<start + Int(cell.length)]))
+            }
+        }
+
+        /// The index of the column `name` designates, as `PQfnumber` finds it: the name with its unquoted parts
+        /// lower-cased (ASCII) and its quotes removed (`""` inside quotes is one `"`).
+        func columnIndex(named name: String) -> Int? {
+            guard !name.isEmpty else { return nil }
+            var folded: [UInt8] = []
+            var inQuotes = false
+            var characters = name.utf8.makeIterator()
+            var pending = characters.next()
+            while let byte = pending {
+                pending = characters.next()
+                if byte == UInt8(ascii: "\"") {
+                    if inQuotes, pending == UInt8(ascii: "\"") {
+                        folded.append(byte)
+                        pending = characters.next()
+                    } else {
+                        inQuotes.toggle()
+                    }
+                } else if !inQuotes, byte >= UInt8(ascii: "A"), byte <= UInt8(ascii: "Z") {
+                    folded.append(byte + 32)
+                } else {
+                    folded.append(byte)
+                }
+            }
+            let target = String(decoding: folded, as: UTF8.self)
+            return columns.firstIndex { $0.name == target }
+        }
+    }
+}

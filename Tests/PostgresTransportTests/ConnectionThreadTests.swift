@@ -1,0 +1,81 @@
+import Foundation
+import PostgresTransport
+import Testing
+
+/// A connection on its I/O thread, against a real server.
+@Suite("Connections on their I/O thread", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+struct ConnectionThreadTests {
+    /// How late past the close a suspended statement may end on a loaded machine.
+    static let margin = Duration.seconds(2)
+
+    @Test func closeWhileAStatementWaitsEndsItAndFreesNothingUnderIt() async throws {
+        let connection = try await TestServer.connect()
+        let statement = Task { try await connection.execute("SELECT pg_sleep(5)") }
+        try await Task.sleep(for: .milliseconds(200))
+        let closed = ContinuousClock.now
+        await connection.close()
+        let error = await #expect(throws: TransportError.self) { try await statement.value }
+        #expect(error?.code == .connectionClosed)
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == false)
+        #expect(ContinuousClock.now - closed < Self.margin)
+        let after = await #expect(throws: TransportError.self) { try await connection.execute("SELECT 1") }
+        #expect(after?.code == .connectionClosed)
+    }
+
+    @Test func closeWhileABatchWaitsEndsIt() async throws {
+        let connection = try await TestServer.connect()
+        let batch = Task {
+            try await connection.executeBatch([BatchStatement("SELECT 1"), BatchStatement("SELECT pg_sleep(5)")])
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        await connection.close()
+        let error = await #expect(throws: TransportError.self) { try await batch.value }
+        #expect(error?.code == .connectionClosed)
+        #expect(error?.isConnectionUsable == false)
+    }
+
+    @Test func aCallerPreferringTheConnectionsThreadRunsStatements() async throws {
+        let connection = try await TestServer.connect()
+        let values = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            var values: [String?] = []
+            for index in 0..<50 {
+                values.append(try await connection.execute("SELECT $1::int4 * 2", parameters: [.text("\(index)")])
+                    .string(row: 0, column: 0))
+            }
+            return values
+        }
+        #expect(values == (0..<50).map { String($0 * 2) })
+        await connection.close()
+    }
+
+    @Test func smallBatchResultsReadAsLibpqsDo() async throws {
+        let connection = try await TestServer.connect()
+        let sql = #"SELECT 1 AS "Foo", NULL::text AS bar, ''::text AS empty, 'x' AS "with""quote""#
+        let fromLibpq = try await connection.execute(sql)
+        let results = try await connection.executeBatch([
+            BatchStatement(sql), BatchStatement("SELECT g FROM generate_series(1, 1000) AS g"),
+        ])
+        let copied = results[0]
+        for result in [fromLibpq, copied] {
+            #expect(result.rowCount == 1 && result.columnCount == 4)
+            #expect(result.commandTag == "SELECT 1")
+            #expect(result.affectedRows == 1)
+            #expect(result.string(row: 0, column: 0) == "1")
+            #expect(result.isNull(row: 0, column: 1))
+            #expect(result.string(row: 0, column: 1) == nil)
+            #expect(!result.isNull(row: 0, column: 2))
+            #expect(result.string(row: 0, column: 2) == "")
+            #expect(result.columnName(0) == "Foo")
+            #expect(result.columnType(0) == 23)
+            #expect(result.columnFormat(0) == .text)
+        }
+        for name in ["Foo", "foo", "FOO", #""Foo""#, #""foo""#, "bar", "BAR", #""BAR""#, "", #""with""""quote""#,
+                     #"with"quote"#, "missing"] {
+            #expect(copied.columnIndex(named: name) == fromLibpq.columnIndex(named: name), "\(name)")
+        }
+        #expect(results[1].rowCount == 1000)
+        #expect(results[1].string(row: 999, column: 0) == "1000")
+        await connection.close()
+    }
+}
