@@ -18,8 +18,8 @@ extension QueryResult {
         let rowCount: Int
         let commandTag: String
         let affectedRows: Int?
-        /// Every value's bytes, one after the other, row by row.
-        private let bytes: [UInt8]
+        /// Every value's bytes, one after the other, row by row, in memory that stays put while the values live.
+        private let bytes: Bytes
         /// One per value, row by row.
         private let cells: [Cell]
 
@@ -39,11 +39,11 @@ extension QueryResult {
                 }
             }
             guard total <= Self.maximumBytes else { return nil }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(Int(total))
+            let bytes = Bytes(count: Int(total))
             for (index, cell) in cells.enumerated() where cell.length > 0 {
                 let value = PQgetvalue(raw, Int32(index / columnCount), Int32(index % columnCount))
-                bytes.append(contentsOf: UnsafeRawBufferPointer(start: value, count: Int(cell.length)))
+                UnsafeMutableRawBufferPointer(rebasing: bytes.memory[Int(cell.offset)..<Int(cell.offset + cell.length)])
+                    .copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(cell.length)))
             }
             self.columns = (0..<Int32(columnCount)).map { column in
                 Column(
@@ -63,16 +63,25 @@ extension QueryResult {
             cells[row * columns.count + column]
         }
 
-        func withBytes<Result>(
-            row: Int,
-            column: Int,
-            _ body: (UnsafeRawBufferPointer?) throws -> Result
-        ) rethrows -> Result {
+        /// A value's bytes, or nil for SQL NULL; valid while these values live.
+        func bytes(row: Int, column: Int) -> UnsafeRawBufferPointer? {
             let cell = cell(row: row, column: column)
-            if cell.length < 0 { return try body(nil) }
-            return try bytes.withUnsafeBytes { buffer in
-                let start = Int(cell.offset)
-                return try body(UnsafeRawBufferPointer(rebasing: buffer[start..<start + Int(cell.length)]))
+            if cell.length < 0 { return nil }
+            let start = Int(cell.offset)
+            return UnsafeRawBufferPointer(rebasing: bytes.memory[start..<start + Int(cell.length)])
+        }
+
+        /// Memory of its own for the copied bytes, freed with the last copy of the values.
+        final class Bytes: @unchecked Sendable {
+            // @unchecked Sendable: written once, in `CopiedValues.init`, before anyone else can see it; read only after.
+            let memory: UnsafeMutableRawBufferPointer
+
+            init(count: Int) {
+                memory = .allocate(byteCount: max(count, 1), alignment: 1)
+            }
+
+            deinit {
+                memory.deallocate()
             }
         }
 

@@ -134,7 +134,7 @@ public final class QueryResult: @unchecked Sendable {
             let length = Int(PQgetlength(raw, Int32(row), Int32(column)))
             return try body(UnsafeRawBufferPointer(start: start, count: length))
         case .copied(let values):
-            return try values.withBytes(row: row, column: column, body)
+            return try withExtendedLifetime(values) { try body(values.bytes(row: row, column: column)) }
         }
     }
 
@@ -142,10 +142,16 @@ public final class QueryResult: @unchecked Sendable {
     /// to it, or use ``withBytes(row:column:_:)``). For decoding paths that must not go through a generic closure.
     public func bytes(row: Int, column: Int) -> UnsafeRawBufferPointer? {
         checkBounds(row: row, column: column)
-        if PQgetisnull(raw, Int32(row), Int32(column)) == 1 { return nil }
-        return UnsafeRawBufferPointer(
-            start: PQgetvalue(raw, Int32(row), Int32(column)), count: Int(PQgetlength(raw, Int32(row), Int32(column)))
-        )
+        switch storage {
+        case .libpq(let raw):
+            if PQgetisnull(raw, Int32(row), Int32(column)) == 1 { return nil }
+            return UnsafeRawBufferPointer(
+                start: PQgetvalue(raw, Int32(row), Int32(column)),
+                count: Int(PQgetlength(raw, Int32(row), Int32(column)))
+            )
+        case .copied(let values):
+            return values.bytes(row: row, column: column)
+        }
     }
 
     /// A value in the text format as a `String` (invalid UTF-8 is repaired), or nil for SQL NULL.
