@@ -83,8 +83,15 @@ extension PostgresClient {
                 metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
-                    let result = try await operation(lease.connection, use, deadline)
-                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline)
+                    // The attempt runs on the session's I/O thread: its statements then start and resume there
+                    // without a switch of threads, and only entering and leaving the attempt cost one.
+                    let result = try await withTaskExecutorPreference(lease.connection.taskExecutor) {
+                        let result = try await operation(lease.connection, use, deadline)
+                        await pool.release(
+                            lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
+                        )
+                        return result
+                    }
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
                     report(AttemptEvent(
