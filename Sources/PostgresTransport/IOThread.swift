@@ -86,6 +86,18 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         thread.start()
     }
 
+    /// The I/O thread the caller runs on, if it runs on one.
+    package static var current: IOThread? {
+        shared.first { $0.isCurrent }
+    }
+
+    /// The thread for a new connection: the caller's own, when it runs on an I/O thread (a task that prefers it, or
+    /// an attempt on another session of it), so that the caller and the connection share it; otherwise the next one,
+    /// round robin.
+    package static func forNewConnection() -> IOThread {
+        current ?? next()
+    }
+
     /// Whether the caller runs on this thread.
     package var isCurrent: Bool {
         pthread_equal(pthread_self(), threadID.load(ordering: .relaxed)) != 0

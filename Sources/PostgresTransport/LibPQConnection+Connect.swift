@@ -42,7 +42,7 @@ extension LibPQConnection {
         let hostTimeout = try parameters.hostConnectTimeout(default: hosts.count > 1 ? options.hostConnectTimeout : nil)
         var lastFailure: TransportError?
         var failures: [TransportError] = []
-        let thread = IOThread.next()
+        let thread = IOThread.forNewConnection()
         for (index, host) in hosts.enumerated() {
             if Task.isCancelled {
                 let message = lastFailure == nil ? "cancelled before connecting" : "cancelled while connecting"

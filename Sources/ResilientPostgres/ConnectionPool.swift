@@ -73,6 +73,11 @@ package final class ConnectionPool: Sendable {
     /// Whether the database is unreachable and a prober is reconnecting.
     var isInOutage: Bool { state.withLock { $0.machine.isInOutage } }
 
+    /// The session the next operation would be lent, if one is idle (the warmest).
+    var nextIdleConnection: (any DatabaseConnection)? {
+        state.withLock { state in state.machine.idle.last.flatMap { state.machine.sessions[$0]?.connection } }
+    }
+
     /// Lends a session: an idle one if any is fit, a new one if a slot is free, or the next one returned.
     ///
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;

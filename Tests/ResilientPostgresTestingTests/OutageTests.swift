@@ -16,8 +16,15 @@ struct OutageTests {
         let queries = (1...operations).map { id in
             Task { try await client.query("SELECT balance FROM accounts WHERE id = \(id)", options: .readOnly) }
         }
-        // Every operation tries at most once and then waits for the prober; 30 seconds of outage, the clock moving
-        // from one of the prober's reconnects to the next.
+        // Every operation tries at most once and then waits for the prober (waited for in real time, so that a
+        // loaded machine cannot have the clock move before they all got there); then 30 seconds of outage, the
+        // clock moving from one of the prober's reconnects to the next.
+        let givingUp = ContinuousClock.now.advanced(by: .seconds(30))
+        while client.poolWaits.waitingOperations < operations, ContinuousClock.now < givingUp {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(client.poolWaits.waitingOperations == operations)
+        #expect(database.clock.elapsed == .zero)
         try await database.clock.run(for: .seconds(30))
         let connects = database.connects
         let firstWave = connects.prefix { $0.time == .zero }.count

@@ -4,6 +4,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     case seqSelect1 = "seq_select1"
     /// 20,000 `SELECT $1::int4 + 1`, one after the other, each answer read back as an `Int`.
     case seqParam = "seq_param"
+    /// `seq_param` inside `PostgresClient.withSessionThread`, the caller on its session's I/O thread:
+    /// ResilientPostgres's own, compared with the others' `seq_param`.
+    case seqParamOnSessionThread = "seq_param_thread"
     /// 10,000 rows of (int4, text, timestamptz) decoded into (Int, String, Date), 50 times; counted in rows.
     case rows10k = "rows_10k"
     /// 20,000 `SELECT $1::int4 + 1` sent together on one connection (a pipeline where the system has one).
@@ -20,7 +23,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// The statements (or rows, or policy operations) the timed part performs.
     public var operations: Int {
         switch self {
-        case .seqSelect1, .seqParam, .pipelineParam, .concurrent8: 20_000
+        case .seqSelect1, .seqParam, .seqParamOnSessionThread, .pipelineParam, .concurrent8: 20_000
         case .rows10k: Self.rowsPerRead * Self.reads
         case .insertTransaction: 5_000
         case .policy: 2_000_000
@@ -39,8 +42,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
 
     /// The workloads the comparison table shows (the memory-growth run is reported on its own).
     public static let compared: [Workload] = [
-        .seqSelect1, .seqParam, .rows10k, .pipelineParam, .insertTransaction, .concurrent8, .policy,
+        .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction, .concurrent8,
+        .policy,
     ]
+
+    /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
+    /// only ResilientPostgres runs.
+    public var comparedWith: Workload {
+        self == .seqParamOnSessionThread ? .seqParam : self
+    }
 
     /// Rows in `bench_rows`.
     public static let rowsPerRead = 10_000
@@ -65,8 +75,9 @@ public enum SystemName: String, CaseIterable, Codable, Sendable {
     /// This library.
     case resilientPostgres = "ResilientPostgres"
 
-    /// Whether the system runs `workload` at all (the policy bookkeeping is ResilientPostgres's own).
+    /// Whether the system runs `workload` at all (the policy bookkeeping and the session-thread variant are
+    /// ResilientPostgres's own).
     public func runs(_ workload: Workload) -> Bool {
-        workload != .policy || self == .resilientPostgres
+        workload.comparedWith == workload && workload != .policy || self == .resilientPostgres
     }
 }

@@ -75,6 +75,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             }
         case .policy:
             throw WorkloadUnavailable("postgres-nio has no retry policy")
+        case .seqParamOnSessionThread:
+            throw WorkloadUnavailable("postgres-nio has no session thread to run on")
         }
     }
 

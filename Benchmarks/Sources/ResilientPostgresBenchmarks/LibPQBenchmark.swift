@@ -22,6 +22,8 @@ struct LibPQBenchmark: BenchmarkSystem {
             )
         case .policy:
             throw WorkloadUnavailable("libpq has no retry policy")
+        case .seqParamOnSessionThread:
+            throw WorkloadUnavailable("libpq has no session thread to run on")
         default:
             break
         }
@@ -63,7 +65,7 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy:
+        case .concurrent8, .policy, .seqParamOnSessionThread:
             preconditionFailure("handled above")
         }
     }

@@ -18,7 +18,7 @@ struct Report {
     var throughputTable: String {
         var rows = [["workload", "unit"] + systems.map(\.rawValue) + ["RP/libpq", "RP/postgres-nio"]]
         for workload in workloads {
-            let medians = results.medians(workload)
+            let medians = medians(workload)
             var row = [workload.rawValue, workload.unit]
             for system in systems { row.append(cell(workload, system, medians[system])) }
             row.append(ratio(medians[.resilientPostgres], medians[.libpq], workload))
@@ -34,9 +34,10 @@ struct Report {
     var targetTable: String {
         var rows = [["workload", "target", "measured", "met"]]
         for target in Target.all where workloads.contains(target.workload) {
-            let medians = results.medians(target.workload)
+            let medians = medians(target.workload)
             let switches = Dictionary(uniqueKeysWithValues: systems.compactMap { system in
-                results.median(target.workload, system) { $0.contextSwitchesPerOperation }.map { (system, $0) }
+                let workload = system == .resilientPostgres ? target.workload : target.workload.comparedWith
+                return results.median(workload, system) { $0.contextSwitchesPerOperation }.map { (system, $0) }
             })
             let measured: String
             switch target.kind {
@@ -133,6 +134,14 @@ struct Report {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Every system's median throughput for `workload`: ResilientPostgres's own, the others' on the workload it is
+    /// compared with.
+    private func medians(_ workload: Workload) -> [SystemName: Double] {
+        var medians = results.medians(workload.comparedWith)
+        medians[.resilientPostgres] = results.medians(workload)[.resilientPostgres]
+        return medians
     }
 
     // MARK: - Cells

@@ -32,6 +32,16 @@ public struct ResilientBenchmark: BenchmarkSystem {
                 }
                 return WorkloadRun(operations: workload.operations, timing: timing)
             }
+        case .seqParamOnSessionThread:
+            return try await withClient { client in
+                try await client.withSessionThread {
+                    try await selectParam(client, first: 0, count: Workload.warmupQueries)
+                    let timing = try await Stopwatch.time {
+                        try await selectParam(client, first: 0, count: workload.operations)
+                    }
+                    return WorkloadRun(operations: workload.operations, timing: timing)
+                }
+            }
         case .rows10k:
             return try await withClient { client in
                 try await readRows(client, times: 2)

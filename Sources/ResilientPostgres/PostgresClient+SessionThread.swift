@@ -1,0 +1,30 @@
+internal import PostgresTransport
+
+extension PostgresClient {
+    /// Runs `body` on the I/O thread of the session the client would lend next, so that the operations it makes one
+    /// after another start and end where that session's socket is served, without a switch of threads.
+    ///
+    /// Each operation runs its attempt on its session's I/O thread; called from Swift's global executor, it therefore
+    /// switches threads twice, into the attempt and back. Under this call the task's own nonisolated code runs on
+    /// that I/O thread too (`withTaskExecutorPreference`), and a session the pool opens meanwhile is placed on it, so
+    /// a loop of queries costs what libpq's costs: one wait for the server per query.
+    ///
+    /// ```swift
+    /// try await client.withSessionThread {
+    ///     for id in ids {
+    ///         try await client.execute("UPDATE jobs SET done = true WHERE id = \(id)")
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// While `body` runs, the thread serves no other session: keep CPU-heavy work out of it, and never block in it.
+    /// Code isolated to an actor (the main actor, say) still runs on that actor's executor, and gains nothing. The
+    /// operations of concurrent tasks may get sessions on other I/O threads: they work as always, with the switches.
+    public func withSessionThread<Result, Failure: Error>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws(Failure) -> Result
+    ) async throws(Failure) -> Result {
+        let executor = pool.nextIdleConnection?.taskExecutor ?? IOThread.next().taskExecutor
+        return try await withTaskExecutorPreference(executor, isolation: isolation, operation: body)
+    }
+}
