@@ -47,6 +47,10 @@ extension PostgresClient {
     /// temporary tables, `LISTEN`, open cursors, prepared statements) is reset first, and a session that cannot be
     /// reset, or that is left inside a transaction block, is closed instead. Session state therefore never carries
     /// into another operation, nor into a retry of this one: set it up inside the closure.
+    ///
+    /// The closure runs on the session's I/O thread, beside the session (unless it is isolated to an actor), so its
+    /// statements need no switch of threads; while it runs, the other sessions of that thread wait: keep CPU-heavy
+    /// work out of it, and never block in it.
     public func withConnection<Result>(
         options: OperationOptions = .write,
         _ body: (PostgresConnection) async throws -> Result

@@ -43,6 +43,10 @@ extension PostgresClient {
     /// that `COMMIT` succeeded, a later failure is an unknown outcome. The session goes back to the pool clean, with
     /// what the block left (settings, advisory locks, temporary tables) reset, as after
     /// ``withConnection(options:_:)``.
+    ///
+    /// The closure runs on the session's I/O thread, beside the session (unless it is isolated to an actor), so its
+    /// statements need no switch of threads; while it runs, the other sessions of that thread wait: keep CPU-heavy
+    /// work out of it, and never block in it.
     public func transaction<Result>(
         options: OperationOptions = .write,
         _ body: (PostgresTransaction) async throws -> Result
