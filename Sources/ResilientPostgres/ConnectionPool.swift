@@ -5,8 +5,9 @@ import Synchronization
 /// A bounded set of sessions shared by a client's operations: ``PoolStateMachine`` decides, this runs what it
 /// decides.
 ///
-/// The machine sits under a lock with the continuations of the operations that wait; each call takes the lock once,
-/// lets the machine decide, and runs the actions outside the lock. An operation that finds a session idle and fit,
+/// The machine sits under a lock with the continuations of the operations that wait and the tasks of its timers;
+/// each call takes the lock once, lets the machine decide, sets the timers it asks for, and runs the other actions
+/// outside the lock. An operation that finds a session idle and fit,
 /// or gives one back that no one waits for, does so under the lock without suspending. A waiting operation parks on
 /// a continuation, resumed exactly once: with a session, a slot to open one in, or a failure (its deadline, its
 /// cancellation, a shutdown, a permanent failure of the prober). Connects for an operation, liveness checks, resets
@@ -253,10 +254,12 @@ package final class ConnectionPool: Sendable {
         }
     }
 
-    /// Timer settings are applied in the turn of the lock that made them, so that the tasks sleeping on the clock are
-    /// always exactly the timers the machine holds: a test clock's pending sleeps, and the simulator telling whether
-    /// the pool's timer is asleep, never see a replaced setting beside the new one. Starting a timer task, or
-    /// cancelling one (which ends its sleep on the clock), calls nothing back in the pool.
+    /// The turn of the lock behind every transition.
+    ///
+    /// Timer settings are applied in the turn that made them, so that the tasks sleeping on the clock are always
+    /// exactly the timers the machine holds: a test clock's pending sleeps, and the simulator telling whether the
+    /// pool's timer is asleep, never see a replaced setting beside the new one. Starting a timer task, or cancelling
+    /// one (which ends its sleep on the clock), calls nothing back in the pool.
     private func locked<Value: Sendable>(
         adopting: Bool = false,
         _ body: (inout State, PoolInstant) -> (Value, [Machine.Action])
