@@ -1,37 +1,70 @@
 import PostgresTransport
 
 extension ConnectionPool {
-    /// The tasks the pool runs on its own: one per timer, and the one running the prober's connect.
+    /// The tasks the pool runs on its own: one per timer, and the one running the prober's connect; kept under the
+    /// pool's lock, in step with the timers the machine holds.
     ///
     /// Two timers, not one: operations' deadlines and the prober's pauses sleep on the client's clock with
     /// `sleep(until:tolerance:)`, housekeeping with `sleepForHousekeeping(until:)`, which a test clock keeps apart
     /// from the waits a test steps through one by one (`ManualClock.pendingHousekeeping`), and which the simulator
     /// does not count as a sign that an operation or the prober is parked.
-    struct BackgroundTasks {
-        struct TimerTask {
-            /// The newest setting of the timer seen, set or cancelled: an older order that arrives late is ignored.
-            var latest = 0
-            var task: Task<Void, Never>?
+    struct Timers {
+        struct Sleeper {
+            let timer: Machine.Timer
+            let task: Task<Void, Never>
         }
 
-        var operations = TimerTask()
-        var housekeeping = TimerTask()
+        /// The task sleeping until the operations' timer, or nil while a timer task that woke runs what it woke for.
+        var operations: Sleeper?
+        /// The operations' timer set by the timer task that woke, for it to sleep for once it is done (see
+        /// ``ConnectionPool/fire(_:)``), instead of a new task.
+        var adopted: Machine.Timer?
+        var housekeeping: Sleeper?
+        /// The task running the prober's connect, for a shutdown to cancel.
         var probe: Task<Void, Never>?
         var isStopped = false
 
-        subscript(kind: Machine.Timer.Kind) -> TimerTask {
-            get { kind == .operations ? operations : housekeeping }
-            set { if kind == .operations { operations = newValue } else { housekeeping = newValue } }
+        /// Sets `timer`, cancelling the task of its kind's earlier setting: a new task sleeps until it, or, when
+        /// `adopted`, the operations' timer task that woke will.
+        mutating func set(_ timer: Machine.Timer, adopted: Bool, start: (Machine.Timer) -> Task<Void, Never>) {
+            guard !isStopped else { return }
+            cancel(timer.kind)
+            if adopted {
+                self.adopted = timer
+            } else if timer.kind == .operations {
+                operations = Sleeper(timer: timer, task: start(timer))
+            } else {
+                housekeeping = Sleeper(timer: timer, task: start(timer))
+            }
+        }
+
+        mutating func cancel(_ kind: Machine.Timer.Kind) {
+            if kind == .operations {
+                operations?.task.cancel()
+                operations = nil
+                adopted = nil
+            } else {
+                housekeeping?.task.cancel()
+                housekeeping = nil
+            }
+        }
+
+        /// Cancels every task, for good: the timers, a housekeeping that runs, and the prober's connect.
+        mutating func stop() {
+            isStopped = true
+            cancel(.operations)
+            cancel(.housekeeping)
+            probe?.cancel()
+            probe = nil
         }
     }
 
-    /// Sets a timer, replacing the earlier setting of its kind: a task sleeps on the clock until its deadline.
-    func schedule(_ timer: Machine.Timer) {
-        let deadline = clockInstant(timer.deadline)
-        let replaced = tasks.withLock { tasks -> Task<Void, Never>? in
-            guard !tasks.isStopped, tasks[timer.kind].latest < timer.id else { return nil }
-            let replaced = tasks[timer.kind].task
-            tasks[timer.kind] = BackgroundTasks.TimerTask(latest: timer.id, task: Task { [weak self, clock] in
+    /// A task that sleeps until the timer's deadline and reports it, then sleeps for the setting it adopted, if any.
+    func makeTimerTask(_ timer: Machine.Timer) -> Task<Void, Never> {
+        Task { [weak self, clock, origin] in
+            var timer = timer
+            while true {
+                let deadline = origin.advanced(by: timer.deadline.sinceOrigin)
                 do {
                     switch timer.kind {
                     case .operations: try await clock.sleep(until: deadline, tolerance: nil)
@@ -40,32 +73,26 @@ extension ConnectionPool {
                 } catch {
                     return  // replaced or cancelled
                 }
-                await self?.fire(timer)
-            })
-            return replaced
+                guard let next = await self?.fire(timer) else { return }
+                timer = next
+            }
         }
-        replaced?.cancel()
     }
 
-    /// Cancels a timer, and with it any older setting of its kind still running.
-    func cancel(_ timer: Machine.Timer) {
-        let cancelled = tasks.withLock { tasks -> Task<Void, Never>? in
-            guard tasks[timer.kind].latest <= timer.id else { return nil }
-            defer { tasks[timer.kind] = BackgroundTasks.TimerTask(latest: timer.id, task: nil) }
-            return tasks[timer.kind].task
-        }
-        cancelled?.cancel()
-    }
-
-    /// A timer went off: the machine says what is due.
+    /// A timer went off: the machine says what is due. Returns the setting this task sleeps for next, if it
+    /// adopted one.
     ///
-    /// When the operations' timer wakes the prober, its connect runs in this task, which leaves the timer's place
-    /// first, so that setting the timer again meanwhile does not cancel the connect; a shutdown does. After the
-    /// housekeeping timer, this task closes what sat or lived too long, opens minimum idle sessions, and sets the
-    /// timer again if there is still something to do.
-    private func fire(_ timer: Machine.Timer) async {
+    /// The operations' timer task leaves its place first, so that setting the timer again meanwhile does not cancel
+    /// what it runs; a shutdown does. When it wakes the prober, the prober's connect runs in this task (the timer is
+    /// set for the waiting operations' deadlines meanwhile), and the timer's next setting, made once the connect
+    /// has ended, is this task's to sleep for: the prober's pauses and connects follow one another in one task, as
+    /// the deadlines of operations waiting one after the other do. After the housekeeping timer, this task closes
+    /// what sat or lived too long, opens minimum idle sessions, and sets the timer again if there is still
+    /// something to do.
+    private func fire(_ timer: Machine.Timer) async -> Machine.Timer? {
         let own = timer.kind == .operations ? leaveTimersPlace(timer) : nil
-        let (fired, effects) = transition { machine, now in
+        let adopting = own != nil
+        let (fired, effects) = transition(adopting: adopting) { machine, now in
             let actions = machine.timerFired(timer, now: now)
             return (actions != nil, actions ?? [])
         }
@@ -75,52 +102,52 @@ extension ConnectionPool {
             work.removeAll { if case .probe = $0 { true } else { false } }
             work += start(actions { $0.connectFailed(ShutDown(), for: .prober, now: $1).actions })
         }
-        await run(work)
-        guard fired, timer.kind == .housekeeping else { return }
-        await openMinimumIdle()
-        await perform(actions { $0.housekeepingFinished(now: $1) })
+        await run(work, adopting: adopting)
+        if fired, timer.kind == .housekeeping {
+            await openMinimumIdle()
+            await perform(actions { $0.housekeepingFinished(now: $1) })
+        }
+        return own.flatMap(takeAdopted)
     }
 
-    /// Takes this timer's task out of its place, if it is still there, and returns it.
+    /// Takes the operations' timer task out of its place, if it is still there for `timer`, and returns it.
     private func leaveTimersPlace(_ timer: Machine.Timer) -> Task<Void, Never>? {
-        tasks.withLock { tasks in
-            guard tasks[timer.kind].latest == timer.id else { return nil }
-            defer { tasks[timer.kind].task = nil }
-            return tasks[timer.kind].task
+        state.withLock { state in
+            guard let sleeper = state.timers.operations, sleeper.timer == timer else { return nil }
+            state.timers.operations = nil
+            return sleeper.task
+        }
+    }
+
+    /// The operations' timer `task` adopted, if it is still set: `task` takes its place again, to sleep for it.
+    private func takeAdopted(by task: Task<Void, Never>) -> Machine.Timer? {
+        state.withLock { state in
+            guard let adopted = state.timers.adopted else { return nil }
+            state.timers.adopted = nil
+            state.timers.operations = Timers.Sleeper(timer: adopted, task: task)
+            return adopted
         }
     }
 
     /// Records `task` as the prober's, for a shutdown to cancel; false once the pool is shut down.
     private func becomeProber(_ task: Task<Void, Never>?) -> Bool {
-        tasks.withLock { tasks in
-            guard !tasks.isStopped else { return false }
-            tasks.probe = task
+        state.withLock { state in
+            guard !state.timers.isStopped else { return false }
+            state.timers.probe = task
             return true
         }
     }
 
     /// The prober's connect, in the slot the machine reserved for it; returns the work that follows.
-    func probe(by deadline: Instant) async -> [Work] {
+    func probe(by deadline: Instant, adopting: Bool) async -> [Work] {
         do {
             let connection = try await connector.connect(deadline: deadline)
-            return start(actions { $0.connected(connection, host: connection.host, for: .prober, now: $1).actions })
+            return start(actions(adopting: adopting) {
+                $0.connected(connection, host: connection.host, for: .prober, now: $1).actions
+            })
         } catch {
-            return start(actions { $0.connectFailed(error, for: .prober, now: $1).actions })
+            return start(actions(adopting: adopting) { $0.connectFailed(error, for: .prober, now: $1).actions })
         }
-    }
-
-    /// Cancels the timers and the prober's connect, for good.
-    func stopBackgroundTasks() {
-        let running = tasks.withLock { tasks -> [Task<Void, Never>] in
-            tasks.isStopped = true
-            defer {
-                tasks.operations.task = nil
-                tasks.housekeeping.task = nil
-                tasks.probe = nil
-            }
-            return [tasks.operations.task, tasks.housekeeping.task, tasks.probe].compactMap { $0 }
-        }
-        for task in running { task.cancel() }
     }
 
     /// How many operations wait for a session, and how many of the pool's own tasks are asleep on the clock when

@@ -5,8 +5,9 @@ import Synchronization
 /// A bounded set of sessions shared by a client's operations: ``PoolStateMachine`` decides, this runs what it
 /// decides.
 ///
-/// The machine sits under a lock with the continuations of the operations that wait; each call takes the lock once,
-/// lets the machine decide, and runs the actions outside the lock. An operation that finds a session idle and fit,
+/// The machine sits under a lock with the continuations of the operations that wait and the tasks of its timers;
+/// each call takes the lock once, lets the machine decide, sets the timers it asks for, and runs the other actions
+/// outside the lock. An operation that finds a session idle and fit,
 /// or gives one back that no one waits for, does so under the lock without suspending. A waiting operation parks on
 /// a continuation, resumed exactly once: with a session, a slot to open one in, or a failure (its deadline, its
 /// cancellation, a shutdown, a permanent failure of the prober). Connects for an operation, liveness checks, resets
@@ -28,13 +29,14 @@ package final class ConnectionPool: Sendable {
     /// The pool was shut down.
     package struct ShutDown: Error {}
 
-    /// What is under the lock: the machine, and the operations it has queued.
+    /// What is under the lock: the machine, the operations it has queued, and the tasks of its timers.
     struct State {
         var machine: Machine
         /// Waiting operations, from when the machine queues them until they are resumed.
         var parked: [Machine.WaiterID: Parking] = [:]
         /// The counts last reported as gauges.
         var reported: Machine.Counts?
+        var timers = Timers()
     }
 
     /// A waiting operation: parked with its continuation, or resumed before it could park.
@@ -46,7 +48,7 @@ package final class ConnectionPool: Sendable {
     /// What a transition leaves to run outside the lock.
     struct Effects: Sendable {
         var resumptions: [(CheckedContinuation<Machine.Step, Never>, Machine.Step)] = []
-        /// Closes, the prober's connect, timers.
+        /// Closes, and the prober's connect.
         var actions: [Machine.Action] = []
 
         var isEmpty: Bool { resumptions.isEmpty && actions.isEmpty }
@@ -56,7 +58,6 @@ package final class ConnectionPool: Sendable {
     let clock: any ClientClock
     let metrics: ClientMetrics?
     let state: Mutex<State>
-    let tasks = Mutex(BackgroundTasks())
     /// The instant the machine's instants count from.
     let origin: Instant
 
@@ -143,7 +144,7 @@ package final class ConnectionPool: Sendable {
     /// lent sessions close on return, and sessions being opened once they open.
     func shutdown() async {
         let effects = actions { machine, _ in machine.shutdown() }
-        stopBackgroundTasks()
+        state.withLock { $0.timers.stop() }
         await perform(effects)
     }
 
@@ -230,21 +231,24 @@ package final class ConnectionPool: Sendable {
 
     // MARK: - Running what the machine decides
 
-    /// Runs `body` on the machine under the lock, at the clock's now: takes the continuations of the operations it
-    /// resumes, and reports the gauges when a count changed.
+    /// Runs `body` on the machine under the lock, at the clock's now: sets or cancels the timers it asks for, takes
+    /// the continuations of the operations it resumes, and reports the gauges when a count changed. With
+    /// `adopting`, from a timer task that ran what it woke for, the operations' timer set is that task's to sleep
+    /// for (see `ConnectionPool+Tasks.swift`), unless the prober is to connect.
     func transition<Value: Sendable>(
+        adopting: Bool = false,
         _ body: (inout Machine, PoolInstant) -> (Value, [Machine.Action])
     ) -> (Value, Effects) {
-        locked { state, now in body(&state.machine, now) }
+        locked(adopting: adopting) { state, now in body(&state.machine, now) }
     }
 
-    /// Runs `body`, which only asks for actions, as ``transition(_:)`` does.
-    func actions(_ body: (inout Machine, PoolInstant) -> [Machine.Action]) -> Effects {
-        locked { state, now in ((), body(&state.machine, now)) }.1
+    /// Runs `body`, which only asks for actions, as ``transition(adopting:_:)`` does.
+    func actions(adopting: Bool = false, _ body: (inout Machine, PoolInstant) -> [Machine.Action]) -> Effects {
+        locked(adopting: adopting) { state, now in ((), body(&state.machine, now)) }.1
     }
 
     /// Runs `body`, which decides an operation's next step, on the machine under the lock, as
-    /// ``transition(_:)`` does; an operation it queues is registered in the same turn of the lock.
+    /// ``transition(adopting:_:)`` does; an operation it queues is registered in the same turn of the lock.
     func nextStep(
         _ body: (inout Machine, PoolInstant) -> (Machine.Step, [Machine.Action])
     ) -> (Machine.Step, Effects) {
@@ -255,25 +259,38 @@ package final class ConnectionPool: Sendable {
         }
     }
 
+    /// The turn of the lock behind every transition.
+    ///
+    /// Timer settings are applied in the turn that made them, so that the tasks sleeping on the clock are always
+    /// exactly the timers the machine holds: a test clock's pending sleeps, and the simulator telling whether the
+    /// pool's timer is asleep, never see a replaced setting beside the new one. Starting a timer task, or cancelling
+    /// one (which ends its sleep on the clock), calls nothing back in the pool.
     private func locked<Value: Sendable>(
+        adopting: Bool = false,
         _ body: (inout State, PoolInstant) -> (Value, [Machine.Action])
     ) -> (Value, Effects) {
         let now = poolInstant(clock.now)
         return state.withLock { state in
             let (value, actions) = body(&state, now)
+            let adopts = adopting && !actions.contains { if case .probe = $0 { true } else { false } }
             var effects = Effects()
             for action in actions {
-                guard case .resume(let waiter, let step) = action else {
+                switch action {
+                case .resume(let waiter, let step):
+                    switch state.parked.removeValue(forKey: waiter) {
+                    case .waiting(let continuation?):
+                        effects.resumptions.append((continuation, step))
+                    case .waiting(nil):
+                        state.parked[waiter] = .resumed(step)
+                    case .resumed, nil:
+                        preconditionFailure("an operation is resumed once, after it was queued")
+                    }
+                case .schedule(let timer):
+                    state.timers.set(timer, adopted: adopts && timer.kind == .operations, start: makeTimerTask)
+                case .cancel(let timer):
+                    state.timers.cancel(timer.kind)
+                case .close, .probe:
                     effects.actions.append(action)
-                    continue
-                }
-                switch state.parked.removeValue(forKey: waiter) {
-                case .waiting(let continuation?):
-                    effects.resumptions.append((continuation, step))
-                case .waiting(nil):
-                    state.parked[waiter] = .resumed(step)
-                case .resumed, nil:
-                    preconditionFailure("an operation is resumed once, after it was queued")
                 }
             }
             let counts = state.machine.counts
@@ -292,40 +309,37 @@ package final class ConnectionPool: Sendable {
         case probe(deadline: Instant)
     }
 
-    /// Resumes the operations and sets the timers, then closes the sessions to close, one by one, reporting each
-    /// (which may let a waiting operation open a session in the slot freed).
+    /// Resumes the operations, then closes the sessions to close, one by one, reporting each (which may let a
+    /// waiting operation open a session in the slot freed).
     func perform(_ effects: Effects) async {
         await run(start(effects))
     }
 
-    /// Runs the work in turn, and the work that follows from it.
-    func run(_ work: [Work]) async {
+    /// Runs the work in turn, and the work that follows from it; with `adopting`, as a timer task does (see
+    /// ``transition(adopting:_:)``).
+    func run(_ work: [Work], adopting: Bool = false) async {
         var work = work
         while !work.isEmpty {
             switch work.removeFirst() {
             case .close(let id, let connection):
                 await connection.close()
-                work += start(actions { machine, _ in machine.closed(id) })
+                work += start(actions(adopting: adopting) { machine, _ in machine.closed(id) })
             case .probe(let deadline):
-                work += await probe(by: deadline)
+                work += await probe(by: deadline, adopting: adopting)
             }
         }
     }
 
-    /// Resumes the operations and sets or cancels the timers; returns what is left for the calling task to run.
+    /// Resumes the operations; returns what is left for the calling task to run.
     func start(_ effects: Effects) -> [Work] {
         for (continuation, step) in effects.resumptions { continuation.resume(returning: step) }
-        var work: [Work] = []
-        for action in effects.actions {
+        return effects.actions.compactMap { action in
             switch action {
-            case .close(let id, let connection): work.append(.close(id, connection))
-            case .probe(let deadline): work.append(.probe(deadline: clockInstant(deadline)))
-            case .schedule(let timer): schedule(timer)
-            case .cancel(let timer): cancel(timer)
-            case .resume: preconditionFailure("operations are resumed through their continuations")
+            case .close(let id, let connection): .close(id, connection)
+            case .probe(let deadline): .probe(deadline: clockInstant(deadline))
+            case .resume, .schedule, .cancel: nil
             }
         }
-        return work
     }
 
     /// The machine's instant for an instant of the client's clock.

@@ -47,14 +47,16 @@ struct ConnectionPoolRaceTests {
                 for _ in 0..<((run + index) % 5) { await Task.yield() }
                 operation.cancel()
             }
-            // Had a session or its slot been lost to a cancelled waiter, the others would wait out their budget: the
-            // clock moves when nothing else can, so that they would then fail instead of hanging.
-            let outcomes = try await database.clock.run {
+            // Had a session or its slot been lost to a cancelled waiter, the others would wait for ever on a clock
+            // that does not move: they must all end within a few seconds of real time.
+            let outcomes = try await endingWithin(.seconds(10), orCancelling: operations) {
                 var outcomes: [Result<PostgresRows, any Error>] = []
                 for operation in operations { outcomes.append(await operation.result) }
-                outcomes.append(await Task {
-                    try await client.query("SELECT balance FROM accounts", options: .readOnly)
-                }.result)
+                do {
+                    outcomes.append(.success(try await client.query("SELECT balance FROM accounts", options: .readOnly)))
+                } catch {
+                    outcomes.append(.failure(error))
+                }
                 return outcomes
             }
             for (index, outcome) in outcomes.enumerated() {
@@ -71,3 +73,27 @@ struct ConnectionPoolRaceTests {
         }
     }
 }
+
+/// What `body` returns; when it has not returned within `limit` of real time, `operations` are cancelled (so that
+/// `body` ends) and it fails.
+private func endingWithin<Value: Sendable, Success: Sendable>(
+    _ limit: Duration,
+    orCancelling operations: [Task<Success, any Error>],
+    _ body: @escaping @Sendable () async throws -> Value
+) async throws -> Value {
+    try await withThrowingTaskGroup(of: Value?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let value = try await group.next()! else {
+            for operation in operations { operation.cancel() }
+            throw TimedOut()
+        }
+        return value
+    }
+}
+
+private struct TimedOut: Error {}
