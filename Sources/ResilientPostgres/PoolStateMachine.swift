@@ -8,8 +8,9 @@ import PostgresTransport
 /// returns what is to be done, as a ``Step`` for the operation that called and ``Action``s for everyone else (lend a
 /// session to a waiting operation, let it open one in a slot, fail it, close a session, connect for the prober, set
 /// or cancel a timer). ``ConnectionPool`` holds it under a lock, sets the timers in the same turn of the lock, runs
-/// the other actions outside it, and reports how each ended (a connect, a liveness check, a reset, a close, a timer). Sessions and waiters are named by ids;
-/// `Connection` is what it lends (a `DatabaseConnection`, or a plain value in tests).
+/// the other actions outside it, and reports how each ended (a connect, a liveness check, a reset, a close, a
+/// timer). Sessions and waiters are named by ids; `Connection` is what it lends (a `DatabaseConnection`, or a plain
+/// value in tests).
 ///
 /// Idle sessions are reused last-in first-out (the warmest first); one idle past the liveness interval is checked
 /// first; sessions past their lifetime, broken, or from an earlier epoch are closed instead of reused. When every
