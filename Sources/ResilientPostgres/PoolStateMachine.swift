@@ -7,9 +7,10 @@ import PostgresTransport
 /// It never reads a clock, never waits and does no I/O: every method takes the current instant from its caller and
 /// returns what is to be done, as a ``Step`` for the operation that called and ``Action``s for everyone else (lend a
 /// session to a waiting operation, let it open one in a slot, fail it, close a session, connect for the prober, set
-/// or cancel a timer). ``ConnectionPool`` holds it under a lock, runs the actions outside the lock, and reports how
-/// each ended (a connect, a liveness check, a reset, a close, a timer). Sessions and waiters are named by ids;
-/// `Connection` is what it lends (a `DatabaseConnection`, or a plain value in tests).
+/// or cancel a timer). ``ConnectionPool`` holds it under a lock, sets the timers in the same turn of the lock, runs
+/// the other actions outside it, and reports how each ended (a connect, a liveness check, a reset, a close, a
+/// timer). Sessions and waiters are named by ids; `Connection` is what it lends (a `DatabaseConnection`, or a plain
+/// value in tests).
 ///
 /// Idle sessions are reused last-in first-out (the warmest first); one idle past the liveness interval is checked
 /// first; sessions past their lifetime, broken, or from an earlier epoch are closed instead of reused. When every
@@ -79,7 +80,7 @@ package struct PoolStateMachine<Connection: Sendable> {
         case reset(deadline: Instant)
     }
 
-    /// What the driver does outside the lock.
+    /// What the driver does for everyone but the operation that called.
     package enum Action: Sendable {
         /// Resume the waiting operation with its next step: a session, a slot to open one in, or a failure.
         case resume(WaiterID, Step)

@@ -53,7 +53,8 @@ struct ConnectionPoolRaceTests {
                 var outcomes: [Result<PostgresRows, any Error>] = []
                 for operation in operations { outcomes.append(await operation.result) }
                 do {
-                    outcomes.append(.success(try await client.query("SELECT balance FROM accounts", options: .readOnly)))
+                    let rows = try await client.query("SELECT balance FROM accounts", options: .readOnly)
+                    outcomes.append(.success(rows))
                 } catch {
                     outcomes.append(.failure(error))
                 }
