@@ -7,7 +7,7 @@ import Testing
 @Suite("Connects blocked inside libpq")
 struct BlockedConnectTests {
     /// How late past a deadline or a cancellation a connect may end on a loaded machine.
-    static let margin = Duration.seconds(1)
+    static let margin = Duration.seconds(2)
 
     /// Parameters that make libpq block inside `PQconnectPoll` until `file` is released.
     static func blockingParameters(_ listener: SSLAcceptingListener, _ file: BlockingFile) -> ConnectionParameters {

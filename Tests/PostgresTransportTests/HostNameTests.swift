@@ -63,14 +63,15 @@ struct HostNameTests {
         #expect(numeric.hostNamesNotFound.isEmpty)
     }
 
-    @Test("libpq: a name under .invalid fails within a second and is named as not found",
+    @Test("libpq: a name under .invalid fails within seconds and is named as not found",
           .enabled(if: Resolver.saysNameNotFound(typo), Resolver.skipReason))
     func invalidNameFailsFast() async throws {
         let start = ContinuousClock.now
         let error = await #expect(throws: TransportError.self) {
             try await LibPQConnection.connect(ConnectionParameters(options: ["host": Self.typo, "user": "nobody"]))
         }
-        #expect(start.duration(to: .now) < .seconds(1))
+        // Far sooner than a connect timeout; wide, because a loaded machine can stall a task for a while.
+        #expect(start.duration(to: .now) < .seconds(3))
         #expect(error?.code == .connectFailed)
         #expect(error?.hostNamesNotFound == [Self.typo])
         #expect(error?.message == #"could not translate host name "\#(Self.typo)" to address: Name or service not known"#)

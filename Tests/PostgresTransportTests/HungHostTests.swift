@@ -7,7 +7,7 @@ import Testing
 @Suite("Hung hosts")
 struct HungHostTests {
     /// How late past a timeout a connect may end on a loaded machine.
-    static let margin = Duration.seconds(1)
+    static let margin = Duration.seconds(2)
 
     @Test(.enabled(if: TestServer.isAvailable, TestServer.skipReason), arguments: [nil, "read-write"])
     func hungFirstHostIsLeftAfterItsConnectTimeout(targetSessionAttrs: String?) async throws {
@@ -80,11 +80,11 @@ struct HungHostTests {
         ])
         let started = ContinuousClock.now
         let connection = try await LibPQConnection.connect(
-            parameters, timeout: .seconds(10), options: .init(hostConnectTimeout: .milliseconds(500))
+            parameters, timeout: .seconds(10), options: .init(hostConnectTimeout: .seconds(1))
         )
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(500))
-        #expect(elapsed < .milliseconds(500) + Self.margin)
+        #expect(elapsed >= .seconds(1))
+        #expect(elapsed < .seconds(1) + Self.margin)
         #expect(connection.port == Int(TestServer.port))
         await connection.close()
     }

@@ -31,9 +31,19 @@ struct SessionFailureTests {
 
     @Test func cancellingAStatementReturnsPromptlyAndKeepsTheConnection() async throws {
         let connection = try await TestServer.connect()
+        let observer = try await TestServer.connect()
         let started = ContinuousClock.now
         let task = Task { try await connection.execute("SELECT pg_sleep(60)") }
-        try await Task.sleep(for: .milliseconds(200))
+        // Cancelled once the server runs the statement (a fixed pause may end before a loaded machine sent it).
+        let until = ContinuousClock.now.advanced(by: .seconds(10))
+        while ContinuousClock.now < until {
+            let state = try await observer.execute(
+                "SELECT state FROM pg_stat_activity WHERE pid = $1", parameters: [.text("\(connection.backendPID)")]
+            )
+            if state.string(row: 0, column: 0) == "active" { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        await observer.close()
         task.cancel()
         let error = await #expect(throws: TransportError.self) { try await task.value }
         let elapsed = ContinuousClock.now - started

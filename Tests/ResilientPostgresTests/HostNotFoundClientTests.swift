@@ -15,13 +15,14 @@ import Darwin
 struct HostNotFoundClientTests {
     static let typo = "no-such-host.invalid"
 
-    @Test("a name under .invalid fails within a second, as host not found, after one attempt",
+    @Test("a name under .invalid fails within seconds, as host not found, after one attempt",
           .enabled(if: saysNameNotFound(typo), nameNotFoundSkipReason))
     func mistypedHostFailsFast() async throws {
         let client = PostgresClient(configuration: try .init("host=\(Self.typo) user=app dbname=app"))
         let start = ContinuousClock.now
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
-        #expect(start.duration(to: .now) < .seconds(1))
+        // Far sooner than the 60-second budget a retried failure would spend; wide, for a loaded machine.
+        #expect(start.duration(to: .now) < .seconds(3))
         #expect(error?.errorClass == .hostNotFound)
         #expect(error?.reason == .permanent)
         #expect(error?.attempts == 1)

@@ -21,7 +21,16 @@ struct TerminatedWriteTests {
         let write = Task {
             try await client.execute("INSERT INTO \(unsafeRaw: table) (key) SELECT \("k") FROM pg_sleep(1)")
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // Terminated once the server runs the write (a fixed pause may end before a loaded machine sent it).
+        let until = ContinuousClock.now.advanced(by: .seconds(10))
+        while ContinuousClock.now < until {
+            let running = try await admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+                parameters: [.text(application)]
+            )
+            if running.string(row: 0, column: 0) == "1" { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         _ = try await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
             parameters: [.text(application)]
