@@ -83,7 +83,15 @@ extension PostgresClient {
                 metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
-                    let result = try await attempt(operation, on: lease, use: use, deadline: deadline)
+                    // The attempt runs on the session's I/O thread: its statements then start and resume there
+                    // without a switch of threads, and only entering and leaving the attempt cost one.
+                    let result = try await withTaskExecutorPreference(lease.connection.taskExecutor) {
+                        let result = try await operation(lease.connection, use, deadline)
+                        await pool.release(
+                            lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
+                        )
+                        return result
+                    }
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
                     report(AttemptEvent(
@@ -130,30 +138,6 @@ extension PostgresClient {
                 lostProcess: lostProcess
             )
             if verifiedApplied { return .verifiedApplied }
-        }
-    }
-
-    /// Runs one attempt on `lease`'s session and gives the session back.
-    ///
-    /// An attempt that lends the session to app code runs on the session's I/O thread: the statements app code sends
-    /// one after another then start and resume there without a switch of threads, and only entering and leaving the
-    /// attempt cost one. A single statement gains nothing from it (its call into the session is that one switch
-    /// either way), so it runs where the caller runs, without the cost of setting a preference.
-    private func attempt<Result>(
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> Result,
-        on lease: ConnectionPool.Lease,
-        use: SessionUse?,
-        deadline: ContinuousClock.Instant
-    ) async throws -> Result {
-        guard let use else {
-            let result = try await operation(lease.connection, nil, deadline)
-            await pool.release(lease, reuse: true, reset: nil, deadline: deadline)
-            return result
-        }
-        return try await withTaskExecutorPreference(lease.connection.taskExecutor) {
-            let result = try await operation(lease.connection, use, deadline)
-            await pool.release(lease, reuse: true, reset: SessionReset(use), deadline: deadline)
-            return result
         }
     }
 
