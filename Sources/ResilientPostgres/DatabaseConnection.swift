@@ -14,6 +14,9 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     /// The executor the session does its I/O on, for a caller's task to prefer (`withTaskExecutorPreference`) so
     /// that it runs beside the session instead of hopping to it; nil when it has none (test doubles).
     var taskExecutor: (any TaskExecutor)? { get }
+    /// Whether the caller runs on the thread that serves the session (a task that prefers its ``taskExecutor``):
+    /// calls into the session then need no hop, and no preference needs setting.
+    var isServedByCurrentThread: Bool { get }
     /// Runs one statement with bound parameters.
     func execute(
         _ sql: String,
@@ -58,6 +61,8 @@ package protocol DatabaseConnection: AnyObject, Sendable {
 
 extension DatabaseConnection {
     package var taskExecutor: (any TaskExecutor)? { nil }
+
+    package var isServedByCurrentThread: Bool { false }
 
     package func executePrepared(
         _ sql: String,
@@ -136,6 +141,8 @@ extension LibPQConnection: DatabaseConnection {
     }
 
     package nonisolated var taskExecutor: (any TaskExecutor)? { ioThread.taskExecutor }
+
+    package nonisolated var isServedByCurrentThread: Bool { ioThread.isCurrent }
 
     /// A session whose cancel request is still being sent stays reusable: its next statement waits until the request
     /// has been delivered, which costs about one round trip, less than opening a new session, and protects the

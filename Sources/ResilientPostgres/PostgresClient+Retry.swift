@@ -84,8 +84,11 @@ extension PostgresClient {
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
                     // The attempt runs on the session's I/O thread: its statements then start and resume there
-                    // without a switch of threads, and only entering and leaving the attempt cost one.
-                    let result = try await withTaskExecutorPreference(lease.connection.taskExecutor) {
+                    // without a switch of threads, and only entering and leaving the attempt cost one. A task
+                    // already there (`withSessionThread`) keeps its preference, which costs nothing to keep.
+                    let connection = lease.connection
+                    let executor = connection.isServedByCurrentThread ? nil : connection.taskExecutor
+                    let result = try await withTaskExecutorPreference(executor) {
                         let result = try await operation(lease.connection, use, deadline)
                         await pool.release(
                             lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
