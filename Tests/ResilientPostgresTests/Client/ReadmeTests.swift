@@ -7,7 +7,7 @@ struct ReadmeTests {
     /// code compiles.
     @Test func quickstartInTheReadmeIsTheExampleVerbatim() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let example = try String(
             contentsOf: root.appendingPathComponent("Examples/Quickstart/Sources/Quickstart/Quickstart.swift"),
