@@ -101,3 +101,130 @@ public struct Backoff: Hashable, Sendable {
         }
     }
 }
+
+extension Backoff {
+    /// How a nominal delay is randomized so that clients which failed together do not retry together.
+    public struct Jitter: Hashable, Sendable {
+        enum Value: Hashable, Sendable {
+            case none
+            case full
+            case added(fraction: Double)
+        }
+
+        let value: Value
+
+        private init(_ value: Value) { self.value = value }
+
+        /// The nominal delay exactly.
+        public static let none = Jitter(.none)
+        /// Uniform between zero and the nominal delay.
+        public static let full = Jitter(.full)
+
+        /// The nominal delay plus up to `fraction` of it, never past the cap: never shorter than nominal.
+        ///
+        /// - Precondition: `fraction` is not negative.
+        public static func added(upTo fraction: Double) -> Jitter {
+            precondition(fraction >= 0, "fraction must not be negative")
+            return Jitter(.added(fraction: fraction))
+        }
+
+        func apply(to nominal: Duration, cap: Duration?, using generator: inout some RandomNumberGenerator) -> Duration {
+            switch value {
+            case .none:
+                return nominal
+            case .full:
+                return Backoff.random(upTo: nominal, using: &generator)
+            case .added:
+                let upper = maximum(of: nominal, cap: cap)
+                return nominal + Backoff.random(upTo: max(upper - nominal, .zero), using: &generator)
+            }
+        }
+
+        func maximum(of nominal: Duration, cap: Duration?) -> Duration {
+            switch value {
+            case .none, .full:
+                return nominal
+            case .added(let fraction):
+                let upper = Backoff.duration(nanoseconds: Backoff.nanoseconds(nominal) * (1 + fraction))
+                guard let cap else { return upper }
+                return max(nominal, min(upper, cap))
+            }
+        }
+    }
+}
+
+extension Backoff {
+    /// The delays before retry 1, 2, 3 ..., without end; take as many as needed.
+    ///
+    /// The sequence owns a copy of `generator`, so iterating it twice gives the same delays.
+    public func delays<Generator: RandomNumberGenerator & Sendable>(using generator: Generator) -> Delays<Generator> {
+        Delays(backoff: self, generator: generator)
+    }
+
+    /// An endless sequence of the delays a ``Backoff`` produces, for one seed.
+    public struct Delays<Generator: RandomNumberGenerator & Sendable>: Sequence, Sendable {
+        let backoff: Backoff
+        let generator: Generator
+
+        /// Returns an iterator starting from the first retry.
+        public func makeIterator() -> Iterator {
+            Iterator(backoff: backoff, generator: generator)
+        }
+
+        /// Produces the next delay on each call; never returns `nil`.
+        public struct Iterator: IteratorProtocol, Sendable {
+            let backoff: Backoff
+            var generator: Generator
+            var retry = 0
+            var previous: Duration?
+
+            /// The delay before the next retry.
+            public mutating func next() -> Duration? {
+                retry += 1
+                let delay = backoff.delay(forRetry: retry, previous: previous, using: &generator)
+                previous = delay
+                return delay
+            }
+        }
+    }
+}
+
+// Delays are computed in whole nanoseconds: exact to draw from, and far finer than any sleep.
+extension Backoff {
+    /// The largest delay computed, about 292 years, so that conversions never overflow.
+    static let maximumNanoseconds = Double(Int64.max / 2)
+
+    static func nanoseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+    }
+
+    static func duration(nanoseconds: Double) -> Duration {
+        guard nanoseconds.isFinite else { return nanoseconds > 0 ? .nanoseconds(Int64(maximumNanoseconds)) : .zero }
+        return .nanoseconds(Int64(min(max(nanoseconds, 0), maximumNanoseconds).rounded(.down)))
+    }
+
+    static func triple(_ duration: Duration) -> Duration {
+        Self.duration(nanoseconds: nanoseconds(duration) * 3)
+    }
+
+    /// A uniformly random duration in `0 ... upper`, in whole nanoseconds.
+    static func random(upTo upper: Duration, using generator: inout some RandomNumberGenerator) -> Duration {
+        let limit = UInt64(nanoseconds(upper).rounded(.down))
+        guard limit > 0 else { return .zero }
+        return .nanoseconds(Int64(UInt64.random(in: 0...limit, using: &generator)))
+    }
+
+    /// `base` raised to a whole, non-negative `exponent`, by squaring; overflows to infinity, never traps.
+    static func pow(_ base: Double, _ exponent: Int) -> Double {
+        var result = 1.0
+        var factor = base
+        var remaining = max(exponent, 0)
+        while remaining > 0 {
+            if remaining & 1 == 1 { result *= factor }
+            factor *= factor
+            remaining >>= 1
+        }
+        return result
+    }
+}
