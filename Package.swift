@@ -24,8 +24,9 @@ let package = Package(
         ),
         // epoll and eventfd, which the Glibc module does not expose (Linux only; empty elsewhere).
         .systemLibrary(name: "CEpoll"),
-        // Transport: one libpq connection, non-blocking; reports failures as facts.
-        .target(name: "PostgresTransport", dependencies: ["CLibPQ", "CEpoll"]),
+        // Transport: one libpq connection, non-blocking; reports failures as facts, in Policy's vocabulary
+        // (SQLSTATE, severity, phase).
+        .target(name: "PostgresTransport", dependencies: ["CLibPQ", "CEpoll", "PostgresPolicy"]),
         // Policy: pure decisions (classification, backoff, budget, throttle). Imports nothing of ours.
         .target(name: "PostgresPolicy"),
         // Public API: what apps import.
@@ -65,7 +66,7 @@ let package = Package(
         // `make simulate`: runs the engine's schedules in bulk or replays one. Not a product.
         .executableTarget(name: "ResilientPostgresSimulator", dependencies: ["ResilientPostgresSimulation"]),
 
-        .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport"]),
+        .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport", "PostgresPolicy"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(
             name: "ResilientPostgresTests",

@@ -61,7 +61,7 @@ extension FailureFacts {
             // come after the statement reached the server.
             let pgbouncerClass = Self.pgbouncerClass(of: message.lowercased())
             return pgbouncerClass == nil || pgbouncerClass == .serverWentAway
-        case .connectionException: return true
+        case SQLState.Class.connectionException: return true
         default: return false
         }
     }
@@ -80,7 +80,7 @@ extension FailureFacts {
             return .serverUnavailable
         case .adminShutdown, .crashShutdown, .databaseDropped, .idleSessionTimeout, .idleInTransactionSessionTimeout:
             return .serverWentAway
-        case .insufficientResources:
+        case SQLState.Class.insufficientResources:
             return .resourceLimit
         case .serializationFailure, .deadlockDetected, .lockNotAvailable:
             return .transactionConflict

@@ -70,3 +70,208 @@ public struct FailureFacts: Sendable, Hashable {
         self.hostNameNeverResolved = hostNameNeverResolved
     }
 }
+
+extension FailureFacts {
+    /// How far an attempt got before it failed, which bounds what the server may have done.
+    ///
+    /// The connection layer reports it on every failure (`TransportError.phase` is this type), and the policy
+    /// decides from it: only ``sent`` and ``commitInFlight`` can leave a write's outcome unknown. New phases may be
+    /// added; `switch` over them with a `default`.
+    public struct Phase: Hashable, Sendable, CustomStringConvertible {
+        enum Value: Hashable, Sendable {
+            case connecting, notSent, sent, commitInFlight
+        }
+
+        let value: Value
+
+        private init(_ value: Value) { self.value = value }
+
+        /// Opening the connection (DNS, TCP, TLS, authentication); no statement existed on the server.
+        public static let connecting = Phase(.connecting)
+        /// Connected, but not one byte of the statement reached the socket.
+        public static let notSent = Phase(.notSent)
+        /// The statement was sent (or may have been, in part), so the server may have run it; inside a transaction
+        /// block, a statement before `COMMIT`.
+        public static let sent = Phase(.sent)
+        /// `COMMIT` was sent and its answer had not arrived: the transaction may or may not have committed.
+        public static let commitInFlight = Phase(.commitInFlight)
+
+        /// Whether any part of the request may have reached the server.
+        public var mayHaveReachedServer: Bool { value == .sent || value == .commitInFlight }
+
+        /// The phase's name.
+        public var description: String {
+            switch value {
+            case .connecting: "connecting"
+            case .notSent: "not sent"
+            case .sent: "sent"
+            case .commitInFlight: "COMMIT in flight"
+            }
+        }
+    }
+}
+
+extension FailureFacts {
+    /// The severity PostgreSQL attached to a message (`ERROR`, `FATAL`, `WARNING`, ...).
+    ///
+    /// Tells an error the server reported for the statement (it did not take effect) apart from a notice that
+    /// only preceded a dropped connection (the server said nothing about the statement). The connection layer
+    /// reports it on errors and notices (`TransportError.severity` is this type). A literal such as `"FATAL"`
+    /// makes one.
+    public struct Severity: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        /// The severity's text in uppercase, for example `FATAL`.
+        public let name: String
+
+        /// Creates a severity from the non-localized field (`PG_DIAG_SEVERITY_NONLOCALIZED`), or the localized one
+        /// when the server omits it, as pgbouncer does.
+        public init(_ name: String) {
+            self.name = name.uppercased()
+        }
+
+        /// Creates a severity from a literal such as `"FATAL"`.
+        public init(stringLiteral name: String) {
+            self.init(name)
+        }
+
+        /// The statement failed; the session survives.
+        public static let error = Severity("ERROR")
+        /// The session ended; the server rolled back what it was doing.
+        public static let fatal = Severity("FATAL")
+        /// The whole server is restarting.
+        public static let panic = Severity("PANIC")
+        /// A warning notice: not an error by itself.
+        public static let warning = Severity("WARNING")
+        /// A notice: not an error by itself.
+        public static let notice = Severity("NOTICE")
+
+        /// Whether the server reported an error (`ERROR`, `FATAL`, `PANIC`) rather than a notice.
+        public var isError: Bool { self == .error || self == .fatal || self == .panic }
+
+        /// The severity's text.
+        public var description: String { name }
+    }
+}
+
+extension FailureFacts {
+    /// Who made the failure: the server or network (``reported``), or the connection layer itself.
+    ///
+    /// A failure the connection layer makes is classified by its kind first, whatever the message says.
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        enum Value: Hashable, Sendable {
+            case reported, connectDeadlineExpired, deadlineExpired, cancelled, commitRolledBack, invalidParameter
+        }
+
+        let value: Value
+
+        private init(_ value: Value) { self.value = value }
+
+        /// Reported by the server or libpq; classified by SQLSTATE and message.
+        public static let reported = Kind(.reported)
+        /// The library's own connect deadline expired (libpq's non-blocking connect enforces none): unreachable.
+        public static let connectDeadlineExpired = Kind(.connectDeadlineExpired)
+        /// The operation's deadline expired and the statement was cancelled or the connection closed. Not retried.
+        public static let deadlineExpired = Kind(.deadlineExpired)
+        /// The caller cancelled the operation. Not retried.
+        public static let cancelled = Kind(.cancelled)
+        /// `COMMIT` was answered with the command tag `ROLLBACK`: the transaction had already failed and nothing
+        /// was committed. Not retried: the block swallowed an earlier error and would likely do so again.
+        public static let commitRolledBack = Kind(.commitRolledBack)
+        /// A parameter could not be sent (for example a NUL byte in a text value). Permanent; nothing was sent.
+        public static let invalidParameter = Kind(.invalidParameter)
+
+        /// The kind's name.
+        public var description: String {
+            switch value {
+            case .reported: "reported"
+            case .connectDeadlineExpired: "connect deadline expired"
+            case .deadlineExpired: "deadline expired"
+            case .cancelled: "cancelled"
+            case .commitRolledBack: "COMMIT rolled back"
+            case .invalidParameter: "invalid parameter"
+            }
+        }
+    }
+}
+
+// Failures without a telling SQLSTATE are told apart by their English text. Fragments are matched in lowercase,
+// in order; the first match wins, so more specific fragments come first.
+
+extension FailureFacts {
+    /// pgbouncer's errors, which nearly all carry 08P01.
+    static let pgbouncerFragments: [(fragment: String, errorClass: ErrorClass)] = [
+        // Before the authentication fragments: the cached error it repeats may itself be an authentication failure.
+        ("server login has been failing", .serverUnavailable),
+        ("server_login_retry", .serverUnavailable),
+        ("pgbouncer cannot connect to server", .serverUnavailable),
+        ("server dns lookup failed", .serverUnavailable),
+        ("no such database", .permanent),
+        ("no such user", .permanent),
+        ("sasl authentication failed", .permanent),
+        ("password authentication failed", .permanent),
+        ("query_wait_timeout", .resourceLimit),
+        ("no more connections allowed", .resourceLimit),
+        ("max_client_conn", .resourceLimit),
+        ("client connections exceeded", .resourceLimit),
+        ("server conn crashed", .serverWentAway),
+    ]
+
+    /// libpq's own messages, for failures the server never described.
+    static let libpqFragments: [(fragment: String, errorClass: ErrorClass)] = [
+        // TLS configuration: retrying cannot fix these.
+        ("server does not support ssl", .permanent),
+        ("certificate verify failed", .permanent),
+        ("does not match host name", .permanent),
+        ("root certificate file", .permanent),
+        ("certificate present, but not private key", .permanent),
+        // No TLS version both sides accept ("SSL error: tlsv1 alert protocol version", "unsupported protocol"),
+        // or an impossible ssl_min/max_protocol_version pair ("invalid SSL protocol version range").
+        ("alert protocol version", .permanent),
+        ("unsupported protocol", .permanent),
+        ("ssl protocol version", .permanent),
+        // `target_session_attrs` refused every host listed. For writes: each is (or has become) a standby, as during
+        // a failover until one is promoted. The converse, no standby among them, is as transient.
+        ("session is read-only", .readOnlyHost),
+        ("server is in hot standby mode", .readOnlyHost),
+        ("session is not read-only", .serverUnavailable),
+        ("server is not in hot standby mode", .serverUnavailable),
+        // The connection was lost (also under TLS).
+        ("server closed the connection unexpectedly", .serverWentAway),
+        ("ssl syscall error", .serverWentAway),
+        ("ssl connection has been closed unexpectedly", .serverWentAway),
+        ("unexpected eof", .serverWentAway),
+        ("could not receive data from server", .serverWentAway),
+        ("could not send data to server", .serverWentAway),
+        ("no connection to the server", .serverWentAway),
+        ("connection reset by peer", .serverWentAway),
+        ("broken pipe", .serverWentAway),
+        ("terminating connection", .serverWentAway),
+        ("lost synchronization with server", .serverWentAway),
+        // The server could not be reached.
+        ("connection refused", .unreachable),
+        ("could not translate host name", .unreachable),
+        ("name or service not known", .unreachable),
+        ("temporary failure in name resolution", .unreachable),
+        ("nodename nor servname provided", .unreachable),
+        ("timeout expired", .unreachable),
+        ("no route to host", .unreachable),
+        ("network is unreachable", .unreachable),
+        ("host is unreachable", .unreachable),
+        ("connection timed out", .unreachable),
+        ("could not connect to server", .unreachable),
+    ]
+
+    /// The class pgbouncer's message names, if it is one of pgbouncer's.
+    static func pgbouncerClass(of lowercasedMessage: String) -> ErrorClass? {
+        pgbouncerFragments.first { lowercasedMessage.contains($0.fragment) }?.errorClass
+    }
+
+    /// The class libpq's message names, if it is one libpq is known to print.
+    ///
+    /// A network failure after connecting (a timeout, an unreachable route) means an established connection was lost.
+    static func libpqClass(of lowercasedMessage: String, phase: Phase) -> ErrorClass? {
+        guard let errorClass = libpqFragments.first(where: { lowercasedMessage.contains($0.fragment) })?.errorClass
+        else { return nil }
+        if errorClass == .unreachable && phase != .connecting { return .serverWentAway }
+        return errorClass
+    }
+}

@@ -1,24 +1,32 @@
 // Names follow PostgreSQL's errcodes table (Appendix A of the manual).
 
 extension SQLState {
-    // MARK: Classes
-
-    /// Class 08: the connection failed or was refused; the session is gone or never existed.
-    public static let connectionException: SQLState = "08"
-    /// Class 22: a value was invalid for its type or operation. Permanent.
-    public static let dataException: SQLState = "22"
-    /// Class 23: a constraint rejected the row. Permanent.
-    public static let integrityConstraintViolation: SQLState = "23"
-    /// Class 28: authentication or authorization failed. Permanent.
-    public static let invalidAuthorizationSpecification: SQLState = "28"
-    /// Class 40: the server rolled the transaction back.
-    public static let transactionRollback: SQLState = "40"
-    /// Class 42: the statement is wrong (syntax, missing object, privilege). Permanent.
-    public static let syntaxErrorOrAccessRuleViolation: SQLState = "42"
-    /// Class 53: the server ran out of something (connections, memory, disk).
-    public static let insufficientResources: SQLState = "53"
-    /// Class 57: an operator or the server itself intervened (shutdown, cancel, restart).
-    public static let operatorIntervention: SQLState = "57"
+    /// Named classes of codes: two-character ``SQLState`` values, each of which matches every code of its class
+    /// as a pattern (`catch SQLState.Class.integrityConstraintViolation` catches 23505 and 23503 alike).
+    ///
+    /// Any other class is a two-character literal: `case "22":`, or `SQLState("P0")` at run time.
+    public enum Class {
+        /// Class 08: the connection failed or was refused; the session is gone or never existed.
+        public static let connectionException: SQLState = "08"
+        /// Class 22: a value was invalid for its type or operation. Permanent.
+        public static let dataException: SQLState = "22"
+        /// Class 23: a constraint rejected the row (unique, foreign key, not null, check, exclusion). Permanent.
+        public static let integrityConstraintViolation: SQLState = "23"
+        /// Class 25: the statement is not allowed in the transaction's state (read-only, aborted, idle timeout).
+        public static let invalidTransactionState: SQLState = "25"
+        /// Class 28: authentication or authorization failed. Permanent.
+        public static let invalidAuthorizationSpecification: SQLState = "28"
+        /// Class 40: the server rolled the transaction back (serialization failure, deadlock).
+        public static let transactionRollback: SQLState = "40"
+        /// Class 42: the statement is wrong (syntax, missing object, privilege). Permanent.
+        public static let syntaxErrorOrAccessRuleViolation: SQLState = "42"
+        /// Class 53: the server ran out of something (connections, memory, disk).
+        public static let insufficientResources: SQLState = "53"
+        /// Class 55: an object is not in the state the statement needs (a lock not available, an object in use).
+        public static let objectNotInPrerequisiteState: SQLState = "55"
+        /// Class 57: an operator or the server itself intervened (shutdown, cancel, restart).
+        public static let operatorIntervention: SQLState = "57"
+    }
 
     // MARK: Connection exceptions
 
@@ -35,6 +43,29 @@ extension SQLState {
     /// 08P01: a protocol violation. pgbouncer sends almost all of its own errors with this code.
     public static let protocolViolation: SQLState = "08P01"
 
+    // MARK: Data and constraints
+
+    /// 22001: a string is too long for its column (`character varying(n)`).
+    public static let stringDataRightTruncation: SQLState = "22001"
+    /// 22003: a number is out of range for its type.
+    public static let numericValueOutOfRange: SQLState = "22003"
+    /// 22012: division by zero.
+    public static let divisionByZero: SQLState = "22012"
+    /// 22P02: a value's text is invalid for its type (`invalid input syntax for type integer`).
+    public static let invalidTextRepresentation: SQLState = "22P02"
+    /// 23001: a `RESTRICT` foreign key forbids deleting or updating the referenced row.
+    public static let restrictViolation: SQLState = "23001"
+    /// 23502: a null value in a `NOT NULL` column.
+    public static let notNullViolation: SQLState = "23502"
+    /// 23503: a foreign key references no row, or a referenced row would be left without its referrers' target.
+    public static let foreignKeyViolation: SQLState = "23503"
+    /// 23505: a duplicate key in a unique index or constraint.
+    public static let uniqueViolation: SQLState = "23505"
+    /// 23514: a row fails a `CHECK` constraint.
+    public static let checkViolation: SQLState = "23514"
+    /// 23P01: a row conflicts with another under an exclusion constraint.
+    public static let exclusionViolation: SQLState = "23P01"
+
     // MARK: Statement and transaction
 
     /// 0A000: a feature is not supported; also `cached plan must not change result type`.
@@ -43,6 +74,8 @@ extension SQLState {
     public static let readOnlySQLTransaction: SQLState = "25006"
     /// 25P03: the session sat idle inside a transaction too long and was closed.
     public static let idleInTransactionSessionTimeout: SQLState = "25P03"
+    /// 25P02: the transaction already failed; every statement is refused until `ROLLBACK`.
+    public static let inFailedSQLTransaction: SQLState = "25P02"
     /// 26000: the named prepared statement does not exist.
     public static let invalidSQLStatementName: SQLState = "26000"
     /// 28000: the server's host-based rules reject this connection.
@@ -57,6 +90,14 @@ extension SQLState {
     public static let statementCompletionUnknown: SQLState = "40003"
     /// 40P01: a deadlock was detected and this transaction was chosen to abort.
     public static let deadlockDetected: SQLState = "40P01"
+    /// 42501: the role lacks a privilege the statement needs.
+    public static let insufficientPrivilege: SQLState = "42501"
+    /// 42601: a syntax error.
+    public static let syntaxError: SQLState = "42601"
+    /// 42703: a column does not exist.
+    public static let undefinedColumn: SQLState = "42703"
+    /// 42P01: a table or view does not exist.
+    public static let undefinedTable: SQLState = "42P01"
     /// 42P05: a prepared statement with this name already exists.
     public static let duplicatePreparedStatement: SQLState = "42P05"
     /// 55P03: a lock could not be taken within `lock_timeout` (or `NOWAIT`).

@@ -1,15 +1,28 @@
 /// A PostgreSQL error code (SQLSTATE), or a whole class of them.
 ///
 /// A five-character value such as `"08006"` names one condition; a two-character value such as `"08"` names its
-/// class. Used as a pattern, a class matches every code in it, so `case "08":` matches `08006`:
+/// class (``Class`` names the common ones). Used as a pattern, a class matches every code in it, so `case "08":`
+/// matches `08006`:
 ///
 /// ```swift
 /// switch state {
 /// case .adminShutdown: ...
-/// case "53": ...            // every insufficient-resources code
+/// case SQLState.Class.insufficientResources: ...   // every 53xxx code; `case "53":` alike
 /// default: ...
 /// }
 /// ```
+///
+/// A code or a class also matches an error that carries one (``SQLStateReporting``), so a `catch` reads like the
+/// condition it handles:
+///
+/// ```swift
+/// do { ... }
+/// catch SQLState.uniqueViolation { ... }
+/// catch SQLState.Class.integrityConstraintViolation { ... }
+/// ```
+///
+/// `==` compares exactly: `state == SQLState.Class.integrityConstraintViolation` is false for `23505`; match with
+/// `~=` (or `case`) to test membership of a class.
 ///
 /// Values are stored packed, so comparing and matching never allocate.
 public struct SQLState: Hashable, Sendable {
@@ -75,6 +88,23 @@ public struct SQLState: Hashable, Sendable {
         guard let value else { return false }
         return pattern ~= value
     }
+
+    /// Whether `error` carries a SQLSTATE (``SQLStateReporting``) that is `pattern`, or belongs to it when
+    /// `pattern` is a class: what `catch SQLState.uniqueViolation` asks.
+    public static func ~= (pattern: SQLState, error: any Error) -> Bool {
+        guard let error = error as? any SQLStateReporting else { return false }
+        return pattern ~= error.sqlState
+    }
+}
+
+/// An error that may carry the SQLSTATE the server reported, so that a ``SQLState`` pattern matches it in `catch`.
+///
+/// Both errors of the client conform: the connection's, thrown inside `transaction` and `withConnection` closures,
+/// and the client's, thrown when an operation gives up. `catch let error as any SQLStateReporting` handles either.
+public protocol SQLStateReporting: Error {
+    /// The SQLSTATE of the failure, or `nil` when the server sent none (a lost connection, a cancel, a refused
+    /// connect that never reached a server).
+    var sqlState: SQLState? { get }
 }
 
 extension SQLState: ExpressibleByStringLiteral {

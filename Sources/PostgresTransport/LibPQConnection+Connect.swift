@@ -1,4 +1,5 @@
 import Foundation
+import PostgresPolicy
 
 extension LibPQConnection {
     /// Opens a session, within `timeout` (the library's own connect deadline, across every host listed).
@@ -95,8 +96,7 @@ extension LibPQConnection {
 
     /// Whether a connect failure's SQLSTATE says only that this server cannot take a session now (class 57,
     /// operator intervention such as 57P03; class 53, insufficient resources such as 53300).
-    private static func isHostState(_ sqlState: String?) -> Bool {
-        guard let sqlState else { return false }
-        return sqlState.hasPrefix("57") || sqlState.hasPrefix("53")
+    private static func isHostState(_ sqlState: SQLState?) -> Bool {
+        SQLState.Class.operatorIntervention ~= sqlState || SQLState.Class.insufficientResources ~= sqlState
     }
 }

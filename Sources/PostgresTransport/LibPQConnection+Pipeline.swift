@@ -50,7 +50,7 @@ extension LibPQConnection {
         guard !statements.isEmpty else { return [] }
         let commands = statements.map { PipelineCommand.statement(sql: $0.sql, parameters: $0.parameters) } + [.sync]
         let progress = try await runPipeline(connection, commands, resultFormat: resultFormat, deadline: deadline)
-        if let error = pipelineFailure(progress, statementIndex: { $0 }) {
+        if let error = pipelineFailure(progress, statement: { ($0, statements[$0].sql) }) {
             throw error
         }
         return try statements.indices.map { index in
@@ -114,12 +114,21 @@ extension LibPQConnection {
     }
 
     /// The failure a finished pipeline reports, if any: the first error result, or the lost connection.
-    func pipelineFailure(_ progress: PipelineProgress, statementIndex: (Int) -> Int?) -> TransportError? {
+    ///
+    /// `statement` names the caller's statement a command runs: its position in a batch (if any) and its SQL, or
+    /// nil for a command of the connection's own.
+    func pipelineFailure(
+        _ progress: PipelineProgress,
+        statement: (Int) -> (index: Int?, sql: String)?
+    ) -> TransportError? {
         let isUsable = connection.map(Self.isUsable) ?? false
         if let (command, result) = progress.firstError {
-            var error = TransportError.fromErrorResult(result, phase: .sent, endpoint: endpoint, isConnectionUsable: isUsable)
+            let failed = command.flatMap(statement)
+            var error = TransportError.fromErrorResult(
+                result, statement: failed?.sql, phase: .sent, endpoint: endpoint, isConnectionUsable: isUsable
+            )
             error.phase = progress.phaseOfFirstError(hasSQLState: error.sqlState != nil)
-            error.statementIndex = command.flatMap(statementIndex)
+            error.statementIndex = failed?.index
             explain(&error)
             return error
         }

@@ -1,4 +1,5 @@
 internal import CLibPQ
+import PostgresPolicy
 
 extension LibPQConnection {
     /// Runs one statement as a named prepared statement of this session, and returns its result.
@@ -32,7 +33,8 @@ extension LibPQConnection {
         let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))
         if let name = preparedStatements.name(for: key) {
             return try await executeCached(
-                connection, name: name, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+                connection, name: name, sql: sql, parameters: parameters, resultFormat: resultFormat,
+                deadline: deadline
             )
         }
         return try await prepareAndExecute(
@@ -40,10 +42,11 @@ extension LibPQConnection {
         )
     }
 
-    /// Runs a statement prepared earlier on this session (`PQsendQueryPrepared`).
+    /// Runs a statement prepared earlier on this session (`PQsendQueryPrepared`); `sql` is its text, for the error.
     private func executeCached(
         _ connection: OpaquePointer,
         name: String,
+        sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
@@ -56,12 +59,14 @@ extension LibPQConnection {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)
         }
         do {
-            return try await completeStatement(connection, phaseIfSent: .sent, isCommit: false, deadline: deadline)
+            return try await completeStatement(
+                connection, statement: sql, phaseIfSent: .sent, isCommit: false, deadline: deadline
+            )
         } catch var error as TransportError {
             error.isCachedStatement = true
-            if error.sqlState == "26000" {
+            if error.sqlState == .invalidSQLStatementName {
                 preparedStatements.forget(name, isStillPrepared: false)
-            } else if error.sqlState == "0A000", error.message.contains("cached plan") {
+            } else if error.sqlState == .featureNotSupported, error.message.contains("cached plan") {
                 preparedStatements.forget(name, isStillPrepared: true)
             }
             throw error
@@ -103,7 +108,7 @@ extension LibPQConnection {
         // A DEALLOCATE that ran, or that found the statement gone (26000), is done; the others are tried again later.
         let failedDeallocation = progress.firstError.flatMap { error -> Int? in
             guard let command = error.command, command >= firstDeallocation else { return nil }
-            return DiagnosticFields(error.result).sqlState == "26000" ? command : nil
+            return DiagnosticFields(error.result).sqlState == .invalidSQLStatementName ? command : nil
         }
         let notDeallocated = deallocations.indices.filter { index in
             let command = firstDeallocation + index
@@ -116,7 +121,8 @@ extension LibPQConnection {
         if progress.firstSyncAnswered, !statementFailed, let result = progress.takeResult(1) {
             return result
         }
-        if var failure = pipelineFailure(progress, statementIndex: { _ in nil }) {
+        // The prepare and the execute are the statement; a DEALLOCATE's failure is the cache's own.
+        if var failure = pipelineFailure(progress, statement: { $0 < firstDeallocation ? (nil, key.sql) : nil }) {
             failure.isCachedStatement = true
             throw failure
         }

@@ -1,4 +1,5 @@
 internal import CLibPQ
+import PostgresPolicy
 import Synchronization
 
 /// One PostgreSQL session over libpq, driven without blocking: statements are sent and answered through socket
@@ -190,7 +191,8 @@ public actor LibPQConnection {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
         }
         return try await completeStatement(
-            connection, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight, deadline: deadline
+            connection, statement: sql, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight,
+            deadline: deadline
         )
     }
 
@@ -206,7 +208,8 @@ public actor LibPQConnection {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
         }
         return try await completeStatement(
-            connection, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight, deadline: deadline
+            connection, statement: sql, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight,
+            deadline: deadline
         )
     }
 
@@ -287,8 +290,10 @@ public actor LibPQConnection {
     }
 
     /// Flushes the request and collects every result, under a cancellation handler that sends a cancel request.
+    /// `statement` is the SQL sent, kept on the error the server answers it with.
     func completeStatement(
         _ connection: OpaquePointer,
+        statement: String,
         phaseIfSent: TransportError.Phase,
         isCommit: Bool,
         deadline: ContinuousClock.Instant?
@@ -303,7 +308,7 @@ public actor LibPQConnection {
         } onCancel: {
             cancellation.requestCancel(.task)
         }
-        return try finish(connection, collected, phaseIfSent: phaseIfSent, isCommit: isCommit)
+        return try finish(connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit)
     }
 
     private struct CollectedResults {
@@ -420,6 +425,7 @@ public actor LibPQConnection {
     private func finish(
         _ connection: OpaquePointer,
         _ collected: CollectedResults,
+        statement: String,
         phaseIfSent: TransportError.Phase,
         isCommit: Bool
     ) throws -> QueryResult {
@@ -444,7 +450,7 @@ public actor LibPQConnection {
             defer { PQclear(errorResult) }
             collected.last.map { PQclear($0) }
             var error = TransportError.fromErrorResult(
-                errorResult, phase: phaseIfSent, endpoint: endpoint, isConnectionUsable: isUsable
+                errorResult, statement: statement, phase: phaseIfSent, endpoint: endpoint, isConnectionUsable: isUsable
             )
             // Answered, then an error: the session ended after the statement ran, and whether its implicit commit
             // (done when the server reads the Sync) happened first is not known.
@@ -483,7 +489,7 @@ public actor LibPQConnection {
             error.sqlStateFromNotice = true
             error.detail = error.detail ?? notice.detail
         }
-        if error.sqlState == "57014", let request = cancellation.request {
+        if error.sqlState == .queryCanceled, let request = cancellation.request {
             error.code = request.reason == .task ? .cancelled : .deadlineExceeded
         }
     }

@@ -1,4 +1,5 @@
 internal import CLibPQ
+import PostgresPolicy
 
 /// Receives a connection's notices from libpq (`PQsetNoticeReceiver`): keeps those of the running statement, so
 /// that a WARNING preceding a lost connection can explain it, and passes each to the application's handler.
@@ -21,7 +22,7 @@ final class NoticeCollector {
     /// The last WARNING whose SQLSTATE is of class 57 (operator intervention): the server's word on why it is
     /// about to close the connection (57P01 shutdown, 57P02 crash of another backend).
     var lastOperatorIntervention: Notice? {
-        notices.last { $0.sqlState?.hasPrefix("57") == true }
+        notices.last { SQLState.Class.operatorIntervention ~= $0.sqlState }
     }
 
     /// Installs this collector as the connection's notice receiver. The collector must outlive the connection.

@@ -1,14 +1,17 @@
 internal import CLibPQ
+import PostgresPolicy
 
 // The one place where libpq's reports of failure become `TransportError` values.
 
 extension TransportError {
-    /// The facts of an error result (`PGRES_FATAL_ERROR`), read field by field.
+    /// The facts of an error result (`PGRES_FATAL_ERROR`), read field by field, for the statement it answered.
     ///
     /// An error result without an SQLSTATE is one libpq made itself, such as "server closed the connection
-    /// unexpectedly"; on a broken connection it is reported as ``Code/connectionLost``.
+    /// unexpectedly"; on a broken connection it is reported as ``Code/connectionLost``. `statement` is kept as the
+    /// caller's string (a reference, not a copy).
     static func fromErrorResult(
         _ result: OpaquePointer,
+        statement: String?,
         phase: Phase,
         endpoint: Endpoint,
         isConnectionUsable: Bool
@@ -26,7 +29,8 @@ extension TransportError {
             host: endpoint.host,
             port: endpoint.port,
             phase: phase,
-            isConnectionUsable: isConnectionUsable
+            isConnectionUsable: isConnectionUsable,
+            statement: statement
         )
     }
 
@@ -94,9 +98,11 @@ extension TransportError {
         let severities = ["FATAL", "ERROR", "PANIC", "WARNING"]
         if let severity = severities.first(where: { head.hasPrefix($0 + ":  ") }) {
             let rest = head.dropFirst(severity.count + 3)
-            error.severity = severity
-            if rest.count >= 7, rest.dropFirst(5).hasPrefix(": "), rest.prefix(5).allSatisfy(\.isSQLStateCharacter) {
-                error.sqlState = String(rest.prefix(5))
+            error.severity = Severity(severity)
+            if rest.count >= 7, rest.dropFirst(5).hasPrefix(": "), rest.prefix(5).allSatisfy(\.isSQLStateCharacter),
+                let sqlState = SQLState(rest.prefix(5))
+            {
+                error.sqlState = sqlState
                 error.message = String(rest.dropFirst(7))
             } else {
                 error.message = String(rest)
@@ -166,8 +172,8 @@ extension Character {
 
 /// The fields of an error or notice result (`PQresultErrorField`), read in one place for both.
 struct DiagnosticFields {
-    var severity: String?
-    var sqlState: String?
+    var severity: FailureFacts.Severity?
+    var sqlState: SQLState?
     var message: String?
     var detail: String?
     var hint: String?
@@ -178,8 +184,8 @@ struct DiagnosticFields {
             PQresultErrorField(result, code).map { String(cString: $0) }
         }
         // pgbouncer omits the non-localized severity; fall back to the localized one.
-        severity = field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY)
-        sqlState = field(CLibPQ_DIAG_SQLSTATE)
+        severity = (field(CLibPQ_DIAG_SEVERITY_NONLOCALIZED) ?? field(CLibPQ_DIAG_SEVERITY)).map { .init($0) }
+        sqlState = field(CLibPQ_DIAG_SQLSTATE).flatMap { SQLState($0) }
         message = field(CLibPQ_DIAG_MESSAGE_PRIMARY)
         detail = field(CLibPQ_DIAG_MESSAGE_DETAIL)
         hint = field(CLibPQ_DIAG_MESSAGE_HINT)

@@ -1,3 +1,5 @@
+public import PostgresPolicy
+
 /// A failure of one libpq connection, reported as facts: what the server or libpq said, where, and how far the
 /// request had got.
 ///
@@ -5,11 +7,16 @@
 /// safely: the SQLSTATE (from the error, the connect message, or a WARNING notice that came just before the
 /// connection was lost), the ``Phase`` the request was in, and whether the connection can still be used.
 ///
-/// `description` is redacted: it never contains a password, a bound value or a statement's error text from the server
-/// (which can quote values, as in `invalid input syntax for type integer: "…"`). It does show why a connect failed
-/// when that text names only the connection (`server does not support SSL, but SSL was required`, `password
-/// authentication failed for user "app"`). `String(reflecting:)` shows every field.
-public struct TransportError: Error, Sendable {
+/// The client throws it unchanged from the statements of a `transaction` or `withConnection` closure (so that the
+/// client can decide, from these facts, whether to run the closure again) and from a connection string it cannot
+/// parse; operations that give up throw `PostgresError`, whose `lastFailure` is one of these. Both match a
+/// ``SQLState`` pattern the same way (``SQLStateReporting``): `catch SQLState.uniqueViolation`.
+///
+/// `description` is redacted: it never contains a password, a bound value, the statement, or a statement's error text
+/// from the server (which can quote values, as in `invalid input syntax for type integer: "…"`). It does show why a
+/// connect failed when that text names only the connection (`server does not support SSL, but SSL was required`,
+/// `password authentication failed for user "app"`). `String(reflecting:)` shows every field.
+public struct TransportError: Error, Sendable, SQLStateReporting {
     /// What kind of failure this is. Codes can be added without breaking a `switch` with a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
@@ -73,35 +80,22 @@ public struct TransportError: Error, Sendable {
     }
 
     /// How far a request had got when it failed. This, more than anything, says whether retrying is safe.
-    public enum Phase: Sendable, Hashable, CustomStringConvertible {
-        /// While establishing the session: nothing of any statement was sent.
-        case connecting
-        /// The statement was not sent: no byte of it reached the socket.
-        case notSent
-        /// The statement was sent (or may have been, in part); the server may have run it.
-        case sent
-        /// A `COMMIT` was sent and its answer did not arrive: the transaction may or may not have committed.
-        case commitInFlight
-
-        public var description: String {
-            switch self {
-            case .connecting: "connecting"
-            case .notSent: "not sent"
-            case .sent: "sent"
-            case .commitInFlight: "COMMIT in flight"
-            }
-        }
-    }
+    public typealias Phase = FailureFacts.Phase
+    /// The severity the server attached to its message (`ERROR`, `FATAL`, `PANIC`, or `WARNING` for a notice).
+    public typealias Severity = FailureFacts.Severity
 
     /// What kind of failure this is.
     public var code: Code
-    /// The five-character SQLSTATE, when the server sent one (in the error, the connect message or a notice).
-    public var sqlState: String?
+    /// The SQLSTATE, when the server sent one (in the error, the connect message or a notice).
+    ///
+    /// Compare it with a code (`error.sqlState == .uniqueViolation`, or a literal such as `"23505"`), or match a
+    /// class (`case SQLState.Class.integrityConstraintViolation:`); ``SQLState/code`` is its text.
+    public var sqlState: SQLState?
     /// True when ``sqlState`` was taken from a WARNING notice that preceded a lost connection (57P01 on an
     /// immediate shutdown, 57P02 when another backend crashed) rather than from an error.
     public var sqlStateFromNotice: Bool
     /// The non-localized severity (`ERROR`, `FATAL`, `PANIC`, or `WARNING` for a notice), when known.
-    public var severity: String?
+    public var severity: Severity?
     /// The primary message: the server's, libpq's, or the transport's own.
     public var message: String
     /// The server's DETAIL, if any. It can quote data values.
@@ -118,6 +112,14 @@ public struct TransportError: Error, Sendable {
     public var phase: Phase
     /// Whether the connection can run another statement. False once the connection is broken or closed.
     public var isConnectionUsable: Bool
+    /// The SQL of the statement the server's error (or libpq's, for a connection lost while it awaited its answer)
+    /// answered, as it was sent: with `$1`, `$2`, ... for its parameters, whose values are never kept. In a batch,
+    /// the statement at ``statementIndex``. `nil` for a failure not answered for a statement: a connect, a lost or
+    /// closed connection found before or between statements, a cancel or deadline that ended the wait, or a failure
+    /// of the batch as a whole.
+    ///
+    /// Shown by `String(reflecting:)` only, never by `description`: SQL written by hand can hold literal values.
+    public var statement: String?
     /// The position in a batch of the statement the failure belongs to (0 for the first), or nil for a single
     /// statement and for a failure of the batch as a whole (its implicit commit, or a lost connection between
     /// statements).
@@ -145,9 +147,9 @@ public struct TransportError: Error, Sendable {
     /// Makes an error from its facts.
     public init(
         code: Code,
-        sqlState: String? = nil,
+        sqlState: SQLState? = nil,
         sqlStateFromNotice: Bool = false,
-        severity: String? = nil,
+        severity: Severity? = nil,
         message: String,
         detail: String? = nil,
         hint: String? = nil,
@@ -156,6 +158,7 @@ public struct TransportError: Error, Sendable {
         port: Int? = nil,
         phase: Phase,
         isConnectionUsable: Bool,
+        statement: String? = nil,
         statementIndex: Int? = nil
     ) {
         self.code = code
@@ -170,6 +173,7 @@ public struct TransportError: Error, Sendable {
         self.port = port
         self.phase = phase
         self.isConnectionUsable = isConnectionUsable
+        self.statement = statement
         self.statementIndex = statementIndex
     }
 }
@@ -177,8 +181,9 @@ public struct TransportError: Error, Sendable {
 extension TransportError: CustomStringConvertible, CustomDebugStringConvertible {
     /// A redacted summary: code, SQLSTATE, severity, endpoint, phase and usability, and the message of a failed
     /// connect when it cannot quote a value or a password (libpq's own text, and the server's refusal of the session
-    /// for authentication, `pg_hba.conf`, a missing database, privileges, slots or its state); never a statement's
-    /// error text from the server, a DETAIL, bound values or passwords. Use `String(reflecting:)` for every field.
+    /// for authentication, `pg_hba.conf`, a missing database, privileges, slots or its state); never the statement,
+    /// a statement's error text from the server, a DETAIL, bound values or passwords. Use `String(reflecting:)` for
+    /// every field.
     public var description: String {
         guard messageIsShown else { return summary + ")" }
         var text = summary + ", message: \(String(reflecting: Self.maskingOptionValues(message)))"
@@ -188,12 +193,13 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         return text + ")"
     }
 
-    /// Every field, including the server's message, detail and hint, which can quote data values.
+    /// Every field, including the server's message, detail and hint and the statement, which can quote data values.
     public var debugDescription: String {
         var text = summary + ", message: \(String(reflecting: message))"
         if let detail { text += ", detail: \(String(reflecting: detail))" }
         if let hint { text += ", hint: \(String(reflecting: hint))" }
         if let position { text += ", position: \(position)" }
+        if let statement { text += ", statement: \(String(reflecting: statement))" }
         return text + ")"
     }
 
@@ -212,7 +218,14 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         guard phase == .connecting, code != .invalidConnectionString, !sqlStateFromNotice else { return false }
         guard severity != nil else { return true }
         guard let sqlState else { return false }
-        return sqlState == "42501" || ["08", "28", "3D", "53", "57"].contains { sqlState.hasPrefix($0) }
+        switch sqlState {
+        case .insufficientPrivilege, "3D", SQLState.Class.connectionException,
+            SQLState.Class.invalidAuthorizationSpecification, SQLState.Class.insufficientResources,
+            SQLState.Class.operatorIntervention:
+            return true
+        default:
+            return false
+        }
     }
 
     /// `message` with the value of an integer option libpq refused masked (`invalid integer value "…" for connection

@@ -359,7 +359,7 @@ final class ModelSession: DatabaseConnection {
         }
     }
 
-    private func error(_ sqlState: String, _ message: String, _ sql: String) -> TransportError {
+    private func error(_ sqlState: SQLState, _ message: String, _ sql: String) -> TransportError {
         StatementFault.sqlState(sqlState, message: message).transportError(for: sql, host: host, port: port)!
     }
 
@@ -367,7 +367,7 @@ final class ModelSession: DatabaseConnection {
         QueryResult.make(columns: [], rows: [], commandTag: tag)
     }
 
-    private static func message(for sqlState: String) -> String {
+    private static func message(for sqlState: SQLState) -> String {
         switch sqlState {
         case "40001": "could not serialize access due to concurrent update"
         case "40P01": "deadlock detected"

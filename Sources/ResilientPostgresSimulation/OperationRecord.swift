@@ -20,7 +20,7 @@ struct OperationRecord: Sendable {
         var reason: String
         var mayHaveBeenApplied: Bool
         var attempts: Int
-        var sqlState: String?
+        var sqlState: SQLState?
         var isCancelled: Bool
 
         init(_ error: PostgresError) {

@@ -1,3 +1,5 @@
+import PostgresPolicy
+
 /// One randomised test case, fixed by its seed: the client's configuration, the operations callers run, the
 /// faults each operation's statements and connects meet, and the faults of the whole database over time.
 ///
@@ -127,7 +129,7 @@ enum StatementFaultPlan: Sendable, Hashable, CustomStringConvertible {
     /// A WARNING 57P01 notice (immediate shutdown), then the connection closed; applied or not.
     case immediateShutdown(applied: Bool, after: Duration)
     /// The server answered with this SQLSTATE (`fatal` closes the session); nothing applied.
-    case server(sqlState: String, fatal: Bool)
+    case server(sqlState: SQLState, fatal: Bool)
     /// The primary moves to the other host just before the statement arrives (a failover): it meets 25006 if it
     /// writes.
     case primarySwitch

@@ -1,3 +1,5 @@
+public import PostgresPolicy
+
 /// How opening a session goes wrong, in the terms of what happened to the database.
 ///
 /// Each fault is reported exactly as libpq reports it (see FAULTS.md): the connect failures carry libpq's own
@@ -90,8 +92,8 @@ public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
     )
 
     /// The server refuses the session with a FATAL of the given SQLSTATE and message.
-    public static func refused(sqlState: String, message: String) -> ConnectFault {
-        precondition(sqlState.utf8.count == 5, "a SQLSTATE has five characters")
+    public static func refused(sqlState: SQLState, message: String) -> ConnectFault {
+        precondition(!sqlState.isClass, "a SQLSTATE has five characters")
         return refusal("refused with \(sqlState)", "FATAL:  \(sqlState): \(message)")
     }
 

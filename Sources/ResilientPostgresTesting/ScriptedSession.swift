@@ -194,7 +194,7 @@ final class ScriptedSession: DatabaseConnection {
         return QueryResult.make(columns: [], rows: [], commandTag: tag)
     }
 
-    private func serverError(_ sqlState: String, _ message: String, _ sql: String) -> TransportError {
+    private func serverError(_ sqlState: SQLState, _ message: String, _ sql: String) -> TransportError {
         StatementFault.sqlState(sqlState, message: message).transportError(for: sql, host: host, port: port)!
     }
 

@@ -1,3 +1,4 @@
+import PostgresPolicy
 import PostgresTransport
 
 extension StatementFault {
@@ -23,7 +24,8 @@ extension StatementFault {
         if case .lostAfterSend = kind { true } else { false }
     }
 
-    /// The facts a libpq connection reports for this fault on `sql`; nil for the faults that only delay.
+    /// The facts a libpq connection reports for this fault on `sql`; nil for the faults that only delay. A failure
+    /// answered for the statement (an error, or libpq's report of a connection lost awaiting the answer) names it.
     package func transportError(for sql: String, host: String?, port: Int?) -> TransportError? {
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
         switch kind {
@@ -36,12 +38,12 @@ extension StatementFault {
             return TransportError(
                 code: .connectionLost, sqlState: notice, sqlStateFromNotice: notice != nil,
                 message: Self.closedUnexpectedly, detail: detail,
-                host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
+                host: host, port: port, phase: phaseIfSent, isConnectionUsable: false, statement: sql
             )
         case .server(let sqlState, let message, let fatal):
             return TransportError(
-                code: .server, sqlState: sqlState, severity: fatal ? "FATAL" : "ERROR", message: message,
-                host: host, port: port, phase: phaseIfSent, isConnectionUsable: !fatal
+                code: .server, sqlState: sqlState, severity: fatal ? .fatal : .error, message: message,
+                host: host, port: port, phase: phaseIfSent, isConnectionUsable: !fatal, statement: sql
             )
         case .readOnlyHost:
             return Self.readOnlyError(for: sql, host: host, port: port)
@@ -54,19 +56,19 @@ extension StatementFault {
     package static func readOnlyError(for sql: String, host: String?, port: Int?) -> TransportError {
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
         return TransportError(
-            code: .server, sqlState: "25006", severity: "ERROR",
+            code: .server, sqlState: .readOnlySQLTransaction, severity: .error,
             message: "cannot execute \(SQLKeyword.first(of: sql)) in a read-only transaction",
-            host: host, port: port, phase: phaseIfSent, isConnectionUsable: true
+            host: host, port: port, phase: phaseIfSent, isConnectionUsable: true, statement: sql
         )
     }
 
     /// What libpq reports once the server answered the cancel request for a statement that did not answer.
     package static func cancelledError(for sql: String, byDeadline: Bool, host: String?, port: Int?) -> TransportError {
         TransportError(
-            code: byDeadline ? .deadlineExceeded : .cancelled, sqlState: "57014", severity: "ERROR",
+            code: byDeadline ? .deadlineExceeded : .cancelled, sqlState: .queryCanceled, severity: .error,
             message: "canceling statement due to user request",
             host: host, port: port, phase: StatementText.isCommit(sql) ? .commitInFlight : .sent,
-            isConnectionUsable: true
+            isConnectionUsable: true, statement: sql
         )
     }
 }

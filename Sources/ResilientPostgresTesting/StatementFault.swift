@@ -1,3 +1,5 @@
+public import PostgresPolicy
+
 /// How one statement goes wrong, in the terms of what happened to it.
 ///
 /// Each fault is reported as libpq reports it (see FAULTS.md): the SQLSTATE, severity, message and notice the server
@@ -10,9 +12,9 @@ public struct StatementFault: Sendable, Hashable, CustomStringConvertible {
         /// Nothing was sent: the session was already gone.
         case lostBeforeSend
         /// The request was sent and the connection closed with no answer; `notice` and `detail` came just before.
-        case lostAfterSend(notice: String?, detail: String?)
+        case lostAfterSend(notice: SQLState?, detail: String?)
         /// The server answered with an error of this SQLSTATE; `fatal` closes the session.
-        case server(sqlState: String, message: String, fatal: Bool)
+        case server(sqlState: SQLState, message: String, fatal: Bool)
         /// 25006 on a hot standby, which the session then reports.
         case readOnlyHost
         /// No answer until the task is cancelled or the statement's deadline passes.
@@ -111,11 +113,11 @@ public struct StatementFault: Sendable, Hashable, CustomStringConvertible {
     /// The server answers with an error of this SQLSTATE: an `ERROR` keeps the session, a `FATAL` (`fatal: true`)
     /// closes it. `23505` is a unique violation, `42P01` a missing table, `53300` too many connections, and so on.
     public static func sqlState(
-        _ sqlState: String,
+        _ sqlState: SQLState,
         message: String = "scripted error",
         fatal: Bool = false
     ) -> StatementFault {
-        precondition(sqlState.utf8.count == 5, "a SQLSTATE has five characters")
+        precondition(!sqlState.isClass, "a SQLSTATE has five characters")
         return StatementFault(
             "\(fatal ? "FATAL" : "ERROR") \(sqlState)", .server(sqlState: sqlState, message: message, fatal: fatal)
         )

@@ -179,7 +179,7 @@ struct DisruptionTests {
     }
 
     /// Connects until the server refuses with `sqlState`.
-    func waitForRefusal(sqlState: String) async throws {
+    func waitForRefusal(sqlState: SQLState) async throws {
         for _ in 0..<200 {
             do {
                 let session = try await LibPQConnection.connect(Servers.parameters(port: port))

@@ -25,9 +25,9 @@ struct SQLStateTests {
     func codePatternMatchesOnlyItself() {
         #expect(SQLState.connectionFailure ~= "08006")
         #expect(!(SQLState.connectionFailure ~= "08007"))
-        #expect(!(SQLState.connectionFailure ~= SQLState.connectionException))
+        #expect(!(SQLState.connectionFailure ~= SQLState.Class.connectionException))
         #expect(!(SQLState.connectionFailure ~= Optional<SQLState>.none))
-        #expect(SQLState.connectionException ~= Optional(SQLState.connectionFailure))
+        #expect(SQLState.Class.connectionException ~= Optional(SQLState.connectionFailure))
     }
 
     @Test("class, code and text")
@@ -38,8 +38,8 @@ struct SQLStateTests {
         #expect(!state.isClass)
         #expect(state.code == "57P01")
         #expect(state.description == "57P01")
-        #expect(SQLState.operatorIntervention.class == .operatorIntervention)
-        #expect(SQLState.operatorIntervention.code == "57")
+        #expect(SQLState.adminShutdown.class == SQLState.Class.operatorIntervention)
+        #expect(SQLState.Class.operatorIntervention.code == "57")
     }
 
     @Test("parsing accepts 2 or 5 digits and uppercase letters", arguments: [
@@ -62,9 +62,73 @@ struct SQLStateTests {
             (.deadlockDetected, "40P01"), (.lockNotAvailable, "55P03"), (.featureNotSupported, "0A000"),
             (.queryCanceled, "57014"), (.protocolViolation, "08P01"), (.invalidPassword, "28P01"),
             (.invalidCatalogName, "3D000"), (.idleInTransactionSessionTimeout, "25P03"), (.idleSessionTimeout, "57P05"),
+            (.uniqueViolation, "23505"), (.foreignKeyViolation, "23503"), (.notNullViolation, "23502"),
+            (.checkViolation, "23514"), (.exclusionViolation, "23P01"), (.restrictViolation, "23001"),
+            (.syntaxError, "42601"), (.undefinedTable, "42P01"), (.undefinedColumn, "42703"),
+            (.insufficientPrivilege, "42501"), (.inFailedSQLTransaction, "25P02"), (.invalidTextRepresentation, "22P02"),
         ]
         for (state, code) in pairs {
             #expect(state.code == code)
         }
+    }
+
+    @Test("named classes are classes, and match their codes", arguments: [
+        (SQLState.Class.connectionException, SQLState.connectionFailure),
+        (SQLState.Class.dataException, SQLState.invalidTextRepresentation),
+        (SQLState.Class.integrityConstraintViolation, SQLState.uniqueViolation),
+        (SQLState.Class.invalidTransactionState, SQLState.readOnlySQLTransaction),
+        (SQLState.Class.invalidAuthorizationSpecification, SQLState.invalidPassword),
+        (SQLState.Class.transactionRollback, SQLState.deadlockDetected),
+        (SQLState.Class.syntaxErrorOrAccessRuleViolation, SQLState.undefinedTable),
+        (SQLState.Class.insufficientResources, SQLState.tooManyConnections),
+        (SQLState.Class.objectNotInPrerequisiteState, SQLState.lockNotAvailable),
+        (SQLState.Class.operatorIntervention, SQLState.adminShutdown),
+    ])
+    func namedClasses(classState: SQLState, member: SQLState) {
+        #expect(classState.isClass)
+        #expect(classState ~= member)
+        #expect(member.class == classState)
+        #expect(classState != member)
+    }
+}
+
+/// An error of this module's tests that carries a SQLSTATE, as the client's errors do.
+private struct ReportedFailure: SQLStateReporting {
+    var sqlState: SQLState?
+}
+
+/// An error that carries none.
+private struct OtherFailure: Error {}
+
+@Suite("SQLState in catch")
+struct SQLStateCatchTests {
+    /// Which clause catches `error`, thrown as `any Error`.
+    private func clause(catching error: any Error) -> String {
+        do {
+            throw error
+        } catch SQLState.uniqueViolation {
+            return "unique violation"
+        } catch SQLState.Class.integrityConstraintViolation {
+            return "another constraint"
+        } catch SQLState.Class.transactionRollback {
+            return "rolled back"
+        } catch {
+            return "other"
+        }
+    }
+
+    @Test("a code or a class matches an error that carries a SQLSTATE")
+    func matchesByCodeAndClass() {
+        #expect(clause(catching: ReportedFailure(sqlState: "23505")) == "unique violation")
+        #expect(clause(catching: ReportedFailure(sqlState: .foreignKeyViolation)) == "another constraint")
+        #expect(clause(catching: ReportedFailure(sqlState: .serializationFailure)) == "rolled back")
+    }
+
+    @Test("no match for another code, no SQLSTATE, or an error that carries none")
+    func otherErrorsDoNotMatch() {
+        #expect(clause(catching: ReportedFailure(sqlState: .syntaxError)) == "other")
+        #expect(clause(catching: ReportedFailure(sqlState: nil)) == "other")
+        #expect(clause(catching: OtherFailure()) == "other")
+        #expect(!(SQLState.uniqueViolation ~= OtherFailure()))
     }
 }

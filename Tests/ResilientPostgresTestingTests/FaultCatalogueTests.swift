@@ -8,10 +8,10 @@ struct FaultCatalogueTests {
     struct Row<Fault: Sendable & CustomStringConvertible>: Sendable, CustomTestStringConvertible {
         let fault: Fault
         let errorClass: ErrorClass
-        let sqlState: String?
+        let sqlState: SQLState?
         let mayHaveBeenApplied: Bool
 
-        init(_ fault: Fault, _ errorClass: ErrorClass, _ sqlState: String? = nil, applied: Bool = false) {
+        init(_ fault: Fault, _ errorClass: ErrorClass, _ sqlState: SQLState? = nil, applied: Bool = false) {
             self.fault = fault
             self.errorClass = errorClass
             self.sqlState = sqlState

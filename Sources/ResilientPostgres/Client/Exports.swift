@@ -11,8 +11,10 @@ public typealias Backoff = PostgresPolicy.Backoff
 public typealias ErrorClass = PostgresPolicy.ErrorClass
 /// One failed attempt of an operation, as ``PostgresError/history`` lists them.
 public typealias RetryAttempt = PostgresPolicy.RetryAttempt
-/// A SQLSTATE code, matchable by class (`"08"` matches `08006`).
+/// A SQLSTATE code, matchable by class (`"08"` matches `08006`), in `switch` and in `catch`.
 public typealias SQLState = PostgresPolicy.SQLState
+/// An error that carries a SQLSTATE: ``PostgresError`` and ``TransportError``.
+public typealias SQLStateReporting = PostgresPolicy.SQLStateReporting
 /// libpq connection options, parsed by libpq from a connection string or a `postgresql://` URL.
 public typealias ConnectionParameters = PostgresTransport.ConnectionParameters
 /// The facts of one failure of a connection: SQLSTATE, server message, endpoint, phase.

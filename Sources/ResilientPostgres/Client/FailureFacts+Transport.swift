@@ -2,39 +2,36 @@ import PostgresPolicy
 import PostgresTransport
 
 extension FailureFacts {
-    /// The facts of a transport failure, in the Policy's terms.
+    /// The facts of a transport failure, in the Policy's terms (the two layers share SQLSTATE, severity and phase).
     init(_ error: TransportError, inHotStandby: Bool?) {
-        let phase: FailureFacts.Phase =
-            switch error.phase {
-            case .connecting: .connecting
-            case .notSent: .notSent
-            case .sent: .sent
-            case .commitInFlight: .commitInFlight
-            }
-        let kind: FailureFacts.Kind =
-            switch error.code {
-            case .connectDeadlineExceeded: .connectDeadlineExpired
-            case .deadlineExceeded: .deadlineExpired
-            case .cancelled: .cancelled
-            case .commitRolledBack: .commitRolledBack
-            case .invalidParameter, .invalidConnectionString: .invalidParameter
-            default: .reported
-            }
-        // A SQLSTATE that came only from a notice, or with an error after the statement was answered, is not the
-        // server's verdict on the statement: weigh it as a WARNING.
-        let severity = error.sqlStateFromNotice || error.cameAfterAnswer ? "WARNING" : error.severity
         self.init(
-            sqlState: error.sqlState.flatMap { SQLState($0) },
-            severity: severity.map { FailureFacts.Severity($0) },
+            sqlState: error.sqlState,
+            // A SQLSTATE that came only from a notice, or with an error after the statement was answered, is not
+            // the server's verdict on the statement: weigh it as a WARNING.
+            severity: error.sqlStateFromNotice || error.cameAfterAnswer ? .warning : error.severity,
             message: error.message,
             detail: error.detail,
-            phase: phase,
+            phase: error.phase,
             isConnectionUsable: error.isConnectionUsable,
-            kind: kind,
+            kind: Kind(error.code),
             inHotStandby: inHotStandby,
             isCachedStatement: error.isCachedStatement,
             // The client empties the names not found when one of them resolved for it before.
             hostNameNeverResolved: error.phase == .connecting && !error.hostNamesNotFound.isEmpty
         )
+    }
+}
+
+extension FailureFacts.Kind {
+    /// Who made a transport failure: the connection layer's own codes, or the server or network.
+    init(_ code: TransportError.Code) {
+        switch code {
+        case .connectDeadlineExceeded: self = .connectDeadlineExpired
+        case .deadlineExceeded: self = .deadlineExpired
+        case .cancelled: self = .cancelled
+        case .commitRolledBack: self = .commitRolledBack
+        case .invalidParameter, .invalidConnectionString: self = .invalidParameter
+        default: self = .reported
+        }
     }
 }

@@ -267,7 +267,7 @@ extension PostgresClient {
             "postgres.class": "\(giveUp.errorClass.name)",
             "postgres.reason": "\(giveUp.reason)",
             "postgres.attempts": "\(error.attempts)",
-            "postgres.sqlstate": "\(last?.sqlState ?? "none")",
+            "postgres.sqlstate": "\(last?.sqlState?.code ?? "none")",
             "postgres.host": "\(last?.host ?? "unknown")",
         ])
         return error
@@ -286,7 +286,7 @@ extension PostgresClient {
             "postgres.action": "\(action)",
             "postgres.attempt": "\(retry.attempt)",
             "postgres.delay_ms": "\(retry.delay / .milliseconds(1))",
-            "postgres.sqlstate": "\(failure?.sqlState ?? "none")",
+            "postgres.sqlstate": "\(failure?.sqlState?.code ?? "none")",
             "postgres.host": "\(failure?.host ?? "unknown")",
         ])
     }

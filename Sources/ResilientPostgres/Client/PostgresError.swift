@@ -4,10 +4,22 @@ public import PostgresTransport
 /// Why an operation failed, after whatever retries were safe: the class of the failure, why the client stopped,
 /// every attempt it made, and the last error the server or libpq reported.
 ///
-/// `description` is redacted (no statement's error text from the server, bound values or passwords), but shows why a
-/// connect failed (`password authentication failed for user "app"`, `Connection refused`); `String(reflecting:)`
-/// shows the last failure in full.
-public struct PostgresError: Error, Sendable {
+/// Thrown by the client's operations (`query`, `execute`, `transaction`, `withConnection`, ...) when they give up.
+/// Inside a `transaction` or `withConnection` closure, statements throw the connection's ``TransportError``
+/// instead, unchanged, so that the client can decide whether to run the closure again; if the closure lets it
+/// escape, the operation then throws a `PostgresError` whose ``lastFailure`` it is. Both carry ``sqlState`` and
+/// match a ``SQLState`` pattern, so one `catch` serves both:
+///
+/// ```swift
+/// do { try await client.execute("INSERT INTO users (email) VALUES (\(email))") }
+/// catch SQLState.uniqueViolation { ... }                  // this code
+/// catch SQLState.Class.integrityConstraintViolation { ... } // any other constraint (23xxx)
+/// ```
+///
+/// `description` is redacted (no statement, no statement's error text from the server, no bound values or
+/// passwords), but shows why a connect failed (`password authentication failed for user "app"`, `Connection
+/// refused`); `String(reflecting:)` shows the last failure in full, with its statement.
+public struct PostgresError: Error, Sendable, SQLStateReporting {
     /// Why the client stopped instead of retrying.
     public typealias Reason = RetryDecision.Reason
 
@@ -30,8 +42,13 @@ public struct PostgresError: Error, Sendable {
     /// The number of attempts made.
     public var attempts: Int { history.count }
 
-    /// The SQLSTATE of the last failure, if the server sent one.
-    public var sqlState: String? { lastFailure?.sqlState }
+    /// The SQLSTATE of the last failure, if the server sent one: compare it with a code
+    /// (`error.sqlState == .uniqueViolation`), or match a class (`case SQLState.Class.integrityConstraintViolation:`).
+    public var sqlState: SQLState? { lastFailure?.sqlState }
+
+    /// The SQL of the statement the last failure answered (``TransportError/statement``), with `$1`, `$2`, ... for
+    /// its parameters, whose values are never kept. Shown by `String(reflecting:)`, never by `description`.
+    public var statement: String? { lastFailure?.statement }
 
     package init(
         errorClass: ErrorClass,

@@ -30,7 +30,7 @@ public struct AttemptEvent: Sendable {
     /// The class of the failure, or nil for a success.
     public var errorClass: ErrorClass?
     /// The SQLSTATE of the failure, if the server sent one.
-    public var sqlState: String?
+    public var sqlState: SQLState?
     /// The host the attempt ran on or tried to reach, when known.
     public var host: String?
     /// The port the attempt ran on or tried to reach, when known.
@@ -43,7 +43,7 @@ public struct AttemptEvent: Sendable {
         attempt: Int,
         outcome: Outcome,
         errorClass: ErrorClass? = nil,
-        sqlState: String? = nil,
+        sqlState: SQLState? = nil,
         host: String? = nil,
         port: Int? = nil,
         elapsed: Duration

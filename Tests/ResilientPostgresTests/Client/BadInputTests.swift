@@ -121,8 +121,8 @@ struct BadInputTests {
         ("user=nobody", "28000", #"role "nobody" does not exist"#),
         ("user=postgres dbname=nowhere", "3D000", #"database "nowhere" does not exist"#),
         ("user=postgres sslmode=require", nil, "server does not support SSL, but SSL was required"),
-    ] as [(String, String?, String)])
-    func refusedConnect(options: String, sqlState: String?, message: String) async throws {
+    ] as [(String, SQLState?, String)])
+    func refusedConnect(options: String, sqlState: SQLState?, message: String) async throws {
         let port = ClientTestServer.environment["POSTGRES_PORT"]!
         let client = PostgresClient(configuration: try .init("host=127.0.0.1 port=\(port) dbname=postgres " + options))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }

@@ -214,7 +214,7 @@ func describe(_ error: any Error) -> String {
     case is ConnectionPool.ShutDown: "shut down"
     case is CancellationError: "cancelled"
     case let failure as TransportError:
-        failure.sqlState ?? "\(failure.code)"
+        failure.sqlState?.code ?? "\(failure.code)"
     default: "\(error)"
     }
 }
