@@ -78,22 +78,26 @@ public struct SQLState: Hashable, Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether `value` is present and is this code, or belongs to this class: what `~=` asks.
+    public func matches(_ value: SQLState?) -> Bool {
+        guard let value else { return false }
+        return isClass ? self == value.class : self == value
+    }
+
     /// Whether `value` is `pattern`, or belongs to it when `pattern` is a class.
     public static func ~= (pattern: SQLState, value: SQLState) -> Bool {
-        pattern.isClass ? pattern == value.class : pattern == value
+        pattern.matches(value)
     }
 
     /// Whether `value` is present and is `pattern`, or belongs to it when `pattern` is a class.
     public static func ~= (pattern: SQLState, value: SQLState?) -> Bool {
-        guard let value else { return false }
-        return pattern ~= value
+        pattern.matches(value)
     }
 
     /// Whether `error` carries a SQLSTATE (``SQLStateReporting``) that is `pattern`, or belongs to it when
     /// `pattern` is a class: what `catch SQLState.uniqueViolation` asks.
     public static func ~= (pattern: SQLState, error: any Error) -> Bool {
-        guard let error = error as? any SQLStateReporting else { return false }
-        return pattern ~= error.sqlState
+        pattern.matches((error as? any SQLStateReporting)?.sqlState)
     }
 }
 

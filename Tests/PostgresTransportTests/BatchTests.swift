@@ -44,6 +44,7 @@ struct BatchTests {
         #expect(error?.code == .server)
         #expect(error?.sqlState == "23505")
         #expect(error?.statementIndex == 2)
+        #expect(error?.statement == "INSERT INTO items VALUES ($1)")
         #expect(error?.phase == .sent)
         #expect(error?.isConnectionUsable == true)
         #expect(error.map { String(describing: $0) }?.contains("statement index: 2") == true)
@@ -54,6 +55,16 @@ struct BatchTests {
         let results = try await connection.executeBatch(fixed)
         #expect(results.map(\.affectedRows) == [1, 1, 1])
         #expect(try await connection.execute("SELECT count(*) FROM items").string(row: 0, column: 0) == "3")
+        // The statement named is the one at the index.
+        let divided = await #expect(throws: TransportError.self) {
+            try await connection.executeBatch([
+                BatchStatement("SELECT 1"), BatchStatement("SELECT 1 / $1::int4", parameters: [.text("0")]),
+                BatchStatement("SELECT 3"),
+            ])
+        }
+        #expect(divided?.statementIndex == 1)
+        #expect(divided?.statement == "SELECT 1 / $1::int4")
+        #expect(divided?.sqlState == .divisionByZero)
         await connection.close()
     }
 

@@ -96,7 +96,8 @@ struct PreparedStatementTests {
     @Test func failedPrepareKeepsNothing() async throws {
         let connection = try await TestServer.connect()
         let error = await #expect(throws: TransportError.self) { try await connection.executePrepared("SELEC 1") }
-        #expect(error?.sqlState == "42601")
+        #expect(error?.sqlState == .syntaxError)
+        #expect(error?.statement == "SELEC 1")
         #expect(error?.statementIndex == nil)
         #expect(error?.isConnectionUsable == true)
         #expect(try await Self.prepared(on: connection).isEmpty)
@@ -105,10 +106,17 @@ struct PreparedStatementTests {
             try await connection.executePrepared("SELECT $1::int4", parameters: [.text("x")])
         }
         #expect(bad?.sqlState == "22P02")
+        #expect(bad?.statement == "SELECT $1::int4")
         let kept = try await Self.prepared(on: connection)
         #expect(kept.map(\.statement) == ["SELECT $1::int4"])
         #expect(try await connection.executePrepared("SELECT $1::int4", parameters: [.text("5")]).string(row: 0, column: 0) == "5")
         #expect(try await Self.prepared(on: connection).map(\.name) == kept.map(\.name))
+        // Run from the cache, the statement's failure names it as well.
+        let cached = await #expect(throws: TransportError.self) {
+            try await connection.executePrepared("SELECT $1::int4", parameters: [.text("y")])
+        }
+        #expect(cached?.isCachedStatement == true)
+        #expect(cached?.statement == "SELECT $1::int4")
         await connection.close()
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import PostgresPolicy
 import PostgresTransport
 import Testing
 
@@ -118,6 +119,55 @@ struct StatementTests {
         #expect(error?.message.contains(secret) == true)
         #expect(error.map { String(describing: $0) }?.contains(secret) == false)
         #expect(error.map { String(describing: $0) }?.contains("22P02") == true)
+        await connection.close()
+    }
+
+    @Test func errorKeepsTheStatementButNeverItsValuesAndShowsItOnlyWhenReflected() async throws {
+        let connection = try await TestServer.connect()
+        let secret = "s3cr3t-value-\(UInt64.random(in: 0...UInt64.max))"
+        let sql = "SELECT 'hand-written literal' || $1::int4"
+        let error = await #expect(throws: TransportError.self) {
+            try await connection.execute(sql, parameters: [.text(secret)])
+        }
+        #expect(error?.statement == sql)
+        #expect(error?.sqlState == .invalidTextRepresentation)
+        let description = error.map { String(describing: $0) } ?? ""
+        #expect(!description.contains("hand-written literal"))
+        #expect(!description.contains(secret))
+        let reflected = error.map { String(reflecting: $0) } ?? ""
+        #expect(reflected.contains(#", statement: "SELECT \'hand-written literal\' || $1::int4""#))
+        // The script path keeps its text too; a failure before any statement keeps none.
+        let script = await #expect(throws: TransportError.self) {
+            try await connection.executeUnsafeScript("SELECT 1; SELECT 1 / 0")
+        }
+        #expect(script?.statement == "SELECT 1; SELECT 1 / 0")
+        #expect(script?.sqlState == .divisionByZero)
+        await connection.close()
+        let closed = await #expect(throws: TransportError.self) { try await connection.execute(sql) }
+        #expect(closed?.code == .connectionClosed)
+        #expect(closed?.statement == nil)
+    }
+
+    @Test func sqlStatePatternsCatchTheConnectionsErrors() async throws {
+        let connection = try await TestServer.connect()
+        _ = try await connection.execute("CREATE TEMP TABLE keyed (id int PRIMARY KEY, note text NOT NULL)")
+        _ = try await connection.execute("INSERT INTO keyed VALUES (1, 'one')")
+        func clause(_ sql: String) async -> String {
+            do {
+                _ = try await connection.execute(sql)
+                return "none"
+            } catch SQLState.uniqueViolation {
+                return "unique"
+            } catch SQLState.Class.integrityConstraintViolation {
+                return "constraint"
+            } catch {
+                return "other"
+            }
+        }
+        #expect(await clause("INSERT INTO keyed VALUES (1, 'again')") == "unique")
+        #expect(await clause("INSERT INTO keyed VALUES (2, NULL)") == "constraint")
+        #expect(await clause("INSERT INTO keyed VALUES (2, 'two', 'extra')") == "other")
+        #expect(await clause("INSERT INTO keyed VALUES (3, 'three')") == "none")
         await connection.close()
     }
 

@@ -90,4 +90,58 @@ struct FaultCatalogueTests {
         #expect(database.statements.isEmpty)
         await client.shutdown()
     }
+
+    /// Which clause takes what `body` throws, written as an app writes them, with `import ResilientPostgres` alone.
+    private func clause(_ body: () async throws -> Void) async -> String {
+        do {
+            try await body()
+            return "none"
+        } catch SQLState.uniqueViolation {
+            return "unique"
+        } catch SQLState.Class.integrityConstraintViolation {
+            return "constraint"
+        } catch let error as PostgresError where error.sqlState == .serializationFailure {
+            return "serialization"
+        } catch {
+            return "other"
+        }
+    }
+
+    @Test("an app matches a SQLSTATE by code or class, on the client's error and the connection's alike")
+    func appMatchesSQLStates() async throws {
+        let database = ScriptedDatabase()
+        database.fail("INSERT INTO users", with: .sqlState(.uniqueViolation), times: 2)
+        database.fail("INSERT INTO orders", with: .sqlState(.foreignKeyViolation), times: 3)
+        database.fail("INSERT INTO notes", with: .sqlState(.syntaxError), times: 2)
+        database.fail("UPDATE accounts", with: .sqlState(.serializationFailure))
+        let client = PostgresClient.testing(database) { $0.retryPolicy.maxAttempts = 1 }
+
+        #expect(await clause { try await client.execute("INSERT INTO users VALUES (1)") } == "unique")
+        #expect(await clause { try await client.execute("INSERT INTO orders VALUES (1)") } == "constraint")
+        #expect(await clause { try await client.execute("INSERT INTO notes VALUES (1)") } == "other")
+        #expect(await clause { try await client.execute("UPDATE accounts SET n = 1") } == "serialization")
+        let inside = try await client.withConnection { connection in
+            [
+                await clause { try await connection.execute("INSERT INTO users VALUES (1)") },
+                await clause { try await connection.execute("INSERT INTO orders VALUES (1)") },
+                await clause { try await connection.execute("INSERT INTO notes VALUES (1)") },
+            ]
+        }
+        #expect(inside == ["unique", "constraint", "other"])
+
+        // In a switch, a class matches its codes; `==` compares exactly.
+        let error = await #expect(throws: PostgresError.self) { try await client.execute("INSERT INTO orders VALUES (1)") }
+        let state = try #require(error?.sqlState)
+        switch state {
+        case SQLState.Class.integrityConstraintViolation: break
+        default: Issue.record("23503 is not matched by its class")
+        }
+        switch error?.sqlState {
+        case "23": break
+        default: Issue.record("23503 is not matched by the literal class")
+        }
+        #expect(state != SQLState.Class.integrityConstraintViolation)
+        #expect(error?.statement == "INSERT INTO orders VALUES (1)")
+        await client.shutdown()
+    }
 }

@@ -38,8 +38,65 @@ struct ClientTests {
         #expect(error?.errorClass == .permanent)
         #expect(error?.reason == .permanent)
         #expect(error?.attempts == 1)
-        #expect(error?.sqlState == "42601")
+        #expect(error?.sqlState == .syntaxError)
         #expect(error?.mayHaveBeenApplied == false)
+        await client.shutdown()
+    }
+
+    @Test func sqlStatePatternsCatchTheClientsAndTheConnectionsErrorsAlike() async throws {
+        let client = PostgresClient(configuration: ClientTestServer.configuration())
+        let table = ClientTestServer.uniqueTable("match")
+        try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int PRIMARY KEY, note text NOT NULL)")
+        try await client.execute("INSERT INTO \(unsafeRaw: table) VALUES (1, 'one')")
+        let duplicate: PostgresQuery = "INSERT INTO \(unsafeRaw: table) VALUES (\(1), \("again"))"
+        let missingNote: PostgresQuery = "INSERT INTO \(unsafeRaw: table) (id) VALUES (2)"
+        /// Which clause takes what `body` throws, written as an app writes them.
+        func clause(_ body: () async throws -> Void) async -> String {
+            do {
+                try await body()
+                return "none"
+            } catch SQLState.uniqueViolation {
+                return "unique"
+            } catch SQLState.Class.integrityConstraintViolation {
+                return "constraint"
+            } catch {
+                return "other"
+            }
+        }
+        // Outside closures: PostgresError.
+        #expect(await clause { try await client.execute(duplicate) } == "unique")
+        #expect(await clause { try await client.execute(missingNote) } == "constraint")
+        #expect(await clause { try await client.execute("SELEC 1") } == "other")
+        #expect(await clause { _ = try await client.transaction { try await $0.execute(duplicate) } } == "unique")
+        // Inside a closure: the connection's TransportError, matched the same way.
+        let inside = try await client.withConnection { connection in
+            [
+                await clause { try await connection.execute(duplicate) },
+                await clause { try await connection.execute(missingNote) },
+                await clause { try await connection.execute("SELEC 1") },
+            ]
+        }
+        #expect(inside == ["unique", "constraint", "other"])
+        let typed = try await client.withConnection { connection in
+            do {
+                try await connection.execute(duplicate)
+                return false
+            } catch let error as TransportError where error.sqlState == .uniqueViolation {
+                return true
+            }
+        }
+        #expect(typed)
+
+        // The error names the statement, with placeholders for its values, only when reflected.
+        do {
+            try await client.execute(duplicate)
+            Issue.record("the duplicate was inserted")
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            #expect(error.statement == "INSERT INTO \(table) VALUES ($1, $2)")
+            #expect(!String(describing: error).contains("INSERT"))
+            #expect(String(reflecting: error).contains(#"statement: "INSERT INTO \#(table) VALUES ($1, $2)""#))
+        }
+        try await client.execute("DROP TABLE \(unsafeRaw: table)")
         await client.shutdown()
     }
 
