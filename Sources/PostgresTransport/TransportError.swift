@@ -114,9 +114,9 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
     public var isConnectionUsable: Bool
     /// The SQL of the statement the server's error (or libpq's, for a connection lost while it awaited its answer)
     /// answered, as it was sent: with `$1`, `$2`, ... for its parameters, whose values are never kept. In a batch,
-    /// the statement at ``statementIndex``. `nil` for a failure not answered for a statement: a connect, a lost or
-    /// closed connection found before or between statements, a cancel or deadline that ended the wait, or a failure
-    /// of the batch as a whole.
+    /// the statement at ``statementIndex``. `nil` when no answer came for a statement: a connect, a statement
+    /// refused or lost while it was being sent, a connection closed while it waited (a cancel request left
+    /// unanswered), a `COMMIT` that answered `ROLLBACK`, or a failure of a batch as a whole.
     ///
     /// Shown by `String(reflecting:)` only, never by `description`: SQL written by hand can hold literal values.
     public var statement: String?

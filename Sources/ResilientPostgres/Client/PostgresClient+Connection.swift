@@ -4,7 +4,9 @@ import PostgresTransport
 ///
 /// For work that needs one session: session settings (`SET`), advisory locks, temporary tables, or several
 /// statements that must see each other's session state. Valid only inside that closure. Its statements throw the
-/// connection's `TransportError` facts unchanged, so that the client can decide whether to run the closure again.
+/// connection's ``TransportError`` facts unchanged, so that the client can decide whether to run the closure again;
+/// escaping the closure, one becomes the ``PostgresError`` the operation throws. Match either with a ``SQLState``
+/// (`catch SQLState.uniqueViolation`).
 public struct PostgresConnection: Sendable {
     let connection: any DatabaseConnection
     let statementCaching: PostgresClient.StatementCaching

@@ -2,8 +2,9 @@ import PostgresTransport
 
 /// A transaction block in progress, handed to the closure of ``PostgresClient/transaction(options:_:)``.
 ///
-/// Valid only inside that closure. Its statements throw the connection's `TransportError` facts unchanged, so that
-/// the client can decide whether to run the whole block again.
+/// Valid only inside that closure. Its statements throw the connection's ``TransportError`` facts unchanged, so that
+/// the client can decide whether to run the whole block again; escaping the closure, one becomes the
+/// ``PostgresError`` the operation throws. Match either with a ``SQLState`` (`catch SQLState.uniqueViolation`).
 public struct PostgresTransaction: Sendable {
     let connection: any DatabaseConnection
     let statementCaching: PostgresClient.StatementCaching

@@ -46,7 +46,7 @@ public struct PostgresError: Error, Sendable, SQLStateReporting {
     /// (`error.sqlState == .uniqueViolation`), or match a class (`case SQLState.Class.integrityConstraintViolation:`).
     public var sqlState: SQLState? { lastFailure?.sqlState }
 
-    /// The SQL of the statement the last failure answered (``TransportError/statement``), with `$1`, `$2`, ... for
+    /// The SQL of the statement the last failure answered (`TransportError.statement`), with `$1`, `$2`, ... for
     /// its parameters, whose values are never kept. Shown by `String(reflecting:)`, never by `description`.
     public var statement: String? { lastFailure?.statement }
 
