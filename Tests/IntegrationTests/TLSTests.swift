@@ -3,14 +3,15 @@ import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// The TLS cluster: a throwaway CA, a certificate for localhost (and 127.0.0.1), TLS required of role app.
 ///
 /// Serialized: one test caps the server's TLS version for a moment.
-@Suite("TLS", .serialized, .enabled(if: IntegrationServers.tls, IntegrationServers.tlsSkipReason))
+@Suite("TLS", .capturingLogs, .serialized, .enabled(if: IntegrationServers.tls, IntegrationServers.tlsSkipReason))
 struct TLSTests {
     static var port: String { IntegrationServers.port("tls") ?? "5432" }
-    static var rootCertificate: String { IntegrationServers.environment["POSTGRES_TLS_SSLROOTCERT"] ?? "" }
+    static var rootCertificate: String { IntegrationServers.environment.server("tls")?.rootCertificate ?? "" }
 
     /// Verified TLS to localhost, then `overrides`.
     static func parameters(_ overrides: KeyValuePairs<String, String> = [:]) -> ConnectionParameters {

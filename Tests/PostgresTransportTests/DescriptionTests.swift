@@ -1,8 +1,9 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// What a `TransportError`'s redacted description shows of the failure's cause, and what it never shows.
-@Suite("Error descriptions")
+@Suite("Error descriptions", .capturingLogs)
 struct DescriptionTests {
     @Test("a failed connect shows libpq's message and its own advice")
     func libpqConnectMessage() {

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Darwin
 #endif
 
 /// What a failed connect says of its host names: which resolved, and which the resolver said do not exist.
-@Suite("Host names in connect failures")
+@Suite("Host names in connect failures", .capturingLogs)
 struct HostNameTests {
     static let typo = "no-such-host.invalid"
 

@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// A host name that does not exist fails at once only if it never resolved for the client.
-@Suite("Host not found")
+@Suite("Host not found", .capturingLogs)
 struct HostNotFoundTests {
     @Test("a name that never resolved for the client fails at once, without waiting or retrying")
     func neverResolved() async throws {

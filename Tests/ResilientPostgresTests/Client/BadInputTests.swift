@@ -2,11 +2,12 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// Every row of the DocC article `BadInput.md`: a bad input, and the exact error a caller sees for it. The
 /// descriptions are compared whole, with only what changes from run to run (time spent, the server's port) masked.
 /// Serialized, so that it holds at most one of the shared server's connection slots at a time.
-@Suite("Bad input and the errors it gets", .serialized)
+@Suite("Bad input and the errors it gets", .capturingLogs, .serialized)
 struct BadInputTests {
     // MARK: - Connection strings and URLs, refused when the configuration is made
 
@@ -78,7 +79,7 @@ struct BadInputTests {
     @Test("an empty host list means the default Unix-domain socket, where no server listens",
           .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
     func emptyHostList() async throws {
-        let port = ClientTestServer.environment["POSTGRES_PORT"]!
+        let port = ClientTestServer.port
         for connectionString in ["host=, port=\(port) user=postgres", "postgresql://,/postgres?port=\(port)"] {
             let client = PostgresClient(configuration: try .init(connectionString))
             let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
@@ -123,7 +124,7 @@ struct BadInputTests {
         ("user=postgres sslmode=require", nil, "server does not support SSL, but SSL was required"),
     ] as [(String, String?, String)])
     func refusedConnect(options: String, sqlState: String?, message: String) async throws {
-        let port = ClientTestServer.environment["POSTGRES_PORT"]!
+        let port = ClientTestServer.port
         let client = PostgresClient(configuration: try .init("host=127.0.0.1 port=\(port) dbname=postgres " + options))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .permanent)

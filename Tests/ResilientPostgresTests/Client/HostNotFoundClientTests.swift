@@ -3,6 +3,7 @@ import PostgresTransport
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ import Darwin
 #endif
 
 /// A mistyped host name fails at once through libpq; a name that resolved before for the client is retried.
-@Suite("Host not found, through libpq")
+@Suite("Host not found, through libpq", .capturingLogs)
 struct HostNotFoundClientTests {
     static let typo = "no-such-host.invalid"
 

@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Array, optional and JSON coding")
+@Suite("Array, optional and JSON coding", .capturingLogs)
 struct ArrayCodingTests {
     @Test("binary arrays with NULLs decode into arrays of optionals")
     func binaryWithNulls() throws {

@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Date coding")
+@Suite("Date coding", .capturingLogs)
 struct DateCodingTests {
     /// Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch (30 years, 7 of them leap).
     static let postgresEpoch: Int64 = 946_684_800

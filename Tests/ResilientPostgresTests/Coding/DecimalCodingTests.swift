@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Decimal coding")
+@Suite("Decimal coding", .capturingLogs)
 struct DecimalCodingTests {
     /// A binary numeric payload: digit count, weight, sign, display scale, base-10000 digits.
     static func numeric(weight: Int16, sign: UInt16 = 0, scale: UInt16, _ digits: [Int16]) -> [UInt8] {

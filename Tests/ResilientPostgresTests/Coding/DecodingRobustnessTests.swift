@@ -3,10 +3,11 @@ import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// Inputs the fuzzer (`make fuzz`) found, and a seeded random harness that runs in every `make test`: whatever the
 /// bytes, a decoder returns a value or throws a `PostgresDecodingError` that says why; it never traps.
-@Suite("Decoding arbitrary bytes")
+@Suite("Decoding arbitrary bytes", .capturingLogs)
 struct DecodingRobustnessTests {
     @Test("a binary date too far from 2000 for int8 microseconds is out of range, not an overflow trap",
           arguments: [0x5B00_235C, Int32.max - 1, Int32.min + 1, 106_751_992, -106_751_992] as [Int32])

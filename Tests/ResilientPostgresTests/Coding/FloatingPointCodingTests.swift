@@ -1,8 +1,9 @@
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Floating-point coding")
+@Suite("Floating-point coding", .capturingLogs)
 struct FloatingPointCodingTests {
     @Test("binary float8 decodes special and extreme values", arguments: [
         0.0, -0.0, 1.5, -2.25e-300, Double.greatestFiniteMagnitude, Double.leastNonzeroMagnitude,

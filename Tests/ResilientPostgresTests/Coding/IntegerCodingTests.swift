@@ -1,8 +1,9 @@
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Integer coding")
+@Suite("Integer coding", .capturingLogs)
 struct IntegerCodingTests {
     @Test("binary int8 decodes at the edges", arguments: [Int64.min, -1, 0, 1, Int64.max])
     func binaryInt8(value: Int64) throws {

@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Query interpolation")
+@Suite("Query interpolation", .capturingLogs)
 struct QueryCodingTests {
     @Test("interpolated values become numbered parameters, never SQL text")
     func binding() {

@@ -2,10 +2,11 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 @Suite(
-    "Round trips through a server",
-    .enabled(if: ProcessInfo.processInfo.environment["POSTGRES_PORT"] != nil, "needs the PostgreSQL servers that `make test` starts")
+    "Round trips through a server", .capturingLogs,
+    .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason)
 )
 struct ServerRoundTripCodingTests {
     static let formats: [ValueFormat] = [.binary, .text]
@@ -14,7 +15,7 @@ struct ServerRoundTripCodingTests {
     func expectRoundTrips<T: PostgresEncodable & PostgresDecodable & Equatable>(
         _ values: [T], as type: String, format: ValueFormat, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        let connection = try await CodingTestServer.connect()
+        let connection = try await ClientTestServer.session()
         for value in values {
             let back = try await connection.roundTrip(value, as: type, format: format)
             #expect(back == value, "\(type) in \(format)", sourceLocation: sourceLocation)
@@ -34,7 +35,7 @@ struct ServerRoundTripCodingTests {
     func floats(format: ValueFormat) async throws {
         try await expectRoundTrips([0, -0.5, .infinity, -.infinity, .greatestFiniteMagnitude, 1e-300], as: "float8", format: format)
         try await expectRoundTrips([Float(0.1), -.infinity, .leastNormalMagnitude], as: "float4", format: format)
-        let connection = try await CodingTestServer.connect()
+        let connection = try await ClientTestServer.session()
         #expect(try await connection.roundTrip(Double.nan, as: "float8", format: format).isNaN)
     }
 
@@ -57,7 +58,7 @@ struct ServerRoundTripCodingTests {
     func dates(format: ValueFormat) async throws {
         let instants: [Double] = [-14_182_940.123456, -2_208_988_800.000001, 0, 946_684_799.999999, 1_700_000_000.5]
         let dates = instants.map { Date(timeIntervalSince1970: $0) }
-        let connection = try await CodingTestServer.connect()
+        let connection = try await ClientTestServer.session()
         for date in dates {
             for type in ["timestamptz", "timestamp"] {
                 let back = try await connection.roundTrip(date, as: type, format: format)

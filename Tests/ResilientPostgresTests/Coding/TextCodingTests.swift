@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Text, bool, bytea and uuid coding")
+@Suite("Text, bool, bytea and uuid coding", .capturingLogs)
 struct TextCodingTests {
     @Test("strings decode from text types in binary and from anything in text", arguments: [
         "", "plain", "Grüße, 世界 🐘", String(repeating: "x", count: 10_000),
