@@ -53,8 +53,8 @@ struct TLSTests {
         await client.shutdown()
     }
 
-    @Test("a host name the certificate does not name fails at once", arguments: ["not-in-certificate.invalid", "127.0.0.2"])
-    func hostNotInCertificate(host: String) async throws {
+    @Test(arguments: ["not-in-certificate.invalid", "127.0.0.2"])
+    func hostNameTheCertificateDoesNotNameFailsAtOnce(host: String) async throws {
         // hostaddr reaches the server; host is what libpq checks the certificate against.
         let error = try await Self.expectPermanentAtOnce(Self.parameters(["host": host, "hostaddr": "127.0.0.1"]))
         #expect(error?.lastFailure?.message.contains("does not match host name") == true)

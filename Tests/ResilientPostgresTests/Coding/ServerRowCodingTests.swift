@@ -11,8 +11,8 @@ import TestSupport
 struct ServerRowCodingTests {
     static let formats: [ValueFormat] = [.binary, .text]
 
-    @Test("the server's own values decode to independently known ones", arguments: formats)
-    func serverValues(format: ValueFormat) async throws {
+    @Test(arguments: formats)
+    func serversOwnValuesDecodeToIndependentlyKnownOnes(format: ValueFormat) async throws {
         let connection = try await ClientTestServer.session()
         let rows = try await connection.rows(
             """
@@ -33,8 +33,8 @@ struct ServerRowCodingTests {
         #expect(nan.isNaN && negativeInfinity == -.infinity && small == 32767)
     }
 
-    @Test("text timestamps decode whatever the session's time zone", arguments: ["Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam"])
-    func timeZones(zone: String) async throws {
+    @Test(arguments: ["Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam"])
+    func textTimestampsDecodeWhateverTheSessionsTimeZone(zone: String) async throws {
         let connection = try await ClientTestServer.session()
         _ = try await connection.execute("SET TIME ZONE '\(zone)'")
         let rows = try await connection.rows(
@@ -45,8 +45,8 @@ struct ServerRowCodingTests {
         #expect(Int64((recent.timeIntervalSince1970 * 1e6).rounded()) == 1_719_791_999_999_999)
     }
 
-    @Test("an Int parameter compares with and inserts into int4 columns; overflow fails on the server")
-    func intAgainstInt4() async throws {
+    /// An Int parameter compares with and inserts into int4 columns; overflow fails on the server.
+    @Test func intParameterComparesWithAndInsertsIntoInt4Columns() async throws {
         let connection = try await ClientTestServer.session()
         _ = try await connection.execute("CREATE TEMP TABLE counters (id int4 PRIMARY KEY, label text)")
         _ = try await connection.rows("INSERT INTO counters VALUES (\(7), \("seven")), (\(8), \("eight"))")
@@ -60,8 +60,8 @@ struct ServerRowCodingTests {
         #expect(try nulls[0].decode(Int.self, column: 0) == 0)
     }
 
-    @Test("rows decode into tuples, by column and into Decodable types", arguments: formats)
-    func rows(format: ValueFormat) async throws {
+    @Test(arguments: formats)
+    func rowsDecodeIntoTuplesByColumnAndIntoDecodableTypes(format: ValueFormat) async throws {
         let connection = try await ClientTestServer.session()
         let rows = try await connection.rows(
             "SELECT * FROM (VALUES (1, 'ann', NULL::text), (2, 'bob', 'b@example.com')) AS u(user_id, full_name, email)",
@@ -93,8 +93,8 @@ struct ServerRowCodingTests {
         #expect(throws: PostgresDecodingError.self) { try rows.decode(User.self) }
     }
 
-    @Test("decoding errors name the column, its type and the Swift type, and hide the value")
-    func errors() async throws {
+    /// Decoding errors name the column, its type and the Swift type, and hide the value.
+    @Test func decodingErrorsNameTheColumn() async throws {
         let connection = try await ClientTestServer.session()
         let rows = try await connection.rows("SELECT 'hunter2'::text AS password, NULL::int8 AS maybe, 70000 AS big")
         let mismatch = decodingError { _ = try rows[0].decode(Int.self, column: "password") }

@@ -57,11 +57,12 @@ struct SecretsTests {
         await client.shutdown()
     }
 
-    @Test("a malformed connection string holding a password is refused without quoting it", arguments: [
+    /// A malformed connection string holding a password is refused without quoting it.
+    @Test(arguments: [
         "postgresql://app:\(password)@[::1", "postgresql://app:\(password)%zz@db/app", "postgresql://app:\(password)@db/app?x",
         "host=db password=\(password) hots=x", "host=db password=\(password) trailing", "password='\(password)",
     ])
-    func malformedConnectionStringDoesNotQuoteThePassword(connectionString: String) {
+    func malformedConnectionStringHoldingAPasswordIsRefusedWithoutQuotingIt(connectionString: String) {
         let logs = InMemoryLogHandler()
         let error = #expect(throws: TransportError.self) { _ = try PostgresClient.Configuration(connectionString) }
         #expect(error?.code == .invalidConnectionString)
@@ -80,7 +81,7 @@ struct SecretsTests {
         await client.shutdown()
     }
 
-    @Test("a failed connect's description says why, and never shows the password", arguments: [
+    @Test(arguments: [
         ("wrong password", url(password: wrongPassword), "password authentication failed for user"),
         ("missing database", url().replacing("/postgres?", with: "/nowhere?"), "does not exist"),
         ("TLS required", url() + "&sslmode=require", "server does not support SSL, but SSL was required"),
@@ -88,7 +89,9 @@ struct SecretsTests {
         ("refused role", "host=127.0.0.1 port=\(port) user=rejectme password=\(refusedPassword)", "pg_hba.conf rejects"),
         ("mistyped host", url().replacing("@127.0.0.1:", with: "@no-such-host.invalid:"), "could not translate host name"),
     ])
-    func connectFailureSaysWhyWithoutThePassword(_ name: String, connectionString: String, cause: String) async throws {
+    func failedConnectsDescriptionSaysWhyAndNeverShowsThePassword(
+        _ name: String, connectionString: String, cause: String
+    ) async throws {
         if connectionString.contains(".invalid"), !saysNameNotFound("no-such-host.invalid") { return }
         let logs = InMemoryLogHandler()
         let client = try Self.client(connectionString, logs: logs) { $0.retryPolicy.maxAttempts = 1 }
