@@ -36,11 +36,12 @@ scripts/with-test-servers.sh "$SWIFT" test --skip-build --quiet \
 grep '^with-test-servers: PostgreSQL' "$run_log" || true
 
 # One line per test target: the test functions planned, and how each ended. A suite skipped as a whole reports no
-# test of its own, so its tests count as skipped.
+# test of its own, so its tests count as skipped; when the run did not end (a crash), as not run.
 if [[ -s "$events" ]]; then
     jq -rs '
         def target: split(".")[0];
-        (map(select(.kind == "test" and .payload.kind == "function") | .payload.id | target)) as $planned
+        (if any(.[]; .kind == "event" and .payload.kind == "runEnded") then "skipped" else "not run" end) as $unrun
+        | (map(select(.kind == "test" and .payload.kind == "function") | .payload.id | target)) as $planned
         | (map(select(.kind == "event" and (.payload.kind == "testEnded" or .payload.kind == "testSkipped")
                       and (.payload.testID | contains("/"))) | .payload)) as $ended
         | $planned | unique[] as $target
@@ -48,7 +49,7 @@ if [[ -s "$events" ]]; then
         | ($ended | map(select(.testID | target == $target))) as $mine
         | ($mine | map(select(.kind == "testEnded" and any(.messages[]; .symbol == "fail"))) | length) as $failed
         | ($mine | map(select(.kind == "testEnded")) | length) as $ran
-        | "\($target):\t\($ran - $failed) passed, \($failed) failed, \($total - $ran) skipped"
+        | "\($target):\t\($ran - $failed) passed, \($failed) failed, \($total - $ran) \($unrun)"
     ' "$events" | awk -F '\t' '{ printf "%-34s %s\n", $1, $2 }'
 fi
 

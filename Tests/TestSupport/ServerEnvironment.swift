@@ -84,7 +84,8 @@ public struct ServerEnvironment: Sendable {
     /// Why a test that needs `names` (and the cluster script, when `clusterScript`) is skipped, naming the variables
     /// it looked for; `detail` says what is special about those servers.
     public func skipReason(needing names: String..., clusterScript needsScript: Bool = false, detail: String? = nil) -> Comment {
-        let servers = names.map { "`\($0)`" }.joined(separator: ", ")
+        let quoted = names.map { "`\($0)`" }
+        let servers = quoted.count == 1 ? "the \(quoted[0]) server" : "the servers \(quoted.joined(separator: ", "))"
         let variables = names.map { "POSTGRES_\(Self.variableName($0))_PORT" }
             + (needsScript ? ["POSTGRES_CLUSTER_SCRIPT"] : [])
         let special = detail.map { ", \($0)" } ?? ""
