@@ -77,6 +77,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "PostgresTransport"]),
         .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport", "TestSupport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(

@@ -23,7 +23,7 @@ import Testing
 ///   server (``cluster(_:)``); `POSTGRES_BINDIR`: the PostgreSQL programs it uses.
 ///
 /// Run bare (`swift test`, no wrapper), none of these is set: the tests that need a server are skipped, and
-/// ``skipReason(needing:clusterScript:)`` says which servers they wanted.
+/// ``skipReason(needing:clusterScript:detail:)`` says which servers they wanted.
 public struct ServerEnvironment: Sendable {
     /// This process's environment.
     public static let current = ServerEnvironment(ProcessInfo.processInfo.environment)
