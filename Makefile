@@ -50,21 +50,20 @@ help: ## List the targets
 build: ## Build the package
 	$(SWIFT) build
 
-test: ## Run the tests against fresh servers (see scripts/with-test-servers.sh), then build every example package
-	scripts/with-test-servers.sh $(SWIFT) test $(SWIFT_TEST_FLAGS)
+test: ## Run the tests against fresh servers, then build every example package and the docs; prints a summary
+	@SWIFT="$(SWIFT)" scripts/run-tests.sh $(SWIFT_TEST_FLAGS)
 	@$(MAKE) --no-print-directory test-examples
-	@$(MAKE) --no-print-directory docs
+	@scripts/quietly.sh docs $(MAKE) --no-print-directory docs
 
 test-examples: ## Build every Examples/*/ package, and run the tests of those that have some
 	@if [ -z "$(EXAMPLE_MANIFESTS)" ]; then echo "no example packages under Examples/"; fi
 	@for manifest in $(EXAMPLE_MANIFESTS); do \
 		dir="$${manifest%/Package.swift}"; \
-		echo "$(SWIFT) build --package-path $$dir"; \
-		$(SWIFT) build --package-path "$$dir"; \
+		scripts/quietly.sh "build $$dir" $(SWIFT) build --package-path "$$dir"; \
 	done
 	@for dir in $(EXAMPLE_TEST_DIRS); do \
-		echo "TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path $$dir"; \
-		TEST_CLUSTERS=main scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
+		TEST_CLUSTERS=main scripts/quietly.sh "test $$dir" \
+			scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
 	done
 
 test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters

@@ -9,7 +9,8 @@ let package = Package(
         .library(name: "ResilientPostgresTesting", targets: ["ResilientPostgresTesting"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        // 1.12: `LogEvent` with its error, and the `InMemoryLogging` the tests capture logs with.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.12.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // `swift package generate-documentation` (DocC); not linked into anything.
@@ -66,13 +67,26 @@ let package = Package(
         // `make simulate`: runs the engine's schedules in bulk or replays one. Not a product.
         .executableTarget(name: "ResilientPostgresSimulator", dependencies: ["ResilientPostgresSimulation"]),
 
-        .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport", "PostgresPolicy"]),
+        // What every test target shares: the servers `make test` starts, running commands, and each test's log kept
+        // in memory and printed only when it fails. Not a product.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "PostgresTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "PostgresTransport"]),
+        .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport", "PostgresPolicy", "TestSupport"]),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(
             name: "ResilientPostgresTests",
             dependencies: [
-                "ResilientPostgres", "ResilientPostgresTesting", "PostgresTransport", "PostgresPolicy",
+                "ResilientPostgres", "ResilientPostgresTesting", "PostgresTransport", "PostgresPolicy", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -80,6 +94,7 @@ let package = Package(
             dependencies: [
                 "ResilientPostgres",
                 "ResilientPostgresTesting",
+                "TestSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
@@ -93,7 +108,9 @@ let package = Package(
                 "ResilientPostgres",
                 "PostgresTransport",
                 "PostgresPolicy",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
     ],

@@ -7,6 +7,7 @@
 #   - pgbouncer, for the pooler tests                -> pgbouncer
 #   - openssl, for the TLS cluster's certificates   -> openssl
 #   - nft, for the tests that cut a server's network off, when we are root -> nftables
+#   - jq, to sum up `make test`'s run from swift-testing's event stream -> jq
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -60,6 +61,10 @@ if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]]; the
 fi
 if ! command -v openssl >/dev/null 2>&1; then
     missing+=(openssl)
+fi
+
+if ! command -v jq >/dev/null 2>&1; then
+    missing+=(jq)
 fi
 
 # nft only matters when we are root (only root may add the rules that cut a server off).

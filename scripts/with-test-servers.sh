@@ -16,14 +16,9 @@
 #   bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2
 #   slots=cluster:max_connections=8,superuser_reserved_connections=2,log_connections=on
 #
-# Exports (NAME uppercased, '-' becomes '_'):
-#   for `main`:          POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_DB
-#   for every server:    POSTGRES_<NAME>_PORT, POSTGRES_<NAME>_KIND, POSTGRES_<NAME>_LOG,
-#                        POSTGRES_<NAME>_DATADIR (clusters), POSTGRES_<NAME>_SSLROOTCERT (tls: the CA certificate),
-#                        POSTGRES_<NAME>_PRIMARY (standby), POSTGRES_<NAME>_UPSTREAM (bouncer),
-#                        POSTGRES_APP_USER, POSTGRES_APP_PASSWORD
-#   always:              POSTGRES_CLUSTER_SCRIPT (absolute path of pg-cluster.sh), POSTGRES_BINDIR
-# A test may stop, restart or promote a server itself, e.g.
+# Exports the POSTGRES_* variables that describe the servers: POSTGRES_<NAME>_PORT for each (NAME uppercased, '-'
+# becoming '_'), and more. The tests read them in one place, whose doc comment is the contract:
+# ServerEnvironment, in Tests/TestSupport/ServerEnvironment.swift. A test may stop, restart or promote a server, e.g.
 #   "$POSTGRES_CLUSTER_SCRIPT" stop crash immediate; "$POSTGRES_CLUSTER_SCRIPT" start-existing crash
 # The servers are stopped on exit (pgbouncers and standbys before what they depend on), on INT/TERM/HUP, and when
 # CMD fails; the exit status is CMD's. After a successful run their directories are deleted; after a failure they
@@ -36,7 +31,7 @@ readonly CLUSTER_SCRIPT="$script_dir/pg-cluster.sh"
 log() { printf 'with-test-servers: %s\n' "$*" >&2; }
 
 if [[ $# -lt 1 ]]; then
-    sed -n '3,35s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '3,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 fi
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Drops every packet to and from one TCP port on loopback, without a reset: the peer seems to vanish.
 ///
@@ -11,23 +12,23 @@ struct BlackHole {
 
     /// Whether nftables rules can be added here (checked once, by adding and deleting an empty table).
     static let isAvailable: Bool = {
-        guard Servers.spawnAndWait(["nft", "add", "table", "inet", table]) == 0 else { return false }
-        return Servers.spawnAndWait(["nft", "delete", "table", "inet", table]) == 0
+        guard (try? ChildProcess.runOnThisThread(["nft", "add", "table", "inet", table])) != nil else { return false }
+        return (try? ChildProcess.runOnThisThread(["nft", "delete", "table", "inet", table])) != nil
     }()
 
     /// Starts dropping the port's traffic.
     func close() async throws {
-        _ = Servers.spawnAndWait(["nft", "delete", "table", "inet", Self.table])
-        try await Servers.run(["nft", "add", "table", "inet", Self.table])
-        try await Servers.run([
+        _ = try? await ChildProcess.run(["nft", "delete", "table", "inet", Self.table])
+        try await ChildProcess.run(["nft", "add", "table", "inet", Self.table])
+        try await ChildProcess.run([
             "nft", "add", "chain", "inet", Self.table, "output", "{ type filter hook output priority 0 ; }",
         ])
-        try await Servers.run(["nft", "add", "rule", "inet", Self.table, "output", "tcp", "dport", port, "drop"])
-        try await Servers.run(["nft", "add", "rule", "inet", Self.table, "output", "tcp", "sport", port, "drop"])
+        try await ChildProcess.run(["nft", "add", "rule", "inet", Self.table, "output", "tcp", "dport", port, "drop"])
+        try await ChildProcess.run(["nft", "add", "rule", "inet", Self.table, "output", "tcp", "sport", port, "drop"])
     }
 
     /// Lets traffic flow again.
     func open() async throws {
-        try await Servers.run(["nft", "delete", "table", "inet", Self.table])
+        try await ChildProcess.run(["nft", "delete", "table", "inet", Self.table])
     }
 }

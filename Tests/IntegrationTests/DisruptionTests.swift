@@ -4,10 +4,11 @@ import PostgresTransport
 import ResilientPostgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// Faults of a managed server, played on the disposable `storm` cluster: restarts, shutdown windows, a vanished
 /// network, and an outage longer than the budget. Serialized: each test disrupts the one server.
-@Suite("Disruptions", .serialized, .enabled(if: Servers.hasStorm, Servers.stormSkipReason))
+@Suite("Disruptions", .capturingLogs, .serialized, .enabled(if: Servers.hasStorm, Servers.stormSkipReason))
 struct DisruptionTests {
     var port: String { Servers.stormPort! }
 

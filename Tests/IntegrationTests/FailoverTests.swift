@@ -2,18 +2,18 @@ import Foundation
 import ResilientPostgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// A primary with a synchronous streaming standby (`failover` and `failover-standby`, used by nothing else): writers
 /// insert through the client while the primary is killed and the standby promoted.
 enum FailoverServers {
-    static let primaryPort = Servers.environment["POSTGRES_FAILOVER_PORT"]
-    static let standbyPort = Servers.environment["POSTGRES_FAILOVER_STANDBY_PORT"]
-    static let isAvailable = primaryPort != nil && standbyPort != nil && Servers.environment["POSTGRES_CLUSTER_SCRIPT"] != nil
-    static let skipReason: Comment =
-        "needs the `failover` primary and `failover-standby` that `make test` starts (POSTGRES_FAILOVER_*_PORT)"
+    static let primaryPort = Servers.environment.server("failover")?.port
+    static let standbyPort = Servers.environment.server("failover-standby")?.port
+    static let isAvailable = Servers.environment.has("failover", "failover-standby", clusterScript: true)
+    static let skipReason = Servers.environment.skipReason(needing: "failover", "failover-standby", clusterScript: true)
 }
 
-@Suite("Failover", .serialized, .enabled(if: FailoverServers.isAvailable, FailoverServers.skipReason))
+@Suite("Failover", .capturingLogs, .serialized, .enabled(if: FailoverServers.isAvailable, FailoverServers.skipReason))
 struct FailoverTests {
 
     /// What the writers were told, key by key.

@@ -2,9 +2,10 @@ import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// The client through pgbouncer in transaction pooling mode, in front of the `main` cluster.
-@Suite("Through pgbouncer", .enabled(if: IntegrationServers.bouncer, IntegrationServers.bouncerSkipReason))
+@Suite("Through pgbouncer", .capturingLogs, .enabled(if: IntegrationServers.bouncer, IntegrationServers.bouncerSkipReason))
 struct PgBouncerTests {
     static var port: String { IntegrationServers.port("bouncer") ?? "6432" }
 

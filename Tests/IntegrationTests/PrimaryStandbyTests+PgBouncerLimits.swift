@@ -1,7 +1,9 @@
+import InMemoryLogging
 import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 extension PrimaryStandbyTests {
     @Test(.enabled(if: IntegrationServers.bouncerInFrontOfPrimary, IntegrationServers.bouncerInFrontOfPrimarySkipReason))
@@ -24,10 +26,10 @@ extension PrimaryStandbyTests {
         await once.shutdown()
 
         // A client with a budget backs off and gets through once a slot is free.
-        let log = LogRecord()
+        let log = InMemoryLogHandler()
         let patient = Self.pooledClient {
             $0.retryPolicy.resourceLimitBackoff = .constant(.milliseconds(100))
-            $0.logger = log.logger
+            $0.logger = .inMemory(log)
         }
         async let rows = patient.query("SELECT 1::int8", options: .readOnly)
         #expect(try await log.waitForRetry())

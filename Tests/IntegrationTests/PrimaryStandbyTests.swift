@@ -2,6 +2,7 @@ import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// The `primary` cluster, its streaming standby `standby`, and `bouncer-primary` (pgbouncer in front of the
 /// primary, at most 2 clients, query_wait_timeout 2 s): servers no other suite uses.
@@ -9,7 +10,7 @@ import Testing
 /// Serialized: some tests kill the primary, promote the standby or fill pgbouncer's client slots; each leaves the
 /// servers as it found them (the primary read-write on its port, the standby streaming from it on its own).
 @Suite(
-    "Primary, standby and pgbouncer in front",
+    "Primary, standby and pgbouncer in front", .capturingLogs,
     .serialized,
     .enabled(if: IntegrationServers.primaryAndStandby, IntegrationServers.primaryAndStandbySkipReason)
 )

@@ -1,11 +1,12 @@
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// A lease that leaves settings, a role, an advisory lock, a temporary table, `LISTEN`, a prepared statement and an
 /// open cursor behind, on a client with one session: the next operations get that same session, reset.
 @Suite(
-    "Session state never carries to the next lease",
+    "Session state never carries to the next lease", .capturingLogs,
     .enabled(if: IntegrationServers.main, IntegrationServers.mainSkipReason)
 )
 struct SessionResetTests {
@@ -78,7 +79,7 @@ struct SessionResetTests {
 /// The same through pgbouncer in transaction mode, in a pool of its own (`isolated`): server sessions move between
 /// clients there, so session state is not expected to stick, but none may leak, and the reset must not fail.
 @Suite(
-    "Session state never carries to the next lease, through pgbouncer", .serialized,
+    "Session state never carries to the next lease, through pgbouncer", .capturingLogs, .serialized,
     .enabled(if: IntegrationServers.bouncer, IntegrationServers.bouncerSkipReason)
 )
 struct PgBouncerSessionResetTests {

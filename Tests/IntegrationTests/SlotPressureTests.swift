@@ -3,13 +3,14 @@ import Logging
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// Four clients of four sessions each against a server with six slots for them (`slots`: max_connections=8,
 /// superuser_reserved_connections=2): "too many clients" (53300) is back-pressure, met with the resource-limit
 /// backoff, not an outage the clients reconnect out of as fast as they can. The rejections are counted in the
 /// server's log.
 @Suite(
-    "Too many clients is back-pressure", .serialized,
+    "Too many clients is back-pressure", .capturingLogs, .serialized,
     .enabled(if: IntegrationServers.slots, IntegrationServers.slotsSkipReason)
 )
 struct SlotPressureTests {

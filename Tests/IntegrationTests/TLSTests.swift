@@ -3,14 +3,15 @@ import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// The TLS cluster: a throwaway CA, a certificate for localhost (and 127.0.0.1), TLS required of role app.
 ///
 /// Serialized: one test caps the server's TLS version for a moment.
-@Suite("TLS", .serialized, .enabled(if: IntegrationServers.tls, IntegrationServers.tlsSkipReason))
+@Suite("TLS", .capturingLogs, .serialized, .enabled(if: IntegrationServers.tls, IntegrationServers.tlsSkipReason))
 struct TLSTests {
     static var port: String { IntegrationServers.port("tls") ?? "5432" }
-    static var rootCertificate: String { IntegrationServers.environment["POSTGRES_TLS_SSLROOTCERT"] ?? "" }
+    static var rootCertificate: String { IntegrationServers.environment.server("tls")?.rootCertificate ?? "" }
 
     /// Verified TLS to localhost, then `overrides`.
     static func parameters(_ overrides: KeyValuePairs<String, String> = [:]) -> ConnectionParameters {
@@ -52,8 +53,8 @@ struct TLSTests {
         await client.shutdown()
     }
 
-    @Test("a host name the certificate does not name fails at once", arguments: ["not-in-certificate.invalid", "127.0.0.2"])
-    func hostNotInCertificate(host: String) async throws {
+    @Test(arguments: ["not-in-certificate.invalid", "127.0.0.2"])
+    func hostNameTheCertificateDoesNotNameFailsAtOnce(host: String) async throws {
         // hostaddr reaches the server; host is what libpq checks the certificate against.
         let error = try await Self.expectPermanentAtOnce(Self.parameters(["host": host, "hostaddr": "127.0.0.1"]))
         #expect(error?.lastFailure?.message.contains("does not match host name") == true)

@@ -13,8 +13,8 @@ struct BackoffTests {
         .constant(.seconds(1), jitter: .full),
     ]
 
-    @Test("no delay exceeds the cap", arguments: backoffs)
-    func neverPassesCap(backoff: Backoff) {
+    @Test(arguments: backoffs)
+    func noDelayExceedsTheCap(backoff: Backoff) {
         for seed in Self.seeds {
             for delay in backoff.delays(using: SplitMix64(seed: seed)).prefix(40) {
                 #expect(delay <= backoff.cap)
@@ -23,8 +23,7 @@ struct BackoffTests {
         }
     }
 
-    @Test("exponential delays stay under base × multiplier^(n−1) and grow to it")
-    func exponentialGrowth() {
+    @Test func exponentialDelaysStayUnderBaseMultiplierAndGrowToIt() {
         let backoff = Backoff.exponentialFullJitter(base: .milliseconds(100), multiplier: 2, cap: .seconds(10))
         let expectedNominal: [Double] = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10, 10, 10]
         for (index, nominal) in expectedNominal.enumerated() {
@@ -44,8 +43,7 @@ struct BackoffTests {
         }
     }
 
-    @Test("without jitter, delays are exactly the configured growth")
-    func unjitteredGrowth() {
+    @Test func withoutJitterDelaysAreExactlyTheConfiguredGrowth() {
         let backoff = Backoff.exponential(base: .milliseconds(200), multiplier: 1.5, cap: .seconds(1), jitter: .none)
         let delays = Array(backoff.delays(using: SplitMix64(seed: 1)).prefix(6)).map(\.seconds)
         let expected = [0.2, 0.3, 0.45, 0.675, 1.0, 1.0]
@@ -54,8 +52,8 @@ struct BackoffTests {
         }
     }
 
-    @Test("decorrelated delays lie between base and three times the previous delay")
-    func decorrelatedGrowth() {
+    /// Decorrelated delays lie between base and three times the previous delay.
+    @Test func decorrelatedDelaysLieBetweenBaseAndThreeTimesThePreviousDelay() {
         let base = Duration.milliseconds(100)
         let cap = Duration.seconds(3)
         let backoff = Backoff.decorrelatedJitter(base: base, cap: cap)
@@ -69,8 +67,7 @@ struct BackoffTests {
         }
     }
 
-    @Test("the Azure preset waits 5, 10, 20, 40, 60, 60 seconds before jitter, and never less")
-    func azureRecipe() {
+    @Test func azurePresetWaitsFrom5To60SecondsBeforeJitterAndNeverLess() {
         let nominal = (1...7).map { Backoff.azure.nominalDelay(forRetry: $0) }
         #expect(nominal == [5, 10, 20, 40, 60, 60, 60].map { Duration.seconds($0) })
         for seed in Self.seeds {
@@ -81,14 +78,13 @@ struct BackoffTests {
         }
     }
 
-    @Test("constant backoff repeats its delay")
-    func constant() {
+    @Test func constantBackoffRepeatsItsDelay() {
         let delays = Array(Backoff.constant(.milliseconds(250)).delays(using: SplitMix64(seed: 3)).prefix(5))
         #expect(delays == Array(repeating: .milliseconds(250), count: 5))
     }
 
-    @Test("the same seed gives the same delays; another seed gives others", arguments: backoffs.filter { $0.jitter != .none })
-    func deterministic(backoff: Backoff) {
+    @Test(arguments: backoffs.filter { $0.jitter != .none })
+    func sameSeedGivesTheSameDelaysAnotherSeedGivesOthers(backoff: Backoff) {
         let first = Array(backoff.delays(using: SplitMix64(seed: 42)).prefix(20))
         let again = Array(backoff.delays(using: SplitMix64(seed: 42)).prefix(20))
         let other = Array(backoff.delays(using: SplitMix64(seed: 43)).prefix(20))
@@ -96,8 +92,7 @@ struct BackoffTests {
         #expect(first != other)
     }
 
-    @Test("a huge retry number stays at the cap without overflowing")
-    func hugeRetry() {
+    @Test func hugeRetryNumberStaysAtTheCapWithoutOverflowing() {
         var generator = SplitMix64(seed: 9)
         let backoff = Backoff.exponential(base: .seconds(1), multiplier: 10, cap: .seconds(30), jitter: .none)
         #expect(backoff.delay(forRetry: 10_000, previous: nil, using: &generator) == .seconds(30))

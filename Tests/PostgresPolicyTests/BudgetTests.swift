@@ -25,9 +25,9 @@ struct BudgetTests {
         }
     }
 
-    @Test("the sum of delays never passes the budget", arguments: [RetryPolicy.default, .azure,
+    @Test(arguments: [RetryPolicy.default, .azure,
         RetryPolicy(backoff: .decorrelatedJitter(base: .milliseconds(500), cap: .seconds(20)), budget: .seconds(30))])
-    func delaysStayInsideBudget(policy: RetryPolicy) {
+    func sumOfDelaysNeverPassesTheBudget(policy: RetryPolicy) {
         for seed in UInt64(0)..<200 {
             let (budget, decision, _) = Self.runUntilGivingUp(policy: policy, failure: Self.refused, seed: seed)
             #expect(decision == .fail(.budgetExhausted))
@@ -44,8 +44,8 @@ struct BudgetTests {
         }
     }
 
-    @Test("a delay that would cross the deadline ends the operation now, keeping the history")
-    func crossingDelayFails() {
+    /// A delay that would cross the deadline ends the operation now, keeping the history.
+    @Test func delayThatWouldCrossTheDeadlineEndsTheOperationNow() {
         let policy = RetryPolicy(backoff: .constant(.seconds(4)), budget: .seconds(10))
         var budget = policy.makeBudget(startingAt: TestInstant.zero)
         var generator = SplitMix64(seed: 1)
@@ -61,8 +61,7 @@ struct BudgetTests {
         #expect(budget.remaining(at: TestInstant(offset: .seconds(8))) == .seconds(2))
     }
 
-    @Test("a failure after the deadline fails even when the retry would be immediate")
-    func pastDeadline() {
+    @Test func failureAfterTheDeadlineFailsEvenWhenTheRetryWouldBeImmediate() {
         var budget = RetryPolicy.default.makeBudget(startingAt: TestInstant.zero)
         var generator = SplitMix64(seed: 1)
         let decision = RetryPolicy.default.decide(Self.dropped, for: .readOnly, budget: &budget,
@@ -71,8 +70,8 @@ struct BudgetTests {
         #expect(budget.remaining(at: TestInstant(offset: .seconds(61))) == .zero)
     }
 
-    @Test("the attempt limit counts the first attempt", arguments: [1, 2, 5])
-    func attemptLimit(maxAttempts: Int) throws {
+    @Test(arguments: [1, 2, 5])
+    func attemptLimitCountsTheFirstAttempt(maxAttempts: Int) throws {
         let policy = RetryPolicy(maxAttempts: maxAttempts)
         var budget = policy.makeBudget(startingAt: TestInstant.zero)
         var generator = SplitMix64(seed: 5)
@@ -86,8 +85,7 @@ struct BudgetTests {
         #expect(last.delay == nil)
     }
 
-    @Test("the default budget is 60 seconds from the operation's start")
-    func defaultBudget() {
+    @Test func defaultBudgetIs60SecondsFromTheOperationsStart() {
         let start = TestInstant(offset: .seconds(100))
         let budget = RetryPolicy.default.makeBudget(startingAt: start)
         #expect(budget.deadline.budget == .seconds(60))
@@ -98,8 +96,7 @@ struct BudgetTests {
         #expect(budget.maxAttempts == nil)
     }
 
-    @Test("works with ContinuousClock's instants")
-    func continuousClock() {
+    @Test func worksWithContinuousClocksInstants() {
         let now = ContinuousClock.now
         var budget = RetryPolicy.default.makeBudget(startingAt: now)
         var generator = SplitMix64(seed: 2)

@@ -3,15 +3,15 @@ import Testing
 
 @Suite("Fault catalogue")
 struct CatalogueTests {
-    @Test("class of every catalogued fault", arguments: Fault.catalogue + Fault.pgbouncer)
-    func errorClass(of fault: Fault) {
+    @Test(arguments: Fault.catalogue + Fault.pgbouncer)
+    func classOfEveryCataloguedFault(of fault: Fault) {
         for situation in Situation.allCases {
             #expect(fault.facts(in: situation).errorClass == fault.errorClass, "\(situation)")
         }
     }
 
-    @Test("decision for every catalogued fault and operation", arguments: Fault.catalogue + Fault.pgbouncer, Situation.allCases)
-    func decision(for fault: Fault, in situation: Situation) {
+    @Test(arguments: Fault.catalogue + Fault.pgbouncer, Situation.allCases)
+    func decisionForEveryCataloguedFaultAndOperation(for fault: Fault, in situation: Situation) {
         var budget = RetryPolicy.default.makeBudget(startingAt: TestInstant.zero)
         var generator = SplitMix64(seed: 7)
         let decision = RetryPolicy.default.decide(

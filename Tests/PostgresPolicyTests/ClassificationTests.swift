@@ -3,8 +3,8 @@ import Testing
 
 @Suite("Classification")
 struct ClassificationTests {
-    @Test("an unknown SQLSTATE is permanent (fail closed)", arguments: ["XX000", "P0001", "99999", "58030", "08004", "40002"])
-    func unknownCodeIsPermanent(code: String) throws {
+    @Test(arguments: ["XX000", "P0001", "99999", "58030", "08004", "40002"])
+    func unknownSQLSTATEIsPermanent(code: String) throws {
         let state = try #require(SQLState(code))
         for usable in [true, false] {
             for phase in [FailureFacts.Phase.connecting, .notSent, .sent, .commitInFlight] {
@@ -15,51 +15,48 @@ struct ClassificationTests {
         }
     }
 
-    @Test("whole classes of permanent codes", arguments: ["28000", "28P01", "3D000", "42601", "42P01", "22P02", "23505"])
-    func permanentClasses(code: String) throws {
+    @Test(arguments: ["28000", "28P01", "3D000", "42601", "42P01", "22P02", "23505"])
+    func wholeClassesOfPermanentCodes(code: String) throws {
         let state: SQLState = try #require(SQLState(code))
         let facts = FailureFacts(sqlState: state, severity: .error, message: "x",
                                  phase: .sent, isConnectionUsable: true)
         #expect(facts.errorClass == .permanent)
     }
 
-    @Test("every code of class 53 is a resource limit", arguments: ["53000", "53100", "53200", "53300", "53400"])
-    func resourceClass(code: String) throws {
+    @Test(arguments: ["53000", "53100", "53200", "53300", "53400"])
+    func everyCodeOfClass53IsAResourceLimit(code: String) throws {
         let state: SQLState = try #require(SQLState(code))
         let facts = FailureFacts(sqlState: state, severity: .fatal, message: "x",
                                  phase: .connecting, isConnectionUsable: false)
         #expect(facts.errorClass == .resourceLimit)
     }
 
-    @Test("an unrecognized message without SQLSTATE while connecting is permanent")
-    func unknownConnectMessage() {
+    @Test func unrecognizedMessageWithoutSQLSTATEWhileConnectingIsPermanent() {
         let facts = FailureFacts(message: "invalid connection option \"foo\"", phase: .connecting, isConnectionUsable: false)
         #expect(facts.errorClass == .permanent)
     }
 
-    @Test("an unrecognized message on a lost connection means the server went away")
-    func unknownLostMessage() {
+    @Test func unrecognizedMessageOnALostConnectionMeansTheServerWentAway() {
         let facts = FailureFacts(message: "something new", phase: .sent, isConnectionUsable: false)
         #expect(facts.errorClass == .serverWentAway)
         #expect(facts.mayHaveBeenApplied)
     }
 
-    @Test("a network timeout after connecting means a lost connection, while connecting an unreachable host")
-    func timeoutByPhase() {
+    /// A network timeout after connecting means a lost connection, while connecting an unreachable host.
+    @Test func networkTimeoutAfterConnectingMeansALostConnection() {
         let message = "could not connect: Connection timed out"
         #expect(FailureFacts(message: message, phase: .connecting, isConnectionUsable: false).errorClass == .unreachable)
         #expect(FailureFacts(message: message, phase: .sent, isConnectionUsable: false).errorClass == .serverWentAway)
     }
 
-    @Test("a notice's SQLSTATE never overrides an error: a WARNING 53300 on a lost connection is not a resource limit")
-    func noticeDoesNotClassify() {
+    /// A notice's SQLSTATE never overrides an error: a WARNING 53300 on a lost connection is not a resource limit.
+    @Test func noticesSQLSTATENeverOverridesAnError() {
         let facts = FailureFacts(sqlState: .tooManyConnections, severity: .warning, message: "",
                                  phase: .sent, isConnectionUsable: false)
         #expect(facts.errorClass == .serverWentAway)
     }
 
-    @Test("the kind a connection layer sets wins over the message")
-    func kindWins() {
+    @Test func kindAConnectionLayerSetsWinsOverTheMessage() {
         let message = "server closed the connection unexpectedly"
         func facts(_ kind: FailureFacts.Kind) -> FailureFacts {
             FailureFacts(message: message, phase: .sent, isConnectionUsable: false, kind: kind)
@@ -72,8 +69,7 @@ struct ClassificationTests {
         #expect(facts(.invalidParameter).errorClass == .permanent)
     }
 
-    @Test("0A000 is a stale statement only for the client's own cached plan")
-    func featureNotSupported() {
+    @Test func sqlState0A000IsAStaleStatementOnlyForTheClientsOwnCachedPlan() {
         func facts(_ message: String, cached: Bool = true) -> FailureFacts {
             FailureFacts(sqlState: .featureNotSupported, severity: .error, message: message,
                          phase: .sent, isConnectionUsable: true, isCachedStatement: cached)
@@ -83,8 +79,7 @@ struct ClassificationTests {
         #expect(facts("FOR UPDATE is not allowed with UNION").errorClass == .permanent)
     }
 
-    @Test("26000 is a stale statement only for the client's own cached statement")
-    func invalidStatementName() {
+    @Test func sqlState26000IsAStaleStatementOnlyForTheClientsOwnCachedStatement() {
         func facts(cached: Bool) -> FailureFacts {
             FailureFacts(sqlState: .invalidSQLStatementName, severity: .error,
                          message: #"prepared statement "nope" does not exist"#,
@@ -95,7 +90,7 @@ struct ClassificationTests {
         #expect(facts(cached: false).errorClass == .permanent)
     }
 
-    @Test("may have been applied", arguments: [
+    @Test(arguments: [
         (FailureFacts(message: "server closed the connection unexpectedly", phase: .notSent, isConnectionUsable: false), false),
         (FailureFacts(message: "Connection refused", phase: .connecting, isConnectionUsable: false), false),
         (FailureFacts(message: "server closed the connection unexpectedly", phase: .sent, isConnectionUsable: false), true),
@@ -139,8 +134,7 @@ struct ClassificationTests {
 
 @Suite("ErrorClass")
 struct ErrorClassTests {
-    @Test("every class's description names it and says what the caller can do")
-    func descriptionsAdvise() {
+    @Test func everyClasssDescriptionNamesItAndSaysWhatTheCallerCanDo() {
         let actions = ["retry", "check", "fix", "run", "wait", "connect", "allow", "lower", "prepare", "make", "use"]
         for errorClass in ErrorClass.allCases {
             let advice = errorClass.advice.lowercased()
@@ -150,8 +144,7 @@ struct ErrorClassTests {
         }
     }
 
-    @Test("classes are distinct and each has its own advice")
-    func distinct() {
+    @Test func classesAreDistinctAndEachHasItsOwnAdvice() {
         let classes = ErrorClass.allCases
         #expect(classes.count == 12)
         #expect(Set(classes).count == classes.count)
@@ -159,8 +152,7 @@ struct ErrorClassTests {
         #expect(Set(classes.map(\.advice)).count == classes.count)
     }
 
-    @Test("only classes that can clear by themselves are transient")
-    func transient() {
+    @Test func onlyClassesThatCanClearByThemselvesAreTransient() {
         let transient = ErrorClass.allCases.filter(\.isTransient)
         #expect(Set(transient) == [.unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost,
                                    .transactionConflict, .staleStatement])

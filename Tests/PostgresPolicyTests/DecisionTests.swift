@@ -24,8 +24,8 @@ struct DecisionTests {
         }
     }
 
-    @Test("a transaction block is re-run whole when its connection dies before COMMIT, not when COMMIT was in flight")
-    func transactionBlock() {
+    /// A transaction block is re-run whole when its connection dies before COMMIT, not when COMMIT was in flight.
+    @Test func transactionBlockIsReRunWholeWhenItsConnectionDiesBeforeCOMMIT() {
         var before = Run()
         #expect(before.decide(Self.dropped, .transactionBlock) == .reconnect(after: .zero))
         var during = Run()
@@ -34,8 +34,8 @@ struct DecisionTests {
         #expect(during.decide(lostCommit, .transactionBlock) == .fail(.outcomeUnknown))
     }
 
-    @Test("a read-only or idempotent transaction block is re-run even when its COMMIT was lost")
-    func repeatableTransactionBlock() {
+    /// A read-only or idempotent transaction block is re-run even when its COMMIT was lost.
+    @Test func readOnlyOrIdempotentTransactionBlockIsReRunEvenWhenItsCOMMITWasLost() {
         var lostCommit = Self.dropped
         lostCommit.phase = .commitInFlight
         for safety in [OperationSafety(isTransactionBlock: true, isReadOnly: true),
@@ -45,8 +45,8 @@ struct DecisionTests {
         }
     }
 
-    @Test("a conflict at COMMIT rolled back, so the block is re-run on the same connection after a short wait")
-    func conflictAtCommit() {
+    /// A conflict at COMMIT rolled back, so the block is re-run on the same connection after a short wait.
+    @Test func conflictAtCommitIsReRunOnTheSameConnectionAfterAShortWait() {
         var run = Run()
         let decision = run.decide(Self.conflict, .transactionBlock)
         guard case .retrySameConnection(let delay) = decision else {
@@ -56,8 +56,7 @@ struct DecisionTests {
         #expect(delay <= RetryPolicy.default.backoff.nominalDelay(forRetry: 1))
     }
 
-    @Test("only the first reconnect after a single drop is immediate")
-    func firstReconnectImmediate() {
+    @Test func onlyTheFirstReconnectAfterASingleDropIsImmediate() {
         var run = Run()
         #expect(run.decide(Self.dropped, .readOnly) == .reconnect(after: .zero))
         let second = run.decide(Self.dropped, .readOnly, at: 1)
@@ -69,15 +68,13 @@ struct DecisionTests {
         #expect(delay <= RetryPolicy.default.backoff.nominalDelay(forRetry: 1))
     }
 
-    @Test("with immediate reconnects turned off, the first reconnect waits too")
-    func firstReconnectWaits() {
+    @Test func withImmediateReconnectsTurnedOffTheFirstReconnectWaitsToo() {
         var run = Run()
         run.policy.reconnectsAtOnceAfterFirstDrop = false
         #expect(run.decide(Self.dropped, .readOnly).delay ?? .zero > .zero)
     }
 
-    @Test("a resource limit waits at least the resource-limit backoff's base")
-    func resourceLimitWaitsLonger() {
+    @Test func resourceLimitWaitsAtLeastTheResourceLimitBackoffsBase() {
         for seed in UInt64(0)..<100 {
             var run = Run()
             run.generator = SplitMix64(seed: seed)
@@ -94,8 +91,8 @@ struct DecisionTests {
         }
     }
 
-    @Test("an outcome-unknown failure is retried only when the operation may be repeated")
-    func outcomeUnknown() {
+    /// An outcome-unknown failure is retried only when the operation may be repeated.
+    @Test func outcomeUnknownFailureIsRetriedOnlyWhenTheOperationMayBeRepeated() {
         let lostCommit = FailureFacts(sqlState: .adminShutdown, severity: .warning,
                                       message: "server closed the connection unexpectedly",
                                       detail: "The transaction has already committed locally, but might not have been replicated.",
@@ -109,8 +106,8 @@ struct DecisionTests {
         }
     }
 
-    @Test("a write whose answer was lost is never retried, however many times it is asked")
-    func writeNeverRetried() {
+    /// A write whose answer was lost is never retried, however many times it is asked.
+    @Test func writeWhoseAnswerWasLostIsNeverRetried() {
         for seed in UInt64(0)..<50 {
             var run = Run()
             run.generator = SplitMix64(seed: seed)
@@ -119,8 +116,7 @@ struct DecisionTests {
         }
     }
 
-    @Test("the history records each attempt's class, time and wait")
-    func history() {
+    @Test func historyRecordsEachAttemptsClassTimeAndWait() {
         var run = Run()
         _ = run.decide(Self.dropped, .readOnly, at: 0)
         _ = run.decide(Self.slotsFull, .readOnly, at: 2)

@@ -13,8 +13,8 @@ struct HostNotFoundTests {
         return policy.decide(facts, for: .autocommitWrite, budget: &budget, now: .zero, using: &generator)
     }
 
-    @Test("a name that does not exist and never resolved for this client fails at once, as host not found")
-    func neverResolvedFailsFast() {
+    /// A name that does not exist and never resolved for this client fails at once, as host not found.
+    @Test func nameThatDoesNotExistAndNeverResolvedForThisClientFailsAtOnce() {
         let facts = FailureFacts(message: Self.notFound, phase: .connecting, isConnectionUsable: false,
                                  hostNameNeverResolved: true)
         #expect(facts.errorClass == .hostNotFound)
@@ -25,8 +25,8 @@ struct HostNotFoundTests {
         #expect(Self.decide(facts) == .fail(.permanent))
     }
 
-    @Test("only that: a name that resolved before, a DNS timeout or server failure, and a lost session are retried")
-    func everythingElseIsRetried() {
+    /// Only that: a name that resolved before, a DNS timeout or server failure, and a lost session are retried.
+    @Test func onlyANameThatResolvedBeforeATimeoutOrALostSessionIsRetried() {
         // The name resolved for this client before: DNS changes during a failover, but the name keeps existing.
         let resolvedBefore = FailureFacts(message: Self.notFound, phase: .connecting, isConnectionUsable: false,
                                           hostNameNeverResolved: false)

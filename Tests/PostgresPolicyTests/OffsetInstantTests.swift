@@ -3,8 +3,7 @@ import Testing
 
 @Suite("Offset instants")
 struct OffsetInstantTests {
-    @Test("advance, measure and compare by their offsets, exactly")
-    func arithmetic() {
+    @Test func advanceMeasureAndCompareByTheirOffsetsExactly() {
         let start = OffsetInstant.seconds(5)
         #expect(start.advanced(by: .milliseconds(1500)) == OffsetInstant(offset: .milliseconds(6500)))
         #expect(start.advanced(by: .seconds(-6)).offset == .seconds(-1))
@@ -14,8 +13,7 @@ struct OffsetInstantTests {
         #expect(OffsetInstant.seconds(1) < .seconds(2))
     }
 
-    @Test("a budget as long as a Duration can say does not trap")
-    func hugeBudget() {
+    @Test func budgetAsLongAsADurationCanSayDoesNotTrap() {
         let deadline = Deadline(start: OffsetInstant.seconds(1), budget: .seconds(Int64.max))
         #expect(!deadline.hasPassed(at: .seconds(1_000_000_000_000)))
         #expect(deadline.remaining(at: .seconds(1)) == .seconds(Int64.max))

@@ -27,8 +27,7 @@ struct RetryLoopPropertyTests {
 
     /// Never repeats a write in doubt, never waits past the deadline, never exceeds the attempt limit, and reports
     /// every effect no verification settled.
-    @Test("the loop keeps its promises over thousands of random operations")
-    func promisesHold() {
+    @Test func loopKeepsItsPromisesOverThousandsOfRandomOperations() {
         for seed in UInt64(0)..<5_000 {
             Self.run(seed: seed)
         }

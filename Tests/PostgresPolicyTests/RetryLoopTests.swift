@@ -63,8 +63,8 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("a success returns and gives a token back, reading neither the clock nor a random source")
-    func success() {
+    /// A success returns and gives a token back, reading neither the clock nor a random source.
+    @Test func successReturnsAndGivesATokenBack() {
         let throttle = RetryThrottle(maxTokens: 10, tokenRatio: 0.5)
         throttle.recordFailure()
         var loop = Loop(policy: .default, safety: .autocommitWrite, startingAt: .zero, throttle: throttle)
@@ -80,8 +80,7 @@ struct RetryLoopTests {
         #expect(loop.attempt == 1)
     }
 
-    @Test("the random source is made once, at the first failure that decides")
-    func jitterMadeOnce() {
+    @Test func randomSourceIsMadeOnceAtTheFirstFailureThatDecides() {
         var loop = Loop(policy: .default, safety: .readOnly, startingAt: .zero)
         var made = 0
         for second in 0..<3 as Range<Int64> {
@@ -93,8 +92,8 @@ struct RetryLoopTests {
         #expect(made == 1)
     }
 
-    @Test("a retry carries the policy's decision, the failed attempt and the time, and records it")
-    func retryIsThePolicysDecision() {
+    /// A retry carries the policy's decision, the failed attempt and the time, and records it.
+    @Test func retryCarriesThePolicysDecision() {
         var run = Run(.readOnly)
         var budget = RetryPolicy.default.makeBudget(startingAt: OffsetInstant.zero)
         var generator = SplitMix64(seed: 11)
@@ -119,8 +118,8 @@ struct RetryLoopTests {
         #expect(run.loop.attempt == 4)
     }
 
-    @Test("only a failure to connect, with a wait to spend, may wait for the pool's prober instead")
-    func waitsForProber() {
+    /// Only a failure to connect, with a wait to spend, may wait for the pool's prober instead.
+    @Test func onlyAFailureToConnectMayWaitForThePoolsProber() {
         var connecting = Run(.readOnly)
         guard case .retry(let first) = connecting.next(.connectFailed(Self.onlyStandbys)),
               case .retry(let second) = connecting.next(.connectFailed(Self.onlyStandbys)),
@@ -143,8 +142,8 @@ struct RetryLoopTests {
         #expect(again.delay > .zero && !again.waitsForProber)
     }
 
-    @Test("a retry replaces the pool's sessions only after finding a standby where the primary was")
-    func retiresEpoch() {
+    /// A retry replaces the pool's sessions only after finding a standby where the primary was.
+    @Test func retryReplacesThePoolsSessionsOnlyAfterFindingAStandbyWhereThePrimaryWas() {
         let cases: [(Loop.Outcome, Bool)] = [
             (.failed(Self.onStandby), true), (.connectFailed(Self.onlyStandbys), true),
             (.failed(Self.dropped), false), (.failed(Self.conflict), false), (.connectFailed(Self.refused), false),
@@ -159,8 +158,7 @@ struct RetryLoopTests {
         }
     }
 
-    @Test("a permanent failure gives up with its class, after one attempt")
-    func permanent() {
+    @Test func permanentFailureGivesUpWithItsClassAfterOneAttempt() {
         var run = Run(.readOnly)
         #expect(run.next(.failed(Self.syntaxError), at: 2) == Self.giveUp(
             attempt: 1, .permanent, .permanent, elapsed: .seconds(2)
@@ -168,30 +166,29 @@ struct RetryLoopTests {
         #expect(run.loop.history.map(\.delay) == [nil])
     }
 
-    @Test("a write whose answer was lost gives up as outcome unknown, may have been applied")
-    func lostWrite() {
+    /// A write whose answer was lost gives up as outcome unknown, may have been applied.
+    @Test func writeWhoseAnswerWasLostGivesUpAsOutcomeUnknown() {
         var run = Run(.autocommitWrite)
         #expect(run.next(.failed(Self.dropped)) == Self.giveUp(
             attempt: 1, .outcomeUnknown, .outcomeUnknown, mayHaveBeenApplied: true
         ))
     }
 
-    @Test("with a verification, a lost write is verified after its lost session's process ends; applied returns")
-    func verifiedApplied() {
+    /// With a verification, a lost write is verified after its lost session's process ends; applied returns.
+    @Test func withAVerificationALostWriteIsVerifiedAfterItsLostSessionsProcessEnds() {
         var run = Run(.autocommitWrite, canVerify: true)
         #expect(run.next(.failed(Self.dropped)) == .verify(endLostProcessFirst: true))
         #expect(run.loop.mayHaveBeenApplied)
         #expect(run.verified(applied: true, at: 1) == .return)
     }
 
-    @Test("an unknown outcome on a session that survives is verified with no process to end")
-    func verifiedWithoutLostSession() {
+    /// An unknown outcome on a session that survives is verified with no process to end.
+    @Test func unknownOutcomeOnASessionThatSurvivesIsVerifiedWithNoProcessToEnd() {
         var run = Run(.autocommitWrite, canVerify: true)
         #expect(run.next(.failed(Self.completionUnknown)) == .verify(endLostProcessFirst: false))
     }
 
-    @Test("the process to end is the last lost session's, whatever connects failed since")
-    func lostProcessOfTheLastSession() {
+    @Test func processToEndIsTheLastLostSessionsWhateverConnectsFailedSince() {
         // 08007 while connecting: the outcome is unknown, and no session of this attempt was lost.
         let resolutionUnknown = FailureFacts(sqlState: .transactionResolutionUnknown, severity: .fatal,
                                              message: "transaction resolution unknown", phase: .connecting,
@@ -207,8 +204,7 @@ struct RetryLoopTests {
         #expect(afterUsable.next(.connectFailed(resolutionUnknown)) == .verify(endLostProcessFirst: false))
     }
 
-    @Test("not applied runs the operation again at once, no longer in doubt")
-    func verifiedNotApplied() {
+    @Test func notAppliedRunsTheOperationAgainAtOnceNoLongerInDoubt() {
         var run = Run(.autocommitWrite, canVerify: true)
         _ = run.next(.failed(Self.dropped))
         #expect(run.verified(applied: false, at: 1) == .runAgain)
@@ -217,8 +213,8 @@ struct RetryLoopTests {
         #expect(run.next(.succeeded) == .return)
     }
 
-    @Test("not applied after the last attempt allowed gives up with the failure's class, not in doubt")
-    func verifiedNotAppliedAtTheAttemptLimit() {
+    /// Not applied after the last attempt allowed gives up with the failure's class, not in doubt.
+    @Test func notAppliedAfterTheLastAttemptAllowedGivesUpWithTheFailuresClass() {
         var run = Run(.autocommitWrite, policy: RetryPolicy(maxAttempts: 2), canVerify: true)
         _ = run.next(.failed(Self.dropped))
         #expect(run.verified(applied: false, at: 1) == .runAgain)
@@ -228,8 +224,7 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("not applied once the deadline has passed gives up as budget exhausted")
-    func verifiedNotAppliedPastTheDeadline() {
+    @Test func notAppliedOnceTheDeadlineHasPassedGivesUpAsBudgetExhausted() {
         var run = Run(.autocommitWrite, policy: RetryPolicy(budget: .seconds(10)), canVerify: true)
         _ = run.next(.failed(Self.dropped), at: 4)
         #expect(run.verified(applied: false, at: 10) == Self.giveUp(
@@ -237,8 +232,7 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("a verification that fails leaves the outcome unknown")
-    func verificationFailed() {
+    @Test func verificationThatFailsLeavesTheOutcomeUnknown() {
         var run = Run(.autocommitWrite, canVerify: true)
         _ = run.next(.failed(Self.dropped))
         #expect(run.loop.verificationFailed(at: .seconds(2)) == Self.giveUp(
@@ -246,8 +240,8 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("no verification once earlier work on the session may have taken effect: neither answer would be true")
-    func noVerificationAfterEarlierWork() {
+    /// No verification once earlier work on the session may have taken effect: neither answer would be true.
+    @Test func noVerificationOnceEarlierWorkOnTheSessionMayHaveTakenEffect() {
         var afterCommit = Self.conflict
         afterCommit.earlierWorkMayHaveTakenEffect = true
         var run = Run(.autocommitWrite, canVerify: true)
@@ -256,8 +250,8 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("waiting for a session past the deadline is reported as the next attempt, with the last connect's class")
-    func poolTimedOut() {
+    /// Waiting for a session past the deadline is reported as the next attempt, with the last connect's class.
+    @Test func waitingForASessionPastTheDeadlineIsReportedAsTheNextAttempt() {
         var run = Run(.readOnly)
         #expect(run.next(.poolTimedOut(lastConnectFailure: nil), at: 60) == Self.giveUp(
             attempt: 1, .resourceLimit, .budgetExhausted, elapsed: .seconds(60)
@@ -270,8 +264,8 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("cancelled gives up as cancelled, still saying whether an attempt may have been applied")
-    func cancelled() {
+    /// Cancelled gives up as cancelled, still saying whether an attempt may have been applied.
+    @Test func cancelledGivesUpAsCancelled() {
         var run = Run(.idempotent)
         // A lost idempotent write may have been applied; it may also be repeated.
         #expect(run.next(.failed(Self.dropped)).isRetry)
@@ -280,8 +274,7 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("shut down gives up as permanent, without the last failure")
-    func shutDown() {
+    @Test func shutDownGivesUpAsPermanentWithoutTheLastFailure() {
         var run = Run(.readOnly)
         _ = run.next(.connectFailed(Self.refused))
         #expect(run.next(.shutDown, at: 1) == Self.giveUp(
@@ -289,8 +282,7 @@ struct RetryLoopTests {
         ))
     }
 
-    @Test("the budget ends no later than the enclosing operation's deadline")
-    func enclosingDeadline() {
+    @Test func budgetEndsNoLaterThanTheEnclosingOperationsDeadline() {
         let start = OffsetInstant.seconds(100)
         let cases: [(enclosing: OffsetInstant?, end: OffsetInstant)] = [
             (nil, start.advanced(by: .seconds(60))),
@@ -310,8 +302,7 @@ struct RetryLoopTests {
         }
     }
 
-    @Test("the throttle is told of failures that spend a token, and stops retries")
-    func throttled() {
+    @Test func throttleIsToldOfFailuresThatSpendATokenAndStopsRetries() {
         let throttle = RetryThrottle(maxTokens: 2, tokenRatio: 0.1)
         var run = Run(.readOnly, throttle: throttle)
         #expect(run.next(.failed(Self.conflict)) == Self.giveUp(attempt: 1, .transactionConflict, .throttled))

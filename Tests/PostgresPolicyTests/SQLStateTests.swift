@@ -3,8 +3,7 @@ import Testing
 
 @Suite("SQLState")
 struct SQLStateTests {
-    @Test("a class pattern matches every code in the class and nothing else")
-    func classPatternMatches() {
+    @Test func classPatternMatchesEveryCodeInTheClassAndNothingElse() {
         func name(of state: SQLState) -> String {
             switch state {
             case .adminShutdown: "admin shutdown"
@@ -21,8 +20,7 @@ struct SQLStateTests {
         #expect(name(of: "80006") == "other")
     }
 
-    @Test("a code pattern matches only itself")
-    func codePatternMatchesOnlyItself() {
+    @Test func codePatternMatchesOnlyItself() {
         #expect(SQLState.connectionFailure ~= "08006")
         #expect(!(SQLState.connectionFailure ~= "08007"))
         #expect(!(SQLState.connectionFailure ~= SQLState.Class.connectionException))
@@ -30,8 +28,7 @@ struct SQLStateTests {
         #expect(SQLState.Class.connectionException ~= Optional(SQLState.connectionFailure))
     }
 
-    @Test("class, code and text")
-    func accessors() {
+    @Test func classCodeAndText() {
         let state: SQLState = "57P01"
         #expect(state.class == "57")
         #expect(state.class.isClass)
@@ -42,20 +39,19 @@ struct SQLStateTests {
         #expect(SQLState.Class.operatorIntervention.code == "57")
     }
 
-    @Test("parsing accepts 2 or 5 digits and uppercase letters", arguments: [
+    @Test(arguments: [
         ("08006", "08006"), ("57p01", "57P01"), ("53", "53"), ("0a000", "0A000"),
     ])
-    func parsesValidText(text: String, code: String) {
+    func parsingAccepts2Or5DigitsAndUppercaseLetters(text: String, code: String) {
         #expect(SQLState(text)?.code == code)
     }
 
-    @Test("parsing rejects anything else", arguments: ["", "0", "080", "0800", "080060", "08-06", "08 06", "0800é"])
-    func rejectsInvalidText(text: String) {
+    @Test(arguments: ["", "0", "080", "0800", "080060", "08-06", "08 06", "0800é"])
+    func parsingRejectsAnythingElse(text: String) {
         #expect(SQLState(text) == nil)
     }
 
-    @Test("well-known constants carry their codes")
-    func wellKnownCodes() {
+    @Test func wellKnownConstantsCarryTheirCodes() {
         let pairs: [(SQLState, String)] = [
             (.adminShutdown, "57P01"), (.crashShutdown, "57P02"), (.cannotConnectNow, "57P03"),
             (.tooManyConnections, "53300"), (.readOnlySQLTransaction, "25006"), (.serializationFailure, "40001"),

@@ -15,8 +15,7 @@ struct ThrottleTests {
                                           using: &generator)
     }
 
-    @Test("trips under sustained failure and recovers after successes")
-    func tripsAndRecovers() {
+    @Test func tripsUnderSustainedFailureAndRecoversAfterSuccesses() {
         let throttle = RetryThrottle(maxTokens: 10, tokenRatio: 0.1)
         var decisions: [RetryDecision] = []
         for _ in 0..<8 {
@@ -37,8 +36,8 @@ struct ThrottleTests {
         #expect(Self.decide(Self.dropped, throttle: throttle).isRetry)
     }
 
-    @Test("successes never fill the bucket past its size, and failures never drain it below zero")
-    func bounds() {
+    /// Successes never fill the bucket past its size, and failures never drain it below zero.
+    @Test func successesNeverFillTheBucketPastItsSize() {
         let throttle = RetryThrottle(maxTokens: 4, tokenRatio: 0.5)
         for _ in 0..<10 { throttle.recordSuccess() }
         #expect(throttle.tokens == 4)
@@ -48,8 +47,7 @@ struct ThrottleTests {
         #expect(throttle.tokenRatio == 0.5)
     }
 
-    @Test("failing to reach a server costs no token, a full connection table does")
-    func whichFailuresSpend() {
+    @Test func failingToReachAServerCostsNoTokenAFullConnectionTableDoes() {
         let throttle = RetryThrottle(maxTokens: 10, tokenRatio: 0.1)
         for _ in 0..<20 {
             #expect(Self.decide(Self.refused, throttle: throttle).isRetry)
@@ -61,8 +59,7 @@ struct ThrottleTests {
         #expect(throttle.tokens == 9)
     }
 
-    @Test("a failure that is not retried still counts against the bucket")
-    func lostWriteCounts() {
+    @Test func failureThatIsNotRetriedStillCountsAgainstTheBucket() {
         let throttle = RetryThrottle(maxTokens: 10, tokenRatio: 0.1)
         var budget = RetryPolicy.default.makeBudget(startingAt: TestInstant.zero)
         var generator = SplitMix64(seed: 3)
@@ -72,8 +69,7 @@ struct ThrottleTests {
         #expect(throttle.tokens == 9)
     }
 
-    @Test("is shared safely across concurrent operations")
-    func concurrent() async {
+    @Test func isSharedSafelyAcrossConcurrentOperations() async {
         let throttle = RetryThrottle(maxTokens: 1000, tokenRatio: 1)
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<400 {

@@ -1,12 +1,13 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// A session terminated right after its statement was answered: PostgreSQL acts on a pending `pg_terminate_backend`
 /// when it next reads from the client, which for a statement sent with `PQsendQueryParams` is the `Sync` after it.
 /// The server then sends the statement's answer, a FATAL 57P01 and no `ReadyForQuery`. The answer to `COMMIT` is
 /// final (its `Sync` is read after the commit); for any other statement, the implicit commit done at `Sync` may or
 /// may not have happened. Checked against libpq itself, with a fake server on loopback.
-@Suite("A statement answered, then its session terminated")
+@Suite("A statement answered, then its session terminated", .capturingLogs)
 struct AnsweredThenTerminatedTests {
     @Test func commitAnsweredThenTerminatedSucceeds() async throws {
         let (server, connection) = try await connect(answering: [

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
-@Suite("Batches in pipeline mode against a real server", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+@Suite("Batches in pipeline mode against a real server", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct BatchTests {
     @Test func returnsEveryResultInOrder() async throws {
         let connection = try await TestServer.connect()

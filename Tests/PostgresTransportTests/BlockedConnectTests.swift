@@ -1,10 +1,11 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// libpq blocks inside `PQconnectStartParams` and `PQconnectPoll` while it resolves a host name (and while it reads
 /// TLS files): a connect still returns at its deadline, and at once when its task is cancelled.
-@Suite("Connects blocked inside libpq")
+@Suite("Connects blocked inside libpq", .capturingLogs)
 struct BlockedConnectTests {
     /// How late past a deadline or a cancellation a connect may end on a loaded machine.
     static let margin = Duration.seconds(2)

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
-@Suite("Cancels racing the end of their statement", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+@Suite("Cancels racing the end of their statement", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct CancelRaceTests {
     /// The ways a statement can run on a connection.
     enum EntryPoint: CaseIterable {

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Glibc
 import Darwin
 #endif
 
-@Suite("Connect failures")
+@Suite("Connect failures", .capturingLogs)
 struct ConnectFailureTests {
     @Test func connectionRefusedHasNoSQLState() async throws {
         let port = try ClosedPort.make()

@@ -1,9 +1,10 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// A connection on its I/O thread, against a real server.
-@Suite("Connections on their I/O thread", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+@Suite("Connections on their I/O thread", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct ConnectionThreadTests {
     /// How late past the close a suspended statement may end on a loaded machine.
     static let margin = Duration.seconds(2)

@@ -1,11 +1,11 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// What a `TransportError`'s redacted description shows of the failure's cause, and what it never shows.
-@Suite("Error descriptions")
+@Suite("Error descriptions", .capturingLogs)
 struct DescriptionTests {
-    @Test("a failed connect shows libpq's message and its own advice")
-    func libpqConnectMessage() {
+    @Test func failedConnectShowsLibpqsMessageAndItsOwnAdvice() {
         let refused = TransportError.fromConnectMessage(
             """
             connection to server at "127.0.0.1", port 1 failed: Connection refused
@@ -23,8 +23,8 @@ struct DescriptionTests {
         #expect("\(tls)".hasSuffix(#", message: "server does not support SSL, but SSL was required")"#))
     }
 
-    @Test("a server's refusal of the session shows its message, never its DETAIL or HINT")
-    func serverRefusal() {
+    /// A server's refusal of the session shows its message, never its DETAIL or HINT.
+    @Test func serversRefusalOfTheSessionShowsItsMessage() {
         let refused = TransportError.fromConnectMessage(
             """
             connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  28000: no pg_hba.conf entry for \
@@ -43,8 +43,8 @@ struct DescriptionTests {
         #expect(String(reflecting: refused).contains("Add a line."))
     }
 
-    @Test("no message that can quote a value: another SQLSTATE while connecting, a statement's error, a parse error")
-    func hiddenMessages() {
+    /// No message that can quote a value: another SQLSTATE while connecting, a statement's error, a parse error.
+    @Test func messagesThatCanQuoteAValueAreHidden() {
         // 22023 quotes a value given in `options`.
         let option = TransportError.fromConnectMessage(
             #"connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  22023: invalid value for parameter "search_path": "s3cret""#,

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -9,12 +10,12 @@ import Darwin
 #endif
 
 /// What a failed connect says of its host names: which resolved, and which the resolver said do not exist.
-@Suite("Host names in connect failures")
+@Suite("Host names in connect failures", .capturingLogs)
 struct HostNameTests {
     static let typo = "no-such-host.invalid"
 
-    @Test("a name the resolver says does not exist is named; a temporary failure names none")
-    func lookupReasons() {
+    /// A name the resolver says does not exist is named; a temporary failure names none.
+    @Test func nameTheResolverSaysDoesNotExistIsNamed() {
         let notFound = TransportError.fromConnectMessage(
             #"could not translate host name "db.exmaple.com" to address: Name or service not known"#,
             host: "db.exmaple.com", port: 5432
@@ -36,8 +37,8 @@ struct HostNameTests {
         }
     }
 
-    @Test("with several hosts, the names not found are kept only when every host failed so")
-    func multiHostMessages() {
+    /// With several hosts, the names not found are kept only when every host failed so.
+    @Test func withSeveralHostsTheNamesNotFoundAreKeptOnlyWhenEveryHostFailedSo() {
         let mixed = TransportError.fromConnectMessage(
             #"""
             could not translate host name "typo.example" to address: Name or service not known
@@ -63,9 +64,8 @@ struct HostNameTests {
         #expect(numeric.hostNamesNotFound.isEmpty)
     }
 
-    @Test("libpq: a name under .invalid fails within seconds and is named as not found",
-          .enabled(if: Resolver.saysNameNotFound(typo), Resolver.skipReason))
-    func invalidNameFailsFast() async throws {
+    @Test(.enabled(if: Resolver.saysNameNotFound(typo), Resolver.skipReason))
+    func libpqANameUnderInvalidFailsWithinSecondsAndIsNamedAsNotFound() async throws {
         let start = ContinuousClock.now
         let error = await #expect(throws: TransportError.self) {
             try await LibPQConnection.connect(ConnectionParameters(options: ["host": Self.typo, "user": "nobody"]))
@@ -77,9 +77,9 @@ struct HostNameTests {
         #expect(error?.message == #"could not translate host name "\#(Self.typo)" to address: Name or service not known"#)
     }
 
-    @Test("libpq, several hosts: the names not found count only when every host failed so; the others resolved",
-          .enabled(if: Resolver.saysNameNotFound(typo), Resolver.skipReason))
-    func multiHostConnect() async throws {
+    /// Libpq, several hosts: the names not found count only when every host failed so; the others resolved.
+    @Test(.enabled(if: Resolver.saysNameNotFound(typo), Resolver.skipReason))
+    func libpqSeveralHostsTheNamesNotFoundCountOnlyWhenEveryHostFailedSo() async throws {
         let port = try ClosedPort.make()
         let mixed = await #expect(throws: TransportError.self) {
             try await LibPQConnection.connect(ConnectionParameters(options: [

@@ -1,8 +1,9 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// How a multi-host list becomes one connect per host, and how long each may take.
-@Suite("Host sequence")
+@Suite("Host sequence", .capturingLogs)
 struct HostSequenceTests {
     private func hosts(_ connectionString: String) throws -> [String] {
         try ConnectionParameters(connectionString).hostSequence.map { entry in

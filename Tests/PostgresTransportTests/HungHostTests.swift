@@ -1,10 +1,11 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// Hosts that accept TCP and never answer, like a frozen primary: a connect leaves each after its connect timeout
 /// for the next one listed, within its own deadline.
-@Suite("Hung hosts")
+@Suite("Hung hosts", .capturingLogs)
 struct HungHostTests {
     /// How late past a timeout a connect may end on a loaded machine.
     static let margin = Duration.seconds(2)

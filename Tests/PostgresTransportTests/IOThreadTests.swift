@@ -2,9 +2,10 @@ import Foundation
 import PostgresTransport
 import Synchronization
 import Testing
+import TestSupport
 
 /// The I/O threads as executors, without a server.
-@Suite("I/O threads")
+@Suite("I/O threads", .capturingLogs)
 struct IOThreadTests {
     static let thread = IOThread.shared[0]
 
@@ -74,7 +75,7 @@ struct IOThreadTests {
 }
 
 /// The bounded pools that run libpq's blocking calls.
-@Suite("Blocking pools")
+@Suite("Blocking pools", .capturingLogs)
 struct BlockingPoolTests {
     /// A gate that blocking work waits at until it is opened.
     final class Gate: Sendable {

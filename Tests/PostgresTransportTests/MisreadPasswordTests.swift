@@ -1,9 +1,10 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// A password with an unescaped `/` in a URL is read by libpq as the port, and its connect message quotes that
 /// value: the description must not show it.
-@Suite("A password misread as another option")
+@Suite("A password misread as another option", .capturingLogs)
 struct MisreadPasswordTests {
     @Test func valueLibpqRefusesIsNotShown() async throws {
         let parameters = try ConnectionParameters("postgresql://app:s3cr/et@127.0.0.1/db")

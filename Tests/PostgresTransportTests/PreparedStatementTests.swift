@@ -1,7 +1,8 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
-@Suite("Named prepared statements against a real server", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+@Suite("Named prepared statements against a real server", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct PreparedStatementTests {
     @Test func reusesThePreparedStatement() async throws {
         let connection = try await TestServer.connect()

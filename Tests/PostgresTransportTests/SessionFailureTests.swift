@@ -1,8 +1,9 @@
 import Foundation
 import PostgresTransport
 import Testing
+import TestSupport
 
-@Suite("Sessions that fail under a statement", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+@Suite("Sessions that fail under a statement", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct SessionFailureTests {
     @Test func backendTerminatedWhileIdle() async throws {
         let victim = try await TestServer.connect()
@@ -103,12 +104,12 @@ struct SessionFailureTests {
 }
 
 @Suite(
-    "Server shutdowns under a statement",
+    "Server shutdowns under a statement", .capturingLogs,
     .serialized,
     .enabled(if: TestServer.hasCrashCluster, TestServer.crashSkipReason)
 )
 struct ShutdownTests {
-    static var crashPort: String { TestServer.environment["POSTGRES_CRASH_PORT"]! }
+    static var crashPort: String { TestServer.environment.server("crash")!.port }
 
     @Test func immediateShutdownDuringAStatement() async throws {
         let connection = try await TestServer.connect(port: Self.crashPort)

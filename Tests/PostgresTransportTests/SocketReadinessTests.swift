@@ -2,9 +2,10 @@ import Foundation
 import PostgresTransport
 import Synchronization
 import Testing
+import TestSupport
 
 /// Waits on the two ends of a local socket pair; no server needed.
-@Suite("Socket readiness")
+@Suite("Socket readiness", .capturingLogs)
 struct SocketReadinessTests {
     /// The readiness of one of the process's I/O threads.
     static let readiness = IOThread.shared[0].readiness

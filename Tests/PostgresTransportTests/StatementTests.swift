@@ -3,8 +3,9 @@ import Synchronization
 import PostgresPolicy
 import PostgresTransport
 import Testing
+import TestSupport
 
-@Suite("Statements against a real server", .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+@Suite("Statements against a real server", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct StatementTests {
     @Test func bindsParametersOfSeveralTypes() async throws {
         let connection = try await TestServer.connect()

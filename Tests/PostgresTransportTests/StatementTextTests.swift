@@ -1,8 +1,9 @@
 import PostgresTransport
 import Testing
+import TestSupport
 
 /// A statement's first keyword, read as the server reads it: after whitespace and comments.
-@Suite("Statement text")
+@Suite("Statement text", .capturingLogs)
 struct StatementTextTests {
     @Test(arguments: [
         ("COMMIT", true), ("  commit;", true), ("END", true), ("COMMIT PREPARED 'x'", true),

@@ -3,7 +3,7 @@ import Testing
 
 /// The simulator's fixed sample: the schedules `make simulate SEED_BASE=fixed SCHEDULES=1000` runs, checked on every
 /// `make test`. No server needed; a few seconds in a debug build.
-@Suite struct SimulationTests {
+@Suite("Simulator's fixed sample") struct SimulationTests {
     /// Promises the current code is known to break, each with the breaks that show under it. Each is a known issue
     /// until fixed; once the sample no longer breaks it, the test fails until its entry is removed here.
     static let openBreaks: [Invariant: String] = [:]

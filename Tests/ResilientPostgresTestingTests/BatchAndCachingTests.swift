@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// Batches and cached statements on a double that neither pipelines nor prepares: the client's decisions are the same.
-@Suite("Batches and statement caching")
+@Suite("Batches and statement caching", .capturingLogs)
 struct BatchAndCachingTests {
     static let debit: [PostgresQuery] = [
         "UPDATE accounts SET balance = balance - \(100) WHERE id = \(1)",

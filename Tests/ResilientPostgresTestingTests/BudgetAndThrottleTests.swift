@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// One time budget per operation, and a throttle shared by all of them.
-@Suite("Budget and throttle")
+@Suite("Budget and throttle", .capturingLogs)
 struct BudgetAndThrottleTests {
     @Test func budgetRunsOutWithTheHistoryOfEveryAttempt() async throws {
         let database = ScriptedDatabase()

@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// Cancelling the caller's task ends an operation at once, wherever it waits.
-@Suite("Cancellation")
+@Suite("Cancellation", .capturingLogs)
 struct CancellationTests {
     @Test func cancellingDuringABackoffEndsTheOperationAtOnce() async throws {
         let database = ScriptedDatabase()

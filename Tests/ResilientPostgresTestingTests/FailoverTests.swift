@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// A session that finds itself on a standby retires every session of the pool's epoch.
-@Suite("Failover to a new primary")
+@Suite("Failover to a new primary", .capturingLogs)
 struct FailoverTests {
     /// Opens three sessions at once and gives them back, so that the pool keeps them idle.
     static func warmUp(_ client: PostgresClient) async throws {

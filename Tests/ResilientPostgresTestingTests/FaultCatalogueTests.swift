@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// Each scripted fault reaches the client as FAULTS.md says libpq reports it, and is classified accordingly.
-@Suite("Fault catalogue")
+@Suite("Fault catalogue", .capturingLogs)
 struct FaultCatalogueTests {
     struct Row<Fault: Sendable & CustomStringConvertible>: Sendable, CustomTestStringConvertible {
         let fault: Fault

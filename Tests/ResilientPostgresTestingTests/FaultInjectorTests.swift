@@ -1,22 +1,16 @@
-import Foundation
 import ResilientPostgres
 import ResilientPostgresTesting
 import Synchronization
 import Testing
+import TestSupport
 
-/// The main server `make test` starts, from the `POSTGRES_*` variables it exports.
+/// The main server `make test` starts (see ``ServerEnvironment``).
 enum InjectorTestServer {
-    static let environment = ProcessInfo.processInfo.environment
-    static let isAvailable = environment["POSTGRES_PORT"] != nil
-    static let skipReason: Comment = "needs the PostgreSQL servers that `make test` starts (POSTGRES_* unset)"
+    static let isAvailable = ServerEnvironment.current.has("main")
+    static let skipReason = ServerEnvironment.current.skipReason(needing: "main")
 
     static func configuration() -> PostgresClient.Configuration {
-        PostgresClient.Configuration(connection: ConnectionParameters(options: [
-            "host": environment["POSTGRES_HOST"] ?? "127.0.0.1",
-            "port": environment["POSTGRES_PORT"] ?? "5432",
-            "user": environment["POSTGRES_USER"] ?? "postgres",
-            "dbname": environment["POSTGRES_DB"] ?? "postgres",
-        ]))
+        PostgresClient.Configuration(connection: ServerEnvironment.current.main.parameters())
     }
 
     /// A table of payments unique to one test, created for it.
@@ -34,7 +28,7 @@ enum InjectorTestServer {
 }
 
 @Suite(
-    "Fault injector against a real server",
+    "Fault injector against a real server", .capturingLogs,
     .enabled(if: InjectorTestServer.isAvailable, InjectorTestServer.skipReason)
 )
 struct FaultInjectorTests {

@@ -1,12 +1,13 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// A host name that does not exist fails at once only if it never resolved for the client.
-@Suite("Host not found")
+@Suite("Host not found", .capturingLogs)
 struct HostNotFoundTests {
-    @Test("a name that never resolved for the client fails at once, without waiting or retrying")
-    func neverResolved() async throws {
+    /// A name that never resolved for the client fails at once, without waiting or retrying.
+    @Test func nameThatNeverResolvedForTheClientFailsAtOnce() async throws {
         let database = ScriptedDatabase()
         database.failNextConnect(with: .hostNotFound)
         let client = PostgresClient.testing(database)
@@ -23,8 +24,8 @@ struct HostNotFoundTests {
         await client.shutdown()
     }
 
-    @Test("a name that resolved before for the client is retried: DNS changes during a failover")
-    func resolvedBefore() async throws {
+    /// A name that resolved before for the client is retried: DNS changes during a failover.
+    @Test func nameThatResolvedBeforeForTheClientIsRetried() async throws {
         let database = ScriptedDatabase()
         database.answer("SELECT balance", with: .value(100))
         let client = PostgresClient.testing(database) { $0.retryPolicy.maxAttempts = 2 }

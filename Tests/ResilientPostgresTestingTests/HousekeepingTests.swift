@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// Idle timeout, lifetime and minimum idle sessions work whether or not the client runs as a `Service`.
-@Suite("Housekeeping without a service")
+@Suite("Housekeeping without a service", .capturingLogs)
 struct HousekeepingTests {
     @Test func idleSessionsCloseAfterTheIdleTimeoutWithoutAService() async throws {
         let database = ScriptedDatabase()

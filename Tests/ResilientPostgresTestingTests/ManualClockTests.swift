@@ -1,7 +1,8 @@
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
-@Suite("Manual clock")
+@Suite("Manual clock", .capturingLogs)
 struct ManualClockTests {
     @Test func sleepEndsOnlyWhenTheClockReachesItsDeadline() async throws {
         let clock = ManualClock()

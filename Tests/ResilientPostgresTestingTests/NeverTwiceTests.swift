@@ -1,10 +1,11 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// A write is never applied twice, an operation ends within its budget, and what was applied is reported: each case
 /// here once broke one of these.
-@Suite("Never twice, never late")
+@Suite("Never twice, never late", .capturingLogs)
 struct NeverTwiceTests {
     /// Failures that certainly did not apply their own statement, and would re-run a closure that sent nothing else.
     static let failuresOfALaterStatement: [StatementFault] = [

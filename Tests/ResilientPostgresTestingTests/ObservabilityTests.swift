@@ -3,9 +3,10 @@ import MetricsTestKit
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// What a client tells the app about its attempts: the event callback and swift-metrics.
-@Suite("Events and metrics")
+@Suite("Events and metrics", .capturingLogs)
 struct ObservabilityTests {
     /// The process's metrics backend, bootstrapped once; each test reads its own label prefix.
     static let metrics: TestMetrics = {

@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// While the database is down, one prober per pool reconnects; waiting operations do not each hammer it.
-@Suite("Outages")
+@Suite("Outages", .capturingLogs)
 struct OutageTests {
     @Test func fiftyWaitingOperationsCauseOneConnectPerReconnectInterval() async throws {
         let operations = 50

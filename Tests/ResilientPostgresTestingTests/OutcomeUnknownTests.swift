@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// Writes whose answer is lost: never run twice unless declared idempotent.
-@Suite("Writes whose outcome is unknown")
+@Suite("Writes whose outcome is unknown", .capturingLogs)
 struct OutcomeUnknownTests {
     @Test func autocommitInsertLostAfterSendIsNotRetried() async throws {
         let database = ScriptedDatabase()

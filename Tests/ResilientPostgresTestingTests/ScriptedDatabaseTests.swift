@@ -2,8 +2,9 @@ import Foundation
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
-@Suite("Scripted database")
+@Suite("Scripted database", .capturingLogs)
 struct ScriptedDatabaseTests {
     @Test func rowsDecodeAsAServersWould() async throws {
         let database = ScriptedDatabase()

@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// Transaction blocks: run again whole when the server rolled them back, never when COMMIT was lost.
-@Suite("Transaction blocks")
+@Suite("Transaction blocks", .capturingLogs)
 struct TransactionRetryTests {
     static func transfer(_ tx: PostgresTransaction) async throws {
         try await tx.execute("UPDATE accounts SET balance = balance - \(100) WHERE id = \(1)")

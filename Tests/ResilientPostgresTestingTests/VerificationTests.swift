@@ -1,9 +1,10 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// The verify hook: when an answer is lost, ask the database whether the write took effect.
-@Suite("Verifying unknown outcomes")
+@Suite("Verifying unknown outcomes", .capturingLogs)
 struct VerificationTests {
     static let lookup = "SELECT 1 FROM payments WHERE key"
 

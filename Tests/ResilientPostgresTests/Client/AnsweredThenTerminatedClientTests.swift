@@ -2,11 +2,12 @@ import PostgresTransport
 import ResilientPostgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// A write whose session was terminated right after the server answered it (a FATAL 57P01 after its
 /// `CommandComplete`, ``TransportError/cameAfterAnswer``) may have been committed: the client says so and does not
 /// run it again. Terminated before its answer, the same write was rolled back by the server, and is retried.
-@Suite("A write answered, then its session terminated")
+@Suite("A write answered, then its session terminated", .capturingLogs)
 struct AnsweredThenTerminatedClientTests {
     @Test func writeAnsweredThenTerminatedMayHaveBeenApplied() async throws {
         let connector = TerminatingConnector(cameAfterAnswer: true)

@@ -2,24 +2,23 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// Every row of the DocC article `BadInput.md`: a bad input, and the exact error a caller sees for it. The
 /// descriptions are compared whole, with only what changes from run to run (time spent, the server's port) masked.
 /// Serialized, so that it holds at most one of the shared server's connection slots at a time.
-@Suite("Bad input and the errors it gets", .serialized)
+@Suite("Bad input and the errors it gets", .capturingLogs, .serialized)
 struct BadInputTests {
     // MARK: - Connection strings and URLs, refused when the configuration is made
 
-    @Test("an invalid URL")
-    func invalidURL() {
+    @Test func invalidURL() {
         expectConnectionStringError(
             "postgresql://app@[::1",
             message: #"end of string reached when looking for matching "]" in IPv6 host address in URI: "postgresql://app@[::1""#
         )
     }
 
-    @Test("an invalid URL with a password: libpq's quote of it is masked")
-    func invalidURLWithPassword() {
+    @Test func invalidURLWithAPasswordHasLibpqsQuoteOfItMasked() {
         expectConnectionStringError(
             "postgresql://app:s3cret@[::1",
             message: #"end of string reached when looking for matching "]" in IPv6 host address in URI: "…""#
@@ -32,32 +31,29 @@ struct BadInputTests {
         )
     }
 
-    @Test("an unknown key, in a connection string and in a URL")
-    func unknownKey() {
+    @Test func unknownKeyInAConnectionStringAndInAURL() {
         expectConnectionStringError("host=db hots=x", message: #"invalid connection option "hots""#)
         expectConnectionStringError("postgresql://db/app?hots=x", message: #"invalid URI query parameter: "hots""#)
     }
 
-    @Test("a malformed connection string")
-    func malformedConnectionString() {
+    @Test func malformedConnectionString() {
         expectConnectionStringError("host='db", message: "unterminated quoted string in connection info string")
         expectConnectionStringError("host=db dbname", message: #"missing "=" after "dbname" in connection info string"#)
     }
 
-    @Test("a NUL byte in a connection string")
-    func nulInConnectionString() {
+    @Test func nulByteInAConnectionString() {
         expectConnectionStringError("host=db\u{0} password=x", message: "the connection string contains a NUL byte")
     }
 
     // MARK: - Option values libpq checks when connecting
 
-    @Test("an option value libpq refuses when it connects", arguments: [
+    @Test(arguments: [
         ("port=abc", #"invalid integer value "abc" for connection option "port""#, "host: 127.0.0.1"),
         ("port=70000", #"invalid port number: "70000""#, "host: 127.0.0.1, port: …"),
         ("sslmode=bogus", #"invalid sslmode value: "bogus""#, "host: 127.0.0.1, port: …"),
         ("host=a,b port=1,2,3", "could not match 3 port numbers to 2 hosts", "host: a, port: …"),
     ])
-    func invalidOptionValue(options: String, message: String, endpoint: String) async throws {
+    func optionValueLibpqRefusesWhenItConnects(options: String, message: String, endpoint: String) async throws {
         // A refused integer's value is masked in the description: it can be a piece of a password misread as the port.
         let shown = message.replacingOccurrences(of: #"integer value "abc""#, with: #"integer value "…""#)
         let client = PostgresClient(configuration: try .init("host=127.0.0.1 user=nobody dbname=nowhere " + options))
@@ -75,10 +71,10 @@ struct BadInputTests {
         await client.shutdown()
     }
 
-    @Test("an empty host list means the default Unix-domain socket, where no server listens",
-          .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
-    func emptyHostList() async throws {
-        let port = ClientTestServer.environment["POSTGRES_PORT"]!
+    /// An empty host list means the default Unix-domain socket, where no server listens.
+    @Test(.enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func emptyHostListMeansTheDefaultUnixDomainSocket() async throws {
+        let port = ClientTestServer.port
         for connectionString in ["host=, port=\(port) user=postgres", "postgresql://,/postgres?port=\(port)"] {
             let client = PostgresClient(configuration: try .init(connectionString))
             let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
@@ -97,9 +93,8 @@ struct BadInputTests {
 
     // MARK: - Hosts, credentials and TLS, refused when connecting
 
-    @Test("a mistyped host fails at once, and says which name does not exist",
-          .enabled(if: saysNameNotFound("no-such-host.invalid"), nameNotFoundSkipReason))
-    func mistypedHost() async throws {
+    @Test(.enabled(if: saysNameNotFound("no-such-host.invalid"), nameNotFoundSkipReason))
+    func mistypedHostFailsAtOnceAndSaysWhichNameDoesNotExist() async throws {
         let client = PostgresClient(configuration: try .init("host=no-such-host.invalid user=app dbname=app"))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .hostNotFound)
@@ -113,7 +108,7 @@ struct BadInputTests {
         await client.shutdown()
     }
 
-    @Test("a connect the server or libpq refuses for good says why", .serialized,
+    @Test(.serialized,
           .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason), arguments: [
         ("user=app password=Wr0ng-Passw0rd", "28P01", #"password authentication failed for user "app""#),
         ("user=rejectme", "28000",
@@ -122,8 +117,10 @@ struct BadInputTests {
         ("user=postgres dbname=nowhere", "3D000", #"database "nowhere" does not exist"#),
         ("user=postgres sslmode=require", nil, "server does not support SSL, but SSL was required"),
     ] as [(String, SQLState?, String)])
-    func refusedConnect(options: String, sqlState: SQLState?, message: String) async throws {
-        let port = ClientTestServer.environment["POSTGRES_PORT"]!
+    func connectTheServerOrLibpqRefusesForGoodSaysWhy(
+        options: String, sqlState: SQLState?, message: String
+    ) async throws {
+        let port = ClientTestServer.port
         let client = PostgresClient(configuration: try .init("host=127.0.0.1 port=\(port) dbname=postgres " + options))
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         #expect(error?.errorClass == .permanent)
@@ -140,16 +137,16 @@ struct BadInputTests {
 
     // MARK: - Parameters, refused before anything is sent
 
-    @Test("a NUL byte in a text parameter", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
-    func nulInTextParameter() async throws {
+    @Test(.enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func nulByteInATextParameter() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT \("a\u{0}b")") }
         expectInvalidParameter(error, message: "text parameter $1 contains a NUL byte, which PostgreSQL text cannot hold")
         await client.shutdown()
     }
 
-    @Test("more than 65535 parameters", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
-    func tooManyParameters() async throws {
+    @Test(.enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func moreThan65535Parameters() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())
         let values = [any PostgresEncodable](repeating: 1, count: 65_536)
         let query = try PostgresQuery(unsafeSQL: "SELECT 1", binding: values)
@@ -158,16 +155,14 @@ struct BadInputTests {
         await client.shutdown()
     }
 
-    @Test("a value whose encoding fails: a non-finite Double inside PostgresJSON")
-    func unencodableValue() {
+    @Test func valueWhoseEncodingFailsLikeANonFiniteDoubleInsidePostgresJSON() {
         #expect(throws: EncodingError.self) { _ = try PostgresQuery("SELECT \(PostgresJSON(Double.nan))") }
     }
 
     // MARK: - Values that do not decode as asked
 
-    @Test("invalid UTF-8 in a text column read as String (the session's client_encoding set to LATIN1)",
-          .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
-    func invalidUTF8() async throws {
+    @Test(.enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func invalidUTF8InATextColumnReadAsString() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration { $0.connection["client_encoding"] = "LATIN1" })
         // chr(233) is é on the server; the session sends it as the single LATIN1 byte 0xE9.
         let rows = try await client.query("SELECT 'caf' || chr(233) AS t", options: .readOnly)
@@ -177,8 +172,8 @@ struct BadInputTests {
         await client.shutdown()
     }
 
-    @Test("decoding errors from a real row", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
-    func decodingErrors() async throws {
+    @Test(.enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func decodingErrorsFromARealRow() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())
         let rows = try await client.query("""
             SELECT 70000::int4 AS n, NULL::int4 AS missing, 'x'::text AS word, 'infinity'::timestamptz AS forever,

@@ -3,8 +3,9 @@ import PostgresTransport
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
-@Suite("Client batches against a real server", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("Client batches against a real server", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct BatchClientTests {
     @Test func batchReturnsRowsInOrder() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())

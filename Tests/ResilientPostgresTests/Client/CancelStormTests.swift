@@ -2,8 +2,9 @@ import Logging
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Cancels against a real server", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("Cancels against a real server", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct CancelStormTests {
     /// A cancel sent for one operation must never fail the next one on the same session.
     ///

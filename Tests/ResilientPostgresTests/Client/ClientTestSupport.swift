@@ -1,22 +1,19 @@
-import Foundation
 import Logging
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-/// The main server `make test` starts, from the `POSTGRES_*` variables it exports.
+/// The main server `make test` starts (see ``ServerEnvironment``).
 enum ClientTestServer {
-    static let environment = ProcessInfo.processInfo.environment
-    static let isAvailable = environment["POSTGRES_PORT"] != nil
-    static let skipReason: Comment = "needs the PostgreSQL servers that `make test` starts (POSTGRES_* unset)"
+    static let environment = ServerEnvironment.current
+    static let isAvailable = environment.has("main")
+    static let skipReason = environment.skipReason(needing: "main")
+
+    static var port: String { environment.main.port }
 
     static var parameters: ConnectionParameters {
-        ConnectionParameters(options: [
-            "host": environment["POSTGRES_HOST"] ?? "127.0.0.1",
-            "port": environment["POSTGRES_PORT"] ?? "5432",
-            "user": environment["POSTGRES_USER"] ?? "postgres",
-            "dbname": environment["POSTGRES_DB"] ?? "postgres",
-        ])
+        environment.main.parameters()
     }
 
     static func configuration(_ adjust: (inout PostgresClient.Configuration) -> Void = { _ in }) -> PostgresClient.Configuration {

@@ -4,8 +4,9 @@ import ResilientPostgres
 import ResilientPostgresTesting
 import Synchronization
 import Testing
+import TestSupport
 
-@Suite("Client against a real server", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("Client against a real server", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct ClientTests {
     @Test func executesAndCountsRows() async throws {
         let client = PostgresClient(configuration: ClientTestServer.configuration())

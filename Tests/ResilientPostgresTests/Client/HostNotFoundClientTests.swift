@@ -3,6 +3,7 @@ import PostgresTransport
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -11,13 +12,13 @@ import Darwin
 #endif
 
 /// A mistyped host name fails at once through libpq; a name that resolved before for the client is retried.
-@Suite("Host not found, through libpq")
+@Suite("Host not found, through libpq", .capturingLogs)
 struct HostNotFoundClientTests {
     static let typo = "no-such-host.invalid"
 
-    @Test("a name under .invalid fails within seconds, as host not found, after one attempt",
-          .enabled(if: saysNameNotFound(typo), nameNotFoundSkipReason))
-    func mistypedHostFailsFast() async throws {
+    /// A name under .invalid fails within seconds, as host not found, after one attempt.
+    @Test(.enabled(if: saysNameNotFound(typo), nameNotFoundSkipReason))
+    func nameUnderInvalidFailsWithinSeconds() async throws {
         let client = PostgresClient(configuration: try .init("host=\(Self.typo) user=app dbname=app"))
         let start = ContinuousClock.now
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
@@ -30,9 +31,9 @@ struct HostNotFoundClientTests {
         await client.shutdown()
     }
 
-    @Test("the same answer for localhost: at once for a client that never reached it, retried by one that did",
-          .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
-    func resolvedBeforeIsRetried() async throws {
+    /// The same answer for localhost: at once for a client that never reached it, retried by one that did.
+    @Test(.enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+    func localhostNotFoundIsRetriedOnlyByAClientThatReachedIt() async throws {
         let configuration = ClientTestServer.configuration {
             $0.connection["host"] = "localhost"
             $0.retryPolicy.maxAttempts = 2

@@ -2,10 +2,11 @@ import PostgresTransport
 import ResilientPostgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// A write whose answer was lost while the server, not yet aware of it, goes on running the statement: a
 /// verification must not read "not applied" before that statement is over.
-@Suite("A lost answer whose statement still runs", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("A lost answer whose statement still runs", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct LostAnswerStillRunningTests {
     @Test func verificationWaitsForTheStatementThatLostItsAnswer() async throws {
         let table = ClientTestServer.uniqueTable("still_running")

@@ -1,8 +1,9 @@
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Client statement caching against a real server", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("Client statement caching against a real server", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct PreparedClientTests {
     @Test func unnamedStatementsAreTheDefault() async throws {
         let configuration = ClientTestServer.configuration { $0.maxConnections = 1 }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import TestSupport
 
-@Suite("README")
+@Suite("README", .capturingLogs)
 struct ReadmeTests {
     /// The README shows the Quickstart example verbatim, and the example is built by `make test`: so the README's
     /// code compiles.

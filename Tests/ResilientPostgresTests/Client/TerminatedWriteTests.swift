@@ -2,10 +2,11 @@ import PostgresTransport
 import ResilientPostgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// A plain write whose session is terminated while it runs (FATAL 57P01 answering it) was rolled back by the server:
 /// it is retried, and applied once.
-@Suite("A write cut off by FATAL 57P01", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("A write cut off by FATAL 57P01", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct TerminatedWriteTests {
     @Test func writeTerminatedWhileItRunsIsRetriedAndAppliedOnce() async throws {
         let table = ClientTestServer.uniqueTable("terminated")

@@ -2,11 +2,11 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Array, optional and JSON coding")
+@Suite("Array, optional and JSON coding", .capturingLogs)
 struct ArrayCodingTests {
-    @Test("binary arrays with NULLs decode into arrays of optionals")
-    func binaryWithNulls() throws {
+    @Test func binaryArraysWithNULLsDecodeIntoArraysOfOptionals() throws {
         let payload = binaryArray(elementType: 23, [bigEndian(Int32(1)), nil, bigEndian(Int32(-3))])
         #expect(try decode([Int?].self, payload, .int4Array, .binary) == [1, nil, -3])
         let error = decodingError { _ = try decode([Int].self, payload, .int4Array, .binary) }
@@ -14,8 +14,7 @@ struct ArrayCodingTests {
         #expect(error?.reason.contains("element 2") == true)
     }
 
-    @Test("binary arrays of each element type decode")
-    func binaryElements() throws {
+    @Test func binaryArraysOfEachElementTypeDecode() throws {
         #expect(try decode([Int].self, binaryArray(elementType: 20, [bigEndian(Int64.min)]), .int8Array, .binary) == [.min])
         #expect(try decode([Int16].self, binaryArray(elementType: 21, [bigEndian(Int16(7))]), .int2Array, .binary) == [7])
         let texts: [[UInt8]?] = [Array("a b".utf8), [], Array("ü".utf8)]
@@ -26,8 +25,7 @@ struct ArrayCodingTests {
         #expect(try decode([Int].self, binaryArray(elementType: 20, []), .int8Array, .binary) == [])
     }
 
-    @Test("multi-dimensional and truncated binary arrays are errors")
-    func binaryErrors() {
+    @Test func multiDimensionalAndTruncatedBinaryArraysAreErrors() {
         var twoDimensional = bigEndian(Int32(2)) + bigEndian(Int32(0)) + bigEndian(UInt32(23))
         twoDimensional += bigEndian(Int32(1)) + bigEndian(Int32(1)) + bigEndian(Int32(1)) + bigEndian(Int32(1))
         #expect(decodingError { _ = try decode([Int].self, twoDimensional, .int4Array, .binary) }?.code == .unsupportedShape)
@@ -35,15 +33,14 @@ struct ArrayCodingTests {
         #expect(decodingError { _ = try decode([Int].self, truncated, .int4Array, .binary) }?.code == .malformedValue)
     }
 
-    @Test("text arrays decode, with quotes, escapes, NULL and bounds", arguments: [
+    @Test(arguments: [
         ("{1,2,NULL,-4}", [1, 2, nil, -4] as [Int?]), ("{}", []), ("[0:1]={5,6}", [5, 6]), ("{null}", [nil]),
     ])
-    func textIntegers(text: String, expected: [Int?]) throws {
+    func textArraysDecodeWithQuotesEscapesNULLAndBounds(text: String, expected: [Int?]) throws {
         #expect(try decodeText([Int?].self, text, .int4Array) == expected)
     }
 
-    @Test("text arrays of strings unquote and unescape")
-    func textStrings() throws {
+    @Test func textArraysOfStringsUnquoteAndUnescape() throws {
         let text = #"{"a b","q\"uote",NULL,plain,"NULL","","back\\slash",es\,c}"#
         let expected: [String?] = ["a b", "q\"uote", nil, "plain", "NULL", "", "back\\slash", "es,c"]
         #expect(try decodeText([String?].self, text, .textArray) == expected)
@@ -51,16 +48,16 @@ struct ArrayCodingTests {
         #expect(try decodeText([Bool].self, "{t,f}", .boolArray) == [true, false])
     }
 
-    @Test("malformed and multi-dimensional text arrays are errors", arguments: [
+    @Test(arguments: [
         ("{1,2", PostgresDecodingError.Code.malformedValue), ("1,2}", .malformedValue), ("{1,2}x", .malformedValue),
         ("{{1,2},{3,4}}", .unsupportedShape), ("{1,x}", .malformedValue),
     ])
-    func textErrors(text: String, code: PostgresDecodingError.Code) {
+    func malformedAndMultiDimensionalTextArraysAreErrors(text: String, code: PostgresDecodingError.Code) {
         #expect(decodingError { _ = try decodeText([Int].self, text, .int4Array) }?.code == code)
     }
 
-    @Test("arrays encode in the binary array format, with the NULL flag set when needed")
-    func encoding() throws {
+    /// Arrays encode in the binary array format, with the NULL flag set when needed.
+    @Test func arraysEncodeInTheBinaryArrayFormat() throws {
         #expect(try encoded([1, -2]) == binaryArray(elementType: 20, [bigEndian(Int64(1)), bigEndian(Int64(-2))]))
         #expect(try encoded([Int32(1), nil]) == binaryArray(elementType: 23, [bigEndian(Int32(1)), nil]))
         #expect(try encoded(["é", ""]) == binaryArray(elementType: 25, [[0xC3, 0xA9], []]))
@@ -69,8 +66,7 @@ struct ArrayCodingTests {
         #expect([Data].postgresDataType == .byteaArray && [UUID].postgresDataType == .uuidArray)
     }
 
-    @Test("optionals encode as NULL when nil")
-    func optionals() throws {
+    @Test func optionalsEncodeAsNULLWhenNil() throws {
         let absent: Int? = nil
         let zero: Int? = 0
         #expect(absent.isPostgresNull)
@@ -83,8 +79,7 @@ struct ArrayCodingTests {
         var tags: [String]
     }
 
-    @Test("JSON decodes from json and jsonb in both formats")
-    func jsonDecoding() throws {
+    @Test func jsonDecodesFromJsonAndJsonbInBothFormats() throws {
         let json = Array(#"{"name":"deploy","tags":["a","é"]}"#.utf8)
         let event = Event(name: "deploy", tags: ["a", "é"])
         #expect(try decode(PostgresJSON<Event>.self, [1] + json, .jsonb, .binary).value == event)
@@ -95,16 +90,15 @@ struct ArrayCodingTests {
         #expect(decodingError { _ = try decode(PostgresJSON<Event>.self, json, .text, .text) }?.code == .typeMismatch)
     }
 
-    @Test("JSON that does not match the type is an error whose description hides the value")
-    func jsonMismatch() {
+    /// JSON that does not match the type is an error whose description hides the value.
+    @Test func jsonThatDoesNotMatchTheTypeIsAnErrorWhoseDescriptionHidesTheValue() {
         let error = decodingError { _ = try decodeText(PostgresJSON<Event>.self, #"{"name":"s3cr3t"}"#, .json) }
         #expect(error?.code == .malformedValue)
         #expect(error?.description.contains("s3cr3t") == false)
         #expect(error.map { String(reflecting: $0) }?.contains("JSONDecoder") == true)
     }
 
-    @Test("JSON encodes as jsonb: version byte 1, then the JSON text")
-    func jsonEncoding() throws {
+    @Test func jsonEncodesAsJsonbVersionByte1ThenTheJSONText() throws {
         let bytes = try encoded(PostgresJSON(Event(name: "x", tags: [])))
         #expect(bytes.first == 1)
         #expect(try JSONDecoder().decode(Event.self, from: Data(bytes.dropFirst())) == Event(name: "x", tags: []))

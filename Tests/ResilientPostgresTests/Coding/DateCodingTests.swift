@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Date coding")
+@Suite("Date coding", .capturingLogs)
 struct DateCodingTests {
     /// Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch (30 years, 7 of them leap).
     static let postgresEpoch: Int64 = 946_684_800
@@ -13,12 +14,12 @@ struct DateCodingTests {
         Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
-    @Test("binary timestamps decode with microsecond precision", arguments: [
+    @Test(arguments: [
         // Unix seconds and microseconds: the Moon landing, the Unix epoch, a leap day, before 1900, 2200.
         (Int64(-14_182_940), Int64(123_456)), (0, 0), (951_782_400, 1), (-2_208_988_800, 999_999), (7_258_118_400, 5),
         (-62_135_596_800, 0),  // 0001-01-01
     ])
-    func binaryTimestamps(seconds: Int64, micros: Int64) throws {
+    func binaryTimestampsDecodeWithMicrosecondPrecision(seconds: Int64, micros: Int64) throws {
         let payload = bigEndian((seconds - Self.postgresEpoch) * 1_000_000 + micros)
         for type in [PostgresDataType.timestamptz, .timestamp] {
             let date = try decode(Date.self, payload, type, .binary)
@@ -39,18 +40,17 @@ struct DateCodingTests {
         ("12345-01-01", .date, 327_403_382_400_000_000),
     ]
 
-    @Test("text timestamps decode with offsets, fractions and BC", arguments: textCases)
-    func textTimestamps(text: String, type: PostgresDataType, unixMicros: Int64) throws {
+    @Test(arguments: textCases)
+    func textTimestampsDecodeWithOffsetsFractionsAndBC(text: String, type: PostgresDataType, unixMicros: Int64) throws {
         #expect(Self.unixMicros(try decodeText(Date.self, text, type)) == unixMicros)
     }
 
-    @Test("binary dates decode as midnight UTC", arguments: [(Int32(0), Int64(946_684_800)), (-11_157, -17_280_000)])
-    func binaryDates(days: Int32, unixSeconds: Int64) throws {
+    @Test(arguments: [(Int32(0), Int64(946_684_800)), (-11_157, -17_280_000)])
+    func binaryDatesDecodeAsMidnightUTC(days: Int32, unixSeconds: Int64) throws {
         #expect(Self.unixMicros(try decode(Date.self, bigEndian(days), .date, .binary)) == unixSeconds * 1_000_000)
     }
 
-    @Test("infinity is a clear error in both formats")
-    func infinity() {
+    @Test func infinityIsAClearErrorInBothFormats() {
         let cases: [([UInt8], PostgresDataType, ValueFormat)] = [
             (bigEndian(Int64.max), .timestamptz, .binary), (bigEndian(Int64.min), .timestamp, .binary),
             (bigEndian(Int32.max), .date, .binary), (Array("infinity".utf8), .timestamptz, .text),
@@ -63,24 +63,23 @@ struct DateCodingTests {
         }
     }
 
-    @Test("other date styles and junk are malformed", arguments: [
+    @Test(arguments: [
         "Sun Jul 20 20:17:40 1969 UTC", "07/20/1969 20:17:40 UTC", "1969-07-20 20:17", "1969-13-20 00:00:00+00",
         "1969-07-20 20:17:40.1234567+00", "1969-07-20 20:17:40+00 junk",
     ])
-    func malformed(text: String) {
+    func otherDateStylesAndJunkAreMalformed(text: String) {
         #expect(decodingError { _ = try decodeText(Date.self, text, .timestamptz) }?.code == .malformedValue)
     }
 
-    @Test("dates encode as microseconds since 2000 UTC", arguments: [
+    @Test(arguments: [
         (Int64(-14_182_940), Int64(123_456)), (0, 1), (946_684_800, 0), (-2_208_988_800, 999_999), (4_102_444_800, 7),
     ])
-    func encoding(seconds: Int64, micros: Int64) throws {
+    func datesEncodeAsMicrosecondsSince2000UTC(seconds: Int64, micros: Int64) throws {
         let date = Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
         #expect(try encoded(date) == bigEndian((seconds - Self.postgresEpoch) * 1_000_000 + micros))
     }
 
-    @Test("a date beyond PostgreSQL's range encodes as infinity")
-    func encodingOverflow() throws {
+    @Test func dateBeyondPostgreSQLsRangeEncodesAsInfinity() throws {
         #expect(try encoded(Date(timeIntervalSince1970: 1e300)) == bigEndian(Int64.max))
         #expect(try encoded(Date(timeIntervalSince1970: -1e300)) == bigEndian(Int64.min))
     }

@@ -2,8 +2,9 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Decimal coding")
+@Suite("Decimal coding", .capturingLogs)
 struct DecimalCodingTests {
     /// A binary numeric payload: digit count, weight, sign, display scale, base-10000 digits.
     static func numeric(weight: Int16, sign: UInt16 = 0, scale: UInt16, _ digits: [Int16]) -> [UInt8] {
@@ -22,22 +23,22 @@ struct DecimalCodingTests {
         (numeric(weight: -32, sign: 0x4000, scale: 130, [5]), "-5e-128"),
     ]
 
-    @Test("binary numeric decodes exactly, with negative weights and many digits", arguments: binaryCases)
-    func binary(payload: [UInt8], text: String) throws {
+    @Test(arguments: binaryCases)
+    func binaryNumericDecodesExactlyWithNegativeWeightsAndManyDigits(payload: [UInt8], text: String) throws {
         let expected = try #require(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")))
         #expect(try decode(Decimal.self, payload, .numeric, .binary) == expected)
     }
 
-    @Test("text numeric decodes exactly", arguments: [
+    @Test(arguments: [
         "12345.6789", "-0.0010", "0", "0.000", "98765432109876543210.98765432109876543", "-1", "+3.5",
     ])
-    func text(text: String) throws {
+    func textNumericDecodesExactly(text: String) throws {
         let expected = try #require(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")))
         #expect(try decodeText(Decimal.self, text, .numeric) == expected)
     }
 
-    @Test("NaN, infinities and more than 38 significant digits are errors, not rounding")
-    func unrepresentable() {
+    /// NaN, infinities and more than 38 significant digits are errors, not rounding.
+    @Test func nanInfinitiesAndMoreThan38SignificantDigitsAreErrors() {
         let cases: [[UInt8]] = [
             Self.numeric(weight: 0, sign: 0xC000, scale: 0, []), Self.numeric(weight: 0, sign: 0xD000, scale: 0, []),
             Self.numeric(weight: 10, scale: 0, [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),  // 41 significant digits
@@ -50,20 +51,18 @@ struct DecimalCodingTests {
         #expect(decodingError { _ = try decodeText(Decimal.self, "1.2.3", .numeric) }?.code == .malformedValue)
     }
 
-    @Test("integer columns decode into Decimal")
-    func integers() throws {
+    @Test func integerColumnsDecodeIntoDecimal() throws {
         #expect(try decode(Decimal.self, bigEndian(Int64.min), .int8, .binary) == Decimal(Int64.min))
     }
 
-    @Test("decimals encode in numeric's binary format", arguments: binaryCases.prefix(5))
-    func encoding(payload: [UInt8], text: String) throws {
+    @Test(arguments: binaryCases.prefix(5))
+    func decimalsEncodeInNumericsBinaryFormat(payload: [UInt8], text: String) throws {
         let value = try #require(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")))
         // Zero has no sign and no scale; the others keep the scale of their shortest form.
         #expect(try encoded(value) == payload)
     }
 
-    @Test("Decimal.nan encodes as numeric NaN")
-    func nan() throws {
+    @Test func decimalNanEncodesAsNumericNaN() throws {
         #expect(try encoded(Decimal.nan) == Self.numeric(weight: 0, sign: 0xC000, scale: 0, []))
     }
 }

@@ -3,45 +3,45 @@ import PostgresPolicy
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// Inputs the fuzzer (`make fuzz`) found, and a seeded random harness that runs in every `make test`: whatever the
 /// bytes, a decoder returns a value or throws a `PostgresDecodingError` that says why; it never traps.
-@Suite("Decoding arbitrary bytes")
+@Suite("Decoding arbitrary bytes", .capturingLogs)
 struct DecodingRobustnessTests {
-    @Test("a binary date too far from 2000 for int8 microseconds is out of range, not an overflow trap",
-          arguments: [0x5B00_235C, Int32.max - 1, Int32.min + 1, 106_751_992, -106_751_992] as [Int32])
-    func farBinaryDates(days: Int32) {
+    /// A binary date too far from 2000 for int8 microseconds is out of range, not an overflow trap.
+    @Test(arguments: [0x5B00_235C, Int32.max - 1, Int32.min + 1, 106_751_992, -106_751_992] as [Int32])
+    func binaryDateTooFarFrom2000ForInt8MicrosecondsIsOutOfRange(days: Int32) {
         let error = decodingError { _ = try decode(Date.self, bigEndian(days), .date, .binary) }
         #expect(error?.code == .outOfRange)
     }
 
-    @Test("binary timestamps near the low end of int8 are out of range", arguments: [
+    @Test(arguments: [
         Int64.min + 1, Int64.min + 366 * 86_400_000_000 - 1,
     ])
-    func lowBinaryTimestamps(micros: Int64) {
+    func binaryTimestampsNearTheLowEndOfInt8AreOutOfRange(micros: Int64) {
         for type in [PostgresDataType.timestamptz, .timestamp] {
             let error = decodingError { _ = try decode(Date.self, bigEndian(micros), type, .binary) }
             #expect(error?.code == .outOfRange)
         }
     }
 
-    @Test("the last timestamp PostgreSQL accepts still decodes")
-    func lastTimestamp() throws {
+    @Test func lastTimestampPostgreSQLAcceptsStillDecodes() throws {
         let date = try decodeText(Date.self, "294276-12-31 23:59:59.999999", .timestamp)
         // 294,276 years after year 0 is about 9.2e12 seconds after 2001.
         #expect(date.timeIntervalSinceReferenceDate > 9.2e12)
     }
 
-    @Test("text dates: a 7-digit year beyond int8 microseconds is out of range, more digits are malformed")
-    func farTextDates() {
+    /// Text dates: a 7-digit year beyond int8 microseconds is out of range, more digits are malformed.
+    @Test func textDatesA7DigitYearBeyondInt8MicrosecondsIsOutOfRange() {
         #expect(decodingError { _ = try decodeText(Date.self, "5874897-12-31", .date) }?.code == .outOfRange)
         #expect(decodingError { _ = try decodeText(Date.self, "12345678-01-01", .date) }?.code == .malformedValue)
         let longYear = "999999999999999999-01-01 00:00:00+00"
         #expect(decodingError { _ = try decodeText(Date.self, longYear, .timestamptz) }?.code == .malformedValue)
     }
 
-    @Test("seeded random and mutated payloads never trap a decoder", arguments: [1, 2, 3] as [UInt64])
-    func randomPayloads(seed: UInt64) {
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func seededRandomAndMutatedPayloadsNeverTrapADecoder(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         var decoded = 0
         var failed = 0

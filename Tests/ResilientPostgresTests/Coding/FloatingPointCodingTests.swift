@@ -1,35 +1,35 @@
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Floating-point coding")
+@Suite("Floating-point coding", .capturingLogs)
 struct FloatingPointCodingTests {
-    @Test("binary float8 decodes special and extreme values", arguments: [
+    @Test(arguments: [
         0.0, -0.0, 1.5, -2.25e-300, Double.greatestFiniteMagnitude, Double.leastNonzeroMagnitude,
         Double.infinity, -Double.infinity,
     ])
-    func binaryFloat8(value: Double) throws {
+    func binaryFloat8DecodesSpecialAndExtremeValues(value: Double) throws {
         let decoded = try decode(Double.self, bigEndian(value.bitPattern), .float8, .binary)
         #expect(decoded.bitPattern == value.bitPattern)
     }
 
-    @Test("NaN decodes in both formats")
-    func nan() throws {
+    @Test func nanDecodesInBothFormats() throws {
         #expect(try decode(Double.self, bigEndian(Double.nan.bitPattern), .float8, .binary).isNaN)
         #expect(try decodeText(Double.self, "NaN", .float8).isNaN)
         #expect(try decodeText(Float.self, "NaN", .float4).isNaN)
     }
 
-    @Test("text floats decode as PostgreSQL writes them", arguments: [
+    @Test(arguments: [
         ("Infinity", Double.infinity), ("-Infinity", -Double.infinity), ("1.5", 1.5), ("-1e-300", -1e-300),
         ("1.7976931348623157e+308", Double.greatestFiniteMagnitude), ("0.1", 0.1),
     ])
-    func textFloat8(text: String, value: Double) throws {
+    func textFloatsDecodeAsPostgreSQLWritesThem(text: String, value: Double) throws {
         #expect(try decodeText(Double.self, text, .float8) == value)
     }
 
-    @Test("float4 widens into Double exactly; float8 narrows into Float only exactly")
-    func widths() throws {
+    /// Float4 widens into Double exactly; float8 narrows into Float only exactly.
+    @Test func float4WidensIntoDoubleExactly() throws {
         let float: Float = 0.1
         #expect(try decode(Double.self, bigEndian(float.bitPattern), .float4, .binary) == Double(float))
         #expect(try decode(Float.self, bigEndian(Double(0.5).bitPattern), .float8, .binary) == 0.5)
@@ -37,15 +37,13 @@ struct FloatingPointCodingTests {
         #expect(inexact?.code == .outOfRange)
     }
 
-    @Test("malformed and mismatched floats are errors")
-    func errors() {
+    @Test func malformedAndMismatchedFloatsAreErrors() {
         #expect(decodingError { _ = try decodeText(Double.self, "1.5x", .float8) }?.code == .malformedValue)
         #expect(decodingError { _ = try decode(Double.self, [0, 0, 0], .float8, .binary) }?.code == .malformedValue)
         #expect(decodingError { _ = try decodeText(Double.self, "1.5", .numeric) }?.code == .typeMismatch)
     }
 
-    @Test("floats encode as IEEE 754 bits, big-endian")
-    func encoding() throws {
+    @Test func floatsEncodeAsIEEE754BitsBigEndian() throws {
         #expect(try encoded(1.0) == [0x3F, 0xF0, 0, 0, 0, 0, 0, 0])
         #expect(try encoded(Float(-2)) == [0xC0, 0, 0, 0])
         #expect(try encoded(Double.infinity) == [0x7F, 0xF0, 0, 0, 0, 0, 0, 0])

@@ -2,11 +2,11 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Query interpolation")
+@Suite("Query interpolation", .capturingLogs)
 struct QueryCodingTests {
-    @Test("interpolated values become numbered parameters, never SQL text")
-    func binding() {
+    @Test func interpolatedValuesBecomeNumberedParametersNeverSQLText() {
         let id = 42
         let name = "Robert'); DROP TABLE students;--"
         let query: PostgresQuery = "SELECT * FROM t WHERE id = \(id) AND name = \(name)"
@@ -16,8 +16,7 @@ struct QueryCodingTests {
         ])
     }
 
-    @Test("nil binds a typed NULL; arrays, dates and uuids bind in binary")
-    func kinds() throws {
+    @Test func nilBindsATypedNULLArraysDatesAndUuidsBindInBinary() throws {
         let missing: Int32? = nil
         let uuid = try #require(UUID(uuidString: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"))
         let query: PostgresQuery = "SELECT \(missing), \([true]), \(uuid), \(Date(timeIntervalSince1970: 946_684_800))"
@@ -28,8 +27,7 @@ struct QueryCodingTests {
         #expect(query.parameters[3] == .binary([0, 0, 0, 0, 0, 0, 0, 0], type: 1184))
     }
 
-    @Test("unsafeRaw splices trusted text; unsafeSQL binds the values given")
-    func unsafe() throws {
+    @Test func unsafeRawSplicesTrustedTextUnsafeSQLBindsTheValuesGiven() throws {
         let table = "audit_2024"
         let query: PostgresQuery = "SELECT count(*) FROM \(unsafeRaw: table) WHERE level > \(Int16(3))"
         #expect(query.sql == "SELECT count(*) FROM audit_2024 WHERE level > $1")
@@ -39,8 +37,8 @@ struct QueryCodingTests {
         #expect(PostgresQuery(unsafeSQL: "SELECT 1").parameterCount == 0)
     }
 
-    @Test("a literal without interpolation has no parameters; equal queries are equal")
-    func literal() {
+    /// A literal without interpolation has no parameters; equal queries are equal.
+    @Test func literalWithoutInterpolationHasNoParameters() {
         let first: PostgresQuery = "SELECT 1"
         let second: PostgresQuery = "SELECT \(1)"
         let third: PostgresQuery = "SELECT \(1)"
@@ -49,15 +47,13 @@ struct QueryCodingTests {
         #expect(first != second)
     }
 
-    @Test("JSON interpolation binds jsonb and needs try")
-    func json() throws {
+    @Test func jsonInterpolationBindsJsonbAndNeedsTry() throws {
         let query: PostgresQuery = try "INSERT INTO events VALUES (\(PostgresJSON(["k": "v"])))"
         #expect(query.sql == "INSERT INTO events VALUES ($1)")
         #expect(query.parameters[0].type == 3802)
     }
 
-    @Test("descriptions show the SQL, never the values")
-    func redaction() {
+    @Test func descriptionsShowTheSQLNeverTheValues() {
         let password = "hunter2-secret"
         let query: PostgresQuery = "ALTER ROLE app PASSWORD \(password)"
         #expect(query.description == "ALTER ROLE app PASSWORD $1")

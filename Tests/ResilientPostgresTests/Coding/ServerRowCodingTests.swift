@@ -2,17 +2,18 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 @Suite(
-    "Rows from a server",
-    .enabled(if: ProcessInfo.processInfo.environment["POSTGRES_PORT"] != nil, "needs the PostgreSQL servers that `make test` starts")
+    "Rows from a server", .capturingLogs,
+    .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason)
 )
 struct ServerRowCodingTests {
     static let formats: [ValueFormat] = [.binary, .text]
 
-    @Test("the server's own values decode to independently known ones", arguments: formats)
-    func serverValues(format: ValueFormat) async throws {
-        let connection = try await CodingTestServer.connect()
+    @Test(arguments: formats)
+    func serversOwnValuesDecodeToIndependentlyKnownOnes(format: ValueFormat) async throws {
+        let connection = try await ClientTestServer.session()
         let rows = try await connection.rows(
             """
             SELECT '1969-07-20 20:17:40.123456+00'::timestamptz, '1969-07-20'::date, 12345.6789::numeric,
@@ -32,9 +33,9 @@ struct ServerRowCodingTests {
         #expect(nan.isNaN && negativeInfinity == -.infinity && small == 32767)
     }
 
-    @Test("text timestamps decode whatever the session's time zone", arguments: ["Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam"])
-    func timeZones(zone: String) async throws {
-        let connection = try await CodingTestServer.connect()
+    @Test(arguments: ["Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam"])
+    func textTimestampsDecodeWhateverTheSessionsTimeZone(zone: String) async throws {
+        let connection = try await ClientTestServer.session()
         _ = try await connection.execute("SET TIME ZONE '\(zone)'")
         let rows = try await connection.rows(
             "SELECT '1900-01-01 00:00:00+00'::timestamptz, '2024-06-30 23:59:59.999999+00'::timestamptz", format: .text
@@ -44,9 +45,9 @@ struct ServerRowCodingTests {
         #expect(Int64((recent.timeIntervalSince1970 * 1e6).rounded()) == 1_719_791_999_999_999)
     }
 
-    @Test("an Int parameter compares with and inserts into int4 columns; overflow fails on the server")
-    func intAgainstInt4() async throws {
-        let connection = try await CodingTestServer.connect()
+    /// An Int parameter compares with and inserts into int4 columns; overflow fails on the server.
+    @Test func intParameterComparesWithAndInsertsIntoInt4Columns() async throws {
+        let connection = try await ClientTestServer.session()
         _ = try await connection.execute("CREATE TEMP TABLE counters (id int4 PRIMARY KEY, label text)")
         _ = try await connection.rows("INSERT INTO counters VALUES (\(7), \("seven")), (\(8), \("eight"))")
         let rows = try await connection.rows("SELECT label FROM counters WHERE id = \(7)")
@@ -59,9 +60,9 @@ struct ServerRowCodingTests {
         #expect(try nulls[0].decode(Int.self, column: 0) == 0)
     }
 
-    @Test("rows decode into tuples, by column and into Decodable types", arguments: formats)
-    func rows(format: ValueFormat) async throws {
-        let connection = try await CodingTestServer.connect()
+    @Test(arguments: formats)
+    func rowsDecodeIntoTuplesByColumnAndIntoDecodableTypes(format: ValueFormat) async throws {
+        let connection = try await ClientTestServer.session()
         let rows = try await connection.rows(
             "SELECT * FROM (VALUES (1, 'ann', NULL::text), (2, 'bob', 'b@example.com')) AS u(user_id, full_name, email)",
             format: format
@@ -92,9 +93,9 @@ struct ServerRowCodingTests {
         #expect(throws: PostgresDecodingError.self) { try rows.decode(User.self) }
     }
 
-    @Test("decoding errors name the column, its type and the Swift type, and hide the value")
-    func errors() async throws {
-        let connection = try await CodingTestServer.connect()
+    /// Decoding errors name the column, its type and the Swift type, and hide the value.
+    @Test func decodingErrorsNameTheColumn() async throws {
+        let connection = try await ClientTestServer.session()
         let rows = try await connection.rows("SELECT 'hunter2'::text AS password, NULL::int8 AS maybe, 70000 AS big")
         let mismatch = decodingError { _ = try rows[0].decode(Int.self, column: "password") }
         #expect(mismatch?.code == .typeMismatch)

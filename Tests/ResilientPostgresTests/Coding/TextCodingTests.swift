@@ -2,39 +2,37 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
-@Suite("Text, bool, bytea and uuid coding")
+@Suite("Text, bool, bytea and uuid coding", .capturingLogs)
 struct TextCodingTests {
-    @Test("strings decode from text types in binary and from anything in text", arguments: [
+    @Test(arguments: [
         "", "plain", "Grüße, 世界 🐘", String(repeating: "x", count: 10_000),
     ])
-    func strings(value: String) throws {
+    func stringsDecodeFromTextTypesInBinaryAndFromAnythingInText(value: String) throws {
         for type in [PostgresDataType.text, .varchar, .bpchar, .name] {
             #expect(try decode(String.self, Array(value.utf8), type, .binary) == value)
         }
         #expect(try decode(String.self, Array(value.utf8), .timestamptz, .text) == value)
     }
 
-    @Test("invalid UTF-8 is an error, not repaired", arguments: [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80]] as [[UInt8]])
-    func invalidUTF8(bytes: [UInt8]) {
+    @Test(arguments: [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80]] as [[UInt8]])
+    func invalidUTF8IsAnErrorNotRepaired(bytes: [UInt8]) {
         #expect(decodingError { _ = try decode(String.self, bytes, .text, .binary) }?.code == .invalidUTF8)
         #expect(decodingError { _ = try decode(String.self, bytes, .text, .text) }?.code == .invalidUTF8)
     }
 
-    @Test("a binary non-text type is not a String")
-    func binaryMismatch() {
+    @Test func binaryNonTextTypeIsNotAString() {
         #expect(decodingError { _ = try decode(String.self, bigEndian(Int32(1)), .int4, .binary) }?.code == .typeMismatch)
     }
 
-    @Test("strings bind as text with the type left to the server")
-    func stringParameter() throws {
+    @Test func stringsBindAsTextWithTheTypeLeftToTheServer() throws {
         #expect(String.postgresDataType == .unspecified)
         #expect(String.postgresFormat == .text)
         #expect(try encoded("é") == [0xC3, 0xA9])
     }
 
-    @Test("bools decode in both formats and encode as one byte")
-    func bools() throws {
+    @Test func boolsDecodeInBothFormatsAndEncodeAsOneByte() throws {
         #expect(try decode(Bool.self, [1], .bool, .binary) == true)
         #expect(try decode(Bool.self, [0], .bool, .binary) == false)
         #expect(try decodeText(Bool.self, "t", .bool) == true)
@@ -45,8 +43,7 @@ struct TextCodingTests {
         #expect(try encoded(false) == [0])
     }
 
-    @Test("bytea decodes raw in binary and from hex or escape text")
-    func bytea() throws {
+    @Test func byteaDecodesRawInBinaryAndFromHexOrEscapeText() throws {
         #expect(try decode([UInt8].self, [0, 0xFF, 0x5C], .bytea, .binary) == [0, 0xFF, 0x5C])
         #expect(try decodeText([UInt8].self, "\\x00ff5C", .bytea) == [0, 0xFF, 0x5C])
         #expect(try decodeText([UInt8].self, "\\x", .bytea) == [])
@@ -56,8 +53,7 @@ struct TextCodingTests {
         #expect(decodingError { _ = try decodeText([UInt8].self, "\\x0", .bytea) }?.code == .malformedValue)
     }
 
-    @Test("1 MiB of bytea round-trips through both formats")
-    func largeBytea() throws {
+    @Test func byteaOf1MiBRoundTripsThroughBothFormats() throws {
         let bytes = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
         #expect(try encoded(bytes) == bytes)
         #expect(try encoded(Data(bytes)) == bytes)
@@ -68,8 +64,7 @@ struct TextCodingTests {
         #expect([UInt8].postgresDataType == .bytea && Data.postgresDataType == .bytea)
     }
 
-    @Test("uuids decode from 16 bytes and from their text form, and encode as 16 bytes")
-    func uuids() throws {
+    @Test func uuidsDecodeFrom16BytesAndFromTheirTextFormAndEncodeAs16Bytes() throws {
         let text = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
         let bytes: [UInt8] = [
             0xA0, 0xEE, 0xBC, 0x99, 0x9C, 0x0B, 0x4E, 0xF8, 0xBB, 0x6D, 0x6B, 0xB9, 0xBD, 0x38, 0x0A, 0x11,

@@ -1,10 +1,12 @@
 import Foundation
+import InMemoryLogging
 import Logging
 import PostgresTransport
 import ResilientPostgres
 import ResilientPostgresTesting
 import Synchronization
 import Testing
+import TestSupport
 
 /// Drives every error path reachable against a real server with a password in the connection string and secret
 /// values bound as parameters, and checks that neither shows in any error's description, in any log record, or in
@@ -14,14 +16,13 @@ import Testing
 ///
 /// Serialized: one test at a time, so that the suite holds a few of the shared server's connection slots, not dozens.
 @Suite(
-    "Secrets stay out of errors and logs", .serialized,
+    "Secrets stay out of errors and logs", .capturingLogs, .serialized,
     .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason)
 )
 struct SecretsTests {
-    static let environment = ProcessInfo.processInfo.environment
-    static let port = environment["POSTGRES_PORT"] ?? "5432"
-    static let appUser = environment["POSTGRES_APP_USER"] ?? "app"
-    static let password = environment["POSTGRES_APP_PASSWORD"] ?? "app-secret"
+    static let port = ClientTestServer.port
+    static let appUser = ClientTestServer.environment.appUser
+    static let password = ClientTestServer.environment.appPassword
     static let wrongPassword = "Wr0ng-Passw0rd-5150"
     static let refusedPassword = "Refused-Passw0rd-8086"
     static let secret = "top-secret-value-4711"
@@ -33,18 +34,18 @@ struct SecretsTests {
 
     /// A client from a connection string, logging everything into `logs`, with a budget short enough for tests.
     static func client(
-        _ connectionString: String, logs: RecordingLogHandler.Store,
+        _ connectionString: String, logs: InMemoryLogHandler,
         _ adjust: (inout PostgresClient.Configuration) -> Void = { _ in }
     ) throws -> PostgresClient {
         var configuration = try PostgresClient.Configuration(connectionString)
-        configuration.logger = RecordingLogHandler.logger(into: logs)
+        configuration.logger = .inMemory(logs)
         configuration.retryPolicy = RetryPolicy(backoff: .constant(.milliseconds(50), jitter: .none), budget: .seconds(3))
         adjust(&configuration)
         return PostgresClient(configuration: configuration)
     }
 
     @Test func wrongPasswordFailsAtOnceWithoutShowingIt() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let client = try Self.client(Self.url(password: Self.wrongPassword), logs: logs)
         let error = await #expect(throws: PostgresError.self) { try await client.query("SELECT 1", options: .readOnly) }
         #expect(error?.errorClass == .permanent)
@@ -56,12 +57,13 @@ struct SecretsTests {
         await client.shutdown()
     }
 
-    @Test("a malformed connection string holding a password is refused without quoting it", arguments: [
+    /// A malformed connection string holding a password is refused without quoting it.
+    @Test(arguments: [
         "postgresql://app:\(password)@[::1", "postgresql://app:\(password)%zz@db/app", "postgresql://app:\(password)@db/app?x",
         "host=db password=\(password) hots=x", "host=db password=\(password) trailing", "password='\(password)",
     ])
-    func malformedConnectionStringDoesNotQuoteThePassword(connectionString: String) {
-        let logs = RecordingLogHandler.Store()
+    func malformedConnectionStringHoldingAPasswordIsRefusedWithoutQuotingIt(connectionString: String) {
+        let logs = InMemoryLogHandler()
         let error = #expect(throws: TransportError.self) { _ = try PostgresClient.Configuration(connectionString) }
         #expect(error?.code == .invalidConnectionString)
         #expect(error?.message.contains(Self.password) == false)
@@ -69,7 +71,7 @@ struct SecretsTests {
     }
 
     @Test func refusedRoleFailsAtOnceWithoutShowingThePassword() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let connectionString = "host=127.0.0.1 port=\(Self.port) dbname=postgres user=rejectme password=\(Self.refusedPassword)"
         let client = try Self.client(connectionString, logs: logs)
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
@@ -79,7 +81,7 @@ struct SecretsTests {
         await client.shutdown()
     }
 
-    @Test("a failed connect's description says why, and never shows the password", arguments: [
+    @Test(arguments: [
         ("wrong password", url(password: wrongPassword), "password authentication failed for user"),
         ("missing database", url().replacing("/postgres?", with: "/nowhere?"), "does not exist"),
         ("TLS required", url() + "&sslmode=require", "server does not support SSL, but SSL was required"),
@@ -87,9 +89,11 @@ struct SecretsTests {
         ("refused role", "host=127.0.0.1 port=\(port) user=rejectme password=\(refusedPassword)", "pg_hba.conf rejects"),
         ("mistyped host", url().replacing("@127.0.0.1:", with: "@no-such-host.invalid:"), "could not translate host name"),
     ])
-    func connectFailureSaysWhyWithoutThePassword(_ name: String, connectionString: String, cause: String) async throws {
+    func failedConnectsDescriptionSaysWhyAndNeverShowsThePassword(
+        _ name: String, connectionString: String, cause: String
+    ) async throws {
         if connectionString.contains(".invalid"), !saysNameNotFound("no-such-host.invalid") { return }
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let client = try Self.client(connectionString, logs: logs) { $0.retryPolicy.maxAttempts = 1 }
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT \(Self.secret)") }
         // The cause is shown, so that finding no password beside it means something.
@@ -99,7 +103,7 @@ struct SecretsTests {
     }
 
     @Test func closedPortExhaustsTheBudgetWithoutShowingThePassword() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         // Refused connects are retried every 50 ms for 5 s: room for several attempts even on a loaded machine.
         let client = try Self.client(Self.url(port: "1"), logs: logs) { $0.retryPolicy.budget = .seconds(5) }
         let error = await #expect(throws: PostgresError.self) {
@@ -108,13 +112,13 @@ struct SecretsTests {
         #expect(error?.errorClass == .unreachable)
         #expect(error?.reason == .budgetExhausted)
         // The retries were logged, so the check below read real lines.
-        #expect(logs.all.contains { $0.message == "retrying" })
+        #expect(logs.entries.contains { $0.message == "retrying" })
         expectClean(error, logs: logs, secrets: [Self.password, Self.secret])
         await client.shutdown()
     }
 
     @Test func constraintViolationQuotingTheValueDoesNotShowIt() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let client = try Self.client(Self.url(), logs: logs)
         let table = ClientTestServer.uniqueTable("secrets")
         try await client.execute("CREATE TABLE \(unsafeRaw: table) (token text UNIQUE)")
@@ -131,7 +135,7 @@ struct SecretsTests {
     }
 
     @Test func syntaxAndInputErrorsDoNotShowTheValue() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let client = try Self.client(Self.url(), logs: logs)
         let syntax = await #expect(throws: PostgresError.self) { try await client.execute("SELEC \(Self.secret)") }
         #expect(syntax?.sqlState == "42601")
@@ -147,7 +151,7 @@ struct SecretsTests {
     }
 
     @Test func decodingErrorDoesNotShowTheValue() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let client = try Self.client(Self.url(), logs: logs)
         let rows = try await client.query("SELECT \(Self.secret)::text AS token", options: .readOnly)
         let error = #expect(throws: PostgresDecodingError.self) { _ = try rows[0].decode(UUID.self, column: "token") }
@@ -159,7 +163,7 @@ struct SecretsTests {
     }
 
     @Test func lostConnectionsDoNotShowTheValue() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let victim = "secrets-victim-\(UInt32.random(in: 0...UInt32.max))"
         let client = try Self.client(Self.url(application: victim), logs: logs)
         // Terminates the client's sessions as soon as they appear, until the operation gives up.
@@ -185,7 +189,7 @@ struct SecretsTests {
     }
 
     @Test func unknownOutcomeDoesNotShowTheValue() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let table = ClientTestServer.uniqueTable("secrets_unknown")
         let setup = try Self.client(Self.url(), logs: logs)
         try await setup.execute("CREATE TABLE \(unsafeRaw: table) (token text)")
@@ -193,7 +197,7 @@ struct SecretsTests {
         let faults = FaultInjector()
         faults.fail(.prefix("INSERT INTO \(table)"), with: .connectionLostAfterSend)
         var configuration = try PostgresClient.Configuration(Self.url())
-        configuration.logger = RecordingLogHandler.logger(into: logs)
+        configuration.logger = .inMemory(logs)
         let client = PostgresClient.testing(configuration, injecting: faults)
         let error = await #expect(throws: PostgresError.self) {
             try await client.execute("INSERT INTO \(unsafeRaw: table) VALUES (\(Self.secret))")
@@ -206,7 +210,7 @@ struct SecretsTests {
     }
 
     @Test func budgetExhaustedWaitingForASessionDoesNotShowTheValue() async throws {
-        let logs = RecordingLogHandler.Store()
+        let logs = InMemoryLogHandler()
         let client = try Self.client(Self.url(), logs: logs) {
             $0.maxConnections = 1
             $0.retryPolicy.budget = .milliseconds(300)
@@ -260,14 +264,14 @@ struct SecretsTests {
 /// design; passwords are checked there regardless.
 func expectClean(
     _ error: (any Error)?,
-    logs: RecordingLogHandler.Store,
+    logs: InMemoryLogHandler,
     secrets: [String],
     also: [String] = [],
     boundValuesInDebug: Bool = false,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     guard let error else { return }
-    var shown = [String(describing: error), error.localizedDescription] + logs.all.map(\.text) + also
+    var shown = [String(describing: error), error.localizedDescription] + logs.entries.map(\.text) + also
     if let error = error as? PostgresError {
         shown += error.history.map { String(describing: $0) }
         shown += [error.lastFailure.map { String(describing: $0) } ?? ""]

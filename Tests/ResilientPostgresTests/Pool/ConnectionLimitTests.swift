@@ -2,11 +2,12 @@ import Foundation
 import PostgresTransport
 import ResilientPostgres
 import Testing
+import TestSupport
 
 /// A server out of connection slots (SQLSTATE 53300, "too many connections"), made with a role's connection limit so
 /// that other tests sharing the server keep their slots. The server refuses with the same SQLSTATE and the same
 /// FATAL at connect as when `max_connections` is reached, so the client takes the same path.
-@Suite("Server out of connection slots", .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
+@Suite("Server out of connection slots", .capturingLogs, .enabled(if: ClientTestServer.isAvailable, ClientTestServer.skipReason))
 struct ConnectionLimitTests {
     /// A role allowed `limit` sessions, and the sessions that hold them all.
     struct FullServer {

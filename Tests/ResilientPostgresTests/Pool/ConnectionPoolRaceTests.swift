@@ -1,10 +1,11 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// The pool's driver under real concurrency: whatever order a shutdown, a cancellation, a hand-off and a session
 /// coming back land in, every operation ends once, and no session is left open or lost.
-@Suite("Connection pool races")
+@Suite("Connection pool races", .capturingLogs)
 struct ConnectionPoolRaceTests {
     @Test func shutdownRacingSessionsComingBackLeavesNoSessionOpen() async throws {
         for run in 0..<200 {

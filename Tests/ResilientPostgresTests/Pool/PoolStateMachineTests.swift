@@ -3,10 +3,11 @@ import PostgresTransport
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// The pool's decisions, driven through every transition without awaiting anything: each test says what happens,
 /// at which instant, and checks the actions the machine returns and the counts it keeps.
-@Suite("Pool state machine")
+@Suite("Pool state machine", .capturingLogs)
 struct PoolStateMachineTests {
     // MARK: - Lending and returning
 

@@ -2,10 +2,11 @@ import PostgresTransport
 import ResilientPostgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// A shutdown that lands while the pool resets a returned session, or while it opens one, never leaves a session
 /// parked or an operation running after it.
-@Suite("Shutdown while a session is reset or opened")
+@Suite("Shutdown while a session is reset or opened", .capturingLogs)
 struct ShutdownRaceTests {
     @Test func sessionReturnedDuringShutdownIsClosedNotParked() async throws {
         let gate = Gate()

@@ -6,26 +6,29 @@ struct ClusterScript: Sendable {
 
     struct Failed: Error, CustomStringConvertible {
         var arguments: [String]
+        /// The exit status, or the signal that killed the script.
         var status: Int32
-        var description: String { "\(arguments.joined(separator: " ")) exited with status \(status)" }
-    }
-
-    /// Runs the script with `arguments` and waits for it on a thread of its own (it waits for the server).
-    func run(_ arguments: String...) async throws {
-        let command = [path] + arguments
-        let status = await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: Self.spawnAndWait(command)) }.start()
+        var killed: Bool
+        var description: String {
+            "\(arguments.joined(separator: " ")) \(killed ? "was killed by signal" : "exited with status") \(status)"
         }
-        guard status == 0 else { throw Failed(arguments: arguments, status: status) }
     }
 
-    private static func spawnAndWait(_ command: [String]) -> Int32 {
-        var pid = pid_t()
-        let arguments = command.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
-        guard posix_spawn(&pid, command[0], nil, nil, arguments, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (status >> 8) & 0xff
+    /// Runs the script with `arguments` and waits for it to end (it waits for the server).
+    func run(_ arguments: String...) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let (reason, status) = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: ($0.terminationReason, $0.terminationStatus)) }
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        guard reason == .exit, status == 0 else {
+            throw Failed(arguments: arguments, status: status, killed: reason == .uncaughtSignal)
+        }
     }
 }

@@ -1,21 +1,5 @@
-import Foundation
 import PostgresTransport
 import ResilientPostgres
-import Testing
-
-/// The server `make test` starts, for the coding round trips.
-enum CodingTestServer {
-    static let environment = ProcessInfo.processInfo.environment
-
-    static func connect() async throws -> LibPQConnection {
-        try await LibPQConnection.connect(
-            ConnectionParameters(options: [
-                "host": environment["POSTGRES_HOST"] ?? "127.0.0.1", "port": environment["POSTGRES_PORT"] ?? "5432",
-                "user": environment["POSTGRES_USER"] ?? "postgres", "dbname": environment["POSTGRES_DB"] ?? "postgres",
-            ])
-        )
-    }
-}
 
 extension LibPQConnection {
     /// Runs a query and wraps its result as rows.
