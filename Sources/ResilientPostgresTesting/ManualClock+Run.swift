@@ -138,7 +138,8 @@ extension ManualClock {
     private var summary: String { "the clock at \(elapsed.shortDescription); \(pendingSummary)" }
 }
 
-/// Set once, when an operation run by ``ManualClock/run(timeout:_:)`` has ended; read by the task moving the clock.
+/// Set once, when an operation run by ``ManualClock/run(timeout:isolation:_:)`` has ended; read by the task moving the
+/// clock.
 private final class EndFlag: Sendable {
     private let value = Atomic(false)
 
