@@ -37,11 +37,16 @@ struct IsolationTests {
         #expect(store.verifications == 1)
         let settled = try await store.settle(keys: ["order-2", "order-3"])
         #expect(settled.lines == ["order-2", "order-3"])
+        #expect(store.settledKeys == ["order-2", "order-3"])
+        // A single write whose answer is lost: checked, found not applied, and run again.
+        database.fail("INSERT INTO payments", with: .connectionLostAfterSend)
+        #expect(try await store.payOnce(key: "order-4", cents: 5) == .completed(1))
+        #expect(store.verifications == 2)
 
-        // Each closure ran twice (once more after each failure) and changed the store every time.
+        // Each block ran twice (once more after each failure) and changed the store every time.
         #expect(store.runs == 6)
         #expect(database.statements(matching: "COMMIT").count == 3)
-        #expect(database.statements(matching: "INSERT INTO payments").count == 4)
+        #expect(database.statements(matching: "INSERT INTO payments").count == 6)
         await client.shutdown()
     }
 
@@ -77,6 +82,7 @@ struct IsolationTests {
         #expect(payment == ["payment order-1 (run 2)"])
         let settled = try await ledger.settle(keys: ["order-2", "order-3"])
         #expect(settled == ["order-2", "order-3"])
+        #expect(await ledger.settledKeys == ["order-2", "order-3"])
         #expect(await ledger.runs == 6)
         #expect(await ledger.verifications == 1)
         await client.shutdown()
@@ -95,6 +101,7 @@ final class LedgerStore {
     var balance = 0
     var runs = 0
     var verifications = 0
+    var settledKeys: [String] = []
 
     init(client: PostgresClient) {
         self.client = client
@@ -142,12 +149,22 @@ final class LedgerStore {
         }
     }
 
+    func payOnce(key: String, cents: Int) async throws -> VerifiedOutcome<Int> {
+        try await client.execute(insertPayment(key, cents: cents), verifyingWith: { client in
+            MainActor.assertIsolated()
+            verifications += 1
+            let found = try await client.query("SELECT 1 FROM payments WHERE key = \(key)", options: .readOnly)
+            return found.count == 1
+        })
+    }
+
     func settle(keys: [String]) async throws -> Receipt {
         try await client.withSessionThread {
             MainActor.assertIsolated()
             let receipt = Receipt()
             for key in keys {
                 try await client.execute(insertPayment(key, cents: 1))
+                settledKeys.append(key)
                 receipt.lines.append(key)
             }
             return receipt
@@ -160,6 +177,7 @@ actor Ledger {
     let client: PostgresClient
     var runs = 0
     var verifications = 0
+    var settledKeys: [String] = []
 
     init(client: PostgresClient) {
         self.client = client
@@ -215,6 +233,7 @@ actor Ledger {
             let receipt = Receipt()
             for key in keys {
                 try await client.execute(insertPayment(key, cents: 1))
+                settledKeys.append(key)
                 receipt.lines.append(key)
             }
             return receipt
