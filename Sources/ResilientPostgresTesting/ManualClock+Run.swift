@@ -1,3 +1,4 @@
+import ResilientPostgres
 import Synchronization
 
 extension ManualClock {
@@ -19,20 +20,25 @@ extension ManualClock {
     ///
     /// - Parameters:
     ///   - timeout: the most real time the run may take, 10 seconds by default.
+    ///   - isolation: the actor `operation` runs on, the caller's by default: from a test isolated to the main
+    ///     actor, `operation` may use the test's state.
     ///   - operation: the code to run, in a task of its own.
     /// - Returns: what `operation` returns.
     /// - Throws: what `operation` throws; ``WaitTimeout`` when it has not ended within `timeout` (it is then
     ///   cancelled); `CancellationError` when the calling task is cancelled (`operation` is cancelled too).
     @discardableResult
-    public func run<Value: Sendable>(
+    public func run<Value>(
         timeout: Duration = WaitTimeout.defaultTimeout,
-        _ operation: @escaping @Sendable () async throws -> Value
-    ) async throws -> Value {
+        isolation: isolated (any Actor)? = #isolation,
+        _ operation: @escaping () async throws -> sending Value
+    ) async throws -> sending Value {
         let giveUpAt = ContinuousClock.now.advanced(by: timeout)
         let ended = EndFlag()
         let task = Task {
+            // Using the isolation makes the task run on the caller's actor, where `operation` belongs.
+            _ = isolation
             defer { ended.set() }
-            return try await operation()
+            return Disconnected(try await operation())
         }
         return try await withTaskCancellationHandler {
             while true {
@@ -48,7 +54,7 @@ extension ManualClock {
             }
         } onCancel: {
             task.cancel()
-        }
+        }.take()
     }
 
     /// Lets `duration` of clock time pass while the code that uses the clock runs, moving the clock from one pending
@@ -132,7 +138,8 @@ extension ManualClock {
     private var summary: String { "the clock at \(elapsed.shortDescription); \(pendingSummary)" }
 }
 
-/// Set once, when an operation run by ``ManualClock/run(timeout:_:)`` has ended; read by the task moving the clock.
+/// Set once, when an operation run by ``ManualClock/run(timeout:isolation:_:)`` has ended; read by the task moving the
+/// clock.
 private final class EndFlag: Sendable {
     private let value = Atomic(false)
 

@@ -11,8 +11,8 @@ import Synchronization
 /// let sleep = try await clock.nextSleep()   // the client is backing off
 /// clock.advance(to: sleep.deadline)         // and now it is not
 /// ```
-/// When several things sleep at once and each step depends on what the client does next (an outage, with the
-/// pool's prober and the waiting operations), let ``run(timeout:_:)`` and ``run(for:timeout:)`` move the clock
+/// When several things sleep at once and each step depends on what the client does next (an outage, with the pool's
+/// prober and the waiting operations), let ``run(timeout:isolation:_:)`` and ``run(for:timeout:)`` move the clock
 /// instead: they advance to the next deadline only once everything else has settled.
 ///
 /// Its instants are `ContinuousClock` instants, starting from the real time it was made, so a deadline computed
@@ -138,7 +138,7 @@ public final class ManualClock: Clock, Sendable {
     /// Each pending sleep is returned once, in the order the sleeps began; a sleep that ended (was cancelled) before
     /// it was returned is skipped. Use it when one thing at a time sleeps (an operation backing off); when several
     /// do (an operation waiting for the pool's prober during an outage), use ``run(for:timeout:)`` and
-    /// ``run(timeout:_:)``.
+    /// ``run(timeout:isolation:_:)``.
     ///
     /// - Parameter timeout: the real time to wait, 10 seconds by default.
     /// - Throws: ``WaitTimeout`` when nothing began to sleep within `timeout`, listing the pending sleeps;
@@ -154,7 +154,7 @@ public final class ManualClock: Clock, Sendable {
     ///
     /// Pending sleeps say that something sleeps, not that everything that will sleep does: a task that ends
     /// instead of sleeping again (a prober whose connect succeeds) leaves the count short for good. To move the clock
-    /// while a client works, use ``run(for:timeout:)`` and ``run(timeout:_:)``.
+    /// while a client works, use ``run(for:timeout:)`` and ``run(timeout:isolation:_:)``.
     ///
     /// - Parameters:
     ///   - count: how many sleeps to wait for, at least 1.
@@ -217,7 +217,7 @@ public final class ManualClock: Clock, Sendable {
     var changes: Int { state.withLock { $0.changes } }
 
     /// Records that something happened that the clock does not see (a connect, a statement), so that
-    /// ``run(timeout:_:)`` does not take the moment for a settled one.
+    /// ``run(timeout:isolation:_:)`` does not take the moment for a settled one.
     func noteActivity() {
         state.withLock { $0.changes += 1 }
     }

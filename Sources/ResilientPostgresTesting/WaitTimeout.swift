@@ -1,7 +1,7 @@
 /// A wait of a test double that ran out of real time: what it waited for, and what there was when it gave up.
 ///
 /// Thrown by every wait of the doubles (``ManualClock/nextSleep(timeout:)``,
-/// ``ManualClock/waitForSleeps(count:timeout:)``, ``ManualClock/run(timeout:_:)``,
+/// ``ManualClock/waitForSleeps(count:timeout:)``, ``ManualClock/run(timeout:isolation:_:)``,
 /// ``ScriptedDatabase/waitForConnects(count:timeout:)``, ...), so a test whose choreography went wrong fails with a
 /// reason instead of hanging: `waited 10 s for 2 sleeps; 1 pending: Sleep(#3, 0.5 s)`.
 public struct WaitTimeout: Error, Sendable, CustomStringConvertible {

@@ -19,3 +19,6 @@ public typealias SQLStateReporting = PostgresPolicy.SQLStateReporting
 public typealias ConnectionParameters = PostgresTransport.ConnectionParameters
 /// The facts of one failure of a connection: SQLSTATE, server message, endpoint, phase.
 public typealias TransportError = PostgresTransport.TransportError
+/// The wire format of a value, text or binary, as a custom ``PostgresDecodable`` reads it and a ``PostgresEncodable``
+/// writes it.
+public typealias ValueFormat = PostgresTransport.ValueFormat

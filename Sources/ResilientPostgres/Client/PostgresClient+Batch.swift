@@ -9,10 +9,10 @@ extension PostgresClient {
     /// unnamed statement, whatever ``Configuration/statementCaching`` says. Transaction control (`BEGIN`, `COMMIT`,
     /// ...) is refused.
     ///
-    /// Retried like a ``transaction(options:_:)`` block whose `COMMIT` is the end of the batch: the whole batch is
-    /// run again after a serialization failure or deadlock (40001, 40P01), a lock timeout (55P03), or a session
-    /// lost before the batch was fully sent, since in each case the server rolled it back. It is not run again when
-    /// the answer was lost after the whole batch was sent (the outcome is unknown, and the error says so), unless
+    /// Retried like a ``transaction(options:isolation:_:)`` block whose `COMMIT` is the end of the batch: the whole
+    /// batch is run again after a serialization failure or deadlock (40001, 40P01), a lock timeout (55P03), or a
+    /// session lost before the batch was fully sent, since in each case the server rolled it back. It is not run again
+    /// when the answer was lost after the whole batch was sent (the outcome is unknown, and the error says so), unless
     /// `options` declare it read-only or idempotent; nor after a permanent failure, a timeout or a cancellation.
     ///
     /// - Throws: ``PostgresError`` once retrying is no longer safe or useful.

@@ -1,6 +1,6 @@
 import PostgresTransport
 
-/// One pooled session, lent for the length of a ``PostgresClient/withConnection(options:_:)`` closure.
+/// One pooled session, lent for the length of a ``PostgresClient/withConnection(options:isolation:_:)`` closure.
 ///
 /// For work that needs one session: session settings (`SET`), advisory locks, temporary tables, or several
 /// statements that must see each other's session state. Valid only inside that closure. Its statements throw the
@@ -50,14 +50,16 @@ extension PostgresClient {
     /// reset, or that is left inside a transaction block, is closed instead. Session state therefore never carries
     /// into another operation, nor into a retry of this one: set it up inside the closure.
     ///
-    /// The closure runs on the session's I/O thread, beside the session (unless it is isolated to an actor), so its
-    /// statements need no switch of threads; while it runs, the other sessions of that thread wait: keep CPU-heavy
-    /// work out of it, and never block in it.
+    /// The closure runs in the caller's isolation: called from an actor (the main actor, say), it may use the
+    /// actor's state, and its result comes back to the caller. Called from no actor, it runs on the session's I/O
+    /// thread, beside the session, so its statements need no switch of threads; while it runs, the other sessions
+    /// of that thread wait: keep CPU-heavy work out of it, and never block in it.
     public func withConnection<Result>(
         options: OperationOptions = .write,
-        _ body: (PostgresConnection) async throws -> Result
-    ) async throws -> Result {
-        try await withLentSession(options.safety(isTransactionBlock: false)) { connection, use in
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withLentSession(options.safety(isTransactionBlock: false), isolation: isolation) { connection, use in
             try await body(PostgresConnection(
                 connection: connection, statementCaching: configuration.statementCaching, use: use
             ))

@@ -36,15 +36,20 @@ extension PostgresClient {
     /// `wasApplied` runs only when an attempt's outcome is unknown, with the client to query through. If it
     /// returns true, the call returns ``VerifiedOutcome/appliedEarlier``; if false, the write runs again within the
     /// same budget and attempt limit (once they are spent, the call throws a ``PostgresError`` that says the write
-    /// was not applied); if it throws, the call throws the outcome-unknown ``PostgresError``.
+    /// was not applied); if it throws, the call throws the outcome-unknown ``PostgresError``. `wasApplied` runs in
+    /// the caller's isolation: called from an actor, it may use the actor's state.
     public func execute(
         _ query: PostgresQuery,
         options: OperationOptions = .write,
+        isolation: isolated (any Actor)? = #isolation,
         verifyingWith wasApplied: (PostgresClient) async throws -> Bool
     ) async throws -> VerifiedOutcome<Int> {
+        // `retrying` keeps the check in an optional, which a closure may only be as an escaping one; it never
+        // outlives this call.
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
-            try await retrying(options.safety(isTransactionBlock: false), verify: { try await wasApplied(self) }) {
-                connection, _, deadline in
+            try await retrying(
+                options.safety(isTransactionBlock: false), isolation: isolation, verify: { try await wasApplied(self) }
+            ) { connection, _, deadline in
                 try await connection.execute(
                     query.sql, parameters: query.parameters, resultFormat: .binary,
                     caching: configuration.statementCaching, deadline: deadline

@@ -13,12 +13,13 @@ extension PostgresClient {
 
     /// Runs `operation` on a pooled session until it succeeds or the policy says to stop.
     ///
-    /// `operation` gets the operation's deadline, past which every statement it sends is cancelled.
-    func withRetries<Result>(
+    /// `operation` gets the operation's deadline, past which every statement it sends is cancelled. It is the
+    /// client's own code, not the app's: the loop runs in no actor's isolation.
+    func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
         _ operation: (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result
     ) async throws -> Result {
-        switch try await retrying(safety, verify: nil, lendsSession: false, { connection, _, deadline in
+        switch try await retrying(safety, isolation: nil, verify: nil, lendsSession: false, { connection, _, deadline in
             try await operation(connection, deadline)
         }) {
         case .completed(let result): return result
@@ -31,15 +32,20 @@ extension PostgresClient {
     /// What the app does with the session is tracked in a ``SessionUse``: once something it sent may have taken
     /// effect, a later failure leaves the operation's outcome unknown; and the session is reset before it goes back
     /// to the pool. The operation's deadline is ``OperationDeadline/current`` while `operation` runs, for the
-    /// statements app code sends and the client calls it makes.
+    /// statements app code sends and the client calls it makes. `operation` runs in the caller's `isolation`.
     func withLentSession<Result>(
         _ safety: OperationSafety,
-        _ operation: (any DatabaseConnection, SessionUse) async throws -> Result
-    ) async throws -> Result {
-        switch try await retrying(safety, verify: nil, lendsSession: true, { connection, use, deadline in
+        isolation: isolated (any Actor)?,
+        _ operation: (any DatabaseConnection, SessionUse) async throws -> sending Result
+    ) async throws -> sending Result {
+        let completion = try await retrying(safety, isolation: isolation, verify: nil, lendsSession: true) {
+            connection, use, deadline in
             // A lent session always comes with its use.
-            try await OperationDeadline.$current.withValue(deadline) { try await operation(connection, use!) }
-        }) {
+            try await OperationDeadline.$current.withValue(deadline) {
+                Disconnected(try await operation(connection, use!))
+            }.take()
+        }
+        switch completion {
         case .completed(let result): return result
         case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
         }
@@ -56,13 +62,15 @@ extension PostgresClient {
     /// the same budget. What to do when is the ``RetryLoop``'s to decide; this only carries it out.
     ///
     /// `operation` gets the session, the operation's deadline, and with `lendsSession` a fresh ``SessionUse`` to
-    /// record what app code does.
+    /// record what app code does. The loop, `operation` and `verify` run in the caller's `isolation`, so that app
+    /// code in them may use the caller's state; without one, an attempt runs on its session's I/O thread.
     func retrying<Result>(
         _ safety: OperationSafety,
+        isolation: isolated (any Actor)?,
         verify: (() async throws -> Bool)?,
         lendsSession: Bool = false,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> Result
-    ) async throws -> Completion<Result> {
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+    ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
             policy: configuration.retryPolicy, safety: safety, startingAt: clock.offsetNow,
             enclosingDeadline: OperationDeadline.offset, throttle: throttle, canVerify: verify != nil
@@ -85,16 +93,17 @@ extension PostgresClient {
                 do {
                     // The attempt runs on the session's I/O thread: its statements then start and resume there
                     // without a switch of threads, and only entering and leaving the attempt cost one. A task
-                    // already there (`withSessionThread`) keeps its preference, which costs nothing to keep.
+                    // already there (`withSessionThread`) keeps its preference, which costs nothing to keep. App
+                    // code isolated to an actor still runs on the actor; the client code it calls runs on the thread.
                     let connection = lease.connection
                     let executor = connection.isServedByCurrentThread ? nil : connection.taskExecutor
-                    let result = try await withTaskExecutorPreference(executor) {
+                    let result = try await withTaskExecutorPreference(executor, isolation: isolation) {
                         let result = try await operation(lease.connection, use, deadline)
                         await pool.release(
                             lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
                         )
-                        return result
-                    }
+                        return Disconnected(result)
+                    }.take()
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
                     report(AttemptEvent(
@@ -137,7 +146,7 @@ extension PostgresClient {
 
             let action = loop.next(after: outcome, at: clock.offsetNow, jitter: makeGenerator())
             let verifiedApplied = try await carryOut(
-                action, of: &loop, verify: verify, deadline: deadline, lastFailure: lastFailure,
+                action, of: &loop, isolation: isolation, verify: verify, deadline: deadline, lastFailure: lastFailure,
                 lostProcess: lostProcess
             )
             if verifiedApplied { return .verifiedApplied }
@@ -153,6 +162,7 @@ extension PostgresClient {
     private func carryOut(
         _ first: RetryLoop.Action,
         of loop: inout RetryLoop,
+        isolation: isolated (any Actor)?,
         verify: (() async throws -> Bool)?,
         deadline: ContinuousClock.Instant,
         lastFailure: TransportError?,
@@ -166,8 +176,8 @@ extension PostgresClient {
                 return true
             case .verify(let endLostProcessFirst):
                 action = await verifyOutcome(
-                    verify!, loop: &loop, endingFirst: endLostProcessFirst ? lostProcess : nil, deadline: deadline,
-                    failure: lastFailure
+                    verify!, isolation: isolation, loop: &loop, endingFirst: endLostProcessFirst ? lostProcess : nil,
+                    deadline: deadline, failure: lastFailure
                 )
             case .runAgain:
                 return false
@@ -203,6 +213,7 @@ extension PostgresClient {
     /// answer. A verification that fails (its own query, or ending the process) leaves the outcome unknown.
     private func verifyOutcome(
         _ verify: () async throws -> Bool,
+        isolation: isolated (any Actor)?,
         loop: inout RetryLoop,
         endingFirst lostProcess: ServerProcess?,
         deadline: ContinuousClock.Instant,

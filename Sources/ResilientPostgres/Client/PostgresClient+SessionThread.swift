@@ -22,9 +22,11 @@ extension PostgresClient {
     /// operations of concurrent tasks may get sessions on other I/O threads: they work as always, with the switches.
     public func withSessionThread<Result, Failure: Error>(
         isolation: isolated (any Actor)? = #isolation,
-        _ body: () async throws(Failure) -> Result
-    ) async throws(Failure) -> Result {
+        _ body: () async throws(Failure) -> sending Result
+    ) async throws(Failure) -> sending Result {
         let executor = pool.nextIdleConnection?.taskExecutor ?? IOThread.next().taskExecutor
-        return try await withTaskExecutorPreference(executor, isolation: isolation, operation: body)
+        return try await withTaskExecutorPreference(executor, isolation: isolation) { () async throws(Failure) in
+            Disconnected(try await body())
+        }.take()
     }
 }

@@ -1,6 +1,6 @@
 import PostgresTransport
 
-/// A transaction block in progress, handed to the closure of ``PostgresClient/transaction(options:_:)``.
+/// A transaction block in progress, handed to the closure of ``PostgresClient/transaction(options:isolation:_:)``.
 ///
 /// Valid only inside that closure. Its statements throw the connection's ``TransportError`` facts unchanged, so that
 /// the client can decide whether to run the whole block again; escaping the closure, one becomes the
@@ -39,46 +39,53 @@ extension PostgresClient {
     /// so), unless the options declare the block idempotent. An error thrown by `body` itself rolls the block back
     /// and is rethrown as it is.
     ///
-    /// `body` may therefore run more than once: keep effects outside the database out of it. A block that commits
-    /// by itself (sends `COMMIT`, then goes on in autocommit) is treated like ``withConnection(options:_:)``: once
-    /// that `COMMIT` succeeded, a later failure is an unknown outcome. The session goes back to the pool clean, with
-    /// what the block left (settings, advisory locks, temporary tables) reset, as after
-    /// ``withConnection(options:_:)``.
+    /// `body` may therefore run more than once: keep effects outside the database out of it. A block that commits by
+    /// itself (sends `COMMIT`, then goes on in autocommit) is treated like ``withConnection(options:isolation:_:)``:
+    /// once that `COMMIT` succeeded, a later failure is an unknown outcome. The session goes back to the pool clean,
+    /// with what the block left (settings, advisory locks, temporary tables) reset, as after
+    /// ``withConnection(options:isolation:_:)``.
     ///
-    /// The closure runs on the session's I/O thread, beside the session (unless it is isolated to an actor), so its
-    /// statements need no switch of threads; while it runs, the other sessions of that thread wait: keep CPU-heavy
-    /// work out of it, and never block in it.
+    /// The closure runs in the caller's isolation: called from an actor (the main actor, say), it may use the
+    /// actor's state, and its result comes back to the caller. Called from no actor, it runs on the session's I/O
+    /// thread, beside the session, so its statements need no switch of threads; while it runs, the other sessions
+    /// of that thread wait: keep CPU-heavy work out of it, and never block in it.
     public func transaction<Result>(
         options: OperationOptions = .write,
-        _ body: (PostgresTransaction) async throws -> Result
-    ) async throws -> Result {
-        try await withLentSession(options.safety(isTransactionBlock: true)) { connection, use in
-            try await runBlock(on: connection, use: use, body)
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresTransaction) async throws -> sending Result
+    ) async throws -> sending Result {
+        try await withLentSession(options.safety(isTransactionBlock: true), isolation: isolation) { connection, use in
+            try await runBlock(on: connection, use: use, isolation: isolation, body)
         }
     }
 
-    /// Runs `body` inside `BEGIN` ... `COMMIT` like ``transaction(options:_:)``; if the answer to `COMMIT` is lost,
-    /// asks `wasApplied` whether the block took effect before deciding to run it again.
+    /// Runs `body` inside `BEGIN` ... `COMMIT` like ``transaction(options:isolation:_:)``; if the answer to `COMMIT` is
+    /// lost, asks `wasApplied` whether the block took effect before deciding to run it again.
     ///
     /// `wasApplied` runs only when the outcome is unknown, with the client to query through (look for a row the
     /// block writes, such as one keyed by an idempotency key). If it returns true, the call returns
     /// ``VerifiedOutcome/appliedEarlier``; if false, the block runs again within the same budget and attempt limit;
-    /// if it throws, the call throws the outcome-unknown ``PostgresError``.
+    /// if it throws, the call throws the outcome-unknown ``PostgresError``. Both closures run in the caller's
+    /// isolation, as the closure of ``transaction(options:isolation:_:)`` does.
     public func transaction<Result>(
         options: OperationOptions = .write,
+        isolation: isolated (any Actor)? = #isolation,
         verifyingWith wasApplied: (PostgresClient) async throws -> Bool,
-        _ body: (PostgresTransaction) async throws -> Result
-    ) async throws -> VerifiedOutcome<Result> {
+        _ body: (PostgresTransaction) async throws -> sending Result
+    ) async throws -> sending VerifiedOutcome<Result> {
+        // `retrying` keeps the check in an optional, which a closure may only be as an escaping one; it never
+        // outlives this call.
         let completion = try await withoutActuallyEscaping(wasApplied) { wasApplied in
-            try await retrying(
-                options.safety(isTransactionBlock: true), verify: { try await wasApplied(self) }, lendsSession: true
+            Disconnected(try await retrying(
+                options.safety(isTransactionBlock: true), isolation: isolation, verify: { try await wasApplied(self) },
+                lendsSession: true
             ) { connection, use, deadline in
                 // A lent session always comes with its use; the block's statements read the deadline from the task.
                 try await OperationDeadline.$current.withValue(deadline) {
-                    try await runBlock(on: connection, use: use!, body)
-                }
-            }
-        }
+                    Disconnected(try await runBlock(on: connection, use: use!, isolation: isolation, body))
+                }.take()
+            })
+        }.take()
         switch completion {
         case .completed(let result): return .completed(result)
         case .verifiedApplied: return .appliedEarlier
@@ -88,8 +95,9 @@ extension PostgresClient {
     private func runBlock<Result>(
         on connection: any DatabaseConnection,
         use: SessionUse,
-        _ body: (PostgresTransaction) async throws -> Result
-    ) async throws -> Result {
+        isolation: isolated (any Actor)?,
+        _ body: (PostgresTransaction) async throws -> sending Result
+    ) async throws -> sending Result {
         _ = try await connection.execute("BEGIN", parameters: [], resultFormat: .text, deadline: OperationDeadline.current)
         let result: Result
         do {

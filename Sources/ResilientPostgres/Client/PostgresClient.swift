@@ -5,11 +5,11 @@ import Synchronization
 
 /// A pooled PostgreSQL client whose operations retry what is safe to retry, within one time budget each.
 ///
-/// Every operation (``query(_:options:)``, ``execute(_:options:)``, ``transaction(options:_:)``,
-/// ``withConnection(options:_:)``) borrows a session from the pool, runs, and on failure asks the ``RetryPolicy``
-/// what to do: retry at once, reconnect, back off, or give up with a ``PostgresError`` that says why. A write whose
-/// outcome is unknown is never retried unless declared idempotent. Share one client per database across the whole
-/// app; it is safe to use from any task.
+/// Every operation (``query(_:options:)``, ``execute(_:options:)``, ``transaction(options:isolation:_:)``,
+/// ``withConnection(options:isolation:_:)``) borrows a session from the pool, runs, and on failure asks the
+/// ``RetryPolicy`` what to do: retry at once, reconnect, back off, or give up with a ``PostgresError`` that says why. A
+/// write whose outcome is unknown is never retried unless declared idempotent. Share one client per database across the
+/// whole app; it is safe to use from any task.
 public final class PostgresClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: Configuration

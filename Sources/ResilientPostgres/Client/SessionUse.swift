@@ -2,8 +2,8 @@ import PostgresPolicy
 import PostgresTransport
 import Synchronization
 
-/// What app code did with one lent session (a ``PostgresClient/withConnection(options:_:)`` or
-/// ``PostgresClient/transaction(options:_:)`` closure): whether any of it may already have taken effect, and
+/// What app code did with one lent session (a ``PostgresClient/withConnection(options:isolation:_:)`` or
+/// ``PostgresClient/transaction(options:isolation:_:)`` closure): whether any of it may already have taken effect, and
 /// whether it may have left session state behind.
 ///
 /// Both are read from what the server answered, not from the SQL text: a statement that succeeded outside a

@@ -1,7 +1,7 @@
 /// How a write with an outcome check ended: it ran, or an attempt whose answer was lost turned out applied.
 ///
-/// Returned by the `verifyingWith:` variants of ``PostgresClient/execute(_:options:verifyingWith:)`` and
-/// ``PostgresClient/transaction(options:verifyingWith:_:)``.
+/// Returned by the `verifyingWith:` variants of ``PostgresClient/execute(_:options:isolation:verifyingWith:)`` and
+/// ``PostgresClient/transaction(options:isolation:verifyingWith:_:)``.
 public enum VerifiedOutcome<Value> {
     /// The write ran and returned `value`, perhaps after retries, or after the check found that an attempt whose
     /// answer was lost had not been applied.

@@ -1,4 +1,3 @@
-import PostgresTransport
 import ResilientPostgres
 import Testing
 import TestSupport

@@ -1,5 +1,4 @@
 import Foundation
-import PostgresTransport
 import ResilientPostgres
 import Testing
 import TestSupport
