@@ -1,11 +1,12 @@
 import ResilientPostgres
 import ResilientPostgresTesting
 import Testing
+import TestSupport
 
 /// The closure APIs called from actors: the closures use the actor's own state, run on the actor, hand back values
 /// that are not `Sendable`, and are still run again when a failure allows it. That this file compiles in Swift 6
 /// mode is half of the test.
-@Suite("Closures in the caller's isolation")
+@Suite("Closures in the caller's isolation", .capturingLogs)
 struct IsolationTests {
     /// A database whose first transfer and first settings read lose their session (they run again on a new one), and
     /// which finds no payment when asked.

@@ -81,9 +81,12 @@ public final class AccountStore {
                 try await refresh()
             }
             return .recorded
-        } catch let error as PostgresError where error.sqlState == "23505" {
-            // 23505, unique violation: the key of `payments` says this payment was recorded before.
+        } catch SQLState.uniqueViolation {
+            // 23505: the key of `payments` says this payment was recorded before.
             return .duplicate
+        } catch SQLState.Class.integrityConstraintViolation {
+            // Any other constraint (class 23): the balance check, or an account that does not exist.
+            return .rejected
         }
     }
 

@@ -6,7 +6,10 @@ public enum AccountsSchema {
     public static func create(on client: PostgresClient, accountID: Int) async throws {
         try await client.transaction { tx in
             try await tx.execute("""
-                CREATE TABLE IF NOT EXISTS accounts (id int PRIMARY KEY, balance_cents bigint NOT NULL)
+                CREATE TABLE IF NOT EXISTS accounts (
+                    id int PRIMARY KEY,
+                    balance_cents bigint NOT NULL CHECK (balance_cents >= 0)
+                )
                 """)
             try await tx.execute("""
                 CREATE TABLE IF NOT EXISTS payments (

@@ -16,4 +16,6 @@ public enum Outcome: Hashable, Sendable {
     case recorded
     /// A payment with the same key was recorded before: nothing changed.
     case duplicate
+    /// The database refused it: it would overdraw the account, or the account does not exist.
+    case rejected
 }

@@ -23,6 +23,23 @@ struct AccountStoreTests {
         }
     }
 
+    @Test func rejectsAPaymentThatBreaksAConstraint() async throws {
+        try await TestDatabase.withFreshClient { client in
+            try await AccountsSchema.create(on: client, accountID: 1)
+            let store = AccountStore(client: client, accountID: 1)
+            _ = try await store.record(Payment(key: "p-1", amount: Cents(100)))
+
+            // Overdrawing breaks the balance check (23514), a payment to no account the foreign key (23503).
+            #expect(try await store.record(Payment(key: "p-2", amount: Cents(-500))) == .rejected)
+            let stranger = AccountStore(client: client, accountID: 2)
+            #expect(try await stranger.record(Payment(key: "p-3", amount: Cents(100))) == .rejected)
+
+            try await store.refresh()
+            #expect(store.balance == Cents(100))
+            #expect(store.recentPayments.map(\.key) == ["p-1"])
+        }
+    }
+
     @Test func refreshReadsWhatAnotherStoreRecorded() async throws {
         try await TestDatabase.withFreshClient { client in
             try await AccountsSchema.create(on: client, accountID: 1)
