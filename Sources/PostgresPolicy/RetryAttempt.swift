@@ -16,7 +16,7 @@ public struct RetryAttempt: Hashable, Sendable {
     public var delay: Duration?
 
     /// Creates a record of one failed attempt.
-    public init(
+    package init(
         number: Int,
         errorClass: ErrorClass,
         sqlState: SQLState?,

@@ -15,7 +15,7 @@ extension RetryPolicy {
     ///   - throttle: the client's shared throttle, or `nil` for none. A failure of a class that
     ///     ``ErrorClass/spendsRetryToken`` is recorded in it, whatever the decision.
     ///   - generator: the source of jitter.
-    public func decide<Instant: InstantProtocol>(
+    package func decide<Instant: InstantProtocol>(
         _ failure: FailureFacts,
         for safety: OperationSafety,
         budget: inout RetryBudget<Instant>,

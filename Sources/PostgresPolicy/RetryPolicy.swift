@@ -44,7 +44,7 @@ public struct RetryPolicy: Hashable, Sendable {
 
     /// Starts the budget of one operation at `now`, read from the clock the caller injects.
     @inlinable
-    public func makeBudget<Instant: InstantProtocol>(startingAt now: Instant) -> RetryBudget<Instant>
+    package func makeBudget<Instant: InstantProtocol>(startingAt now: Instant) -> RetryBudget<Instant>
     where Instant.Duration == Duration {
         RetryBudget(start: now, budget: budget, maxAttempts: maxAttempts)
     }
