@@ -5,9 +5,9 @@
 ///
 /// ```swift
 /// switch state {
-/// case .adminShutdown: ...
-/// case "53": ...            // every insufficient-resources code
-/// default: ...
+/// case .adminShutdown: "reconnect: the server ended the session"
+/// case "53": "wait: the server is out of resources"  // every insufficient-resources code
+/// default: "see the server's message"
 /// }
 /// ```
 ///
