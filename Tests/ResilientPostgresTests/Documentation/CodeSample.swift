@@ -48,10 +48,12 @@ struct CodeSample: CustomStringConvertible {
                     open = current
                 }
             } else if line.isDocumentation, trimmed.hasPrefix("```") {
-                let language = String(trimmed.dropFirst(3))
+                let language = trimmed.dropFirst(3).trimmingCharacters(in: .whitespaces)
                 open = (CodeSample(file: file, line: index + 1, language: language, lines: []), indent)
             }
         }
+        // A block left open runs to the end of the text: it is still a sample.
+        if let open { samples.append(open.sample) }
         return samples
     }
 
