@@ -6,9 +6,9 @@
 ///
 /// ```swift
 /// switch state {
-/// case .adminShutdown: ...
-/// case SQLState.Class.insufficientResources: ...   // every 53xxx code; `case "53":` alike
-/// default: ...
+/// case .adminShutdown: "reconnect: the server ended the session"
+/// case "53": "wait: the server is out of resources"  // every insufficient-resources code
+/// default: "see the server's message"
 /// }
 /// ```
 ///
@@ -16,9 +16,14 @@
 /// condition it handles:
 ///
 /// ```swift
-/// do { ... }
-/// catch SQLState.uniqueViolation { ... }
-/// catch SQLState.Class.integrityConstraintViolation { ... }
+/// do {
+///     try await client.execute("INSERT INTO users (email) VALUES (\(email))")
+///     return .registered
+/// } catch SQLState.uniqueViolation {
+///     return .alreadyRegistered  // 23505, one code
+/// } catch SQLState.Class.integrityConstraintViolation {
+///     return .refused            // any other code of class 23
+/// }
 /// ```
 ///
 /// `==` compares exactly: `state == SQLState.Class.integrityConstraintViolation` is false for `23505`; match with

@@ -11,10 +11,10 @@ extension ManualClock {
     /// pauses. So every task reaches its next wait before time moves on, and the run takes the path it would take
     /// in production, in milliseconds:
     /// ```swift
-    /// let recording = Task { try await payments.record(payment) }
+    /// let insert = Task { try await client.execute("INSERT INTO payments VALUES (1)", options: .idempotent) }
     /// try await clock.run(for: .seconds(20))     // 20 seconds of outage
     /// database.endOutage()
-    /// let outcome = try await clock.run { try await recording.value }
+    /// let inserted = try await clock.run { try await insert.value }
     /// ```
     /// When nothing sleeps on the clock, it waits for `operation` without moving the clock.
     ///

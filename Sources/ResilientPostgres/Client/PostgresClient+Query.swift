@@ -28,8 +28,7 @@ extension PostgresClient {
     /// let outcome = try await client.execute(
     ///     "INSERT INTO payments (key, amount) VALUES (\(key), \(amount))",
     ///     verifyingWith: { client in
-    ///         try await client.query("SELECT 1 FROM payments WHERE key = \(key)", options: .readOnly)
-    ///             .count == 1
+    ///         try await client.query("SELECT 1 FROM payments WHERE key = \(key)", options: .readOnly).count == 1
     ///     }
     /// )
     /// ```

@@ -11,9 +11,14 @@ public import PostgresTransport
 /// match a ``SQLState`` pattern, so one `catch` serves both:
 ///
 /// ```swift
-/// do { try await client.execute("INSERT INTO users (email) VALUES (\(email))") }
-/// catch SQLState.uniqueViolation { ... }                  // this code
-/// catch SQLState.Class.integrityConstraintViolation { ... } // any other constraint (23xxx)
+/// do {
+///     try await client.execute("INSERT INTO users (email) VALUES (\(email))")
+///     return .registered
+/// } catch SQLState.uniqueViolation {
+///     return .alreadyRegistered  // 23505, one code
+/// } catch SQLState.Class.integrityConstraintViolation {
+///     return .refused            // any other code of class 23
+/// }
 /// ```
 ///
 /// `description` is redacted (no statement, no statement's error text from the server, no bound values or

@@ -4,8 +4,9 @@ public import PostgresTransport
 /// A `Codable` value stored as JSON: bound as `jsonb`, read from `json` or `jsonb`.
 ///
 /// ```swift
-/// try await client.query("INSERT INTO events (payload) VALUES (\(PostgresJSON(event)))")
-/// let payload = try row.decode(PostgresJSON<Event>.self, column: "payload").value
+/// try await client.execute("INSERT INTO events (payload) VALUES (\(PostgresJSON(event)))")
+/// let rows = try await client.query("SELECT payload FROM events", options: .readOnly)
+/// let events = try rows.map { row in try row.decode(PostgresJSON<Event>.self, column: "payload").value }
 /// ```
 public struct PostgresJSON<Value: Codable & Sendable>: Sendable {
     /// The value.

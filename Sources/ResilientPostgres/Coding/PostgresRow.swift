@@ -4,9 +4,10 @@ internal import PostgresTransport
 ///
 /// ```swift
 /// for row in rows {
-///     let (id, name) = try row.decode((Int, String).self)
-///     let email = try row.decode(String?.self, column: "email")
+///     let (id, name, email) = try row.decode((Int, String, String?).self)  // every column, in order
+///     print(id, name, email ?? "no email")
 /// }
+/// let emails = try rows.map { try $0.decode(String?.self, column: "email") }  // one column, by name
 /// ```
 public struct PostgresRow: Sendable {
     let result: QueryResult

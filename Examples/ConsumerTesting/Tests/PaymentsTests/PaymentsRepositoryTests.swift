@@ -32,6 +32,19 @@ struct PaymentsRepositoryTests {
         #expect(database.statements(matching: "COMMIT").count == 1)
     }
 
+    /// The README's example: the same lost `COMMIT`, on a database scripted in place.
+    @Test func lostCommitOnADatabaseScriptedInPlace() async throws {
+        let database = ScriptedDatabase()
+        database.answer("INSERT INTO payments", with: .inserted(1))
+        database.answer("UPDATE accounts", with: .updated(1))
+        database.fail("COMMIT", with: .connectionLostAfterSend)   // the answer to COMMIT is lost: outcome unknown
+        let payments = PaymentsRepository(client: .testing(database))
+
+        await #expect(throws: PaymentsError.outcomeUnknown(idempotencyKey: "pay-7f3a")) {
+            try await payments.record(payment)
+        }
+    }
+
     @Test func lostCommitIsSurfacedAsOutcomeUnknown() async throws {
         let database = Self.paymentsDatabase()
         database.fail("COMMIT", with: .connectionLostAfterSend)
