@@ -80,7 +80,8 @@ struct SessionFailureTests {
         let connection = try await TestServer.connect()
         let started = ContinuousClock.now
         let error = await #expect(throws: TransportError.self) {
-            try await connection.execute("SELECT pg_sleep(60)", deadline: .now.advanced(by: .milliseconds(200)))
+            // Long enough for the statement to be running on a loaded machine; the sleep is far longer.
+            try await connection.execute("SELECT pg_sleep(60)", deadline: .now.advanced(by: .seconds(2)))
         }
         #expect(ContinuousClock.now - started < .seconds(20))
         #expect(error?.code == .deadlineExceeded)
