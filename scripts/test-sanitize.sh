@@ -5,7 +5,8 @@
 #
 # Each sanitizer builds into its own directory (.build-tsan, .build-asan), so that the ordinary .build stays as it
 # is. Reports that are known false positives are suppressed by scripts/sanitizers/*.supp (each entry says why);
-# any other report fails the run. Prints the build and test time of each run.
+# any other report fails the run. Prints the build and test time of each run; the output of a build or a test run
+# only when it fails (it is kept in the build directory, sanitize-build.log and sanitize-tests.log).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -33,12 +34,22 @@ for sanitizer in "${sanitizers[@]}"; do
         *) printf 'test-sanitize: unknown sanitizer %s (thread, address)\n' "$sanitizer" >&2; exit 2 ;;
     esac
     started=$SECONDS
-    "$SWIFT" build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
+    mkdir -p "$scratch"
+    build_log="$scratch/sanitize-build.log" test_log="$scratch/sanitize-tests.log"
+    if ! "$SWIFT" build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch" >"$build_log" 2>&1; then
+        cat "$build_log"
+        printf 'test-sanitize: %s: build FAILED (output in %s)\n' "$sanitizer" "$build_log"
+        exit 1
+    fi
     built=$SECONDS
-    if scripts/with-test-servers.sh "$SWIFT" test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@"; then
+    # The run's output is kept in a file; on a failure, everything but the lines of tests that started or passed is
+    # printed: the failed tests' issues and logs, and every sanitizer report.
+    if scripts/with-test-servers.sh "$SWIFT" test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" \
+        >"$test_log" 2>&1; then
         result=passed
     else
-        result=FAILED
+        grep -v -e '^◇ ' -e '^✔ ' -e '^↳ ' "$test_log" || true
+        result="FAILED (output in $test_log)"
         failed+=("$sanitizer")
     fi
     summary+=("$sanitizer: $result (build $((built - started)) s, tests $((SECONDS - built)) s)")
