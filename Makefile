@@ -39,7 +39,7 @@ SCHEDULES ?= 10000
 SEED_BASE ?=
 SEED ?=
 
-DOC_TARGETS := ResilientPostgres ResilientPostgresTesting
+DOC_TARGETS := ResilientPostgres ResilientPostgresTesting PostgresPolicy PostgresTransport
 
 .PHONY: help build test test-examples test-sanitize test-sanitize-unit fuzz soak simulate docs demo quickstart bench servers-stop clean
 

@@ -83,7 +83,10 @@ public struct Backoff: Hashable, Sendable {
 
     /// The delay before the `retry`-th retry (1-based), drawing jitter from `generator`.
     ///
-    /// - Parameter previous: the delay before the previous retry; only decorrelated jitter uses it.
+    /// - Parameters:
+    ///   - retry: which retry, from 1.
+    ///   - previous: the delay before the previous retry; only decorrelated jitter uses it.
+    ///   - generator: the random source of the jitter.
     public func delay(
         forRetry retry: Int,
         previous: Duration?,

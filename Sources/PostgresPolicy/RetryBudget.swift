@@ -1,7 +1,7 @@
 /// What one operation may still spend on retries: its deadline, an optional attempt limit, and its history.
 ///
-/// Create one per operation with ``RetryPolicy/makeBudget(startingAt:)`` and pass it to every
-/// ``RetryPolicy/decide(_:for:budget:now:throttle:using:)`` call; the policy records each failed attempt here and
+/// Create one per operation with `RetryPolicy.makeBudget(startingAt:)` and pass it to every
+/// `RetryPolicy.decide(_:for:budget:now:throttle:using:)` call; the policy records each failed attempt here and
 /// ends the operation when the next wait would cross the deadline. Creating one does not allocate.
 public struct RetryBudget<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     /// The operation's deadline.

@@ -6,7 +6,7 @@
 /// every rule is here, so it is tested without a server or a clock. It never sleeps and never reads a clock: `now`
 /// comes from the clock the caller injects, as an ``OffsetInstant``, and is read only when a decision needs it.
 ///
-/// The rules, after a failure: ``RetryPolicy/decide(_:for:budget:now:throttle:using:)`` decides; when it stops
+/// The rules, after a failure: `RetryPolicy.decide(_:for:budget:now:throttle:using:)` decides; when it stops
 /// because the outcome is unknown, an operation with a verification asks it instead of giving up, unless something
 /// sent earlier on the session may have taken effect (then neither answer would be true). Not applied runs the
 /// operation again at once, within the same budget and attempt limit; applied ends it. A retry after a session that
@@ -55,6 +55,10 @@ public struct RetryLoop: Sendable {
     /// - Parameters:
     ///   - throttle: the client's shared throttle, or `nil` for none.
     ///   - canVerify: whether the operation has a verification to ask when an attempt's outcome is unknown.
+    ///   - policy: the client's retry policy.
+    ///   - safety: what the operation is, which says what may be retried.
+    ///   - now: the injected clock's instant at the operation's start.
+    ///   - enclosingDeadline: the deadline of the operation this one runs inside, if any.
     @inlinable
     public init(
         policy: RetryPolicy,
@@ -92,7 +96,7 @@ public struct RetryLoop: Sendable {
     /// - Parameters:
     ///   - outcome: what happened.
     ///   - now: the injected clock's current instant; not read after a success.
-    ///   - jitter: a fresh random source for the operation's waits; read at most once, at its first failure.
+    ///   - makeJitter: a fresh random source for the operation's waits; read at most once, at its first failure.
     /// - Returns: ``Action/return`` after a success; after a failure, ``Action/retry(_:)``,
     ///   ``Action/verify(endLostProcessFirst:)`` or ``Action/giveUp(_:)``.
     @inlinable

@@ -1,7 +1,7 @@
 /// The rules that decide whether a failed attempt is retried, how, and after what wait.
 ///
 /// A value: configure it once per client and share it. It never sleeps and never reads a clock; a thin async loop
-/// asks ``decide(_:for:budget:now:throttle:using:)`` after every failure and carries the decision out. What is
+/// asks `decide(_:for:budget:now:throttle:using:)` after every failure and carries the decision out. What is
 /// retried: anything not sent; transaction blocks until their `COMMIT` is in flight; read-only and idempotent
 /// operations after any transient failure. What is not: permanent failures, timeouts and cancellations, and writes
 /// whose outcome is unknown (unless declared idempotent).

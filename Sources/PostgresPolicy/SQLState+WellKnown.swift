@@ -120,3 +120,24 @@ extension SQLState {
     /// 57P05: the session sat idle longer than `idle_session_timeout` and was closed.
     public static let idleSessionTimeout: SQLState = "57P05"
 }
+
+// The names the classes had before they moved to `SQLState.Class`, kept for a release so that code using them gets a
+// fix-it rather than an error.
+extension SQLState {
+    @available(*, deprecated, renamed: "Class.connectionException")
+    public static var connectionException: SQLState { Class.connectionException }
+    @available(*, deprecated, renamed: "Class.dataException")
+    public static var dataException: SQLState { Class.dataException }
+    @available(*, deprecated, renamed: "Class.integrityConstraintViolation")
+    public static var integrityConstraintViolation: SQLState { Class.integrityConstraintViolation }
+    @available(*, deprecated, renamed: "Class.invalidAuthorizationSpecification")
+    public static var invalidAuthorizationSpecification: SQLState { Class.invalidAuthorizationSpecification }
+    @available(*, deprecated, renamed: "Class.transactionRollback")
+    public static var transactionRollback: SQLState { Class.transactionRollback }
+    @available(*, deprecated, renamed: "Class.syntaxErrorOrAccessRuleViolation")
+    public static var syntaxErrorOrAccessRuleViolation: SQLState { Class.syntaxErrorOrAccessRuleViolation }
+    @available(*, deprecated, renamed: "Class.insufficientResources")
+    public static var insufficientResources: SQLState { Class.insufficientResources }
+    @available(*, deprecated, renamed: "Class.operatorIntervention")
+    public static var operatorIntervention: SQLState { Class.operatorIntervention }
+}

@@ -33,8 +33,12 @@
 public struct SQLState: Hashable, Sendable {
     /// The characters, one byte each, first character in the lowest byte.
     private let packed: UInt64
-    /// Two for a class, five for a condition.
+    /// Two for a class, five for a condition; for a literal that is neither, ``malformed`` plus the number of its
+    /// first bytes kept in `packed` (up to eight).
     private let length: UInt8
+
+    /// The flag in `length` of a value made from a literal that is not a code or a class.
+    private static let malformed: UInt8 = 0x80
 
     /// Creates a code or a class from its text, or returns `nil` unless it is 2 or 5 characters of `0-9` and `A-Z`.
     ///
@@ -70,14 +74,19 @@ public struct SQLState: Hashable, Sendable {
     /// Whether this value names a whole class (two characters) rather than one condition.
     public var isClass: Bool { length == 2 }
 
-    /// The class this code belongs to: its first two characters (a class is its own class).
-    public var `class`: SQLState { SQLState(packed: packed & 0xFFFF, length: 2) }
+    /// The class this code belongs to: its first two characters (a class is its own class, and so is a value made
+    /// from a literal that is not a code).
+    public var `class`: SQLState {
+        length & Self.malformed == 0 ? SQLState(packed: packed & 0xFFFF, length: 2) : self
+    }
 
-    /// The code's text, for example `"57P01"`.
+    /// The code's text, for example `"57P01"`; for a value made from a literal that is not a code, the literal (its
+    /// first eight bytes).
     public var code: String {
+        let count = length & ~Self.malformed
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(length))
-        for index in 0..<UInt64(length) {
+        bytes.reserveCapacity(Int(count))
+        for index in 0..<UInt64(count) {
             bytes.append(UInt8(truncatingIfNeeded: packed >> (8 * index)))
         }
         return String(decoding: bytes, as: UTF8.self)
@@ -119,13 +128,21 @@ public protocol SQLStateReporting: Error {
 extension SQLState: ExpressibleByStringLiteral {
     /// Creates a code or class from a literal such as `"40001"` or `"08"`.
     ///
-    /// - Precondition: the literal is 2 or 5 characters of `0-9` and `A-Z`.
+    /// A literal that is not 2 or 5 characters of `0-9` and `A-Z` (`"none"`, as in `error.sqlState ?? "none"`) makes
+    /// a value that is no code: it prints its own text (up to eight characters), equals only the same literal, and
+    /// never matches a SQLSTATE the server sends. It does not trap, since such a literal is most often written
+    /// where an error is being handled.
     public init(stringLiteral value: StaticString) {
-        let parsed = value.withUTF8Buffer { SQLState(utf8: $0) }
-        guard let state = parsed else {
-            preconditionFailure("\(value) is not a SQLSTATE code or class")
+        if let state = value.withUTF8Buffer({ SQLState(utf8: $0) }) {
+            self = state
+            return
         }
-        self = state
+        var packed: UInt64 = 0
+        let count = value.withUTF8Buffer { bytes in
+            for (index, byte) in bytes.prefix(8).enumerated() { packed |= UInt64(byte) << (8 * UInt64(index)) }
+            return min(bytes.count, 8)
+        }
+        self.init(packed: packed, length: Self.malformed | UInt8(count))
     }
 }
 

@@ -23,7 +23,8 @@ public struct ConnectionParameters: Sendable, Hashable {
     /// - Throws: ``TransportError`` with code ``TransportError/Code/invalidConnectionString`` and libpq's reason,
     ///   which names the offending option (`invalid connection option "hots"`) or position. When the text may hold
     ///   a password, the part of the reason that quotes the text is shown as `"…"`. A NUL byte is refused: libpq
-    ///   would read the text only up to it.
+    ///   would read the text only up to it. So is a host name with an `@`, which is what libpq makes of a URL whose
+    ///   password holds an `@` that is not written `%40`.
     public init(_ connectionString: String) throws {
         guard !connectionString.utf8.contains(0) else {
             throw TransportError(
@@ -52,6 +53,17 @@ public struct ConnectionParameters: Sendable, Hashable {
                 options.append(Option(keyword: String(cString: keyword), value: String(cString: value)))
             }
             entry += 1
+        }
+        // libpq splits a URL at its first `@`: in `postgresql://app:pa@ss@db.example.com/app` the password is `pa`
+        // and the host `ss@db.example.com`, which would then be shown (in errors, logs, events) as a host name,
+        // and part of the password with it. A host name never holds an `@`.
+        if options.contains(where: { $0.keyword == "host" && $0.value.contains("@") }) {
+            throw TransportError(
+                code: .invalidConnectionString,
+                message: "a host name cannot contain \"@\": in a URL, write an \"@\" of the user name or password as %40",
+                phase: .connecting,
+                isConnectionUsable: false
+            )
         }
         self.options = options
     }

@@ -14,7 +14,7 @@ extension LibPQConnection {
     /// TLS, and a server starting up, shutting down or full: 57P03, 53300) moves on to the next host, and the last
     /// failure is thrown.
     ///
-    /// - Throws: ``TransportError`` with phase ``TransportError/Phase/connecting``: ``TransportError/Code/connectFailed``
+    /// - Throws: ``TransportError`` with phase `connecting`: ``TransportError/Code/connectFailed``
     ///   with the server's SQLSTATE when it sent one (28P01 wrong password, 3D000 no such database, 57P03 starting
     ///   up or shutting down, 53300 too many clients) or libpq's message when it did not (connection refused, host
     ///   name not resolved); ``TransportError/Code/connectDeadlineExceeded`` (at the end of `timeout`, or of the last

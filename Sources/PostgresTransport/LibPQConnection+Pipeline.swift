@@ -25,10 +25,10 @@ extension LibPQConnection {
     ///   - deadline: When reached, a cancel request is sent; if the server does not answer it within the grace
     ///     period, the connection is closed.
     /// - Throws: ``TransportError``, the batch's first failure, with ``TransportError/statementIndex`` set to the
-    ///   statement it belongs to. Its phase is ``TransportError/Phase/notSent`` when nothing was sent,
-    ///   ``TransportError/Phase/sent`` when the server answered that a statement failed (nothing was committed) or
+    ///   statement it belongs to. Its phase is `notSent` when nothing was sent,
+    ///   `sent` when the server answered that a statement failed (nothing was committed) or
     ///   the connection was lost before the synchronization point was sent, and
-    ///   ``TransportError/Phase/commitInFlight`` when the answer was lost after it was sent (the batch may have
+    ///   `commitInFlight` when the answer was lost after it was sent (the batch may have
     ///   committed) or the implicit commit itself failed.
     public func executeBatch(
         _ statements: [BatchStatement],

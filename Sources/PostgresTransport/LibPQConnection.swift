@@ -13,9 +13,9 @@ import Synchronization
 /// still on its way when its statement ends never cancels the next one: the next statement waits until the request
 /// has been delivered (about one round trip to the server).
 ///
-/// The connection runs on the ``IOThread`` that waits for its socket, chosen when it connects: it is the actor's
+/// The connection runs on the `IOThread` that waits for its socket, chosen when it connects: it is the actor's
 /// executor, so an answer that arrives is read on the thread that saw it, without a hop. A task that runs its
-/// statements with that thread as its task executor preference (``ioThread``) shares the thread as well.
+/// statements with that thread as its task executor preference (`ioThread`) shares the thread as well.
 public actor LibPQConnection {
     /// How a connection behaves, beyond what libpq's connection options say.
     public struct Options: Sendable {

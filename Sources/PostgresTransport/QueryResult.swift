@@ -4,7 +4,7 @@ internal import CLibPQ
 ///
 /// Values are read in place from libpq's result, without copying. A result is immutable once complete, and libpq
 /// documents that such a `PGresult` may be read from any thread; the result is freed when the last reference goes.
-/// A small result of a batch is copied out instead (see ``init(copyingSmall:)``), and libpq's freed at once.
+/// A small result of a batch is copied out instead (see `init(copyingSmall:)`), and libpq's freed at once.
 public final class QueryResult: @unchecked Sendable {
     // @unchecked Sendable: a `.libpq` storage is a completed PGresult that no one mutates after this object takes
     // ownership, and libpq only reads it in the accessors below ("PGresult objects are normally read-only after

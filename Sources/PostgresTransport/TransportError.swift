@@ -10,7 +10,7 @@ public import PostgresPolicy
 /// The client throws it unchanged from the statements of a `transaction` or `withConnection` closure (so that the
 /// client can decide, from these facts, whether to run the closure again) and from a connection string it cannot
 /// parse; operations that give up throw `PostgresError`, whose `lastFailure` is one of these. Both match a
-/// ``SQLState`` pattern the same way (``SQLStateReporting``): `catch SQLState.uniqueViolation`.
+/// `SQLState` pattern the same way (`SQLStateReporting`): `catch SQLState.uniqueViolation`.
 ///
 /// `description` is redacted: it never contains a password, a bound value, the statement, or a statement's error text
 /// from the server (which can quote values, as in `invalid input syntax for type integer: "…"`). It does show why a
@@ -89,7 +89,7 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
     /// The SQLSTATE, when the server sent one (in the error, the connect message or a notice).
     ///
     /// Compare it with a code (`error.sqlState == .uniqueViolation`, or a literal such as `"23505"`), or match a
-    /// class (`case SQLState.Class.integrityConstraintViolation:`); ``SQLState/code`` is its text.
+    /// class (`case SQLState.Class.integrityConstraintViolation:`); `SQLState.code` is its text.
     public var sqlState: SQLState?
     /// True when ``sqlState`` was taken from a WARNING notice that preceded a lost connection (57P01 on an
     /// immediate shutdown, 57P02 when another backend crashed) rather than from an error.

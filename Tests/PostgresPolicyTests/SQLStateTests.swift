@@ -68,7 +68,8 @@ struct SQLStateTests {
         }
     }
 
-    @Test("named classes are classes, and match their codes", arguments: [
+    /// Named classes are classes, and match their codes.
+    @Test(arguments: [
         (SQLState.Class.connectionException, SQLState.connectionFailure),
         (SQLState.Class.dataException, SQLState.invalidTextRepresentation),
         (SQLState.Class.integrityConstraintViolation, SQLState.uniqueViolation),
@@ -80,11 +81,24 @@ struct SQLStateTests {
         (SQLState.Class.objectNotInPrerequisiteState, SQLState.lockNotAvailable),
         (SQLState.Class.operatorIntervention, SQLState.adminShutdown),
     ])
-    func namedClasses(classState: SQLState, member: SQLState) {
+    func namedClassesAreClassesAndMatchTheirCodes(classState: SQLState, member: SQLState) {
         #expect(classState.isClass)
         #expect(classState ~= member)
         #expect(member.class == classState)
         #expect(classState != member)
+    }
+
+    @Test func aLiteralThatIsNoCodePrintsItselfAndMatchesNoCodeWithoutTrapping() {
+        let missing: SQLState? = nil
+        #expect("\(missing ?? "none")" == "none")
+        let typo: SQLState = "2350"
+        #expect(!typo.isClass)
+        #expect(!(typo ~= SQLState.uniqueViolation))
+        #expect(!(SQLState.Class.integrityConstraintViolation ~= typo))
+        #expect(typo.class == typo)
+        #expect(typo == "2350")
+        #expect(typo != "2351")
+        #expect(("a literal far too long" as SQLState).code == "a litera")
     }
 }
 
@@ -113,15 +127,13 @@ struct SQLStateCatchTests {
         }
     }
 
-    @Test("a code or a class matches an error that carries a SQLSTATE")
-    func matchesByCodeAndClass() {
+    @Test func aCodeOrAClassMatchesAnErrorThatCarriesASQLState() {
         #expect(clause(catching: ReportedFailure(sqlState: "23505")) == "unique violation")
         #expect(clause(catching: ReportedFailure(sqlState: .foreignKeyViolation)) == "another constraint")
         #expect(clause(catching: ReportedFailure(sqlState: .serializationFailure)) == "rolled back")
     }
 
-    @Test("no match for another code, no SQLSTATE, or an error that carries none")
-    func otherErrorsDoNotMatch() {
+    @Test func anotherCodeNoSQLStateOrAnErrorThatCarriesNoneDoesNotMatch() {
         #expect(clause(catching: ReportedFailure(sqlState: .syntaxError)) == "other")
         #expect(clause(catching: ReportedFailure(sqlState: nil)) == "other")
         #expect(clause(catching: OtherFailure()) == "other")

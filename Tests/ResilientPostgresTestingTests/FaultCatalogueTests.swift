@@ -108,8 +108,8 @@ struct FaultCatalogueTests {
         }
     }
 
-    @Test("an app matches a SQLSTATE by code or class, on the client's error and the connection's alike")
-    func appMatchesSQLStates() async throws {
+    /// An app matches a SQLSTATE by code or class, on the client's error and the connection's alike.
+    @Test func appMatchesSQLStatesByCodeOrClassOnBothErrors() async throws {
         let database = ScriptedDatabase()
         database.fail("INSERT INTO users", with: .sqlState(.uniqueViolation), times: 2)
         database.fail("INSERT INTO orders", with: .sqlState(.foreignKeyViolation), times: 3)

@@ -11,6 +11,8 @@ public typealias Backoff = PostgresPolicy.Backoff
 public typealias ErrorClass = PostgresPolicy.ErrorClass
 /// One failed attempt of an operation, as ``PostgresError/history`` lists them.
 public typealias RetryAttempt = PostgresPolicy.RetryAttempt
+/// What the client decided after a failure: retry after a delay, or stop for a reason (``PostgresError/Reason``).
+public typealias RetryDecision = PostgresPolicy.RetryDecision
 /// A SQLSTATE code, matchable by class (`"08"` matches `08006`), in `switch` and in `catch`.
 public typealias SQLState = PostgresPolicy.SQLState
 /// An error that carries a SQLSTATE: ``PostgresError`` and ``TransportError``.

@@ -53,7 +53,9 @@ extension PostgresClient {
     /// The closure runs in the caller's isolation: called from an actor (the main actor, say), it may use the
     /// actor's state, and its result comes back to the caller. Called from no actor, it runs on the session's I/O
     /// thread, beside the session, so its statements need no switch of threads; while it runs, the other sessions
-    /// of that thread wait: keep CPU-heavy work out of it, and never block in it.
+    /// of that thread wait: keep CPU-heavy work out of it, and never block in it. Pass a closure: a function passed
+    /// by name (`client.withConnection(transfer)`) does not compile, since its result is not `sending`; write
+    /// `client.withConnection { try await transfer($0) }`.
     public func withConnection<Result>(
         options: OperationOptions = .write,
         isolation: isolated (any Actor)? = #isolation,

@@ -45,6 +45,14 @@ struct BadInputTests {
         expectConnectionStringError("host=db\u{0} password=x", message: "the connection string contains a NUL byte")
     }
 
+    @Test func unescapedAtInAURLPasswordIsRefusedWithoutShowingIt() throws {
+        let message = #"a host name cannot contain "@": in a URL, write an "@" of the user name or password as %40"#
+        expectConnectionStringError("postgresql://app:pa@ssw0rd@db.example.com/app", message: message)
+        expectConnectionStringError("host=ssw0rd@db.example.com", message: message)
+        // Written %40, it is the password's.
+        #expect(try ConnectionParameters("postgresql://app:pa%40ssw0rd@db.example.com/app")["password"] == "pa@ssw0rd")
+    }
+
     // MARK: - Option values libpq checks when connecting
 
     @Test(arguments: [

@@ -3,7 +3,7 @@ import ResilientPostgres
 import Testing
 
 @MainActor
-@Suite(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
+@Suite("Account store", .enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
 struct AccountStoreTests {
     @Test func recordsAPaymentOnce() async throws {
         try await TestDatabase.withFreshClient { client in

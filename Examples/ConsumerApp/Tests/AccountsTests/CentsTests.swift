@@ -2,6 +2,7 @@ import Accounts
 import ResilientPostgres
 import Testing
 
+@Suite("Cents")
 struct CentsTests {
     @Test(.enabled(if: TestDatabase.isAvailable, TestDatabase.skipReason))
     func roundTripsThroughTheServer() async throws {
