@@ -36,4 +36,16 @@ extension PgBouncerTests {
         #expect(local == ["initialized, public"])
         await client.shutdown()
     }
+
+    /// PgBouncer refuses settings in the connection options (before 1.20, and for untracked parameters after).
+    @Test func settingsInTheOptionsStartupParameterAreRefused() async throws {
+        let client = Self.client(["options": "-c search_path=initialized"])
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("SELECT 1", options: .readOnly)
+        }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.attempts == 1)
+        #expect(error?.lastFailure?.message.contains("unsupported startup parameter") == true)
+        await client.shutdown()
+    }
 }
