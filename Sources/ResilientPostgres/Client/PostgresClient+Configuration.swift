@@ -77,8 +77,9 @@ extension PostgresClient {
         /// once. An error the initializer throws itself ends the operation at once, unchanged, as one thrown in a
         /// `withConnection` closure does. Either way the session is closed, never lent. Its statements are not the
         /// operation's: they never make it "may have been applied". It runs within the operation's budget (or the
-        /// connect timeout, for the pool's own connects). Behind PgBouncer in transaction mode, session settings
-        /// made here do not stick: see <doc:PgBouncer>.
+        /// connect timeout, for the pool's own connects). Use only the session it is given: an operation of the
+        /// client itself would wait for a session while this one holds a slot. Behind PgBouncer in transaction mode,
+        /// most session settings made here do not stick: see <doc:PgBouncer>.
         public var sessionInitializer: (@Sendable (PostgresConnection) async throws -> Void)?
         /// Where the client logs retries, reconnects and give-ups (never passwords or bound values).
         public var logger: Logger = Logger(label: "ResilientPostgres")
@@ -123,6 +124,11 @@ extension PostgresClient {
         ///   could not accept.
         public init(_ connectionString: String) throws {
             self.init(connection: try ConnectionParameters(connectionString))
+        }
+
+        /// ``lifetimeJitter`` within 0...1 (0 for a value that is not a number).
+        var lifetimeSpreadFraction: Double {
+            lifetimeJitter > 0 ? min(lifetimeJitter, 1) : 0
         }
 
         /// The name the process was started by, without its directory: what `application_name` falls back to.

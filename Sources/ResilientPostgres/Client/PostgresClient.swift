@@ -66,7 +66,7 @@ public final class PostgresClient: Sendable {
                 reconnectBackoff: configuration.reconnectBackoff,
                 resourceLimitBackoff: configuration.retryPolicy.resourceLimitBackoff,
                 randomSeed: randomSeed,
-                lifetimeSpread: configuration.maxLifetime * min(max(configuration.lifetimeJitter, 0), 1)
+                lifetimeSpread: configuration.maxLifetime * configuration.lifetimeSpreadFraction
             ),
             clock: clock,
             metrics: metrics
