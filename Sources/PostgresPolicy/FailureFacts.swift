@@ -86,7 +86,8 @@ extension FailureFacts {
 
         private init(_ value: Value) { self.value = value }
 
-        /// Opening the connection (DNS, TCP, TLS, authentication); no statement existed on the server.
+        /// Opening the connection (DNS, TCP, TLS, authentication), or setting the new session up before its first use;
+        /// no statement of the operation existed on the server.
         public static let connecting = Phase(.connecting)
         /// Connected, but not one byte of the statement reached the socket.
         public static let notSent = Phase(.notSent)

@@ -56,6 +56,51 @@ struct HousekeepingTests {
         await client.shutdown()
     }
 
+    @Test func sessionsOpenedTogetherAreReplacedAcrossTheJitterWindow() async throws {
+        let database = ScriptedDatabase()
+        database.answer("SELECT balance", with: .value(100))
+        // Ten operations at once, each holding its session for a second: ten sessions open at the same instant.
+        database.fail("SELECT balance", with: .slow(.seconds(1)), times: 10)
+        let client = PostgresClient.testing(database, randomSeed: 7) { configuration in
+            configuration.idleTimeout = .seconds(3_600)
+            configuration.maxLifetime = .seconds(600)
+            configuration.lifetimeJitter = 0.5
+        }
+        try await database.clock.run {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { _ = try await client.query("SELECT balance FROM accounts", options: .readOnly) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(database.connects.count == 10)
+        #expect(database.connects.allSatisfy { $0.time == .zero })
+
+        // Step from one housekeeping turn to the next, noting when each session closes.
+        var closedAt: [Duration] = []
+        while !database.openSessions.isEmpty {
+            for _ in 0..<200 where database.clock.pendingHousekeeping.isEmpty {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let due = try #require(database.clock.pendingHousekeeping.first)
+            let closed = database.closedSessions.count
+            database.clock.advance(to: due)
+            for _ in 0..<200 where database.closedSessions.count == closed {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let now = database.clock.elapsed
+            closedAt += Array(repeating: now, count: database.closedSessions.count - closed)
+        }
+        // Every lifetime between 300 and 600 seconds, never above the maximum, and spread over the window rather
+        // than all at once.
+        #expect(closedAt.count == 10)
+        #expect(closedAt.allSatisfy { $0 >= .seconds(300) && $0 <= .seconds(600) })
+        #expect(Set(closedAt).count >= 8)
+        #expect(closedAt.max()! - closedAt.min()! >= .seconds(150))
+        await client.shutdown()
+    }
+
     @Test func minimumIdleSessionsAreKeptWithoutAService() async throws {
         let database = ScriptedDatabase()
         database.answer("SELECT balance", with: .value(100))

@@ -28,7 +28,16 @@ extension PostgresClient {
         /// for is closed at once instead (beyond the minimum idle ones).
         public var idleTimeout: Duration = .seconds(30)
         /// Sessions are replaced after this long, so they follow DNS and configuration changes.
+        ///
+        /// The longest a session lives: each one's lifetime is drawn at random up to ``lifetimeJitter`` shorter.
         public var maxLifetime: Duration = .seconds(1800)
+        /// How much shorter than ``maxLifetime`` a session's lifetime may be, as a fraction of it (0 to 1).
+        ///
+        /// Each session's lifetime is drawn at random between `maxLifetime × (1 - lifetimeJitter)` and `maxLifetime`,
+        /// never above it, so that sessions opened at one moment (a pool filled at start, or after a failover) are
+        /// replaced over a window instead of all at once. The default, 0.1, spreads the default 30 minutes over the
+        /// last 3; 0 replaces every session exactly at ``maxLifetime``.
+        public var lifetimeJitter: Double = 0.1
         /// A session idle for longer is checked with a round trip before it is lent out.
         public var livenessCheckAfterIdle: Duration = .seconds(30)
         /// The longest one connect may take (across every host listed), within the operation's budget.
@@ -56,6 +65,22 @@ extension PostgresClient {
         /// Whether `query` and `execute` use named prepared statements. The default, ``StatementCaching/unnamed``,
         /// uses only the unnamed statement, which works behind PgBouncer in transaction mode.
         public var statementCaching: StatementCaching = .unnamed
+        /// Sets up every new session before its first use: `SET`s, `search_path`, `SET ROLE`, prepared statements.
+        ///
+        /// Session state does not survive a reconnect or a failover, so the client runs it on every session it opens
+        /// (for an operation, for the pool's reconnects while the database is unreachable, for the minimum idle
+        /// sessions), and again after each reset of a session a `withConnection` or `transaction` closure used
+        /// (the reset undoes every `SET`). It never runs more than that: not once per operation.
+        ///
+        /// A failure is classified like a failed connect, as nothing of the operation was sent on the session: a
+        /// lost session, 57P01 or 53300 is retried within the operation's budget; 42704 from a bad `SET` fails at
+        /// once. An error the initializer throws itself ends the operation at once, unchanged, as one thrown in a
+        /// `withConnection` closure does. Either way the session is closed, never lent. Its statements are not the
+        /// operation's: they never make it "may have been applied". It runs within the operation's budget (or the
+        /// connect timeout, for the pool's own connects). Use only the session it is given: an operation of the
+        /// client itself would wait for a session while this one holds a slot. Behind PgBouncer in transaction mode,
+        /// most session settings made here do not stick: see <doc:PgBouncer>.
+        public var sessionInitializer: (@Sendable (PostgresConnection) async throws -> Void)?
         /// Where the client logs retries, reconnects and give-ups (never passwords or bound values).
         public var logger: Logger = Logger(label: "ResilientPostgres")
         /// The prefix of every swift-metrics label the client reports (`postgres_client_attempts_total`, ...).
@@ -74,10 +99,12 @@ extension PostgresClient {
         /// so that after a failover the client finds the new primary among the hosts listed), TCP keepalives are on
         /// (`keepalives_idle=10`, `keepalives_interval=5`, `keepalives_count=3`: an idle session to a dead peer is
         /// noticed in about 25 seconds rather than hours), and `tcp_user_timeout=25000` bounds how long sent data
-        /// may stay unacknowledged (a peer that vanished mid-statement is noticed as soon).
+        /// may stay unacknowledged (a peer that vanished mid-statement is noticed as soon). The server sees the
+        /// process's name as `application_name` (in `pg_stat_activity`), unless the options or `PGAPPNAME` name one.
         public init(connection: ConnectionParameters) {
             var connection = connection
             let defaults: KeyValuePairs<String, String> = [
+                "fallback_application_name": Self.processName,
                 "target_session_attrs": "read-write",
                 "keepalives": "1",
                 "keepalives_idle": "10",
@@ -97,6 +124,16 @@ extension PostgresClient {
         ///   could not accept.
         public init(_ connectionString: String) throws {
             self.init(connection: try ConnectionParameters(connectionString))
+        }
+
+        /// ``lifetimeJitter`` within 0...1 (0 for a value that is not a number).
+        var lifetimeSpreadFraction: Double {
+            lifetimeJitter > 0 ? min(lifetimeJitter, 1) : 0
+        }
+
+        /// The name the process was started by, without its directory: what `application_name` falls back to.
+        static var processName: String {
+            CommandLine.arguments.first?.split(separator: "/").last.map(String.init) ?? "ResilientPostgres"
         }
     }
 }

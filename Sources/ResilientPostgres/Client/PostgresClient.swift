@@ -53,6 +53,9 @@ public final class PostgresClient: Sendable {
         }
         self.pool = ConnectionPool(
             connector: connector,
+            initializer: configuration.sessionInitializer.map {
+                SessionInitializer(body: $0, statementCaching: configuration.statementCaching)
+            },
             options: PoolOptions(
                 maxConnections: configuration.maxConnections,
                 minimumIdleConnections: configuration.minimumIdleConnections,
@@ -62,7 +65,8 @@ public final class PostgresClient: Sendable {
                 connectTimeout: configuration.connectTimeout,
                 reconnectBackoff: configuration.reconnectBackoff,
                 resourceLimitBackoff: configuration.retryPolicy.resourceLimitBackoff,
-                randomSeed: randomSeed
+                randomSeed: randomSeed,
+                lifetimeSpread: configuration.maxLifetime * configuration.lifetimeSpreadFraction
             ),
             clock: clock,
             metrics: metrics

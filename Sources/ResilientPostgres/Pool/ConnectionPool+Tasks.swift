@@ -141,7 +141,7 @@ extension ConnectionPool {
     /// The prober's connect, in the slot the machine reserved for it; returns the work that follows.
     func probe(by deadline: Instant, adopting: Bool) async -> [Work] {
         do {
-            let connection = try await connector.connect(deadline: deadline)
+            let connection = try await open(deadline: deadline)
             return start(actions(adopting: adopting) {
                 $0.connected(connection, host: connection.host, for: .prober, now: $1).actions
             })

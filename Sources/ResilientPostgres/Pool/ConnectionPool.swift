@@ -55,17 +55,28 @@ package final class ConnectionPool: Sendable {
     }
 
     let connector: any DatabaseConnector
+    /// Sets up every session opened, and every session reset, before it is lent.
+    let initializer: SessionInitializer?
     let clock: any ClientClock
     let metrics: ClientMetrics?
     let state: Mutex<State>
     /// The instant the machine's instants count from.
     let origin: Instant
 
-    init(connector: any DatabaseConnector, options: PoolOptions, clock: any ClientClock, metrics: ClientMetrics?) {
+    init(
+        connector: any DatabaseConnector,
+        initializer: SessionInitializer? = nil,
+        options: PoolOptions,
+        clock: any ClientClock,
+        metrics: ClientMetrics?
+    ) {
         self.connector = connector
+        self.initializer = initializer
         self.clock = clock
         self.metrics = metrics
-        self.state = Mutex(State(machine: Machine(options: options)))
+        // Seeded apart from the prober's jitter, so that one does not follow the other.
+        let lifetimeDraws = options.randomSeed.map { SplitMix64(seed: $0 ^ 0x6C69_6665_7469_6D65) } ?? SplitMix64()
+        self.state = Mutex(State(machine: Machine(options: options, lifetimeDraws: lifetimeDraws)))
         self.origin = clock.now
     }
 
@@ -112,8 +123,9 @@ package final class ConnectionPool: Sendable {
 
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
     /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
-    /// undone first, within the operation's `deadline` (the operation waits for it), and a session whose reset
-    /// fails, or that no time is left to reset, is closed.
+    /// undone first, within the operation's `deadline` (the operation waits for it), then the session is set up
+    /// again by the initializer, as the reset undid its settings too; a session whose reset or set-up fails, or that
+    /// no time is left to reset, is closed.
     func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
         let reusable = reuse && lease.connection.isReadyForReuse
         let end = deadline.map(poolInstant)
@@ -128,6 +140,7 @@ package final class ConnectionPool: Sendable {
                 deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
                 deadline: clockInstant(resetDeadline)
             )
+            try await initializer?.run(on: lease.connection, deadline: clockInstant(resetDeadline))
             succeeded = true
         } catch {
             succeeded = false
@@ -153,7 +166,7 @@ package final class ConnectionPool: Sendable {
     func openMinimumIdle() async {
         while let connectDeadline = transition({ ($0.reserveMinimumIdleSlot(now: $1), []) }).0 {
             do {
-                let connection = try await connector.connect(deadline: clockInstant(connectDeadline))
+                let connection = try await open(deadline: clockInstant(connectDeadline))
                 await perform(actions {
                     $0.connected(connection, host: connection.host, for: .minimumIdle, now: $1).actions
                 })
@@ -220,13 +233,28 @@ package final class ConnectionPool: Sendable {
     private func connect(deadline: Instant) async -> (Machine.Step, Effects) {
         let outcome: (Machine.Step?, Effects)
         do {
-            let connection = try await connector.connect(deadline: deadline)
+            let connection = try await open(deadline: deadline)
             outcome = transition { $0.connected(connection, host: connection.host, for: .operation, now: $1) }
         } catch {
             outcome = transition { $0.connectFailed(error, for: .operation, now: $1) }
         }
         // An operation's connect always ends in a step for it.
         return (outcome.0!, outcome.1)
+    }
+
+    /// Opens a session and sets it up with the initializer, for an operation, the prober or the minimum idle
+    /// sessions. A session whose set-up fails is closed before the failure is reported, while its slot is still
+    /// taken, so that the sessions open never exceed the maximum.
+    func open(deadline: Instant) async throws -> any DatabaseConnection {
+        let connection = try await connector.connect(deadline: deadline)
+        guard let initializer else { return connection }
+        do {
+            try await initializer.run(on: connection, deadline: deadline)
+        } catch {
+            await connection.close()
+            throw error
+        }
+        return connection
     }
 
     // MARK: - Running what the machine decides

@@ -6,6 +6,9 @@ package struct PoolOptions: Sendable {
     package var minimumIdleConnections: Int
     package var idleTimeout: Duration
     package var maxLifetime: Duration
+    /// How much shorter than ``maxLifetime`` a session's lifetime may be: each session's is drawn at random between
+    /// `maxLifetime - lifetimeSpread` and `maxLifetime`, so that sessions opened together are not replaced together.
+    package var lifetimeSpread: Duration
     package var livenessCheckAfterIdle: Duration
     package var connectTimeout: Duration
     /// The prober's pace while the database is unreachable.
@@ -29,12 +32,14 @@ package struct PoolOptions: Sendable {
         reconnectBackoff: Backoff,
         resourceLimitBackoff: Backoff,
         livenessCheckTimeout: Duration = .seconds(5),
-        randomSeed: UInt64?
+        randomSeed: UInt64?,
+        lifetimeSpread: Duration = .zero
     ) {
         self.maxConnections = maxConnections
         self.minimumIdleConnections = minimumIdleConnections
         self.idleTimeout = idleTimeout
         self.maxLifetime = maxLifetime
+        self.lifetimeSpread = min(max(lifetimeSpread, .zero), maxLifetime)
         self.livenessCheckAfterIdle = livenessCheckAfterIdle
         self.connectTimeout = connectTimeout
         self.reconnectBackoff = reconnectBackoff

@@ -84,9 +84,15 @@ extension PoolStateMachine {
 
     /// When an idle session is to be closed: at its idle timeout or at the end of its lifetime, whichever is first.
     func expiry(of session: Session) -> Instant {
-        let endOfLife = session.openedAt.advanced(by: options.maxLifetime)
-        guard case .idle(let since) = session.state else { return endOfLife }
-        return min(since.advanced(by: options.idleTimeout), endOfLife)
+        guard case .idle(let since) = session.state else { return session.endOfLife }
+        return min(since.advanced(by: options.idleTimeout), session.endOfLife)
+    }
+
+    /// The lifetime of a session opened now: the maximum, less a random part of the spread (see
+    /// ``PoolOptions/lifetimeSpread``), drawn from the machine's own generator so that a seed reproduces it.
+    mutating func drawLifetime() -> Duration {
+        guard options.lifetimeSpread > .zero else { return options.maxLifetime }
+        return options.maxLifetime - options.lifetimeSpread * Double.random(in: 0...1, using: &lifetimeDraws)
     }
 
     /// The housekeeping timer went off: closes the idle sessions that sat longer than the idle timeout or are past

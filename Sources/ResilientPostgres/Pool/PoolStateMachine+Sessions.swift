@@ -14,10 +14,10 @@ extension PoolStateMachine {
         }
 
         /// Adds a session and returns its id; `value` tells it from the sessions that had its place before.
-        mutating func add(_ connection: Connection, value: Int, epoch: Int, openedAt: Instant) -> SessionID {
+        mutating func add(_ connection: Connection, value: Int, epoch: Int, endOfLife: Instant) -> SessionID {
             let index = free.popLast() ?? places.count
             let id = SessionID(index: index, value: value)
-            let session = Session(id: id, connection: connection, epoch: epoch, openedAt: openedAt, state: .leased)
+            let session = Session(id: id, connection: connection, epoch: epoch, endOfLife: endOfLife, state: .leased)
             if index == places.count { places.append(session) } else { places[index] = session }
             count += 1
             return id

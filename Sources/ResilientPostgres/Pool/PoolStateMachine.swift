@@ -117,7 +117,8 @@ package struct PoolStateMachine<Connection: Sendable> {
         package let id: SessionID
         package let connection: Connection
         package let epoch: Int
-        package let openedAt: Instant
+        /// When the session is past its lifetime: when it opened, plus a lifetime drawn for it.
+        package let endOfLife: Instant
         package var state: State
     }
 
@@ -150,11 +151,16 @@ package struct PoolStateMachine<Connection: Sendable> {
     /// The operations' timer, while set.
     package private(set) var operationsTimer: Timer?
     package internal(set) var housekeeping = Housekeeping.stopped
+    /// Draws each session's lifetime within the spread.
+    var lifetimeDraws: SplitMix64
     private var nextID = 0
 
-    package init(options: PoolOptions) {
+    /// A machine for `options`, drawing sessions' lifetimes from `lifetimeDraws` (a seeded generator in tests and
+    /// simulations, a randomly seeded one otherwise).
+    package init(options: PoolOptions, lifetimeDraws: SplitMix64 = SplitMix64(seed: 0)) {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
         self.options = options
+        self.lifetimeDraws = lifetimeDraws
     }
 
     package var counts: Counts { Counts(open: openCount, idle: idle.count, waiting: waiters.count) }
@@ -257,7 +263,8 @@ package struct PoolStateMachine<Connection: Sendable> {
         connecting -= 1
         if purpose == .minimumIdle { openingIdle -= 1 }
         if let host { resolvedHostNames.insert(host.lowercased()) }
-        let id = sessions.add(connection, value: makeID(), epoch: epoch, openedAt: now)
+        let endOfLife = now.advanced(by: drawLifetime())
+        let id = sessions.add(connection, value: makeID(), epoch: epoch, endOfLife: endOfLife)
         var actions: [Action] = []
         guard !isShutDown else {
             startClosing(id, &actions)
@@ -377,7 +384,7 @@ package struct PoolStateMachine<Connection: Sendable> {
     /// Whether a session may be kept: the pool is running, and the session is of the current epoch and within its
     /// lifetime.
     func isFit(_ session: Session, now: Instant) -> Bool {
-        !isShutDown && session.epoch == epoch && session.openedAt.duration(to: now) < options.maxLifetime
+        !isShutDown && session.epoch == epoch && now < session.endOfLife
     }
 
     func isDueACheck(_ id: SessionID, now: Instant) -> Bool {

@@ -26,13 +26,14 @@ final class Subject {
         maxConnections: Int,
         minimumIdle: Int = 0,
         maxLifetime: Int = 1_800,
+        lifetimeSpread: Int = 0,
         reconnectBackoff: Backoff = .constant(.milliseconds(500))
     ) {
         machine = Machine(options: PoolOptions(
             maxConnections: maxConnections, minimumIdleConnections: minimumIdle, idleTimeout: .seconds(60),
             maxLifetime: .seconds(maxLifetime), livenessCheckAfterIdle: .seconds(30), connectTimeout: .seconds(10),
             reconnectBackoff: reconnectBackoff, resourceLimitBackoff: .constant(.seconds(2)),
-            livenessCheckTimeout: .seconds(5), randomSeed: 1
+            livenessCheckTimeout: .seconds(5), randomSeed: 1, lifetimeSpread: .seconds(lifetimeSpread)
         ))
     }
 
@@ -141,11 +142,19 @@ final class Subject {
 
     /// Reports that a timer went off; nil when the machine ignored it.
     func fire(_ timer: Machine.Timer, at now: Double) -> [String]? {
-        machine.timerFired(timer, now: at(now)).map(told)
+        fire(timer, at: at(now))
+    }
+
+    func fire(_ timer: Machine.Timer, at now: PoolInstant) -> [String]? {
+        machine.timerFired(timer, now: now).map(told)
     }
 
     func housekeepingFinished(at now: Double) -> [String] {
-        told(machine.housekeepingFinished(now: at(now)))
+        housekeepingFinished(at: at(now))
+    }
+
+    func housekeepingFinished(at now: PoolInstant) -> [String] {
+        told(machine.housekeepingFinished(now: now))
     }
 
     // MARK: Telling

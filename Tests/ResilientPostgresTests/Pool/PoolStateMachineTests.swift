@@ -293,6 +293,35 @@ struct PoolStateMachineTests {
         #expect(pool.release(c1, at: 60) == ["set housekeeping timer for 100.0"])
     }
 
+    @Test func lifetimesAreDrawnAcrossTheSpreadAndNeverExceedTheMaximum() throws {
+        let pool = Subject(maxConnections: 50, maxLifetime: 100, lifetimeSpread: 40)
+        let leases = try (0..<50).map { try pool.open("c\($0)", at: 0) }
+        let ends = leases.map { pool.machine.sessions[$0.id]!.endOfLife }
+        #expect(ends.allSatisfy { $0 >= at(60) && $0 <= at(100) })
+        // Spread over the window, not bunched: every fifth of it has some.
+        let fifths = Set(ends.map { Int(($0.sinceOrigin - .seconds(60)) / .seconds(8)) })
+        #expect(fifths.isSuperset(of: 0..<5))
+        #expect(Set(ends).count == 50)
+    }
+
+    @Test func sessionsOpenedTogetherAreClosedOneByOneAsTheirLifetimesEnd() throws {
+        // Lifetimes between 25 and 50 seconds, all ending before the idle timeout (60 seconds).
+        let pool = Subject(maxConnections: 3, maxLifetime: 50, lifetimeSpread: 25)
+        let leases = try (1...3).map { try pool.open("c\($0)", at: 0) }
+        for lease in leases { _ = pool.release(lease, at: 1) }
+        let ends = leases.map { pool.machine.sessions[$0.id]!.endOfLife }.sorted()
+        var closes: [[String]] = []
+        for end in ends {
+            let timer = try #require(pool.timers.last)
+            #expect(timer.deadline == end)
+            closes.append(try #require(pool.fire(timer, at: end)))
+            for lease in leases where pool.machine.sessions[lease.id]?.state == .closing { _ = pool.closed(lease) }
+            _ = pool.housekeepingFinished(at: end)
+        }
+        #expect(closes.map(\.count) == [1, 1, 1])
+        #expect(pool.counts == .init(open: 0, idle: 0, waiting: 0))
+    }
+
     @Test func minimumIdleSessionsAreOpenedUpToTheMinimumAndNoFurther() throws {
         let pool = Subject(maxConnections: 3, minimumIdle: 2)
         #expect(pool.request(deadline: 60, at: 0) == ("connect", ["set housekeeping timer for 5.0"]))
