@@ -94,7 +94,8 @@ struct SessionFailureTests {
 
     @Test func concurrentStatementOnOneConnectionIsRefused() async throws {
         let connection = try await TestServer.connect()
-        async let slow = connection.execute("SELECT pg_sleep(0.3)")
+        // Long enough to be still running when the second statement comes, however loaded the machine.
+        async let slow = connection.execute("SELECT pg_sleep(3)")
         try await Task.sleep(for: .milliseconds(50))
         let error = await #expect(throws: TransportError.self) { try await connection.execute("SELECT 1") }
         #expect(error?.code == .connectionBusy)
