@@ -148,8 +148,8 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
     /// The host names a connect found an address for (libpq named the address), even when connecting to it then
     /// failed.
     public var resolvedHostNames: [String] = []
-    /// The error of another layer this failure stands for: with ``Code/credentialUnavailable``, the
-    /// error the app's credential provider threw. Shown by `String(reflecting:)` only; `description` names its type.
+    /// The error of another layer this failure stands for: with ``Code/credentialUnavailable``, the error the app's
+    /// credential provider threw. Descriptions name only its type: its text is the app's, and may quote a token.
     public var underlyingError: (any Error)?
 
     /// Makes an error from its facts.
@@ -208,7 +208,8 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         if let hint { text += ", hint: \(String(reflecting: hint))" }
         if let position { text += ", position: \(position)" }
         if let statement { text += ", statement: \(String(reflecting: statement))" }
-        if let underlyingError { text += ", underlying error: \(String(reflecting: underlyingError))" }
+        // Its type only: the error is the app's, whose text may quote what it was given (a token, say).
+        if let underlyingError { text += ", underlying error: \(type(of: underlyingError))" }
         return text + ")"
     }
 
