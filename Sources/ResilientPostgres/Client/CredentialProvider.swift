@@ -78,8 +78,10 @@ public struct CredentialProvider: Sendable {
     ///
     /// - Parameters:
     ///   - refreshMargin: how long before a credential's expiry it stops being used for new sessions (60 s).
-    ///   - fetch: fetches a credential; it may throw ``CredentialError`` to say whether retrying can help. It
-    ///     should end soon after its task is cancelled: the client's `shutdown()` cancels a fetch and waits for it.
+    ///   - fetch: fetches a credential; it may throw ``CredentialError`` to say whether retrying can help. Bound its
+    ///     own calls (a timeout on the identity service's request): connects wait for a fetch until their
+    ///     operation's deadline, and later ones join a fetch still under way, so one that never ends holds every
+    ///     new session. It should end soon after its task is cancelled: `shutdown()` cancels it and waits.
     public init(
         refreshMargin: Duration = .seconds(60),
         _ fetch: @escaping @Sendable () async throws -> Credential
