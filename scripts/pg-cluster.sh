@@ -26,7 +26,8 @@
 # standby can be rebuilt (say after a failover) where clients expect it.
 #
 # Each cluster is configured for speed and for fault tests: no fsync, replication allowed (wal_level=replica, role
-# `replicator`), role `app` (password app-secret, SCRAM) and role `rejectme` (always rejected by pg_hba.conf).
+# `replicator`), role `app` (password app-secret, SCRAM), role `rejectme` (always rejected by pg_hba.conf), and group
+# `password_signin`, whose members must sign in with their passwords (SCRAM) while other roles are trusted.
 #
 # scripts/lib/ holds the rest, each file with its description: pg-init.sh (new data directories, copied from one
 # initdb per checkout), pg-standby.sh (standbys and promotion), pg-tls.sh and pgbouncer.sh.

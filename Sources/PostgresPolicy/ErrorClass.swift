@@ -5,7 +5,7 @@
 public struct ErrorClass: Hashable, Sendable, CaseIterable {
     enum Value: Hashable, Sendable, CaseIterable {
         case unreachable, hostNotFound, serverWentAway, serverUnavailable, resourceLimit, readOnlyHost
-        case transactionConflict, staleStatement, outcomeUnknown, deadline, cancelled, permanent
+        case credentialUnavailable, transactionConflict, staleStatement, outcomeUnknown, deadline, cancelled, permanent
     }
 
     let value: Value
@@ -29,6 +29,10 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
     /// A write reached a hot standby (25006 while `in_hot_standby` is on): the host is no longer the primary. Also
     /// when connecting for writes finds only standbys (libpq's `session is read-only`), as during a failover.
     public static let readOnlyHost = ErrorClass(.readOnlyHost)
+    /// The app's credential provider could not supply a credential for a new session now (its token service did
+    /// not answer, say): retried with backoff. Nothing was sent to the database. A provider's permanent failure is
+    /// ``permanent``.
+    public static let credentialUnavailable = ErrorClass(.credentialUnavailable)
     /// The server aborted the transaction to resolve a conflict (40001, 40P01, 55P03).
     public static let transactionConflict = ErrorClass(.transactionConflict)
     /// A prepared statement's cached plan no longer fits the table (0A000 `cached plan must not change ...`), or
@@ -41,8 +45,8 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
     public static let deadline = ErrorClass(.deadline)
     /// The caller, or a cancel request, cancelled the attempt.
     public static let cancelled = ErrorClass(.cancelled)
-    /// A failure retrying cannot fix: authentication, missing database, SQL errors, data and constraint errors,
-    /// TLS configuration, and every code not known to be transient.
+    /// A failure retrying cannot fix: authentication, a credential provider's permanent failure, missing database,
+    /// SQL errors, data and constraint errors, TLS configuration, and every code not known to be transient.
     public static let permanent = ErrorClass(.permanent)
 
     /// Every class, in declaration order.
@@ -54,7 +58,7 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
     public var isTransient: Bool {
         switch value {
         case .unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost,
-            .transactionConflict, .staleStatement:
+            .credentialUnavailable, .transactionConflict, .staleStatement:
             true
         case .hostNotFound, .outcomeUnknown, .deadline, .cancelled, .permanent:
             false
@@ -69,7 +73,8 @@ public struct ErrorClass: Hashable, Sendable, CaseIterable {
         switch value {
         case .serverWentAway, .resourceLimit, .readOnlyHost, .transactionConflict, .staleStatement, .outcomeUnknown:
             true
-        case .unreachable, .hostNotFound, .serverUnavailable, .deadline, .cancelled, .permanent:
+        case .unreachable, .hostNotFound, .serverUnavailable, .credentialUnavailable, .deadline, .cancelled,
+            .permanent:
             false
         }
     }
@@ -85,6 +90,7 @@ extension ErrorClass: CustomStringConvertible {
         case .serverUnavailable: "server unavailable"
         case .resourceLimit: "resource limit"
         case .readOnlyHost: "read-only host"
+        case .credentialUnavailable: "credential unavailable"
         case .transactionConflict: "transaction conflict"
         case .staleStatement: "stale statement"
         case .outcomeUnknown: "outcome unknown"
@@ -111,6 +117,8 @@ extension ErrorClass: CustomStringConvertible {
         case .readOnlyHost:
             "Connect to the primary (list every host with target_session_attrs=read-write) and run it again; "
                 + "during a failover, once a standby has been promoted."
+        case .credentialUnavailable:
+            "Check the credential provider's identity service (reachable, signed in, permitted); retry later."
         case .transactionConflict:
             "Run the whole transaction again; if conflicts persist, shorten transactions or take locks in one order."
         case .staleStatement:

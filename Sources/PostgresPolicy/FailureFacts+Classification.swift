@@ -1,17 +1,18 @@
 extension FailureFacts {
     /// The class of this failure: what went wrong, independent of what the operation allows.
     ///
-    /// Read in this order: the connection layer's own ``Kind``; a connect whose host names never existed
-    /// (``hostNameNeverResolved``, ``ErrorClass/hostNotFound``); a DETAIL saying the transaction already committed
-    /// locally (``ErrorClass/outcomeUnknown``); the SQLSTATE of an error (a class such as 08 or 53 covers all its
-    /// codes); pgbouncer's and libpq's messages; then a notice's SQLSTATE or a lost connection
-    /// (``ErrorClass/serverWentAway``). Anything else is ``ErrorClass/permanent``.
+    /// Read in this order: the connection layer's own ``Kind`` (a credential provider's failure among them); a
+    /// connect whose host names never existed (``hostNameNeverResolved``, ``ErrorClass/hostNotFound``); a DETAIL
+    /// saying the transaction already committed locally (``ErrorClass/outcomeUnknown``); the SQLSTATE of an error (a
+    /// class such as 08 or 53 covers all its codes); pgbouncer's and libpq's messages; then a notice's SQLSTATE or a
+    /// lost connection (``ErrorClass/serverWentAway``). Anything else is ``ErrorClass/permanent``.
     public var errorClass: ErrorClass {
         switch kind.value {
         case .cancelled: return .cancelled
         case .deadlineExpired: return .deadline
         case .connectDeadlineExpired: return .unreachable
-        case .commitRolledBack, .invalidParameter: return .permanent
+        case .commitRolledBack, .invalidParameter, .credentialRefused: return .permanent
+        case .credentialUnavailable: return .credentialUnavailable
         case .reported: break
         }
         if hostNameNeverResolved && phase == .connecting { return .hostNotFound }
@@ -49,7 +50,7 @@ extension FailureFacts {
         if committedLocally || earlierWorkMayHaveTakenEffect { return true }
         guard phase.mayHaveReachedServer else { return false }
         switch kind.value {
-        case .commitRolledBack, .invalidParameter: return false
+        case .commitRolledBack, .invalidParameter, .credentialUnavailable, .credentialRefused: return false
         case .reported, .cancelled, .deadlineExpired, .connectDeadlineExpired: break
         }
         guard let sqlState, let severity, severity == .error || severity == .fatal else { return true }

@@ -160,6 +160,7 @@ extension FailureFacts {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         enum Value: Hashable, Sendable {
             case reported, connectDeadlineExpired, deadlineExpired, cancelled, commitRolledBack, invalidParameter
+            case credentialUnavailable, credentialRefused
         }
 
         let value: Value
@@ -180,6 +181,13 @@ extension FailureFacts {
         /// A parameter could not be sent (for example a NUL byte in a text value). Permanent; nothing was sent.
         public static let invalidParameter = Kind(.invalidParameter)
 
+        /// The app's credential provider failed in a way it marked transient (or did not mark): nothing was sent,
+        /// and a later fetch may succeed. ``ErrorClass/credentialUnavailable``.
+        public static let credentialUnavailable = Kind(.credentialUnavailable)
+        /// The app's credential provider failed in a way it marked permanent: nothing was sent, and asking again
+        /// cannot help. ``ErrorClass/permanent``.
+        public static let credentialRefused = Kind(.credentialRefused)
+
         /// The kind's name.
         public var description: String {
             switch value {
@@ -189,6 +197,8 @@ extension FailureFacts {
             case .cancelled: "cancelled"
             case .commitRolledBack: "COMMIT rolled back"
             case .invalidParameter: "invalid parameter"
+            case .credentialUnavailable: "credential unavailable"
+            case .credentialRefused: "credential refused"
             }
         }
     }

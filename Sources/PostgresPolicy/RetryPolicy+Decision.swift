@@ -36,8 +36,8 @@ extension RetryPolicy {
         case .permanent, .hostNotFound: return fail(.permanent)
         case .cancelled: return fail(.cancelled)
         case .deadline: return fail(.timedOut)
-        case .unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost, .transactionConflict,
-            .staleStatement, .outcomeUnknown:
+        case .unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost, .credentialUnavailable,
+            .transactionConflict, .staleStatement, .outcomeUnknown:
             break
         }
         if failure.leavesOutcomeUnknown(for: safety) && !safety.mayRepeat {
@@ -62,7 +62,7 @@ extension RetryPolicy {
 
         let decision: RetryDecision
         switch errorClass.value {
-        case .unreachable, .serverUnavailable:
+        case .unreachable, .serverUnavailable, .credentialUnavailable:
             decision = .backOff(for: backoffDelay(backoff))
         case .resourceLimit:
             decision = .backOff(for: backoffDelay(resourceLimitBackoff))

@@ -32,6 +32,7 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
             case connectionClosed
             case connectionBusy
             case unsupportedResult
+            case credentialUnavailable
         }
 
         private let base: Base
@@ -60,6 +61,9 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
         public static let connectionBusy = Code(base: .connectionBusy)
         /// The statement produced a result the transport does not handle (`COPY`); the connection was closed.
         public static let unsupportedResult = Code(base: .unsupportedResult)
+        /// No credential could be had for a new session: the app's credential provider failed (its error is
+        /// ``TransportError/underlyingError``). Nothing was sent to the server.
+        public static let credentialUnavailable = Code(base: .credentialUnavailable)
 
         public var description: String {
             switch base {
@@ -75,6 +79,7 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
             case .connectionClosed: "connection closed"
             case .connectionBusy: "connection busy"
             case .unsupportedResult: "unsupported result"
+            case .credentialUnavailable: "credential unavailable"
             }
         }
     }
@@ -143,6 +148,9 @@ public struct TransportError: Error, Sendable, SQLStateReporting {
     /// The host names a connect found an address for (libpq named the address), even when connecting to it then
     /// failed.
     public var resolvedHostNames: [String] = []
+    /// The error of another layer this failure stands for: with ``Code/credentialUnavailable``, the error the app's
+    /// credential provider threw. Descriptions name only its type: its text is the app's, and may quote a token.
+    public var underlyingError: (any Error)?
 
     /// Makes an error from its facts.
     public init(
@@ -200,6 +208,8 @@ extension TransportError: CustomStringConvertible, CustomDebugStringConvertible 
         if let hint { text += ", hint: \(String(reflecting: hint))" }
         if let position { text += ", position: \(position)" }
         if let statement { text += ", statement: \(String(reflecting: statement))" }
+        // Its type only: the error is the app's, whose text may quote what it was given (a token, say).
+        if let underlyingError { text += ", underlying error: \(type(of: underlyingError))" }
         return text + ")"
     }
 

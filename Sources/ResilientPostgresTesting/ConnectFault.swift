@@ -77,7 +77,12 @@ public struct ConnectFault: Sendable, Hashable, CustomStringConvertible {
         "server shutting down", "FATAL:  57P03: the database system is shutting down"
     )
 
-    /// Wrong password: FATAL 28P01. Permanent: never retried.
+    /// Wrong password: FATAL 28P01. Permanent: never retried, except once with a `CredentialProvider`.
+    ///
+    /// This is also "the credential is rejected once", for an app's tests of its token provider: when the session
+    /// signed in with a credential the client had kept from an earlier fetch (an access token that may have
+    /// expired since), the client drops it, calls the provider again and connects once more, before it reports
+    /// anything. ``RecordedConnect/credential`` shows what each connect signed in with.
     public static let authenticationFailed = refusal(
         "authentication failed", #"FATAL:  28P01: password authentication failed for user "app""#
     )

@@ -11,10 +11,24 @@ struct FaultInjectingConnector: DatabaseConnector {
     let connectTimeout: Duration
 
     func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection {
+        try await connect(deadline: deadline, credential: nil)
+    }
+
+    func connect(
+        deadline: ContinuousClock.Instant,
+        signingInWith credential: Credential
+    ) async throws -> any DatabaseConnection {
+        try await connect(deadline: deadline, credential: .some(credential))
+    }
+
+    private func connect(
+        deadline: ContinuousClock.Instant,
+        credential: Credential?
+    ) async throws -> any DatabaseConnection {
         let plan = faults.plan
-        let (number, fault) = plan.beginConnect(host: host)
+        let (number, fault) = plan.beginConnect(host: host, credential: credential)
         do {
-            let session = try await open(number, fault: fault, deadline: deadline)
+            let session = try await open(number, fault: fault, credential: credential, deadline: deadline)
             plan.endConnect(number, opened: true)
             return session
         } catch {
@@ -26,6 +40,7 @@ struct FaultInjectingConnector: DatabaseConnector {
     private func open(
         _ number: Int,
         fault: ConnectFault?,
+        credential: Credential?,
         deadline: ContinuousClock.Instant
     ) async throws -> FaultInjectingSession {
         var onStandby = false
@@ -45,7 +60,11 @@ struct FaultInjectingConnector: DatabaseConnector {
                 onStandby = true
             }
         }
-        let session = try await real.connect(deadline: deadline)
+        let session = if let credential {
+            try await real.connect(deadline: deadline, signingInWith: credential)
+        } else {
+            try await real.connect(deadline: deadline)
+        }
         return FaultInjectingSession(real: session, number: number, plan: faults.plan, onStandby: onStandby)
     }
 }

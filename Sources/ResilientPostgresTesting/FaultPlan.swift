@@ -102,15 +102,18 @@ final class FaultPlan: Sendable {
 
     // MARK: - Recording
 
-    /// Records the start of a connect to `host` and returns its number and the fault it meets.
-    func beginConnect(host: String) -> (number: Int, fault: ConnectFault?) {
+    /// Records the start of a connect to `host`, signing in with `credential` if the client has a provider, and
+    /// returns its number and the fault it meets.
+    func beginConnect(host: String, credential: Credential? = nil) -> (number: Int, fault: ConnectFault?) {
         let (number, fault, resumed) = state.withLock { state in
             let number = state.connects.count + 1
             var fault = state.numberedConnectFaults.removeValue(forKey: number)
             if fault == nil, !state.nextConnectFaults.isEmpty { fault = state.nextConnectFaults.removeFirst() }
             if fault == nil { fault = state.outage }
             state.connects.append(
-                RecordedConnect(number: number, host: host, time: time, fault: fault, outcome: .inProgress)
+                RecordedConnect(
+                    number: number, host: host, time: time, credential: credential, fault: fault, outcome: .inProgress
+                )
             )
             return (number, fault, Self.satisfiedWaiters(&state))
         }

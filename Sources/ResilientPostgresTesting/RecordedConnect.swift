@@ -1,3 +1,5 @@
+public import ResilientPostgres
+
 /// One attempt to open a session, as a test double saw it.
 public struct RecordedConnect: Sendable, Hashable, CustomStringConvertible {
     /// How the attempt ended.
@@ -16,6 +18,10 @@ public struct RecordedConnect: Sendable, Hashable, CustomStringConvertible {
     public let host: String
     /// When it began, as time since the double's clock started.
     public let time: Duration
+    /// The credential it signed in with, when the client's configuration has a `CredentialProvider`; nil otherwise.
+    ///
+    /// For an app's tests of its provider: which token each new session used. Its description hides the password.
+    public let credential: Credential?
     /// The fault it was made to meet, or nil.
     public let fault: ConnectFault?
     /// How it ended.

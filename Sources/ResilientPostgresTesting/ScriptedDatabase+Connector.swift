@@ -10,13 +10,23 @@ struct ScriptedConnector: DatabaseConnector {
     func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection {
         try await database.openSession(deadline: min(deadline, database.clock.now.advanced(by: connectTimeout)))
     }
+
+    func connect(
+        deadline: ContinuousClock.Instant,
+        signingInWith credential: Credential
+    ) async throws -> any DatabaseConnection {
+        try await database.openSession(
+            deadline: min(deadline, database.clock.now.advanced(by: connectTimeout)), credential: credential
+        )
+    }
 }
 
 extension ScriptedDatabase {
-    /// Opens a session before `deadline`, or meets the connect's planned fault.
-    func openSession(deadline: ContinuousClock.Instant) async throws -> ScriptedSession {
+    /// Opens a session before `deadline`, signing in with `credential` if given, or meets the connect's planned
+    /// fault.
+    func openSession(deadline: ContinuousClock.Instant, credential: Credential? = nil) async throws -> ScriptedSession {
         let host = self.host
-        let (number, fault) = plan.beginConnect(host: host)
+        let (number, fault) = plan.beginConnect(host: host, credential: credential)
         do {
             let session = try await open(number, host: host, fault: fault, deadline: deadline)
             plan.endConnect(number, opened: true)

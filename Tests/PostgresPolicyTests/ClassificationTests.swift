@@ -67,6 +67,18 @@ struct ClassificationTests {
         #expect(facts(.connectDeadlineExpired).errorClass == .unreachable)
         #expect(facts(.commitRolledBack).errorClass == .permanent)
         #expect(facts(.invalidParameter).errorClass == .permanent)
+        #expect(facts(.credentialUnavailable).errorClass == .credentialUnavailable)
+        #expect(facts(.credentialRefused).errorClass == .permanent)
+    }
+
+    /// A credential provider's failure happens before anything is sent: it can never have been applied.
+    @Test func aCredentialProvidersFailureWasNeverApplied() {
+        for kind in [FailureFacts.Kind.credentialUnavailable, .credentialRefused] {
+            let facts = FailureFacts(message: "the credential provider failed: URLError", phase: .connecting,
+                                     isConnectionUsable: false, kind: kind)
+            #expect(!facts.mayHaveBeenApplied)
+            #expect(!facts.errorClass.spendsRetryToken)
+        }
     }
 
     @Test func sqlState0A000IsAStaleStatementOnlyForTheClientsOwnCachedPlan() {
@@ -146,7 +158,7 @@ struct ErrorClassTests {
 
     @Test func classesAreDistinctAndEachHasItsOwnAdvice() {
         let classes = ErrorClass.allCases
-        #expect(classes.count == 12)
+        #expect(classes.count == 13)
         #expect(Set(classes).count == classes.count)
         #expect(Set(classes.map(\.name)).count == classes.count)
         #expect(Set(classes.map(\.advice)).count == classes.count)
@@ -155,6 +167,6 @@ struct ErrorClassTests {
     @Test func onlyClassesThatCanClearByThemselvesAreTransient() {
         let transient = ErrorClass.allCases.filter(\.isTransient)
         #expect(Set(transient) == [.unreachable, .serverWentAway, .serverUnavailable, .resourceLimit, .readOnlyHost,
-                                   .transactionConflict, .staleStatement])
+                                   .credentialUnavailable, .transactionConflict, .staleStatement])
     }
 }

@@ -24,6 +24,22 @@ struct DecisionTests {
         }
     }
 
+    /// A credential provider's transient failure backs off like an unreachable server; a permanent one fails at once.
+    @Test func credentialProviderFailuresBackOffOrFailAsMarked() {
+        func facts(_ kind: FailureFacts.Kind) -> FailureFacts {
+            FailureFacts(message: "the credential provider failed: URLError", phase: .connecting,
+                         isConnectionUsable: false, kind: kind)
+        }
+        var transient = Run()
+        guard case .backOff(let delay) = transient.decide(facts(.credentialUnavailable), .autocommitWrite) else {
+            Issue.record("a transient credential failure is retried with backoff")
+            return
+        }
+        #expect(delay > .zero)
+        var permanent = Run()
+        #expect(permanent.decide(facts(.credentialRefused), .autocommitWrite) == .fail(.permanent))
+    }
+
     /// A transaction block is re-run whole when its connection dies before COMMIT, not when COMMIT was in flight.
     @Test func transactionBlockIsReRunWholeWhenItsConnectionDiesBeforeCOMMIT() {
         var before = Run()

@@ -56,11 +56,13 @@ log_destination = 'stderr'
 log_line_prefix = '%m [%p] %e %q%u@%d %a '
 EOF
 
-    # First match wins: rejectme is always rejected, app must use its password, everyone else is trusted.
+    # First match wins: rejectme is always rejected, app and the members of password_signin (roles a test makes to
+    # change their passwords) must use their passwords, everyone else is trusted.
     cat >"$dir/data/pg_hba.conf" <<EOF
 # TYPE  DATABASE     USER      ADDRESS         METHOD
 host    all          rejectme  127.0.0.1/32    reject
 host    all          app       127.0.0.1/32    scram-sha-256
+host    all          +password_signin 127.0.0.1/32 scram-sha-256
 host    all          all       127.0.0.1/32    trust
 host    replication  all       127.0.0.1/32    trust
 local   all          all                       trust
@@ -74,6 +76,7 @@ create_roles() {
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD';
 CREATE ROLE rejectme LOGIN;
+CREATE ROLE password_signin NOLOGIN;
 CREATE ROLE $REPLICATION_USER LOGIN REPLICATION;
 GRANT ALL ON SCHEMA public TO $APP_USER;
 EOF

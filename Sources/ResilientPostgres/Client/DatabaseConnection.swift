@@ -117,6 +117,23 @@ extension DatabaseConnection {
 package protocol DatabaseConnector: Sendable {
     /// Opens one session before `deadline`; throws `TransportError` facts on failure.
     func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection
+    /// Opens one session before `deadline` that signs in with `credential` instead of the configured password (and
+    /// user, if it names one).
+    ///
+    /// The default implementation ignores the credential, for connectors that sign in with none (test doubles).
+    func connect(
+        deadline: ContinuousClock.Instant,
+        signingInWith credential: Credential
+    ) async throws -> any DatabaseConnection
+}
+
+extension DatabaseConnector {
+    package func connect(
+        deadline: ContinuousClock.Instant,
+        signingInWith credential: Credential
+    ) async throws -> any DatabaseConnection {
+        try await connect(deadline: deadline)
+    }
 }
 
 /// A session's process on its server: its pid, and the client port the server sees for it, which together name it
@@ -175,5 +192,15 @@ package struct LibPQConnector: DatabaseConnector {
     package func connect(deadline: ContinuousClock.Instant) async throws -> any DatabaseConnection {
         let deadline = min(deadline, .now.advanced(by: connectTimeout))
         return try await LibPQConnection.connect(parameters, deadline: deadline, options: options)
+    }
+
+    package func connect(
+        deadline: ContinuousClock.Instant,
+        signingInWith credential: Credential
+    ) async throws -> any DatabaseConnection {
+        var signedIn = self
+        signedIn.parameters["password"] = credential.password
+        if let user = credential.user { signedIn.parameters["user"] = user }
+        return try await signedIn.connect(deadline: deadline)
     }
 }

@@ -13,7 +13,7 @@ extension FailureFacts {
             detail: error.detail,
             phase: error.phase,
             isConnectionUsable: error.isConnectionUsable,
-            kind: Kind(error.code),
+            kind: Kind(error),
             inHotStandby: inHotStandby,
             isCachedStatement: error.isCachedStatement,
             // The client empties the names not found when one of them resolved for it before.
@@ -23,9 +23,13 @@ extension FailureFacts {
 }
 
 extension FailureFacts.Kind {
-    /// Who made a transport failure: the connection layer's own codes, or the server or network.
-    init(_ code: TransportError.Code) {
-        switch code {
+    /// Who made a transport failure: the connection layer's own codes, the app's credential provider (as it marked
+    /// its error, an unmarked one counting as transient), or the server or network.
+    init(_ error: TransportError) {
+        switch error.code {
+        case .credentialUnavailable:
+            let isPermanent = (error.underlyingError as? CredentialError)?.isPermanent ?? false
+            self = isPermanent ? .credentialRefused : .credentialUnavailable
         case .connectDeadlineExceeded: self = .connectDeadlineExpired
         case .deadlineExceeded: self = .deadlineExpired
         case .cancelled: self = .cancelled

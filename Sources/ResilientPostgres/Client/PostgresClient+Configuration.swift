@@ -10,6 +10,12 @@ extension PostgresClient {
         /// Options left unset fall back to libpq's environment variables (`PGHOST`, `PGPORT`, `PGDATABASE`,
         /// `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ...) and defaults, exactly as `psql` does.
         public var connection: ConnectionParameters
+        /// Where new sessions get their password (an access token, for passwordless sign-in), instead of
+        /// ``connection``'s; `nil` (the default) signs in with the connection options.
+        ///
+        /// Called only for a new session, when the credential it returned last is due for a refresh; see
+        /// ``CredentialProvider``.
+        public var credentials: CredentialProvider?
         /// How failed operations are retried, and each operation's time budget (60 s by default).
         public var retryPolicy: RetryPolicy = .default
         /// The most sessions open at once. Managed tiers allow 50 to a few hundred in all, shared by every

@@ -18,6 +18,8 @@ public final class PostgresClient: Sendable {
     let throttle: RetryThrottle?
     let clock: any ClientClock
     let metrics: ClientMetrics
+    /// Where sessions get their credential, when the configuration names a provider.
+    let credentials: CredentialCache?
     /// Seeds each operation's jitter; seeded itself when the client is built for a test.
     private let seeds: Mutex<SplitMix64>
 
@@ -46,13 +48,14 @@ public final class PostgresClient: Sendable {
     ) {
         self.configuration = configuration
         self.clock = clock
+        self.credentials = configuration.credentials.map { CredentialCache(provider: $0, clock: clock) }
         self.metrics = ClientMetrics(prefix: configuration.metricsLabelPrefix)
         self.seeds = Mutex(randomSeed.map(SplitMix64.init(seed:)) ?? SplitMix64())
         self.throttle = configuration.retryThrottle.map {
             RetryThrottle(maxTokens: $0.maxTokens, tokenRatio: $0.tokenRatio)
         }
         self.pool = ConnectionPool(
-            connector: connector,
+            connector: credentials.map { CredentialedConnector(base: connector, credentials: $0) } ?? connector,
             initializer: configuration.sessionInitializer.map {
                 SessionInitializer(body: $0, statementCaching: configuration.statementCaching)
             },
@@ -81,8 +84,11 @@ public final class PostgresClient: Sendable {
     }
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
+    ///
+    /// A credential fetch under way is cancelled, and waited for.
     public func shutdown() async {
         await pool.shutdown()
+        await credentials?.shutdown()
     }
 
     /// Runs one statement with bound parameters and returns its result, retrying as `options` allow.

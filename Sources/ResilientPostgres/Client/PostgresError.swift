@@ -51,6 +51,14 @@ public struct PostgresError: Error, Sendable, SQLStateReporting {
     /// (`error.sqlState == .uniqueViolation`), or match a class (`case SQLState.Class.integrityConstraintViolation:`).
     public var sqlState: SQLState? { lastFailure?.sqlState }
 
+    /// The error the app's ``CredentialProvider`` threw, when the last failure was that no credential could be had
+    /// for a new session (``ErrorClass/credentialUnavailable``, or ``ErrorClass/permanent`` for an error marked
+    /// ``CredentialError/permanent(_:)``); unwrapped from its ``CredentialError``. Descriptions name only its type.
+    public var credentialError: (any Error)? {
+        guard let error = lastFailure?.underlyingError else { return nil }
+        return (error as? CredentialError)?.underlyingError ?? error
+    }
+
     /// The SQL of the statement the last failure answered (`TransportError.statement`), with `$1`, `$2`, ... for
     /// its parameters, whose values are never kept. Shown by `String(reflecting:)`, never by `description`.
     public var statement: String? { lastFailure?.statement }

@@ -245,6 +245,44 @@ struct SecretsTests {
         await client.shutdown()
     }
 
+    /// A token the server refuses (fresh from the provider: permanent) shows nowhere, nor does the credential.
+    @Test func refusedTokenFailsWithoutShowingIt() async throws {
+        let logs = InMemoryLogHandler()
+        let client = try Self.client(Self.url(password: ""), logs: logs) { configuration in
+            configuration.connection["password"] = nil
+            configuration.credentials = CredentialProvider {
+                Credential(password: Self.wrongPassword, validFor: .seconds(300))
+            }
+        }
+        let error = await #expect(throws: PostgresError.self) { try await client.query("SELECT 1", options: .readOnly) }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.sqlState == "28P01")
+        let credential = Credential(password: Self.wrongPassword, user: Self.appUser, validFor: .seconds(300))
+        expectClean(error, logs: logs, secrets: [Self.wrongPassword], also: [
+            "\(client.configuration)", "\(credential)", String(reflecting: credential), "\([credential])",
+        ])
+        await client.shutdown()
+    }
+
+    /// A provider's error that quotes a secret is kept for the app, and no description or log line shows its text.
+    @Test func providerErrorQuotingASecretIsKeptWithoutShowingIt() async throws {
+        struct TokenServiceRefused: Error, CustomStringConvertible {
+            var description: String { "token \(SecretsTests.secret) was revoked" }
+        }
+        let logs = InMemoryLogHandler()
+        let client = try Self.client(Self.url(password: ""), logs: logs) { configuration in
+            configuration.connection["password"] = nil
+            configuration.credentials = CredentialProvider { throw TokenServiceRefused() }
+        }
+        let error = await #expect(throws: PostgresError.self) { try await client.query("SELECT 1", options: .readOnly) }
+        #expect(error?.errorClass == .credentialUnavailable)
+        #expect(error?.credentialError is TokenServiceRefused)
+        let kept = error?.credentialError.map { String(describing: $0) }
+        #expect(kept?.contains(Self.secret) == true)
+        expectClean(error, logs: logs, secrets: [Self.secret])
+        await client.shutdown()
+    }
+
     @Test func queriesAndParametersPrintNoValues() throws {
         let query: PostgresQuery = "SELECT \(Self.secret), \(Self.secret)::bytea"
         #expect(!"\(query)".contains(Self.secret))

@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// Runs the orders service until SIGTERM or SIGINT, then shuts down gracefully.
 ///
 /// Settings come from the environment (see `ServiceSettings`): `DATABASE_URL` (a libpq connection string or a
-/// `postgresql://` URL; libpq's `PG*` variables fill in what it leaves out), `BIND_HOST` and `PORT`.
+/// `postgresql://` URL; libpq's `PG*` variables fill in what it leaves out), `DATABASE_TOKEN_COMMAND` (a command
+/// printing the password, an access token, for each new session that needs one), `BIND_HOST` and `PORT`.
 @main
 struct OrdersService {
     /// How long one database operation may spend retrying before the request is answered with a 503: less than the
@@ -28,6 +29,7 @@ struct OrdersService {
             exit(1)
         }
         configuration.retryPolicy.budget = databaseBudget
+        configuration.credentials = settings.databaseToken?.provider
         configuration.logger = Logger(label: "OrdersService.postgres")
         logger.info("database: \(configuration.connection)")
 

@@ -18,6 +18,18 @@ struct ServiceSettingsTests {
         #expect(settings.port == 9000)
     }
 
+    @Test func readsTheTokenCommandAndItsLifetime() throws {
+        #expect(try ServiceSettings(environment: [:]).databaseToken == nil)
+        let settings = try ServiceSettings(environment: [
+            "DATABASE_TOKEN_COMMAND": "printenv PGPASSWORD", "DATABASE_TOKEN_LIFETIME": "600",
+        ])
+        #expect(settings.databaseToken == DatabaseToken(command: "printenv PGPASSWORD", lifetime: .seconds(600)))
+        let error = #expect(throws: InvalidSetting.self) {
+            try ServiceSettings(environment: ["DATABASE_TOKEN_COMMAND": "true", "DATABASE_TOKEN_LIFETIME": "soon"])
+        }
+        #expect(error?.variable == "DATABASE_TOKEN_LIFETIME")
+    }
+
     @Test(arguments: ["", "http", "0", "65536", "-1"])
     func refusesAPortThatIsNotOne(port: String) {
         let error = #expect(throws: InvalidSetting.self) {

@@ -1,0 +1,300 @@
+import ResilientPostgres
+import ResilientPostgresTesting
+import Synchronization
+import Testing
+import TestSupport
+
+/// A credential provider's contract, on a scripted database: one fetch at a time, a credential kept until its
+/// refresh margin, one refresh when the server refuses a kept one, and its failures classified like any other.
+@Suite("Credential providers", .capturingLogs)
+struct CredentialTests {
+    /// A provider that hands out `token-1`, `token-2`, ... valid for `validFor`, and counts its calls.
+    final class TokenService: Sendable {
+        let calls = Counter()
+        let validFor: Duration?
+        let gate: Gate?
+
+        init(validFor: Duration? = .seconds(300), gate: Gate? = nil) {
+            self.validFor = validFor
+            self.gate = gate
+        }
+
+        func provider(refreshMargin: Duration = .seconds(60)) -> CredentialProvider {
+            CredentialProvider(refreshMargin: refreshMargin) {
+                let call = self.calls.increment()
+                try await self.gate?.wait()
+                return Credential(password: "token-\(call)", validFor: self.validFor)
+            }
+        }
+    }
+
+    static func client(_ database: ScriptedDatabase, _ provider: CredentialProvider) -> PostgresClient {
+        database.answer("SELECT 1", with: .value(1))
+        return PostgresClient.testing(database, randomSeed: 7) { $0.credentials = provider }
+    }
+
+    static func passwords(_ database: ScriptedDatabase) -> [String?] {
+        database.connects.map { $0.credential?.password }
+    }
+
+    @Test func concurrentConnectsShareOneFetch() async throws {
+        let gate = Gate()
+        let tokens = TokenService(gate: gate)
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider())
+        let queries = (1...8).map { _ in Task { try await client.query("SELECT 1", options: .readOnly) } }
+        // Every operation opens a session of its own, and each waits for the one fetch.
+        try await gate.waitForWaiters(count: 1)
+        _ = try await database.clock.waitForSleeps(count: 8)
+        #expect(tokens.calls.count == 1)
+        gate.open()
+        for query in queries { _ = try await query.value }
+        #expect(tokens.calls.count == 1)
+        #expect(database.connects.count == 8)
+        #expect(Self.passwords(database).allSatisfy { $0 == "token-1" })
+        await client.shutdown()
+    }
+
+    @Test func aKeptCredentialServesNewSessionsUntilItsRefreshMargin() async throws {
+        let tokens = TokenService(validFor: .seconds(300))
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider(refreshMargin: .seconds(60)))
+        // Each query after a restart opens a new session.
+        func queryOnANewSession() async throws {
+            database.terminateSessions()
+            _ = try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        }
+        _ = try await client.query("SELECT 1", options: .readOnly)
+        database.clock.advance(by: .seconds(200))
+        try await queryOnANewSession()
+        // 240 s: 300 s of validity less the margin.
+        database.clock.advance(by: .seconds(39))
+        try await queryOnANewSession()
+        #expect(tokens.calls.count == 1)
+        database.clock.advance(by: .seconds(1))
+        try await queryOnANewSession()
+        #expect(tokens.calls.count == 2)
+        #expect(Self.passwords(database) == ["token-1", "token-1", "token-1", "token-2"])
+        // Operations on an open session never ask for a credential.
+        for _ in 1...5 { _ = try await client.query("SELECT 1", options: .readOnly) }
+        #expect(tokens.calls.count == 2)
+        await client.shutdown()
+    }
+
+    @Test func aCredentialValidForLessThanTheMarginServesOnlyItsOwnConnect() async throws {
+        let tokens = TokenService(validFor: .seconds(30))
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider(refreshMargin: .seconds(60)))
+        _ = try await client.query("SELECT 1", options: .readOnly)
+        database.terminateSessions()
+        _ = try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        #expect(Self.passwords(database) == ["token-1", "token-2"])
+        await client.shutdown()
+    }
+
+    @Test func aCancelledWaiterLeavesTheFetchToTheOthers() async throws {
+        let gate = Gate()
+        let tokens = TokenService(gate: gate)
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider())
+        let cancelled = Task { try await client.query("SELECT 1", options: .readOnly) }
+        let waiting = Task { try await client.query("SELECT 1", options: .readOnly) }
+        try await gate.waitForWaiters(count: 1)
+        _ = try await database.clock.waitForSleeps(count: 2)
+        cancelled.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await cancelled.value }
+        #expect(error?.reason == .cancelled)
+        #expect(gate.cancellations == 0)
+        gate.open()
+        _ = try await waiting.value
+        #expect(tokens.calls.count == 1)
+        #expect(Self.passwords(database) == ["token-1"])
+        await client.shutdown()
+    }
+
+    @Test func shutdownCancelsTheFetchAndWaitsForIt() async throws {
+        let gate = Gate()
+        let tokens = TokenService(gate: gate)
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider())
+        let query = Task { try await client.query("SELECT 1", options: .readOnly) }
+        try await gate.waitForWaiters(count: 1)
+        await client.shutdown()
+        // The fetch saw its cancellation before shutdown returned.
+        #expect(gate.cancellations == 1)
+        let error = await #expect(throws: PostgresError.self) { try await query.value }
+        #expect(error?.reason == .permanent)
+        #expect(error?.lastFailure == nil)
+        #expect(database.connects.isEmpty)
+    }
+
+    // MARK: - Refused credentials
+
+    @Test func aKeptCredentialRefusedOnceIsRefreshedBeforeAnythingIsReported() async throws {
+        let tokens = TokenService()
+        let database = ScriptedDatabase()
+        let events = EventLog()
+        let client = PostgresClient.testing(database, randomSeed: 7) {
+            $0.credentials = tokens.provider()
+            $0.onAttempt = events.record
+        }
+        database.answer("SELECT 1", with: .value(1))
+        _ = try await client.query("SELECT 1", options: .readOnly)
+        // The kept token expired early (revoked, or the clocks disagree): the server refuses it once.
+        database.terminateSessions()
+        database.failNextConnect(with: .authenticationFailed)
+        _ = try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        #expect(tokens.calls.count == 2)
+        #expect(Self.passwords(database) == ["token-1", "token-1", "token-2"])
+        #expect(database.connects.map(\.outcome) == [.opened, .failed, .opened])
+        // The refusal never reached the retry loop: no attempt failed for it.
+        #expect(!events.all.contains { $0.errorClass == .permanent })
+        await client.shutdown()
+    }
+
+    @Test func aFreshCredentialRefusedIsPermanent() async throws {
+        let tokens = TokenService()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider())
+        database.failNextConnect(with: .authenticationFailed)
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("SELECT 1", options: .readOnly)
+        }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.sqlState == .invalidPassword)
+        #expect(error?.attempts == 1)
+        #expect(tokens.calls.count == 1)
+        await client.shutdown()
+    }
+
+    @Test func aRefreshedCredentialRefusedAgainIsReportedAfterExactlyOneRefresh() async throws {
+        let tokens = TokenService()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider())
+        _ = try await client.query("SELECT 1", options: .readOnly)
+        database.terminateSessions()
+        database.failConnects(with: .authenticationFailed, times: 2)
+        let error = await #expect(throws: PostgresError.self) {
+            try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        }
+        #expect(error?.errorClass == .permanent)
+        #expect(tokens.calls.count == 2)
+        #expect(Self.passwords(database) == ["token-1", "token-1", "token-2"])
+        await client.shutdown()
+    }
+
+    // MARK: - A broken provider
+
+    struct TokenServiceDown: Error {}
+    struct NotPermitted: Error {}
+
+    @Test func aTransientProviderFailureIsRetriedWithinTheBudget() async throws {
+        let calls = Counter()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, CredentialProvider {
+            // Down for the first three calls: unmarked, then marked transient.
+            switch calls.increment() {
+            case 1, 2: throw TokenServiceDown()
+            case 3: throw CredentialError.transient(TokenServiceDown())
+            default: return Credential(password: "token", validFor: .seconds(300))
+            }
+        })
+        let rows = try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        #expect(try rows.decode(Int.self) == [1])
+        #expect(calls.count == 4)
+        #expect(Self.passwords(database) == ["token"])
+        #expect(database.clock.elapsed > .zero)
+        await client.shutdown()
+    }
+
+    @Test func aPermanentProviderFailureFailsAtOnceAndIsKept() async throws {
+        let calls = Counter()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, CredentialProvider {
+            calls.increment()
+            throw CredentialError.permanent(NotPermitted())
+        })
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.query("SELECT 1", options: .readOnly)
+        }
+        #expect(error?.errorClass == .permanent)
+        #expect(error?.attempts == 1)
+        #expect(error?.credentialError is NotPermitted)
+        #expect(error?.lastFailure?.code == .credentialUnavailable)
+        #expect(calls.count == 1)
+        #expect(database.connects.isEmpty)
+        await client.shutdown()
+    }
+
+    @Test func aProviderDownForLongerThanTheBudgetFailsWithItsError() async throws {
+        let database = ScriptedDatabase()
+        let client = Self.client(database, CredentialProvider { throw TokenServiceDown() })
+        let error = await #expect(throws: PostgresError.self) {
+            try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        }
+        #expect(error?.errorClass == .credentialUnavailable)
+        #expect(error?.reason == .budgetExhausted)
+        #expect(error?.credentialError is TokenServiceDown)
+        #expect(database.connects.isEmpty)
+        await client.shutdown()
+    }
+}
+
+/// A gate a provider waits at until the test opens it; a wait ends at once, throwing, when its task is cancelled.
+final class Gate: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiters: [Int: CheckedContinuation<Void, any Error>] = [:]
+        var arrivals = 0
+        var cancelled: Set<Int> = []
+    }
+
+    private let state = Mutex(State())
+
+    /// How many waits ended by cancellation.
+    var cancellations: Int { state.withLock { $0.cancelled.count } }
+
+    func wait() async throws {
+        let id = state.withLock { state in
+            state.arrivals += 1
+            return state.arrivals
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let outcome = state.withLock { state -> Result<Void, any Error>? in
+                    if state.cancelled.contains(id) { return .failure(CancellationError()) }
+                    if state.isOpen { return .success(()) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state in
+                state.cancelled.insert(id)
+                return state.waiters.removeValue(forKey: id)
+            }
+            continuation?.resume(throwing: CancellationError())
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits, in real time, until `count` waits have begun.
+    func waitForWaiters(count: Int) async throws {
+        let givingUp = ContinuousClock.now.advanced(by: .seconds(10))
+        while state.withLock({ $0.arrivals < count }) {
+            guard ContinuousClock.now < givingUp else {
+                throw WaitTimeout(expected: "\(count) waits", observed: "fewer", timeout: .seconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
