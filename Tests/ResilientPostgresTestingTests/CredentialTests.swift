@@ -128,6 +128,40 @@ struct CredentialTests {
         #expect(database.connects.isEmpty)
     }
 
+    @Test func aProviderCallThatHangsIsGivenUpAtItsTimeoutAndTheNextConnectCallsAgain() async throws {
+        let calls = Counter()
+        let hold = DeafHold()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, CredentialProvider(fetchTimeout: .seconds(5)) {
+            // The first call hangs, heedless of its cancellation; the next answers.
+            let call = calls.increment()
+            if call == 1 { await hold.wait() }
+            return Credential(password: "token-\(call)", validFor: .seconds(300))
+        })
+        let rows = try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+        #expect(try rows.decode(Int.self) == [1])
+        #expect(calls.count == 2)
+        #expect(Self.passwords(database) == ["token-2"])
+        #expect(database.clock.elapsed >= .seconds(5))
+        hold.release()
+        await client.shutdown()
+    }
+
+    @Test func shutdownDoesNotWaitForAProviderCallThatIgnoresItsCancellation() async throws {
+        let hold = DeafHold()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, CredentialProvider {
+            await hold.wait()
+            return Credential(password: "late")
+        })
+        let query = Task { try await client.query("SELECT 1", options: .readOnly) }
+        try await hold.waitForArrival()
+        await client.shutdown()
+        await #expect(throws: PostgresError.self) { try await query.value }
+        #expect(database.connects.isEmpty)
+        hold.release()
+    }
+
     // MARK: - Refused credentials
 
     @Test func aKeptCredentialRefusedOnceIsRefreshedBeforeAnythingIsReported() async throws {
@@ -293,6 +327,48 @@ final class Gate: Sendable {
         while state.withLock({ $0.arrivals < count }) {
             guard ContinuousClock.now < givingUp else {
                 throw WaitTimeout(expected: "\(count) waits", observed: "fewer", timeout: .seconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}
+
+/// A provider call that hangs until the test releases it, whatever its cancellation says.
+final class DeafHold: Sendable {
+    private struct State {
+        var isReleased = false
+        var arrived = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let released = state.withLock { state in
+                state.arrived = true
+                if !state.isReleased { state.waiter = continuation }
+                return state.isReleased
+            }
+            if released { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let waiter = state.withLock { state in
+            state.isReleased = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Waits, in real time, until a call has begun to hang.
+    func waitForArrival() async throws {
+        let givingUp = ContinuousClock.now.advanced(by: .seconds(10))
+        while !state.withLock({ $0.arrived }) {
+            guard ContinuousClock.now < givingUp else {
+                throw WaitTimeout(expected: "a provider call", observed: "none", timeout: .seconds(10))
             }
             try await Task.sleep(for: .milliseconds(1))
         }

@@ -95,7 +95,8 @@ final class CredentialCache: Sendable {
         }
     }
 
-    /// Refuses every later connect, fails the waiting ones, and cancels the fetch under way and waits for it to end.
+    /// Refuses every later connect, fails the waiting ones, and cancels the fetch under way and waits for it to end
+    /// (at once: a provider call that does not heed its cancellation is abandoned).
     func shutdown() async {
         let (fetch, waiting) = state.withLock { state in
             state.isShutDown = true
@@ -113,12 +114,50 @@ final class CredentialCache: Sendable {
 
     // MARK: - The fetch
 
-    /// Calls the provider; its error becomes a connect failure that keeps it.
+    /// Calls the provider for at most its ``CredentialProvider/fetchTimeout``; its error becomes a connect failure
+    /// that keeps it.
+    ///
+    /// A call that has not answered by then is cancelled and abandoned (an answer it gives later is dropped), and
+    /// the fetch fails as ``TransportError/Code/credentialUnavailable``, which is retried: the next connect starts a
+    /// new call. A provider that hangs therefore holds new sessions for one timeout at most, never until shutdown;
+    /// and a cancelled fetch (at shutdown) ends at once, whether the call heeds its cancellation or not.
     private func fetch() async -> Result<Credential, any Error> {
-        do {
-            return .success(try await provider.fetch())
-        } catch {
+        let answer = FirstAnswer()
+        let call = Task { [provider] in
+            do {
+                answer.give(.answered(.success(try await provider.fetch())))
+            } catch {
+                answer.give(.answered(.failure(error)))
+            }
+        }
+        let timer = Task { [clock, timeout = provider.fetchTimeout] in
+            do {
+                try await clock.sleep(until: clock.now.advanced(by: timeout), tolerance: nil)
+                answer.give(.timedOut)
+            } catch {
+                // Cancelled: the call answered first.
+            }
+        }
+        let outcome = await withTaskCancellationHandler {
+            await answer.value
+        } onCancel: {
+            answer.give(.cancelled)
+        }
+        call.cancel()
+        timer.cancel()
+        switch outcome {
+        case .answered(.success(let credential)):
+            return .success(credential)
+        case .answered(.failure(let error)):
             return .failure(Self.unavailable(error))
+        case .timedOut:
+            return .failure(TransportError(
+                code: .credentialUnavailable,
+                message: "the credential provider did not answer within \(provider.fetchTimeout)",
+                phase: .connecting, isConnectionUsable: false
+            ))
+        case .cancelled:
+            return .failure(Self.cancelled)
         }
     }
 
@@ -212,5 +251,45 @@ final class CredentialCache: Sendable {
             code: .cancelled, message: "cancelled while waiting for a credential", phase: .connecting,
             isConnectionUsable: false
         )
+    }
+}
+
+/// The first of a provider call's answer, its timeout and its cancellation, for the one fetch that waits for it.
+private final class FirstAnswer: Sendable {
+    enum Outcome: Sendable {
+        case answered(Result<Credential, any Error>)
+        case timedOut
+        case cancelled
+    }
+
+    private struct State {
+        var outcome: Outcome?
+        var waiting: CheckedContinuation<Outcome, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Records `outcome` unless another came first, and resumes the waiting fetch with it.
+    func give(_ outcome: Outcome) {
+        let waiting = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiting = nil }
+            return state.waiting
+        }
+        waiting?.resume(returning: outcome)
+    }
+
+    /// The first outcome, once there is one.
+    var value: Outcome {
+        get async {
+            await withCheckedContinuation { continuation in
+                let outcome = state.withLock { state -> Outcome? in
+                    if state.outcome == nil { state.waiting = continuation }
+                    return state.outcome
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        }
     }
 }

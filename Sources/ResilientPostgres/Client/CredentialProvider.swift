@@ -54,8 +54,8 @@ extension Credential: CustomStringConvertible, CustomDebugStringConvertible {
 /// ```
 ///
 /// When the provider throws, the client treats the failure as it treats any other: a ``CredentialError`` marked
-/// ``CredentialError/permanent(_:)`` fails the operation at once (``ErrorClass/permanent``); any other error,
-/// unmarked errors included, is ``ErrorClass/credentialUnavailable``, retried with backoff within the operation's
+/// ``CredentialError/permanent(_:)`` fails the operation at once (`ErrorClass.permanent`); any other error,
+/// unmarked errors included, is `ErrorClass.credentialUnavailable`, retried with backoff within the operation's
 /// budget. Unmarked errors count as transient because most are an identity service briefly out of reach, and
 /// asking it again sends nothing to the database and costs only time. The provider's error is the operation's
 /// ``PostgresError/credentialError``.
@@ -71,6 +71,10 @@ public struct CredentialProvider: Sendable {
     /// between this host and the identity service. A credential valid for less than the margin serves only the
     /// connect that fetched it.
     public var refreshMargin: Duration
+    /// How long one call of the provider may take before the client gives it up (cancels it and drops its answer),
+    /// fails the connects waiting for it as `ErrorClass.credentialUnavailable` (retried), and lets the next connect
+    /// call again.
+    public var fetchTimeout: Duration
     /// The app's function that fetches a credential.
     let fetch: @Sendable () async throws -> Credential
 
@@ -78,15 +82,18 @@ public struct CredentialProvider: Sendable {
     ///
     /// - Parameters:
     ///   - refreshMargin: how long before a credential's expiry it stops being used for new sessions (60 s).
-    ///   - fetch: fetches a credential; it may throw ``CredentialError`` to say whether retrying can help. Bound its
-    ///     own calls (a timeout on the identity service's request): connects wait for a fetch until their
-    ///     operation's deadline, and later ones join a fetch still under way, so one that never ends holds every
-    ///     new session. It should end soon after its task is cancelled: `shutdown()` cancels it and waits.
+    ///   - fetchTimeout: how long one call may take before it is given up and the next connect calls again (30 s).
+    ///   - fetch: fetches a credential; it may throw ``CredentialError`` to say whether retrying can help. Connects
+    ///     wait for a call until their operation's deadline, and later ones join a call still under way, until
+    ///     `fetchTimeout`. It should end soon after its task is cancelled (at the timeout, or at `shutdown()`); one
+    ///     that does not is abandoned, and what it returns is dropped.
     public init(
         refreshMargin: Duration = .seconds(60),
+        fetchTimeout: Duration = .seconds(30),
         _ fetch: @escaping @Sendable () async throws -> Credential
     ) {
         self.refreshMargin = refreshMargin
+        self.fetchTimeout = fetchTimeout
         self.fetch = fetch
     }
 }

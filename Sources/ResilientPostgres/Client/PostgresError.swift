@@ -52,7 +52,7 @@ public struct PostgresError: Error, Sendable, SQLStateReporting {
     public var sqlState: SQLState? { lastFailure?.sqlState }
 
     /// The error the app's ``CredentialProvider`` threw, when the last failure was that no credential could be had
-    /// for a new session (``ErrorClass/credentialUnavailable``, or ``ErrorClass/permanent`` for an error marked
+    /// for a new session (`ErrorClass.credentialUnavailable`, or `ErrorClass.permanent` for an error marked
     /// ``CredentialError/permanent(_:)``); unwrapped from its ``CredentialError``. Descriptions name only its type.
     public var credentialError: (any Error)? {
         guard let error = lastFailure?.underlyingError else { return nil }
