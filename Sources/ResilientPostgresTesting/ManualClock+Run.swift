@@ -110,6 +110,14 @@ extension ManualClock {
     /// to take its next step; on a loaded machine it may wait for a thread for a while.
     private static let settledPauses = 3
 
+    /// A pause that took longer than this in real time says the machine is short of CPU: the system may have held
+    /// a task that was ready to run for as long, so the pause is no evidence that everything waits on the clock.
+    private static let starvedPause = Duration.milliseconds(3)
+
+    /// How long settling looks for pauses that were not starved before it counts starved ones too, so that a
+    /// machine that stays loaded slows a run down but never stops it.
+    private static let starvedPatience = Duration.milliseconds(250)
+
     /// Waits, in short real pauses, until nothing has happened on the clock or its database for ``settledPauses``
     /// of them, until `isOver` holds, or until `giveUpAt` in real time.
     private func settle(
@@ -118,15 +126,23 @@ extension ManualClock {
     ) async throws -> Settling {
         var last = changes
         var unchanged = 0
+        let began = ContinuousClock.now
         while true {
             if isOver() { return .ended }
             if ContinuousClock.now >= giveUpAt { return .timedOut }
+            let pauseBegan = ContinuousClock.now
             try await Task.sleep(for: Self.settlePause)
+            let pauseEnded = ContinuousClock.now
             if isOver() { return .ended }
             let seen = changes
             if seen == last {
-                unchanged += 1
-                if unchanged >= Self.settledPauses { return .settled }
+                let starved = pauseEnded - pauseBegan > Self.starvedPause
+                if !starved || pauseEnded - began > Self.starvedPatience {
+                    unchanged += 1
+                    if unchanged >= Self.settledPauses { return .settled }
+                } else {
+                    unchanged = 0
+                }
             } else {
                 last = seen
                 unchanged = 0

@@ -49,6 +49,29 @@ struct SessionInitializerTests {
         }
     }
 
+    /// An initializer that prepares a statement runs again after a lease's reset on the same session: the reset
+    /// deallocates its statement first, so its `PREPARE` does not fail with 42P05 and close the session.
+    @Test func anInitializerThatPreparesKeepsItsSessionAcrossLeases() async throws {
+        let client = PostgresClient(configuration: IntegrationServers.configuration(
+            IntegrationServers.appParameters(port: Self.port)
+        ) {
+            $0.maxConnections = 1
+            $0.sessionInitializer = { session in try await session.execute("PREPARE initialized_one AS SELECT 1") }
+        })
+        var pids: Set<Int> = []
+        for _ in 0..<3 {
+            let pid = try await client.withConnection { connection in
+                try await connection.execute("SET work_mem = '8MB'")
+                let rows = try await connection.query("EXECUTE initialized_one")
+                #expect(try rows.decode(Int.self) == [1])
+                return try await connection.query("SELECT pg_backend_pid()").decode(Int.self)[0]
+            }
+            pids.insert(pid)
+        }
+        #expect(pids.count == 1)
+        await client.shutdown()
+    }
+
     @Test func settingsHoldOnEverySessionAndAfterALeasesReset() async throws {
         let name = IntegrationServers.unique("initialized")
         let expected = Settings(searchPath: "initialized, public", applicationName: name, tenant: "acme")

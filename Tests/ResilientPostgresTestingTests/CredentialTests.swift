@@ -186,6 +186,44 @@ struct CredentialTests {
         await client.shutdown()
     }
 
+    /// AWS IAM signs in through PAM, whose refusal is 28000, not 28P01; `pg_hba.conf` refusing the host is not the
+    /// credential's fault.
+    @Test(arguments: [
+        (#"PAM authentication failed for user "app""#, true),
+        (#"no pg_hba.conf entry for host "10.0.0.1", user "app", database "app", no encryption"#, false),
+    ])
+    func aKeptCredentialRefusedWith28000IsRefreshedUnlessPgHbaRefusedTheHost(
+        message: String, refreshes: Bool
+    ) async throws {
+        let tokens = TokenService()
+        let database = ScriptedDatabase()
+        let client = Self.client(database, tokens.provider())
+        _ = try await client.query("SELECT 1", options: .readOnly)
+        database.terminateSessions()
+        database.failNextConnect(with: .refused(sqlState: "28000", message: message))
+        if refreshes {
+            _ = try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+            #expect(Self.passwords(database) == ["token-1", "token-1", "token-2"])
+        } else {
+            let error = await #expect(throws: PostgresError.self) {
+                try await database.clock.run { try await client.query("SELECT 1", options: .readOnly) }
+            }
+            #expect(error?.errorClass == .permanent)
+            #expect(tokens.calls.count == 1)
+        }
+        await client.shutdown()
+    }
+
+    @Test func aCredentialNeverShowsItsPassword() {
+        let credential = Credential(password: "s3cret-token", user: "app", validFor: .seconds(300))
+        var dumped = ""
+        dump(credential, to: &dumped)
+        for text in [dumped, "\(credential)", String(reflecting: credential)] {
+            #expect(!text.contains("s3cret-token"), "\(text)")
+        }
+        #expect(dumped.contains("app"))
+    }
+
     @Test func aFreshCredentialRefusedIsPermanent() async throws {
         let tokens = TokenService()
         let database = ScriptedDatabase()

@@ -136,9 +136,9 @@ struct OutageTests {
 
     /// The documented way to wait out part of an outage, then succeed: `run(for:)` returns with everything settled,
     /// the prober between two connects, so the outage ends without racing it; `run` then moves the clock until
-    /// the operation ends. Three hundred runs, each with its own seed and outage length.
+    /// the operation ends. Two hundred runs, each with its own seed and outage length.
     @Test func partOfAnOutageThenSuccessEndsEveryTime() async throws {
-        let runs = 300
+        let runs = 200
         // One at a time: the runs move a clock on real pauses, and a machine starved of CPU by many lanes (or by
         // the rest of the suite) could hold a task past the pause that decides nothing else is left to run.
         let lanes = 1

@@ -39,6 +39,13 @@ extension Credential: CustomStringConvertible, CustomDebugStringConvertible {
     public var debugDescription: String { description }
 }
 
+extension Credential: CustomReflectable {
+    /// The credential's fields, the password masked, for `dump` and other reflection-based reporters.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["password": "********", "user": user as Any, "validFor": validFor as Any])
+    }
+}
+
 /// Where new sessions get their credential: an app's function that fetches one (from an identity SDK, a command,
 /// a secrets store), called for a new session only when the client holds no credential still good for one.
 ///
@@ -60,10 +67,11 @@ extension Credential: CustomStringConvertible, CustomDebugStringConvertible {
 /// asking it again sends nothing to the database and costs only time. The provider's error is the operation's
 /// ``PostgresError/credentialError``.
 ///
-/// When a session is refused with 28P01 (`password authentication failed`, pgbouncer's too) while it used a
-/// credential the client had kept, the token may have expired between the fetch and the connect: the client drops
-/// it, fetches once more and connects again before it reports anything. A credential fetched for the connect
-/// itself that is refused is a permanent failure.
+/// When a session is refused for its sign-in (28P01 `password authentication failed`, pgbouncer's too, or 28000 from
+/// PAM, which AWS IAM sign-in uses; not `pg_hba.conf` refusing the host) while it used a credential the client had
+/// kept, the token may have expired between the fetch and the connect: the client drops it, fetches once more and
+/// connects again before it reports anything. A credential fetched for the connect itself that is refused is a
+/// permanent failure, and is dropped.
 public struct CredentialProvider: Sendable {
     /// How long before a credential's expiry the client stops opening sessions with it and fetches another.
     ///

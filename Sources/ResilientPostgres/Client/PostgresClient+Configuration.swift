@@ -37,7 +37,8 @@ extension PostgresClient {
         ///
         /// The longest a session lives: each one's lifetime is drawn at random up to ``lifetimeJitter`` shorter.
         public var maxLifetime: Duration = .seconds(1800)
-        /// How much shorter than ``maxLifetime`` a session's lifetime may be, as a fraction of it (0 to 1).
+        /// How much shorter than ``maxLifetime`` a session's lifetime may be, as a fraction of it (0 to 0.5; more
+        /// counts as 0.5, so that no session is drawn a lifetime too short to be worth its connect).
         ///
         /// Each session's lifetime is drawn at random between `maxLifetime × (1 - lifetimeJitter)` and `maxLifetime`,
         /// never above it, so that sessions opened at one moment (a pool filled at start, or after a failover) are
@@ -83,7 +84,8 @@ extension PostgresClient {
         /// once. An error the initializer throws itself ends the operation at once, unchanged, as one thrown in a
         /// `withConnection` closure does. Either way the session is closed, never lent. Its statements are not the
         /// operation's: they never make it "may have been applied". It runs within the operation's budget (or the
-        /// connect timeout, for the pool's own connects). Use only the session it is given: an operation of the
+        /// connect timeout, for the pool's own connects), which bounds its statements; bound any other wait of its own
+        /// (a call to a configuration service), as nothing else does. Use only the session it is given: an operation of the
         /// client itself would wait for a session while this one holds a slot. Behind PgBouncer in transaction mode,
         /// most session settings made here do not stick: see <doc:PgBouncer>.
         public var sessionInitializer: (@Sendable (PostgresConnection) async throws -> Void)?
@@ -132,9 +134,9 @@ extension PostgresClient {
             self.init(connection: try ConnectionParameters(connectionString))
         }
 
-        /// ``lifetimeJitter`` within 0...1 (0 for a value that is not a number).
+        /// ``lifetimeJitter`` within 0...0.5 (0 for a value that is not a number).
         var lifetimeSpreadFraction: Double {
-            lifetimeJitter > 0 ? min(lifetimeJitter, 1) : 0
+            lifetimeJitter > 0 ? min(lifetimeJitter, 0.5) : 0
         }
 
         /// The name the process was started by, without its directory: what `application_name` falls back to.

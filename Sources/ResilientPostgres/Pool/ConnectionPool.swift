@@ -137,7 +137,8 @@ package final class ConnectionPool: Sendable {
         let succeeded: Bool
         do {
             try await lease.connection.resetSession(
-                deallocatingPreparedStatements: reset.deallocatesPreparedStatements,
+                deallocatingPreparedStatements: reset.deallocatesPreparedStatements
+                    || initializer?.preparesStatements == true,
                 deadline: clockInstant(resetDeadline)
             )
             try await initializer?.run(on: lease.connection, deadline: clockInstant(resetDeadline))
