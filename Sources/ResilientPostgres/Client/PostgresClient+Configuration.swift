@@ -77,7 +77,8 @@ extension PostgresClient {
         /// Session state does not survive a reconnect or a failover, so the client runs it on every session it opens
         /// (for an operation, for the pool's reconnects while the database is unreachable, for the minimum idle
         /// sessions), and again after each reset of a session a `withConnection` or `transaction` closure used
-        /// (the reset undoes every `SET`). It never runs more than that: not once per operation.
+        /// (the reset undoes every `SET`), which adds its round trips to most such operations; a `query`, `execute`
+        /// or batch never runs it. For plain settings, role settings (`ALTER ROLE … SET`) cost nothing per session.
         ///
         /// A failure is classified like a failed connect, as nothing of the operation was sent on the session: a
         /// lost session, 57P01 or 53300 is retried within the operation's budget; 42704 from a bad `SET` fails at
