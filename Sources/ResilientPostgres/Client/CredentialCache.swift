@@ -123,7 +123,9 @@ final class CredentialCache: Sendable {
     /// and a cancelled fetch (at shutdown) ends at once, whether the call heeds its cancellation or not.
     private func fetch() async -> Result<Credential, any Error> {
         let answer = FirstAnswer()
-        let call = Task { [provider] in
+        // Detached: the call serves every connect that waits for it, so it takes nothing of the first one's task
+        // (its operation's deadline, its task-locals).
+        let call = Task.detached { [provider] in
             do {
                 answer.give(.answered(.success(try await provider.fetch())))
             } catch {
