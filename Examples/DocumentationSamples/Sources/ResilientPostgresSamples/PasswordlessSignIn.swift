@@ -106,6 +106,8 @@ package enum Command {
                 }
                 do {
                     try process.run()
+                    // A cancellation that came before the command started found nothing to stop.
+                    if Task.isCancelled { process.terminate() }
                 } catch {
                     process.terminationHandler = nil
                     continuation.resume(throwing: error)
