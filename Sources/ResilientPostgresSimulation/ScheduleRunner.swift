@@ -10,9 +10,13 @@ import ResilientPostgres
 struct ScheduleRunner {
     /// Yields in a row without progress before the system counts as quiescent.
     static let quietYields = 12
-    /// Yields after which the driver stops waiting: an operation it cannot account for, or one that spins without
-    /// ever waiting (a retry loop with no delay), would otherwise keep virtual time still for ever.
+    /// Yields after which the driver stops yielding and starts pausing for real time instead: a task descheduled by
+    /// a busy machine may need milliseconds to run on, far longer than a few thousand yields take.
     static let yieldLimit = 2_000
+    /// Real time after which the driver stops waiting: an operation it cannot account for, or one that spins without
+    /// ever waiting (a retry loop with no delay), would otherwise keep virtual time still for ever. Time must not
+    /// move while a task merely waits for a CPU, or a schedule would fail for the load on the machine alone.
+    static let realTimeLimit = Duration.seconds(2)
     /// Virtual time after which a schedule that has not finished counts as hung.
     static let horizon = Duration.seconds(4 * 3_600)
 
@@ -144,6 +148,14 @@ struct ScheduleRunner {
             clock.advance(to: next)
             await quiesce(clock: clock, database: database, client: client, records: records)
         }
+        // A close the pool has begun may still wait for a CPU on a busy machine: give it real time, not virtual time,
+        // before the checker counts its session as leaked. A session nothing is closing stays open all the same.
+        let settling = ContinuousClock.now
+        while stuck.isEmpty, !database.state.withLock({ $0.openSessionNumbers.isEmpty }),
+            settling.duration(to: .now) < Self.realTimeLimit
+        {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
         return Outcome(
             records: records.snapshot, model: database.state.withLock { $0 }, shutDownAt: shutDownAt,
             stuck: stuck
@@ -161,8 +173,14 @@ struct ScheduleRunner {
         var last = clock.progress
         var stable = 0
         var total = 0
-        while total < Self.yieldLimit {
-            await Task.yield()
+        let started = ContinuousClock.now
+        while true {
+            if total < Self.yieldLimit {
+                await Task.yield()
+            } else {
+                guard started.duration(to: .now) < Self.realTimeLimit else { return }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
             total += 1
             let progress = clock.progress
             if progress != last {
@@ -174,14 +192,15 @@ struct ScheduleRunner {
             guard stable >= Self.quietYields, !clock.isWaking else { continue }
             let live = records.snapshot.filter(\.isLive).map(\.id)
             let tasks = database.state.withLock { state in live.map { state.operationTasks[$0] } }
-            let (waiting, parked) = client.poolWaits
+            let (_, inPool, parked) = client.poolWaits
             let sleeping = clock.sleepingTasks
             guard clock.progress == last else { continue }
-            // Every live operation sleeps on the clock or waits in the pool; the pool's timer is asleep while it is
+            // Every live operation's task sleeps on the clock or is parked in the pool's queue (one queued but not
+            // yet parked, or resumed but not yet running, is still moving); the pool's timer is asleep while it is
             // set, and so is the prober's connect while one is under way.
-            let awake = tasks.count { task in task.map { !sleeping.contains($0) } ?? true }
+            let awake = tasks.count { task in task.map { !sleeping.contains($0) && !inPool.contains($0) } ?? true }
             let background = sleeping.count - tasks.count { task in task.map { sleeping.contains($0) } ?? false }
-            if awake <= waiting, background >= parked { return }
+            if awake == 0, background >= parked { return }
             stable = 0
         }
     }

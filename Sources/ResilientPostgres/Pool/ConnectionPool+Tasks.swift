@@ -150,14 +150,18 @@ extension ConnectionPool {
         }
     }
 
-    /// How many operations wait for a session, and how many of the pool's own tasks are asleep on the clock when
-    /// nothing runs: the operations' timer while it is set, and the prober's connect while one is under way (a
+    /// Which tasks are parked waiting for a session (by the hash of their `UnsafeCurrentTask`), how many operations
+    /// wait in all (parked, or queued and about to park), and how many of the pool's own tasks are asleep on the clock
+    /// when nothing runs: the operations' timer while it is set, and the prober's connect while one is under way (a
     /// connect that is not asleep is running).
-    var waits: (waitingOperations: Int, parkedTasks: Int) {
+    var waits: (waitingOperations: Int, parkedOperationTasks: Set<Int>, parkedTasks: Int) {
         state.withLock { state in
             let machine = state.machine
             let parked = (machine.operationsTimer == nil ? 0 : 1) + (machine.outage?.prober == .connecting ? 1 : 0)
-            return (machine.waiters.count, parked)
+            let tasks = state.parked.values.compactMap { parking -> Int? in
+                if case .parked(_, let task) = parking { task } else { nil }
+            }
+            return (machine.waiters.count, Set(tasks), parked)
         }
     }
 }

@@ -39,9 +39,11 @@ package final class ConnectionPool: Sendable {
         var timers = Timers()
     }
 
-    /// A waiting operation: parked with its continuation, or resumed before it could park.
+    /// A waiting operation: queued by the machine, parked with its continuation, or resumed before it could park.
     enum Parking {
-        case waiting(CheckedContinuation<Machine.Step, Never>?)
+        case queued
+        /// Parked in the task with key `task` (see ``waits``).
+        case parked(CheckedContinuation<Machine.Step, Never>, task: Int?)
         case resumed(Machine.Step)
     }
 
@@ -193,14 +195,15 @@ package final class ConnectionPool: Sendable {
 
     /// Parks the operation until the machine resumes it; a cancelled task leaves the queue at once.
     private func wait(_ waiter: Machine.WaiterID) async -> Machine.Step {
-        await withTaskCancellationHandler {
+        let task = withUnsafeCurrentTask { $0?.hashValue }
+        return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Machine.Step? in
                     if case .resumed(let step) = state.parked[waiter] {
                         state.parked[waiter] = nil
                         return step
                     }
-                    state.parked[waiter] = .waiting(continuation)
+                    state.parked[waiter] = .parked(continuation, task: task)
                     return nil
                 }
                 if let ready { continuation.resume(returning: ready) }
@@ -283,7 +286,7 @@ package final class ConnectionPool: Sendable {
     ) -> (Machine.Step, Effects) {
         locked { state, now in
             let (step, actions) = body(&state.machine, now)
-            if case .wait(let waiter) = step { state.parked[waiter] = .waiting(nil) }
+            if case .wait(let waiter) = step { state.parked[waiter] = .queued }
             return (step, actions)
         }
     }
@@ -307,9 +310,9 @@ package final class ConnectionPool: Sendable {
                 switch action {
                 case .resume(let waiter, let step):
                     switch state.parked.removeValue(forKey: waiter) {
-                    case .waiting(let continuation?):
+                    case .parked(let continuation, _):
                         effects.resumptions.append((continuation, step))
-                    case .waiting(nil):
+                    case .queued:
                         state.parked[waiter] = .resumed(step)
                     case .resumed, nil:
                         preconditionFailure("an operation is resumed once, after it was queued")
