@@ -192,15 +192,16 @@ struct ScheduleRunner {
             guard stable >= Self.quietYields, !clock.isWaking else { continue }
             let live = records.snapshot.filter(\.isLive).map(\.id)
             let tasks = database.state.withLock { state in live.map { state.operationTasks[$0] } }
-            let (_, inPool, parked) = client.poolWaits
+            let (_, inPool, parked, poolIsWorking) = client.poolWaits
             let sleeping = clock.sleepingTasks
             guard clock.progress == last else { continue }
             // Every live operation's task sleeps on the clock or is parked in the pool's queue (one queued but not
             // yet parked, or resumed but not yet running, is still moving); the pool's timer is asleep while it is
-            // set, and so is the prober's connect while one is under way.
+            // set, and so is the prober's connect while one is under way; and none of the pool's tasks is at work
+            // (housekeeping that went off, a close), which no operation waits for.
             let awake = tasks.count { task in task.map { !sleeping.contains($0) && !inPool.contains($0) } ?? true }
             let background = sleeping.count - tasks.count { task in task.map { sleeping.contains($0) } ?? false }
-            if awake == 0, background >= parked { return }
+            if awake == 0, !poolIsWorking, background >= parked { return }
             stable = 0
         }
     }

@@ -151,17 +151,19 @@ extension ConnectionPool {
     }
 
     /// Which tasks are parked waiting for a session (by the hash of their `UnsafeCurrentTask`), how many operations
-    /// wait in all (parked, or queued and about to park), and how many of the pool's own tasks are asleep on the clock
-    /// when nothing runs: the operations' timer while it is set, and the prober's connect while one is under way (a
-    /// connect that is not asleep is running).
-    var waits: (waitingOperations: Int, parkedOperationTasks: Set<Int>, parkedTasks: Int) {
+    /// wait in all (parked, or queued and about to park), how many of the pool's own tasks are asleep on the clock
+    /// when nothing runs (the operations' timer while it is set, and the prober's connect while one is under way: a
+    /// connect that is not asleep is running), and whether a task of the pool's is at work now (housekeeping that
+    /// went off and has not finished, or a session being closed).
+    var waits: (waitingOperations: Int, parkedOperationTasks: Set<Int>, parkedTasks: Int, isWorking: Bool) {
         state.withLock { state in
             let machine = state.machine
             let parked = (machine.operationsTimer == nil ? 0 : 1) + (machine.outage?.prober == .connecting ? 1 : 0)
             let tasks = state.parked.values.compactMap { parking -> Int? in
                 if case .parked(_, let task) = parking { task } else { nil }
             }
-            return (machine.waiters.count, Set(tasks), parked)
+            let working = machine.housekeeping == .running || machine.sessions.contains(.closing)
+            return (machine.waiters.count, Set(tasks), parked, working)
         }
     }
 }

@@ -7,6 +7,11 @@ extension PoolStateMachine {
         /// How many sessions the pool has, whatever their state.
         package private(set) var count = 0
 
+        /// Whether any session is in `state`.
+        package func contains(_ state: Session.State) -> Bool {
+            places.contains { $0?.state == state }
+        }
+
         /// The session `id` names, or nil if it is not one of the pool's (any more).
         package subscript(id: SessionID) -> Session? {
             guard id.index < places.count, let session = places[id.index], session.id == id else { return nil }
