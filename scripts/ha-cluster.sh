@@ -124,8 +124,16 @@ monitor_sql() {
 start_keeper() {
     local dir="$STATE_DIR/$1"
     rm -f "$dir/keeper.pgid"
-    as_server setsid sh -c 'echo $$ >"$1"; exec pg_autoctl run --pgdata "$2"' keeper "$dir/keeper.pgid" "$dir/data" \
-        </dev/null >>"$dir/keeper.log" 2>&1 &
+    (
+        # The keeper outlives this script: it must not hold the descriptors our caller waits on (a parent that
+        # watches for the end of this script through a pipe or socket would otherwise wait for the keeper too).
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd="${fd##*/}"
+            if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+        done
+        exec </dev/null >>"$dir/keeper.log" 2>&1
+        as_server setsid sh -c 'echo $$ >"$1"; exec pg_autoctl run --pgdata "$2"' keeper "$dir/keeper.pgid" "$dir/data"
+    ) &
     wait_for "$1's keeper starting" 10 '[[ -s "$dir/keeper.pgid" ]]'
 }
 
