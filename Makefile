@@ -37,6 +37,8 @@ RESTART_EVERY ?= 25
 HA_ROUNDS ?= 1
 # `make bank`: failovers in each of its four runs.
 BANK_FAILOVERS ?= 2
+# `make fleet`: options of the Fleet, e.g. FLEET_ARGS="--clients 200 --connect-limit none".
+FLEET_ARGS ?=
 
 # `make simulate`: how many seeded schedules, from which seed (a number, `fixed` for CI's sample, or empty for a
 # random base, printed); SEED=n replays one schedule verbosely.
@@ -72,6 +74,9 @@ test-examples: ## Build every Examples/*/ package, and run the tests of those th
 			scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
 	done
 
+test-ha: ## Short demo-ha, bank and fleet against pg_auto_failover and a small server (CI runs it after `make test`)
+	scripts/test-ha.sh
+
 test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters
 	SWIFT="$(SWIFT)" scripts/test-sanitize.sh $(SANITIZERS) -- $(SANITIZE_TEST_FLAGS) $(SWIFT_TEST_FLAGS)
 
@@ -104,6 +109,9 @@ demo-ha: ## Writers through 3 pg_auto_failover failovers (crash, partition, swit
 
 bank: ## Transfers between 100 accounts through failovers, per isolation and commit verification: balance_ok=true lost=0
 	scripts/run-ha-check.sh Bank $(BANK_FAILOVERS)
+
+fleet: ## 200 clients (pools of 4) against max_connections=50 through restarts and a failover: failed=0, connect rates
+	scripts/run-fleet.sh $(FLEET_ARGS)
 
 quickstart: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh

@@ -295,7 +295,19 @@ cmd_rejoin() {
             ;;
         partition)
             nft delete table inet "$NFT_TABLE" 2>/dev/null || true
+            # Its postgres may still be shutting down: a WAL sender waits for its standby's connection, whose
+            # packets were dropped, until TCP gives up. The node was failed over already; a crash is harmless.
+            for _ in $(seq 50); do
+                keeper_alive "$old" || break
+                sleep 0.1
+            done
+            signal_keeper "$old" KILL
+            local postmaster
+            postmaster="$(postmaster_pid "$old")"
+            [[ -z "$postmaster" ]] || kill -KILL "$postmaster" 2>/dev/null || true
             wait_for "the stopped keeper exiting" 30 '! keeper_alive "$old"'
+            wait_for "the stopped server's processes exiting" 30 \
+                '! pgrep -u "$SERVER_USER" -f -- "-D $STATE_DIR/$old/data" >/dev/null'
             start_keeper "$old"
             ;;
         switchover) ;;

@@ -9,15 +9,14 @@ import ResilientPostgres
 /// the server accepting connections again to every instance having been served, and, from the server's log,
 /// connection attempts and 53300 refusals per second.
 ///
-/// usage: Fleet [CLIENTS (200)] [POOL (4)] [INTERVAL_MS (3000)]
+/// usage: see `FleetWorkload.Settings.usage`.
 @main
 struct Fleet {
     static func main() async {
-        let numbers = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-        var settings = FleetWorkload.Settings()
-        if numbers.count > 0 { settings.clients = numbers[0] }
-        if numbers.count > 1 { settings.pool = numbers[1] }
-        if numbers.count > 2 { settings.interval = .milliseconds(numbers[2]) }
+        guard let settings = FleetWorkload.Settings.parse(Array(CommandLine.arguments.dropFirst())) else {
+            FileHandle.standardError.write(Data((FleetWorkload.Settings.usage + "\n").utf8))
+            exit(2)
+        }
         do {
             exit(try await run(settings) ? 0 : 1)
         } catch {
@@ -37,8 +36,9 @@ struct Fleet {
         let stop = StopSignal()
         let started = Date()
         Timeline.printLine("""
-            fleet: \(settings.clients) clients, pool \(settings.pool) each, one operation every \
-            \(settings.interval) per client, against max_connections=\(maxConnections.first ?? "?")
+            fleet: \(settings.clients) clients, pool \(settings.pool) each, \(settings.workers) workers each doing one \
+            operation every \(settings.interval), idle timeout \(settings.idleTimeout), connect limit \
+            \(settings.connectLimit.map(String.init) ?? "none"), against max_connections=\(maxConnections.first ?? "?")
             """)
         let running = Task { await fleet.run(until: stop) }
         var passed = true
