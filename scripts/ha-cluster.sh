@@ -191,7 +191,7 @@ cmd_start() {
         --hostname 127.0.0.1 --auth trust --no-ssl >>"$STATE_DIR/monitor/keeper.log" 2>&1 \
         || { tail -n 30 "$STATE_DIR/monitor/keeper.log" >&2; die "could not create the monitor"; }
     start_keeper monitor
-    wait_for "the monitor accepting connections" 30 "monitor_sql 'SELECT 1' >/dev/null 2>&1"
+    wait_for "the monitor accepting connections" 90 "monitor_sql 'SELECT 1' >/dev/null 2>&1"
     monitor_sql "ALTER SYSTEM SET pgautofailover.health_check_period = 1000;
         ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000;
         ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1;
@@ -339,9 +339,19 @@ cmd_stop() {
     rm -rf "$STATE_DIR"
 }
 
+# The last lines of every keeper's log (the keeper's and its postgres's), for a run that failed.
+print_keeper_logs() {
+    local file
+    for file in "$STATE_DIR"/*/keeper.log; do
+        [[ -s "$file" ]] || continue
+        printf -- '--- last 20 lines of %s ---\n' "$file" >&2
+        tail -n 20 "$file" >&2 || true
+    done
+}
+
 cmd_run() {
     [[ $# -gt 0 ]] || usage
-    trap 'cmd_stop' EXIT
+    trap 'status=$?; [[ $status -eq 0 ]] || print_keeper_logs; cmd_stop' EXIT
     trap 'exit 130' INT TERM
     cmd_start
     eval "$(cmd_env)"

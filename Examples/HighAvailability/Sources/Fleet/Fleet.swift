@@ -81,10 +81,3 @@ struct Fleet {
         return PostgresClient(configuration: configuration)
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    static func / (duration: Duration, unit: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-}
