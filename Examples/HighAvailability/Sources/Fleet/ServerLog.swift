@@ -4,7 +4,8 @@ import Foundation
 struct ServerLog {
     /// When each connection attempt reached the server (`connection received`).
     var attempts: [Date] = []
-    /// When the server refused one for want of slots (53300, `sorry, too many clients already`).
+    /// When the server refused one for want of slots (53300: `sorry, too many clients already`, or the slots left
+    /// are reserved for superusers).
     var refusals: [Date] = []
     /// When the server said it was ready to accept connections.
     var ready: [Date] = []
@@ -19,7 +20,8 @@ struct ServerLog {
             guard fields.count == 4, let date = formatter.date(from: fields[0...2].joined(separator: " ")) else { continue }
             if line.contains("connection received:") {
                 attempts.append(date)
-            } else if line.contains("sorry, too many clients already") {
+            } else if line.contains("sorry, too many clients already")
+                || line.contains("remaining connection slots are reserved") {
                 refusals.append(date)
             } else if line.contains("database system is ready to accept connections") {
                 ready.append(date)
