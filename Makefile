@@ -33,6 +33,13 @@ FUZZ_TARGETS ?= FuzzConnectionString FuzzDecoding
 MINUTES ?= 5
 RESTART_EVERY ?= 25
 
+# `make demo-ha`: how many rounds of the three kinds of failover.
+HA_ROUNDS ?= 1
+# `make bank`: failovers in each of its four runs.
+BANK_FAILOVERS ?= 2
+# `make fleet`: options of the Fleet, e.g. FLEET_ARGS="--clients 200 --connect-limit none".
+FLEET_ARGS ?=
+
 # `make simulate`: how many seeded schedules, from which seed (a number, `fixed` for CI's sample, or empty for a
 # random base, printed); SEED=n replays one schedule verbosely.
 SCHEDULES ?= 10000
@@ -41,7 +48,8 @@ SEED ?=
 
 DOC_TARGETS := ResilientPostgres ResilientPostgresTesting PostgresPolicy PostgresTransport
 
-.PHONY: help build test test-examples test-sanitize test-sanitize-unit fuzz soak simulate docs demo quickstart bench servers-stop clean
+.PHONY: help build test test-examples test-sanitize test-sanitize-unit fuzz soak simulate docs demo quickstart bench servers-stop clean \
+	demo-ha bank fleet test-ha
 
 help: ## List the targets
 	@echo "usage: make TARGET"
@@ -65,6 +73,9 @@ test-examples: ## Build every Examples/*/ package, and run the tests of those th
 		TEST_CLUSTERS=main scripts/quietly.sh "test $$dir" \
 			scripts/with-test-servers.sh $(SWIFT) test --package-path "$$dir"; \
 	done
+
+test-ha: ## Short demo-ha, bank and fleet against pg_auto_failover and a small server (CI runs it after `make test`)
+	scripts/test-ha.sh
 
 test-sanitize: ## Run the tests under ThreadSanitizer, then AddressSanitizer, each against fresh clusters
 	SWIFT="$(SWIFT)" scripts/test-sanitize.sh $(SANITIZERS) -- $(SANITIZE_TEST_FLAGS) $(SWIFT_TEST_FLAGS)
@@ -92,6 +103,15 @@ docs: ## Build the DocC documentation; any warning fails
 
 demo: ## Writers through a failover (primary killed, standby promoted): prints a timeline and lost=0 duplicated=0
 	TEST_CLUSTERS="demo-primary demo-standby=standby:demo-primary" scripts/with-test-servers.sh scripts/run-failover-demo.sh
+
+demo-ha: ## Writers through 3 pg_auto_failover failovers (crash, partition, switchover): lost=0 duplicated=0 failovers=3
+	scripts/run-ha-check.sh HADemo $(HA_ROUNDS)
+
+bank: ## Transfers between 100 accounts through failovers, per isolation and commit verification: balance_ok=true lost=0
+	scripts/run-ha-check.sh Bank $(BANK_FAILOVERS)
+
+fleet: ## 200 clients (pools of 4) against max_connections=50 through restarts and a failover: failed=0, connect rates
+	scripts/run-fleet.sh $(FLEET_ARGS)
 
 quickstart: ## Run the Quickstart example against a fresh cluster
 	TEST_CLUSTERS=main scripts/with-test-servers.sh scripts/run-quickstart.sh

@@ -8,6 +8,8 @@
 #   - openssl, for the TLS cluster's certificates   -> openssl
 #   - nft, for the tests that cut a server's network off, when we are root -> nftables
 #   - jq, to sum up `make test`'s run from swift-testing's event stream -> jq
+#   - pg_auto_failover (pg_autoctl and the monitor's extension), for the HA engine's
+#     demo, fleet and bank (scripts/ha-cluster.sh) -> pg-auto-failover-cli, postgresql-N-auto-failover
 # Idempotent and silent when everything is already present.
 set -euo pipefail
 
@@ -65,6 +67,19 @@ fi
 
 if ! command -v jq >/dev/null 2>&1; then
     missing+=(jq)
+fi
+
+if ! command -v pg_autoctl >/dev/null 2>&1; then
+    missing+=(pg-auto-failover-cli)
+fi
+# The extension for the server version the scripts use (the highest installed, or the one `postgresql` brings).
+server_bindir="$(find_server_bindir)"
+server_major=15
+if [[ -n "$server_bindir" ]]; then
+    server_major="$(basename "$(dirname "$server_bindir")")"
+fi
+if [[ ! -f "/usr/lib/postgresql/$server_major/lib/pgautofailover.so" ]]; then
+    missing+=("postgresql-$server_major-auto-failover")
 fi
 
 # nft only matters when we are root (only root may add the rules that cut a server off).

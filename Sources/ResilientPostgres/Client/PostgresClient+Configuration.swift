@@ -21,6 +21,14 @@ extension PostgresClient {
         /// The most sessions open at once. Managed tiers allow 50 to a few hundred in all, shared by every
         /// instance of an app: the default, 10, leaves room for several.
         public var maxConnections: Int = 10
+        /// The most sessions the client opens at once; an operation that needs one more waits for one of those
+        /// connects to end, or for a session to come back.
+        ///
+        /// When a server restarts, every session of every instance of an app drops at once, and each pool would
+        /// refill all its slots in the same instant: the sum is the connection storm that meets the server as it
+        /// comes back. The default, 2, bounds each instance's share of it while a burst of operations still gets
+        /// sessions at twice the rate of one connect at a time. At least 1 (smaller counts as 1).
+        public var maxConcurrentConnects: Int = 2
         /// The fewest idle sessions the client keeps open, ready for a burst (0: none).
         ///
         /// Kept up by the client's housekeeping from its first operation on (from the start, when it runs as a

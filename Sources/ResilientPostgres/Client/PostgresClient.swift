@@ -69,7 +69,8 @@ public final class PostgresClient: Sendable {
                 reconnectBackoff: configuration.reconnectBackoff,
                 resourceLimitBackoff: configuration.retryPolicy.resourceLimitBackoff,
                 randomSeed: randomSeed,
-                lifetimeSpread: configuration.maxLifetime * configuration.lifetimeSpreadFraction
+                lifetimeSpread: configuration.maxLifetime * configuration.lifetimeSpreadFraction,
+                maxConcurrentConnects: max(1, configuration.maxConcurrentConnects)
             ),
             clock: clock,
             metrics: metrics

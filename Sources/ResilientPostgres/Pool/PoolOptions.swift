@@ -3,6 +3,9 @@ import PostgresPolicy
 /// The limits and paces of a client's connection pool, taken from its configuration.
 package struct PoolOptions: Sendable {
     package var maxConnections: Int
+    /// The most connects under way at once, for operations and minimum idle sessions (the prober's one aside):
+    /// operations that would open more wait for one of those to end or for a session to come back.
+    package var maxConcurrentConnects: Int
     package var minimumIdleConnections: Int
     package var idleTimeout: Duration
     package var maxLifetime: Duration
@@ -33,9 +36,12 @@ package struct PoolOptions: Sendable {
         resourceLimitBackoff: Backoff,
         livenessCheckTimeout: Duration = .seconds(5),
         randomSeed: UInt64?,
-        lifetimeSpread: Duration = .zero
+        lifetimeSpread: Duration = .zero,
+        maxConcurrentConnects: Int = .max
     ) {
+        precondition(maxConcurrentConnects >= 1, "a pool needs at least one connect at a time")
         self.maxConnections = maxConnections
+        self.maxConcurrentConnects = maxConcurrentConnects
         self.minimumIdleConnections = minimumIdleConnections
         self.idleTimeout = idleTimeout
         self.maxLifetime = maxLifetime

@@ -82,20 +82,18 @@ extension PoolStateMachine {
         }
     }
 
-    /// A slot freed: the first waiter opens a session in it. During an outage only the prober opens sessions, so
+    /// A slot freed: the first waiter opens a session in it. During an outage only the prober opens sessions, and
+    /// while as many connects as the pool allows at once are under way the waiter waits for one of them to end, so
     /// the slot just becomes free.
     mutating func slotFreed(_ actions: inout [Action]) {
-        if outage == nil, !isShutDown, !waiters.isEmpty {
-            connecting += 1
-            actions.append(.resume(waiters.removeFirst().id, .connect))
-        } else {
-            openCount -= 1
-        }
+        openCount -= 1
+        handOutFreeSlots(&actions)
     }
 
-    /// Lets waiters open sessions in every free slot (after an outage ends).
+    /// Lets waiters open sessions in the free slots, as many at once as the pool allows (after an outage ends, a
+    /// connect ended or a slot freed). Nothing during an outage, when only the prober connects.
     mutating func handOutFreeSlots(_ actions: inout [Action]) {
-        while !waiters.isEmpty, openCount < options.maxConnections {
+        while !waiters.isEmpty, mayConnect {
             reserveSlot()
             actions.append(.resume(waiters.removeFirst().id, .connect))
         }

@@ -16,6 +16,9 @@ import PostgresTransport
 /// first; sessions past their lifetime, broken, or from an earlier epoch are closed instead of reused. When every
 /// slot is taken, operations wait first-come first-served until a session comes back or a slot frees, at most until
 /// their deadline. A slot stays taken until its session is closed, so the sessions open never exceed the maximum.
+/// At most `maxConcurrentConnects` connects are under way at once: an operation that would open one more waits
+/// for a connect to end (and then opens its own) or for a session to come back, so that a client whose sessions
+/// all dropped at once (a server restart) does not meet the recovering server with its whole pool at once.
 /// Sessions coming back are in `PoolStateMachine+Release.swift`; outages and the prober in
 /// `PoolStateMachine+Outage.swift`; slot pressure and housekeeping in `PoolStateMachine+Housekeeping.swift`.
 package struct PoolStateMachine<Connection: Sendable> {
@@ -194,7 +197,7 @@ package struct PoolStateMachine<Connection: Sendable> {
             sessions.set(.checking, of: id)
             return (.check(lease, deadline: min(deadline, now.advanced(by: options.livenessCheckTimeout))), actions)
         }
-        if outage == nil, openCount < options.maxConnections {
+        if mayConnect {
             reserveSlot()
             return (.connect, actions)
         }
@@ -272,13 +275,19 @@ package struct PoolStateMachine<Connection: Sendable> {
         }
         switch purpose {
         case .operation:
-            return (.lease(Lease(id: id, connection: connection)), [])
+            // An operation waiting for a connect to end (as many as allowed at once were under way) opens its own.
+            if !waiters.isEmpty, mayConnect {
+                handOutFreeSlots(&actions)
+                updateOperationsTimer(&actions)
+            }
+            return (.lease(Lease(id: id, connection: connection)), actions)
         case .prober:
             outage = nil
             giveBack(id, now: now, &actions)
             handOutFreeSlots(&actions)
         case .minimumIdle:
             giveBack(id, now: now, &actions)
+            handOutFreeSlots(&actions)
         }
         updateOperationsTimer(&actions)
         return (nil, actions)
@@ -390,6 +399,13 @@ package struct PoolStateMachine<Connection: Sendable> {
     func isDueACheck(_ id: SessionID, now: Instant) -> Bool {
         guard case .idle(let since) = sessions[id]?.state else { return false }
         return since.duration(to: now) >= options.livenessCheckAfterIdle
+    }
+
+    /// Whether an operation may open a session now: no outage (only the prober connects then), a free slot, and
+    /// fewer connects under way than the pool allows at once.
+    package var mayConnect: Bool {
+        outage == nil && !isShutDown && openCount < options.maxConnections
+            && connecting < options.maxConcurrentConnects
     }
 
     /// Takes a slot for a connect about to start.

@@ -27,13 +27,15 @@ final class Subject {
         minimumIdle: Int = 0,
         maxLifetime: Int = 1_800,
         lifetimeSpread: Int = 0,
-        reconnectBackoff: Backoff = .constant(.milliseconds(500))
+        reconnectBackoff: Backoff = .constant(.milliseconds(500)),
+        maxConcurrentConnects: Int = .max
     ) {
         machine = Machine(options: PoolOptions(
             maxConnections: maxConnections, minimumIdleConnections: minimumIdle, idleTimeout: .seconds(60),
             maxLifetime: .seconds(maxLifetime), livenessCheckAfterIdle: .seconds(30), connectTimeout: .seconds(10),
             reconnectBackoff: reconnectBackoff, resourceLimitBackoff: .constant(.seconds(2)),
-            livenessCheckTimeout: .seconds(5), randomSeed: 1, lifetimeSpread: .seconds(lifetimeSpread)
+            livenessCheckTimeout: .seconds(5), randomSeed: 1, lifetimeSpread: .seconds(lifetimeSpread),
+            maxConcurrentConnects: maxConcurrentConnects
         ))
     }
 
@@ -179,11 +181,14 @@ final class Subject {
     }
 
     /// Slots are sessions plus connects under way, never more than the maximum; no operation waits while a session
-    /// sits idle; the operations' timer is set while an operation waits, never later than its deadline.
+    /// sits idle or while it could open one; connects under way stay within the limit (the prober's one aside); the
+    /// operations' timer is set while an operation waits, never later than its deadline.
     private func checkInvariants() {
         #expect(machine.openCount == machine.sessions.count + machine.connecting)
         #expect(machine.openCount <= machine.options.maxConnections)
         #expect(machine.idle.isEmpty || machine.waiters.isEmpty)
+        #expect(machine.waiters.isEmpty || !machine.mayConnect)
+        #expect(machine.connecting - (machine.isInOutage ? 1 : 0) <= machine.options.maxConcurrentConnects)
         if let earliest = machine.waiters.map(\.deadline).min() {
             #expect((machine.operationsTimer?.deadline).map { $0 <= earliest } == true)
         }

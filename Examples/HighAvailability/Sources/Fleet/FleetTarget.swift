@@ -1,0 +1,85 @@
+import Foundation
+import HASupport
+import ResilientPostgres
+
+/// The server the fleet runs against, and how its events are caused.
+enum FleetTarget {
+    /// A cluster of `scripts/pg-cluster.sh`, restarted fast, then immediately.
+    case cluster(port: String, log: String, script: Script)
+    /// A pg_auto_failover formation, failed over by a crash of its primary.
+    case formation(FormationEnvironment, Formation)
+
+    static func fromProcess() throws -> FleetTarget {
+        let environment = ProcessInfo.processInfo.environment
+        if let port = environment["POSTGRES_FLEET_PORT"], let log = environment["POSTGRES_FLEET_LOG"],
+           let script = environment["POSTGRES_CLUSTER_SCRIPT"] {
+            return .cluster(port: port, log: log, script: Script(path: script))
+        }
+        guard let formation = FormationEnvironment.fromProcess() else { exit(2) }
+        return .formation(formation, try Formation(formation))
+    }
+
+    var user: String { "app" }
+
+    var adminConnection: String {
+        switch self {
+        case .cluster(let port, _, _): "host=127.0.0.1 port=\(port) user=postgres dbname=postgres"
+        case .formation(let environment, _): environment.connectionString(user: "postgres")
+        }
+    }
+
+    var appConnection: String {
+        switch self {
+        case .cluster(let port, _, _): "host=127.0.0.1 port=\(port) user=app password=app-secret dbname=postgres"
+        case .formation(let environment, _): environment.connectionString()
+        }
+    }
+
+    var events: [String] {
+        switch self {
+        case .cluster: ["fast-restart", "immediate-restart"]
+        case .formation: ["failover"]
+        }
+    }
+
+    /// Causes `event`; returns when the server accepted connections again (read from its log), or when the
+    /// monitor reported the new primary.
+    func cause(_ event: String) async throws -> Date {
+        switch self {
+        case .cluster(_, let log, let script):
+            let before = Date()
+            try await script.run("restart", "fleet", event == "fast-restart" ? "fast" : "immediate")
+            guard let ready = try ServerLog(path: log).ready.last, ready >= before.addingTimeInterval(-1) else {
+                throw NotReady()
+            }
+            return ready
+        case .formation(_, let formation):
+            let failover = try await formation.failOver(.crash)
+            return Date().addingTimeInterval(-((ContinuousClock.now - failover.reported) / .seconds(1)))
+        }
+    }
+
+    /// Connection attempts and 53300 refusals per second within `window`, from the server's log.
+    func connectionFigures(in window: ClosedRange<Date>) throws -> String {
+        guard case .cluster(_, let path, _) = self else { return "(connection figures need the cluster's log)" }
+        let log = try ServerLog(path: path)
+        let attempts = ServerLog.rate(of: log.attempts, in: window)
+        let refusals = ServerLog.rate(of: log.refusals, in: window)
+        return """
+            attempts_per_s_peak=\(attempts.peak) attempts_per_s_mean=\(String(format: "%.1f", attempts.mean)) \
+            refusals_53300_per_s_peak=\(refusals.peak) refusals_53300_per_s_mean=\(String(format: "%.1f", refusals.mean))
+            """
+    }
+
+    /// Brings a failed-over formation's old primary back.
+    func finish() async throws {
+        if case .formation(_, let formation) = self {
+            try await formation.rejoin()
+            await formation.shutdown()
+        }
+    }
+
+    struct NotReady: Error, CustomStringConvertible {
+        var description: String { "the server's log shows no restart" }
+    }
+}

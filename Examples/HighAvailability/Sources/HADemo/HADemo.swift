@@ -1,0 +1,125 @@
+import Foundation
+import HASupport
+import ResilientPostgres
+
+/// Writers insert rows with unique keys through the formation's URI while pg_auto_failover fails the primary over,
+/// once for each kind of failure (a crash, a partition, a switchover), each time waiting for the old primary to
+/// rejoin as a secondary. Afterwards every acknowledged write must be present exactly once, nothing twice, and
+/// nothing reported as not applied may be there. The last line:
+/// `acknowledged=N present=N lost=0 duplicated=0 unknown=K failovers=3 slowest_recovery_ms=M`, where a recovery is
+/// the time from the monitor reporting the new primary to the first write it acknowledged after that.
+@main
+struct HADemo {
+    static let writers = 8
+
+    static func main() async {
+        guard let environment = FormationEnvironment.fromProcess() else { exit(2) }
+        let rounds = Int(CommandLine.arguments.dropFirst().first ?? "1") ?? 1
+        do {
+            exit(try await run(environment, rounds: rounds) ? 0 : 1)
+        } catch {
+            Timeline.printLine("HA demo failed: \(String(reflecting: error))")
+            exit(1)
+        }
+    }
+
+    static func run(_ environment: FormationEnvironment, rounds: Int) async throws -> Bool {
+        let timeline = Timeline()
+        let formation = try Formation(environment)
+        let admin = try adminClient(environment)
+        try await admin.execute("DROP TABLE IF EXISTS ha_demo")
+        try await admin.execute("CREATE TABLE ha_demo (key text NOT NULL, written_at timestamptz DEFAULT clock_timestamp())")
+        try await admin.execute("GRANT SELECT, INSERT ON ha_demo TO \(unsafeRaw: environment.user)")
+
+        var configuration = try PostgresClient.Configuration(environment.connectionString())
+        configuration.maxConnections = writers
+        configuration.logger.logLevel = .error
+        let client = PostgresClient(configuration: configuration)
+        let ledger = Ledger()
+        let stop = StopSignal()
+        timeline.log("\(writers) writers insert through \(environment.uri)")
+        let writing = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 1...writers {
+                    group.addTask { await write(as: writer, client: client, ledger: ledger, until: stop) }
+                }
+            }
+        }
+
+        var failovers: [Formation.Failover] = []
+        for kind in Array(repeating: Formation.FailoverKind.allCases, count: rounds).joined() {
+            try await Task.sleep(for: .seconds(2))
+            timeline.log("failing the primary over: \(kind.rawValue)")
+            let failover = try await formation.failOver(kind)
+            timeline.log("""
+                monitor reports \(failover.newPrimary) as the new primary \
+                (\(milliseconds(from: failover.caused, to: failover.reported)) ms after the \(kind.rawValue))
+                """, at: failover.reported)
+            try await formation.rejoin()
+            timeline.log("\(failover.oldPrimary) rejoined as secondary")
+            failovers.append(failover)
+        }
+        try await Task.sleep(for: .seconds(2))
+        stop.raise()
+        await writing.value
+        await client.shutdown()
+
+        let rows = try await admin.query("SELECT key, count(*)::int FROM ha_demo GROUP BY key", options: .readOnly)
+        let counts = Dictionary(uniqueKeysWithValues: try rows.decode((String, Int).self))
+        await admin.shutdown()
+        await formation.shutdown()
+
+        let entries = ledger.snapshot
+        let check = LedgerCheck(entries, counts: counts)
+        let acknowledgements = entries.acknowledged.values.sorted()
+        var recoveries: [Int?] = []
+        for failover in failovers {
+            let first = acknowledgements.first { $0 >= failover.reported }
+            let recovery = first.map { milliseconds(from: failover.reported, to: $0) }
+            recoveries.append(recovery)
+            timeline.log("""
+                \(failover.kind.rawValue): monitor reported the new primary \
+                \(milliseconds(from: failover.caused, to: failover.reported)) ms after the failure; first write \
+                acknowledged \(recovery.map { "\($0) ms" } ?? "never") after that
+                """)
+        }
+        let failedByClass = Dictionary(grouping: entries.failed.values, by: \.name).mapValues(\.count)
+        timeline.log("""
+            unknown outcomes: \(check.unknown) (\(check.unknownApplied) applied); failed and not applied: \
+            \(entries.failed.count) \(failedByClass.isEmpty ? "" : "\(failedByClass)"); reported not applied but \
+            present: \(check.phantoms)
+            """)
+        let slowest = recoveries.compactMap { $0 }.max()
+        let allRecovered = recoveries.allSatisfy { $0 != nil }
+        Timeline.printLine("""
+            \(check) failovers=\(failovers.count) slowest_recovery_ms=\(allRecovered ? slowest.map(String.init) ?? "none" : "none")
+            """)
+        return check.passed && allRecovered
+    }
+
+    static func adminClient(_ environment: FormationEnvironment) throws -> PostgresClient {
+        var configuration = try PostgresClient.Configuration(environment.connectionString(user: "postgres"))
+        configuration.maxConnections = 1
+        configuration.logger.logLevel = .error
+        return PostgresClient(configuration: configuration)
+    }
+
+    /// One writer: inserts `w<writer>-<n>` for n = 1, 2, ... until told to stop, recording what it was told.
+    static func write(as writer: Int, client: PostgresClient, ledger: Ledger, until stop: StopSignal) async {
+        var number = 0
+        while !stop.isRaised {
+            number += 1
+            let key = "w\(writer)-\(number)"
+            do {
+                try await client.execute("INSERT INTO ha_demo (key) VALUES (\(key))")
+                ledger.acknowledge(key)
+            } catch let error as PostgresError {
+                ledger.record(key, error: error)
+                // A write that gave up (the budget ran out mid-failover) is not a reason to spin.
+                try? await Task.sleep(for: .milliseconds(50))
+            } catch {
+                fatalError("unexpected error: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import ResilientPostgres
+
+/// A pg_auto_failover formation (a monitor, two nodes) failed over through `scripts/ha-cluster.sh` and watched
+/// through its monitor, whose view is the engine's own: which node it reports as accepting writes, and when.
+public final class Formation: Sendable {
+    /// How the primary is failed over.
+    public enum FailoverKind: String, CaseIterable, Sendable {
+        /// The primary's postgres and keeper killed with SIGKILL: the node crashes.
+        case crash
+        /// The primary's keeper stopped and its port black-holed: clients' packets vanish.
+        case partition
+        /// `pg_autoctl perform switchover`: a planned change of primary.
+        case switchover
+    }
+
+    /// One failover as the monitor reported it.
+    public struct Failover: Sendable {
+        public var kind: FailoverKind
+        public var oldPrimary: String
+        public var newPrimary: String
+        /// When the failure was caused.
+        public var caused: ContinuousClock.Instant
+        /// When the monitor first reported the new primary as accepting writes.
+        public var reported: ContinuousClock.Instant
+    }
+
+    private let script: Script
+    private let monitor: PostgresClient
+
+    public init(_ environment: FormationEnvironment) throws {
+        script = Script(path: environment.script)
+        var configuration = try PostgresClient.Configuration(
+            "host=127.0.0.1 port=\(environment.monitorPort) user=postgres dbname=pg_auto_failover target_session_attrs=any"
+        )
+        configuration.maxConnections = 1
+        configuration.logger.logLevel = .error
+        monitor = PostgresClient(configuration: configuration)
+    }
+
+    /// The node the monitor reports as accepting writes (`single`, `wait_primary` or `primary`, reached and
+    /// assigned), or nil between two primaries.
+    public func writableNode() async throws -> String? {
+        try await monitor.query("""
+            SELECT nodename FROM pgautofailover.node
+            WHERE reportedstate IN ('single', 'wait_primary', 'primary') AND goalstate = reportedstate
+            """, options: .readOnly).decode(String.self).first
+    }
+
+    /// Causes a failover of `kind` and returns once the monitor reports another node as accepting writes (polled
+    /// every 10 ms, so `reported` is within that of the engine's own report).
+    public func failOver(_ kind: FailoverKind) async throws -> Failover {
+        guard let old = try await writableNode() else { throw NoPrimary() }
+        let caused = ContinuousClock.now
+        async let failed: Void = script.run("fail", kind.rawValue)
+        while true {
+            if let node = try await writableNode(), node != old {
+                let reported = ContinuousClock.now
+                try await failed
+                return Failover(kind: kind, oldPrimary: old, newPrimary: node, caused: caused, reported: reported)
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Brings the old primary back (restarts its keeper, opens its port) and waits until it is a secondary.
+    public func rejoin() async throws {
+        try await script.run("rejoin")
+    }
+
+    public func shutdown() async {
+        await monitor.shutdown()
+    }
+
+    struct NoPrimary: Error, CustomStringConvertible {
+        var description: String { "the monitor reports no node accepting writes" }
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The short versions of `make demo-ha`, `make bank` and `make fleet`, for CI: one failover of each kind under
+# writers, one failover in each of the bank's four runs, and 100 clients through the restarts and a failover.
+# Prints each check's summary lines when it passes and its whole output when it fails; exits non-zero if any
+# failed. Each check stops and deletes its servers whatever happens.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/install-deps.sh || exit 1
+status=0
+check() {
+    local label="$1" output began=$SECONDS
+    shift
+    output="$(mktemp)"
+    if "$@" >"$output" 2>&1; then
+        grep -E '^(acknowledged=|[a-z-]+ [a-z]+: transfers=|fleet [a-z-]+:|fleet: )' "$output" | sed "s/^/$label: /"
+        echo "$label: ok ($((SECONDS - began)) s)"
+    else
+        cat "$output"
+        echo "$label: FAILED"
+        status=1
+    fi
+    rm -f "$output"
+}
+check demo-ha scripts/run-ha-check.sh HADemo 1
+check bank scripts/run-ha-check.sh Bank 1 1
+check fleet scripts/run-fleet.sh --clients 100
+exit "$status"
