@@ -38,6 +38,8 @@ public final class ScriptedDatabase: Sendable {
     /// The port sessions report.
     public let port: Int
     let plan: FaultPlan
+    /// Who listens on what, and what they have yet to receive.
+    let notifications = NotificationHub()
     private let state: Mutex<State>
 
     /// A database on `host`, with nothing scripted yet, and its own clock.
@@ -46,6 +48,7 @@ public final class ScriptedDatabase: Sendable {
         self.port = port
         self.plan = FaultPlan(clock: clock, onActivity: { clock.noteActivity() })
         self.state = Mutex(State(host: host))
+        answerNotificationStatements()
     }
 
     /// The host new sessions open on. Change it to follow a failover to another host.
@@ -88,6 +91,7 @@ public final class ScriptedDatabase: Sendable {
     /// session (the default, FATAL 57P01) or a crash drops them.
     public func terminateSessions(with fault: StatementFault = .backendTerminated) {
         plan.terminateSessions(with: fault)
+        loseListeners(with: fault, restarting: false)
     }
 
     /// Fails the next connect with `fault`.
@@ -113,6 +117,7 @@ public final class ScriptedDatabase: Sendable {
     ) {
         plan.setOutage(connectFault)
         plan.terminateSessions(with: sessionFault)
+        loseListeners(with: sessionFault, restarting: true)
     }
 
     /// The database is back: connects succeed again (unless other connect faults are planned).

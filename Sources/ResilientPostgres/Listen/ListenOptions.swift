@@ -1,0 +1,20 @@
+/// How a listener buffers and checks its session; see ``PostgresClient/listen(to:options:)``.
+public struct ListenOptions: Sendable, Hashable {
+    /// The most notifications kept for a consumer that has not taken them yet. When full, newer ones are dropped
+    /// and reported as one ``NotificationGap/Reason/consumerTooSlow`` gap, in their place, once the consumer has
+    /// taken half of what is kept.
+    public var bufferCapacity: Int
+    /// How long the listener waits, after each `LISTEN`, for the notification it sends itself to come back.
+    ///
+    /// Directly connected, it comes back within one round trip, from the session's own process. When it does not,
+    /// or comes from another process, the session is behind a pooler in transaction mode, where `LISTEN` cannot
+    /// work, and the listener stops with ``ListenerError/Code/behindTransactionPooler``.
+    public var probeTimeout: Duration
+
+    /// Options with the defaults: 10,000 notifications buffered, and 5 seconds for the probe.
+    public init(bufferCapacity: Int = 10_000, probeTimeout: Duration = .seconds(5)) {
+        precondition(bufferCapacity >= 1, "a listener buffers at least one notification")
+        self.bufferCapacity = bufferCapacity
+        self.probeTimeout = probeTimeout
+    }
+}
