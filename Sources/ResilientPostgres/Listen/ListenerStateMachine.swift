@@ -7,21 +7,27 @@ import PostgresTransport
 /// It never reads a clock, never waits and does no I/O: its driver, ``NotificationListener``, tells it what happened
 /// (`now` included) and carries out what it returns. It keeps trying forever: a listener has no time budget, only
 /// the backoff between attempts, which starts again after each success.
-struct ListenerStateMachine {
+package struct ListenerStateMachine {
     /// Where a session listened: enough to tell, when it listens again, whether the server restarted or another
     /// host took over.
-    struct SessionIdentity: Hashable, Sendable {
-        var host: String?
-        var port: Int?
+    package struct SessionIdentity: Hashable, Sendable {
+        package var host: String?
+        package var port: Int?
         /// `pg_postmaster_start_time()` as text: it changes when the server restarts (but not when only a session
         /// ends).
-        var serverStartedAt: String?
+        package var serverStartedAt: String?
+
+        package init(host: String?, port: Int?, serverStartedAt: String?) {
+            self.host = host
+            self.port = port
+            self.serverStartedAt = serverStartedAt
+        }
     }
 
     /// What to do after a failure: report `event`, wait `delay`, connect again.
-    struct Retry {
-        var event: ListenEvent
-        var delay: Duration
+    package struct Retry {
+        package var event: ListenEvent
+        package var delay: Duration
     }
 
     private let backoff: Backoff
@@ -34,13 +40,13 @@ struct ListenerStateMachine {
     private var failedAttempts = 0
     private var previousDelay: Duration?
 
-    init(backoff: Backoff) {
+    package init(backoff: Backoff) {
         self.backoff = backoff
     }
 
     /// A session listens (its `LISTEN` ran and its probe came back): the event to deliver before its notifications,
     /// ``ListenEvent/listening`` the first time, a ``ListenEvent/gap(_:)`` after a loss.
-    mutating func listened(on identity: SessionIdentity, now: ContinuousClock.Instant) -> ListenEvent {
+    package mutating func listened(on identity: SessionIdentity, now: ContinuousClock.Instant) -> ListenEvent {
         defer {
             listenedOn = identity
             loss = nil
@@ -63,7 +69,7 @@ struct ListenerStateMachine {
     /// The first attempt after losing a listening session comes at once, as the loss is usually of that session
     /// alone (a terminated backend, a dropped connection) or of a primary whose standby is already promoted; later
     /// ones follow the backoff.
-    mutating func failed(
+    package mutating func failed(
         _ failure: TransportError?,
         now: ContinuousClock.Instant,
         using generator: inout some RandomNumberGenerator
@@ -94,7 +100,7 @@ struct ListenerStateMachine {
     ///
     /// Where the new session is tells more than the error: a restart shows as a new start time whatever the loss
     /// looked like (an immediate shutdown sends no error at all, only a WARNING), a failover as another host.
-    static func reason(
+    package static func reason(
         failure: TransportError?,
         before: SessionIdentity,
         after: SessionIdentity

@@ -9,8 +9,8 @@
 /// The listener's own events (listening, gaps, retries) are never dropped, and take no room from notifications;
 /// they stay few, as they merge: a retry replaces the retry before it, listening again removes the retry before it,
 /// and a gap right after a gap widens it.
-struct NotificationBuffer {
-    let capacity: Int
+package struct NotificationBuffer {
+    package let capacity: Int
     private var events: [ListenEvent] = []
     /// Where ``events`` starts: taken events are removed in batches, not one at a time.
     private var head = 0
@@ -19,16 +19,16 @@ struct NotificationBuffer {
     /// The notifications dropped since the buffer was last full, and when the first one was.
     private var dropped: (count: Int, since: ContinuousClock.Instant)?
 
-    init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity >= 1, "a buffer holds at least one notification")
         self.capacity = capacity
     }
 
-    var isEmpty: Bool { head == events.count && dropped == nil }
+    package var isEmpty: Bool { head == events.count && dropped == nil }
 
     /// Adds an event the consumer will take after the earlier ones; a notification is dropped when the buffer
     /// is full.
-    mutating func append(_ event: ListenEvent, now: ContinuousClock.Instant) {
+    package mutating func append(_ event: ListenEvent, now: ContinuousClock.Instant) {
         switch event {
         case .notification:
             // Once full, it accepts again only when the consumer has taken half, so that a consumer a little slower
@@ -62,7 +62,7 @@ struct NotificationBuffer {
 
     /// The oldest event, or nil when there is none; a gap for dropped notifications comes once the events before
     /// it are taken.
-    mutating func take(now: ContinuousClock.Instant) -> ListenEvent? {
+    package mutating func take(now: ContinuousClock.Instant) -> ListenEvent? {
         if head == events.count {
             placeDropped(now: now)
             if head == events.count { return nil }
