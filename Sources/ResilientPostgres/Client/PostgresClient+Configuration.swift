@@ -10,7 +10,7 @@ extension PostgresClient {
         /// Options left unset fall back to libpq's environment variables (`PGHOST`, `PGPORT`, `PGDATABASE`,
         /// `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ...) and defaults, exactly as `psql` does.
         public var connection: ConnectionParameters
-        /// Where listeners (``PostgresClient/listen(to:options:)``) connect, when not where ``connection`` says:
+        /// Where listeners (``PostgresClient/listen(to:options:)-(String...,_)``) connect, when not where ``connection`` says:
         /// for an app whose pool goes through a pooler in transaction mode (PgBouncer, Azure's port 6432), which
         /// cannot carry `LISTEN`. `nil` (the default) uses ``connection``.
         ///

@@ -14,7 +14,7 @@ public final class PostgresClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: Configuration
     let pool: ConnectionPool
-    /// Opens the sessions of listeners (``listen(to:options:)``), outside the pool.
+    /// Opens the sessions of listeners (`listen(to:)`), outside the pool.
     let listenConnector: any DatabaseConnector
     /// Shared by every operation, so that when most attempts fail, retries stop multiplying the load.
     let throttle: RetryThrottle?

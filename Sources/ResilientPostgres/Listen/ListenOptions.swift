@@ -1,4 +1,4 @@
-/// How a listener buffers and checks its session; see ``PostgresClient/listen(to:options:)``.
+/// How a listener buffers and checks its session; see ``PostgresClient/listen(to:options:)-(String...,_)``.
 public struct ListenOptions: Sendable, Hashable {
     /// The most notifications kept for a consumer that has not taken them yet. When full, newer ones are dropped
     /// and reported as one ``NotificationGap/Reason/consumerTooSlow`` gap, in their place, once the consumer has

@@ -3,11 +3,14 @@ extension PostgresClient {
     /// and a gap wherever notifications may have been missed.
     ///
     /// ```swift
-    /// for try await event in client.listen(to: "orders") {
+    /// for try await event in client.listen(to: "prices") {
     ///     switch event {
-    ///     case .listening, .gap: try await cache.reload()   // nothing sent after this is missed
-    ///     case .notification(let notification): cache.invalidate(notification.payload)
-    ///     case .reconnecting: break                          // still trying; the gap follows
+    ///     case .listening, .gap:
+    ///         await reload()  // notifications may have been missed: start from the table
+    ///     case .notification(let notification):
+    ///         invalidate(Int(notification.payload))
+    ///     case .reconnecting:
+    ///         break  // the listener is still trying; a gap follows
     ///     }
     /// }
     /// ```
@@ -21,7 +24,7 @@ extension PostgresClient {
     /// hold (see ``ListenOptions/bufferCapacity``). Leaving the loop or cancelling its task closes the session.
     ///
     /// Channel names are exact, as `pg_notify` takes them (`NOTIFY Orders` sends on `orders`); each is 1 to 63
-    /// bytes, without NUL.
+    /// bytes, without NUL. See <doc:ListeningForNotifications>.
     ///
     /// - Throws: from the iteration, ``ListenerError`` with code ``ListenerError/Code/behindTransactionPooler``
     ///   when the session turns out to go through a pooler in transaction mode, where `LISTEN` cannot work.
