@@ -135,6 +135,20 @@ struct ListenTests {
         #expect(database.openSessions.isEmpty)
     }
 
+    @Test func shuttingTheClientDownEndsItsListenersAndClosesTheirSessions() async throws {
+        let database = ScriptedDatabase()
+        let client = PostgresClient.testing(database)
+        var events = client.listen(to: "orders").makeAsyncIterator()
+        #expect(Self.describe(try await events.next()) == "listening")
+        await client.shutdown()
+        #expect(database.openSessions.isEmpty)
+        #expect(try await events.next() == nil)
+        // A listener started afterwards ends at once, without a session.
+        var later = client.listen(to: "orders").makeAsyncIterator()
+        #expect(try await later.next() == nil)
+        #expect(database.connects.count == 1)
+    }
+
     @Test func aProbeThatDoesNotComeBackStopsTheListenerWithAClearError() async throws {
         let database = ScriptedDatabase()
         // As behind a pooler in transaction mode: the notification goes to some other server session.

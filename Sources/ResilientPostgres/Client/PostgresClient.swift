@@ -16,6 +16,8 @@ public final class PostgresClient: Sendable {
     let pool: ConnectionPool
     /// Opens the sessions of listeners (`listen(to:)`), outside the pool.
     let listenConnector: any DatabaseConnector
+    /// The listeners running, which ``shutdown()`` stops.
+    let listeners = ListenerRegistry()
     /// Shared by every operation, so that when most attempts fail, retries stop multiplying the load.
     let throttle: RetryThrottle?
     let clock: any ClientClock
@@ -102,8 +104,10 @@ public final class PostgresClient: Sendable {
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
-    /// A credential fetch under way is cancelled, and waited for.
+    /// A credential fetch under way is cancelled, and waited for. Listeners stop (their iterations end) and their
+    /// sessions are closed before it returns.
     public func shutdown() async {
+        await listeners.shutdown()
         await pool.shutdown()
         await credentials?.shutdown()
     }

@@ -33,6 +33,8 @@ final class NotificationListener: Sendable {
     private let probeChannel: String
     private let mailbox: Mutex<Mailbox>
     private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The client's listeners, which its shutdown stops.
+    private let registry: ListenerRegistry
 
     init(client: PostgresClient, channels: [String], options: ListenOptions) {
         self.channels = channels
@@ -42,6 +44,7 @@ final class NotificationListener: Sendable {
         self.backoff = client.configuration.retryPolicy.backoff
         self.setupTimeout = client.configuration.connectTimeout
         self.logger = client.logger
+        self.registry = client.listeners
         var generator = client.makeGenerator()
         self.seed = generator.next()
         self.probeChannel = "resilient_postgres_probe_" + String(generator.next(), radix: 16)
@@ -49,11 +52,25 @@ final class NotificationListener: Sendable {
     }
 
     /// Starts listening; the first event is ``ListenEvent/listening`` once `LISTEN` ran and its probe came back.
+    /// A listener of a client that was shut down ends at once.
     func start() {
+        guard registry.add(self) else {
+            finish(throwing: nil)
+            return
+        }
         task.withLock { task in
             guard task == nil else { return }
-            task = Task { await self.run() }
+            task = Task {
+                await self.run()
+                self.registry.remove(self)
+            }
         }
+    }
+
+    /// Stops the listener and waits until its session is closed.
+    func stopAndWait() async {
+        stop()
+        await task.withLock { $0 }?.value
     }
 
     /// Stops the listener: its session closes, and the consumer's next event is the end.
@@ -72,22 +89,31 @@ final class NotificationListener: Sendable {
     ///
     /// - Throws: ``ListenerError``, after every event received before it.
     func next() async throws -> ListenEvent? {
-        try await withTaskCancellationHandler {
+        // Taken without suspending while events wait, as they do for a consumer that is behind.
+        if let ready = take(orWait: nil) { return try ready.get() }
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ListenEvent?, any Error>) in
-                let now = clock.now
-                let ready = mailbox.withLock { mailbox -> Result<ListenEvent?, any Error>? in
-                    if let event = mailbox.buffer.take(now: now) { return .success(event) }
-                    if mailbox.isFinished {
-                        defer { mailbox.failure = nil }
-                        return mailbox.failure.map { .failure($0) } ?? .success(nil)
-                    }
-                    mailbox.consumer = continuation
-                    return nil
-                }
-                if let ready { continuation.resume(with: ready) }
+                if let ready = take(orWait: continuation) { continuation.resume(with: ready) }
             }
         } onCancel: {
             stop()
+        }
+    }
+
+    /// The next event or the end, if there is one; otherwise nil, and `continuation` (if any) waits for it.
+    private func take(
+        orWait continuation: CheckedContinuation<ListenEvent?, any Error>?
+    ) -> Result<ListenEvent?, any Error>? {
+        let now = clock.now
+        return mailbox.withLock { mailbox -> Result<ListenEvent?, any Error>? in
+            precondition(mailbox.consumer == nil, "one task at a time iterates a listener")
+            if let event = mailbox.buffer.take(now: now) { return .success(event) }
+            if mailbox.isFinished {
+                defer { mailbox.failure = nil }
+                return mailbox.failure.map { .failure($0) } ?? .success(nil)
+            }
+            mailbox.consumer = continuation
+            return nil
         }
     }
 
