@@ -51,7 +51,8 @@ final class ListenerRecording: Sendable {
             if let failure = snapshot.failure { throw failure }
             guard ContinuousClock.now < givingUp else {
                 let seen = snapshot
-                Issue.record("waited 60 s for \(what); saw \(seen.numbers.count) notifications, gaps \(seen.gaps.map(\.reason)), \(seen.retries) retries")
+                let gaps = seen.gaps.map(\.reason)
+                Issue.record("waited 60 s for \(what); saw \(seen.numbers.count) notifications, gaps \(gaps)")
                 throw CancellationError()
             }
             try await Task.sleep(for: .milliseconds(5))

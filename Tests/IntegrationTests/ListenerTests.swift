@@ -39,9 +39,8 @@ struct ListenerTests {
         try await withCleanup {
             try await recording.wait("listening") { $0.hasListened }
             for batch in 0..<100 {
-                try await client.execute(
-                    "SELECT pg_notify(\(channel), g::text) FROM generate_series(\(batch * 100 + 1), \(batch * 100 + 100)) g"
-                )
+                let (first, last) = (batch * 100 + 1, batch * 100 + 100)
+                try await client.execute("SELECT pg_notify(\(channel), g::text) FROM generate_series(\(first), \(last)) g")
             }
             try await recording.wait("10,000 notifications") { $0.numbers.count >= 10_000 }
             let seen = recording.snapshot
@@ -157,7 +156,8 @@ struct ListenerTests {
             IntegrationServers.appParameters(port: bouncerPort)
         ))
         let failure = await #expect(throws: ListenerError.self) {
-            for try await _ in pooled.listen(to: "through_bouncer", options: ListenOptions(probeTimeout: .seconds(2))) {}
+            let options = ListenOptions(probeTimeout: .seconds(2))
+            for try await _ in pooled.listen(to: "through_bouncer", options: options) {}
         }
         #expect(failure?.code == .behindTransactionPooler)
         #expect(failure?.message.contains("connect listeners to the server directly") == true)

@@ -41,7 +41,8 @@ struct ListenTests {
         let client = PostgresClient.testing(database)
         var events = client.listen(to: "orders", "Refunds").makeAsyncIterator()
         #expect(Self.describe(try await events.next()) == "listening")
-        #expect(database.statements(matching: "LISTEN").map(\.sql).prefix(2) == [#"LISTEN "orders""#, #"LISTEN "Refunds""#])
+        let listens = database.statements(matching: "LISTEN").map(\.sql)
+        #expect(listens.prefix(2) == [#"LISTEN "orders""#, #"LISTEN "Refunds""#])
 
         database.notify("orders", payload: "1", backendPID: 42)
         database.notify("other", payload: "x")

@@ -1,8 +1,8 @@
 /// How a listener buffers and checks its session; see ``PostgresClient/listen(to:options:)-(String...,_)``.
 public struct ListenOptions: Sendable, Hashable {
-    /// The most notifications kept for a consumer that has not taken them yet. When full, newer ones are dropped
-    /// and reported as one ``NotificationGap/Reason/consumerTooSlow`` gap, in their place, once the consumer has
-    /// taken half of what is kept.
+    /// The most notifications kept for a consumer that has not taken them yet (at least 1). When full, newer ones
+    /// are dropped and reported as one ``NotificationGap/Reason/consumerTooSlow`` gap, in their place, once the
+    /// consumer has taken half of what is kept.
     public var bufferCapacity: Int
     /// How long the listener waits, after each `LISTEN`, for the notification it sends itself to come back.
     ///

@@ -32,7 +32,9 @@ final class NotificationListener: Sendable {
     /// The channel of the probe: this listener's own, so that no one else receives it.
     private let probeChannel: String
     private let mailbox: Mutex<Mailbox>
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The listener's task while it runs; `stopped` once stopped, so that a stop that comes before the start
+    /// (a client's shutdown, racing an iteration that begins) keeps it from starting.
+    private let task = Mutex<(running: Task<Void, Never>?, stopped: Bool)>((nil, false))
     /// The client's listeners, which its shutdown stops.
     private let registry: ListenerRegistry
 
@@ -48,7 +50,7 @@ final class NotificationListener: Sendable {
         var generator = client.makeGenerator()
         self.seed = generator.next()
         self.probeChannel = "resilient_postgres_probe_" + String(generator.next(), radix: 16)
-        self.mailbox = Mutex(Mailbox(buffer: NotificationBuffer(capacity: options.bufferCapacity)))
+        self.mailbox = Mutex(Mailbox(buffer: NotificationBuffer(capacity: max(1, options.bufferCapacity))))
     }
 
     /// Starts listening; the first event is ``ListenEvent/listening`` once `LISTEN` ran and its probe came back.
@@ -59,8 +61,8 @@ final class NotificationListener: Sendable {
             return
         }
         task.withLock { task in
-            guard task == nil else { return }
-            task = Task {
+            guard task.running == nil, !task.stopped else { return }
+            task.running = Task {
                 await self.run()
                 self.registry.remove(self)
             }
@@ -70,16 +72,20 @@ final class NotificationListener: Sendable {
     /// Stops the listener and waits until its session is closed.
     func stopAndWait() async {
         stop()
-        await task.withLock { $0 }?.value
+        await task.withLock { $0.running }?.value
     }
 
     /// Stops the listener: its session closes, and the consumer's next event is the end.
     func stop() {
-        task.withLock { $0 }?.cancel()
+        let running = task.withLock { task in
+            task.stopped = true
+            return task.running
+        }
+        running?.cancel()
         let consumer = mailbox.withLock { mailbox in
             mailbox.isFinished = true
             mailbox.failure = nil
-            mailbox.buffer = NotificationBuffer(capacity: options.bufferCapacity)
+            mailbox.buffer = NotificationBuffer(capacity: 1)
             return mailbox.consumer.take()
         }
         consumer?.resume(returning: nil)
@@ -214,7 +220,9 @@ final class NotificationListener: Sendable {
         while !isBack {
             let received = try await session.receiveNotifications(until: deadline)
             if received.isEmpty {
-                throw poolerError(session, "the notification it sent itself did not come back within \(options.probeTimeout)")
+                throw poolerError(
+                    session, "the notification it sent itself did not come back within \(options.probeTimeout)"
+                )
             }
             for notification in received {
                 guard notification.channel == probeChannel else {

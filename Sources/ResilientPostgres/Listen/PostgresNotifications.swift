@@ -1,5 +1,5 @@
-/// The events of a listener, as ``PostgresClient/listen(to:options:)-(String...,_)`` returns them: each iteration runs its own
-/// listener, on its own session, from its start to its end.
+/// The events of a listener, as ``PostgresClient/listen(to:options:)-(String...,_)`` returns them: each iteration
+/// runs its own listener, on its own session, from its start to its end.
 ///
 /// Ending the iteration (leaving the loop, or cancelling the task that iterates) closes the session. The iteration
 /// throws only ``ListenerError``, when listening cannot work where the session is connected; every other failure is

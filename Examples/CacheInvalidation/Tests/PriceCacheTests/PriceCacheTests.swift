@@ -14,7 +14,8 @@ struct PriceCacheTests {
 
         func answer(on database: ScriptedDatabase) {
             database.answer("SELECT id, price_cents FROM products") { [self] _ in
-                .rows(["id", "price_cents"], prices.withLock { $0.sorted { $0.key < $1.key }.map { [$0.key, $0.value] } })
+                let rows = prices.withLock { $0.sorted { $0.key < $1.key }.map { [$0.key, $0.value] } }
+                return .rows(["id", "price_cents"], rows)
             }
             database.answer("SELECT price_cents FROM products WHERE id") { [self] statement in
                 let id = (try? statement.parameter(0, as: Int.self)) ?? 0
