@@ -28,7 +28,8 @@ struct LibPQBenchmark: BenchmarkSystem {
             let listener = try LibPQSession(settings.connectionString)
             let sender = try LibPQSession(settings.connectionString)
             try call { lpqw_exec(listener.raw, "LISTEN bench_notify", &$0) }
-            try call { lpqw_listen_notify(listener.raw, sender.raw, "bench_notify", Int32(Workload.warmupQueries), &$0) }
+            let warmup = Int32(Workload.warmupQueries)
+            try call { lpqw_listen_notify(listener.raw, sender.raw, "bench_notify", warmup, &$0) }
             let timing = try await Stopwatch.time {
                 try call { lpqw_listen_notify(listener.raw, sender.raw, "bench_notify", Int32(count), &$0) }
             }
