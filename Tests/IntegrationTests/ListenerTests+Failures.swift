@@ -78,3 +78,38 @@ extension ListenerTests {
         }
     }
 }
+
+extension ListenerTests {
+    /// The listener's server process hangs (stopped, while the kernel still answers for it): keepalives see nothing
+    /// wrong, the liveness check does, and the listener moves to a new session.
+    @Test func aHungServerProcessIsFoundByTheLivenessCheckAndReplaced() async throws {
+        let name = IntegrationServers.unique("hung_listener")
+        let client = Self.client { configuration in
+            configuration.connection["application_name"] = name
+            configuration.connectTimeout = .seconds(2)
+            configuration.cancelGracePeriod = .seconds(1)
+        }
+        let options = ListenOptions(livenessCheckInterval: .seconds(1))
+        let recording = ListenerRecording(client.listen(to: "hung", options: options))
+        let observer = try await IntegrationServers.superuserSession(port: Self.port)
+        var stopped: String?
+        try await withCleanup {
+            try await recording.wait("listening") { $0.hasListened }
+            let backend = try await observer.execute(
+                "SELECT pid::text FROM pg_stat_activity WHERE application_name = $1", parameters: [.text(name)]
+            )
+            let pid = try #require(backend.string(row: 0, column: 0))
+            stopped = pid
+            try await ChildProcess.run(["kill", "-STOP", pid])
+            try await recording.wait("a gap") { !$0.gaps.isEmpty }
+            #expect(recording.snapshot.gaps.map(\.reason) == [.network])
+            try await client.notify("hung", payload: "1")
+            try await recording.wait("delivery on the new session") { $0.numbers == [1] }
+        } cleanup: {
+            if let stopped { try? await ChildProcess.run(["kill", "-CONT", stopped]) }
+            recording.stop()
+            await observer.close()
+            await client.shutdown()
+        }
+    }
+}

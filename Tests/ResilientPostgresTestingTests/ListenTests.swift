@@ -150,6 +150,26 @@ struct ListenTests {
         #expect(database.connects.count == 1)
     }
 
+    @Test func aSilentSessionIsCheckedAndAHungOneReplaced() async throws {
+        let database = ScriptedDatabase()
+        let client = PostgresClient.testing(database)
+        let options = ListenOptions(livenessCheckInterval: .seconds(30))
+        var events = client.listen(to: "orders", options: options).makeAsyncIterator()
+        #expect(Self.describe(try await events.next()) == "listening")
+        // Silent for 30 s: an empty statement checks the session, and the listener waits again.
+        database.clock.advance(to: try await database.clock.nextSleep().deadline)
+        try await database.waitForStatements(count: database.statements.count + 1)
+        #expect(database.statements.last?.sql == "")
+        // The server then hangs: the next check meets its connect-timeout deadline, and the session is replaced.
+        database.fail("", with: .hang)
+        database.clock.advance(to: try await database.clock.nextSleep().deadline)
+        try await database.clock.run(for: client.configuration.connectTimeout)
+        let gap = try await Self.nextSettled(&events)
+        #expect(Self.describe(gap) == "gap(network)")
+        #expect(database.connects.count == 2)
+        #expect(database.closedSessions == [1])
+    }
+
     @Test func aProbeThatDoesNotComeBackStopsTheListenerWithAClearError() async throws {
         let database = ScriptedDatabase()
         // As behind a pooler in transaction mode: the notification goes to some other server session.

@@ -39,8 +39,8 @@ public struct NotificationGap: Sendable {
         public static let sessionTerminated = Reason(base: .sessionTerminated)
         /// The server ended the session for being idle (`idle_session_timeout`, 57P05).
         public static let idleTimeout = Reason(base: .idleTimeout)
-        /// The connection broke with no word from the server: a reset, or keepalives or `tcp_user_timeout` gave up
-        /// on a network that dropped packets.
+        /// The connection broke with no word from the server: a reset, keepalives or `tcp_user_timeout` gave up
+        /// on a network that dropped packets, or the server left a liveness check unanswered.
         public static let network = Reason(base: .network)
         /// The consumer fell behind and the buffer was full: the listener dropped ``NotificationGap/droppedCount``
         /// notifications, in this gap's place.

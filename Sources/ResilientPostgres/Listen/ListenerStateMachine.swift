@@ -110,8 +110,8 @@ package struct ListenerStateMachine {
         switch failure?.sqlState {
         case SQLState.idleSessionTimeout?, SQLState.idleInTransactionSessionTimeout?: return .idleTimeout
         case SQLState.adminShutdown?: return .sessionTerminated
-        case let state? where SQLState.Class.operatorIntervention ~= state: return .serverRestart
-        default: return .network
+        case SQLState.crashShutdown?, SQLState.cannotConnectNow?: return .serverRestart
+        default: return .network  // no word from the server, or a check it did not answer (57014)
         }
     }
 }

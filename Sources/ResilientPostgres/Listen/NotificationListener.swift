@@ -181,7 +181,15 @@ final class NotificationListener: Sendable {
             }
             deliver([event] + early.map(ListenEvent.notification))
             while true {
-                let received = try await session.receiveNotifications(until: nil)
+                let quietUntil = options.livenessCheckInterval.map { clock.now.advanced(by: $0) }
+                let received = try await session.receiveNotifications(until: quietUntil)
+                guard !received.isEmpty else {
+                    // Silent for the interval: one round trip proves the session alive, or throws its loss.
+                    _ = try await session.execute(
+                        "", parameters: [], resultFormat: .text, deadline: clock.now.advanced(by: setupTimeout)
+                    )
+                    continue
+                }
                 deliver(received.compactMap { $0.channel == probeChannel ? nil : .notification($0) })
             }
         } catch {

@@ -84,6 +84,8 @@ struct ListenerStateMachineTests {
         #expect(reason(Self.lost(.adminShutdown), primary) == .sessionTerminated)
         #expect(reason(Self.lost(.idleSessionTimeout), primary) == .idleTimeout)
         #expect(reason(Self.lost(.cannotConnectNow), primary) == .serverRestart)
+        #expect(reason(Self.lost(.crashShutdown), primary) == .serverRestart)
+        #expect(reason(Self.lost(.queryCanceled), primary) == .network)  // a liveness check left unanswered
         #expect(reason(Self.lost(), primary) == .network)
         #expect(reason(nil, primary) == .network)
     }
