@@ -40,7 +40,9 @@ struct ListenerTests {
             try await recording.wait("listening") { $0.hasListened }
             for batch in 0..<100 {
                 let (first, last) = (batch * 100 + 1, batch * 100 + 100)
-                try await client.execute("SELECT pg_notify(\(channel), g::text) FROM generate_series(\(first), \(last)) g")
+                try await client.execute(
+                    "SELECT pg_notify(\(channel), g::text) FROM generate_series(\(first), \(last)) g"
+                )
             }
             try await recording.wait("10,000 notifications") { $0.numbers.count >= 10_000 }
             let seen = recording.snapshot

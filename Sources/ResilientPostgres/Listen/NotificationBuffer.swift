@@ -3,8 +3,8 @@
 ///
 /// Holds up to `capacity` notifications. When it is full, newer notifications are dropped and counted, never
 /// silently: once the consumer has taken half of them, a ``NotificationGap/Reason/consumerTooSlow`` gap takes their
-/// place, before anything that arrives after them. The server is never made to wait (its notification queue is shared by the
-/// whole cluster, and a full one fails every `NOTIFY`).
+/// place, before anything that arrives after them. The server is never made to wait (its notification queue is
+/// shared by the whole cluster, and a full one fails every `NOTIFY`).
 ///
 /// The listener's own events (listening, gaps, retries) are never dropped, and take no room from notifications;
 /// they stay few, as they merge: a retry replaces the retry before it, listening again removes the retry before it,
