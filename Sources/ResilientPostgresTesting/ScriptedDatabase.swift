@@ -15,7 +15,8 @@ import Synchronization
 /// A statement is answered by, in order: a fault planned for it (``fail(_:with:times:)``,
 /// ``failStatement(number:with:)``, ``terminateSessions(with:)``); a write on a session that landed on a standby
 /// (25006); the latest ``answer(_:with:)`` rule that matches; the built-in answers to `BEGIN`, `COMMIT`,
-/// `ROLLBACK`, `SET` and the pool's empty liveness check. Anything else fails with SQLSTATE XX000 and is listed in
+/// `ROLLBACK`, `SET` and the pool's empty liveness check, and those to what a listener sends (`LISTEN`, `pg_notify`;
+/// see ``notify(_:payload:backendPID:)``). Anything else fails with SQLSTATE XX000 and is listed in
 /// ``unscriptedStatements``, so a missing rule shows. Sessions keep their transaction state as a server does: after
 /// an error inside a block, statements fail with 25P02 until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`. A batch
 /// arrives as its statements one at a time, between `BEGIN` and `COMMIT` (outside a block), and a prepared
