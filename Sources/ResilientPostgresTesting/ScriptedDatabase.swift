@@ -15,7 +15,8 @@ import Synchronization
 /// A statement is answered by, in order: a fault planned for it (``fail(_:with:times:)``,
 /// ``failStatement(number:with:)``, ``terminateSessions(with:)``); a write on a session that landed on a standby
 /// (25006); the latest ``answer(_:with:)`` rule that matches; the built-in answers to `BEGIN`, `COMMIT`,
-/// `ROLLBACK`, `SET` and the pool's empty liveness check. Anything else fails with SQLSTATE XX000 and is listed in
+/// `ROLLBACK`, `SET` and the pool's empty liveness check, and those to what a listener sends (`LISTEN`, `pg_notify`;
+/// see ``notify(_:payload:backendPID:)``). Anything else fails with SQLSTATE XX000 and is listed in
 /// ``unscriptedStatements``, so a missing rule shows. Sessions keep their transaction state as a server does: after
 /// an error inside a block, statements fail with 25P02 until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`. A batch
 /// arrives as its statements one at a time, between `BEGIN` and `COMMIT` (outside a block), and a prepared
@@ -38,6 +39,8 @@ public final class ScriptedDatabase: Sendable {
     /// The port sessions report.
     public let port: Int
     let plan: FaultPlan
+    /// Who listens on what, and what they have yet to receive.
+    let notifications = NotificationHub()
     private let state: Mutex<State>
 
     /// A database on `host`, with nothing scripted yet, and its own clock.
@@ -46,6 +49,7 @@ public final class ScriptedDatabase: Sendable {
         self.port = port
         self.plan = FaultPlan(clock: clock, onActivity: { clock.noteActivity() })
         self.state = Mutex(State(host: host))
+        answerNotificationStatements()
     }
 
     /// The host new sessions open on. Change it to follow a failover to another host.
@@ -88,6 +92,7 @@ public final class ScriptedDatabase: Sendable {
     /// session (the default, FATAL 57P01) or a crash drops them.
     public func terminateSessions(with fault: StatementFault = .backendTerminated) {
         plan.terminateSessions(with: fault)
+        loseListeners(with: fault, restarting: false)
     }
 
     /// Fails the next connect with `fault`.
@@ -113,6 +118,7 @@ public final class ScriptedDatabase: Sendable {
     ) {
         plan.setOutage(connectFault)
         plan.terminateSessions(with: sessionFault)
+        loseListeners(with: sessionFault, restarting: true)
     }
 
     /// The database is back: connects succeed again (unless other connect faults are planned).

@@ -9,6 +9,8 @@ struct BlackHole {
     let port: String
     /// A table of this process's own: test runs of other checkouts may cut off their servers at the same time.
     private static let table = "resilient_postgres_blackhole_\(getpid())"
+    /// A table of this port's own, so that suites cutting off different servers at once do not undo each other.
+    private var table: String { "\(Self.table)_\(port)" }
 
     /// Whether nftables rules can be added here (checked once, by adding and deleting an empty table).
     static let isAvailable: Bool = {
@@ -18,17 +20,17 @@ struct BlackHole {
 
     /// Starts dropping the port's traffic.
     func close() async throws {
-        _ = try? await ChildProcess.run(["nft", "delete", "table", "inet", Self.table])
-        try await ChildProcess.run(["nft", "add", "table", "inet", Self.table])
+        _ = try? await ChildProcess.run(["nft", "delete", "table", "inet", table])
+        try await ChildProcess.run(["nft", "add", "table", "inet", table])
         try await ChildProcess.run([
-            "nft", "add", "chain", "inet", Self.table, "output", "{ type filter hook output priority 0 ; }",
+            "nft", "add", "chain", "inet", table, "output", "{ type filter hook output priority 0 ; }",
         ])
-        try await ChildProcess.run(["nft", "add", "rule", "inet", Self.table, "output", "tcp", "dport", port, "drop"])
-        try await ChildProcess.run(["nft", "add", "rule", "inet", Self.table, "output", "tcp", "sport", port, "drop"])
+        try await ChildProcess.run(["nft", "add", "rule", "inet", table, "output", "tcp", "dport", port, "drop"])
+        try await ChildProcess.run(["nft", "add", "rule", "inet", table, "output", "tcp", "sport", port, "drop"])
     }
 
     /// Lets traffic flow again.
     func open() async throws {
-        try await ChildProcess.run(["nft", "delete", "table", "inet", Self.table])
+        try await ChildProcess.run(["nft", "delete", "table", "inet", table])
     }
 }

@@ -19,11 +19,14 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     case policy = "policy"
     /// 200,000 `SELECT $1::int4 + 1`, with the resident set read after 20,000 and after 200,000.
     case rssGrowth = "rss_growth"
+    /// 20,000 notifications sent in one statement and received by a listening session, in order; counted in
+    /// notifications.
+    case listenNotify = "listen_notify"
 
     /// The statements (or rows, or policy operations) the timed part performs.
     public var operations: Int {
         switch self {
-        case .seqSelect1, .seqParam, .seqParamOnSessionThread, .pipelineParam, .concurrent8: 20_000
+        case .seqSelect1, .seqParam, .seqParamOnSessionThread, .pipelineParam, .concurrent8, .listenNotify: 20_000
         case .rows10k: Self.rowsPerRead * Self.reads
         case .insertTransaction: 5_000
         case .policy: 2_000_000
@@ -35,6 +38,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     public var unit: String {
         switch self {
         case .rows10k: "rows/s"
+        case .listenNotify: "notifications/s"
         case .policy: "ns/op"
         default: "queries/s"
         }
@@ -43,7 +47,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// The workloads the comparison table shows (the memory-growth run is reported on its own).
     public static let compared: [Workload] = [
         .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction, .concurrent8,
-        .policy,
+        .listenNotify, .policy,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
@@ -78,6 +82,7 @@ public enum SystemName: String, CaseIterable, Codable, Sendable {
     /// Whether the system runs `workload` at all (the policy bookkeeping and the session-thread variant are
     /// ResilientPostgres's own).
     public func runs(_ workload: Workload) -> Bool {
-        workload.comparedWith == workload && workload != .policy || self == .resilientPostgres
+        if workload == .listenNotify { return self != .postgresNIO }
+        return workload.comparedWith == workload && workload != .policy || self == .resilientPostgres
     }
 }

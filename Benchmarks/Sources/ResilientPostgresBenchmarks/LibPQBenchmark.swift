@@ -24,6 +24,16 @@ struct LibPQBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("libpq has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("libpq has no session thread to run on")
+        case .listenNotify:
+            let listener = try LibPQSession(settings.connectionString)
+            let sender = try LibPQSession(settings.connectionString)
+            try call { lpqw_exec(listener.raw, "LISTEN bench_notify", &$0) }
+            let warmup = Int32(Workload.warmupQueries)
+            try call { lpqw_listen_notify(listener.raw, sender.raw, "bench_notify", warmup, &$0) }
+            let timing = try await Stopwatch.time {
+                try call { lpqw_listen_notify(listener.raw, sender.raw, "bench_notify", Int32(count), &$0) }
+            }
+            return WorkloadRun(operations: count, timing: timing)
         default:
             break
         }
@@ -65,7 +75,7 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy, .seqParamOnSessionThread:
+        case .concurrent8, .policy, .seqParamOnSessionThread, .listenNotify:
             preconditionFailure("handled above")
         }
     }

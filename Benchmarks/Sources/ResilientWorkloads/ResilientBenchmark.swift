@@ -87,6 +87,8 @@ public struct ResilientBenchmark: BenchmarkSystem {
                     rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
                 )
             }
+        case .listenNotify:
+            return try await withClient { client in try await listenNotify(client, count: workload.operations) }
         case .policy:
             let configuration = try clientConfiguration()
             PolicyBookkeeping.run(configuration: configuration, iterations: 10_000)

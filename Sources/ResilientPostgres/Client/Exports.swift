@@ -19,6 +19,8 @@ public typealias SQLState = PostgresPolicy.SQLState
 public typealias SQLStateReporting = PostgresPolicy.SQLStateReporting
 /// libpq connection options, parsed by libpq from a connection string or a `postgresql://` URL.
 public typealias ConnectionParameters = PostgresTransport.ConnectionParameters
+/// A notification a listener received: channel, payload, and the server process that sent it.
+public typealias PostgresNotification = PostgresTransport.PostgresNotification
 /// The facts of one failure of a connection: SQLSTATE, server message, endpoint, phase.
 public typealias TransportError = PostgresTransport.TransportError
 /// The wire format of a value, text or binary, as a custom ``PostgresDecodable`` reads it and a ``PostgresEncodable``

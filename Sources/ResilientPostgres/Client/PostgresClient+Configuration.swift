@@ -10,6 +10,13 @@ extension PostgresClient {
         /// Options left unset fall back to libpq's environment variables (`PGHOST`, `PGPORT`, `PGDATABASE`,
         /// `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ...) and defaults, exactly as `psql` does.
         public var connection: ConnectionParameters
+        /// Where listeners (``PostgresClient/listen(to:options:)-(String...,_)``) connect, when not where
+        /// ``connection`` says: for an app whose pool goes through a pooler in transaction mode (PgBouncer, Azure's
+        /// port 6432), which cannot carry `LISTEN`. `nil` (the default) uses ``connection``.
+        ///
+        /// Options it leaves unset get the same defaults as ``connection``'s (read-write targeting, keepalives,
+        /// `tcp_user_timeout`); the password comes from ``credentials`` when that is set.
+        public var listenConnection: ConnectionParameters?
         /// Where new sessions get their password (an access token, for passwordless sign-in), instead of
         /// ``connection``'s; `nil` (the default) signs in with the connection options.
         ///

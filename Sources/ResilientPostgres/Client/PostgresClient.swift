@@ -14,6 +14,10 @@ public final class PostgresClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: Configuration
     let pool: ConnectionPool
+    /// Opens the sessions of listeners (`listen(to:)`), outside the pool.
+    let listenConnector: any DatabaseConnector
+    /// The listeners running, which ``shutdown()`` stops.
+    let listeners = ListenerRegistry()
     /// Shared by every operation, so that when most attempts fail, retries stop multiplying the load.
     let throttle: RetryThrottle?
     let clock: any ClientClock
@@ -34,15 +38,27 @@ public final class PostgresClient: Sendable {
                 hostConnectTimeout: configuration.hostConnectTimeout
             )
         )
-        self.init(configuration: configuration, connector: connector)
+        let listenConnector = configuration.listenConnection.map {
+            LibPQConnector(
+                parameters: Configuration(connection: $0).connection,
+                connectTimeout: configuration.connectTimeout,
+                options: LibPQConnection.Options(
+                    cancelGracePeriod: configuration.cancelGracePeriod,
+                    hostConnectTimeout: configuration.hostConnectTimeout
+                )
+            )
+        }
+        self.init(configuration: configuration, connector: connector, listenConnector: listenConnector)
     }
 
     /// A client whose sessions come from `connector` and whose time comes from `clock` (test doubles, say).
     ///
-    /// With a `randomSeed`, every jitter the client draws is reproducible.
+    /// With a `randomSeed`, every jitter the client draws is reproducible. Listeners open their sessions with
+    /// `listenConnector`, or with `connector` when it is nil.
     package init(
         configuration: Configuration,
         connector: any DatabaseConnector,
+        listenConnector: (any DatabaseConnector)? = nil,
         clock: any ClientClock = ContinuousClock(),
         randomSeed: UInt64? = nil
     ) {
@@ -54,6 +70,9 @@ public final class PostgresClient: Sendable {
         self.throttle = configuration.retryThrottle.map {
             RetryThrottle(maxTokens: $0.maxTokens, tokenRatio: $0.tokenRatio)
         }
+        let listenConnector = listenConnector ?? connector
+        self.listenConnector = credentials.map { CredentialedConnector(base: listenConnector, credentials: $0) }
+            ?? listenConnector
         self.pool = ConnectionPool(
             connector: credentials.map { CredentialedConnector(base: connector, credentials: $0) } ?? connector,
             initializer: configuration.sessionInitializer.map {
@@ -86,8 +105,10 @@ public final class PostgresClient: Sendable {
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
-    /// A credential fetch under way is cancelled, and waited for.
+    /// A credential fetch under way is cancelled, and waited for. Listeners stop (their iterations end) and their
+    /// sessions are closed before it returns.
     public func shutdown() async {
+        await listeners.shutdown()
         await pool.shutdown()
         await credentials?.shutdown()
     }

@@ -49,6 +49,11 @@ int lpqw_pipeline_param(lpqw_connection *connection, int count, lpqw_error *erro
 /// Inserts `count` rows into bench_insert, one INSERT each, inside one BEGIN ... COMMIT.
 int lpqw_insert_transaction(lpqw_connection *connection, int64_t first, int count, lpqw_error *error);
 
+/// Runs `LISTEN` on `listener` first (untimed, by the caller); then sends `count` notifications on `channel` from
+/// `sender` in one statement (payloads 1 ... count) and receives them on `listener`, checking their order.
+int lpqw_listen_notify(lpqw_connection *listener, lpqw_connection *sender, const char *channel, int count,
+                       lpqw_error *error);
+
 /// What the timed part of `lpqw_concurrent_param` took.
 typedef struct lpqw_timing {
     /// Wall-clock nanoseconds (CLOCK_MONOTONIC).

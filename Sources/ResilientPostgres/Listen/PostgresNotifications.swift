@@ -1,0 +1,45 @@
+/// The events of a listener, as ``PostgresClient/listen(to:options:)-(String...,_)`` returns them: each iteration
+/// runs its own listener, on its own session, from its start to its end.
+///
+/// Ending the iteration (leaving the loop, or cancelling the task that iterates) closes the session. The iteration
+/// throws only ``ListenerError``, when listening cannot work where the session is connected; every other failure is
+/// retried, and reported as ``ListenEvent/reconnecting(_:)`` and then ``ListenEvent/gap(_:)``.
+public struct PostgresNotifications: AsyncSequence, Sendable {
+    public typealias Element = ListenEvent
+
+    let client: PostgresClient
+    let channels: [String]
+    let options: ListenOptions
+
+    /// Starts a listener.
+    public func makeAsyncIterator() -> Iterator {
+        let listener = NotificationListener(client: client, channels: channels, options: options)
+        listener.start()
+        return Iterator(owner: Owner(listener: listener))
+    }
+
+    /// Takes a listener's events one at a time.
+    public struct Iterator: AsyncIteratorProtocol {
+        let owner: Owner
+
+        /// The next event, waiting for it; nil once the iteration ended (its task was cancelled).
+        ///
+        /// - Throws: ``ListenerError`` when listening cannot work where the session is connected.
+        public mutating func next() async throws -> ListenEvent? {
+            try await owner.listener.next()
+        }
+    }
+
+    /// Stops the listener when the iteration is dropped (a loop left by `break`, `return` or a thrown error).
+    final class Owner: Sendable {
+        let listener: NotificationListener
+
+        init(listener: NotificationListener) {
+            self.listener = listener
+        }
+
+        deinit {
+            listener.stop()
+        }
+    }
+}
