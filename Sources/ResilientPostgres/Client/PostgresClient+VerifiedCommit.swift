@@ -158,14 +158,14 @@ extension PostgresClient {
                     + "and underscores)"
             )
         }
-        let exists = try await run(
-            CommitMarkers.existence, parameters: [.text(table)], resultFormat: .text, options: .readOnly
-        )
-        if exists.string(row: 0, column: 0) != "t" {
+        if try await !commitMarkerTableExists() {
             do {
                 _ = try await run(commitMarkers.definition, parameters: [], resultFormat: .text, options: .idempotent)
                 logger.notice("created the commit marker table", metadata: ["postgres.table": "\(table)"])
             } catch var error as PostgresError {
+                // Created at the same moment by another operation or process (two creations of one table race
+                // in the catalog): it is there now.
+                if try await commitMarkerTableExists() { return commitMarkers.tableFound(at: clock.now) }
                 guard error.errorClass == .permanent, let failure = error.lastFailure else { throw error }
                 error.lastFailure = markerTableError(
                     failure,
@@ -178,6 +178,13 @@ extension PostgresClient {
             }
         }
         commitMarkers.tableFound(at: clock.now)
+    }
+
+    private func commitMarkerTableExists() async throws -> Bool {
+        let exists = try await run(
+            CommitMarkers.existence, parameters: [.text(commitMarkers.table)], resultFormat: .text, options: .readOnly
+        )
+        return exists.string(row: 0, column: 0) == "t"
     }
 
     private func markerTableError(_ failure: TransportError, _ message: String) -> PostgresError {
