@@ -166,6 +166,24 @@ struct VerifiedCommitTests {
         await client.shutdown()
     }
 
+    @Test func firstUseOfTheMarkerTableSpendsTheOperationsBudget() async throws {
+        let (database, _) = Self.database()
+        database.fail(.prefix("SELECT to_regclass"), with: .slow(.seconds(8)))
+        database.fail("BEGIN", with: .hang)
+        let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(10) }
+
+        let transfer = Task { try await client.transaction(options: .verifiedCommit, Self.pay(Counter())) }
+        while database.clock.elapsed < .seconds(10) {
+            let sleep = try await database.clock.nextSleep()
+            database.clock.advance(to: sleep.deadline)
+        }
+        let error = await #expect(throws: PostgresError.self) { try await transfer.value }
+        // The table's look-up took 8 of the 10 seconds: the block had the 2 left, not a budget of its own.
+        #expect(error?.errorClass == .deadline)
+        #expect(database.clock.elapsed == .seconds(10))
+        await client.shutdown()
+    }
+
     @Test func runningAgainKeepsToTheAttemptLimit() async throws {
         let (database, markers) = Self.database()
         markers.loseNextCommit(.notApplied, times: 2)

@@ -46,21 +46,24 @@ extension PostgresClient {
         isolation: isolated (any Actor)?,
         _ body: (PostgresTransaction) async throws -> sending Result
     ) async throws -> sending Result {
-        try await prepareCommitMarkers()
+        let deadline = verifiedOperationDeadline()
+        try await OperationDeadline.$current.withValue(deadline) { try await prepareCommitMarkers() }
         let attempt = VerifiedAttempt<Result>()
-        let completion = try await retrying(
-            options.safety(isTransactionBlock: true), isolation: isolation,
-            verify: { try await self.commitMarkerWasWritten(attempt.markerID) }, lendsSession: true
-        ) { connection, use, deadline in
-            let marker = commitMarkers.marker(attempt.start())
-            // A lent session always comes with its use; the block's statements read the deadline from the task.
-            try await OperationDeadline.$current.withValue(deadline) {
-                try await runVerifiedBlock(on: connection, use: use!, marker: marker, isolation: isolation, body) {
-                    attempt.keep($0)
+        let completion = try await OperationDeadline.$current.withValue(deadline) {
+            Disconnected(try await retrying(
+                options.safety(isTransactionBlock: true), isolation: isolation,
+                verify: { try await self.commitMarkerWasWritten(attempt.markerID) }, lendsSession: true
+            ) { connection, use, deadline in
+                let marker = commitMarkers.marker(attempt.start())
+                // A lent session always comes with its use; the block's statements read the deadline from the task.
+                try await OperationDeadline.$current.withValue(deadline) {
+                    try await runVerifiedBlock(on: connection, use: use!, marker: marker, isolation: isolation, body) {
+                        attempt.keep($0)
+                    }
                 }
-            }
-            return attempt.takeResult()
-        }
+                return attempt.takeResult()
+            })
+        }.take()
         pruneCommitMarkersIfDue()
         switch completion {
         case .completed(let result): return result
@@ -72,22 +75,34 @@ extension PostgresClient {
     /// the marker. Returns the number of rows the write affected, or 0 when the check found it applied (its answer,
     /// and so its count, was lost).
     func verifiedExecute(_ query: PostgresQuery, options: OperationOptions) async throws -> Int {
-        try await prepareCommitMarkers()
+        let deadline = verifiedOperationDeadline()
         let attempt = VerifiedAttempt<Int>()
         let write = BatchStatement(query.sql, parameters: query.parameters)
-        let completion = try await retrying(
-            options.safety(isTransactionBlock: true), isolation: nil,
-            verify: { try await self.commitMarkerWasWritten(attempt.markerID) }
-        ) { connection, _, deadline in
-            let marker = commitMarkers.marker(attempt.start())
-            let results = try await connection.executeBatch([write, marker], resultFormat: .binary, deadline: deadline)
-            return results[0].affectedRows ?? 0
+        let completion = try await OperationDeadline.$current.withValue(deadline) {
+            try await prepareCommitMarkers()
+            return try await retrying(
+                options.safety(isTransactionBlock: true), isolation: nil,
+                verify: { try await self.commitMarkerWasWritten(attempt.markerID) }
+            ) { connection, _, deadline in
+                let marker = commitMarkers.marker(attempt.start())
+                let results = try await connection.executeBatch(
+                    [write, marker], resultFormat: .binary, deadline: deadline
+                )
+                return results[0].affectedRows ?? 0
+            }
         }
         pruneCommitMarkersIfDue()
         switch completion {
         case .completed(let count): return count
         case .verifiedApplied: return 0
         }
+    }
+
+    /// The deadline of a verified operation, from now: the marker table's preparation (on a client's first one) and
+    /// the operation itself share one budget, which ends no later than that of an operation this one runs inside.
+    private func verifiedOperationDeadline() -> ContinuousClock.Instant {
+        let own = clock.now.advanced(by: configuration.retryPolicy.budget)
+        return OperationDeadline.current.map { min($0, own) } ?? own
     }
 
     /// `BEGIN`, `body`, then the marker and `COMMIT` in one round trip; hands the block's value to `keep` before
