@@ -14,8 +14,9 @@ public struct OperationOptions: Sendable, Hashable {
     /// whether it was applied: if it was, the call succeeds; if not, it runs again within the same budget.
     ///
     /// Honoured by ``PostgresClient/transaction(options:isolation:_:)`` and
-    /// ``PostgresClient/execute(_:options:)``; see <doc:WhatIsRetried> for the marker table, what the check costs,
-    /// and what it guarantees under each kind of replication.
+    /// ``PostgresClient/execute(_:options:)``; other calls ignore it (`query`, `batch`, `withConnection`, and the
+    /// `verifyingWith:` variants, whose own check decides). See <doc:WhatIsRetried> for the marker table, what the
+    /// check costs, and what it guarantees under each kind of replication.
     public var verifiesCommit: Bool
 
     /// Options with the given declarations.
