@@ -101,6 +101,29 @@ extension DisruptionTests {
         await client.shutdown()
     }
 
+    @Test func markerThatFailsAbortsTheBlockBeforeItsCommit() async throws {
+        let table = IntegrationServers.unique("verified_aborted")
+        let markers = IntegrationServers.unique("markers")
+        let client = PostgresClient(configuration: configuration { $0.commitMarkerTable = markers })
+        try await client.execute("CREATE TABLE \(unsafeRaw: table) (key text NOT NULL)")
+        // Created on first use, under the configured name.
+        try await client.execute("INSERT INTO \(unsafeRaw: table) VALUES ('a')", options: .verifiedCommit)
+        try await client.execute("DROP TABLE \(unsafeRaw: markers)")
+
+        // The marker, pipelined with COMMIT, fails: the block is rolled back, and the session stays usable.
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.transaction(options: .verifiedCommit) { tx in
+                try await tx.execute("INSERT INTO \(unsafeRaw: table) VALUES ('b')")
+            }
+        }
+        #expect(error?.sqlState == "42P01")
+        #expect(error?.mayHaveBeenApplied == false)
+        let keys = try await client.query("SELECT key FROM \(unsafeRaw: table)", options: .readOnly)
+        #expect(try keys.decode(String.self) == ["a"])
+        try await client.execute("DROP TABLE \(unsafeRaw: table)")
+        await client.shutdown()
+    }
+
     private func markerCount(_ client: PostgresClient) async throws -> Int {
         // The first verified write of a client creates the table; before that there may be none.
         let exists = try await client.query(
