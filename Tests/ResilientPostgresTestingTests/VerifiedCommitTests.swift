@@ -17,6 +17,13 @@ struct VerifiedCommitTests {
         return (database, database.keepCommitMarkers())
     }
 
+    /// Whether `text` is a UUID in PostgreSQL's canonical form: 32 lowercase hex digits in groups of 8-4-4-4-12.
+    static func isUUID(_ text: String) -> Bool {
+        let groups = text.split(separator: "-", omittingEmptySubsequences: false)
+        return groups.map(\.count) == [8, 4, 4, 4, 12]
+            && groups.allSatisfy { $0.allSatisfy { "0123456789abcdef".contains($0) } }
+    }
+
     /// A payment and a debit in one block, counting its runs.
     static func pay(_ runs: Counter) -> (PostgresTransaction) async throws -> sending String {
         { tx in
@@ -76,6 +83,7 @@ struct VerifiedCommitTests {
         #expect(markers.committedMarkers.count == 1)
         let ids = try database.statements(matching: Self.marker).map { try $0.parameter(0, as: String.self) }
         #expect(ids.count == 2 && ids[0] != ids[1])
+        #expect(ids.allSatisfy(Self.isUUID))
         #expect(try database.statements(matching: Self.claim).map { try $0.parameter(0, as: String.self) } == [ids[0]])
         #expect(events.outcomes.contains(.verifiedNotApplied))
         #expect(events.outcomes.last == .succeeded)

@@ -28,9 +28,13 @@ final class CommitMarkers: Sendable {
 
     private let state = Mutex(State())
 
+    /// The statement of a transaction's marker, made once: every verified transaction sends it.
+    private let markerSQL: String
+
     init(table: String, operationBudget: Duration) {
         self.table = table
         self.retention = max(.seconds(3600), operationBudget * 10)
+        self.markerSQL = "INSERT INTO \(table) (id) VALUES ($1::uuid)"
     }
 
     /// Whether the configured name is one a statement may carry as it is: `name` or `schema.name`, of ASCII letters,
@@ -65,7 +69,7 @@ final class CommitMarkers: Sendable {
 
     /// A transaction's marker, written just before its `COMMIT`.
     func marker(_ id: String) -> BatchStatement {
-        BatchStatement("INSERT INTO \(table) (id) VALUES ($1::uuid)", parameters: [.text(id)])
+        BatchStatement(markerSQL, parameters: [.text(id)])
     }
 
     /// Claims `$1` unless a marker holds it; waits for a transaction that holds it uncommitted. Safe to repeat.
@@ -109,22 +113,19 @@ final class CommitMarkers: Sendable {
         }
     }
 
-    /// A fresh marker id: 128 random bits from the system's generator, written as a UUID.
+    /// A fresh marker id: 128 random bits from the system's generator, written as a UUID
+    /// (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        let hex = hexDigits(high) + hexDigits(low)
-        var text = ""
-        for (index, character) in hex.enumerated() {
-            if [8, 12, 16, 20].contains(index) { text.append("-") }
-            text.append(character)
+        let halves = [generator.next() as UInt64, generator.next() as UInt64]
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for nibble in 0..<32 {
+            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { text.append(UInt8(ascii: "-")) }
+            let value = halves[nibble / 16] >> (60 - 4 * UInt64(nibble % 16)) & 0xF
+            text.append(digits[Int(value)])
         }
-        return text
-    }
-
-    private static func hexDigits(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        return String(decoding: text, as: UTF8.self)
     }
 }
