@@ -300,4 +300,24 @@ struct VerifiedCommitTests {
         #expect(prune?.sql.contains("SKIP LOCKED") == true)
         await client.shutdown()
     }
+
+    @Test func pruningGoesOnInBatchesUntilItCatchesUp() async throws {
+        let (database, _) = Self.database()
+        let batches = Counter()
+        // Two full batches, then the rest.
+        database.answer(.prefix("DELETE FROM \(Self.markerTable)")) { _ in
+            batches.increment() <= 2 ? .deleted(1000) : .deleted(7)
+        }
+        let client = PostgresClient.testing(database)
+
+        try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        database.clock.advance(by: .seconds(301))
+        try await client.execute(insertPayment("order-2", cents: 500), options: .verifiedCommit)
+
+        let writes = database.statements.filter { !$0.sql.hasPrefix("DELETE") }.count
+        let statements = try await database.waitForStatements(count: writes + 3)
+        #expect(statements.filter { $0.sql.hasPrefix("DELETE") }.count == 3)
+        await client.shutdown()
+        #expect(batches.count == 3)
+    }
 }

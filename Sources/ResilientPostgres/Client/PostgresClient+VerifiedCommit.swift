@@ -212,16 +212,20 @@ extension PostgresClient {
         )
     }
 
-    /// Deletes old markers in the background when a prune is due: a few at a time, skipping rows others hold, so
-    /// that it never holds locks for long. A failure is left for the next prune.
+    /// Deletes old markers in the background when a prune is due: a batch at a time, each its own short
+    /// transaction skipping rows others hold, so that it never holds locks for long, until a batch finds fewer than
+    /// it may delete. A failure is left for the next prune.
     private func pruneCommitMarkersIfDue() {
         guard commitMarkers.claimPrune(at: clock.now) else { return }
         Task.detached { [self] in
             do {
-                _ = try await run(
-                    commitMarkers.prune, parameters: [.text(commitMarkers.retentionSeconds)], resultFormat: .text,
-                    options: .idempotent
-                )
+                while true {
+                    let pruned = try await run(
+                        commitMarkers.prune, parameters: [.text(commitMarkers.retentionSeconds)], resultFormat: .text,
+                        options: .idempotent
+                    )
+                    if (pruned.affectedRows ?? 0) < CommitMarkers.pruneBatch { break }
+                }
             } catch {
                 logger.debug("pruning commit markers failed", metadata: ["postgres.error": "\(type(of: error))"])
             }
