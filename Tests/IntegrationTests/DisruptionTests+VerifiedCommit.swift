@@ -1,21 +1,9 @@
-import Foundation
 import ResilientPostgres
 import ResilientPostgresTesting
-import Synchronization
 import Testing
-import TestSupport
 
 /// `OperationOptions.verifiedCommit` on a real server: a `COMMIT` whose answer is lost, resolved by its marker.
 extension DisruptionTests {
-    /// What a verified block saw: how many times it ran, and the attempt events of its client.
-    final class VerifiedRun: Sendable {
-        let runs = Mutex(0)
-        let outcomes = Mutex<[AttemptEvent.Outcome]>([])
-
-        func nextRun() -> Int { runs.withLock { $0 += 1; return $0 } }
-        func record(_ event: AttemptEvent) { outcomes.withLock { $0.append(event.outcome) } }
-    }
-
     @Test func lostCommitThatLandedResolvesToApplied() async throws {
         let table = IntegrationServers.unique("verified_landed")
         let faults = FaultInjector()

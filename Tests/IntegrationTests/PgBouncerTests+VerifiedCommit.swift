@@ -8,7 +8,7 @@ extension PgBouncerTests {
     @Test func verifiedCommitsWorkThroughThePooler() async throws {
         let table = IntegrationServers.unique("bouncer_verified")
         let faults = FaultInjector()
-        let seen = DisruptionTests.VerifiedRun()
+        let seen = VerifiedRun()
         let configuration = IntegrationServers.configuration(IntegrationServers.appParameters(port: Self.port)) {
             $0.onAttempt = seen.record
         }
