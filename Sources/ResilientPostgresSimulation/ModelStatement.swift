@@ -1,9 +1,13 @@
+import PostgresTransport
+
 /// The tiny statement language of the model server, parsed from the SQL the workload sends.
 ///
 /// `INSERT INTO effects VALUES (7)` applies effect 7; `SELECT id FROM effects WHERE id = 7` reads it; `SET ...` and
 /// `SELECT pg_advisory_lock(n)` leave session state; `RESET ALL`, `DISCARD ALL` and `SELECT pg_advisory_unlock_all()`
 /// clear it; `BEGIN`, `COMMIT` and `ROLLBACK` delimit a transaction whose inserts wait for `COMMIT`; the empty
-/// statement is the pool's liveness check; `EXECUTE nope` names a prepared statement that does not exist.
+/// statement is the pool's liveness check; `EXECUTE nope` names a prepared statement that does not exist. The client's
+/// own statements on its commit marker table (a transaction's marker, a claim after a lost `COMMIT`, the read of whose
+/// row an id is, the table's look-up and prune) are kept as a server keeps the table, by the marker's id.
 enum ModelStatement: Equatable {
     case empty
     case begin
@@ -16,12 +20,34 @@ enum ModelStatement: Equatable {
     case advisoryLock(Int)
     case reset
     case executeUnknown
+    /// The client's look-up of its commit marker table.
+    case markerTableExists
+    /// A transaction's commit marker, with its id.
+    case marker(String)
+    /// The client's claim of a marker id after a lost `COMMIT` answer.
+    case claimMarker(String)
+    /// The client's read of whose row a marker id is.
+    case readMarker(String)
+    /// The client's prune of old markers.
+    case pruneMarkers
     case unknown
 
-    init(_ sql: String) {
+    init(_ sql: String, parameters: [Parameter] = []) {
         let text = sql.trimmingPrefix(while: \.isWhitespace)
         let upper = text.uppercased()
-        if text.isEmpty {
+        let markers = "INSERT INTO RESILIENT_POSTGRES_COMMIT_MARKERS"
+        let id = parameters.first?.bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if upper.hasPrefix("SELECT TO_REGCLASS(") {
+            self = .markerTableExists
+        } else if upper.hasPrefix(markers + " (ID) VALUES") {
+            self = .marker(id)
+        } else if upper.hasPrefix(markers + " (ID, IS_FENCE)") {
+            self = .claimMarker(id)
+        } else if upper.hasPrefix("SELECT IS_FENCE FROM RESILIENT_POSTGRES_COMMIT_MARKERS") {
+            self = .readMarker(id)
+        } else if upper.hasPrefix("DELETE FROM RESILIENT_POSTGRES_COMMIT_MARKERS") {
+            self = .pruneMarkers
+        } else if text.isEmpty {
             self = .empty
         } else if upper == "BEGIN" || upper.hasPrefix("START TRANSACTION") {
             self = .begin
@@ -50,7 +76,10 @@ enum ModelStatement: Equatable {
 
     /// Whether a hot standby refuses it (25006).
     var writes: Bool {
-        if case .insert = self { true } else { false }
+        switch self {
+        case .insert, .marker, .claimMarker, .pruneMarkers: true
+        default: false
+        }
     }
 
     /// Whether it clears or ends session state rather than using the session (so it may run on a session whose

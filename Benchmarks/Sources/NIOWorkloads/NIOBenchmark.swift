@@ -79,6 +79,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("postgres-nio has no session thread to run on")
         case .listenNotify:
             throw WorkloadUnavailable("listen_notify compares ResilientPostgres with libpq only")
+        case .transactionPlain, .transactionVerified:
+            throw WorkloadUnavailable("ResilientPostgres's own: the cost of its verified commits")
         }
     }
 

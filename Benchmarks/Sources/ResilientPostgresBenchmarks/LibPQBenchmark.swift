@@ -75,7 +75,7 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy, .seqParamOnSessionThread, .listenNotify:
+        case .concurrent8, .policy, .seqParamOnSessionThread, .listenNotify, .transactionPlain, .transactionVerified:
             preconditionFailure("handled above")
         }
     }

@@ -15,9 +15,16 @@ extension PostgresClient {
     /// - Throws: ``PostgresError`` once retrying is no longer safe or useful. When the outcome is unknown (the
     ///   answer to a write was lost), the error's ``PostgresError/mayHaveBeenApplied`` is true and nothing was
     ///   retried, unless `options` declare the statement idempotent.
+    ///
+    /// With ``OperationOptions/verifiedCommit``, the write and its commit marker run as one transaction in one
+    /// round trip, and a lost answer is resolved before the call returns: applied, the call succeeds (and returns
+    /// 0, as the count was lost with the answer: run the write in a `transaction` when the count matters); not
+    /// applied, it runs again.
     @discardableResult
     public func execute(_ query: PostgresQuery, options: OperationOptions = .write) async throws -> Int {
-        try await run(query.sql, parameters: query.parameters, resultFormat: .binary, options: options).affectedRows ?? 0
+        if options.verifiesCommit { return try await verifiedExecute(query, options: options) }
+        let result = try await run(query.sql, parameters: query.parameters, resultFormat: .binary, options: options)
+        return result.affectedRows ?? 0
     }
 
     /// Runs one write and returns the number of rows it affected; if its answer is lost, asks `wasApplied` whether
