@@ -142,9 +142,10 @@ extension LibPQConnection {
                     }
                     if count < 0 {
                         // -1: the COPY is over; -2: it failed. The results say how.
-                        streaming?.ending = try await readEnding(
+                        let ending = try await readEnding(
                             connection, registration: stream.registration, deadline: deadline
                         )
+                        streaming?.ending = ending
                         return
                     }
                     if !chunk.isEmpty { return }

@@ -75,11 +75,17 @@ extension LibPQConnection {
                 // PQgetResult only blocks while PQisBusy says so; every row already read is taken before any wait.
                 while PQisBusy(connection) == 0 {
                     guard let result = PQgetResult(connection) else {
-                        streaming?.ending = ending(connection, firstError: firstError, last: nil)
+                        let ending = ending(connection, firstError: firstError, last: nil)
+                        streaming?.ending = ending
                         return
                     }
                     switch PQresultStatus(result) {
-                    case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK where PQntuples(result) > 0:
+                    case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK:
+                        // Single-row mode ends the rows with an empty PGRES_TUPLES_OK.
+                        guard PQntuples(result) > 0 else {
+                            PQclear(result)
+                            continue
+                        }
                         rows.append(QueryResult(taking: result))
                         if rows.count >= maximumCount, firstError == nil { return }
                     case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
@@ -94,7 +100,7 @@ extension LibPQConnection {
                             host: host, port: port, phase: .sent, isConnectionUsable: false
                         )
                     default:
-                        // The end of the rows (an empty PGRES_TUPLES_OK), or a statement without rows.
+                        // A statement without rows.
                         PQclear(result)
                     }
                 }
@@ -104,7 +110,8 @@ extension LibPQConnection {
                 }
                 waits = true
                 if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
-                    streaming?.ending = ending(connection, firstError: firstError, last: nil)
+                    let ending = ending(connection, firstError: firstError, last: nil)
+                    streaming?.ending = ending
                     return
                 }
             }
