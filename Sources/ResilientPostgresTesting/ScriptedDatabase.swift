@@ -38,6 +38,7 @@ public final class ScriptedDatabase: Sendable {
     /// The port sessions report.
     public let port: Int
     let plan: FaultPlan
+    let streams = ScriptedStreams()
     private let state: Mutex<State>
 
     /// A database on `host`, with nothing scripted yet, and its own clock.
