@@ -51,3 +51,28 @@ extension PgBouncerTests {
         }
     }
 }
+
+extension PgBouncerTests {
+    /// Through pgbouncer in transaction mode, a COPY TO STDOUT keeps its server session to its end, and an early
+    /// exit frees it for the next statement.
+    @Test func copyOutWorks() async throws {
+        let client = Self.client { $0.maxConnections = 1 }
+        try await withCleanup {
+            var text = ""
+            for try await chunk in try await client.copyOut(
+                "COPY (SELECT i FROM generate_series(1, 50000) AS i) TO STDOUT", options: .readOnly
+            ) {
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            #expect(text == (1...50_000).map { "\($0)\n" }.joined())
+            for try await _ in try await client.copyOut(
+                "COPY (SELECT i FROM generate_series(1, 10000000) AS i) TO STDOUT", options: .readOnly
+            ) {
+                break
+            }
+            #expect(try await client.query("SELECT 6", options: .readOnly).decode(Int.self) == [6])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+}
