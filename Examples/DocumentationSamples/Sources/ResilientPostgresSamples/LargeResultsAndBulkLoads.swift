@@ -1,12 +1,20 @@
+import Foundation
 import ResilientPostgres
 
-/// The samples of "Large results and bulk loads", and of `rows(_:options:)` and `copyIn`.
+/// The samples of "Large results and bulk loads", and of `rows(_:options:)`, `copyIn` and `copyOut`.
 package enum LargeResultsAndBulkLoads {
     /// Prints every user, read as a stream.
     package static func printUsers(client: PostgresClient) async throws {
         for try await row in try await client.rows("SELECT id, name FROM users", options: .readOnly) {
             let (id, name) = try row.decode((Int, String).self)
             print(id, name)
+        }
+    }
+
+    /// Writes every item to `file` as CSV, as the data arrives.
+    package static func exportCSV(client: PostgresClient, file: FileHandle) async throws {
+        for try await chunk in try await client.copyOut("COPY items TO STDOUT (FORMAT csv)", options: .readOnly) {
+            try file.write(contentsOf: chunk)
         }
     }
 
