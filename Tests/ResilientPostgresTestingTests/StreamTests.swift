@@ -82,6 +82,27 @@ struct StreamTests {
         await client.shutdown()
     }
 
+    @Test func anInterruptedStreamsErrorListsTheAttemptsBeforeItsFirstRow() async throws {
+        let database = ScriptedDatabase()
+        database.answerItems(count: 100)
+        database.interruptStream("SELECT id FROM items", after: 0, with: .backendTerminated)
+        database.interruptStream("SELECT id FROM items", after: 5, with: .backendTerminated)
+        let client = PostgresClient.testing(database)
+
+        var received = 0
+        let error = await #expect(throws: PostgresError.self) {
+            for try await _ in try await client.rows("SELECT id FROM items WHERE id > \(0)", options: .readOnly) {
+                received += 1
+            }
+        }
+        #expect(received == 5 && error?.rowsDelivered == 5)
+        // The attempt that failed before the first row, then the stream's own.
+        #expect(error?.attempts == 2)
+        #expect(error?.history.map(\.number) == [1, 2])
+        #expect(error?.history.first?.delay != nil)
+        await client.shutdown()
+    }
+
     @Test func aResumeThatKeepsFailingGivesUp() async throws {
         let database = ScriptedDatabase()
         database.answerItems(count: 100)

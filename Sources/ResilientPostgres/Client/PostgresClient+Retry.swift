@@ -65,14 +65,14 @@ extension PostgresClient {
     /// record what app code does. The loop, `operation` and `verify` run in the caller's `isolation`, so that app
     /// code in them may use the caller's state; without one, an attempt runs on its session's I/O thread.
     ///
-    /// With `keepingLease`, the session of the attempt that succeeds is handed to it instead of being given back:
-    /// a stream that goes on reading from it gives it back when it ends.
+    /// With `keepingLease`, the session of the attempt that succeeds is handed to it instead of being given back,
+    /// with the attempts that failed before: a stream that goes on reading from it gives it back when it ends.
     func retrying<Result>(
         _ safety: OperationSafety,
         isolation: isolated (any Actor)?,
         verify: (() async throws -> Bool)?,
         lendsSession: Bool = false,
-        keepingLease: ((ConnectionPool.Lease) -> Void)? = nil,
+        keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
         _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
@@ -101,10 +101,11 @@ extension PostgresClient {
                     // code isolated to an actor still runs on the actor; the client code it calls runs on the thread.
                     let connection = lease.connection
                     let executor = connection.isServedByCurrentThread ? nil : connection.taskExecutor
+                    let earlierAttempts = keepingLease == nil ? [] : loop.history
                     let result = try await withTaskExecutorPreference(executor, isolation: isolation) {
                         let result = try await operation(lease.connection, use, deadline)
                         if let keepingLease {
-                            keepingLease(lease)
+                            keepingLease(lease, earlierAttempts)
                         } else {
                             await pool.release(
                                 lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline

@@ -1,4 +1,3 @@
-import PostgresPolicy
 import PostgresTransport
 import Synchronization
 
@@ -21,14 +20,12 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
         /// Nil once the COPY has ended (its data was no more than the first chunk).
         let session: StreamSession?
         let client: PostgresClient
-        let start: OffsetInstant
         /// The first chunk, read before the stream was returned, taken by its one iterator.
         let first: Mutex<[UInt8]??>
 
         init(session: StreamSession?, client: PostgresClient, first: [UInt8]?) {
             self.session = session
             self.client = client
-            self.start = client.clock.offsetNow
             self.first = Mutex(.some(first))
         }
     }
@@ -76,7 +73,8 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
                 isFinished = true
                 await session.end(reuse: failure.isConnectionUsable)
                 throw source.client.interruptedStream(
-                    by: failure, delivered: delivered, mayHaveBeenApplied: false, startedAt: source.start
+                    by: failure, delivered: delivered, mayHaveBeenApplied: false, startedAt: session.start,
+                    earlierAttempts: session.earlierAttempts
                 )
             }
         }

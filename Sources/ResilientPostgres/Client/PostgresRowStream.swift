@@ -1,4 +1,3 @@
-import PostgresPolicy
 import PostgresTransport
 import Synchronization
 
@@ -23,7 +22,6 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
         /// Nil once the statement has ended (a result of no more rows than the first batch).
         let session: StreamSession?
         let client: PostgresClient
-        let start: OffsetInstant
         let isReadOnly: Bool
         /// The rows read before the stream was returned, taken by its one iterator.
         let first: Mutex<[QueryResult]?>
@@ -31,7 +29,6 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
         init(session: StreamSession?, client: PostgresClient, first: [QueryResult], isReadOnly: Bool) {
             self.session = session
             self.client = client
-            self.start = client.clock.offsetNow
             self.isReadOnly = isReadOnly
             self.first = Mutex(first)
         }
@@ -97,7 +94,7 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
                     throw source.client.interruptedStream(
                         by: failure, delivered: delivered,
                         mayHaveBeenApplied: !source.isReadOnly && !failure.isConnectionUsable,
-                        startedAt: source.start
+                        startedAt: session.start, earlierAttempts: session.earlierAttempts
                     )
                 }
             }

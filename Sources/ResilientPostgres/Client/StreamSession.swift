@@ -1,3 +1,4 @@
+import PostgresPolicy
 import Synchronization
 
 /// The pooled session a row stream or a COPY TO STDOUT stream reads from, held from its first rows to its end.
@@ -8,11 +9,17 @@ import Synchronization
 /// dropped, or the session closed if the server does not answer), and the session returned clean.
 final class StreamSession: Sendable {
     let connection: any DatabaseConnection
+    /// When the operation that opened the stream started.
+    let start: OffsetInstant
+    /// The attempts that failed before the stream opened.
+    let earlierAttempts: [RetryAttempt]
     private let pool: ConnectionPool
     private let lease: Mutex<ConnectionPool.Lease?>
 
-    init(lease: ConnectionPool.Lease, pool: ConnectionPool) {
+    init(lease: ConnectionPool.Lease, pool: ConnectionPool, startedAt start: OffsetInstant, earlierAttempts: [RetryAttempt]) {
         self.connection = lease.connection
+        self.start = start
+        self.earlierAttempts = earlierAttempts
         self.pool = pool
         self.lease = Mutex(lease)
     }
