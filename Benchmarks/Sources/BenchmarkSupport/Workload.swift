@@ -19,6 +19,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     case policy = "policy"
     /// 200,000 `SELECT $1::int4 + 1`, with the resident set read after 20,000 and after 200,000.
     case rssGrowth = "rss_growth"
+    /// 1,000,000 rows of (int4, text of 100 bytes) read as a stream (single-row mode in C), each decoded into
+    /// (Int, String); counted in rows.
+    case streamRows = "stream_rows"
+    /// 1,000,000 rows of (int8, text) loaded with `COPY ... FROM STDIN` in text format, in chunks of 64 KiB made
+    /// as they are sent; counted in rows.
+    case copyIn = "copy_in"
+    /// `stream_rows`'s query streamed over 100,000 rows, then over 5,000,000, with the peak resident set read after
+    /// each.
+    case streamRSS = "stream_rss"
 
     /// The statements (or rows, or policy operations) the timed part performs.
     public var operations: Int {
@@ -28,13 +37,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .insertTransaction: 5_000
         case .policy: 2_000_000
         case .rssGrowth: Self.rssLongRun
+        case .streamRows, .copyIn: Self.streamedRows
+        case .streamRSS: Self.streamRSSShortRun + Self.streamRSSLongRun
         }
     }
 
     /// What one operation is, for the table.
     public var unit: String {
         switch self {
-        case .rows10k: "rows/s"
+        case .rows10k, .streamRows, .copyIn, .streamRSS: "rows/s"
         case .policy: "ns/op"
         default: "queries/s"
         }
@@ -43,7 +54,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// The workloads the comparison table shows (the memory-growth run is reported on its own).
     public static let compared: [Workload] = [
         .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction, .concurrent8,
-        .policy,
+        .policy, .streamRows, .copyIn,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
@@ -62,6 +73,12 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     public static let rssShortRun = 20_000
     /// Queries after which `rss_growth` takes its second reading.
     public static let rssLongRun = 200_000
+    /// Rows in `stream_rows` and `copy_in`.
+    public static let streamedRows = 1_000_000
+    /// Rows of `stream_rss`'s first stream, after which it reads the peak resident set.
+    public static let streamRSSShortRun = 100_000
+    /// Rows of `stream_rss`'s second stream, after which it reads the peak resident set again.
+    public static let streamRSSLongRun = 5_000_000
     /// Untimed queries each child runs first, to open its connections and warm its caches.
     public static let warmupQueries = 1_000
 }

@@ -77,6 +77,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("postgres-nio has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("postgres-nio has no session thread to run on")
+        case .streamRows, .copyIn, .streamRSS:
+            return try await runStreaming(workload)
         }
     }
 
@@ -173,7 +175,7 @@ public struct NIOBenchmark: BenchmarkSystem {
     // MARK: - Client
 
     /// Runs `body` with a client whose `run()` goes on in a task of its own until `body` returns.
-    private func withClient<Result: Sendable>(
+    func withClient<Result: Sendable>(
         maximumConnections: Int? = nil,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {

@@ -24,6 +24,8 @@ struct LibPQBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("libpq has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("libpq has no session thread to run on")
+        case .streamRows, .copyIn, .streamRSS:
+            return try await runStreaming(workload)
         default:
             break
         }
@@ -65,7 +67,7 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy, .seqParamOnSessionThread:
+        case .concurrent8, .policy, .seqParamOnSessionThread, .streamRows, .copyIn, .streamRSS:
             preconditionFailure("handled above")
         }
     }

@@ -87,6 +87,8 @@ public struct ResilientBenchmark: BenchmarkSystem {
                     rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
                 )
             }
+        case .streamRows, .copyIn, .streamRSS:
+            return try await runStreaming(workload)
         case .policy:
             let configuration = try clientConfiguration()
             PolicyBookkeeping.run(configuration: configuration, iterations: 10_000)
@@ -155,7 +157,7 @@ public struct ResilientBenchmark: BenchmarkSystem {
     }
 
     /// Runs `body` with a client, and shuts the client down afterwards.
-    private func withClient<Result>(
+    func withClient<Result>(
         maxConnections: Int? = nil,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {
