@@ -18,9 +18,9 @@ extension LibPQConnection {
         try await startStreaming(.rows, sql: sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
     }
 
-    /// The next rows of the statement ``startRows(_:parameters:resultFormat:deadline:)`` sent, as results of one
-    /// row each: those that have arrived, up to `maximumCount`, waiting only when none has; nil once every row has
-    /// been handed over, which ends the statement.
+    /// The next rows of the statement ``startRows(_:parameters:resultFormat:deadline:)`` sent, gathered into one
+    /// result: those that have arrived, up to `maximumCount` (or about 256 KiB of values), waiting only when none
+    /// has; nil once every row has been handed over, which ends the statement.
     ///
     /// Rows read before a failure are handed over first; the failure is thrown by the next call. Cancelling the
     /// task sends the server a cancel request; the call then throws ``TransportError/Code/cancelled``.
@@ -40,11 +40,11 @@ extension LibPQConnection {
             endStreaming()
             throw closedDuringStatement()
         }
-        var rows: [QueryResult] = []
+        var batch = QueryResult.RowBatch()
         do {
             try await whileCancellable {
                 try await readRows(
-                    connection, into: &rows, maximumCount: maximumCount, registration: stream.registration,
+                    connection, into: &batch, maximumCount: maximumCount, registration: stream.registration,
                     deadline: deadline
                 )
             }
@@ -52,18 +52,22 @@ extension LibPQConnection {
             endStreaming()
             throw error
         }
-        if rows.isEmpty, let ending = streaming?.ending {
+        guard let rows = batch.result() else {
+            guard let ending = streaming?.ending else { return [] }
             _ = try takeEnding(ending)
             return nil
         }
-        return rows
+        return [rows]
     }
 
-    /// Reads rows into `rows` until there are `maximumCount`, until no more has arrived once there is one, or until
-    /// the last result, which sets the stream's ending.
+    /// The bytes of values after which a batch of rows is handed over, however few its rows.
+    static let rowBatchBytes = 256 * 1024
+
+    /// Reads rows into `batch` until there are `maximumCount` (or ``rowBatchBytes``), until no more has arrived once
+    /// there is one, or until the last result, which sets the stream's ending.
     private func readRows(
         _ connection: OpaquePointer,
-        into rows: inout [QueryResult],
+        into batch: inout QueryResult.RowBatch,
         maximumCount: Int,
         registration: SocketReadiness.Registration,
         deadline: ContinuousClock.Instant?
@@ -86,8 +90,9 @@ extension LibPQConnection {
                             PQclear(result)
                             continue
                         }
-                        rows.append(QueryResult(taking: result))
-                        if rows.count >= maximumCount, firstError == nil { return }
+                        batch.append(taking: result)
+                        let isFull = batch.rowCount >= maximumCount || batch.byteCount >= Self.rowBatchBytes
+                        if isFull, firstError == nil { return }
                     case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
                         // The first error is the cause; read on to the end, where it is reported.
                         if firstError == nil { firstError = result } else { PQclear(result) }
@@ -104,7 +109,7 @@ extension LibPQConnection {
                         PQclear(result)
                     }
                 }
-                if !rows.isEmpty, firstError == nil { return }
+                if batch.rowCount > 0, firstError == nil { return }
                 if waits {
                     try await waitForSocket(.readable, registration: registration, phase: .sent, deadline: deadline)
                 }

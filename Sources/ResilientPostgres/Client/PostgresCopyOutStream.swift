@@ -56,6 +56,13 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
         ///
         /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered`` (chunks), when the COPY fails.
         public mutating func next() async throws -> [UInt8]? {
+            try await next(isolation: nil)
+        }
+
+        /// The next chunk, or nil after the last, read in the caller's isolation.
+        ///
+        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered`` (chunks), when the COPY fails.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             if let chunk = pending.take() {
                 delivered += 1
                 return chunk

@@ -62,6 +62,14 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
         ///
         /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered``, when the statement fails.
         public mutating func next() async throws -> PostgresRow? {
+            try await next(isolation: nil)
+        }
+
+        /// The next row, or nil after the last, read in the caller's isolation: a row of the batch at hand is
+        /// handed over without a switch of executors.
+        ///
+        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered``, when the statement fails.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> PostgresRow? {
             while true {
                 if resultIndex < batch.count {
                     let result = batch[resultIndex]
