@@ -43,39 +43,39 @@ public struct CopyTextChunks: AsyncSequence, Sendable {
 
         public mutating func next() async -> [UInt8]? {
             guard nextID <= count else { return nil }
-            var chunk: [UInt8] = []
-            chunk.reserveCapacity(StreamWorkloads.chunkSize + 64)
-            while nextID <= count, chunk.count < StreamWorkloads.chunkSize {
-                Self.appendRow(nextID, to: &chunk)
-                nextID += 1
+            // Written in place, as the C baseline writes its buffer.
+            return [UInt8](unsafeUninitializedCapacity: StreamWorkloads.chunkSize + 64) { buffer, written in
+                written = 0
+                while nextID <= count, written < StreamWorkloads.chunkSize {
+                    written += Self.writeRow(nextID, to: buffer.baseAddress! + written)
+                    nextID += 1
+                }
             }
-            return chunk
         }
 
-        /// `id\trow id\n`.
-        static func appendRow(_ id: Int, to chunk: inout [UInt8]) {
-            let start = chunk.count
-            appendDecimal(id, to: &chunk)
-            let digits = chunk[start...]
-            chunk.append(UInt8(ascii: "\t"))
-            chunk.append(contentsOf: "row ".utf8)
-            chunk.append(contentsOf: digits)
-            chunk.append(UInt8(ascii: "\n"))
-        }
-
-        static func appendDecimal(_ value: Int, to chunk: inout [UInt8]) {
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                          UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            var remaining = value
-            var count = 0
-            withUnsafeMutableBytes(of: &digits) { buffer in
+        /// Writes `id\trow id\n` at `out` (room for 64 bytes); returns the bytes written.
+        static func writeRow(_ id: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            return withUnsafeMutableBytes(of: &digits) { digits in
+                var remaining = id
+                var count = 0
                 repeat {
-                    buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    digits[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
                     remaining /= 10
                     count += 1
                 } while remaining > 0
-                chunk.append(contentsOf: buffer[(20 - count)...])
+                let number = UnsafeRawBufferPointer(rebasing: digits[(20 - count)..<20])
+                var at = out
+                UnsafeMutableRawPointer(at).copyMemory(from: number.baseAddress!, byteCount: count)
+                at += count
+                for byte in "\trow ".utf8 {
+                    at.pointee = byte
+                    at += 1
+                }
+                UnsafeMutableRawPointer(at).copyMemory(from: number.baseAddress!, byteCount: count)
+                at += count
+                at.pointee = UInt8(ascii: "\n")
+                return at + 1 - out
             }
         }
     }
