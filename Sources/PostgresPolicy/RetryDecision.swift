@@ -35,6 +35,7 @@ extension RetryDecision {
     public struct Reason: Hashable, Sendable, CustomStringConvertible {
         enum Value: Hashable, Sendable {
             case permanent, outcomeUnknown, budgetExhausted, attemptLimitReached, cancelled, timedOut, throttled
+            case streamInterrupted
         }
 
         let value: Value
@@ -55,6 +56,9 @@ extension RetryDecision {
         public static let timedOut = Reason(.timedOut)
         /// Too many recent attempts across the client failed; the retry throttle holds retries back.
         public static let throttled = Reason(.throttled)
+        /// A row stream or a COPY failed after rows had reached the caller or data had reached the server, when
+        /// running it again would no longer be invisible.
+        public static let streamInterrupted = Reason(.streamInterrupted)
 
         /// What the reason means for the caller.
         public var description: String {
@@ -66,6 +70,7 @@ extension RetryDecision {
             case .cancelled: "not retried: the operation was cancelled"
             case .timedOut: "not retried: the operation timed out"
             case .throttled: "not retried: too many recent attempts failed, so retries are throttled"
+            case .streamInterrupted: "not retried: rows had been handed over, or data sent, before the failure"
             }
         }
     }

@@ -76,6 +76,8 @@ public actor LibPQConnection {
     let readiness: Atomic<Bool>
     /// The named statements prepared on this session, for ``executePrepared(_:parameters:resultFormat:deadline:)``.
     var preparedStatements: PreparedStatementCache
+    /// The statement whose rows or COPY data are being streamed, between its start and its end; nil otherwise.
+    var streaming: StreamingStatement?
 
     /// The host this session is connected to (the one libpq chose from a multi-host list).
     public nonisolated let host: String?

@@ -23,6 +23,16 @@ extension QueryResult {
         /// One per value, row by row.
         private let cells: [Cell]
 
+        /// Values copied elsewhere (``RowBatch``).
+        init(columns: [Column], rowCount: Int, commandTag: String, bytes: Bytes, cells: [Cell]) {
+            self.columns = columns
+            self.rowCount = rowCount
+            self.commandTag = commandTag
+            self.affectedRows = QueryResult.affectedRows(inCommandTag: commandTag)
+            self.bytes = bytes
+            self.cells = cells
+        }
+
         /// A copy of `raw`'s values, or nil when it is too large to be worth one.
         init?(_ raw: OpaquePointer) {
             let rowCount = Int(PQntuples(raw)), columnCount = Int(PQnfields(raw))

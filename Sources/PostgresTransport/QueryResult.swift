@@ -42,7 +42,7 @@ public final class QueryResult: @unchecked Sendable {
         self.init(values)
     }
 
-    private init(_ values: CopiedValues) {
+    init(_ values: CopiedValues) {
         self.storage = .copied(values)
         self.madeCommandTag = nil
         self.rowCount = values.rowCount

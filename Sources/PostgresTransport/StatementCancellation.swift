@@ -46,7 +46,8 @@ final class StatementCancellation: Sendable {
 
     private let state = Mutex(State())
     private let token: CancelToken?
-    private let grace: Duration
+    /// How long the server gets to answer a cancel request.
+    let grace: Duration
     /// Where the connection's socket waits are registered.
     private let readiness: SocketReadiness
 

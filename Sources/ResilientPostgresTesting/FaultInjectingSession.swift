@@ -59,7 +59,7 @@ final class FaultInjectingSession: DatabaseConnection {
     // each of its statements meets the fault planned for it.
 
     /// Records the statement and meets its planned fault; otherwise runs it for real with `runForReal`.
-    private func run(
+    func run(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,

@@ -41,6 +41,7 @@ public final class ScriptedDatabase: Sendable {
     let plan: FaultPlan
     /// Who listens on what, and what they have yet to receive.
     let notifications = NotificationHub()
+    let streams = ScriptedStreams()
     private let state: Mutex<State>
 
     /// A database on `host`, with nothing scripted yet, and its own clock.

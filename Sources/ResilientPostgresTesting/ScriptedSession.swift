@@ -7,7 +7,7 @@ import Synchronization
 final class ScriptedSession: DatabaseConnection {
     enum TransactionState { case idle, inBlock, failed }
 
-    private struct State {
+    struct State {
         var isClosed = false
         var isBroken = false
         var isRunning = false
@@ -22,7 +22,9 @@ final class ScriptedSession: DatabaseConnection {
     let port: Int?
     /// A scripted session has no server process.
     var serverProcess: ServerProcess? { nil }
-    private let state: Mutex<State>
+    let state: Mutex<State>
+    /// The statement being streamed (rows or COPY data), if any.
+    let stream = Mutex<ScriptedStream?>(nil)
 
     init(database: ScriptedDatabase, number: Int, host: String, onStandby: Bool) {
         self.database = database
@@ -94,7 +96,7 @@ final class ScriptedSession: DatabaseConnection {
     // MARK: - Internals
 
     /// Checks the session can send a statement, as libpq would before sending anything.
-    private func begin() throws {
+    func begin() throws {
         try state.withLock { state in
             if state.isClosed {
                 throw TransportError(code: .connectionClosed, message: "the connection is closed",
@@ -117,7 +119,7 @@ final class ScriptedSession: DatabaseConnection {
     }
 
     /// Throws the fault's error, or waits out a delay (after which the statement is answered as scripted).
-    private func meet(
+    func meet(
         _ fault: StatementFault,
         _ statement: RecordedStatement,
         deadline: ContinuousClock.Instant?
@@ -138,7 +140,7 @@ final class ScriptedSession: DatabaseConnection {
         }
     }
 
-    private func answer(
+    func answer(
         _ statement: RecordedStatement,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
@@ -194,7 +196,7 @@ final class ScriptedSession: DatabaseConnection {
         return QueryResult.make(columns: [], rows: [], commandTag: tag)
     }
 
-    private func serverError(_ sqlState: SQLState, _ message: String, _ sql: String) -> TransportError {
+    func serverError(_ sqlState: SQLState, _ message: String, _ sql: String) -> TransportError {
         StatementFault.sqlState(sqlState, message: message).transportError(for: sql, host: host, port: port)!
     }
 
@@ -211,7 +213,7 @@ final class ScriptedSession: DatabaseConnection {
 
     /// The session's state after a failure: broken when the connection is gone; a block failed by an error; a
     /// transaction ended by a failed `COMMIT` or `ROLLBACK`.
-    private func settle(after error: TransportError, sql: String) {
+    func settle(after error: TransportError, sql: String) {
         state.withLock { state in
             if !error.isConnectionUsable {
                 state.isBroken = true

@@ -26,6 +26,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// 20,000 notifications sent in one statement and received by a listening session, in order; counted in
     /// notifications.
     case listenNotify = "listen_notify"
+    /// 1,000,000 rows of (int4, text of 100 bytes) read as a stream (single-row mode in C), each decoded into
+    /// (Int, String); counted in rows.
+    case streamRows = "stream_rows"
+    /// 1,000,000 rows of (int8, text) loaded with `COPY ... FROM STDIN` in text format, in chunks of 64 KiB made
+    /// as they are sent; counted in rows.
+    case copyIn = "copy_in"
+    /// `stream_rows`'s query streamed over 100,000 rows, then over 5,000,000, with the peak resident set read after
+    /// each.
+    case streamRSS = "stream_rss"
 
     /// The statements (or rows, or policy operations) the timed part performs.
     public var operations: Int {
@@ -36,13 +45,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .transactionPlain, .transactionVerified: 2_000
         case .policy: 2_000_000
         case .rssGrowth: Self.rssLongRun
+        case .streamRows, .copyIn: Self.streamedRows
+        case .streamRSS: Self.streamRSSShortRun + Self.streamRSSLongRun
         }
     }
 
     /// What one operation is, for the table.
     public var unit: String {
         switch self {
-        case .rows10k: "rows/s"
+        case .rows10k, .streamRows, .copyIn, .streamRSS: "rows/s"
         case .listenNotify: "notifications/s"
         case .policy: "ns/op"
         default: "queries/s"
@@ -52,7 +63,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// The workloads the comparison table shows (the memory-growth run is reported on its own).
     public static let compared: [Workload] = [
         .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction,
-        .transactionPlain, .transactionVerified, .concurrent8, .listenNotify, .policy,
+        .transactionPlain, .transactionVerified, .concurrent8, .listenNotify, .streamRows, .copyIn, .policy,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
@@ -71,6 +82,12 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     public static let rssShortRun = 20_000
     /// Queries after which `rss_growth` takes its second reading.
     public static let rssLongRun = 200_000
+    /// Rows in `stream_rows` and `copy_in`.
+    public static let streamedRows = 1_000_000
+    /// Rows of `stream_rss`'s first stream, after which it reads the peak resident set.
+    public static let streamRSSShortRun = 100_000
+    /// Rows of `stream_rss`'s second stream, after which it reads the peak resident set again.
+    public static let streamRSSLongRun = 5_000_000
     /// Untimed queries each child runs first, to open its connections and warm its caches.
     public static let warmupQueries = 1_000
 }
@@ -87,7 +104,8 @@ public enum SystemName: String, CaseIterable, Codable, Sendable {
     /// Whether the system runs `workload` at all (the policy bookkeeping, the session-thread variant and the
     /// verified commits are ResilientPostgres's own).
     public func runs(_ workload: Workload) -> Bool {
-        .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction,
-        .transactionPlain, .transactionVerified, .concurrent8, .listenNotify, .policy,
+        if workload == .listenNotify { return self != .postgresNIO }
+        let ownWorkloads: [Workload] = [.policy, .transactionPlain, .transactionVerified]
+        return workload.comparedWith == workload && !ownWorkloads.contains(workload) || self == .resilientPostgres
     }
 }

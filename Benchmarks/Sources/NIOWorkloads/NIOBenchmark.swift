@@ -81,6 +81,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("listen_notify compares ResilientPostgres with libpq only")
         case .transactionPlain, .transactionVerified:
             throw WorkloadUnavailable("ResilientPostgres's own: the cost of its verified commits")
+        case .streamRows, .copyIn, .streamRSS:
+            return try await runStreaming(workload)
         }
     }
 
@@ -177,7 +179,7 @@ public struct NIOBenchmark: BenchmarkSystem {
     // MARK: - Client
 
     /// Runs `body` with a client whose `run()` goes on in a task of its own until `body` returns.
-    private func withClient<Result: Sendable>(
+    func withClient<Result: Sendable>(
         maximumConnections: Int? = nil,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {

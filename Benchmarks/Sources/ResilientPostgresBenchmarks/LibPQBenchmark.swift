@@ -34,6 +34,8 @@ struct LibPQBenchmark: BenchmarkSystem {
                 try call { lpqw_listen_notify(listener.raw, sender.raw, "bench_notify", Int32(count), &$0) }
             }
             return WorkloadRun(operations: count, timing: timing)
+        case .streamRows, .copyIn, .streamRSS:
+            return try await runStreaming(workload)
         default:
             break
         }
@@ -75,7 +77,8 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy, .seqParamOnSessionThread, .listenNotify, .transactionPlain, .transactionVerified:
+        case .concurrent8, .policy, .seqParamOnSessionThread, .listenNotify, .transactionPlain, .transactionVerified,
+            .streamRows, .copyIn, .streamRSS:
             preconditionFailure("handled above")
         }
     }

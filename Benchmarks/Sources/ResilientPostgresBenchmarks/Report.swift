@@ -11,7 +11,7 @@ struct Report {
 
     /// Everything, ready to print.
     var text: String {
-        [throughputTable, targetTable, costTable, memoryTable, growthTable, jsonLines].joined(separator: "\n\n")
+        [throughputTable, targetTable, costTable, memoryTable, growthTable, streamMemoryTable, jsonLines].joined(separator: "\n\n")
     }
 
     /// Medians per workload and system, with ResilientPostgres's ratios to the other two.

@@ -7,6 +7,8 @@ struct Results {
     private(set) var unavailable: [Workload: [SystemName: String]] = [:]
     /// The `rss_growth` measurement of each system.
     var growth: [SystemName: ProcessMeasurement] = [:]
+    /// The `stream_rss` measurement of each system.
+    var streamMemory: [SystemName: ProcessMeasurement] = [:]
 
     mutating func record(_ measurement: ProcessMeasurement, _ workload: Workload, _ system: SystemName) {
         if let reason = measurement.unavailable {

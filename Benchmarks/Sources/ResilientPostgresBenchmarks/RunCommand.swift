@@ -57,6 +57,13 @@ struct RunCommand: ParsableCommand {
                 progress(nil, .rssGrowth, system, measurement)
             }
         }
+        if workloads.contains(.streamRows) {
+            for system in systems {
+                let measurement = try ChildProcess.measure(system, .streamRSS)
+                results.streamMemory[system] = measurement
+                progress(nil, .streamRSS, system, measurement)
+            }
+        }
         print(Report(results: results, workloads: workloads, pinned: pinned).text)
     }
 

@@ -26,6 +26,8 @@ struct Target {
         Target(workload: .pipelineParam, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .concurrent8, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .insertTransaction, kind: .versusLibPQ, ratio: 0.85),
+        Target(workload: .streamRows, kind: .versusLibPQ, ratio: 0.85),
+        Target(workload: .copyIn, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .seqSelect1, kind: .contextSwitchesOverLibPQ, ratio: 0.2),
         Target(workload: .seqParam, kind: .contextSwitchesOverLibPQ, ratio: 0.2),
         Target(workload: .seqParamOnSessionThread, kind: .contextSwitchesOverLibPQ, ratio: 0.2),
@@ -67,5 +69,10 @@ enum MemoryTargets {
     static func isFlat(shortKiB: Int, longKiB: Int) -> Bool {
         let growth = longKiB - shortKiB
         return growth <= max(1024, shortKiB / 20)
+    }
+
+    /// The peak resident set after streaming 5M rows counted as flat: within 10 % of the peak after 100k.
+    static func isStreamFlat(shortKiB: Int, longKiB: Int) -> Bool {
+        Double(longKiB) <= Double(shortKiB) * 1.1
     }
 }

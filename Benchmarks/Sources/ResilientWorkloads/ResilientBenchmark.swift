@@ -93,6 +93,8 @@ public struct ResilientBenchmark: BenchmarkSystem {
             }
         case .listenNotify:
             return try await withClient { client in try await listenNotify(client, count: workload.operations) }
+        case .streamRows, .copyIn, .streamRSS:
+            return try await runStreaming(workload)
         case .policy:
             let configuration = try clientConfiguration()
             PolicyBookkeeping.run(configuration: configuration, iterations: 10_000)
@@ -161,7 +163,7 @@ public struct ResilientBenchmark: BenchmarkSystem {
     }
 
     /// Runs `body` with a client, and shuts the client down afterwards.
-    private func withClient<Result>(
+    func withClient<Result>(
         maxConnections: Int? = nil,
         _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {

@@ -63,6 +63,28 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     func resetSession(deallocatingPreparedStatements: Bool, deadline: ContinuousClock.Instant?) async throws
     /// Closes the session.
     func close() async
+    /// Sends a statement whose rows are then read in batches with ``nextRows(maximumCount:deadline:)``; the
+    /// session is busy with it until that returns nil or throws, or ``stopStreaming()`` stops it.
+    func startRows(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws
+    /// The next rows of the streamed statement, as results; nil after the last.
+    func nextRows(maximumCount: Int, deadline: ContinuousClock.Instant?) async throws -> [QueryResult]?
+    /// Sends a `COPY ... FROM STDIN` and waits for the server to accept data.
+    func startCopyIn(_ sql: String, parameters: [Parameter], deadline: ContinuousClock.Instant?) async throws
+    /// Sends one chunk of COPY data.
+    func putCopyData(_ chunk: [UInt8], deadline: ContinuousClock.Instant?) async throws
+    /// Ends the COPY data and returns the server's answer (`COPY n`).
+    func endCopyIn(deadline: ContinuousClock.Instant?) async throws -> QueryResult
+    /// Sends a `COPY ... TO STDOUT` and waits for its data to start.
+    func startCopyOut(_ sql: String, parameters: [Parameter], deadline: ContinuousClock.Instant?) async throws
+    /// The next chunk of COPY TO STDOUT data; nil after the last.
+    func nextCopyData(deadline: ContinuousClock.Instant?) async throws -> [UInt8]?
+    /// Stops a streamed statement (rows, COPY) early and leaves the session idle, or closes it; never throws.
+    func stopStreaming() async
 }
 
 extension DatabaseConnection {

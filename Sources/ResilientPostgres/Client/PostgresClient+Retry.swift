@@ -64,11 +64,15 @@ extension PostgresClient {
     /// `operation` gets the session, the operation's deadline, and with `lendsSession` a fresh ``SessionUse`` to
     /// record what app code does. The loop, `operation` and `verify` run in the caller's `isolation`, so that app
     /// code in them may use the caller's state; without one, an attempt runs on its session's I/O thread.
+    ///
+    /// With `keepingLease`, the session of the attempt that succeeds is handed to it instead of being given back,
+    /// with the attempts that failed before: a stream that goes on reading from it gives it back when it ends.
     func retrying<Result>(
         _ safety: OperationSafety,
         isolation: isolated (any Actor)?,
         verify: (() async throws -> Bool)?,
         lendsSession: Bool = false,
+        keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
         _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
@@ -97,11 +101,16 @@ extension PostgresClient {
                     // code isolated to an actor still runs on the actor; the client code it calls runs on the thread.
                     let connection = lease.connection
                     let executor = connection.isServedByCurrentThread ? nil : connection.taskExecutor
+                    let earlierAttempts = keepingLease == nil ? [] : loop.history
                     let result = try await withTaskExecutorPreference(executor, isolation: isolation) {
                         let result = try await operation(lease.connection, use, deadline)
-                        await pool.release(
-                            lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
-                        )
+                        if let keepingLease {
+                            keepingLease(lease, earlierAttempts)
+                        } else {
+                            await pool.release(
+                                lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
+                            )
+                        }
                         return Disconnected(result)
                     }.take()
                     // The throttle gets its token back; a success always returns.

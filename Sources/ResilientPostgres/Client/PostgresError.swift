@@ -44,6 +44,11 @@ public struct PostgresError: Error, Sendable, SQLStateReporting {
     /// key, say) before running it again.
     public var mayHaveBeenApplied: Bool
 
+    /// For a row stream or a COPY TO STDOUT that failed part way: how many rows (or chunks) had been handed to the
+    /// caller before the failure, none of them twice; resume after the last one (by its key). Nil for other
+    /// operations.
+    public var rowsDelivered: Int?
+
     /// The number of attempts made.
     public var attempts: Int { history.count }
 
@@ -85,6 +90,7 @@ extension PostgresError: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String {
         var text = "PostgresError(\(errorClass.name), \(reason), attempts: \(attempts), elapsed: \(elapsed)"
         if mayHaveBeenApplied { text += ", may or may not have been applied" }
+        if let rowsDelivered { text += ", rows delivered: \(rowsDelivered)" }
         if let lastFailure { text += ", last: \(lastFailure)" }
         return text + ") — \(errorClass.advice)"
     }
@@ -93,6 +99,7 @@ extension PostgresError: CustomStringConvertible, CustomDebugStringConvertible {
     public var debugDescription: String {
         var text = "PostgresError(\(errorClass.name), \(reason), attempts: \(attempts), elapsed: \(elapsed)"
         if mayHaveBeenApplied { text += ", may or may not have been applied" }
+        if let rowsDelivered { text += ", rows delivered: \(rowsDelivered)" }
         if let lastFailure { text += ", last: \(String(reflecting: lastFailure))" }
         text += ", history: \(history)"
         return text + ")"

@@ -46,6 +46,14 @@ int64_t lpqw_read_rows(lpqw_connection *connection, int times, lpqw_error *error
 /// checks each answer.
 int lpqw_pipeline_param(lpqw_connection *connection, int count, lpqw_error *error);
 
+/// Streams `SELECT i, repeat('x', 100) FROM generate_series(1, count)` in single-row mode, decoding each row (the
+/// text copied); stores the sum of the ids in `id_sum`; returns the number of rows, or -1.
+int64_t lpqw_stream_rows(lpqw_connection *connection, int count, int64_t *id_sum, lpqw_error *error);
+
+/// Loads `count` rows `id\trow id\n` into bench_copy with COPY FROM STDIN in text format, in chunks of about
+/// `chunk_size` bytes (PQputCopyData, then PQputCopyEnd); returns the rows the server says it copied, or -1.
+int64_t lpqw_copy_in(lpqw_connection *connection, int count, int chunk_size, lpqw_error *error);
+
 /// Inserts `count` rows into bench_insert, one INSERT each, inside one BEGIN ... COMMIT.
 int lpqw_insert_transaction(lpqw_connection *connection, int64_t first, int count, lpqw_error *error);
 

@@ -1,0 +1,60 @@
+internal import CLibPQ
+
+extension QueryResult {
+    /// Rows read in single-row mode, gathered into one result: each row's values are copied out of its `PGresult`,
+    /// which is cleared at once.
+    ///
+    /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
+    /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
+    /// and each would need an object of its own. Copied, a batch costs one result, and its rows' bytes.
+    struct RowBatch {
+        private var columns: [Column] = []
+        private var bytes: [UInt8] = []
+        private var cells: [CopiedValues.Cell] = []
+        private(set) var rowCount = 0
+
+        /// Copies the values of `raw`, a result of rows, and clears it.
+        mutating func append(taking raw: OpaquePointer) {
+            defer { PQclear(raw) }
+            let rows = PQntuples(raw), columnCount = PQnfields(raw)
+            if columns.isEmpty {
+                columns = (0..<columnCount).map { column in
+                    Column(
+                        name: String(cString: PQfname(raw, column)),
+                        type: PostgresOID(PQftype(raw, column)),
+                        format: PQfformat(raw, column) == 1 ? .binary : .text
+                    )
+                }
+            }
+            for row in 0..<rows {
+                for column in 0..<columnCount {
+                    guard PQgetisnull(raw, row, column) == 0 else {
+                        cells.append(CopiedValues.Cell(offset: Int32(bytes.count), length: -1))
+                        continue
+                    }
+                    let length = PQgetlength(raw, row, column)
+                    cells.append(CopiedValues.Cell(offset: Int32(bytes.count), length: length))
+                    if length > 0 {
+                        bytes.append(
+                            contentsOf: UnsafeRawBufferPointer(start: PQgetvalue(raw, row, column), count: Int(length))
+                        )
+                    }
+                }
+            }
+            rowCount += Int(rows)
+        }
+
+        /// The bytes gathered so far.
+        var byteCount: Int { bytes.count }
+
+        /// The rows gathered, as one result; nil when there are none.
+        func result() -> QueryResult? {
+            guard rowCount > 0 else { return nil }
+            let stored = CopiedValues.Bytes(count: bytes.count)
+            bytes.withUnsafeBytes { stored.memory.copyMemory(from: $0) }
+            return QueryResult(CopiedValues(
+                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", bytes: stored, cells: cells
+            ))
+        }
+    }
+}

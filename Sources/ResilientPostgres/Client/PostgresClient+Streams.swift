@@ -1,0 +1,70 @@
+import PostgresPolicy
+import PostgresTransport
+
+extension PostgresClient {
+    /// Opens a stream on a pooled session: runs `open` under the retry loop until it succeeds or the policy says to
+    /// stop, and keeps the session of the attempt that succeeded for the stream that goes on reading from it, with
+    /// the attempts that failed before (which the stream's own error then lists first).
+    ///
+    /// `open` sends the statement and reads its first rows or data, before anything reaches the caller: until
+    /// then, a failure is retried as for any operation.
+    func openStream<First: Sendable>(
+        _ options: OperationOptions,
+        _ open: @escaping (any DatabaseConnection, ContinuousClock.Instant) async throws -> First
+    ) async throws -> (session: StreamSession, first: First) {
+        let start = clock.offsetNow
+        var held: (lease: ConnectionPool.Lease, earlierAttempts: [RetryAttempt])?
+        let completion = try await retrying(
+            options.safety(isTransactionBlock: false), isolation: nil, verify: nil,
+            keepingLease: { held = ($0, $1) }
+        ) { connection, _, deadline in
+            try await open(connection, deadline)
+        }
+        guard case .completed(let first) = completion, let held else {
+            preconditionFailure("an operation without verification cannot be verified applied")
+        }
+        let session = StreamSession(
+            lease: held.lease, pool: pool, startedAt: start, earlierAttempts: held.earlierAttempts
+        )
+        return (session, first)
+    }
+
+    /// The error a stream or a COPY ends with when `failure` came after rows reached the caller or data reached
+    /// the server: not retried, since a retry would no longer be invisible.
+    ///
+    /// - Parameters:
+    ///   - delivered: the rows (or chunks) handed to the caller before the failure, for a stream.
+    ///   - mayHaveBeenApplied: whether the statement may have taken effect all the same.
+    ///   - start: when the operation started.
+    ///   - earlierAttempts: the attempts that failed before the one that failed here, which the history lists first.
+    func interruptedStream(
+        by failure: TransportError,
+        delivered: Int?,
+        mayHaveBeenApplied: Bool,
+        startedAt start: OffsetInstant,
+        earlierAttempts: [RetryAttempt] = []
+    ) -> PostgresError {
+        let facts = FailureFacts(failure, inHotStandby: nil)
+        let elapsed = start.duration(to: clock.offsetNow)
+        let reason: PostgresError.Reason =
+            switch failure.code {
+            case .cancelled: .cancelled
+            case .deadlineExceeded: .timedOut
+            default: facts.errorClass == .permanent ? .permanent : .streamInterrupted
+            }
+        var error = PostgresError(
+            errorClass: facts.errorClass,
+            reason: reason,
+            history: earlierAttempts + [RetryAttempt(
+                number: earlierAttempts.count + 1, errorClass: facts.errorClass, sqlState: failure.sqlState, phase: facts.phase,
+                elapsed: elapsed, delay: nil
+            )],
+            elapsed: elapsed,
+            lastFailure: failure,
+            mayHaveBeenApplied: mayHaveBeenApplied
+        )
+        error.rowsDelivered = delivered
+        metrics.recordGiveUp(facts.errorClass, reason: reason)
+        return error
+    }
+}

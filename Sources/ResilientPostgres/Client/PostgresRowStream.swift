@@ -1,0 +1,144 @@
+import PostgresTransport
+import Synchronization
+
+/// The rows of a statement as they arrive from the server, read in libpq's single-row mode: memory holds one batch
+/// of rows at a time, whatever the number of rows. Returned by ``PostgresClient/rows(_:options:)``.
+///
+/// The stream holds its pooled session until it ends: iterate it promptly, and do not hold it across slow work
+/// (the pool counts the session as lent all that time). Breaking out of the loop, or cancelling the task, stops the
+/// statement on the server and gives the session back. It can be iterated once.
+///
+/// A failure after rows were handed over is not retried: the iteration throws a ``PostgresError`` whose
+/// ``PostgresError/rowsDelivered`` says how many rows came before it, none of them twice. Resume after the last
+/// one's key (see <doc:LargeResultsAndBulkLoads>).
+public struct PostgresRowStream: AsyncSequence, Sendable {
+    /// A row.
+    public typealias Element = PostgresRow
+
+    /// The most rows handed from the session's thread to the consumer at once.
+    static let batchSize = 256
+
+    final class Source: Sendable {
+        /// Nil once the statement has ended (a result of no more rows than the first batch).
+        let session: StreamSession?
+        let client: PostgresClient
+        let isReadOnly: Bool
+        /// The rows read before the stream was returned, taken by its one iterator.
+        let first: Mutex<[QueryResult]?>
+
+        init(session: StreamSession?, client: PostgresClient, first: [QueryResult], isReadOnly: Bool) {
+            self.session = session
+            self.client = client
+            self.isReadOnly = isReadOnly
+            self.first = Mutex(first)
+        }
+    }
+
+    let source: Source
+
+    /// The stream's iterator; there can be only one.
+    public func makeAsyncIterator() -> AsyncIterator {
+        guard let first = source.first.withLock({ $0.take() }) else {
+            preconditionFailure("a PostgresRowStream can be iterated only once")
+        }
+        return AsyncIterator(source: source, batch: first)
+    }
+
+    /// Hands over the rows of a batch, then reads the next batch from the session.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let source: Source
+        var batch: [QueryResult]
+        var resultIndex = 0
+        var rowIndex = 0
+        var delivered = 0
+        var isFinished = false
+
+        init(source: Source, batch: [QueryResult]) {
+            self.source = source
+            self.batch = batch
+        }
+
+        /// The next row, or nil after the last.
+        ///
+        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered``, when the statement fails.
+        public mutating func next() async throws -> PostgresRow? {
+            try await next(isolation: nil)
+        }
+
+        /// The next row, or nil after the last, read in the caller's isolation: a row of the batch at hand is
+        /// handed over without a switch of executors.
+        ///
+        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered``, when the statement fails.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> PostgresRow? {
+            while true {
+                if resultIndex < batch.count {
+                    let result = batch[resultIndex]
+                    if rowIndex < result.rowCount {
+                        let row = PostgresRow(result: result, row: rowIndex)
+                        rowIndex += 1
+                        delivered += 1
+                        return row
+                    }
+                    resultIndex += 1
+                    rowIndex = 0
+                    continue
+                }
+                // Rows handed over are the consumer's to keep; the stream keeps none of them.
+                batch = []
+                resultIndex = 0
+                guard !isFinished, let session = source.session else { return nil }
+                do {
+                    guard let next = try await session.connection.nextRows(
+                        maximumCount: PostgresRowStream.batchSize, deadline: nil
+                    ) else {
+                        isFinished = true
+                        await session.end(reuse: true)
+                        return nil
+                    }
+                    batch = next
+                } catch let failure as TransportError {
+                    isFinished = true
+                    await session.end(reuse: failure.isConnectionUsable)
+                    throw source.client.interruptedStream(
+                        by: failure, delivered: delivered,
+                        mayHaveBeenApplied: !source.isReadOnly && !failure.isConnectionUsable,
+                        startedAt: session.start, earlierAttempts: session.earlierAttempts
+                    )
+                }
+            }
+        }
+    }
+}
+
+extension PostgresClient {
+    /// Runs one statement and returns its rows as a stream, read as they arrive in constant memory.
+    ///
+    /// ```swift
+    /// for try await row in try await client.rows("SELECT id, name FROM users", options: .readOnly) {
+    ///     let (id, name) = try row.decode((Int, String).self)
+    ///     print(id, name)
+    /// }
+    /// ```
+    /// The statement is retried as `options` allow until its first rows have arrived, before any reaches the
+    /// caller; a failure after that ends the stream with a ``PostgresError`` that says how many rows were
+    /// delivered (``PostgresError/rowsDelivered``), and is not retried. The operation's deadline bounds the wait for
+    /// the first rows; after that, the stream waits for the server as long as it takes (cancel the task to stop).
+    ///
+    /// - Throws: ``PostgresError`` once retrying is no longer safe or useful.
+    public func rows(_ query: PostgresQuery, options: OperationOptions = .write) async throws -> PostgresRowStream {
+        let (session, first) = try await openStream(options) { connection, deadline in
+            try await connection.startRows(
+                query.sql, parameters: query.parameters, resultFormat: .binary, deadline: deadline
+            )
+            return try await connection.nextRows(maximumCount: PostgresRowStream.batchSize, deadline: deadline)
+        }
+        guard let first else {
+            // No rows: the statement is over already.
+            await session.end(reuse: true)
+            return PostgresRowStream(source: .init(session: nil, client: self, first: [], isReadOnly: true))
+        }
+        return PostgresRowStream(
+            source: .init(session: session, client: self, first: first, isReadOnly: options.isReadOnly)
+        )
+    }
+}

@@ -1,0 +1,49 @@
+import PostgresPolicy
+import Synchronization
+
+/// The pooled session a row stream or a COPY TO STDOUT stream reads from, held from its first rows to its end.
+///
+/// The pool counts the session as lent for as long as this holds it. It is given back when the stream ends, when
+/// it fails, or, if the consumer stops early (breaks out of its loop, is cancelled, drops the sequence), when the
+/// last reference goes: the statement is then stopped on the server (a cancel request, and what is left read and
+/// dropped, or the session closed if the server does not answer), and the session returned clean.
+final class StreamSession: Sendable {
+    let connection: any DatabaseConnection
+    /// When the operation that opened the stream started.
+    let start: OffsetInstant
+    /// The attempts that failed before the stream opened.
+    let earlierAttempts: [RetryAttempt]
+    private let pool: ConnectionPool
+    private let lease: Mutex<ConnectionPool.Lease?>
+
+    init(lease: ConnectionPool.Lease, pool: ConnectionPool, startedAt start: OffsetInstant, earlierAttempts: [RetryAttempt]) {
+        self.connection = lease.connection
+        self.start = start
+        self.earlierAttempts = earlierAttempts
+        self.pool = pool
+        self.lease = Mutex(lease)
+    }
+
+    deinit {
+        guard let lease = lease.withLock({ $0.take() }) else { return }
+        let pool = pool
+        // The consumer stopped early: stop the statement, then give the session back, on the session's own thread.
+        Task(executorPreference: lease.connection.taskExecutor) {
+            await lease.connection.stopStreaming()
+            await pool.release(lease, reuse: true)
+        }
+    }
+
+    /// Gives the session back once the stream has ended, cleanly or not; later calls do nothing.
+    func end(reuse: Bool) async {
+        guard let lease = lease.withLock({ $0.take() }) else { return }
+        await pool.release(lease, reuse: reuse)
+    }
+
+    /// Stops the statement if it still runs and gives the session back; later calls do nothing.
+    func stop() async {
+        guard let lease = lease.withLock({ $0.take() }) else { return }
+        await lease.connection.stopStreaming()
+        await pool.release(lease, reuse: true)
+    }
+}

@@ -1,0 +1,159 @@
+import PostgresTransport
+import ResilientPostgres
+import Testing
+import TestSupport
+
+/// Row streams against a real server: every row once, in order; a failure part way that says how many rows came;
+/// an early exit that stops the query on the server and gives the session back clean.
+@Suite("Row streams", .capturingLogs, .enabled(if: IntegrationServers.main, IntegrationServers.mainSkipReason))
+struct RowStreamTests {
+    static var port: String { IntegrationServers.port("main") ?? "5432" }
+
+    static func client(port: String = port) -> PostgresClient {
+        PostgresClient(configuration: IntegrationServers.configuration(IntegrationServers.appParameters(port: port)) {
+            $0.maxConnections = 1
+        })
+    }
+
+    @Test func everyRowArrivesOnceInOrder() async throws {
+        let client = Self.client()
+        try await withCleanup {
+            var expected = 1
+            for try await row in try await client.rows(
+                "SELECT i, repeat('x', 100) FROM generate_series(1, 100000) AS i", options: .readOnly
+            ) {
+                let (i, text) = try row.decode((Int, String).self)
+                #expect(i == expected && text.utf8.count == 100)
+                expected += 1
+            }
+            #expect(expected == 100_001)
+            // The session came back: the one slot serves the next operation.
+            #expect(try await client.query("SELECT 1", options: .readOnly).decode(Int.self) == [1])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    @Test func aStatementWithoutRowsEndsAtOnce() async throws {
+        let client = Self.client()
+        try await withCleanup {
+            var count = 0
+            for try await _ in try await client.rows("SELECT 1 WHERE false", options: .readOnly) { count += 1 }
+            #expect(count == 0)
+            #expect(try await client.query("SELECT 2", options: .readOnly).decode(Int.self) == [2])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    @Test func aFailingStatementFailsBeforeTheFirstRow() async throws {
+        let client = Self.client()
+        try await withCleanup { () async throws in
+            await #expect(throws: PostgresError.self) {
+                for try await _ in try await client.rows("SELECT * FROM no_such_table", options: .readOnly) {}
+            }
+            #expect(try await client.query("SELECT 3", options: .readOnly).decode(Int.self) == [3])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    /// Breaking out after 10 rows of 10 million: the query stops on the server, and the session is back in the
+    /// pool (of one) within a second, idle, and serves the next operation.
+    @Test func breakingOutStopsTheQueryAndFreesTheSession() async throws {
+        let client = Self.client()
+        let superuser = try await IntegrationServers.superuserSession(port: Self.port)
+        try await withCleanup {
+            var pid = 0
+            var seen = 0
+            for try await row in try await client.rows(
+                "SELECT pg_backend_pid(), i FROM generate_series(1, 10000000) AS i", options: .readOnly
+            ) {
+                (pid, _) = try row.decode((Int, Int).self)
+                seen += 1
+                if seen == 10 { break }
+            }
+            let broke = ContinuousClock.now
+            let next = try await client.query("SELECT pg_backend_pid()", options: .readOnly).decode(Int.self)
+            #expect(ContinuousClock.now - broke < .seconds(1))
+            #expect(next == [pid], "the same session, given back clean rather than closed")
+            let running = try await superuser.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%generate_series%'"
+                    + " AND state <> 'idle'",
+                parameters: [.text(String(pid))]
+            )
+            #expect(running.string(row: 0, column: 0) == "0")
+        } cleanup: {
+            await client.shutdown()
+            await superuser.close()
+        }
+    }
+
+    /// The server process ends after 1,000 rows: the error says how many rows came, they are exactly the first ones,
+    /// and resuming after the last key reads the rest, none twice and none skipped.
+    @Test func aFailurePartWaySaysHowManyRowsCameAndTheRestResumes() async throws {
+        let client = Self.client()
+        let superuser = try await IntegrationServers.superuserSession(port: Self.port)
+        let total = 200_000
+        try await withCleanup {
+            var last = 0
+            var received = 0
+            do {
+                for try await row in try await client.rows(
+                    "SELECT pg_backend_pid(), i FROM generate_series(1, \(total)) AS i", options: .readOnly
+                ) {
+                    let (pid, i) = try row.decode((Int, Int).self)
+                    #expect(i == last + 1)
+                    last = i
+                    received += 1
+                    if received == 1000 {
+                        _ = try await superuser.execute(
+                            "SELECT pg_terminate_backend($1)", parameters: [.text(String(pid))]
+                        )
+                    }
+                }
+                Issue.record("the stream ended without the failure")
+            } catch let error as PostgresError {
+                #expect(error.rowsDelivered == received)
+                #expect(error.reason == .streamInterrupted)
+                #expect(!error.mayHaveBeenApplied)
+            }
+            #expect(received >= 1000 && received < total)
+            for try await row in try await client.rows(
+                "SELECT i FROM generate_series(1, \(total)) AS i WHERE i > \(last)", options: .readOnly
+            ) {
+                let i = try row.decode(Int.self)
+                #expect(i == last + 1)
+                last = i
+            }
+            #expect(last == total)
+        } cleanup: {
+            await client.shutdown()
+            await superuser.close()
+        }
+    }
+
+    /// Cancelling the consuming task ends the stream with a cancelled error, and the session serves the next one.
+    @Test func cancellingTheTaskStopsTheQuery() async throws {
+        let client = Self.client()
+        try await withCleanup {
+            let consumer = Task {
+                var seen = 0
+                for try await _ in try await client.rows(
+                    "SELECT i FROM generate_series(1, 10000000) AS i", options: .readOnly
+                ) {
+                    seen += 1
+                    if seen == 100 { withUnsafeCurrentTask { $0?.cancel() } }
+                }
+                return seen
+            }
+            let result = await consumer.result
+            let error = try #require(result.failure as? PostgresError)
+            #expect(error.reason == .cancelled)
+            #expect((error.rowsDelivered ?? 0) >= 100)
+            #expect(try await client.query("SELECT 4", options: .readOnly).decode(Int.self) == [4])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+}
