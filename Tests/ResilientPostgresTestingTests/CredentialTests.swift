@@ -41,7 +41,12 @@ struct CredentialTests {
         let gate = Gate()
         let tokens = TokenService(gate: gate)
         let database = ScriptedDatabase()
-        let client = Self.client(database, tokens.provider())
+        database.answer("SELECT 1", with: .value(1))
+        // Eight connects under way at once, each waiting for the one fetch.
+        let client = PostgresClient.testing(database, randomSeed: 7) {
+            $0.credentials = tokens.provider()
+            $0.maxConcurrentConnects = 8
+        }
         let queries = (1...8).map { _ in Task { try await client.query("SELECT 1", options: .readOnly) } }
         // Every operation opens a session of its own, and each waits for the one fetch.
         try await gate.waitForWaiters(count: 1)

@@ -23,7 +23,7 @@ struct HostNotFoundClientTests {
         let start = ContinuousClock.now
         let error = await #expect(throws: PostgresError.self) { try await client.execute("SELECT 1") }
         // Far sooner than the 60-second budget a retried failure would spend; wide, for a loaded machine.
-        #expect(start.duration(to: .now) < .seconds(3))
+        #expect(start.duration(to: .now) < .seconds(20))
         #expect(error?.errorClass == .hostNotFound)
         #expect(error?.reason == .permanent)
         #expect(error?.attempts == 1)
