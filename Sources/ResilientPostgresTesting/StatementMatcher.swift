@@ -9,7 +9,11 @@ public struct StatementMatcher: Sendable, ExpressibleByStringLiteral, CustomStri
     /// The SQL a matcher made by ``sql(_:)`` matches exactly; nil for the others.
     let exactSQL: String?
 
-    private init(_ description: String, exactSQL: String? = nil, _ test: @escaping @Sendable (RecordedStatement) -> Bool) {
+    private init(
+        _ description: String,
+        exactSQL: String? = nil,
+        _ test: @escaping @Sendable (RecordedStatement) -> Bool
+    ) {
         self.description = description
         self.exactSQL = exactSQL
         self.test = test

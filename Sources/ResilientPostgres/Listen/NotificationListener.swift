@@ -12,10 +12,12 @@ import Synchronization
 /// listens again, reporting the gap. Ending the consumer's iteration (cancelling its task, or leaving the loop)
 /// cancels that task, which closes the session.
 final class NotificationListener: Sendable {
+    private typealias Consumer = CheckedContinuation<Result<ListenEvent?, ListenerError>, Never>
+
     private struct Mailbox {
         var buffer: NotificationBuffer
         /// The consumer, waiting for the next event; only while the buffer is empty.
-        var consumer: CheckedContinuation<Result<ListenEvent?, ListenerError>, Never>?
+        var consumer: Consumer?
         var isFinished = false
         /// Why the listener stopped, for the consumer once it has taken every buffered event.
         var failure: ListenerError?
@@ -56,9 +58,10 @@ final class NotificationListener: Sendable {
     /// Starts listening; the first event is ``ListenEvent/listening`` once `LISTEN` ran and its probe came back.
     /// A listener of a client that was shut down ends at once; one with a bad channel name ends with an error.
     func start() {
-        if channels.isEmpty || channels.contains(where: { !(1...63).contains($0.utf8.count) || $0.utf8.contains(0) }) {
+        let isValid = { (channel: String) in (1...63).contains(channel.utf8.count) && !channel.utf8.contains(0) }
+        guard !channels.isEmpty, channels.allSatisfy(isValid) else {
             finish(throwing: ListenerError(
-                code: .invalidChannelName, message: "listen to 1 or more channels, each named by 1 to 63 bytes, without NUL"
+                code: .invalidChannelName, message: "listen to 1 or more channels, each 1 to 63 bytes without NUL"
             ))
             return
         }
@@ -120,7 +123,7 @@ final class NotificationListener: Sendable {
 
     /// The next event or the end, if there is one; otherwise nil, and `continuation` (if any) waits for it.
     private func take(
-        orWait continuation: CheckedContinuation<Result<ListenEvent?, ListenerError>, Never>?
+        orWait continuation: Consumer?
     ) -> Result<ListenEvent?, ListenerError>? {
         let now = clock.now
         return mailbox.withLock { mailbox -> Result<ListenEvent?, ListenerError>? in
@@ -306,7 +309,7 @@ final class NotificationListener: Sendable {
     private func deliver(_ events: [ListenEvent]) {
         guard !events.isEmpty else { return }
         let now = clock.now
-        let handover = mailbox.withLock { mailbox -> (CheckedContinuation<Result<ListenEvent?, ListenerError>, Never>, ListenEvent)? in
+        let handover = mailbox.withLock { mailbox -> (Consumer, ListenEvent)? in
             guard !mailbox.isFinished else { return nil }
             for event in events { mailbox.buffer.append(event, now: now) }
             guard let consumer = mailbox.consumer, let event = mailbox.buffer.take(now: now) else { return nil }
@@ -318,7 +321,7 @@ final class NotificationListener: Sendable {
 
     /// Ends the events: the consumer gets what is buffered, then `failure` or the end.
     private func finish(throwing failure: ListenerError?) {
-        let consumer = mailbox.withLock { mailbox -> CheckedContinuation<Result<ListenEvent?, ListenerError>, Never>? in
+        let consumer = mailbox.withLock { mailbox -> Consumer? in
             guard !mailbox.isFinished else { return nil }
             mailbox.isFinished = true
             mailbox.failure = failure

@@ -20,8 +20,9 @@ extension PostgresClient {
     /// the listener connects again, after a random moment within the retry policy's first delay and then after its
     /// backoff, for as long as it takes, with no time budget; it runs `LISTEN` again and reports a
     /// ``ListenEvent/gap(_:)`` that says why (restart, failover, network, ...). Keepalives and `tcp_user_timeout`
-    /// from the connection options bound how long a dead peer goes unnoticed. A consumer that falls behind gets a gap in place of what the buffer could not
-    /// hold (see ``ListenOptions/bufferCapacity``). Leaving the loop or cancelling its task closes the session.
+    /// from the connection options bound how long a dead peer goes unnoticed. A consumer that falls behind gets a
+    /// gap in place of what the buffer could not hold (see ``ListenOptions/bufferCapacity``). Leaving the loop or
+    /// cancelling its task closes the session.
     ///
     /// Channel names are exact, as `pg_notify` takes them (`NOTIFY Orders` sends on `orders`); each is 1 to 63
     /// bytes, without NUL. See <doc:ListeningForNotifications>.
