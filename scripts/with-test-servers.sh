@@ -15,7 +15,7 @@
 #   main crash storm failover failover-standby=standby:failover primary standby tls bouncer
 #   bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2
 #   slots=cluster:max_connections=8,superuser_reserved_connections=2,log_connections=on
-#   listen listen-standby=standby:listen
+#   listen listen-standby=standby:listen bouncer-session=bouncer:main:pool_mode=session
 #
 # Exports the POSTGRES_* variables that describe the servers: POSTGRES_<NAME>_PORT for each (NAME uppercased, '-'
 # becoming '_'), and more. The tests read them in one place, whose doc comment is the contract:
@@ -39,7 +39,7 @@ fi
 readonly DEFAULT_SERVERS="main crash storm failover failover-standby=standby:failover primary standby tls bouncer \
 bouncer-primary=bouncer:primary:max_client_conn=2,query_wait_timeout=2 \
 slots=cluster:max_connections=8,superuser_reserved_connections=2,log_connections=on \
-listen listen-standby=standby:listen"
+listen listen-standby=standby:listen bouncer-session=bouncer:main:pool_mode=session"
 read -r -a clusters <<<"${TEST_CLUSTERS-$DEFAULT_SERVERS}"
 started=()
 start_jobs=()

@@ -27,7 +27,8 @@ extension LibPQConnection {
         // Held like a statement, so that close() ends the wait and no statement starts under it.
         isRunningStatement = true
         defer { isRunningStatement = false }
-        notices.reset()
+        // A FATAL read together with the notifications the previous call returned explains the loss this one finds.
+        notices.resetKeepingOperatorIntervention()
         let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation

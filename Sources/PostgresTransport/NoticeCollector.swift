@@ -19,6 +19,14 @@ final class NoticeCollector {
         if !notices.isEmpty { notices.removeAll(keepingCapacity: true) }
     }
 
+    /// Forgets the notices of the previous wait but the last operator intervention, which the server may have sent
+    /// just before closing, in the same read as notifications handed over already.
+    func resetKeepingOperatorIntervention() {
+        let kept = lastOperatorIntervention
+        reset()
+        if let kept { notices.append(kept) }
+    }
+
     /// The last WARNING whose SQLSTATE is of class 57 (operator intervention): the server's word on why it is
     /// about to close the connection (57P01 shutdown, 57P02 crash of another backend).
     var lastOperatorIntervention: Notice? {

@@ -17,23 +17,29 @@ extension ScriptedDatabase {
         )
     }
 
-    /// Answers what a listener sends: `LISTEN`, `pg_notify` and the server's start time.
-    func answerNotificationStatements() {
-        let notifications = self.notifications
-        answer(.prefix("LISTEN ")) { statement in
+    /// The built-in answer to what a listener sends (`LISTEN`, its probe's `pg_notify` and where it is), or nil
+    /// for any other statement.
+    ///
+    /// Answered ahead of the rules of ``answer(_:with:)``, so that a broad rule (`.prefix("SELECT")`) does not
+    /// shadow it; only a rule for the exact SQL (`.sql("SELECT pg_notify($1, $2)")`), which ``scriptedAnswer(to:)``
+    /// looks for first, replaces it.
+    func listenerAnswer(to statement: RecordedStatement) -> ScriptedAnswer? {
+        if statement.sql.hasPrefix("LISTEN ") {
             notifications.listen(statement.connection, on: Self.channel(listenedBy: statement.sql))
             return .command("LISTEN")
         }
-        answer(.containing("pg_notify(")) { [weak self] statement in
-            guard let self, let channel = try? statement.parameter(0, as: String.self) else {
+        switch statement.sql {
+        case ListenStatement.probe:
+            guard let channel = try? statement.parameter(0, as: String.self) else {
                 return .fault(.sqlState("22023", message: "pg_notify needs a channel"))
             }
             let payload = (try? statement.parameter(1, as: String.self)) ?? ""
             notify(channel, payload: payload, backendPID: Int32(statement.connection))
             return .value("", column: "pg_notify")
-        }
-        answer(.containing("pg_postmaster_start_time()")) { _ in
-            .value(notifications.serverStartTime, column: "pg_postmaster_start_time")
+        case ListenStatement.whereabouts:
+            return .rows(["pg_postmaster_start_time", "set_config"], [[notifications.serverStartTime, "0"]])
+        default:
+            return nil
         }
     }
 

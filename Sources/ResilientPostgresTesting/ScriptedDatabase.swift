@@ -14,9 +14,10 @@ import Synchronization
 ///
 /// A statement is answered by, in order: a fault planned for it (``fail(_:with:times:)``,
 /// ``failStatement(number:with:)``, ``terminateSessions(with:)``); a write on a session that landed on a standby
-/// (25006); the latest ``answer(_:with:)`` rule that matches; the built-in answers to `BEGIN`, `COMMIT`,
-/// `ROLLBACK`, `SET` and the pool's empty liveness check, and those to what a listener sends (`LISTEN`, `pg_notify`;
-/// see ``notify(_:payload:backendPID:)``). Anything else fails with SQLSTATE XX000 and is listed in
+/// (25006); the built-in answers to what a listener sends (`LISTEN`, its probe's `pg_notify`; see
+/// ``notify(_:payload:backendPID:)``), unless a rule for its exact SQL (``StatementMatcher/sql(_:)``) replaces them;
+/// the latest ``answer(_:with:)`` rule that matches; the built-in answers to `BEGIN`, `COMMIT`, `ROLLBACK`, `SET`
+/// and the pool's empty liveness check. Anything else fails with SQLSTATE XX000 and is listed in
 /// ``unscriptedStatements``, so a missing rule shows. Sessions keep their transaction state as a server does: after
 /// an error inside a block, statements fail with 25P02 until `ROLLBACK`, and `COMMIT` answers `ROLLBACK`. A batch
 /// arrives as its statements one at a time, between `BEGIN` and `COMMIT` (outside a block), and a prepared
@@ -50,7 +51,6 @@ public final class ScriptedDatabase: Sendable {
         self.port = port
         self.plan = FaultPlan(clock: clock, onActivity: { clock.noteActivity() })
         self.state = Mutex(State(host: host))
-        answerNotificationStatements()
     }
 
     /// The host new sessions open on. Change it to follow a failover to another host.
@@ -191,10 +191,12 @@ public final class ScriptedDatabase: Sendable {
 
     // MARK: - For sessions
 
-    /// The scripted answer to `statement`, or nil when no rule matches.
+    /// The scripted answer to `statement`, or nil when no rule matches: the latest matching rule, but for what a
+    /// listener sends, only an exact one ahead of the built-in answer.
     func scriptedAnswer(to statement: RecordedStatement) -> ScriptedAnswer? {
         let rule = state.withLock { $0.answers.last { $0.matcher.matches(statement) } }
-        return rule?.respond(statement)
+        if let rule, rule.matcher.exactSQL != nil { return rule.respond(statement) }
+        return listenerAnswer(to: statement) ?? rule?.respond(statement)
     }
 
     func recordUnscripted(_ statement: RecordedStatement) {

@@ -6,9 +6,16 @@ public struct StatementMatcher: Sendable, ExpressibleByStringLiteral, CustomStri
     private let test: @Sendable (RecordedStatement) -> Bool
     /// What the matcher matches, for descriptions.
     public let description: String
+    /// The SQL a matcher made by ``sql(_:)`` matches exactly; nil for the others.
+    let exactSQL: String?
 
-    private init(_ description: String, _ test: @escaping @Sendable (RecordedStatement) -> Bool) {
+    private init(
+        _ description: String,
+        exactSQL: String? = nil,
+        _ test: @escaping @Sendable (RecordedStatement) -> Bool
+    ) {
         self.description = description
+        self.exactSQL = exactSQL
         self.test = test
     }
 
@@ -25,7 +32,7 @@ public struct StatementMatcher: Sendable, ExpressibleByStringLiteral, CustomStri
     /// Matches statements whose SQL is exactly `sql`, ignoring leading and trailing whitespace.
     public static func sql(_ sql: String) -> StatementMatcher {
         let expected = sql.trimmingWhitespace()
-        return StatementMatcher("sql \(expected)") { $0.sql.trimmingWhitespace() == expected }
+        return StatementMatcher("sql \(expected)", exactSQL: expected) { $0.sql.trimmingWhitespace() == expected }
     }
 
     /// Matches statements that start with `prefix`, ignoring leading whitespace.

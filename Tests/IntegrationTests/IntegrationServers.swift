@@ -36,6 +36,11 @@ enum IntegrationServers {
     static let bouncer = environment.has("bouncer", "main")
     static let bouncerSkipReason = environment.skipReason(needing: "bouncer", "main")
 
+    static let bouncerInSessionMode = environment.has("bouncer-session", "main")
+    static let bouncerInSessionModeSkipReason = environment.skipReason(
+        needing: "bouncer-session", "main", detail: "with pool_mode=session"
+    )
+
     static let primaryAndStandby = environment.has("primary", "standby", clusterScript: true)
     static let primaryAndStandbySkipReason = environment.skipReason(needing: "primary", "standby", clusterScript: true)
 

@@ -62,4 +62,24 @@ struct NotificationTests {
         #expect(error?.isConnectionUsable == false)
         await killer.close()
     }
+
+    @Test func aTerminationReadTogetherWithNotificationsStillExplainsTheLoss() async throws {
+        let listener = try await TestServer.connect()
+        let other = try await TestServer.connect()
+        let channel = Self.channel()
+        _ = try await listener.execute("LISTEN \(channel)")
+        // While the listener reads nothing, a notification and then the server's FATAL reach its socket.
+        _ = try await other.execute("SELECT pg_notify($1, 'last')", parameters: [.text(channel)])
+        _ = try await other.execute(
+            "SELECT pg_terminate_backend($1::int4, 30000)", parameters: [.text(String(listener.backendPID))]
+        )
+        let received = try await listener.receiveNotifications(until: .now.advanced(by: .seconds(30)))
+        #expect(received.map(\.payload) == ["last"])
+        let error = await #expect(throws: TransportError.self) {
+            try await listener.receiveNotifications(until: .now.advanced(by: .seconds(30)))
+        }
+        #expect(error?.code == .connectionLost)
+        #expect(error?.sqlState == "57P01")
+        await other.close()
+    }
 }

@@ -1,5 +1,6 @@
 import ResilientPostgres
 import ResilientPostgresTesting
+import Synchronization
 import Testing
 import TestSupport
 
@@ -57,12 +58,15 @@ struct ListenTests {
         #expect(try notify.parameter(1, as: String.self) == "3")
     }
 
-    @Test func aTerminatedSessionIsReplacedAtOnceAndReportedAsAGap() async throws {
+    @Test func aTerminatedSessionIsReplacedWithinTheFirstDelayAndReportedAsAGap() async throws {
         let database = ScriptedDatabase()
         let client = PostgresClient.testing(database)
         var events = client.listen(to: "orders").makeAsyncIterator()
         #expect(Self.describe(try await events.next()) == "listening")
         database.terminateSessions()
+        let wait = try await database.clock.nextSleep()
+        #expect(wait.duration <= client.configuration.retryPolicy.backoff.nominalDelay(forRetry: 1))
+        database.clock.advance(to: wait.deadline)
         let gap = try await Self.nextSettled(&events)
         #expect(Self.describe(gap) == "gap(session terminated)")
         guard case .gap(let details)? = gap else { return }
@@ -106,6 +110,7 @@ struct ListenTests {
         #expect(Self.describe(try await events.next()) == "listening")
         database.host = "standby.test"
         database.terminateSessions(with: .immediateShutdown)
+        try await database.clock.run(for: .seconds(1))
         #expect(Self.describe(try await Self.nextSettled(&events)) == "gap(failover)")
         #expect(database.connects.last?.host == "standby.test")
     }
@@ -163,7 +168,7 @@ struct ListenTests {
         // The server then hangs: the next check meets its connect-timeout deadline, and the session is replaced.
         database.fail("", with: .hang)
         database.clock.advance(to: try await database.clock.nextSleep().deadline)
-        try await database.clock.run(for: client.configuration.connectTimeout)
+        try await database.clock.run(for: client.configuration.connectTimeout + .seconds(1))
         let gap = try await Self.nextSettled(&events)
         #expect(Self.describe(gap) == "gap(network)")
         #expect(database.connects.count == 2)
@@ -173,19 +178,69 @@ struct ListenTests {
     @Test func aProbeThatDoesNotComeBackStopsTheListenerWithAClearError() async throws {
         let database = ScriptedDatabase()
         // As behind a pooler in transaction mode: the notification goes to some other server session.
-        database.answer(.containing("pg_notify("), with: .value("", column: "pg_notify"))
+        database.answer(.sql("SELECT pg_notify($1, $2)"), with: .value("", column: "pg_notify"))
         let client = PostgresClient.testing(database)
         var events = client.listen(to: "orders").makeAsyncIterator()
         let probeWait = try await database.clock.nextSleep()
         #expect(probeWait.duration == ListenOptions().probeTimeout)
+        // The session answers the round trip that follows, and the notification still stays away.
         database.clock.advance(to: probeWait.deadline)
         await #expect {
             _ = try await events.next()
         } throws: { error in
-            (error as? ListenerError)?.code == .behindTransactionPooler
+            (error as? ListenerError)?.code == .behindPooler
                 && "\(error)".contains("Configuration.listenConnection")
         }
         try await Self.eventually { database.openSessions.isEmpty }
         #expect(try await events.next() == nil)
+    }
+
+    @Test func aProbeLostOnAReconnectIsRetriedNotFatal() async throws {
+        let database = ScriptedDatabase()
+        let client = PostgresClient.testing(database)
+        var events = client.listen(to: "orders").makeAsyncIterator()
+        #expect(Self.describe(try await events.next()) == "listening")
+        // The next probe is answered but never delivered, as in a network stall.
+        let swallowNext = Mutex(true)
+        database.answer(.sql("SELECT pg_notify($1, $2)")) { [weak database] statement in
+            if !swallowNext.withLock({ swallow in defer { swallow = false }; return swallow }) {
+                database?.notify(
+                    (try? statement.parameter(0, as: String.self)) ?? "",
+                    payload: (try? statement.parameter(1, as: String.self)) ?? "",
+                    backendPID: Int32(statement.connection)
+                )
+            }
+            return .value("", column: "pg_notify")
+        }
+        database.terminateSessions()
+        try await database.clock.run(for: .seconds(20))
+        #expect(Self.describe(try await Self.nextSettled(&events)) == "gap(session terminated)")
+        #expect(database.connects.count == 3)
+    }
+
+    @Test func broadAnswerRulesDoNotShadowWhatAListenerSends() async throws {
+        let database = ScriptedDatabase()
+        database.answer(.prefix("SELECT"), with: .rows(["n"], [[1]]))
+        database.answer(.prefix("LISTEN"), with: .command("SELECT 1"))
+        let client = PostgresClient.testing(database)
+        var events = client.listen(to: "orders").makeAsyncIterator()
+        #expect(Self.describe(try await events.next()) == "listening")
+        database.notify("orders", payload: "1")
+        #expect(Self.describe(try await events.next()) == "orders 1 from 0")
+        #expect(database.unscriptedStatements.isEmpty)
+    }
+
+    @Test(arguments: [[""], [String(repeating: "x", count: 64)], ["a\u{0}b"], []])
+    func aBadChannelNameEndsTheIterationWithAnError(channels: [String]) async throws {
+        let database = ScriptedDatabase()
+        let client = PostgresClient.testing(database)
+        var events = client.listen(to: channels).makeAsyncIterator()
+        await #expect {
+            _ = try await events.next()
+        } throws: { error in
+            (error as? ListenerError)?.code == .invalidChannelName
+        }
+        #expect(try await events.next() == nil)
+        #expect(database.connects.isEmpty)
     }
 }

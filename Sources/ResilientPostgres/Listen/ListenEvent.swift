@@ -13,10 +13,13 @@ public enum ListenEvent: Sendable {
     /// Notifications may have been missed: resync from the table.
     ///
     /// Sent when listening resumed after the session was lost (between the loss and the new `LISTEN`, nothing was
-    /// delivered), and where notifications were dropped because the consumer fell behind.
+    /// delivered), and where notifications were dropped because the consumer fell behind. Gaps in a row that the
+    /// consumer has not taken yet merge into one, from the first's start to the last's end, with the first's reason:
+    /// a restart followed by a failover reads as one ``NotificationGap/Reason/serverRestart`` gap.
     case gap(NotificationGap)
-    /// The session is lost and the listener is still trying to open a new one; sent after each failed attempt (a
-    /// consumer that is behind sees only the latest). A ``gap(_:)`` follows once it listens again.
+    /// The listener is not listening and is still trying: sent when the session is lost and after each attempt to
+    /// open one that failed, before the first `LISTEN` too (a consumer that is behind sees only the latest). A
+    /// ``gap(_:)`` follows once it listens again (``listening``, the first time).
     case reconnecting(ListenerRetry)
 }
 
@@ -63,7 +66,9 @@ public struct NotificationGap: Sendable {
     /// When the listener noticed the loss (or dropped the first notification), on the client's clock.
     public var noticedAt: ContinuousClock.Instant
     /// When it listened again (or had room again): notifications sent from `noticedAt` until then may be missing,
-    /// and a little before `noticedAt` too, as a lost connection is noticed late.
+    /// and some before `noticedAt` too, as a lost connection is noticed late: at once when the server closes it,
+    /// but only when keepalives or `tcp_user_timeout` give up on a network that drops packets (about 25 seconds
+    /// with the default settings).
     public var resumedAt: ContinuousClock.Instant
     /// How the session was lost, as the connection reported it; nil for ``Reason/consumerTooSlow``.
     public var failure: TransportError?
@@ -88,9 +93,11 @@ public struct NotificationGap: Sendable {
 
 /// A listener still trying to open a session and `LISTEN`: for a status line, or an alert when it lasts.
 public struct ListenerRetry: Sendable {
-    /// The attempts that failed since the listener last listened (or since it started), from 1.
+    /// The failures since the listener last listened, from 1: the loss of its session counts as the first, then
+    /// each attempt to open a new one that failed (before the first `LISTEN`, each failed attempt).
     public var failedAttempts: Int
-    /// Since when the listener has not been listening, on the client's clock.
+    /// When the first of those failures happened, on the client's clock: since then the listener has not been
+    /// listening.
     public var since: ContinuousClock.Instant
     /// Why the last attempt failed (or how the session was lost), as the connection reported it.
     public var lastFailure: TransportError?

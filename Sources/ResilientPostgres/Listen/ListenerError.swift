@@ -3,22 +3,28 @@ public struct ListenerError: Error, Sendable, CustomStringConvertible {
     /// What is wrong. Codes can be added without breaking a `switch` with a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
-            case behindTransactionPooler
+            case behindPooler
             case sessionCannotListen
+            case invalidChannelName
         }
 
         private let base: Base
 
-        /// The session is not the server's own: a pooler in transaction mode (PgBouncer, Azure's port 6432) stands
-        /// between, and notifications go to whichever client holds the server session at the time, if any.
-        public static let behindTransactionPooler = Code(base: .behindTransactionPooler)
+        /// The session is not the server's own: a pooler (PgBouncer, Azure's port 6432) stands between. In
+        /// transaction mode notifications go to whichever client holds the server session at the time, if any; a
+        /// pooler in session mode is refused too unless ``ListenOptions/refusesPoolers`` is turned off, as the
+        /// listener cannot tell the modes apart.
+        public static let behindPooler = Code(base: .behindPooler)
         /// The session cannot wait for notifications (a test double that does not deliver them).
         public static let sessionCannotListen = Code(base: .sessionCannotListen)
+        /// A channel name is empty, longer than 63 bytes or contains NUL, or no channel was given.
+        public static let invalidChannelName = Code(base: .invalidChannelName)
 
         public var description: String {
             switch base {
-            case .behindTransactionPooler: "behind a transaction pooler"
+            case .behindPooler: "behind a pooler"
             case .sessionCannotListen: "session cannot listen"
+            case .invalidChannelName: "invalid channel name"
             }
         }
     }

@@ -14,8 +14,8 @@ package struct NotificationBuffer {
     private var events: [ListenEvent] = []
     /// Where ``events`` starts: taken events are removed in batches, not one at a time.
     private var head = 0
-    /// The notifications among ``events``.
-    private var notificationCount = 0
+    /// The notifications waiting for the consumer.
+    package private(set) var notificationCount = 0
     /// The notifications dropped since the buffer was last full, and when the first one was.
     private var dropped: (count: Int, since: ContinuousClock.Instant)?
 
@@ -24,7 +24,8 @@ package struct NotificationBuffer {
         self.capacity = capacity
     }
 
-    package var isEmpty: Bool { head == events.count && dropped == nil }
+    /// The notifications dropped since the buffer was last full, whose gap is not placed yet.
+    package var droppedCount: Int { dropped?.count ?? 0 }
 
     /// Adds an event the consumer will take after the earlier ones; a notification is dropped when the buffer
     /// is full.

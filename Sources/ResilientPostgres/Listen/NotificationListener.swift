@@ -12,10 +12,12 @@ import Synchronization
 /// listens again, reporting the gap. Ending the consumer's iteration (cancelling its task, or leaving the loop)
 /// cancels that task, which closes the session.
 final class NotificationListener: Sendable {
+    private typealias Consumer = CheckedContinuation<Result<ListenEvent?, ListenerError>, Never>
+
     private struct Mailbox {
         var buffer: NotificationBuffer
         /// The consumer, waiting for the next event; only while the buffer is empty.
-        var consumer: CheckedContinuation<ListenEvent?, any Error>?
+        var consumer: Consumer?
         var isFinished = false
         /// Why the listener stopped, for the consumer once it has taken every buffered event.
         var failure: ListenerError?
@@ -54,8 +56,15 @@ final class NotificationListener: Sendable {
     }
 
     /// Starts listening; the first event is ``ListenEvent/listening`` once `LISTEN` ran and its probe came back.
-    /// A listener of a client that was shut down ends at once.
+    /// A listener of a client that was shut down ends at once; one with a bad channel name ends with an error.
     func start() {
+        let isValid = { (channel: String) in (1...63).contains(channel.utf8.count) && !channel.utf8.contains(0) }
+        guard !channels.isEmpty, channels.allSatisfy(isValid) else {
+            finish(throwing: ListenerError(
+                code: .invalidChannelName, message: "listen to 1 or more channels, each 1 to 63 bytes without NUL"
+            ))
+            return
+        }
         guard registry.add(self) else {
             finish(throwing: nil)
             return
@@ -88,30 +97,36 @@ final class NotificationListener: Sendable {
             mailbox.buffer = NotificationBuffer(capacity: 1)
             return mailbox.consumer.take()
         }
-        consumer?.resume(returning: nil)
+        consumer?.resume(returning: .success(nil))
     }
 
-    /// The next event, waiting for one; nil once the listener stopped. Cancelling the waiting task stops it.
+    /// The notifications waiting for the consumer, and those dropped since the buffer was last full.
+    var bufferedNotifications: (waiting: Int, dropped: Int) {
+        mailbox.withLock { ($0.buffer.notificationCount, $0.buffer.droppedCount) }
+    }
+
+    /// The next event, waiting for one on `isolation`; nil once the listener stopped. Cancelling the waiting task
+    /// stops it.
     ///
     /// - Throws: ``ListenerError``, after every event received before it.
-    func next() async throws -> ListenEvent? {
+    func next(isolation: isolated (any Actor)?) async throws(ListenerError) -> ListenEvent? {
         // Taken without suspending while events wait, as they do for a consumer that is behind.
         if let ready = take(orWait: nil) { return try ready.get() }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ListenEvent?, any Error>) in
-                if let ready = take(orWait: continuation) { continuation.resume(with: ready) }
+            await withCheckedContinuation(isolation: isolation) { continuation in
+                if let ready = take(orWait: continuation) { continuation.resume(returning: ready) }
             }
         } onCancel: {
             stop()
-        }
+        }.get()
     }
 
     /// The next event or the end, if there is one; otherwise nil, and `continuation` (if any) waits for it.
     private func take(
-        orWait continuation: CheckedContinuation<ListenEvent?, any Error>?
-    ) -> Result<ListenEvent?, any Error>? {
+        orWait continuation: Consumer?
+    ) -> Result<ListenEvent?, ListenerError>? {
         let now = clock.now
-        return mailbox.withLock { mailbox -> Result<ListenEvent?, any Error>? in
+        return mailbox.withLock { mailbox -> Result<ListenEvent?, ListenerError>? in
             precondition(mailbox.consumer == nil, "one task at a time iterates a listener")
             if let event = mailbox.buffer.take(now: now) { return .success(event) }
             if mailbox.isFinished {
@@ -172,7 +187,9 @@ final class NotificationListener: Sendable {
                 )
             }
             let identity = try await runListen(on: session)
-            let early = try await probe(session, token: String(generator.next(), radix: 16))
+            let early = try await probe(
+                session, token: String(generator.next(), radix: 16), hasListened: machine.hasListened
+            )
             let event = machine.listened(on: identity, now: clock.now)
             if case .gap(let gap) = event {
                 logger.notice("listener resumed; notifications may have been missed", metadata: [
@@ -198,11 +215,11 @@ final class NotificationListener: Sendable {
         }
     }
 
-    /// Runs `LISTEN` for every channel and the probe's, in one round trip and one transaction, and reads where the
-    /// session is.
+    /// Runs `LISTEN` for every channel and the probe's, in one round trip and one transaction, reads where the
+    /// session is, and turns `idle_session_timeout` off for it.
     private func runListen(on session: any NotificationReceiving) async throws -> ListenerStateMachine.SessionIdentity {
-        let statements = (channels + [probeChannel]).map { BatchStatement("LISTEN " + Self.quoted($0)) }
-            + [BatchStatement("SELECT pg_postmaster_start_time()::text")]
+        let statements = (channels + [probeChannel]).map { BatchStatement(ListenStatement.listen($0)) }
+            + [BatchStatement(ListenStatement.whereabouts)]
         let results = try await session.executeBatch(
             statements, resultFormat: .text, deadline: clock.now.advanced(by: setupTimeout)
         )
@@ -214,23 +231,36 @@ final class NotificationListener: Sendable {
     /// Sends the session a notification of its own and waits for it; returns the notifications of the channels
     /// that arrived meanwhile, in order.
     ///
-    /// Directly connected, it comes back within a round trip, from the session's own server process. Behind a pooler
-    /// in transaction mode the `LISTEN` stays on whichever server session ran it, and the probe either never comes
-    /// back or comes from a process that is not the one the pooler named to the client.
-    private func probe(_ session: any NotificationReceiving, token: String) async throws -> [PostgresNotification] {
+    /// Directly connected, it comes back within a round trip, from the session's own server process. Through a
+    /// pooler it comes from another process than the one the pooler named to the client (PgBouncer and the like make
+    /// one up, in every pool mode): positive evidence, which stops the listener unless
+    /// ``ListenOptions/refusesPoolers`` is off. When it does not come back within the probe timeout, a round trip
+    /// tells a slow network from a pooler in transaction mode: a session that does not answer is lost (thrown, and
+    /// retried); one that answers while its notification stays away is behind such a pooler, unless the listener
+    /// has listened on this target before, in which case it is retried as a loss.
+    private func probe(
+        _ session: any NotificationReceiving,
+        token: String,
+        hasListened: Bool
+    ) async throws -> [PostgresNotification] {
         _ = try await session.execute(
-            "SELECT pg_notify($1, $2)", parameters: [.text(probeChannel), .text(token)], resultFormat: .text,
+            ListenStatement.probe, parameters: [.text(probeChannel), .text(token)], resultFormat: .text,
             deadline: clock.now.advanced(by: setupTimeout)
         )
-        let deadline = clock.now.advanced(by: options.probeTimeout)
+        var deadline = clock.now.advanced(by: options.probeTimeout)
         var early: [PostgresNotification] = []
+        var hasAnswered = false
         var isBack = false
         while !isBack {
             let received = try await session.receiveNotifications(until: deadline)
             if received.isEmpty {
-                throw poolerError(
-                    session, "the notification it sent itself did not come back within \(options.probeTimeout)"
+                guard !hasAnswered else { break }
+                _ = try await session.execute(
+                    "", parameters: [], resultFormat: .text, deadline: clock.now.advanced(by: setupTimeout)
                 )
+                hasAnswered = true
+                deadline = clock.now  // only what arrived with the answer
+                continue
             }
             for notification in received {
                 guard notification.channel == probeChannel else {
@@ -238,28 +268,39 @@ final class NotificationListener: Sendable {
                     continue
                 }
                 guard notification.payload == token else { continue }  // an earlier session's probe
-                guard notification.backendPID == session.notificationProcessID else {
-                    throw poolerError(session, "the notification it sent itself came from another server process")
+                if notification.backendPID != session.notificationProcessID, options.refusesPoolers {
+                    throw poolerError(
+                        session, "the notification it sent itself came from another server process",
+                        advice: "Poolers in session mode, where LISTEN works, are refused too, as they cannot be "
+                            + "told apart; behind one, set ListenOptions.refusesPoolers to false"
+                    )
                 }
                 isBack = true
             }
         }
-        return early
+        if isBack { return early }
+        let observation = "the notification it sent itself did not come back within \(options.probeTimeout)"
+        guard !hasListened else {
+            throw TransportError(
+                code: .deadlineExceeded, message: observation + ", though the session answered",
+                host: session.host, port: session.port, phase: .sent, isConnectionUsable: false
+            )
+        }
+        throw poolerError(session, observation + " while the session answered", advice: nil)
     }
 
-    private func poolerError(_ session: any NotificationReceiving, _ observation: String) -> ListenerError {
+    private func poolerError(
+        _ session: any NotificationReceiving,
+        _ observation: String,
+        advice: String?
+    ) -> ListenerError {
         ListenerError(
-            code: .behindTransactionPooler,
-            message: "LISTEN cannot work here: \(observation), as when a pooler in transaction mode (PgBouncer, "
-                + "Azure's port 6432) stands between; connect listeners to the server directly "
-                + "(Configuration.listenConnection)",
+            code: .behindPooler,
+            message: "LISTEN cannot work here: \(observation), as when a pooler (PgBouncer, Azure's port 6432) "
+                + "stands between; connect listeners to the server directly (Configuration.listenConnection)"
+                + (advice.map { ". " + $0 } ?? ""),
             host: session.host, port: session.port
         )
-    }
-
-    /// A channel name as a quoted identifier: exact, case and all, as `pg_notify` takes it.
-    static func quoted(_ channel: String) -> String {
-        "\"" + channel.replacing("\"", with: "\"\"") + "\""
     }
 
     // MARK: - The mailbox
@@ -268,19 +309,19 @@ final class NotificationListener: Sendable {
     private func deliver(_ events: [ListenEvent]) {
         guard !events.isEmpty else { return }
         let now = clock.now
-        let handover = mailbox.withLock { mailbox -> (CheckedContinuation<ListenEvent?, any Error>, ListenEvent)? in
+        let handover = mailbox.withLock { mailbox -> (Consumer, ListenEvent)? in
             guard !mailbox.isFinished else { return nil }
             for event in events { mailbox.buffer.append(event, now: now) }
             guard let consumer = mailbox.consumer, let event = mailbox.buffer.take(now: now) else { return nil }
             mailbox.consumer = nil
             return (consumer, event)
         }
-        if let (consumer, event) = handover { consumer.resume(returning: event) }
+        if let (consumer, event) = handover { consumer.resume(returning: .success(event)) }
     }
 
     /// Ends the events: the consumer gets what is buffered, then `failure` or the end.
     private func finish(throwing failure: ListenerError?) {
-        let consumer = mailbox.withLock { mailbox -> CheckedContinuation<ListenEvent?, any Error>? in
+        let consumer = mailbox.withLock { mailbox -> Consumer? in
             guard !mailbox.isFinished else { return nil }
             mailbox.isFinished = true
             mailbox.failure = failure
@@ -288,6 +329,6 @@ final class NotificationListener: Sendable {
             mailbox.failure = nil
             return consumer
         }
-        if let failure { consumer?.resume(throwing: failure) } else { consumer?.resume(returning: nil) }
+        consumer?.resume(returning: failure.map { .failure($0) } ?? .success(nil))
     }
 }

@@ -17,26 +17,22 @@ extension PostgresClient {
     ///
     /// Each iteration opens a session of its own, outside the pool, where ``Configuration/listenConnection`` says
     /// (or ``Configuration/connection``), targeting the primary as the pool's sessions do. When the session is lost
-    /// the listener connects again, at once and then after the retry policy's backoff, for as long as it takes,
-    /// with no time budget; it runs `LISTEN` again and reports a ``ListenEvent/gap(_:)`` that says why (restart,
-    /// failover, network, ...). Keepalives and `tcp_user_timeout` from the connection options bound how long a
-    /// dead peer goes unnoticed. A consumer that falls behind gets a gap in place of what the buffer could not
-    /// hold (see ``ListenOptions/bufferCapacity``). Leaving the loop or cancelling its task closes the session.
+    /// the listener connects again, after a random moment within the retry policy's first delay and then after its
+    /// backoff, for as long as it takes, with no time budget; it runs `LISTEN` again and reports a
+    /// ``ListenEvent/gap(_:)`` that says why (restart, failover, network, ...). Keepalives and `tcp_user_timeout`
+    /// from the connection options bound how long a dead peer goes unnoticed. A consumer that falls behind gets a
+    /// gap in place of what the buffer could not hold (see ``ListenOptions/bufferCapacity``). Leaving the loop or
+    /// cancelling its task closes the session.
     ///
     /// Channel names are exact, as `pg_notify` takes them (`NOTIFY Orders` sends on `orders`); each is 1 to 63
     /// bytes, without NUL. See <doc:ListeningForNotifications>.
     ///
-    /// - Throws: from the iteration, ``ListenerError`` with code ``ListenerError/Code/behindTransactionPooler``
-    ///   when the session turns out to go through a pooler in transaction mode, where `LISTEN` cannot work.
+    /// - Throws: from the iteration, ``ListenerError`` with code ``ListenerError/Code/behindPooler`` when the
+    ///   session turns out to go through a pooler (see ``ListenOptions/refusesPoolers``), or
+    ///   ``ListenerError/Code/invalidChannelName`` when no channel is given or a name is not 1 to 63 bytes without
+    ///   NUL.
     public func listen(to channels: [String], options: ListenOptions = ListenOptions()) -> PostgresNotifications {
-        precondition(!channels.isEmpty, "listen to at least one channel")
-        for channel in channels {
-            precondition(
-                (1...63).contains(channel.utf8.count) && !channel.utf8.contains(0),
-                "a channel name is 1 to 63 bytes, without NUL"
-            )
-        }
-        return PostgresNotifications(client: self, channels: channels, options: options)
+        PostgresNotifications(client: self, channels: channels, options: options)
     }
 
     /// Listens on `channels`, as the form that takes an array does.

@@ -2,10 +2,12 @@
 /// runs its own listener, on its own session, from its start to its end.
 ///
 /// Ending the iteration (leaving the loop, or cancelling the task that iterates) closes the session. The iteration
-/// throws only ``ListenerError``, when listening cannot work where the session is connected; every other failure is
-/// retried, and reported as ``ListenEvent/reconnecting(_:)`` and then ``ListenEvent/gap(_:)``.
+/// throws only ``ListenerError``, when listening cannot work where the session is connected or a channel name is
+/// invalid; every other failure is retried, and reported as ``ListenEvent/reconnecting(_:)`` and then
+/// ``ListenEvent/gap(_:)``.
 public struct PostgresNotifications: AsyncSequence, Sendable {
     public typealias Element = ListenEvent
+    public typealias Failure = ListenerError
 
     let client: PostgresClient
     let channels: [String]
@@ -22,11 +24,26 @@ public struct PostgresNotifications: AsyncSequence, Sendable {
     public struct Iterator: AsyncIteratorProtocol {
         let owner: Owner
 
+        /// The next event, waiting for it without leaving the caller's actor; nil once the iteration ended (its
+        /// task was cancelled).
+        ///
+        /// - Throws: ``ListenerError`` when listening cannot work where the session is connected, or a channel
+        ///   name is invalid.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(ListenerError) -> ListenEvent? {
+            try await owner.listener.next(isolation: actor)
+        }
+
         /// The next event, waiting for it; nil once the iteration ended (its task was cancelled).
         ///
-        /// - Throws: ``ListenerError`` when listening cannot work where the session is connected.
-        public mutating func next() async throws -> ListenEvent? {
-            try await owner.listener.next()
+        /// - Throws: ``ListenerError``, as ``next(isolation:)``.
+        public mutating func next() async throws(ListenerError) -> ListenEvent? {
+            try await owner.listener.next(isolation: nil)
+        }
+
+        /// The notifications the listener holds for the consumer, and those it dropped since its buffer was last
+        /// full: for tests that wait until a slow consumer's buffer overflowed.
+        package var bufferedNotifications: (waiting: Int, dropped: Int) {
+            owner.listener.bufferedNotifications
         }
     }
 

@@ -39,12 +39,14 @@ struct NotificationBufferTests {
         buffer.append(.listening, now: at(0))
         for number in 1...50 { buffer.append(Self.notification(number), now: at(0)) }
         #expect(Self.drain(&buffer, at: at(1)) == ["listening"] + (1...50).map { "n\($0)" })
-        #expect(buffer.isEmpty)
+        #expect(buffer.take(now: at(2)) == nil)
+        #expect(buffer.notificationCount == 0 && buffer.droppedCount == 0)
     }
 
     @Test func whenFullNewerNotificationsAreDroppedAndAGapTakesTheirPlace() throws {
         var buffer = NotificationBuffer(capacity: 4)
         for number in 1...10 { buffer.append(Self.notification(number), now: at(number)) }
+        #expect(buffer.notificationCount == 4 && buffer.droppedCount == 6)
         // n5 ... n10 dropped. The consumer takes one: still more than half full, so n11 is dropped too.
         #expect(buffer.take(now: at(20)).map(Self.describe) == "n1")
         buffer.append(Self.notification(11), now: at(21))

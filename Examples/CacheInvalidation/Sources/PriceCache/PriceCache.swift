@@ -45,8 +45,8 @@ public final class PriceCache: Sendable {
 
     /// Keeps the cache in step with the table until the calling task is cancelled.
     ///
-    /// - Throws: `ListenerError` when the client reaches the database through a pooler in transaction mode, where
-    ///   notifications cannot work: give it a `listenConnection` straight to the server.
+    /// - Throws: `ListenerError` when the client reaches the database through a pooler, where notifications cannot
+    ///   be relied on: give it a `listenConnection` straight to the server.
     public func keepInStep() async throws {
         for try await event in client.listen(to: "prices") {
             switch event {
