@@ -277,17 +277,17 @@ package struct PoolStateMachine<Connection: Sendable> {
         case .operation:
             // An operation waiting for a connect to end (as many as allowed at once were under way) opens its own.
             if !waiters.isEmpty, mayConnect {
-                handOutFreeSlots(&actions)
+                handOutFreeSlots(now: now, &actions)
                 updateOperationsTimer(&actions)
             }
             return (.lease(Lease(id: id, connection: connection)), actions)
         case .prober:
             outage = nil
             giveBack(id, now: now, &actions)
-            handOutFreeSlots(&actions)
+            handOutFreeSlots(now: now, &actions)
         case .minimumIdle:
             giveBack(id, now: now, &actions)
-            handOutFreeSlots(&actions)
+            handOutFreeSlots(now: now, &actions)
         }
         updateOperationsTimer(&actions)
         return (nil, actions)
@@ -320,7 +320,7 @@ package struct PoolStateMachine<Connection: Sendable> {
         } else if purpose == .prober {
             proberFailed(error, now: now, &actions)
         }
-        slotFreed(&actions)
+        slotFreed(now: now, &actions)
         updateOperationsTimer(&actions)
         return (purpose == .operation ? .fail(error) : nil, actions)
     }
