@@ -90,8 +90,9 @@ public final class PostgresClient: Sendable {
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
-    /// A credential fetch under way is cancelled, and waited for.
+    /// A credential fetch under way, and a prune of the commit marker table, are cancelled, and waited for.
     public func shutdown() async {
+        await commitMarkers.shutDown()
         await pool.shutdown()
         await credentials?.shutdown()
     }
