@@ -101,8 +101,8 @@ simulate: ## Check the client's promises under SCHEDULES (10000) seeded random f
 docs: ## Build the DocC documentation; any warning fails
 	$(SWIFT) package generate-documentation $(foreach target,$(DOC_TARGETS),--target $(target)) --warnings-as-errors
 
-demo: ## Writers through a failover (primary killed, standby promoted): prints a timeline and lost=0 duplicated=0
-	TEST_CLUSTERS="demo-primary demo-standby=standby:demo-primary" scripts/with-test-servers.sh scripts/run-failover-demo.sh
+demo: ## Writers through a failover (primary killed, standby promoted): prints a timeline and lost=0 duplicated=0 unknown=0 (ARGS=--plain: plain writes)
+	TEST_CLUSTERS="demo-primary demo-standby=standby:demo-primary" scripts/with-test-servers.sh scripts/run-failover-demo.sh $(ARGS)
 
 demo-ha: ## Writers through 3 pg_auto_failover failovers (crash, partition, switchover): lost=0 duplicated=0 failovers=3
 	scripts/run-ha-check.sh HADemo $(HA_ROUNDS)

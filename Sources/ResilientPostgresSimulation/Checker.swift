@@ -73,6 +73,9 @@ struct Checker {
                 found.append(.init(invariant: .noFutileRetries, evidence: "\(name) sent `EXECUTE nope` \(repeats) times, "
                     + "each answered 26000 (prepared statement \"nope\" does not exist); \(said)"))
             }
+            if let unresolved = unresolvedVerifiedCommit(operation, record) {
+                found.append(.init(invariant: .verifiedCommitResolved, evidence: "\(name) \(unresolved); \(said)"))
+            }
             if case .failed = result, let reason = unforcedFailure(operation, record) {
                 found.append(.init(invariant: .followsPrimary, evidence: "\(name) \(result) \(reason)"))
             }

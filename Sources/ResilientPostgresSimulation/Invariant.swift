@@ -31,6 +31,9 @@ package enum Invariant: String, Sendable, CaseIterable, Comparable {
     case noFutileRetries = "no-futile-retries"
     /// An operation that met no fault, while the primary was reachable, succeeds.
     case followsPrimary = "succeeds-when-primary-reachable"
+    /// A write with a verified commit (`OperationOptions.verifiedCommit`) whose answer was lost is resolved, applied
+    /// or run again, unless a fault or an outage kept its check from the primary until the budget ran out.
+    case verifiedCommitResolved = "verified-commit-resolved"
     /// An operation throws only `PostgresError`.
     case errorsAreReported = "errors-are-postgres-errors"
 

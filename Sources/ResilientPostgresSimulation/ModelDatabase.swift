@@ -29,6 +29,8 @@ final class ModelDatabase: Sendable {
     struct State {
         /// How many times each effect was made durable.
         var applications: [Int: Int] = [:]
+        /// The commit marker table: by id, whether the row is a claim (true) or a transaction's marker (false).
+        var markers: [String: Bool] = [:]
         /// Primary moves made by statements' `primarySwitch` faults.
         var switchesByFaults = 0
         var statementCursor: [Int: Int] = [:]
@@ -157,11 +159,31 @@ final class ModelDatabase: Sendable {
         state.withLock { $0.switchesByFaults += 1 }
     }
 
-    func apply(_ effects: [Int]) {
-        guard !effects.isEmpty else { return }
+    /// Makes `effects` and commit `markers` durable, in one commit.
+    func apply(_ effects: [Int], markers: [String] = []) {
+        guard !effects.isEmpty || !markers.isEmpty else { return }
         state.withLock { state in
             for effect in effects { state.applications[effect, default: 0] += 1 }
+            for marker in markers { state.markers[marker] = false }
         }
+    }
+
+    func markerExists(_ id: String) -> Bool {
+        state.withLock { $0.markers[id] != nil }
+    }
+
+    /// Claims `id` unless a row holds it; returns whether the claim inserted it.
+    func claimMarker(_ id: String) -> Bool {
+        state.withLock { state in
+            guard state.markers[id] == nil else { return false }
+            state.markers[id] = true
+            return true
+        }
+    }
+
+    /// Whether `id`'s row is a claim (true) or a transaction's marker (false); nil when there is none.
+    func marker(_ id: String) -> Bool? {
+        state.withLock { $0.markers[id] }
     }
 
     func isApplied(_ effect: Int) -> Bool {

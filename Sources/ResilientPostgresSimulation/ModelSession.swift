@@ -20,6 +20,8 @@ final class ModelSession: DatabaseConnection {
         var transaction = Transaction.idle
         var transactionOwner: Int?
         var buffered: [Int] = []
+        /// The commit markers the open transaction wrote, committed with it.
+        var bufferedMarkers: [String] = []
         var settingOwner: Int?
         var lockOwner: Int?
         var reportedCrossings: Set<Int> = []
@@ -59,7 +61,7 @@ final class ModelSession: DatabaseConnection {
         try begin(sql)
         defer { state.withLock { $0.isRunning = false } }
         database.statementBegan(sql, operation: operation, session: number)
-        let statement = ModelStatement(sql)
+        let statement = ModelStatement(sql, parameters: parameters)
         checkCarriedState(statement, sql: sql, operation: operation)
         let fault = database.nextStatementFault(for: database.currentOperation(), sql: sql)
         do {
@@ -193,7 +195,8 @@ final class ModelSession: DatabaseConnection {
         if transaction == .failed, statement != .commit, statement != .rollback {
             throw error("25P02", "current transaction is aborted, commands ignored until end of transaction block", sql)
         }
-        let writes = statement.writes || (statement == .commit && state.withLock { !$0.buffered.isEmpty })
+        let writes = statement.writes
+            || (statement == .commit && state.withLock { !$0.buffered.isEmpty || !$0.bufferedMarkers.isEmpty })
         if standby, writes {
             // A session opened before a failover, still on the old primary: the failover is a fault it meets.
             database.metStaleSession(operation: operation, sql: sql)
@@ -219,11 +222,12 @@ final class ModelSession: DatabaseConnection {
                     host: host, port: port, phase: .sent, isConnectionUsable: true
                 )
             }
-            let buffered = state.withLock { state in
+            let (buffered, markers) = state.withLock { state in
                 defer { state.endTransaction() }
-                return state.buffered
+                return (state.buffered, state.bufferedMarkers)
             }
-            database.apply(buffered)
+            // One commit: the effects and the markers become durable together.
+            database.apply(buffered, markers: markers)
             return Self.command("COMMIT")
         case .rollback:
             state.withLock { $0.endTransaction() }
@@ -261,6 +265,27 @@ final class ModelSession: DatabaseConnection {
                 state.lockOwner = nil
             }
             return Self.command(sql.uppercased().hasPrefix("SELECT") ? "SELECT 1" : sql.uppercased())
+        case .markerTableExists:
+            return Self.rows("format", 25, [ModelStatement.markerStatements.table])
+        case .transactionID:
+            return Self.rows("pg_current_xact_id", 5069, ["1000"])
+        case .marker(let id):
+            if database.markerExists(id) {
+                throw error("23505", "duplicate key value violates unique constraint", sql)
+            }
+            let buffered = state.withLock { state in
+                guard state.transaction == .inBlock else { return false }
+                state.bufferedMarkers.append(id)
+                return true
+            }
+            if !buffered { database.apply([], markers: [id]) }
+            return Self.command("INSERT 0 1")
+        case .claimMarker(let id):
+            return Self.command(database.claimMarker(id) ? "INSERT 0 1" : "INSERT 0 0")
+        case .readMarker(let id):
+            return Self.rows("is_fence", 16, database.marker(id).map { [$0 ? "t" : "f"] } ?? [])
+        case .pruneMarkers:
+            return Self.command("DELETE 0")
         case .executeUnknown:
             throw error("26000", "prepared statement \"nope\" does not exist", sql)
         case .unknown:
@@ -363,6 +388,14 @@ final class ModelSession: DatabaseConnection {
         StatementFault.sqlState(sqlState, message: message).transportError(for: sql, host: host, port: port)!
     }
 
+    /// One text column of the given type, one row per value.
+    private static func rows(_ column: String, _ type: PostgresOID, _ values: [String]) -> QueryResult {
+        QueryResult.make(
+            columns: [.init(name: column, type: type, format: .text)], rows: values.map { [Array($0.utf8)] },
+            commandTag: "SELECT \(values.count)"
+        )
+    }
+
     private static func command(_ tag: String) -> QueryResult {
         QueryResult.make(columns: [], rows: [], commandTag: tag)
     }
@@ -384,5 +417,6 @@ extension ModelSession.State {
         transaction = .idle
         transactionOwner = nil
         buffered = []
+        bufferedMarkers = []
     }
 }

@@ -1,9 +1,14 @@
+import PostgresTransport
+import ResilientPostgres
+
 /// The tiny statement language of the model server, parsed from the SQL the workload sends.
 ///
 /// `INSERT INTO effects VALUES (7)` applies effect 7; `SELECT id FROM effects WHERE id = 7` reads it; `SET ...` and
 /// `SELECT pg_advisory_lock(n)` leave session state; `RESET ALL`, `DISCARD ALL` and `SELECT pg_advisory_unlock_all()`
 /// clear it; `BEGIN`, `COMMIT` and `ROLLBACK` delimit a transaction whose inserts wait for `COMMIT`; the empty
-/// statement is the pool's liveness check; `EXECUTE nope` names a prepared statement that does not exist.
+/// statement is the pool's liveness check; `EXECUTE nope` names a prepared statement that does not exist. The client's
+/// own statements on its commit marker table (a transaction's marker, a claim after a lost `COMMIT`, the read of whose
+/// row an id is, the table's look-up and prune) are kept as a server keeps the table, by the marker's id.
 enum ModelStatement: Equatable {
     case empty
     case begin
@@ -16,12 +21,41 @@ enum ModelStatement: Equatable {
     case advisoryLock(Int)
     case reset
     case executeUnknown
+    /// The client's look-up of its commit marker table.
+    case markerTableExists
+    /// A transaction's commit marker, with its id.
+    case marker(String)
+    /// The client's claim of a marker id after a lost `COMMIT` answer.
+    case claimMarker(String)
+    /// The client's read of whose row a marker id is.
+    case readMarker(String)
+    /// The client's prune of old markers.
+    case pruneMarkers
+    /// The statement that gives the client's check a transaction id, so that its commit waits for a standby.
+    case transactionID
+
+    /// The client's statements on its marker table, which it finds in `public` (the model's `search_path`).
+    static let markerStatements = CommitMarkers.Statements(table: "public.resilient_postgres_commit_markers")
     case unknown
 
-    init(_ sql: String) {
+    init(_ sql: String, parameters: [Parameter] = []) {
         let text = sql.trimmingPrefix(while: \.isWhitespace)
         let upper = text.uppercased()
-        if text.isEmpty {
+        let markers = Self.markerStatements
+        let id = parameters.first?.bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if sql == CommitMarkers.Statements.resolution {
+            self = .markerTableExists
+        } else if sql == markers.marker {
+            self = .marker(id)
+        } else if sql == markers.claim {
+            self = .claimMarker(id)
+        } else if sql == markers.lookup {
+            self = .readMarker(id)
+        } else if sql == markers.prune {
+            self = .pruneMarkers
+        } else if sql == CommitMarkers.Statements.durability {
+            self = .transactionID
+        } else if text.isEmpty {
             self = .empty
         } else if upper == "BEGIN" || upper.hasPrefix("START TRANSACTION") {
             self = .begin
@@ -50,7 +84,10 @@ enum ModelStatement: Equatable {
 
     /// Whether a hot standby refuses it (25006).
     var writes: Bool {
-        if case .insert = self { true } else { false }
+        switch self {
+        case .insert, .marker, .claimMarker, .pruneMarkers, .transactionID: true
+        default: false
+        }
     }
 
     /// Whether it clears or ends session state rather than using the session (so it may run on a session whose

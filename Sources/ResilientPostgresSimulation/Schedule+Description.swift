@@ -23,6 +23,9 @@ extension PlannedOperation {
         case .executeVerified(let effect): text = "execute(INSERT e\(effect), verifyingWith: read e\(effect))"
         case .transactionVerified(let effects):
             text = "transaction(verifyingWith: read e\(effects[0])) { \(effects.map { "INSERT e\($0)" }.joined(separator: "; ")) }"
+        case .executeCommitVerified(let effect): text = "execute(INSERT e\(effect)) verified commit"
+        case .transactionCommitVerified(let effects):
+            text = "transaction { \(effects.map { "INSERT e\($0)" }.joined(separator: "; ")) } verified commit"
         case .executeUnknownStatement: text = "execute(EXECUTE nope)"
         }
         text += " options .\(safety.rawValue)"

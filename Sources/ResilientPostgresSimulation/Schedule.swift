@@ -52,16 +52,30 @@ enum OperationKind: Sendable {
     case executeVerified(effect: Int)
     /// `transaction(options:verifyingWith:_:)` inserting each effect, verified by a read of the first.
     case transactionVerified(effects: [Int])
+    /// `execute` of one insert with `OperationOptions.verifiedCommit`: the client's own commit marker.
+    case executeCommitVerified(effect: Int)
+    /// `transaction` inserting each effect with `OperationOptions.verifiedCommit`.
+    case transactionCommitVerified(effects: [Int])
     /// `execute` of the app's own `EXECUTE nope`: the server answers 26000 every time.
     case executeUnknownStatement
 
     /// The effects the operation writes when it succeeds.
     var effects: [Int] {
         switch self {
-        case .execute(let effect), .executeVerified(let effect): [effect]
-        case .transaction(let effects), .batch(let effects), .transactionVerified(let effects): effects
+        case .execute(let effect), .executeVerified(let effect), .executeCommitVerified(let effect): [effect]
+        case .transaction(let effects), .batch(let effects), .transactionVerified(let effects),
+            .transactionCommitVerified(let effects):
+            effects
         case .withConnection(let steps): steps.compactMap(\.durableEffect)
         case .query, .executeUnknownStatement: []
+        }
+    }
+
+    /// Whether the operation commits with the client's commit marker (`OperationOptions.verifiedCommit`).
+    var verifiesCommit: Bool {
+        switch self {
+        case .executeCommitVerified, .transactionCommitVerified: true
+        default: false
         }
     }
 }

@@ -58,8 +58,11 @@ struct ScheduleGenerator {
         case 28..<43: kind = .transaction(effects: (0..<Int.random(in: 1...2, using: &random)).map { _ in effect() })
         case 43..<68: kind = .withConnection(steps: leaseSteps())
         case 68..<76: kind = .batch(effects: (0..<Int.random(in: 1...3, using: &random)).map { _ in effect() })
-        case 76..<86: kind = .executeVerified(effect: effect())
-        case 86..<95: kind = .transactionVerified(effects: (0..<Int.random(in: 1...2, using: &random)).map { _ in effect() })
+        case 76..<81: kind = .executeVerified(effect: effect())
+        case 81..<86: kind = .executeCommitVerified(effect: effect())
+        case 86..<90: kind = .transactionVerified(effects: (0..<Int.random(in: 1...2, using: &random)).map { _ in effect() })
+        case 90..<95:
+            kind = .transactionCommitVerified(effects: (0..<Int.random(in: 1...2, using: &random)).map { _ in effect() })
         default: kind = .executeUnknownStatement
         }
         let safety: DeclaredSafety

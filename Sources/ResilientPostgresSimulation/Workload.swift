@@ -3,19 +3,22 @@ import ResilientPostgres
 /// Runs one planned operation through the client's public API and reports how it ended.
 enum Workload {
     static func perform(_ operation: PlannedOperation, on client: PostgresClient) async -> OperationRecord.Outcome {
-        let options: OperationOptions =
+        var options: OperationOptions =
             switch operation.safety {
             case .write: .write
             case .readOnly: .readOnly
             case .idempotent: .idempotent
             }
+        options.verifiesCommit = operation.kind.verifiesCommit
         do {
             switch operation.kind {
             case .execute(let effect):
                 try await client.execute(insert(effect), options: options)
             case .query:
                 _ = try await client.query("SELECT 1", options: options)
-            case .transaction(let effects):
+            case .executeCommitVerified(let effect):
+                try await client.execute(insert(effect), options: options)
+            case .transaction(let effects), .transactionCommitVerified(let effects):
                 try await client.transaction(options: options) { transaction in
                     for effect in effects { try await transaction.execute(insert(effect)) }
                 }

@@ -13,6 +13,10 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     case pipelineParam = "pipeline_param"
     /// 5,000 INSERTs inside one transaction.
     case insertTransaction = "insert_tx"
+    /// 2,000 transactions of one INSERT each: ResilientPostgres's `transaction`, the baseline of `tx_verified`.
+    case transactionPlain = "tx_plain"
+    /// `tx_plain` with `OperationOptions.verifiedCommit`: each transaction also writes its commit marker.
+    case transactionVerified = "tx_verified"
     /// 20,000 `SELECT $1::int4 + 1` from 8 concurrent tasks (threads in C), 8 connections.
     case concurrent8 = "concurrent_8"
     /// ResilientPostgres's per-operation retry bookkeeping alone, when nothing fails.
@@ -26,6 +30,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .seqSelect1, .seqParam, .seqParamOnSessionThread, .pipelineParam, .concurrent8: 20_000
         case .rows10k: Self.rowsPerRead * Self.reads
         case .insertTransaction: 5_000
+        case .transactionPlain, .transactionVerified: 2_000
         case .policy: 2_000_000
         case .rssGrowth: Self.rssLongRun
         }
@@ -42,8 +47,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
 
     /// The workloads the comparison table shows (the memory-growth run is reported on its own).
     public static let compared: [Workload] = [
-        .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction, .concurrent8,
-        .policy,
+        .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction,
+        .transactionPlain, .transactionVerified, .concurrent8, .policy,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
@@ -75,9 +80,10 @@ public enum SystemName: String, CaseIterable, Codable, Sendable {
     /// This library.
     case resilientPostgres = "ResilientPostgres"
 
-    /// Whether the system runs `workload` at all (the policy bookkeeping and the session-thread variant are
-    /// ResilientPostgres's own).
+    /// Whether the system runs `workload` at all (the policy bookkeeping, the session-thread variant and the
+    /// verified commits are ResilientPostgres's own).
     public func runs(_ workload: Workload) -> Bool {
-        workload.comparedWith == workload && workload != .policy || self == .resilientPostgres
+        let ownWorkloads: [Workload] = [.policy, .transactionPlain, .transactionVerified]
+        return workload.comparedWith == workload && !ownWorkloads.contains(workload) || self == .resilientPostgres
     }
 }

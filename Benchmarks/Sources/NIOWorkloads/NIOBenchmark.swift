@@ -77,6 +77,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("postgres-nio has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("postgres-nio has no session thread to run on")
+        case .transactionPlain, .transactionVerified:
+            throw WorkloadUnavailable("ResilientPostgres's own: the cost of its verified commits")
         }
     }
 

@@ -65,7 +65,7 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy, .seqParamOnSessionThread:
+        case .concurrent8, .policy, .seqParamOnSessionThread, .transactionPlain, .transactionVerified:
             preconditionFailure("handled above")
         }
     }

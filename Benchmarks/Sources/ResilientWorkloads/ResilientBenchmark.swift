@@ -63,6 +63,10 @@ public struct ResilientBenchmark: BenchmarkSystem {
                 }
                 return WorkloadRun(operations: workload.operations, timing: timing)
             }
+        case .transactionPlain, .transactionVerified:
+            return try await withClient { client in
+                try await transactions(workload, client)
+            }
         case .concurrent8:
             return try await withClient(maxConnections: Workload.concurrency) { client in
                 try await concurrently(client, count: Workload.concurrency * 200)

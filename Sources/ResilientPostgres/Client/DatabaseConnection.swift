@@ -43,6 +43,12 @@ package protocol DatabaseConnection: AnyObject, Sendable {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> [QueryResult]
+    /// Runs `statement` as the last statement of the open transaction block, then commits the block; a failure
+    /// after `COMMIT` may have been sent has phase `commitInFlight`, and the statement's own failure phase `sent`.
+    ///
+    /// ``LibPQConnection`` sends both in one round trip (pipeline mode); the default implementation sends them one
+    /// after the other.
+    func executeThenCommit(_ statement: BatchStatement, deadline: ContinuousClock.Instant?) async throws
     /// Whether the session is usable and outside any transaction block after its last statement.
     ///
     /// Read by the pool when the session comes back, from any thread and without waiting: an implementation keeps

@@ -10,11 +10,20 @@ public struct OperationOptions: Sendable, Hashable {
     /// The operation may be applied more than once with the same effect (an upsert keyed by an idempotency key,
     /// say): it is retried even when its outcome is unknown.
     public var isIdempotent: Bool
+    /// The write commits with a marker, so that when the answer to its `COMMIT` is lost the client finds out
+    /// whether it was applied: if it was, the call succeeds; if not, it runs again within the same budget.
+    ///
+    /// Honoured by ``PostgresClient/transaction(options:isolation:_:)`` and
+    /// ``PostgresClient/execute(_:options:)``; other calls ignore it (`query`, `batch`, `withConnection`, and the
+    /// `verifyingWith:` variants, whose own check decides). See <doc:WhatIsRetried> for the marker table, what the
+    /// check costs, and what it guarantees under each kind of replication.
+    public var verifiesCommit: Bool
 
     /// Options with the given declarations.
-    public init(isReadOnly: Bool = false, isIdempotent: Bool = false) {
+    public init(isReadOnly: Bool = false, isIdempotent: Bool = false, verifiesCommit: Bool = false) {
         self.isReadOnly = isReadOnly
         self.isIdempotent = isIdempotent
+        self.verifiesCommit = verifiesCommit
     }
 
     /// A write that must not run twice (the default).
@@ -23,6 +32,9 @@ public struct OperationOptions: Sendable, Hashable {
     public static let readOnly = OperationOptions(isReadOnly: true)
     /// An operation safe to apply more than once.
     public static let idempotent = OperationOptions(isIdempotent: true)
+    /// A write that must not run twice, whose lost `COMMIT` answer the client resolves itself (see
+    /// ``verifiesCommit``).
+    public static let verifiedCommit = OperationOptions(verifiesCommit: true)
 
     func safety(isTransactionBlock: Bool) -> OperationSafety {
         OperationSafety(isTransactionBlock: isTransactionBlock, isReadOnly: isReadOnly, isIdempotent: isIdempotent)

@@ -83,6 +83,12 @@ extension PostgresClient {
         /// Whether `query` and `execute` use named prepared statements. The default, ``StatementCaching/unnamed``,
         /// uses only the unnamed statement, which works behind PgBouncer in transaction mode.
         public var statementCaching: StatementCaching = .unnamed
+        /// The table where writes with ``OperationOptions/verifiedCommit`` record their commit markers: a name, or
+        /// `schema.name`, of letters, digits and underscores.
+        ///
+        /// Created on first use if missing; see <doc:WhatIsRetried> for its definition, for apps whose role may not
+        /// create tables.
+        public var commitMarkerTable: String = "resilient_postgres_commit_markers"
         /// Sets up every new session before its first use: `SET`s, `search_path`, `SET ROLE`, prepared statements.
         ///
         /// Session state does not survive a reconnect or a failover, so the client runs it on every session it opens

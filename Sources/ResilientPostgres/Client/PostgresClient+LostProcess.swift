@@ -13,31 +13,35 @@ extension PostgresClient {
     /// client port) and behind PgBouncer (the pid and port the client knows are the pooler's) the process cannot
     /// be named, and the verification goes ahead without this wait.
     ///
-    /// - Throws: when the deadline passes first, or a session cannot be had: the verification must not run.
+    /// A session to look with is had as any operation's is, retried within the deadline: the network that lost the
+    /// attempt may still be down for a moment. It runs as the client's own operation, out of the app's attempt
+    /// events and metrics.
+    ///
+    /// - Throws: when the deadline passes first, or no session can be had: the verification must not run.
     func endLostProcess(_ process: ServerProcess, deadline: ContinuousClock.Instant) async throws {
         // Without the client port (a Unix-domain socket) the pid alone could name another session: leave it be.
         guard let clientPort = process.clientPort else { return }
-        let lease = try await pool.acquire(deadline: deadline)
-        guard lease.connection.host == process.host, lease.connection.port == process.port else {
-            await pool.release(lease, reuse: true)
-            return
-        }
         let parameters: [Parameter] = [.text(String(process.pid)), .text(String(clientPort))]
         let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int AND client_port = $2::int"
-        do {
-            while true {
-                let listed = try await lease.connection.execute(
-                    sql, parameters: parameters, resultFormat: .text, deadline: deadline
-                )
-                if listed.rowCount == 0 { break }
-                try await clock.sleep(until: min(deadline, clock.now.advanced(by: Self.lostProcessPollInterval)), tolerance: nil)
-                if clock.now >= deadline { throw ConnectionPool.WaitTimedOut(lastConnectFailure: nil) }
+        // Ending a process, and looking for it, may be repeated: the operation is idempotent.
+        let safety = OperationOptions.idempotent.safety(isTransactionBlock: false)
+        try await OperationDeadline.$current.withValue(deadline) {
+            try await InternalOperation.$isRunning.withValue(true) {
+                try await withRetries(safety) { connection, deadline in
+                    // On another server (after a failover), nothing the old one still commits reaches this one.
+                    guard connection.host == process.host, connection.port == process.port else { return }
+                    while true {
+                        let listed = try await connection.execute(
+                            sql, parameters: parameters, resultFormat: .text, deadline: deadline
+                        )
+                        if listed.rowCount == 0 { return }
+                        let pause = min(deadline, clock.now.advanced(by: Self.lostProcessPollInterval))
+                        try await clock.sleep(until: pause, tolerance: nil)
+                        if clock.now >= deadline { throw ConnectionPool.WaitTimedOut(lastConnectFailure: nil) }
+                    }
+                }
             }
-        } catch {
-            await pool.release(lease, reuse: (error as? TransportError)?.isConnectionUsable ?? true)
-            throw error
         }
-        await pool.release(lease, reuse: true)
     }
 
     /// How often a lost attempt's server process is looked for until it is gone.

@@ -1,3 +1,5 @@
+import PostgresTransport
+
 extension PostgresClient {
     /// Runs one statement and returns its rows, retrying as `options` allow.
     ///
@@ -15,9 +17,20 @@ extension PostgresClient {
     /// - Throws: ``PostgresError`` once retrying is no longer safe or useful. When the outcome is unknown (the
     ///   answer to a write was lost), the error's ``PostgresError/mayHaveBeenApplied`` is true and nothing was
     ///   retried, unless `options` declare the statement idempotent.
+    ///
+    /// With ``OperationOptions/verifiedCommit``, the write and its commit marker run as one transaction in one
+    /// round trip, and a lost answer is resolved before the call returns: applied, the call succeeds and returns
+    /// 0, as the count was lost with the answer (0 is then no sign that nothing matched: when the count matters,
+    /// as for an optimistic `UPDATE ... WHERE version = $1`, run the write in a `transaction` and return the count
+    /// from it); not applied, it runs again.
     @discardableResult
     public func execute(_ query: PostgresQuery, options: OperationOptions = .write) async throws -> Int {
-        try await run(query.sql, parameters: query.parameters, resultFormat: .binary, options: options).affectedRows ?? 0
+        if options.verifiesCommit {
+            let write = BatchStatement(query.sql, parameters: query.parameters)
+            return try await verifiedBatch([write], options: options)?[0].affectedRows ?? 0
+        }
+        let result = try await run(query.sql, parameters: query.parameters, resultFormat: .binary, options: options)
+        return result.affectedRows ?? 0
     }
 
     /// Runs one write and returns the number of rows it affected; if its answer is lost, asks `wasApplied` whether

@@ -51,12 +51,18 @@ extension PostgresClient {
     /// of that thread wait: keep CPU-heavy work out of it, and never block in it. Pass a closure: a function passed
     /// by name (`client.transaction(transfer)`) does not compile, since its result is not `sending`; write
     /// `client.transaction { try await transfer($0) }`.
+    ///
+    /// With ``OperationOptions/verifiedCommit``, the `COMMIT` goes with a commit marker in one round trip, and a
+    /// lost answer to it is resolved before the call returns: applied, the call returns what `body` returned;
+    /// not applied, the block runs again within the same budget.
     public func transaction<Result>(
         options: OperationOptions = .write,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresTransaction) async throws -> sending Result
     ) async throws -> sending Result {
-        try await withLentSession(options.safety(isTransactionBlock: true), isolation: isolation) { connection, use in
+        if options.verifiesCommit { return try await verifiedTransaction(options: options, isolation: isolation, body) }
+        let safety = options.safety(isTransactionBlock: true)
+        return try await withLentSession(safety, isolation: isolation) { connection, use in
             try await runBlock(on: connection, use: use, isolation: isolation, body)
         }
     }

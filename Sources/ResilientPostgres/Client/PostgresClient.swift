@@ -20,6 +20,8 @@ public final class PostgresClient: Sendable {
     let metrics: ClientMetrics
     /// Where sessions get their credential, when the configuration names a provider.
     let credentials: CredentialCache?
+    /// Where writes with ``OperationOptions/verifiedCommit`` record their commits.
+    let commitMarkers: CommitMarkers
     /// Seeds each operation's jitter; seeded itself when the client is built for a test.
     private let seeds: Mutex<SplitMix64>
 
@@ -50,6 +52,9 @@ public final class PostgresClient: Sendable {
         self.clock = clock
         self.credentials = configuration.credentials.map { CredentialCache(provider: $0, clock: clock) }
         self.metrics = ClientMetrics(prefix: configuration.metricsLabelPrefix)
+        self.commitMarkers = CommitMarkers(
+            table: configuration.commitMarkerTable, operationBudget: configuration.retryPolicy.budget
+        )
         self.seeds = Mutex(randomSeed.map(SplitMix64.init(seed:)) ?? SplitMix64())
         self.throttle = configuration.retryThrottle.map {
             RetryThrottle(maxTokens: $0.maxTokens, tokenRatio: $0.tokenRatio)
@@ -86,8 +91,9 @@ public final class PostgresClient: Sendable {
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
-    /// A credential fetch under way is cancelled, and waited for.
+    /// A credential fetch under way, and a prune of the commit marker table, are cancelled, and waited for.
     public func shutdown() async {
+        await commitMarkers.shutDown()
         await pool.shutdown()
         await credentials?.shutdown()
     }

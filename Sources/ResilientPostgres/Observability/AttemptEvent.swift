@@ -17,7 +17,8 @@ public struct AttemptEvent: Sendable {
         case willRetry(delay: Duration, reconnects: Bool)
         /// The attempt failed and the client stopped: the operation throws a ``PostgresError`` with this reason.
         case gaveUp(PostgresError.Reason)
-        /// The outcome was unknown and the operation's verification found it applied: the operation is done.
+        /// The outcome was unknown and the operation's verification (`verifyingWith:`, or the commit marker of
+        /// ``OperationOptions/verifiedCommit``) found it applied: the operation is done.
         case verifiedApplied
         /// The outcome was unknown and the operation's verification found it not applied: it runs again.
         case verifiedNotApplied

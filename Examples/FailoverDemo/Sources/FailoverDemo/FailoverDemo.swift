@@ -4,9 +4,10 @@ import Synchronization
 
 /// Writers insert rows with unique keys through one client while the primary is killed (`-m immediate`) and the
 /// standby promoted. Afterwards every acknowledged write must be present exactly once, nothing twice, and every
-/// write whose outcome was unknown must have been reported as such. Prints a timeline, then one summary line:
-/// `acknowledged=N present=N lost=0 duplicated=0 unknown=K recovery_ms=M`, and exits non-zero if anything was lost
-/// or duplicated.
+/// write whose outcome was unknown must have been reported as such. The writes use `OperationOptions.verifiedCommit`,
+/// so the client resolves their lost answers itself (`--plain` for plain writes, which report them unknown). Prints a
+/// timeline, then one summary line: `acknowledged=N present=N lost=0 duplicated=0 unknown=K resolved=R
+/// recovery_ms=M`, and exits non-zero if anything was lost or duplicated.
 @main
 struct FailoverDemo {
     static func main() async {
@@ -38,11 +39,15 @@ struct FailoverDemo {
         let ledger = Ledger()
         let stop = StopSignal()
 
-        timeline.log("\(settings.writers) writers insert through \(configuration)")
+        let options: OperationOptions = settings.plain ? .write : .verifiedCommit
+        let kind = settings.plain ? "plain writes" : "writes with a verified commit"
+        timeline.log("\(settings.writers) writers insert (\(kind)) through \(configuration)")
         let writers = Task {
             await withTaskGroup(of: Void.self) { group in
                 for writer in 1...settings.writers {
-                    group.addTask { await write(as: writer, client: client, ledger: ledger, until: stop) }
+                    group.addTask {
+                        await write(as: writer, client: client, ledger: ledger, options: options, until: stop)
+                    }
                 }
             }
         }
@@ -66,7 +71,10 @@ struct FailoverDemo {
         let entries = ledger.snapshot
         let counts = try await rowCounts(standbyAdmin)
         await standbyAdmin.shutdown()
-        return report(entries, counts: counts, acceptsWrites: acceptsWrites, timeline: timeline)
+        return report(
+            entries, counts: counts, resolved: timeline.resolved, verified: !settings.plain,
+            acceptsWrites: acceptsWrites, timeline: timeline
+        )
     }
 
     static func adminConfiguration(_ connection: String) throws -> PostgresClient.Configuration {
@@ -75,7 +83,8 @@ struct FailoverDemo {
         return configuration
     }
 
-    /// Makes commits wait for the standby (synchronous replication, as HA services run), and creates the table.
+    /// Makes commits wait for the standby (synchronous replication, as HA services run), and creates the tables:
+    /// the writers' own, and the commit marker table, made for the app as for a role that may not run DDL.
     static func prepare(_ admin: PostgresClient, settings: Settings, timeline: Timeline) async throws {
         try await admin.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
         try await admin.execute("ALTER SYSTEM SET synchronous_commit = 'on'")
@@ -92,18 +101,40 @@ struct FailoverDemo {
                 key text NOT NULL, writer int NOT NULL, written_at timestamptz NOT NULL DEFAULT clock_timestamp())
             """)
         try await admin.execute("GRANT SELECT, INSERT ON failover_demo TO \(unsafeRaw: settings.user)")
+        try await admin.execute("DROP TABLE IF EXISTS resilient_postgres_commit_markers")
+        try await admin.execute("""
+            CREATE TABLE resilient_postgres_commit_markers (
+                id uuid PRIMARY KEY,
+                expires_at timestamptz NOT NULL,
+                is_fence boolean NOT NULL DEFAULT false)
+            """)
+        try await admin.execute(
+            "CREATE INDEX resilient_postgres_commit_markers_expires_at ON resilient_postgres_commit_markers (expires_at)"
+        )
+        try await admin.execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON resilient_postgres_commit_markers TO \(unsafeRaw: settings.user)"
+        )
     }
 
     /// One writer: inserts `w<writer>-<n>` for n = 1, 2, ... until told to stop, recording what it was told.
     ///
-    /// A plain write (not declared idempotent): when its answer is lost, the client does not retry it but says so.
-    static func write(as writer: Int, client: PostgresClient, ledger: Ledger, until stop: StopSignal) async {
+    /// Not declared idempotent: when its answer is lost, the client checks its commit marker and runs it again only
+    /// if it was not applied; a plain write (`--plain`) is not retried, and the client says so.
+    static func write(
+        as writer: Int,
+        client: PostgresClient,
+        ledger: Ledger,
+        options: OperationOptions,
+        until stop: StopSignal
+    ) async {
         var number = 0
         while !stop.isRaised {
             number += 1
             let key = "w\(writer)-\(number)"
             do {
-                try await client.execute("INSERT INTO failover_demo (key, writer) VALUES (\(key), \(writer))")
+                try await client.execute(
+                    "INSERT INTO failover_demo (key, writer) VALUES (\(key), \(writer))", options: options
+                )
                 ledger.acknowledge(key, at: .now)
             } catch let error as PostgresError {
                 ledger.record(key, error: error)
@@ -127,10 +158,13 @@ struct FailoverDemo {
         return Dictionary(uniqueKeysWithValues: try rows.decode((String, Int).self))
     }
 
-    /// Prints the verdict and the summary line; true when nothing was lost or duplicated.
+    /// Prints the verdict and the summary line; true when nothing was lost or duplicated, and, with verified
+    /// commits, nothing was left unknown.
     static func report(
         _ entries: Ledger.Entries,
         counts: [String: Int],
+        resolved: Int,
+        verified: Bool,
         acceptsWrites: ContinuousClock.Instant,
         timeline: Timeline
     ) -> Bool {
@@ -152,9 +186,10 @@ struct FailoverDemo {
             """)
         Timeline.printLine("""
             acknowledged=\(acknowledged.count) present=\(present) lost=\(lost) duplicated=\(duplicated) \
-            unknown=\(entries.unknown.count) recovery_ms=\(recovery.map(String.init) ?? "none")
+            unknown=\(entries.unknown.count) resolved=\(resolved) recovery_ms=\(recovery.map(String.init) ?? "none")
             """)
-        return lost == 0 && duplicated == 0 && phantoms == 0 && recovery != nil
+        let unresolved = verified ? entries.unknown.count : 0
+        return lost == 0 && duplicated == 0 && phantoms == 0 && unresolved == 0 && recovery != nil
     }
 }
 

@@ -12,6 +12,8 @@ struct Settings {
     var adminUser = "postgres"
     var database = "postgres"
     var writers = 8
+    /// Plain writes, whose lost answers end as unknown outcomes, instead of writes with a verified commit.
+    var plain = false
     /// How long the writers run before the primary is killed.
     var warmUp: Duration = .seconds(2)
     /// How long they go on after the standby accepts writes.
@@ -21,12 +23,17 @@ struct Settings {
         usage: FailoverDemo --primary-port P --standby-port S --cluster-script PATH
                             [--primary-name primary] [--standby-name standby] [--writers 8]
                             [--user app] [--password app-secret] [--admin-user postgres] [--dbname postgres]
+                            [--plain]
         """
 
     static func parse(_ arguments: [String]) -> Settings? {
         var settings = Settings()
         var remaining = arguments[...]
         while let flag = remaining.popFirst() {
+            if flag == "--plain" {
+                settings.plain = true
+                continue
+            }
             guard let value = remaining.popFirst() else { return nil }
             switch flag {
             case "--primary-port": settings.primaryPort = value

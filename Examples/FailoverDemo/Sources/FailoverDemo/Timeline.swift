@@ -6,6 +6,10 @@ import Synchronization
 final class Timeline: Sendable {
     let start = ContinuousClock.now
     private let lock = Mutex(())
+    private let resolvedCount = Atomic(0)
+
+    /// How many lost answers the client resolved by checking (applied, or not applied and run again).
+    var resolved: Int { resolvedCount.load(ordering: .relaxed) }
 
     func milliseconds(at instant: ContinuousClock.Instant = .now) -> Int {
         Int((instant - start) / .milliseconds(1))
@@ -18,6 +22,9 @@ final class Timeline: Sendable {
 
     /// One line per failed attempt: its class, where, and what the client does next.
     func record(_ event: AttemptEvent) {
+        if event.outcome == .verifiedApplied || event.outcome == .verifiedNotApplied {
+            resolvedCount.add(1, ordering: .relaxed)
+        }
         guard let errorClass = event.errorClass else { return }
         let place = [event.host, event.port.map(String.init)].compactMap { $0 }.joined(separator: ":")
         let state = event.sqlState.map { " \($0)" } ?? ""
