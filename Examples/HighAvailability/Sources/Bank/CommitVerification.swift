@@ -16,7 +16,9 @@ enum CommitVerification: String, CaseIterable, Sendable {
         case .unverified:
             try await client.transaction { try await transfer.run(in: $0, isolation: isolation) }
         case .verified:
-            try await client.transaction(options: .verifiedCommit) { try await transfer.run(in: $0, isolation: isolation) }
+            try await client.transaction(options: .verifiedCommit) {
+                try await transfer.run(in: $0, isolation: isolation)
+            }
         }
     }
 }

@@ -27,7 +27,8 @@ public struct FormationEnvironment: Sendable {
         }
         return FormationEnvironment(
             uri: uri, monitorPort: monitorPort, script: script,
-            user: environment["POSTGRES_APP_USER"] ?? "app", password: environment["POSTGRES_APP_PASSWORD"] ?? "app-secret",
+            user: environment["POSTGRES_APP_USER"] ?? "app",
+            password: environment["POSTGRES_APP_PASSWORD"] ?? "app-secret",
             failoverKinds: kinds
         )
     }

@@ -26,7 +26,9 @@ public struct Script: Sendable {
         // Cancelled, the script is sent SIGTERM, and the wait goes on until it has ended.
         let (reason, status) = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { continuation.resume(returning: ($0.terminationReason, $0.terminationStatus)) }
+                process.terminationHandler = {
+                    continuation.resume(returning: ($0.terminationReason, $0.terminationStatus))
+                }
                 do {
                     try process.run()
                 } catch {
