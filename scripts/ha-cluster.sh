@@ -21,10 +21,14 @@
 # monitor/ and node1/, node2/, each with data/, port, keeper.log and keeper.pid. The keepers and servers run as user
 # `postgres` when this script runs as root; black-holing a port needs root (nft).
 #
-# Timings (defaults are tens of seconds): the monitor checks each node every second and considers it unhealthy
-# after 2 s without a report; a primary that loses the monitor and its standby demotes itself after 2 s
+# Timings (defaults are tens of seconds): the monitor checks each node every second, giving each check 2 s, and
+# considers a node unhealthy after 5 s without a report, loose enough that a loaded machine (a fleet run on 2 cores)
+# causes no failover of its own; a primary that loses the monitor and its standby demotes itself after 2 s
 # (network_partition_timeout), and the monitor waits 3 s for a demotion it cannot confirm (primary_demote_timeout),
-# which must stay longer than the self-demotion so that two primaries never accept writes at once.
+# which must stay longer than the self-demotion so that two primaries never accept writes at once. The app's role
+# may hold all but 10 of a node's connections, so that the monitor's checks and replication always find a slot.
+#
+# `run` gives its command HA_RUN_TIMEOUT seconds (default 900), then stops it and the formation.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -177,6 +181,9 @@ writable_node() {
         WHERE reportedstate IN ('single', 'primary', 'wait_primary') AND goalstate = reportedstate" 2>/dev/null || true
 }
 
+# Whether this process may black-hole a port: nft is installed and may change the ruleset.
+can_partition() { command -v nft >/dev/null 2>&1 && nft list tables >/dev/null 2>&1; }
+
 healthy() { [[ -n "$(node_in_state primary)" && -n "$(node_in_state secondary)" ]]; }
 
 cmd_start() {
@@ -193,10 +200,10 @@ cmd_start() {
     start_keeper monitor
     wait_for "the monitor accepting connections" 90 "monitor_sql 'SELECT 1' >/dev/null 2>&1"
     monitor_sql "ALTER SYSTEM SET pgautofailover.health_check_period = 1000;
-        ALTER SYSTEM SET pgautofailover.health_check_timeout = 1000;
+        ALTER SYSTEM SET pgautofailover.health_check_timeout = 2000;
         ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1;
         ALTER SYSTEM SET pgautofailover.health_check_retry_delay = 500;
-        ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 2000;
+        ALTER SYSTEM SET pgautofailover.node_considered_unhealthy_timeout = 5000;
         ALTER SYSTEM SET pgautofailover.primary_demote_timeout = 3000;
         ALTER SYSTEM SET pgautofailover.startup_grace_period = 2000;
         SELECT pg_reload_conf();" >/dev/null
@@ -219,7 +226,9 @@ cmd_start() {
             wait_for "node1 accepting connections" 30 \
                 '"$BINDIR/pg_isready" -q -h 127.0.0.1 -p "$(port_of node1)" -U postgres -d postgres'
             "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(port_of node1)" -U postgres -d postgres \
-                <<<"CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD'; GRANT CREATE ON SCHEMA public TO $APP_USER;" \
+                <<<"CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD'; GRANT CREATE ON SCHEMA public TO $APP_USER;
+                    SELECT format('ALTER ROLE $APP_USER CONNECTION LIMIT %s', setting::int - 10)
+                    FROM pg_settings WHERE name = 'max_connections' \\gexec" \
                 >/dev/null
         fi
     done
@@ -234,6 +243,11 @@ cmd_env() {
     printf 'export POSTGRES_HA_NODE2_PORT=%s\n' "$(port_of node2)"
     printf 'export POSTGRES_HA_SCRIPT=%q\n' "$SCRIPT_PATH"
     printf 'export POSTGRES_APP_USER=%s POSTGRES_APP_PASSWORD=%s\n' "$APP_USER" "$APP_PASSWORD"
+    if can_partition; then
+        printf 'export POSTGRES_HA_CAN_PARTITION=1\n'
+    else
+        printf 'export POSTGRES_HA_CAN_PARTITION=0\n'
+    fi
 }
 
 cmd_uri() {
@@ -263,7 +277,7 @@ cmd_fail() {
             [[ -z "$postmaster" ]] || kill -KILL "$postmaster" 2>/dev/null || true
             ;;
         partition)
-            command -v nft >/dev/null 2>&1 || die "nft not found; run scripts/install-deps.sh as root"
+            can_partition || die "black-holing a port needs nft and root (CAP_NET_ADMIN)"
             signal_keeper "$old" TERM
             nft delete table inet "$NFT_TABLE" 2>/dev/null || true
             nft add table inet "$NFT_TABLE"
@@ -289,8 +303,8 @@ cmd_rejoin() {
     read -r old kind <"$STATE_DIR/failed"
     case "$kind" in
         crash)
-            # The killed postmaster's backends exit when they notice it is gone; the keeper restarts it.
-            wait_for "the killed server's processes exiting" 30 '! pgrep -u "$SERVER_USER" -f -- "-D $STATE_DIR/$old/data" >/dev/null'
+            # The killed postmaster's backends exit when they notice it is gone; the keeper restarts it, and retries
+            # while their shared memory is still attached.
             start_keeper "$old"
             ;;
         partition)
@@ -306,8 +320,7 @@ cmd_rejoin() {
             postmaster="$(postmaster_pid "$old")"
             [[ -z "$postmaster" ]] || kill -KILL "$postmaster" 2>/dev/null || true
             wait_for "the stopped keeper exiting" 30 '! keeper_alive "$old"'
-            wait_for "the stopped server's processes exiting" 30 \
-                '! pgrep -u "$SERVER_USER" -f -- "-D $STATE_DIR/$old/data" >/dev/null'
+            wait_for "the stopped postmaster exiting" 30 '[[ -z "$postmaster" ]] || ! kill -0 "$postmaster" 2>/dev/null'
             start_keeper "$old"
             ;;
         switchover) ;;
@@ -355,7 +368,15 @@ cmd_run() {
     trap 'exit 130' INT TERM
     cmd_start
     eval "$(cmd_env)"
-    "$@"
+    # `timeout` runs the command in a process group of its own and signals it whole at the deadline; a TERM or INT
+    # to this script is passed on to it at once, and the formation stopped once it has ended.
+    local status child
+    timeout -k 30 "${HA_RUN_TIMEOUT:-900}" "$@" &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 130' INT TERM
+    status=0
+    wait "$child" || status=$?
+    return "$status"
 }
 
 command="${1:-}"

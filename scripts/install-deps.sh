@@ -72,15 +72,17 @@ fi
 if ! command -v pg_autoctl >/dev/null 2>&1; then
     missing+=(pg-auto-failover-cli)
 fi
-# The extension for the server version the scripts use (the highest installed, or the one `postgresql` brings).
-server_bindir="$(find_server_bindir)"
-server_major=15
-if [[ -n "$server_bindir" ]]; then
-    server_major="$(basename "$(dirname "$server_bindir")")"
-fi
-if [[ ! -f "/usr/lib/postgresql/$server_major/lib/pgautofailover.so" ]]; then
-    missing+=("postgresql-$server_major-auto-failover")
-fi
+# The extension for the server version the scripts use, the highest installed; with no server yet, for the one
+# `postgresql` brings, once it is installed.
+auto_failover_package() {
+    local bindir major
+    bindir="$(find_server_bindir)"
+    [[ -n "$bindir" ]] || return 0
+    major="$(basename "$(dirname "$bindir")")"
+    [[ -f "/usr/lib/postgresql/$major/lib/pgautofailover.so" ]] || printf 'postgresql-%s-auto-failover' "$major"
+}
+extension="$(auto_failover_package)"
+[[ -z "$extension" ]] || missing+=("$extension")
 
 # nft only matters when we are root (only root may add the rules that cut a server off).
 if [[ "$(id -u)" -eq 0 ]] && ! command -v nft >/dev/null 2>&1; then
@@ -150,6 +152,11 @@ fi
 if [[ -z "$(find_server_bindir)" ]]; then
     log "installed ${missing[*]}, but no initdb found under /usr/lib/postgresql/*/bin"
     exit 1
+fi
+extension="$(auto_failover_package)"
+if [[ -n "$extension" ]]; then
+    run_apt install -y --no-install-recommends "$extension"
+    missing+=("$extension")
 fi
 if ! pkg_config --exists libpq; then
     log "installed ${missing[*]}, but pkg-config still cannot find libpq"

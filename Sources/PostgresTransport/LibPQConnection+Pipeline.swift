@@ -29,7 +29,8 @@ extension LibPQConnection {
     ///   `sent` when the server answered that a statement failed (nothing was committed) or
     ///   the connection was lost before the synchronization point was sent, and
     ///   `commitInFlight` when the answer was lost after it was sent (the batch may have
-    ///   committed) or the implicit commit itself failed.
+    ///   committed), the implicit commit itself failed, or it committed only locally (a wait for a synchronous
+    ///   standby cancelled).
     public func executeBatch(
         _ statements: [BatchStatement],
         resultFormat: ValueFormat = .text,
@@ -53,6 +54,7 @@ extension LibPQConnection {
         if let error = pipelineFailure(progress, statement: { ($0, statements[$0].sql) }) {
             throw error
         }
+        if let error = committedLocallyOnly() { throw error }
         return try statements.indices.map { index in
             guard let result = progress.takeResult(index) else {
                 throw TransportError(

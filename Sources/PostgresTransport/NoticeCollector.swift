@@ -33,6 +33,12 @@ final class NoticeCollector {
         notices.last { SQLState.Class.operatorIntervention ~= $0.sqlState }
     }
 
+    /// The last notice saying that the transaction committed locally but might not have reached a synchronous
+    /// standby (a cancelled wait for synchronous replication).
+    var lastLocalCommit: Notice? {
+        notices.last { $0.detail?.lowercased().contains("already committed locally") ?? false }
+    }
+
     /// Installs this collector as the connection's notice receiver. The collector must outlive the connection.
     func install(on connection: OpaquePointer) {
         let context = Unmanaged.passUnretained(self).toOpaque()

@@ -266,7 +266,9 @@ final class ModelSession: DatabaseConnection {
             }
             return Self.command(sql.uppercased().hasPrefix("SELECT") ? "SELECT 1" : sql.uppercased())
         case .markerTableExists:
-            return Self.rows("exists", 16, ["t"])
+            return Self.rows("format", 25, [ModelStatement.markerStatements.table])
+        case .transactionID:
+            return Self.rows("pg_current_xact_id", 5069, ["1000"])
         case .marker(let id):
             if database.markerExists(id) {
                 throw error("23505", "duplicate key value violates unique constraint", sql)

@@ -1,4 +1,5 @@
 import PostgresTransport
+import ResilientPostgres
 
 /// The tiny statement language of the model server, parsed from the SQL the workload sends.
 ///
@@ -30,23 +31,30 @@ enum ModelStatement: Equatable {
     case readMarker(String)
     /// The client's prune of old markers.
     case pruneMarkers
+    /// The statement that gives the client's check a transaction id, so that its commit waits for a standby.
+    case transactionID
+
+    /// The client's statements on its marker table, which it finds in `public` (the model's `search_path`).
+    static let markerStatements = CommitMarkers.Statements(table: "public.resilient_postgres_commit_markers")
     case unknown
 
     init(_ sql: String, parameters: [Parameter] = []) {
         let text = sql.trimmingPrefix(while: \.isWhitespace)
         let upper = text.uppercased()
-        let markers = "INSERT INTO RESILIENT_POSTGRES_COMMIT_MARKERS"
+        let markers = Self.markerStatements
         let id = parameters.first?.bytes.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        if upper.hasPrefix("SELECT TO_REGCLASS(") {
+        if sql == CommitMarkers.Statements.resolution {
             self = .markerTableExists
-        } else if upper.hasPrefix(markers + " (ID) VALUES") {
+        } else if sql == markers.marker {
             self = .marker(id)
-        } else if upper.hasPrefix(markers + " (ID, IS_FENCE)") {
+        } else if sql == markers.claim {
             self = .claimMarker(id)
-        } else if upper.hasPrefix("SELECT IS_FENCE FROM RESILIENT_POSTGRES_COMMIT_MARKERS") {
+        } else if sql == markers.lookup {
             self = .readMarker(id)
-        } else if upper.hasPrefix("DELETE FROM RESILIENT_POSTGRES_COMMIT_MARKERS") {
+        } else if sql == markers.prune {
             self = .pruneMarkers
+        } else if sql == CommitMarkers.Statements.durability {
+            self = .transactionID
         } else if text.isEmpty {
             self = .empty
         } else if upper == "BEGIN" || upper.hasPrefix("START TRANSACTION") {
@@ -77,7 +85,7 @@ enum ModelStatement: Equatable {
     /// Whether a hot standby refuses it (25006).
     var writes: Bool {
         switch self {
-        case .insert, .marker, .claimMarker, .pruneMarkers: true
+        case .insert, .marker, .claimMarker, .pruneMarkers, .transactionID: true
         default: false
         }
     }

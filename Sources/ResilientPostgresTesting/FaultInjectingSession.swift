@@ -58,6 +58,34 @@ final class FaultInjectingSession: DatabaseConnection {
     // A batch runs through the protocol's default, one statement at a time between `BEGIN` and `COMMIT`, so that
     // each of its statements meets the fault planned for it.
 
+    /// Runs `statement` and `COMMIT` as the real session does, in one pipelined round trip, once each met its
+    /// planned fault: a fault of the statement stops it there, before anything is sent; a `COMMIT` whose fault
+    /// leaves the outcome unknown has the real pipeline run first, then its answer lost.
+    func executeThenCommit(_ statement: BatchStatement, deadline: ContinuousClock.Instant?) async throws {
+        do {
+            // The statement goes with the COMMIT: it is sent for real with it, below.
+            _ = try await run(statement.sql, parameters: statement.parameters, resultFormat: .text, deadline: deadline) {
+                QueryResult.make(columns: [], rows: [], commandTag: "INSERT 0 1")
+            }
+        } catch var error as TransportError {
+            if error.sqlState == .inFailedSQLTransaction {
+                // The block had failed before: the real pipeline reports its COMMIT's ROLLBACK.
+                throw TransportError(
+                    code: .commitRolledBack,
+                    message: "COMMIT answered ROLLBACK: the transaction had failed, and nothing of it was committed",
+                    host: host, port: port, phase: .sent, isConnectionUsable: error.isConnectionUsable
+                )
+            }
+            // Queued together: once the statement was sent, so was the COMMIT.
+            if error.phase == .sent, !error.isConnectionUsable { error.phase = .commitInFlight }
+            throw error
+        }
+        _ = try await run("COMMIT", parameters: [], resultFormat: .text, deadline: deadline) {
+            try await self.real.executeThenCommit(statement, deadline: deadline)
+            return QueryResult.make(columns: [], rows: [], commandTag: "COMMIT")
+        }
+    }
+
     /// Records the statement and meets its planned fault; otherwise runs it for real with `runForReal`.
     func run(
         _ sql: String,

@@ -33,17 +33,48 @@ public final class ScriptedCommitMarkers: Sendable {
         var inFlight: Set<String> = []
         var lostCommits: [LostCommit] = []
         var claims = 0
+        var tableExists = true
     }
 
     private let state = Mutex(State())
 
+    /// The client's statements for this table, which the client names schema-qualified once it found it.
+    private let statements: CommitMarkers.Statements
+
+    /// The statement of a transaction's marker, written right before its `COMMIT`.
+    public var marker: StatementMatcher { .sql(statements.marker) }
+    /// The statement by which the client's check claims a marker's id after a lost `COMMIT` answer.
+    public var claim: StatementMatcher { .sql(statements.claim) }
+    /// The statement that deletes expired markers, a batch at a time.
+    public var prune: StatementMatcher { .sql(statements.prune) }
+    /// The statement that looks the table up (and finds it, unless ``dropTable()`` was called).
+    public var lookUpTable: StatementMatcher { .sql(CommitMarkers.Statements.resolution) }
+    /// The statement that creates the table when it is missing.
+    public let createTable: StatementMatcher
+
     init(database: ScriptedDatabase, table: String) {
-        database.answer(.prefix("SELECT to_regclass"), with: .textRows([("exists", .bool)], [["t"]]))
-        database.answer(.prefix("CREATE TABLE IF NOT EXISTS \(table)"), with: .command("CREATE TABLE"))
-        database.answer(.prefix("DELETE FROM \(table)"), with: .deleted(0))
-        database.answer(.prefix("INSERT INTO \(table) (id) VALUES")) { statement in
+        // A name without a schema is found in `public`, as a server's default `search_path` finds it.
+        let qualified = table.contains(".") ? table : "public.\(table)"
+        statements = CommitMarkers.Statements(table: qualified)
+        let definition = CommitMarkers.Statements.definition(of: table)
+        createTable = .sql(definition[0])
+        database.answer(lookUpTable) { _ in
+            let exists = self.state.withLock { $0.tableExists }
+            return .textRows([("format", .text)], exists ? [[qualified]] : [])
+        }
+        database.answer(createTable) { _ in
+            self.state.withLock { $0.tableExists = true }
+            return .command("CREATE TABLE")
+        }
+        database.answer(.sql(definition[1]), with: .command("CREATE INDEX"))
+        database.answer(prune, with: .deleted(0))
+        database.answer(.sql(CommitMarkers.Statements.durability), with: .textRows([("xid", .text)], [["1000"]]))
+        database.answer(marker) { statement in
             let id = Self.id(of: statement)
             return self.state.withLock { state in
+                guard state.tableExists else {
+                    return .fault(.sqlState("42P01", message: "relation \"\(qualified)\" does not exist"))
+                }
                 if state.rows[id] != nil || state.inFlight.contains(id) {
                     return .fault(.sqlState("23505", message: "duplicate key value violates unique constraint"))
                 }
@@ -68,7 +99,7 @@ public final class ScriptedCommitMarkers: Sendable {
                 return lost == nil ? .command("COMMIT") : .fault(.connectionLostAfterSend)
             }
         }
-        database.answer(.prefix("INSERT INTO \(table) (id, is_fence)")) { statement in
+        database.answer(claim) { statement in
             let id = Self.id(of: statement)
             return self.state.withLock { state in
                 state.claims += 1
@@ -79,7 +110,7 @@ public final class ScriptedCommitMarkers: Sendable {
                 return .inserted(1)
             }
         }
-        database.answer(.prefix("SELECT is_fence FROM \(table)")) { statement in
+        database.answer(.sql(statements.lookup)) { statement in
             let id = Self.id(of: statement)
             let row = self.state.withLock { $0.rows[id] }
             return .textRows([("is_fence", .bool)], row.map { [[$0 ? "t" : "f"]] } ?? [])
@@ -98,6 +129,15 @@ public final class ScriptedCommitMarkers: Sendable {
         state.withLock {
             $0.rows.removeAll()
             $0.inFlight.removeAll()
+        }
+    }
+
+    /// Drops the table (and every marker in it): a marker then fails with 42P01, and the table's look-up finds
+    /// nothing until the client creates it again.
+    public func dropTable() {
+        state.withLock {
+            $0.tableExists = false
+            $0.rows.removeAll()
         }
     }
 

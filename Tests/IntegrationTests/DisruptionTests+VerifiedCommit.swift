@@ -28,6 +28,42 @@ extension DisruptionTests {
         await client.shutdown()
     }
 
+    /// A block that sets its own `search_path`, where a second marker table shadows the client's: its marker and
+    /// the check after a lost `COMMIT` still name one table, and the block runs once.
+    @Test func markerAndItsCheckNameOneTableWhateverTheSearchPath() async throws {
+        let table = IntegrationServers.unique("verified_path")
+        let schema = IntegrationServers.unique("tenant")
+        let faults = FaultInjector()
+        let seen = VerifiedRun()
+        let client = PostgresClient.testing(configuration { $0.onAttempt = seen.record }, injecting: faults)
+        try await client.execute("CREATE TABLE \(unsafeRaw: table) (key text NOT NULL, run int NOT NULL)")
+        // The client's table, in public, is created by its first verified write; the tenant's shadows it.
+        try await client.execute("INSERT INTO \(unsafeRaw: table) VALUES ('setup', 0)", options: .verifiedCommit)
+        try await client.execute("CREATE SCHEMA \(unsafeRaw: schema)")
+        try await client.execute("""
+            CREATE TABLE \(unsafeRaw: schema).resilient_postgres_commit_markers \
+            (LIKE public.resilient_postgres_commit_markers INCLUDING ALL)
+            """)
+        faults.fail("COMMIT", with: .connectionLostAfterSend)
+
+        let receipt = try await client.transaction(options: .verifiedCommit) { tx in
+            let run = seen.nextRun()
+            try await tx.execute("SET LOCAL search_path = \(unsafeRaw: schema), public")
+            try await tx.execute("INSERT INTO public.\(unsafeRaw: table) VALUES ('order-1', \(run))")
+            return "receipt-\(run)"
+        }
+
+        #expect(receipt == "receipt-1")
+        #expect(seen.runs.withLock { $0 } == 1)
+        let runs = try await client.query(
+            "SELECT run FROM \(unsafeRaw: table) WHERE key = 'order-1'", options: .readOnly
+        )
+        #expect(try runs.decode(Int32.self) == [1])
+        try await client.execute("DROP SCHEMA \(unsafeRaw: schema) CASCADE")
+        try await client.execute("DROP TABLE \(unsafeRaw: table)")
+        await client.shutdown()
+    }
+
     @Test(.enabled(if: BlackHole.isAvailable, "needs nftables rules (nft, as root)"))
     func lostCommitThatDidNotLandRunsOnceMore() async throws {
         let table = IntegrationServers.unique("verified_lost")

@@ -1,7 +1,7 @@
 import PostgresTransport
 import Synchronization
 
-/// The commit markers of one client: the table they go to, the statements that write, claim and prune them, and
+/// The commit markers of one client: the table they go to, the statements that write, check and prune them, and
 /// whether the table is known to exist.
 ///
 /// A write with ``OperationOptions/verifiedCommit`` inserts a row with a fresh random id into the table inside its
@@ -11,30 +11,32 @@ import Synchronization
 /// uncommitted; once it is done, the row is the transaction's own marker (applied) or the claim (not applied, and
 /// the transaction can no longer commit, as its insert of the id would fail). That holds on any server, so it needs
 /// no backend, transaction id or timeline to be known, and it is unaffected by a pooler between client and server.
-final class CommitMarkers: Sendable {
+package final class CommitMarkers: Sendable {
     /// The table's name, as configured.
     let table: String
-    /// How long markers are kept: far longer than any operation's budget, so that no check can outlive its marker.
+    /// How long a marker is kept after it is written: far longer than any operation's budget, so that no check can
+    /// outlive its marker. Each marker carries its own expiry, so clients with different budgets share a table.
     let retention: Duration
-    /// How often the client prunes markers past ``retention``.
+    /// How often the client prunes expired markers.
     static let pruneInterval = Duration.seconds(300)
     /// The most markers one prune deletes, so that it holds its row locks briefly.
     static let pruneBatch = 1000
 
     private struct State {
-        var tableIsReady = false
+        /// The statements, once the table was found: they name it as found, schema and all.
+        var statements: Statements?
         var nextPrune: ContinuousClock.Instant?
+        var pruneFailureReported = false
+        /// The prune running in the background, if any.
+        var prune: Task<Void, Never>?
+        var isShutDown = false
     }
 
     private let state = Mutex(State())
 
-    /// The statement of a transaction's marker, made once: every verified transaction sends it.
-    private let markerSQL: String
-
     init(table: String, operationBudget: Duration) {
         self.table = table
         self.retention = max(.seconds(3600), operationBudget * 10)
-        self.markerSQL = "INSERT INTO \(table) (id) VALUES ($1::uuid)"
     }
 
     /// Whether the configured name is one a statement may carry as it is: `name` or `schema.name`, of ASCII letters,
@@ -55,61 +57,139 @@ final class CommitMarkers: Sendable {
 
     // MARK: - Statements
 
-    /// The table's definition. Markers are written with `is_fence` false by transactions, true by the checks that
-    /// claim the id of a transaction whose `COMMIT` answer was lost.
-    var definition: String {
-        """
-        CREATE TABLE IF NOT EXISTS \(table) (id uuid PRIMARY KEY, \
-        written_at timestamptz NOT NULL DEFAULT now(), is_fence boolean NOT NULL DEFAULT false)
-        """
+    /// The table's definition, and the index its pruning reads (see ``Statements/definition(of:)``).
+    var definition: [String] { Statements.definition(of: table) }
+
+    /// The statements of a marker table, naming it as given: the schema-qualified name it was found under, so that
+    /// a `search_path` set by a block, a session initializer or a pooler's session can never send a marker and its
+    /// check to two different tables.
+    package struct Statements: Sendable, Hashable {
+        /// The table, schema-qualified.
+        package let table: String
+        /// A transaction's marker (`$1`: its id, `$2`: seconds to keep it), written just before its `COMMIT`.
+        package let marker: String
+        /// Claims `$1` unless a marker holds it (`$2`: seconds to keep the claim); waits for a transaction that
+        /// holds it uncommitted. Safe to repeat.
+        package let claim: String
+        /// Whether the row of `$1` is a claim (true) or a transaction's marker (false).
+        package let lookup: String
+        /// Gives the check's transaction an id, so that its commit is a commit record that waits for a synchronous
+        /// standby: the standby then has everything up to it, the marker found among it.
+        package static let durability = "SELECT pg_current_xact_id()"
+        /// Deletes up to ``CommitMarkers/pruneBatch`` expired markers, skipping rows another session holds.
+        package let prune: String
+
+        /// The table's name qualified with its schema, quoted where needed, or no row when it does not exist (`$1`:
+        /// the name as configured, resolved through the session's `search_path`).
+        package static let resolution = """
+            SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)
+            """
+
+        /// The definition of a table named `table` (as configured), and of the index its pruning reads. Markers are
+        /// written with `is_fence` false by transactions, true by the checks that claim the id of a transaction
+        /// whose `COMMIT` answer was lost; each with the time after which it may be deleted.
+        package static func definition(of table: String) -> [String] {
+            let name = table.split(separator: ".").last.map(String.init) ?? table
+            return [
+                """
+                CREATE TABLE IF NOT EXISTS \(table) (id uuid PRIMARY KEY, \
+                expires_at timestamptz NOT NULL, is_fence boolean NOT NULL DEFAULT false)
+                """,
+                "CREATE INDEX IF NOT EXISTS \(name)_expires_at ON \(table) (expires_at)",
+            ]
+        }
+
+        package init(table: String) {
+            let expiry = "clock_timestamp() + make_interval(secs => $2::float8)"
+            self.table = table
+            self.marker = "INSERT INTO \(table) (id, expires_at) VALUES ($1::uuid, \(expiry))"
+            self.claim = """
+                INSERT INTO \(table) (id, is_fence, expires_at) VALUES ($1::uuid, true, \(expiry)) \
+                ON CONFLICT (id) DO NOTHING
+                """
+            self.lookup = "SELECT is_fence FROM \(table) WHERE id = $1::uuid"
+            self.prune = """
+                DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) \
+                WHERE expires_at < now() LIMIT \(CommitMarkers.pruneBatch) FOR UPDATE SKIP LOCKED)
+                """
+        }
     }
 
-    /// Whether the table exists (`$1`: its name).
-    static let existence = "SELECT to_regclass($1) IS NOT NULL"
-
-    /// A transaction's marker, written just before its `COMMIT`.
-    func marker(_ id: String) -> BatchStatement {
-        BatchStatement(markerSQL, parameters: [.text(id)])
-    }
-
-    /// Claims `$1` unless a marker holds it; waits for a transaction that holds it uncommitted. Safe to repeat.
-    var fence: String {
-        "INSERT INTO \(table) (id, is_fence) VALUES ($1::uuid, true) ON CONFLICT (id) DO NOTHING"
-    }
-
-    /// Whether the row of `$1` is a claim (true) or a transaction's marker (false).
-    var lookup: String { "SELECT is_fence FROM \(table) WHERE id = $1::uuid" }
-
-    /// Deletes up to ``pruneBatch`` markers older than `$1` seconds, skipping rows another session holds.
-    var prune: String {
-        """
-        DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) \
-        WHERE written_at < now() - make_interval(secs => $1::float8) LIMIT \(Self.pruneBatch) FOR UPDATE SKIP LOCKED)
-        """
-    }
-
-    /// The retention in seconds, bound to ``prune``'s `$1`.
+    /// The retention in seconds, bound to the marker's and the claim's `$2`.
     var retentionSeconds: String { String(retention.components.seconds) }
+
+    /// A transaction's marker with id `id`.
+    func marker(_ id: String, in statements: Statements) -> BatchStatement {
+        BatchStatement(statements.marker, parameters: [.text(id), .text(retentionSeconds)])
+    }
+
+    /// The check of marker `id`, one transaction in one round trip: the claim, the look-up, and the statement that
+    /// makes its commit wait for a synchronous standby (see ``Statements/durability``).
+    func check(_ id: String, in statements: Statements) -> [BatchStatement] {
+        [
+            BatchStatement(statements.claim, parameters: [.text(id), .text(retentionSeconds)]),
+            BatchStatement(statements.lookup, parameters: [.text(id)]),
+            BatchStatement(Statements.durability, parameters: []),
+        ]
+    }
 
     // MARK: - State
 
-    /// Whether the table was found or created by this client.
-    var tableIsReady: Bool { state.withLock { $0.tableIsReady } }
+    /// The statements of the table, once it was found or created by this client.
+    var statements: Statements? { state.withLock { $0.statements } }
 
-    /// Records that the table exists; the first prune is due one interval after `now`.
-    func tableFound(at now: ContinuousClock.Instant) {
+    /// Records that the table exists, under the schema-qualified name `qualifiedName`; the first prune is due one
+    /// interval after `now`.
+    func tableFound(as qualifiedName: String, at now: ContinuousClock.Instant) -> Statements {
+        let statements = Statements(table: qualifiedName)
         state.withLock {
-            $0.tableIsReady = true
+            $0.statements = statements
             if $0.nextPrune == nil { $0.nextPrune = now.advanced(by: Self.pruneInterval) }
         }
+        return statements
+    }
+
+    /// Forgets the table, which a marker found missing (dropped, or renamed): the next verified write looks it up
+    /// again, and creates it if it may.
+    func tableLost() {
+        state.withLock { $0.statements = nil }
     }
 
     /// Whether a prune is due at `now`; if so, the next one is due an interval later, so only one caller prunes.
     func claimPrune(at now: ContinuousClock.Instant) -> Bool {
         state.withLock {
-            guard let due = $0.nextPrune, now >= due else { return false }
+            guard $0.statements != nil, let due = $0.nextPrune, now >= due else { return false }
             $0.nextPrune = now.advanced(by: Self.pruneInterval)
             return true
+        }
+    }
+
+    /// Runs `prune` in a task of its own, unless the client is shutting down; ``shutDown()`` cancels it.
+    func startPrune(_ prune: @escaping @Sendable () async -> Void) {
+        state.withLock { state in
+            guard !state.isShutDown else { return }
+            // Detached: the prune is no part of the operation that found it due, nor of its deadline.
+            state.prune = Task.detached(operation: prune)
+        }
+    }
+
+    /// Cancels the prune in progress, if any, waits for it to end, and starts no other.
+    func shutDown() async {
+        let prune = state.withLock { state in
+            state.isShutDown = true
+            return state.prune
+        }
+        prune?.cancel()
+        await prune?.value
+    }
+
+    /// Whether a failed prune is the first one: only that one is worth a warning, the table then growing until
+    /// someone with the right to delete from it prunes it.
+    func pruneFailed() -> Bool {
+        state.withLock { state in
+            defer { state.pruneFailureReported = true }
+            return !state.pruneFailureReported
         }
     }
 

@@ -15,11 +15,22 @@ extension PostgresClient {
     /// when the answer was lost after the whole batch was sent (the outcome is unknown, and the error says so), unless
     /// `options` declare it read-only or idempotent; nor after a permanent failure, a timeout or a cancellation.
     ///
+    /// With ``OperationOptions/verifiedCommit``, a commit marker ends the batch, in the same round trip, and a lost
+    /// answer is resolved before the call returns: not applied, the batch runs again; applied, the call succeeds
+    /// and returns one empty ``PostgresRows`` per statement, as the rows were lost with the answer (use a
+    /// `transaction` when they matter).
+    ///
     /// - Throws: ``PostgresError`` once retrying is no longer safe or useful.
     @discardableResult
     public func batch(_ queries: [PostgresQuery], options: OperationOptions = .write) async throws -> [PostgresRows] {
         guard !queries.isEmpty else { return [] }
         let statements = queries.map { BatchStatement($0.sql, parameters: $0.parameters) }
+        if options.verifiesCommit {
+            guard let results = try await verifiedBatch(statements, options: options) else {
+                return statements.map { _ in PostgresRows(QueryResult.make(columns: [], rows: [], commandTag: "")) }
+            }
+            return results.map(PostgresRows.init)
+        }
         let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection, deadline in
             try await connection.executeBatch(statements, resultFormat: .binary, deadline: deadline)
         }

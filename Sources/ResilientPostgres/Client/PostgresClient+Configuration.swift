@@ -33,9 +33,12 @@ extension PostgresClient {
         ///
         /// When a server restarts, every session of every instance of an app drops at once, and each pool would
         /// refill all its slots in the same instant: the sum is the connection storm that meets the server as it
-        /// comes back. The default, 2, bounds each instance's share of it while a burst of operations still gets
-        /// sessions at twice the rate of one connect at a time. At least 1 (smaller counts as 1).
-        public var maxConcurrentConnects: Int = 2
+        /// comes back. A fleet of instances sharing one small server may set 1 or 2 to bound each instance's share
+        /// of it (see <doc:RunningAFleet>). The default is no limit: an app on its own fills a cold pool in one
+        /// connect's time, where a limit of 2 would queue the tenth operation of a burst behind five connects in
+        /// turn (hundreds of milliseconds each with TLS and a token to fetch), and the fleet runs measured no
+        /// lower connect rate with a limit. At least 1 (smaller counts as 1).
+        public var maxConcurrentConnects: Int = .max
         /// The fewest idle sessions the client keeps open, ready for a burst (0: none).
         ///
         /// Kept up by the client's housekeeping from its first operation on (from the start, when it runs as a

@@ -14,7 +14,8 @@ extension PostgresClient {
     /// be named, and the verification goes ahead without this wait.
     ///
     /// A session to look with is had as any operation's is, retried within the deadline: the network that lost the
-    /// attempt may still be down for a moment.
+    /// attempt may still be down for a moment. It runs as the client's own operation, out of the app's attempt
+    /// events and metrics.
     ///
     /// - Throws: when the deadline passes first, or no session can be had: the verification must not run.
     func endLostProcess(_ process: ServerProcess, deadline: ContinuousClock.Instant) async throws {
@@ -23,18 +24,21 @@ extension PostgresClient {
         let parameters: [Parameter] = [.text(String(process.pid)), .text(String(clientPort))]
         let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int AND client_port = $2::int"
         // Ending a process, and looking for it, may be repeated: the operation is idempotent.
+        let safety = OperationOptions.idempotent.safety(isTransactionBlock: false)
         try await OperationDeadline.$current.withValue(deadline) {
-            try await withRetries(OperationOptions.idempotent.safety(isTransactionBlock: false)) { connection, deadline in
-                // On another server (after a failover), nothing the old one still commits reaches this one.
-                guard connection.host == process.host, connection.port == process.port else { return }
-                while true {
-                    let listed = try await connection.execute(
-                        sql, parameters: parameters, resultFormat: .text, deadline: deadline
-                    )
-                    if listed.rowCount == 0 { return }
-                    let pause = min(deadline, clock.now.advanced(by: Self.lostProcessPollInterval))
-                    try await clock.sleep(until: pause, tolerance: nil)
-                    if clock.now >= deadline { throw ConnectionPool.WaitTimedOut(lastConnectFailure: nil) }
+            try await InternalOperation.$isRunning.withValue(true) {
+                try await withRetries(safety) { connection, deadline in
+                    // On another server (after a failover), nothing the old one still commits reaches this one.
+                    guard connection.host == process.host, connection.port == process.port else { return }
+                    while true {
+                        let listed = try await connection.execute(
+                            sql, parameters: parameters, resultFormat: .text, deadline: deadline
+                        )
+                        if listed.rowCount == 0 { return }
+                        let pause = min(deadline, clock.now.advanced(by: Self.lostProcessPollInterval))
+                        try await clock.sleep(until: pause, tolerance: nil)
+                        if clock.now >= deadline { throw ConnectionPool.WaitTimedOut(lastConnectFailure: nil) }
+                    }
                 }
             }
         }

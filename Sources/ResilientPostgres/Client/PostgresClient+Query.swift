@@ -1,3 +1,5 @@
+import PostgresTransport
+
 extension PostgresClient {
     /// Runs one statement and returns its rows, retrying as `options` allow.
     ///
@@ -17,12 +19,16 @@ extension PostgresClient {
     ///   retried, unless `options` declare the statement idempotent.
     ///
     /// With ``OperationOptions/verifiedCommit``, the write and its commit marker run as one transaction in one
-    /// round trip, and a lost answer is resolved before the call returns: applied, the call succeeds (and returns
-    /// 0, as the count was lost with the answer: run the write in a `transaction` when the count matters); not
-    /// applied, it runs again.
+    /// round trip, and a lost answer is resolved before the call returns: applied, the call succeeds and returns
+    /// 0, as the count was lost with the answer (0 is then no sign that nothing matched: when the count matters,
+    /// as for an optimistic `UPDATE ... WHERE version = $1`, run the write in a `transaction` and return the count
+    /// from it); not applied, it runs again.
     @discardableResult
     public func execute(_ query: PostgresQuery, options: OperationOptions = .write) async throws -> Int {
-        if options.verifiesCommit { return try await verifiedExecute(query, options: options) }
+        if options.verifiesCommit {
+            let write = BatchStatement(query.sql, parameters: query.parameters)
+            return try await verifiedBatch([write], options: options)?[0].affectedRows ?? 0
+        }
         let result = try await run(query.sql, parameters: query.parameters, resultFormat: .binary, options: options)
         return result.affectedRows ?? 0
     }

@@ -86,7 +86,7 @@ extension PostgresClient {
         // The server process of the last attempt whose session was lost: it may still be running the statement.
         var lostProcess: ServerProcess?
         while true {
-            metrics.attempts.increment()
+            if !InternalOperation.isRunning { metrics.attempts.increment() }
             // The first wait for a session starts with the operation.
             let waitStart = loop.attempt == 1 ? loop.deadline.start : clock.offsetNow
             let outcome: RetryLoop.Outcome
@@ -191,7 +191,7 @@ extension PostgresClient {
             case .runAgain:
                 return false
             case .retry(let retry):
-                metrics.recordRetry(retry.errorClass)
+                if !InternalOperation.isRunning { metrics.recordRetry(retry.errorClass) }
                 report(AttemptEvent(
                     attempt: retry.attempt, outcome: .willRetry(delay: retry.delay, reconnects: retry.reconnects),
                     errorClass: retry.errorClass, sqlState: lastFailure?.sqlState, host: lastFailure?.host,
@@ -258,7 +258,9 @@ extension PostgresClient {
         return loop.verified(applied: applied, at: clock.offsetNow)
     }
 
+    /// Hands `event` to the app's `onAttempt`, unless it belongs to an operation the client runs for itself.
     private func report(_ event: @autoclosure () -> AttemptEvent) {
+        guard !InternalOperation.isRunning else { return }
         configuration.onAttempt?(event())
     }
 
@@ -281,7 +283,7 @@ extension PostgresClient {
             attempt: giveUp.attempt, outcome: .gaveUp(giveUp.reason), errorClass: giveUp.errorClass,
             sqlState: last?.sqlState, host: last?.host, port: last?.port, elapsed: giveUp.elapsed
         ))
-        metrics.recordGiveUp(giveUp.errorClass, reason: giveUp.reason)
+        if !InternalOperation.isRunning { metrics.recordGiveUp(giveUp.errorClass, reason: giveUp.reason) }
         let level: Logger.Level = giveUp.errorClass == .permanent ? .debug : .warning
         logger.log(level: level, "operation failed", metadata: [
             "postgres.class": "\(giveUp.errorClass.name)",

@@ -47,14 +47,14 @@ extension PostgresClient {
         _ body: (PostgresTransaction) async throws -> sending Result
     ) async throws -> sending Result {
         let deadline = verifiedOperationDeadline()
-        try await OperationDeadline.$current.withValue(deadline) { try await prepareCommitMarkers() }
+        let statements = try await OperationDeadline.$current.withValue(deadline) { try await prepareCommitMarkers() }
         let attempt = VerifiedAttempt<Result>()
         let completion = try await OperationDeadline.$current.withValue(deadline) {
             Disconnected(try await retrying(
                 options.safety(isTransactionBlock: true), isolation: isolation,
-                verify: { try await self.commitMarkerWasWritten(attempt.markerID) }, lendsSession: true
+                verify: { try await self.commitMarkerWasWritten(attempt.markerID, in: statements) }, lendsSession: true
             ) { connection, use, deadline in
-                let marker = commitMarkers.marker(attempt.start())
+                let marker = commitMarkers.marker(attempt.start(), in: statements)
                 // A lent session always comes with its use; the block's statements read the deadline from the task.
                 try await OperationDeadline.$current.withValue(deadline) {
                     try await runVerifiedBlock(on: connection, use: use!, marker: marker, isolation: isolation, body) {
@@ -71,30 +71,34 @@ extension PostgresClient {
         }
     }
 
-    /// Runs one write and its commit marker as one transaction in one round trip; when the answer is lost, checks
-    /// the marker. Returns the number of rows the write affected, or 0 when the check found it applied (its answer,
-    /// and so its count, was lost).
-    func verifiedExecute(_ query: PostgresQuery, options: OperationOptions) async throws -> Int {
+    /// Runs `statements` and a commit marker as one transaction in one round trip; when the answer is lost, checks
+    /// the marker. Returns the statements' results, or `nil` when the check found them applied (their answers were
+    /// lost).
+    func verifiedBatch(_ statements: [BatchStatement], options: OperationOptions) async throws -> [QueryResult]? {
         let deadline = verifiedOperationDeadline()
         let attempt = VerifiedAttempt<Int>()
-        let write = BatchStatement(query.sql, parameters: query.parameters)
         let completion = try await OperationDeadline.$current.withValue(deadline) {
-            try await prepareCommitMarkers()
+            let markers = try await prepareCommitMarkers()
             return try await retrying(
                 options.safety(isTransactionBlock: true), isolation: nil,
-                verify: { try await self.commitMarkerWasWritten(attempt.markerID) }
+                verify: { try await self.commitMarkerWasWritten(attempt.markerID, in: markers) }
             ) { connection, _, deadline in
-                let marker = commitMarkers.marker(attempt.start())
-                let results = try await connection.executeBatch(
-                    [write, marker], resultFormat: .binary, deadline: deadline
-                )
-                return results[0].affectedRows ?? 0
+                let marker = commitMarkers.marker(attempt.start(), in: markers)
+                do {
+                    let results = try await connection.executeBatch(
+                        statements + [marker], resultFormat: .binary, deadline: deadline
+                    )
+                    return Array(results.dropLast())
+                } catch let error as TransportError {
+                    if error.statementIndex == statements.count { markerFailed(error) }
+                    throw error
+                }
             }
         }
         pruneCommitMarkersIfDue()
         switch completion {
-        case .completed(let count): return count
-        case .verifiedApplied: return 0
+        case .completed(let results): return results
+        case .verifiedApplied: return nil
         }
     }
 
@@ -135,33 +139,53 @@ extension PostgresClient {
             if error.phase == .sent, error.isConnectionUsable, !connection.isReadyForReuse {
                 _ = try? await connection.execute("ROLLBACK", parameters: [], resultFormat: .text, deadline: deadline)
             }
+            if error.phase == .sent { markerFailed(error) }
             throw error
         }
     }
 
-    /// Whether the transaction that wrote marker `id` committed, read on whatever server the pool reaches now.
-    ///
-    /// Claims the id first (see ``CommitMarkers``): once the claim is in, the answer cannot change. Its queries
-    /// spend the operation's budget; any failure leaves the outcome unknown.
-    func commitMarkerWasWritten(_ id: String) async throws -> Bool {
-        _ = try await run(commitMarkers.fence, parameters: [.text(id)], resultFormat: .text, options: .idempotent)
-        let found = try await run(commitMarkers.lookup, parameters: [.text(id)], resultFormat: .text, options: .readOnly)
-        guard found.rowCount == 1, let isFence = found.string(row: 0, column: 0) else {
-            // Claimed a moment ago, so only a prune or an app could have removed it: nothing can be concluded.
-            throw PostgresError(
-                errorClass: .outcomeUnknown, reason: .outcomeUnknown, history: [], elapsed: .zero,
-                lastFailure: nil, mayHaveBeenApplied: true
-            )
-        }
-        return isFence == "f"
+    /// Takes note of a marker the server refused: a table found missing (dropped since) is looked up again, and
+    /// created if it may be, by the next verified write.
+    private func markerFailed(_ error: TransportError) {
+        guard error.sqlState == .undefinedTable else { return }
+        commitMarkers.tableLost()
+        logger.warning("the commit marker table is gone", metadata: ["postgres.table": "\(commitMarkers.table)"])
     }
 
-    /// Makes sure the marker table exists, once per client: looks it up, and creates it if missing.
+    /// Whether the transaction that wrote marker `id` committed, read on whatever server the pool reaches now.
+    ///
+    /// One transaction on one session, in one round trip: claims the id (see ``CommitMarkers``), reads the row,
+    /// and takes a transaction id, so that its commit waits for a synchronous standby to have everything up to it,
+    /// the marker it found among it. Once that commit is in, the answer cannot change, and survives a failover to
+    /// that standby. Repeated within the operation's budget when it fails (it is idempotent); a commit that
+    /// succeeded only locally (its wait for the standby cancelled) counts as failed. Runs as the client's own
+    /// operation, out of the app's attempt events and metrics.
+    func commitMarkerWasWritten(_ id: String, in statements: CommitMarkers.Statements) async throws -> Bool {
+        let check = commitMarkers.check(id, in: statements)
+        let safety = OperationOptions.idempotent.safety(isTransactionBlock: true)
+        return try await InternalOperation.$isRunning.withValue(true) {
+            try await withRetries(safety) { connection, deadline in
+                let results = try await connection.executeBatch(check, resultFormat: .text, deadline: deadline)
+                guard results[1].rowCount == 1, let isFence = results[1].string(row: 0, column: 0) else {
+                    // Claimed in this very transaction, so only a prune or an app could have removed it: nothing can
+                    // be concluded.
+                    throw PostgresError(
+                        errorClass: .outcomeUnknown, reason: .outcomeUnknown, history: [], elapsed: .zero,
+                        lastFailure: nil, mayHaveBeenApplied: true
+                    )
+                }
+                return isFence == "f"
+            }
+        }
+    }
+
+    /// Makes sure the marker table exists, once per client: looks it up, and creates it if missing; returns its
+    /// statements, which name it schema-qualified as found.
     ///
     /// - Throws: ``PostgresError`` when the table is missing and cannot be created (a role without `CREATE` on its
     ///   schema), its last failure saying so and giving the definition, or when the configured name is not valid.
-    func prepareCommitMarkers() async throws {
-        guard !commitMarkers.tableIsReady else { return }
+    func prepareCommitMarkers() async throws -> CommitMarkers.Statements {
+        if let statements = commitMarkers.statements { return statements }
         let table = commitMarkers.table
         guard commitMarkers.isValidTableName else {
             throw markerTableError(
@@ -173,14 +197,21 @@ extension PostgresClient {
                     + "and underscores)"
             )
         }
-        if try await !commitMarkerTableExists() {
+        return try await InternalOperation.$isRunning.withValue(true) {
+            if let found = try await resolveCommitMarkerTable() {
+                return commitMarkers.tableFound(as: found, at: clock.now)
+            }
             do {
-                _ = try await run(commitMarkers.definition, parameters: [], resultFormat: .text, options: .idempotent)
+                for statement in commitMarkers.definition {
+                    _ = try await run(statement, parameters: [], resultFormat: .text, options: .idempotent)
+                }
                 logger.notice("created the commit marker table", metadata: ["postgres.table": "\(table)"])
             } catch var error as PostgresError {
                 // Created at the same moment by another operation or process (two creations of one table race
                 // in the catalog): it is there now.
-                if try await commitMarkerTableExists() { return commitMarkers.tableFound(at: clock.now) }
+                if let found = try await resolveCommitMarkerTable() {
+                    return commitMarkers.tableFound(as: found, at: clock.now)
+                }
                 guard error.errorClass == .permanent, let failure = error.lastFailure else { throw error }
                 error.lastFailure = markerTableError(
                     failure,
@@ -191,43 +222,61 @@ extension PostgresClient {
                 ])
                 throw error
             }
+            guard let found = try await resolveCommitMarkerTable() else {
+                throw markerTableError(
+                    TransportError(
+                        code: .server, message: "", host: nil, port: nil, phase: .sent, isConnectionUsable: true
+                    ),
+                    "the commit marker table \(table) was created, then not found (dropped at once, or created in "
+                        + "a schema outside the search_path)"
+                )
+            }
+            return commitMarkers.tableFound(as: found, at: clock.now)
         }
-        commitMarkers.tableFound(at: clock.now)
     }
 
-    private func commitMarkerTableExists() async throws -> Bool {
-        let exists = try await run(
-            CommitMarkers.existence, parameters: [.text(commitMarkers.table)], resultFormat: .text, options: .readOnly
+    /// The marker table's schema-qualified name, or nil when it does not exist.
+    private func resolveCommitMarkerTable() async throws -> String? {
+        let found = try await run(
+            CommitMarkers.Statements.resolution, parameters: [.text(commitMarkers.table)], resultFormat: .text,
+            options: .readOnly
         )
-        return exists.string(row: 0, column: 0) == "t"
+        return found.rowCount == 1 ? found.string(row: 0, column: 0) : nil
     }
 
     private func markerTableError(_ failure: TransportError, _ message: String) -> PostgresError {
         var failure = failure
         failure.message = message
-        failure.hint = "Create it once, as a role that may: \(commitMarkers.definition)"
+        failure.hint = "Create it once, as a role that may: \(commitMarkers.definition.joined(separator: "; "))"
         return PostgresError(
             errorClass: .permanent, reason: .permanent, history: [], elapsed: .zero, lastFailure: failure,
             mayHaveBeenApplied: false
         )
     }
 
-    /// Deletes old markers in the background when a prune is due: a batch at a time, each its own short
+    /// Deletes expired markers in the background when a prune is due: a batch at a time, each its own short
     /// transaction skipping rows others hold, so that it never holds locks for long, until a batch finds fewer than
-    /// it may delete. A failure is left for the next prune.
+    /// it may delete. A failure is left for the next prune; the first is logged as a warning, since a role that may
+    /// not delete from the table lets it grow. ``shutdown()`` cancels a prune and waits for it.
     private func pruneCommitMarkersIfDue() {
-        guard commitMarkers.claimPrune(at: clock.now) else { return }
-        Task.detached { [self] in
+        guard commitMarkers.claimPrune(at: clock.now), let statements = commitMarkers.statements else { return }
+        commitMarkers.startPrune { [self] in
             do {
-                while true {
-                    let pruned = try await run(
-                        commitMarkers.prune, parameters: [.text(commitMarkers.retentionSeconds)], resultFormat: .text,
-                        options: .idempotent
-                    )
-                    if (pruned.affectedRows ?? 0) < CommitMarkers.pruneBatch { break }
+                try await InternalOperation.$isRunning.withValue(true) {
+                    while !Task.isCancelled {
+                        let pruned = try await run(
+                            statements.prune, parameters: [], resultFormat: .text, options: .idempotent
+                        )
+                        if (pruned.affectedRows ?? 0) < CommitMarkers.pruneBatch { break }
+                    }
                 }
             } catch {
-                logger.debug("pruning commit markers failed", metadata: ["postgres.error": "\(type(of: error))"])
+                guard !Task.isCancelled else { return }
+                let level: Logger.Level = commitMarkers.pruneFailed() ? .warning : .debug
+                logger.log(
+                    level: level, "pruning commit markers failed; the table grows until a prune succeeds",
+                    metadata: ["postgres.table": "\(statements.table)", "postgres.error": "\(error)"]
+                )
             }
         }
     }

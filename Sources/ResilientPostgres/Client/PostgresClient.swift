@@ -110,10 +110,11 @@ public final class PostgresClient: Sendable {
 
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
-    /// A credential fetch under way is cancelled, and waited for. Listeners stop (their iterations end) and their
-    /// sessions are closed before it returns.
+    /// A credential fetch under way, and a prune of the commit marker table, are cancelled, and waited for. Listeners
+    /// stop (their iterations end) and their sessions are closed before it returns.
     public func shutdown() async {
         await listeners.shutdown()
+        await commitMarkers.shutDown()
         await pool.shutdown()
         await credentials?.shutdown()
     }

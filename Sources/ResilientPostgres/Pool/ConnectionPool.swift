@@ -233,9 +233,15 @@ package final class ConnectionPool: Sendable {
         }
     }
 
-    /// Opens a session in the slot the machine reserved for the operation.
+    /// Opens a session in the slot the machine reserved for the operation. An operation whose deadline passed
+    /// before its turn came (its task ran late) gives the slot back without connecting: a connect with no time
+    /// left fails like an unreachable server, and would start an outage against a healthy one.
     private func connect(deadline: Instant) async -> (Machine.Step, Effects) {
         let outcome: (Machine.Step?, Effects)
+        guard clock.now < deadline else {
+            outcome = transition { machine, now in machine.connectFailed(machine.timedOut, for: .operation, now: now) }
+            return (outcome.0!, outcome.1)
+        }
         do {
             let connection = try await open(deadline: deadline)
             outcome = transition { $0.connected(connection, host: connection.host, for: .operation, now: $1) }
@@ -355,7 +361,7 @@ package final class ConnectionPool: Sendable {
             switch work.removeFirst() {
             case .close(let id, let connection):
                 await connection.close()
-                work += start(actions(adopting: adopting) { machine, _ in machine.closed(id) })
+                work += start(actions(adopting: adopting) { machine, now in machine.closed(id, now: now) })
             case .probe(let deadline):
                 work += await probe(by: deadline, adopting: adopting)
             }

@@ -7,10 +7,11 @@ extension PoolStateMachine {
     ///
     /// However many operations wait, the pool makes one connect attempt per backoff interval, so a recovering server
     /// is not met by a stampede. When it succeeds, the first waiter gets the session and the others may open
-    /// sessions in the free slots. A server that refuses sessions for want of slots (53300, too many clients) is in
-    /// an outage of its own kind, back-pressure: the prober then waits the retry policy's resource-limit backoff
-    /// (1 s growing to 30 s by default) instead of the reconnect backoff, and sessions this pool already holds go to
-    /// waiting operations as they come back, as always.
+    /// sessions in the free slots, as many at once as `maxConcurrentConnects` allows. A server that refuses
+    /// sessions for want of slots (53300, too many clients) is in an outage of its own kind, back-pressure: the
+    /// prober then waits the retry policy's resource-limit backoff (1 s growing to 30 s by default) instead of the
+    /// reconnect backoff, and sessions this pool already holds go to waiting operations as they come back, as
+    /// always.
     package struct Outage {
         package enum Prober: Equatable {
             /// Waits for the operations' timer.

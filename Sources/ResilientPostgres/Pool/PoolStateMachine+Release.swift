@@ -49,11 +49,11 @@ extension PoolStateMachine {
     }
 
     /// A session was closed: its slot frees.
-    package mutating func closed(_ id: SessionID) -> [Action] {
+    package mutating func closed(_ id: SessionID, now: Instant) -> [Action] {
         precondition(sessions[id]?.state == .closing, "only a session being closed is closed")
         sessions.remove(id)
         var actions: [Action] = []
-        slotFreed(&actions)
+        slotFreed(now: now, &actions)
         updateOperationsTimer(&actions)
         return actions
     }
@@ -85,17 +85,26 @@ extension PoolStateMachine {
     /// A slot freed: the first waiter opens a session in it. During an outage only the prober opens sessions, and
     /// while as many connects as the pool allows at once are under way the waiter waits for one of them to end, so
     /// the slot just becomes free.
-    mutating func slotFreed(_ actions: inout [Action]) {
+    mutating func slotFreed(now: Instant, _ actions: inout [Action]) {
         openCount -= 1
-        handOutFreeSlots(&actions)
+        handOutFreeSlots(now: now, &actions)
     }
 
     /// Lets waiters open sessions in the free slots, as many at once as the pool allows (after an outage ends, a
     /// connect ended or a slot freed). Nothing during an outage, when only the prober connects.
-    mutating func handOutFreeSlots(_ actions: inout [Action]) {
-        while !waiters.isEmpty, mayConnect {
+    ///
+    /// A waiter whose deadline passed is failed here rather than given a slot: the operations' timer that fails it
+    /// may run late on a loaded machine, and a connect begun past its deadline fails at once, as if the server
+    /// were unreachable, which would start an outage against a healthy server.
+    mutating func handOutFreeSlots(now: Instant, _ actions: inout [Action]) {
+        while let waiter = waiters.first, mayConnect {
+            waiters.removeFirst()
+            guard now < waiter.deadline else {
+                actions.append(.resume(waiter.id, .fail(timedOut)))
+                continue
+            }
             reserveSlot()
-            actions.append(.resume(waiters.removeFirst().id, .connect))
+            actions.append(.resume(waiter.id, .connect))
         }
     }
 }

@@ -59,6 +59,29 @@ struct PoolConnectLimitTests {
         #expect(try pool.connected("c2", at: 3) == ("lease c2", ["resume \(w1): connect", "cancel operations timer"]))
     }
 
+    @Test func aWaiterPastItsDeadlineIsFailedNotHandedAConnect() throws {
+        let pool = Subject(maxConnections: 4, maxConcurrentConnects: 1)
+        #expect(pool.request(deadline: 60, at: 0) == ("connect", []))
+        let (w1, _) = try pool.wait(deadline: 5, at: 0)
+        // The connect under way ends after w1's deadline, before the operations' timer went off.
+        let (step, actions) = try pool.connected("c1", at: 6)
+        #expect(step == "lease c1")
+        #expect(!actions.contains("resume \(w1): connect"))
+        #expect(actions.contains { $0.hasPrefix("resume \(w1): fail") })
+        #expect(pool.counts == .init(open: 1, idle: 0, waiting: 0))
+    }
+
+    @Test func aSlotFreedAfterAWaitersDeadlineGoesToTheNextWaiterInTime() throws {
+        let pool = Subject(maxConnections: 1, maxConcurrentConnects: 1)
+        let c1 = try pool.open("c1", at: 0)
+        let (w1, _) = try pool.wait(deadline: 5, at: 0)
+        let (w2, _) = try pool.wait(deadline: 60, at: 0)
+        #expect(pool.release(c1, reusable: false, at: 6) == ["close c1"])
+        let actions = pool.closed(c1, at: 6)
+        #expect(actions.contains { $0.hasPrefix("resume \(w1): fail") })
+        #expect(actions.contains("resume \(w2): connect"))
+    }
+
     @Test func minimumIdleSessionsOpenWithinTheLimit() throws {
         let pool = Subject(maxConnections: 4, minimumIdle: 3, maxConcurrentConnects: 1)
         #expect(pool.machine.reserveMinimumIdleSlot(now: at(0)) != nil)

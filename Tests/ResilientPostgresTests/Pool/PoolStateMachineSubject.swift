@@ -126,8 +126,9 @@ final class Subject {
         told(machine.checkFailed(lease.id, cancelled: cancelled, deadline: at(deadline), now: at(now)))
     }
 
-    func closed(_ lease: Machine.Lease) -> [String] {
-        told(machine.closed(lease.id))
+    /// The session closed, by default at the origin (before any waiter's deadline).
+    func closed(_ lease: Machine.Lease, at now: Double = 0) -> [String] {
+        told(machine.closed(lease.id, now: at(now)))
     }
 
     func cancel(_ waiter: Machine.WaiterID) -> [String] {

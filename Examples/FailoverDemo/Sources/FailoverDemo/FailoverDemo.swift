@@ -72,7 +72,8 @@ struct FailoverDemo {
         let counts = try await rowCounts(standbyAdmin)
         await standbyAdmin.shutdown()
         return report(
-            entries, counts: counts, resolved: timeline.resolved, acceptsWrites: acceptsWrites, timeline: timeline
+            entries, counts: counts, resolved: timeline.resolved, verified: !settings.plain,
+            acceptsWrites: acceptsWrites, timeline: timeline
         )
     }
 
@@ -104,9 +105,12 @@ struct FailoverDemo {
         try await admin.execute("""
             CREATE TABLE resilient_postgres_commit_markers (
                 id uuid PRIMARY KEY,
-                written_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
                 is_fence boolean NOT NULL DEFAULT false)
             """)
+        try await admin.execute(
+            "CREATE INDEX resilient_postgres_commit_markers_expires_at ON resilient_postgres_commit_markers (expires_at)"
+        )
         try await admin.execute(
             "GRANT SELECT, INSERT, UPDATE, DELETE ON resilient_postgres_commit_markers TO \(unsafeRaw: settings.user)"
         )
@@ -154,11 +158,13 @@ struct FailoverDemo {
         return Dictionary(uniqueKeysWithValues: try rows.decode((String, Int).self))
     }
 
-    /// Prints the verdict and the summary line; true when nothing was lost or duplicated.
+    /// Prints the verdict and the summary line; true when nothing was lost or duplicated, and, with verified
+    /// commits, nothing was left unknown.
     static func report(
         _ entries: Ledger.Entries,
         counts: [String: Int],
         resolved: Int,
+        verified: Bool,
         acceptsWrites: ContinuousClock.Instant,
         timeline: Timeline
     ) -> Bool {
@@ -182,7 +188,8 @@ struct FailoverDemo {
             acknowledged=\(acknowledged.count) present=\(present) lost=\(lost) duplicated=\(duplicated) \
             unknown=\(entries.unknown.count) resolved=\(resolved) recovery_ms=\(recovery.map(String.init) ?? "none")
             """)
-        return lost == 0 && duplicated == 0 && phantoms == 0 && recovery != nil
+        let unresolved = verified ? entries.unknown.count : 0
+        return lost == 0 && duplicated == 0 && phantoms == 0 && unresolved == 0 && recovery != nil
     }
 }
 

@@ -25,7 +25,7 @@ struct Bank {
         do {
             let formation = try Formation(environment)
             // The kinds of failover take turns across the runs.
-            let kinds = Formation.FailoverKind.allCases
+            let kinds = environment.failoverKinds
             var failoversSoFar = 0
             var passed = true
             for isolation in Transfer.Isolation.allCases {

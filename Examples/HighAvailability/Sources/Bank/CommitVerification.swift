@@ -1,10 +1,11 @@
 import ResilientPostgres
 
-/// Whether a transfer whose `COMMIT` answer was lost is looked up before the client decides, the one place that
+/// Whether a transfer whose `COMMIT` answer was lost is settled by the client before it decides, the one place that
 /// choice is made.
 ///
-/// Verified, the client asks whether the transfer's log entry exists: a transfer found there is acknowledged, one
-/// not found is run again. Unverified, such a transfer is reported as an unknown outcome.
+/// Verified, the transfer runs with the client's built-in commit verification (``OperationOptions/verifiedCommit``):
+/// a commit marker goes with its `COMMIT`, and a lost answer is resolved on the current primary, the transfer
+/// acknowledged if it applied and run again if not. Unverified, such a transfer is reported as an unknown outcome.
 enum CommitVerification: String, CaseIterable, Sendable {
     case verified
     case unverified
@@ -15,11 +16,9 @@ enum CommitVerification: String, CaseIterable, Sendable {
         case .unverified:
             try await client.transaction { try await transfer.run(in: $0, isolation: isolation) }
         case .verified:
-            _ = try await client.transaction(verifyingWith: { client in
-                try await client.query(
-                    "SELECT 1 FROM bank_transfers WHERE id = \(transfer.id)", options: .readOnly
-                ).decode(Int.self).isEmpty == false
-            }) { try await transfer.run(in: $0, isolation: isolation) }
+            try await client.transaction(options: .verifiedCommit) {
+                try await transfer.run(in: $0, isolation: isolation)
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ struct HADemo {
         }
 
         var failovers: [Formation.Failover] = []
-        for kind in Array(repeating: Formation.FailoverKind.allCases, count: rounds).joined() {
+        for kind in Array(repeating: environment.failoverKinds, count: rounds).joined() {
             try await Task.sleep(for: .seconds(2))
             timeline.log("failing the primary over: \(kind.rawValue)")
             let failover = try await formation.failOver(kind)

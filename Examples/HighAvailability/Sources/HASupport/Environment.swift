@@ -8,6 +8,8 @@ public struct FormationEnvironment: Sendable {
     public var script: String
     public var user: String
     public var password: String
+    /// The kinds of failover this process can cause: a partition needs nft and root, which the script checked.
+    public var failoverKinds: [Formation.FailoverKind]
 
     /// Reads `POSTGRES_HA_*`; nil (after saying what is missing) when the script did not set them.
     public static func fromProcess() -> FormationEnvironment? {
@@ -18,9 +20,16 @@ public struct FormationEnvironment: Sendable {
             FileHandle.standardError.write(Data("run me through scripts/ha-cluster.sh run\n".utf8))
             return nil
         }
+        var kinds = Formation.FailoverKind.allCases
+        if environment["POSTGRES_HA_CAN_PARTITION"] != "1" {
+            kinds.removeAll { $0 == .partition }
+            FileHandle.standardError.write(Data("no partitions: black-holing a port needs nft and root\n".utf8))
+        }
         return FormationEnvironment(
             uri: uri, monitorPort: monitorPort, script: script,
-            user: environment["POSTGRES_APP_USER"] ?? "app", password: environment["POSTGRES_APP_PASSWORD"] ?? "app-secret"
+            user: environment["POSTGRES_APP_USER"] ?? "app",
+            password: environment["POSTGRES_APP_PASSWORD"] ?? "app-secret",
+            failoverKinds: kinds
         )
     }
 

@@ -47,19 +47,40 @@ public final class Formation: Sendable {
     }
 
     /// Causes a failover of `kind` and returns once the monitor reports another node as accepting writes (polled
-    /// every 10 ms, so `reported` is within that of the engine's own report).
-    public func failOver(_ kind: FailoverKind) async throws -> Failover {
+    /// every 10 ms, so `reported` is within that of the engine's own report). Throws as soon as the script fails,
+    /// and after `limit` if no new primary was reported by then, so that a formation that never fails over ends
+    /// the run instead of stalling it.
+    public func failOver(_ kind: FailoverKind, limit: Duration = .seconds(150)) async throws -> Failover {
         guard let old = try await writableNode() else { throw NoPrimary() }
         let caused = ContinuousClock.now
-        async let failed: Void = script.run("fail", kind.rawValue)
-        while true {
-            if let node = try await writableNode(), node != old {
-                let reported = ContinuousClock.now
-                try await failed
-                return Failover(kind: kind, oldPrimary: old, newPrimary: node, caused: caused, reported: reported)
+        let (node, reported) = try await withThrowingTaskGroup(of: (String, ContinuousClock.Instant)?.self) { group in
+            group.addTask {
+                try await self.script.run("fail", kind.rawValue)
+                return nil
             }
-            try await Task.sleep(for: .milliseconds(10))
+            group.addTask {
+                while true {
+                    if let node = try await self.writableNode(), node != old { return (node, ContinuousClock.now) }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw NoNewPrimary(kind: kind, limit: limit)
+            }
+            var reported: (String, ContinuousClock.Instant)?
+            var scriptEnded = false
+            // Both the monitor's report and the script's end are needed; the first error ends the wait.
+            while let result = try await group.next() {
+                if let result { reported = result } else { scriptEnded = true }
+                if scriptEnded, let reported {
+                    group.cancelAll()
+                    return reported
+                }
+            }
+            throw NoNewPrimary(kind: kind, limit: limit)
         }
+        return Failover(kind: kind, oldPrimary: old, newPrimary: node, caused: caused, reported: reported)
     }
 
     /// Brings the old primary back (restarts its keeper, opens its port) and waits until it is a secondary.
@@ -69,6 +90,12 @@ public final class Formation: Sendable {
 
     public func shutdown() async {
         await monitor.shutdown()
+    }
+
+    struct NoNewPrimary: Error, CustomStringConvertible {
+        var kind: FailoverKind
+        var limit: Duration
+        var description: String { "no new primary within \(limit) of a \(kind.rawValue)" }
     }
 
     struct NoPrimary: Error, CustomStringConvertible {

@@ -16,19 +16,27 @@ public struct Script: Sendable {
         }
     }
 
-    /// Runs the script with `arguments`; its standard output is dropped, its standard error shown.
+    /// Runs the script with `arguments`; its standard output is dropped, its standard error shown. Cancelling the
+    /// task terminates the script.
     public func run(_ arguments: String...) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
-        let (reason, status) = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: ($0.terminationReason, $0.terminationStatus)) }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
+        // Cancelled, the script is sent SIGTERM, and the wait goes on until it has ended.
+        let (reason, status) = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                process.terminationHandler = {
+                    continuation.resume(returning: ($0.terminationReason, $0.terminationStatus))
+                }
+                do {
+                    try process.run()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
             }
+        } onCancel: {
+            if process.isRunning { process.terminate() }
         }
         guard reason == .exit, status == 0 else {
             throw Failed(arguments: arguments, status: status, killed: reason == .uncaughtSignal)

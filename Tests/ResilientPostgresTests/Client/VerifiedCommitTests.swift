@@ -7,8 +7,6 @@ import TestSupport
 @Suite("Verified commits", .capturingLogs)
 struct VerifiedCommitTests {
     static let markerTable = "resilient_postgres_commit_markers"
-    static let marker = StatementMatcher.prefix("INSERT INTO \(markerTable) (id) VALUES")
-    static let claim = StatementMatcher.prefix("INSERT INTO \(markerTable) (id, is_fence)")
 
     static func database() -> (ScriptedDatabase, ScriptedCommitMarkers) {
         let database = ScriptedDatabase()
@@ -28,7 +26,7 @@ struct VerifiedCommitTests {
     static func pay(_ runs: Counter) -> (PostgresTransaction) async throws -> sending String {
         { tx in
             let run = runs.increment()
-            try await tx.execute(insertPayment("order-1", cents: 500))
+            try await tx.execute(Self.insertPayment("order-1", cents: 500))
             try await tx.execute("UPDATE accounts SET balance = balance - \(500) WHERE id = \(1)")
             return "receipt-\(run)"
         }
@@ -42,10 +40,10 @@ struct VerifiedCommitTests {
 
         #expect(receipt == "receipt-1")
         #expect(markers.committedMarkers.count == 1)
-        // The marker is the block's last statement, right before its COMMIT.
-        let log = database.sqlLog.filter { !$0.hasPrefix("SELECT to_regclass") }
-        #expect(log.suffix(2).map { String($0.prefix(40)) } == [
-            "INSERT INTO resilient_postgres_commit_ma", "COMMIT",
+        // The marker is the block's last statement, right before its COMMIT, into the table as found, schema and all.
+        let log = database.statements.map(\.sql)
+        #expect(log.suffix(2).map { String($0.prefix(47)) } == [
+            "INSERT INTO public.resilient_postgres_commit_ma", "COMMIT",
         ])
         #expect(markers.claims == 0)
         await client.shutdown()
@@ -63,8 +61,8 @@ struct VerifiedCommitTests {
         #expect(receipt == "receipt-1")
         #expect(runs.count == 1)
         #expect(markers.claims == 1)
-        #expect(events.outcomes.last == .verifiedApplied)
-        #expect(!events.outcomes.contains(.verifiedNotApplied))
+        // The client's own statements (the table's look-up, the check) are no attempts of the app's.
+        #expect(events.outcomes == [.verifiedApplied])
         await client.shutdown()
     }
 
@@ -81,12 +79,11 @@ struct VerifiedCommitTests {
         #expect(runs.count == 2)
         // One transaction committed; the first attempt's id is held by the claim, so it can never commit.
         #expect(markers.committedMarkers.count == 1)
-        let ids = try database.statements(matching: Self.marker).map { try $0.parameter(0, as: String.self) }
+        let ids = try database.statements(matching: markers.marker).map { try $0.parameter(0, as: String.self) }
         #expect(ids.count == 2 && ids[0] != ids[1])
         #expect(ids.allSatisfy(Self.isUUID))
-        #expect(try database.statements(matching: Self.claim).map { try $0.parameter(0, as: String.self) } == [ids[0]])
-        #expect(events.outcomes.contains(.verifiedNotApplied))
-        #expect(events.outcomes.last == .succeeded)
+        #expect(try database.statements(matching: markers.claim).map { try $0.parameter(0, as: String.self) } == [ids[0]])
+        #expect(events.outcomes == [.verifiedNotApplied, .succeeded])
         await client.shutdown()
     }
 
@@ -121,8 +118,8 @@ struct VerifiedCommitTests {
         #expect(receipt == "receipt-2")
         #expect(runs.count == 2)
         // The check and the second run happened on the new primary, which has the second run's marker only.
-        #expect(database.statements(matching: Self.claim).map(\.host) == ["standby.test"])
-        #expect(database.statements(matching: Self.marker).map(\.host) == ["db.test", "standby.test"])
+        #expect(database.statements(matching: markers.claim).map(\.host) == ["standby.test"])
+        #expect(database.statements(matching: markers.marker).map(\.host) == ["db.test", "standby.test"])
         #expect(markers.committedMarkers.count == 1)
         await client.shutdown()
     }
@@ -147,9 +144,12 @@ struct VerifiedCommitTests {
 
         _ = try await client.transaction(options: .verifiedCommit, Self.pay(Counter()))
 
-        let marker = try #require(database.statements(matching: Self.marker).first)
-        let claim = try #require(database.statements(matching: Self.claim).first)
+        let marker = try #require(database.statements(matching: markers.marker).first)
+        let claim = try #require(database.statements(matching: markers.claim).first)
         #expect(claim.connection != marker.connection)
+        // The claim and the look-up are one transaction on one session.
+        let lookUp = try #require(database.statements.first { $0.sql.hasPrefix("SELECT is_fence") })
+        #expect(lookUp.connection == claim.connection)
         #expect(markers.committedMarkers.count == 1)
         await client.shutdown()
     }
@@ -157,7 +157,7 @@ struct VerifiedCommitTests {
     @Test func checkThatOutlastsTheBudgetLeavesTheOutcomeUnknown() async throws {
         let (database, markers) = Self.database()
         markers.loseNextCommit(.applied)
-        database.fail(Self.claim, with: .hang, times: 10)
+        database.fail(markers.claim, with: .hang, times: 10)
         let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(5) }
         let runs = Counter()
 
@@ -175,8 +175,8 @@ struct VerifiedCommitTests {
     }
 
     @Test func firstUseOfTheMarkerTableSpendsTheOperationsBudget() async throws {
-        let (database, _) = Self.database()
-        database.fail(.prefix("SELECT to_regclass"), with: .slow(.seconds(8)))
+        let (database, markers) = Self.database()
+        database.fail(markers.lookUpTable, with: .slow(.seconds(8)))
         database.fail("BEGIN", with: .hang)
         let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(10) }
 
@@ -213,14 +213,27 @@ struct VerifiedCommitTests {
         let (database, markers) = Self.database()
         let client = PostgresClient.testing(database)
 
-        let count = try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        let count = try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
 
         #expect(count == 1)
         #expect(markers.committedMarkers.count == 1)
-        let log = database.sqlLog.filter { !$0.hasPrefix("SELECT to_regclass") }
+        let log = database.statements.map(\.sql).filter { !$0.hasPrefix("SELECT format") }
         #expect(log.map { String($0.prefix(20)) } == [
-            "BEGIN", "INSERT INTO payments", "INSERT INTO resilien", "COMMIT",
+            "BEGIN", "INSERT INTO payments", "INSERT INTO public.r", "COMMIT",
         ])
+        await client.shutdown()
+    }
+
+    @Test func eachMarkerCarriesItsOwnExpiry() async throws {
+        // Clients with different budgets share the table: each keeps its markers as long as its own checks need.
+        let (database, markers) = Self.database()
+        let client = PostgresClient.testing(database) { $0.retryPolicy.budget = .seconds(7200) }
+
+        try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
+
+        let marker = try #require(database.statements(matching: markers.marker).first)
+        #expect(marker.sql.contains("clock_timestamp()"))
+        #expect(try marker.parameter(1, as: String.self) == "72000")
         await client.shutdown()
     }
 
@@ -230,7 +243,7 @@ struct VerifiedCommitTests {
         let events = EventLog()
         let client = PostgresClient.testing(database) { $0.onAttempt = events.record }
 
-        let count = try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        let count = try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
 
         // The count went with the lost answer.
         #expect(count == 0)
@@ -244,7 +257,7 @@ struct VerifiedCommitTests {
         markers.loseNextCommit(.notApplied)
         let client = PostgresClient.testing(database)
 
-        let count = try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        let count = try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
 
         #expect(count == 1)
         #expect(database.statements(matching: "INSERT INTO payments").count == 2)
@@ -253,28 +266,64 @@ struct VerifiedCommitTests {
     }
 
     @Test func markerTableIsCreatedOnFirstUseOnly() async throws {
-        let (database, _) = Self.database()
-        database.answer(.prefix("SELECT to_regclass"), with: .textRows([("exists", .bool)], [["f"]]))
+        let (database, markers) = Self.database()
+        markers.dropTable()
         let client = PostgresClient.testing(database)
 
-        try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
-        try await client.execute(insertPayment("order-2", cents: 500), options: .verifiedCommit)
+        try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        try await client.execute(Self.insertPayment("order-2", cents: 500), options: .verifiedCommit)
 
-        #expect(database.statements(matching: "SELECT to_regclass").count == 1)
-        #expect(database.statements(matching: .prefix("CREATE TABLE IF NOT EXISTS \(Self.markerTable)")).count == 1)
+        // Looked up, created with its index, looked up again for its schema.
+        #expect(database.statements(matching: markers.lookUpTable).count == 2)
+        #expect(database.statements(matching: markers.createTable).count == 1)
+        #expect(database.statements(matching: .prefix("CREATE INDEX IF NOT EXISTS")).count == 1)
+        await client.shutdown()
+    }
+
+    @Test func droppedMarkerTableIsCreatedAgainByTheNextWrite() async throws {
+        let (database, markers) = Self.database()
+        let client = PostgresClient.testing(database)
+        try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
+
+        markers.dropTable()
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.execute(Self.insertPayment("order-2", cents: 500), options: .verifiedCommit)
+        }
+        #expect(error?.lastFailure?.sqlState == .undefinedTable)
+        #expect(error?.mayHaveBeenApplied == false)
+        try await client.execute(Self.insertPayment("order-3", cents: 500), options: .verifiedCommit)
+
+        #expect(database.statements(matching: markers.createTable).count == 1)
+        #expect(markers.committedMarkers.count == 1)
+        await client.shutdown()
+    }
+
+    @Test func blockThatWentOnAfterAnErrorIsRolledBackNotBlamedOnItsMarker() async throws {
+        let (database, markers) = Self.database()
+        database.fail("INSERT INTO payments", with: .sqlState("23505", message: "duplicate key value"))
+        let client = PostgresClient.testing(database)
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.transaction(options: .verifiedCommit) { tx in
+                // The app catches the error and goes on: the block has failed, and its COMMIT rolls back.
+                _ = try? await tx.execute(Self.insertPayment("order-1", cents: 500))
+                return 1
+            }
+        }
+        #expect(error?.lastFailure?.code == .commitRolledBack)
+        #expect(error?.mayHaveBeenApplied == false)
+        #expect(markers.committedMarkers.isEmpty)
         await client.shutdown()
     }
 
     @Test func missingTableThatCannotBeCreatedFailsClearly() async throws {
-        let (database, _) = Self.database()
-        database.answer(.prefix("SELECT to_regclass"), with: .textRows([("exists", .bool)], [["f"]]))
-        database.fail(
-            "CREATE TABLE IF NOT EXISTS", with: .sqlState("42501", message: "permission denied for schema public")
-        )
+        let (database, markers) = Self.database()
+        markers.dropTable()
+        database.fail(markers.createTable, with: .sqlState("42501", message: "permission denied for schema public"))
         let client = PostgresClient.testing(database)
 
         let error = await #expect(throws: PostgresError.self) {
-            try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+            try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
         }
         #expect(error?.errorClass == .permanent)
         #expect(error?.mayHaveBeenApplied == false)
@@ -285,34 +334,35 @@ struct VerifiedCommitTests {
     }
 
     @Test func oldMarkersArePrunedInTheBackground() async throws {
-        let (database, _) = Self.database()
+        let (database, markers) = Self.database()
         let client = PostgresClient.testing(database)
 
-        try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
         #expect(database.statements(matching: "DELETE FROM").isEmpty)
         database.clock.advance(by: .seconds(301))
-        try await client.execute(insertPayment("order-2", cents: 500), options: .verifiedCommit)
+        try await client.execute(Self.insertPayment("order-2", cents: 500), options: .verifiedCommit)
 
         // The prune follows the write's last statement, on a task of its own.
         let writes = database.statements.filter { !$0.sql.hasPrefix("DELETE") }.count
         let prune = try await database.waitForStatements(count: writes + 1).first { $0.sql.hasPrefix("DELETE") }
-        #expect(prune?.sql.hasPrefix("DELETE FROM \(Self.markerTable)") == true)
+        #expect(prune.map { markers.prune.matches($0) } == true)
+        #expect(prune?.sql.contains("WHERE expires_at < now()") == true)
         #expect(prune?.sql.contains("SKIP LOCKED") == true)
         await client.shutdown()
     }
 
     @Test func pruningGoesOnInBatchesUntilItCatchesUp() async throws {
-        let (database, _) = Self.database()
+        let (database, markers) = Self.database()
         let batches = Counter()
         // Two full batches, then the rest.
-        database.answer(.prefix("DELETE FROM \(Self.markerTable)")) { _ in
+        database.answer(markers.prune) { _ in
             batches.increment() <= 2 ? .deleted(1000) : .deleted(7)
         }
         let client = PostgresClient.testing(database)
 
-        try await client.execute(insertPayment("order-1", cents: 500), options: .verifiedCommit)
+        try await client.execute(Self.insertPayment("order-1", cents: 500), options: .verifiedCommit)
         database.clock.advance(by: .seconds(301))
-        try await client.execute(insertPayment("order-2", cents: 500), options: .verifiedCommit)
+        try await client.execute(Self.insertPayment("order-2", cents: 500), options: .verifiedCommit)
 
         let writes = database.statements.filter { !$0.sql.hasPrefix("DELETE") }.count
         let statements = try await database.waitForStatements(count: writes + 3)
