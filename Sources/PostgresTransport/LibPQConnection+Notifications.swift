@@ -49,6 +49,11 @@ extension LibPQConnection {
             // "PQconsumeInput normally returns 1 indicating 'no error', but returns 0 if there was some kind of
             // trouble": here, a lost connection. It never blocks; what it read is parsed, notifications included.
             if PQconsumeInput(connection) == 0 || PQstatus(connection) != CONNECTION_OK {
+                // What was read before the loss is parsed first: notifications sent before the server closed the
+                // session are handed over, and the loss is thrown by the next call; the FATAL that explains it
+                // reaches the notice receiver as it is parsed, and is kept for that call.
+                let received = Self.takeNotifications(connection)
+                if !received.isEmpty { return received }
                 var error = TransportError.fromConnectionMessage(
                     connection, code: .connectionLost, phase: .notSent, endpoint: endpoint, isConnectionUsable: false
                 )
