@@ -128,6 +128,7 @@ extension LibPQConnection {
         do {
             try await whileCancellable {
                 var waits = false
+                var inputFailed = false
                 while true {
                     var buffer: UnsafeMutablePointer<CChar>?
                     // Asynchronous: 0 means no complete data row has arrived yet.
@@ -149,13 +150,23 @@ extension LibPQConnection {
                         return
                     }
                     if !chunk.isEmpty { return }
+                    if inputFailed {
+                        // The connection failed and no data row is left: PQgetCopyData would answer 0 (no row yet)
+                        // for ever, and the closed socket wake every wait. The results say how it ended ("if the
+                        // server connection has been lost ... return a PGRES_FATAL_ERROR result").
+                        let ending = try await readEnding(
+                            connection, registration: stream.registration, deadline: deadline
+                        )
+                        streaming?.ending = ending
+                        return
+                    }
                     if waits {
                         try await waitForSocket(
                             .readable, registration: stream.registration, phase: .sent, deadline: deadline
                         )
                     }
                     waits = true
-                    _ = PQconsumeInput(connection)
+                    inputFailed = PQconsumeInput(connection) == 0
                 }
             }
         } catch {

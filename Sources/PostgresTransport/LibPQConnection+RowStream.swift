@@ -25,7 +25,9 @@ extension LibPQConnection {
     /// Rows read before a failure are handed over first; the failure is thrown by the next call. Cancelling the
     /// task sends the server a cancel request; the call then throws ``TransportError/Code/cancelled``.
     ///
-    /// - Parameter deadline: When reached while waiting, a cancel request is sent.
+    /// - Parameters:
+    ///   - maximumCount: The most rows to hand over at once.
+    ///   - deadline: When reached while waiting, a cancel request is sent.
     /// - Throws: ``TransportError``; the statement is over when this throws.
     public func nextRows(
         maximumCount: Int = 256,

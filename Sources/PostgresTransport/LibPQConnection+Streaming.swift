@@ -206,7 +206,9 @@ extension LibPQConnection {
             if count < 0 { return }
             if count == 0 {
                 try await waitForSocket(.readable, registration: registration, phase: .sent, deadline: deadline)
-                _ = PQconsumeInput(connection)
+                // A failed connection would answer 0 for ever, its closed socket waking every wait: its results
+                // say the rest.
+                if PQconsumeInput(connection) == 0 { return }
             }
         }
     }

@@ -13,11 +13,19 @@ extension QueryResult {
         private var cells: [CopiedValues.Cell] = []
         private(set) var rowCount = 0
 
+        /// The bytes of values a batch has room for before it grows.
+        static let initialByteCapacity = 32 * 1024
+        /// The rows a batch has room for before its cells grow.
+        static let initialRowCapacity = 256
+
         /// Copies the values of `raw`, a result of rows, and clears it.
         mutating func append(taking raw: OpaquePointer) {
             defer { PQclear(raw) }
             let rows = PQntuples(raw), columnCount = PQnfields(raw)
             if columns.isEmpty {
+                // Room for a typical batch up front, rather than copies as the arrays grow.
+                bytes.reserveCapacity(Self.initialByteCapacity)
+                cells.reserveCapacity(Self.initialRowCapacity * Int(columnCount))
                 columns = (0..<columnCount).map { column in
                     Column(
                         name: String(cString: PQfname(raw, column)),

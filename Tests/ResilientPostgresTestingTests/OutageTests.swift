@@ -86,7 +86,10 @@ struct OutageTests {
         #expect(error?.elapsed == .seconds(60))
         #expect(error?.lastFailure?.message == "Connection refused")
         #expect(error?.attempts == 1)
-        #expect(database.connects.count > 100)
+        // The prober kept reconnecting through the whole budget (its pace, at most half a second apart, is the
+        // pool's tests' to check: how many connects a run shows depends on how the machine scheduled it).
+        #expect(database.connects.count > 10)
+        #expect((database.connects.last?.time ?? .zero) >= .seconds(59))
         // The refused attempt would have been retried; the operation then gave up waiting for the database.
         #expect(events.all.map(\.outcome.isRetry) == [true, false])
         #expect(events.outcomes.last == .gaveUp(.budgetExhausted))

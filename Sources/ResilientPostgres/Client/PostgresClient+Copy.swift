@@ -58,7 +58,7 @@ extension PostgresClient {
     /// `chunks`, which can then be read only once: a failure after that is not retried. A failure before the end of
     /// the data applies nothing; a session lost after it leaves the outcome unknown
     /// (``PostgresError/mayHaveBeenApplied``). To have a COPY run again whole after such failures, run it inside
-    /// ``transaction(options:isolation:_:)`` with ``PostgresTransaction/copyIn(_:from:)``, building the chunks
+    /// ``transaction(options:isolation:_:)`` with ``PostgresTransaction/copyIn(_:from:isolation:)``, building the chunks
     /// inside the block. `chunks` is read in the caller's isolation.
     ///
     /// - Throws: ``PostgresError``; or what `chunks` throws, after failing the COPY on the server.

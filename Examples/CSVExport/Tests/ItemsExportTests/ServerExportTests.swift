@@ -23,13 +23,16 @@ struct ServerExportTests {
                 "options": "-c search_path=\(schema)",
             ]
         )))
-        let count = 50_000
+        // Rows enough (about 23 MB) that the server is still sending when its process ends: rows that all fit in
+        // the sockets' buffers would let the statement end first, and the stream with it, uninterrupted.
+        let count = 200_000
+        let padding = String(repeating: "x", count: 100)
         do {
             // A schema name cannot be a bound parameter; this one is made above, from digits.
             try await client.execute("CREATE SCHEMA \(unsafeRaw: schema)")
             try await client.execute("CREATE TABLE items (id int8 PRIMARY KEY, name text NOT NULL)")
             try await client.execute(
-                "INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, \(count)) AS i"
+                "INSERT INTO items SELECT i, 'item ' || i || ' ' || repeat('x', 100) FROM generate_series(1, \(count)) AS i"
             )
 
             var lines = 0
@@ -47,7 +50,7 @@ struct ServerExportTests {
                         """)
                 }
             }
-            #expect(csv == "id,name\n" + (1...count).map { "\($0),item \($0)\n" }.joined())
+            #expect(csv == "id,name\n" + (1...count).map { "\($0),item \($0) \(padding)\n" }.joined())
             #expect(summary.rows == count)
             #expect(summary.interruptions.count == 1)
             #expect((summary.interruptions.first?.rowsDelivered ?? 0) >= 1_000)
