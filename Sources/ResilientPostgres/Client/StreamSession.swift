@@ -39,11 +39,4 @@ final class StreamSession: Sendable {
         guard let lease = lease.withLock({ $0.take() }) else { return }
         await pool.release(lease, reuse: reuse)
     }
-
-    /// Stops the statement if it still runs and gives the session back; later calls do nothing.
-    func stop() async {
-        guard let lease = lease.withLock({ $0.take() }) else { return }
-        await lease.connection.stopStreaming()
-        await pool.release(lease, reuse: true)
-    }
 }
