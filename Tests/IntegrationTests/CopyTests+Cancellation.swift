@@ -1,3 +1,4 @@
+import PostgresTransport
 import ResilientPostgres
 import Testing
 import TestSupport
@@ -31,6 +32,61 @@ extension CopyTests {
         } cleanup: {
             try await client.execute("DROP TABLE IF EXISTS \(unsafeRaw: table)")
             await client.shutdown()
+        }
+    }
+}
+
+extension CopyTests {
+    /// Bare, the session terminated once the end of the data was sent, while a statement trigger holds the COPY
+    /// at its end: the server may have applied it, and the error says the outcome is unknown.
+    @Test func aBareCopyWhoseAnswerIsLostHasAnUnknownOutcome() async throws {
+        let client = PostgresClient(configuration: IntegrationServers.configuration(
+            IntegrationServers.appParameters(port: Self.port)
+        ) { $0.maxConnections = 1 })
+        let superuser = try await IntegrationServers.superuserSession(port: Self.port)
+        let table = IntegrationServers.unique("copy_lost")
+        let key = Int.random(in: 1...1_000_000_000)
+        try await withCleanup {
+            try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int)")
+            try await client.execute("""
+                CREATE FUNCTION \(unsafeRaw: table)_wait() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN PERFORM pg_advisory_xact_lock(\(unsafeRaw: String(key))); RETURN NULL; END $$
+                """)
+            try await client.execute("""
+                CREATE TRIGGER wait_at_end AFTER INSERT ON \(unsafeRaw: table)
+                FOR EACH STATEMENT EXECUTE FUNCTION \(unsafeRaw: table)_wait()
+                """)
+            let pid = try await client.withConnection { try await $0.query("SELECT pg_backend_pid()") }
+                .decode(Int.self)[0]
+            _ = try await superuser.execute("SELECT pg_advisory_lock($1)", parameters: [.text(String(key))])
+            let copy = Task {
+                try await client.copyIn("COPY \(unsafeRaw: table) FROM STDIN", from: Self.chunks(["1\n2\n"]))
+            }
+            var waiting = false
+            for _ in 0..<1000 where !waiting {
+                let found = try await superuser.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                    parameters: [.text(String(pid))]
+                )
+                waiting = found.string(row: 0, column: 0) == "1"
+                if !waiting { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(waiting)
+            _ = try await superuser.execute("SELECT pg_terminate_backend($1)", parameters: [.text(String(pid))])
+            do {
+                _ = try await copy.value
+                Issue.record("the COPY succeeded although its session was terminated")
+            } catch let error as PostgresError {
+                #expect(error.reason == .outcomeUnknown)
+                #expect(error.mayHaveBeenApplied)
+                #expect(error.attempts == 1)
+            }
+        } cleanup: {
+            _ = try? await superuser.execute("SELECT pg_advisory_unlock_all()")
+            try await client.execute("DROP TABLE IF EXISTS \(unsafeRaw: table)")
+            try await client.execute("DROP FUNCTION IF EXISTS \(unsafeRaw: table)_wait()")
+            await client.shutdown()
+            await superuser.close()
         }
     }
 }
