@@ -126,7 +126,10 @@ extension LibPQConnection {
         } catch {
             // The server's error, once read, is the cause, whatever then befell the wait for the statement's end.
             // The statement's end was not read: the session cannot be reused.
-            guard let firstError else { throw error }
+            guard let firstError, streaming != nil else {
+                firstError.map { PQclear($0) }
+                throw error
+            }
             streaming?.ending = failedEnding(firstError, isConnectionUsable: false)
         }
     }
