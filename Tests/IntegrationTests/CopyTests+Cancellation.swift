@@ -34,6 +34,38 @@ extension CopyTests {
             await client.shutdown()
         }
     }
+
+    /// The same for binary rows: the rows' stream ends under cancellation, and no trailer makes the data valid.
+    @Test func aCancelledBinaryCopyAppliesNothingOfWhatItSent() async throws {
+        let client = Self.client()
+        let table = IntegrationServers.unique("copy_cancel_binary")
+        try await withCleanup {
+            try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int8)")
+            let (rows, continuation) = AsyncStream<[any PostgresEncodable]>.makeStream()
+            let copy = Task {
+                try await client.copyIn("COPY \(unsafeRaw: table) FROM STDIN (FORMAT binary)", rows: rows)
+            }
+            continuation.yield([1])
+            continuation.yield([2])
+            // Binary rows are sent in 64 KiB chunks: wait for the COPY to have started, then cancel.
+            var started = false
+            for _ in 0..<1000 where !started {
+                started = try await client.query(
+                    "SELECT count(*)::int FROM pg_stat_progress_copy WHERE relid = \(table)::regclass",
+                    options: .readOnly
+                ).decode(Int.self) == [1]
+                if !started { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(started)
+            copy.cancel()
+            await #expect(throws: (any Error).self) { try await copy.value }
+            #expect(try await client.query("SELECT count(*)::int FROM \(unsafeRaw: table)", options: .readOnly)
+                .decode(Int.self) == [0])
+        } cleanup: {
+            try await client.execute("DROP TABLE IF EXISTS \(unsafeRaw: table)")
+            await client.shutdown()
+        }
+    }
 }
 
 extension CopyTests {
