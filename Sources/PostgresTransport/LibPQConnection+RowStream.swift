@@ -66,7 +66,8 @@ extension LibPQConnection {
     static let rowBatchBytes = 256 * 1024
 
     /// Reads rows into `batch` until there are `maximumCount` (or ``rowBatchBytes``), until no more has arrived once
-    /// there is one, or until the last result, which sets the stream's ending.
+    /// there is one, or until the last result, which sets the stream's ending. A wait that fails after the server's
+    /// error was read sets the ending to that error.
     private func readRows(
         _ connection: OpaquePointer,
         into batch: inout QueryResult.RowBatch,
@@ -123,8 +124,13 @@ extension LibPQConnection {
                 }
             }
         } catch {
-            firstError.map { PQclear($0) }
-            throw error
+            // The server's error, once read, is the cause, whatever then befell the wait for the statement's end.
+            // The statement's end was not read: the session cannot be reused.
+            guard let firstError, streaming != nil else {
+                firstError.map { PQclear($0) }
+                throw error
+            }
+            streaming?.ending = failedEnding(firstError, isConnectionUsable: false)
         }
     }
 }

@@ -214,6 +214,7 @@ extension LibPQConnection {
     }
 
     /// Reads the results left, up to the end, into how the statement ended: the first error, or the last result.
+    /// A wait that fails after an error was read ends the statement with that error.
     func readEnding(
         _ connection: OpaquePointer,
         registration: SocketReadiness.Registration,
@@ -232,9 +233,11 @@ extension LibPQConnection {
                 }
             }
         } catch {
-            firstError.map { PQclear($0) }
             last.map { PQclear($0) }
-            throw error
+            // The server's error, once read, is the cause, whatever then befell the wait for the statement's end.
+            // The statement's end was not read: the session cannot be reused.
+            guard let firstError else { throw error }
+            return failedEnding(firstError, isConnectionUsable: false)
         }
         return ending(connection, firstError: firstError, last: last)
     }
@@ -247,14 +250,8 @@ extension LibPQConnection {
     ) -> StreamingStatement.Ending {
         let isUsable = Self.isUsable(connection)
         if let firstError {
-            defer { PQclear(firstError) }
             last.map { PQclear($0) }
-            var error = TransportError.fromErrorResult(
-                firstError, statement: streaming?.statement, phase: .sent, endpoint: endpoint,
-                isConnectionUsable: isUsable
-            )
-            explain(&error)
-            return .failed(error)
+            return failedEnding(firstError, isConnectionUsable: isUsable)
         }
         if !isUsable {
             // No result says why: the connection broke.
@@ -266,6 +263,18 @@ extension LibPQConnection {
             return .failed(error)
         }
         return .succeeded(last.map { QueryResult(taking: $0) })
+    }
+
+    /// How a statement ended that failed with the server's error `firstError`; takes ownership of the result. Reads
+    /// nothing of the connection, which a failed wait may have closed.
+    func failedEnding(_ firstError: OpaquePointer, isConnectionUsable: Bool) -> StreamingStatement.Ending {
+        defer { PQclear(firstError) }
+        var error = TransportError.fromErrorResult(
+            firstError, statement: streaming?.statement, phase: .sent, endpoint: endpoint,
+            isConnectionUsable: isConnectionUsable
+        )
+        explain(&error)
+        return .failed(error)
     }
 
     /// Hands over how the statement ended, once what was read before the end has been: ends the statement and

@@ -18,11 +18,14 @@ extension PgBouncerTests {
                 #expect(try row.decode(Int.self) == count)
             }
             #expect(count == 50_000)
+            let tag = IntegrationServers.unique("bouncer_rows")
             for try await _ in try await client.rows(
-                "SELECT i FROM generate_series(1, 10000000) AS i", options: .readOnly
+                "SELECT i FROM generate_series(1, 10000000) AS i -- \(unsafeRaw: tag)", options: .readOnly
             ) {
                 break
             }
+            // Before the next statement, which would run either way.
+            #expect(try await Self.serverStops(statementTagged: tag, within: .seconds(1)))
             #expect(try await client.query("SELECT 5", options: .readOnly).decode(Int.self) == [5])
 
             try await client.execute("CREATE TABLE \(unsafeRaw: table) (id int8, name text)")
@@ -65,14 +68,49 @@ extension PgBouncerTests {
                 text += String(decoding: chunk, as: UTF8.self)
             }
             #expect(text == (1...50_000).map { "\($0)\n" }.joined())
+            let tag = IntegrationServers.unique("bouncer_copy_out")
             for try await _ in try await client.copyOut(
-                "COPY (SELECT i FROM generate_series(1, 10000000) AS i) TO STDOUT", options: .readOnly
+                "COPY (SELECT i FROM generate_series(1, 10000000) AS i) TO STDOUT -- \(unsafeRaw: tag)",
+                options: .readOnly
             ) {
                 break
             }
+            #expect(try await Self.serverStops(statementTagged: tag, within: .seconds(1)))
             #expect(try await client.query("SELECT 6", options: .readOnly).decode(Int.self) == [6])
         } cleanup: {
             await client.shutdown()
+        }
+    }
+}
+
+extension PgBouncerTests {
+    /// Whether the server behind pgbouncer is left running no statement that contains `tag` within `limit`, polled
+    /// on a session of its own.
+    static func serverStops(statementTagged tag: String, within limit: Duration) async throws -> Bool {
+        let superuser = try await IntegrationServers.superuserSession(port: IntegrationServers.port("main") ?? "5432")
+        do {
+            let stopped = try await serverStops(statementTagged: tag, within: limit, superuser: superuser)
+            await superuser.close()
+            return stopped
+        } catch {
+            await superuser.close()
+            throw error
+        }
+    }
+
+    private static func serverStops(
+        statementTagged tag: String, within limit: Duration, superuser: LibPQConnection
+    ) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let running = try await superuser.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND state <> 'idle'"
+                    + " AND pid <> pg_backend_pid()",
+                parameters: [.text("%\(tag)%")]
+            )
+            if running.string(row: 0, column: 0) == "0" { return true }
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

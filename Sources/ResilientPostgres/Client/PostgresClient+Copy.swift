@@ -14,7 +14,9 @@ extension DatabaseConnection {
     ///
     /// `startDeadline` bounds the start of the COPY; the data then flows as fast as the server takes it, with no
     /// deadline (cancel the task to stop it). When `chunks` throws, the COPY is failed on the server (nothing of it
-    /// is applied) and the error is rethrown.
+    /// is applied) and the error is rethrown. A sequence that ends while the task is cancelled is taken as cut short
+    /// by the cancellation (an `AsyncStream`'s iterator returns nil then), never as the end of the data: the COPY
+    /// is failed on the server, so that a cancelled load never commits part of its rows.
     ///
     /// - Throws: the start's ``TransportError``, unchanged; ``CopyInterrupted`` once data has flowed.
     func copy<Chunks: AsyncSequence>(
@@ -34,6 +36,16 @@ extension DatabaseConnection {
         } catch {
             await stopStreaming()
             throw error
+        }
+        if Task.isCancelled {
+            await stopStreaming()
+            throw CopyInterrupted(
+                failure: TransportError(
+                    code: .cancelled, message: "COPY cancelled before the end of its data was sent", host: host,
+                    port: port, phase: .sent, isConnectionUsable: isReadyForReuse
+                ),
+                mayHaveBeenApplied: false
+            )
         }
         do {
             return try await endCopyIn(deadline: nil)

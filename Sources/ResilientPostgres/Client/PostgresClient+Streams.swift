@@ -50,7 +50,15 @@ extension PostgresClient {
             switch failure.code {
             case .cancelled: .cancelled
             case .deadlineExceeded: .timedOut
-            default: facts.errorClass == .permanent ? .permanent : .streamInterrupted
+            default:
+                if facts.errorClass == .permanent {
+                    .permanent
+                } else if mayHaveBeenApplied {
+                    // The end was sent and the answer lost: the question is no longer what was delivered.
+                    .outcomeUnknown
+                } else {
+                    .streamInterrupted
+                }
             }
         var error = PostgresError(
             errorClass: facts.errorClass,

@@ -17,14 +17,16 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
     final class Source: Sendable {
-        /// Nil once the COPY has ended (its data was no more than the first chunk).
-        let session: StreamSession?
+        /// The session, handed to the one iterator, which alone holds it from then on: the end of the loop stops
+        /// the COPY even while the stream value is kept. Nil once the COPY has ended (its data was no more than the
+        /// first chunk).
+        let session: Mutex<StreamSession?>
         let client: PostgresClient
         /// The first chunk, read before the stream was returned, taken by its one iterator.
         let first: Mutex<[UInt8]??>
 
         init(session: StreamSession?, client: PostgresClient, first: [UInt8]?) {
-            self.session = session
+            self.session = Mutex(session)
             self.client = client
             self.first = Mutex(.some(first))
         }
@@ -37,18 +39,21 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
         guard let first = source.first.withLock({ $0.take() }) else {
             preconditionFailure("a PostgresCopyOutStream can be iterated only once")
         }
-        return AsyncIterator(source: source, pending: first)
+        return AsyncIterator(source: source, session: source.session.withLock { $0.take() }, pending: first)
     }
 
     /// Hands over the first chunk, then reads the next ones from the session.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let source: Source
+        /// The session; the iterator alone holds it, so that dropping the iterator stops the COPY.
+        let session: StreamSession?
         var pending: [UInt8]?
         var delivered = 0
         var isFinished = false
 
-        init(source: Source, pending: [UInt8]?) {
+        init(source: Source, session: StreamSession?, pending: [UInt8]?) {
             self.source = source
+            self.session = session
             self.pending = pending
         }
 
@@ -67,7 +72,7 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
                 delivered += 1
                 return chunk
             }
-            guard !isFinished, let session = source.session else { return nil }
+            guard !isFinished, let session else { return nil }
             do {
                 guard let chunk = try await session.connection.nextCopyData(deadline: nil) else {
                     isFinished = true

@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// The stream holds its pooled session until it ends: iterate it promptly, and do not hold it across slow work
 /// (the pool counts the session as lent all that time). Breaking out of the loop, or cancelling the task, stops the
-/// statement on the server and gives the session back. It can be iterated once.
+/// statement on the server and gives the session back, even while the stream value itself is kept: its iterator
+/// alone holds the session. It can be iterated once.
 ///
 /// A failure after rows were handed over is not retried: the iteration throws a ``PostgresError`` whose
 /// ``PostgresError/rowsDelivered`` says how many rows came before it, none of them twice. Resume after the last
@@ -19,15 +20,17 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
     static let batchSize = 256
 
     final class Source: Sendable {
-        /// Nil once the statement has ended (a result of no more rows than the first batch).
-        let session: StreamSession?
+        /// The session, handed to the one iterator, which alone holds it from then on: the end of the loop stops
+        /// the statement even while the stream value is kept. Nil once the statement has ended (a result of no more
+        /// rows than the first batch).
+        let session: Mutex<StreamSession?>
         let client: PostgresClient
         let isReadOnly: Bool
         /// The rows read before the stream was returned, taken by its one iterator.
         let first: Mutex<[QueryResult]?>
 
         init(session: StreamSession?, client: PostgresClient, first: [QueryResult], isReadOnly: Bool) {
-            self.session = session
+            self.session = Mutex(session)
             self.client = client
             self.isReadOnly = isReadOnly
             self.first = Mutex(first)
@@ -41,20 +44,23 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
         guard let first = source.first.withLock({ $0.take() }) else {
             preconditionFailure("a PostgresRowStream can be iterated only once")
         }
-        return AsyncIterator(source: source, batch: first)
+        return AsyncIterator(source: source, session: source.session.withLock { $0.take() }, batch: first)
     }
 
     /// Hands over the rows of a batch, then reads the next batch from the session.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let source: Source
+        /// The session; the iterator alone holds it, so that dropping the iterator stops the statement.
+        let session: StreamSession?
         var batch: [QueryResult]
         var resultIndex = 0
         var rowIndex = 0
         var delivered = 0
         var isFinished = false
 
-        init(source: Source, batch: [QueryResult]) {
+        init(source: Source, session: StreamSession?, batch: [QueryResult]) {
             self.source = source
+            self.session = session
             self.batch = batch
         }
 
@@ -86,7 +92,7 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
                 // Rows handed over are the consumer's to keep; the stream keeps none of them.
                 batch = []
                 resultIndex = 0
-                guard !isFinished, let session = source.session else { return nil }
+                guard !isFinished, let session else { return nil }
                 do {
                     guard let next = try await session.connection.nextRows(
                         maximumCount: PostgresRowStream.batchSize, deadline: nil

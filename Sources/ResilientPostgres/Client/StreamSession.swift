@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// The pool counts the session as lent for as long as this holds it. It is given back when the stream ends, when
 /// it fails, or, if the consumer stops early (breaks out of its loop, is cancelled, drops the sequence), when the
-/// last reference goes: the statement is then stopped on the server (a cancel request, and what is left read and
+/// last reference goes (the stream's one iterator, once it has been made): the statement is then stopped on the server (a cancel request, and what is left read and
 /// dropped, or the session closed if the server does not answer), and the session returned clean.
 final class StreamSession: Sendable {
     let connection: any DatabaseConnection
@@ -38,12 +38,5 @@ final class StreamSession: Sendable {
     func end(reuse: Bool) async {
         guard let lease = lease.withLock({ $0.take() }) else { return }
         await pool.release(lease, reuse: reuse)
-    }
-
-    /// Stops the statement if it still runs and gives the session back; later calls do nothing.
-    func stop() async {
-        guard let lease = lease.withLock({ $0.take() }) else { return }
-        await lease.connection.stopStreaming()
-        await pool.release(lease, reuse: true)
     }
 }

@@ -32,7 +32,11 @@ where Rows.Element == [any PostgresEncodable] {
 
         /// The next chunk, or nil after the trailer.
         ///
-        /// - Throws: what the rows' sequence or a value's encoding throws.
+        /// Rows that end while the task is cancelled are taken as cut short (an `AsyncStream`'s iterator returns nil
+        /// then): no trailer is written, so that a cancelled load is never valid data.
+        ///
+        /// - Throws: what the rows' sequence or a value's encoding throws; `CancellationError` when the rows end
+        ///   while the task is cancelled.
         public mutating func next() async throws -> [UInt8]? {
             guard !isFinished else { return nil }
             var chunk: [UInt8] = []
@@ -46,6 +50,7 @@ where Rows.Element == [any PostgresEncodable] {
             }
             while chunk.count < PostgresCopyRows.chunkSize {
                 guard let row = try await rows.next() else {
+                    try Task.checkCancellation()
                     chunk.appendBigEndian(Int16(-1))  // the trailer
                     isFinished = true
                     return chunk

@@ -59,6 +59,7 @@ package enum LargeResultsAndBulkLoads {
         client: PostgresClient, write: (Int, String) throws -> Void
     ) async throws -> Int {
         var last = 0
+        var resumes = 0
         while true {
             do {
                 for try await row in try await client.rows(
@@ -69,8 +70,8 @@ package enum LargeResultsAndBulkLoads {
                     last = id
                 }
                 return last
-            } catch let error as PostgresError where error.reason == .streamInterrupted {
-                continue  // rows up to `last` are written: resume after it
+            } catch let error as PostgresError where error.reason == .streamInterrupted && resumes < 3 {
+                resumes += 1  // rows up to `last` are written: resume after it, a few times at most
             }
         }
     }
