@@ -159,12 +159,17 @@ package final class CommitMarkers: Sendable {
         }
     }
 
-    /// Runs `prune` in a task of its own, unless the client is shutting down; ``shutDown()`` cancels it.
+    /// Runs `prune` in a task of its own, unless one still runs (a prune slower than the interval) or the client is
+    /// shutting down; ``shutDown()`` cancels it.
     func startPrune(_ prune: @escaping @Sendable () async -> Void) {
         state.withLock { state in
-            guard !state.isShutDown else { return }
-            // Detached: the prune is no part of the operation that found it due, nor of its deadline.
-            state.prune = Task.detached(operation: prune)
+            guard !state.isShutDown, state.prune == nil else { return }
+            // Detached: the prune is no part of the operation that found it due, nor of its deadline. It clears its
+            // handle when done, which waits for this lock, so after the handle is set.
+            state.prune = Task.detached {
+                await prune()
+                self.state.withLock { $0.prune = nil }
+            }
         }
     }
 
