@@ -14,7 +14,8 @@ extension LibPQConnection {
     ///   `ROLLBACK`, or a block that had already failed (the statement rejected with 25P02), throws
     ///   ``TransportError/Code/commitRolledBack``. Any other failure once something was sent has phase
     ///   `commitInFlight`, as a failed `COMMIT` does: the transaction may have committed. So has a `COMMIT` that
-    ///   succeeded with the server's warning that it committed locally only (see ``committedLocallyOnly()``).
+    ///   succeeded with the server's warning that it committed locally only (its wait for a synchronous standby
+    ///   cut short).
     public func executeThenCommit(_ statement: BatchStatement, deadline: ContinuousClock.Instant? = nil) async throws {
         let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }

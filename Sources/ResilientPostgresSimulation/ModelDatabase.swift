@@ -172,18 +172,14 @@ final class ModelDatabase: Sendable {
         state.withLock { $0.markers[id] != nil }
     }
 
-    /// Claims `id` unless a row holds it; returns whether the claim inserted it.
+    /// Claims `id` unless a row holds it; returns whether the row is a claim (true: this one or an earlier one) or
+    /// a transaction's marker (false).
     func claimMarker(_ id: String) -> Bool {
         state.withLock { state in
-            guard state.markers[id] == nil else { return false }
-            state.markers[id] = true
-            return true
+            let isFence = state.markers[id] ?? true
+            state.markers[id] = isFence
+            return isFence
         }
-    }
-
-    /// Whether `id`'s row is a claim (true) or a transaction's marker (false); nil when there is none.
-    func marker(_ id: String) -> Bool? {
-        state.withLock { $0.markers[id] }
     }
 
     func isApplied(_ effect: Int) -> Bool {

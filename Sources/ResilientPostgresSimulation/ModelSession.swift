@@ -267,8 +267,6 @@ final class ModelSession: DatabaseConnection {
             return Self.command(sql.uppercased().hasPrefix("SELECT") ? "SELECT 1" : sql.uppercased())
         case .markerTableExists:
             return Self.rows("format", 25, [ModelStatement.markerStatements.table])
-        case .transactionID:
-            return Self.rows("pg_current_xact_id", 5069, ["1000"])
         case .marker(let id):
             if database.markerExists(id) {
                 throw error("23505", "duplicate key value violates unique constraint", sql)
@@ -281,9 +279,7 @@ final class ModelSession: DatabaseConnection {
             if !buffered { database.apply([], markers: [id]) }
             return Self.command("INSERT 0 1")
         case .claimMarker(let id):
-            return Self.command(database.claimMarker(id) ? "INSERT 0 1" : "INSERT 0 0")
-        case .readMarker(let id):
-            return Self.rows("is_fence", 16, database.marker(id).map { [$0 ? "t" : "f"] } ?? [])
+            return Self.rows("is_fence", 16, [database.claimMarker(id) ? "t" : "f"])
         case .pruneMarkers:
             return Self.command("DELETE 0")
         case .executeUnknown:

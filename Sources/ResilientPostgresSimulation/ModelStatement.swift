@@ -7,8 +7,8 @@ import ResilientPostgres
 /// `SELECT pg_advisory_lock(n)` leave session state; `RESET ALL`, `DISCARD ALL` and `SELECT pg_advisory_unlock_all()`
 /// clear it; `BEGIN`, `COMMIT` and `ROLLBACK` delimit a transaction whose inserts wait for `COMMIT`; the empty
 /// statement is the pool's liveness check; `EXECUTE nope` names a prepared statement that does not exist. The client's
-/// own statements on its commit marker table (a transaction's marker, a claim after a lost `COMMIT`, the read of whose
-/// row an id is, the table's look-up and prune) are kept as a server keeps the table, by the marker's id.
+/// own statements on its commit marker table (a transaction's marker, a claim after a lost `COMMIT` that answers whose
+/// row the id is, the table's look-up and prune) are kept as a server keeps the table, by the marker's id.
 enum ModelStatement: Equatable {
     case empty
     case begin
@@ -25,14 +25,10 @@ enum ModelStatement: Equatable {
     case markerTableExists
     /// A transaction's commit marker, with its id.
     case marker(String)
-    /// The client's claim of a marker id after a lost `COMMIT` answer.
+    /// The client's claim of a marker id after a lost `COMMIT` answer, which answers whose row the id is.
     case claimMarker(String)
-    /// The client's read of whose row a marker id is.
-    case readMarker(String)
     /// The client's prune of old markers.
     case pruneMarkers
-    /// The statement that gives the client's check a transaction id, so that its commit waits for a standby.
-    case transactionID
 
     /// The client's statements on its marker table, which it finds in `public` (the model's `search_path`).
     static let markerStatements = CommitMarkers.Statements(table: "public.resilient_postgres_commit_markers")
@@ -49,12 +45,8 @@ enum ModelStatement: Equatable {
             self = .marker(id)
         } else if sql == markers.claim {
             self = .claimMarker(id)
-        } else if sql == markers.lookup {
-            self = .readMarker(id)
         } else if sql == markers.prune {
             self = .pruneMarkers
-        } else if sql == CommitMarkers.Statements.durability {
-            self = .transactionID
         } else if text.isEmpty {
             self = .empty
         } else if upper == "BEGIN" || upper.hasPrefix("START TRANSACTION") {
@@ -85,7 +77,7 @@ enum ModelStatement: Equatable {
     /// Whether a hot standby refuses it (25006).
     var writes: Bool {
         switch self {
-        case .insert, .marker, .claimMarker, .pruneMarkers, .transactionID: true
+        case .insert, .marker, .claimMarker, .pruneMarkers: true
         default: false
         }
     }

@@ -5,8 +5,8 @@ import Synchronization
 /// `OperationOptions.verifiedCommit` can be tested through a lost `COMMIT` answer.
 ///
 /// Made by ``ScriptedDatabase/keepCommitMarkers(table:)``. A marker a transaction writes is held by its session
-/// until its `COMMIT`, and is committed by it; the client's check after a lost answer claims the id and reads
-/// whether the row is the transaction's marker (applied) or its own claim (not applied). Script a lost answer with
+/// until its `COMMIT`, and is committed by it; the client's check after a lost answer claims the id, and learns
+/// whether the row is the transaction's marker (applied) or a claim (not applied). Script a lost answer with
 /// ``loseNextCommit(_:times:)``, and a failover that lost the latest commits with ``failOver()``.
 public final class ScriptedCommitMarkers: Sendable {
     /// What happens to a `COMMIT` whose answer is lost.
@@ -68,7 +68,6 @@ public final class ScriptedCommitMarkers: Sendable {
         }
         database.answer(.sql(definition[1]), with: .command("CREATE INDEX"))
         database.answer(prune, with: .deleted(0))
-        database.answer(.sql(CommitMarkers.Statements.durability), with: .textRows([("xid", .text)], [["1000"]]))
         database.answer(marker) { statement in
             let id = Self.id(of: statement)
             return self.state.withLock { state in
@@ -105,15 +104,10 @@ public final class ScriptedCommitMarkers: Sendable {
                 state.claims += 1
                 // The claim waits for the transaction still holding the id, which then commits.
                 if state.inFlight.remove(id) != nil { state.rows[id] = false }
-                guard state.rows[id] == nil else { return .inserted(0) }
-                state.rows[id] = true
-                return .inserted(1)
+                let isFence = state.rows[id] ?? true
+                state.rows[id] = isFence
+                return .textRows([("is_fence", .bool)], [[isFence ? "t" : "f"]])
             }
-        }
-        database.answer(.sql(statements.lookup)) { statement in
-            let id = Self.id(of: statement)
-            let row = self.state.withLock { $0.rows[id] }
-            return .textRows([("is_fence", .bool)], row.map { [[$0 ? "t" : "f"]] } ?? [])
         }
     }
 

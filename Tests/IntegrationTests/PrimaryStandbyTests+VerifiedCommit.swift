@@ -27,7 +27,7 @@ extension PrimaryStandbyTests {
             configuration.onAttempt = { event in record.outcomes.withLock { $0.append(event.outcome) } }
         }
         let client = PostgresClient.testing(configuration, injecting: faults)
-        let claim = StatementMatcher.prefix("INSERT INTO public.resilient_postgres_commit_markers (id, is_fence")
+        let claim = StatementMatcher.prefix("INSERT INTO public.resilient_postgres_commit_markers AS marker")
 
         try await withCleanup {
             try await client.execute("CREATE TABLE \(unsafeRaw: table) (key text NOT NULL, run int NOT NULL)")

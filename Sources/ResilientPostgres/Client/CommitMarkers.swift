@@ -68,14 +68,14 @@ package final class CommitMarkers: Sendable {
         package let table: String
         /// A transaction's marker (`$1`: its id, `$2`: seconds to keep it), written just before its `COMMIT`.
         package let marker: String
-        /// Claims `$1` unless a marker holds it (`$2`: seconds to keep the claim); waits for a transaction that
-        /// holds it uncommitted. Safe to repeat.
+        /// The check of `$1` (`$2`: seconds to keep a claim): claims the id unless a row holds it, waiting for a
+        /// transaction that holds it uncommitted, and returns the row's `is_fence`: true for a claim (this one, or
+        /// an earlier check's), false for a transaction's marker. Safe to repeat.
+        ///
+        /// A row already there is updated to itself rather than left alone: the check then writes WAL in either
+        /// case, so that its commit waits for a synchronous standby (a transaction that writes nothing does not),
+        /// and the standby has everything up to it, the marker found among it.
         package let claim: String
-        /// Whether the row of `$1` is a claim (true) or a transaction's marker (false).
-        package let lookup: String
-        /// Gives the check's transaction an id, so that its commit is a commit record that waits for a synchronous
-        /// standby: the standby then has everything up to it, the marker found among it.
-        package static let durability = "SELECT pg_current_xact_id()"
         /// Deletes up to ``CommitMarkers/pruneBatch`` expired markers, skipping rows another session holds.
         package let prune: String
 
@@ -105,10 +105,9 @@ package final class CommitMarkers: Sendable {
             self.table = table
             self.marker = "INSERT INTO \(table) (id, expires_at) VALUES ($1::uuid, \(expiry))"
             self.claim = """
-                INSERT INTO \(table) (id, is_fence, expires_at) VALUES ($1::uuid, true, \(expiry)) \
-                ON CONFLICT (id) DO NOTHING
+                INSERT INTO \(table) AS marker (id, is_fence, expires_at) VALUES ($1::uuid, true, \(expiry)) \
+                ON CONFLICT (id) DO UPDATE SET is_fence = marker.is_fence RETURNING is_fence
                 """
-            self.lookup = "SELECT is_fence FROM \(table) WHERE id = $1::uuid"
             self.prune = """
                 DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) \
                 WHERE expires_at < now() LIMIT \(CommitMarkers.pruneBatch) FOR UPDATE SKIP LOCKED)
@@ -124,14 +123,9 @@ package final class CommitMarkers: Sendable {
         BatchStatement(statements.marker, parameters: [.text(id), .text(retentionSeconds)])
     }
 
-    /// The check of marker `id`, one transaction in one round trip: the claim, the look-up, and the statement that
-    /// makes its commit wait for a synchronous standby (see ``Statements/durability``).
-    func check(_ id: String, in statements: Statements) -> [BatchStatement] {
-        [
-            BatchStatement(statements.claim, parameters: [.text(id), .text(retentionSeconds)]),
-            BatchStatement(statements.lookup, parameters: [.text(id)]),
-            BatchStatement(Statements.durability, parameters: []),
-        ]
+    /// The check of marker `id` (see ``Statements/claim``).
+    func check(_ id: String, in statements: Statements) -> BatchStatement {
+        BatchStatement(statements.claim, parameters: [.text(id), .text(retentionSeconds)])
     }
 
     // MARK: - State
@@ -165,12 +159,17 @@ package final class CommitMarkers: Sendable {
         }
     }
 
-    /// Runs `prune` in a task of its own, unless the client is shutting down; ``shutDown()`` cancels it.
+    /// Runs `prune` in a task of its own, unless one still runs (a prune slower than the interval) or the client is
+    /// shutting down; ``shutDown()`` cancels it.
     func startPrune(_ prune: @escaping @Sendable () async -> Void) {
         state.withLock { state in
-            guard !state.isShutDown else { return }
-            // Detached: the prune is no part of the operation that found it due, nor of its deadline.
-            state.prune = Task.detached(operation: prune)
+            guard !state.isShutDown, state.prune == nil else { return }
+            // Detached: the prune is no part of the operation that found it due, nor of its deadline. It clears its
+            // handle when done, which waits for this lock, so after the handle is set.
+            state.prune = Task.detached {
+                await prune()
+                self.state.withLock { $0.prune = nil }
+            }
         }
     }
 

@@ -13,9 +13,12 @@ public struct OperationOptions: Sendable, Hashable {
     /// The write commits with a marker, so that when the answer to its `COMMIT` is lost the client finds out
     /// whether it was applied: if it was, the call succeeds; if not, it runs again within the same budget.
     ///
-    /// Honoured by ``PostgresClient/transaction(options:isolation:_:)`` and
-    /// ``PostgresClient/execute(_:options:)``; other calls ignore it (`query`, `batch`, `withConnection`, and the
-    /// `verifyingWith:` variants, whose own check decides). See <doc:WhatIsRetried> for the marker table, what the
+    /// Honoured by ``PostgresClient/transaction(options:isolation:_:)``, ``PostgresClient/execute(_:options:)`` and
+    /// ``PostgresClient/batch(_:options:)``. A lost answer found applied leaves `transaction` with the block's value,
+    /// but `execute` with 0 and `batch` with empty rows, as their answers were lost: 0 is then no sign that nothing
+    /// matched (run a write whose count matters in a `transaction`). Other calls ignore it: `query` (a read has
+    /// nothing to verify), `withConnection` (the client cannot put a marker into a session it lends), and the
+    /// `verifyingWith:` variants, whose own check decides. See <doc:WhatIsRetried> for the marker table, what the
     /// check costs, and what it guarantees under each kind of replication.
     public var verifiesCommit: Bool
 

@@ -154,21 +154,21 @@ extension PostgresClient {
 
     /// Whether the transaction that wrote marker `id` committed, read on whatever server the pool reaches now.
     ///
-    /// One transaction on one session, in one round trip: claims the id (see ``CommitMarkers``), reads the row,
-    /// and takes a transaction id, so that its commit waits for a synchronous standby to have everything up to it,
-    /// the marker it found among it. Once that commit is in, the answer cannot change, and survives a failover to
-    /// that standby. Repeated within the operation's budget when it fails (it is idempotent); a commit that
-    /// succeeded only locally (its wait for the standby cancelled) counts as failed. Runs as the client's own
-    /// operation, out of the app's attempt events and metrics.
+    /// One statement on one session (see ``CommitMarkers/Statements/claim``): it claims the id, or finds the row
+    /// that holds it, and in both cases writes, so that its commit waits for a synchronous standby to have
+    /// everything up to it, the marker it found among it. Once that commit is in, the answer cannot change, and
+    /// survives a failover to that standby. Sent as a one-statement batch, whose commit, if it succeeded only
+    /// locally (its wait for the standby cut short), counts as failed. Repeated within the operation's budget when
+    /// it fails, as it is idempotent. Runs as the client's own operation, out of the app's attempt events and
+    /// metrics.
     func commitMarkerWasWritten(_ id: String, in statements: CommitMarkers.Statements) async throws -> Bool {
         let check = commitMarkers.check(id, in: statements)
         let safety = OperationOptions.idempotent.safety(isTransactionBlock: true)
         return try await InternalOperation.$isRunning.withValue(true) {
             try await withRetries(safety) { connection, deadline in
-                let results = try await connection.executeBatch(check, resultFormat: .text, deadline: deadline)
-                guard results[1].rowCount == 1, let isFence = results[1].string(row: 0, column: 0) else {
-                    // Claimed in this very transaction, so only a prune or an app could have removed it: nothing can
-                    // be concluded.
+                let found = try await connection.executeBatch([check], resultFormat: .text, deadline: deadline)[0]
+                guard found.rowCount == 1, let isFence = found.string(row: 0, column: 0) else {
+                    // Not a row of the table as the client defines it (an app's own, say): nothing can be concluded.
                     throw PostgresError(
                         errorClass: .outcomeUnknown, reason: .outcomeUnknown, history: [], elapsed: .zero,
                         lastFailure: nil, mayHaveBeenApplied: true
