@@ -68,8 +68,9 @@ struct NotificationTests {
         let other = try await TestServer.connect()
         let channel = Self.channel()
         _ = try await listener.execute("LISTEN \(channel)")
-        // While the listener reads nothing, a notification and then the server's FATAL reach its socket.
-        _ = try await other.execute("SELECT pg_notify($1, 'last')", parameters: [.text(channel)])
+        // A notification the listener holds, then the server's FATAL on its socket. (A notification from another
+        // session could be lost with the backend: one terminated before it is idle never sends it.)
+        _ = try await listener.execute("SELECT pg_notify($1, 'last')", parameters: [.text(channel)])
         _ = try await other.execute(
             "SELECT pg_terminate_backend($1::int4, 30000)", parameters: [.text(String(listener.backendPID))]
         )

@@ -162,8 +162,9 @@ struct ListenTests {
         var events = client.listen(to: "orders", options: options).makeAsyncIterator()
         #expect(Self.describe(try await events.next()) == "listening")
         // Silent for 30 s: an empty statement checks the session, and the listener waits again.
+        let sent = database.statements.count
         database.clock.advance(to: try await database.clock.nextSleep().deadline)
-        try await database.waitForStatements(count: database.statements.count + 1)
+        try await database.waitForStatements(count: sent + 1)
         #expect(database.statements.last?.sql == "")
         // The server then hangs: the next check meets its connect-timeout deadline, and the session is replaced.
         database.fail("", with: .hang)
