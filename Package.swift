@@ -106,6 +106,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ResilientPostgres",
+                "ResilientPostgresTesting",
                 "PostgresTransport",
                 "PostgresPolicy",
                 "TestSupport",
