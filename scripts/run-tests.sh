@@ -33,10 +33,22 @@ status=0
 # At most 8 tests at a time: many tests bound how long a connect or a cancel may take, and hundreds of tests at once
 # on two cores make those bounds a matter of luck. (About 15 s longer than running all at once.)
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
-scripts/with-test-servers.sh "$SWIFT" test --skip-build --quiet \
+# A test that never ends must not hold the run until CI's own limit: after TEST_RUN_LIMIT seconds (30 minutes; a
+# whole run takes about 8 on two cores) the run is stopped (with-test-servers.sh stops the servers on SIGTERM) and
+# the tests still running are named below.
+readonly run_limit="${TEST_RUN_LIMIT:-1800}"
+timeout --kill-after=60 "$run_limit" scripts/with-test-servers.sh "$SWIFT" test --skip-build --quiet \
     --experimental-event-stream-output "$events" --experimental-event-stream-version 0 "$@" >"$run_log" 2>&1 ||
     status=$?
 grep '^with-test-servers: PostgreSQL' "$run_log" || true
+if [[ "$status" -eq 124 || "$status" -eq 137 ]] && [[ -s "$events" ]]; then
+    echo "tests: stopped after $run_limit s; still running then:"
+    jq -rs '
+        map(select(.kind == "event" and (.payload.testID // "" | contains("/")))) | group_by(.payload.testID)[]
+        | select(any(.[]; .payload.kind == "testStarted") and all(.[]; .payload.kind != "testEnded"))
+        | "  \(.[0].payload.testID)"
+    ' "$events"
+fi
 
 # One line per test target: the test functions planned, and how each ended. A suite skipped as a whole reports no
 # test of its own, so its tests count as skipped; when the run did not end (a crash), as not run.

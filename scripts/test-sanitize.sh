@@ -44,7 +44,8 @@ for sanitizer in "${sanitizers[@]}"; do
     built=$SECONDS
     # The run's output is kept in a file; on a failure, everything but the lines of tests that started or passed is
     # printed: the failed tests' issues and logs, and every sanitizer report.
-    if scripts/with-test-servers.sh "$SWIFT" test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" \
+    # Bounded like run-tests.sh's run, so that a test that never ends fails the step instead of holding CI.
+    if timeout --kill-after=60 "${TEST_RUN_LIMIT:-1800}" scripts/with-test-servers.sh "$SWIFT" test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "$@" \
         >"$test_log" 2>&1; then
         result=passed
     else
