@@ -181,7 +181,8 @@ public actor LibPQConnection {
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
-        let connection = try await beginStatement(deadline: deadline)
+        // Without a cancel request in flight (the rule), the statement starts without the call's suspension point.
+        let connection = cancellation.isInFlight ? try await beginStatement(deadline: deadline) : try startStatement()
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let wasConnected = PQstatus(connection) == CONNECTION_OK
@@ -218,30 +219,44 @@ public actor LibPQConnection {
     // MARK: - Statement machinery
 
     /// Claims the connection for one statement, once no cancel request sent for an earlier statement can still
-    /// reach the server (it would cancel this one instead); every entry point that sends a statement starts here.
+    /// reach the server (it would cancel this one instead); every entry point that sends a statement starts here,
+    /// or at ``startStatement()`` when `cancellation.isInFlight` says there is nothing to wait for.
     func beginStatement(deadline: ContinuousClock.Instant?) async throws -> OpaquePointer {
+        guard cancellation.isInFlight else { return try startStatement() }
         guard connection != nil else { throw closedError() }
-        guard !isRunningStatement else {
-            throw TransportError(code: .connectionBusy, message: "another statement is running on this connection",
-                                 host: host, port: port, phase: .notSent, isConnectionUsable: true)
-        }
+        guard !isRunningStatement else { throw busyError() }
+        // Claimed while it waits, so that no other statement starts meanwhile.
         isRunningStatement = true
         do {
-            if cancellation.cancelInFlightUntil != nil {
-                try await waitForCancelInFlight(deadline: deadline)
-            }
-            // The connection may have been closed while waiting.
-            guard let connection else { throw closedError() }
-            if Task.isCancelled {
-                throw TransportError(code: .cancelled, message: "cancelled before the statement was sent", host: host,
-                                     port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
-            }
-            notices.reset()
-            return connection
+            try await waitForCancelInFlight(deadline: deadline)
         } catch {
             isRunningStatement = false
             throw error
         }
+        // Given up and claimed again in one synchronous step: no other statement can start in between.
+        isRunningStatement = false
+        return try startStatement()
+    }
+
+    /// Claims the connection for one statement that has no cancel request to wait for (`cancellation.isInFlight` is
+    /// false, or the wait for it is over): fails if the connection is closed or busy, or the task is cancelled.
+    ///
+    /// Synchronous, so that the rule (no cancel in flight) costs a statement no suspension point of its own.
+    func startStatement() throws -> OpaquePointer {
+        guard let connection else { throw closedError() }
+        guard !isRunningStatement else { throw busyError() }
+        if Task.isCancelled {
+            throw TransportError(code: .cancelled, message: "cancelled before the statement was sent", host: host,
+                                 port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
+        }
+        isRunningStatement = true
+        notices.reset()
+        return connection
+    }
+
+    private func busyError() -> TransportError {
+        TransportError(code: .connectionBusy, message: "another statement is running on this connection",
+                       host: host, port: port, phase: .notSent, isConnectionUsable: true)
     }
 
     private func closedError() -> TransportError {
@@ -396,9 +411,11 @@ public actor LibPQConnection {
         deadline: ContinuousClock.Instant?
     ) async throws {
         while true {
-            let request = cancellation.request
-            let waitUntil = request.map(\.graceDeadline) ?? deadline
-            let outcome = await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil)
+            // A wait holds no instant of its own unless a cancel was requested (see `isRequested`).
+            let outcome =
+                cancellation.isRequested
+                ? await waitForCancelAnswer(interest, registration: registration, deadline: deadline)
+                : await ioThread.readiness.wait(for: interest, on: registration, deadline: deadline)
             guard connection != nil else {
                 throw TransportError(
                     code: .connectionClosed, message: "the connection was closed while the statement ran",
@@ -406,20 +423,36 @@ public actor LibPQConnection {
                 )
             }
             if outcome == .ready { return }
-            let now = ContinuousClock.now
-            if let request = cancellation.request {
-                guard now >= request.graceDeadline else { continue }
-                close()
-                throw TransportError(
-                    code: request.reason == .task ? .cancelled : .deadlineExceeded,
-                    message: "the server did not answer the cancel request in time; the connection was closed",
-                    host: host, port: port, phase: phase, isConnectionUsable: false
-                )
-            }
-            if let deadline, now >= deadline {
-                cancellation.requestCancel(.deadline)
-            }
-            // Otherwise a spurious wake: wait again.
+            try waitEnded(phase: phase, deadline: deadline)
+            // Otherwise a spurious wake, or a cancel just requested: wait again.
+        }
+    }
+
+    /// Waits for the socket until the grace deadline of the cancel requested for the running statement.
+    private func waitForCancelAnswer(
+        _ interest: SocketReadiness.Interest,
+        registration: SocketReadiness.Registration,
+        deadline: ContinuousClock.Instant?
+    ) async -> SocketReadiness.Outcome {
+        let waitUntil = cancellation.request.map(\.graceDeadline) ?? deadline
+        return await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil)
+    }
+
+    /// After a wait that ended without the socket being ready: closes the connection and throws when a cancel
+    /// request went unanswered for its grace period, sends one when the statement's deadline has passed.
+    private func waitEnded(phase: TransportError.Phase, deadline: ContinuousClock.Instant?) throws {
+        let now = ContinuousClock.now
+        if let request = cancellation.request {
+            guard now >= request.graceDeadline else { return }
+            close()
+            throw TransportError(
+                code: request.reason == .task ? .cancelled : .deadlineExceeded,
+                message: "the server did not answer the cancel request in time; the connection was closed",
+                host: host, port: port, phase: phase, isConnectionUsable: false
+            )
+        }
+        if let deadline, now >= deadline {
+            cancellation.requestCancel(.deadline)
         }
     }
 
