@@ -85,8 +85,10 @@ extension PostgresClient {
         var lastFailure: TransportError?
         // The server process of the last attempt whose session was lost: it may still be running the statement.
         var lostProcess: ServerProcess?
+        // Read once: a task-local lookup is not free, and the operation cannot change it.
+        let isInternal = InternalOperation.isRunning
         while true {
-            if !InternalOperation.isRunning { metrics.attempts.increment() }
+            if !isInternal { metrics.attempts.increment() }
             // The first wait for a session starts with the operation.
             let waitStart = loop.attempt == 1 ? loop.deadline.start : clock.offsetNow
             let outcome: RetryLoop.Outcome
@@ -115,7 +117,7 @@ extension PostgresClient {
                     }.take()
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
-                    report(AttemptEvent(
+                    report(isInternal: isInternal, AttemptEvent(
                         attempt: loop.attempt, outcome: .succeeded, host: lease.connection.host,
                         port: lease.connection.port, elapsed: loop.deadline.elapsed(at: clock.offsetNow)
                     ))
@@ -156,7 +158,7 @@ extension PostgresClient {
             let action = loop.next(after: outcome, at: clock.offsetNow, jitter: makeGenerator())
             let verifiedApplied = try await carryOut(
                 action, of: &loop, isolation: isolation, verify: verify, deadline: deadline, lastFailure: lastFailure,
-                lostProcess: lostProcess
+                lostProcess: lostProcess, isInternal: isInternal
             )
             if verifiedApplied { return .verifiedApplied }
         }
@@ -175,7 +177,8 @@ extension PostgresClient {
         verify: (() async throws -> Bool)?,
         deadline: ContinuousClock.Instant,
         lastFailure: TransportError?,
-        lostProcess: ServerProcess?
+        lostProcess: ServerProcess?,
+        isInternal: Bool
     ) async throws -> Bool {
         var action = first
         while true {
@@ -186,13 +189,13 @@ extension PostgresClient {
             case .verify(let endLostProcessFirst):
                 action = await verifyOutcome(
                     verify!, isolation: isolation, loop: &loop, endingFirst: endLostProcessFirst ? lostProcess : nil,
-                    deadline: deadline, failure: lastFailure
+                    deadline: deadline, failure: lastFailure, isInternal: isInternal
                 )
             case .runAgain:
                 return false
             case .retry(let retry):
-                if !InternalOperation.isRunning { metrics.recordRetry(retry.errorClass) }
-                report(AttemptEvent(
+                if !isInternal { metrics.recordRetry(retry.errorClass) }
+                report(isInternal: isInternal, AttemptEvent(
                     attempt: retry.attempt, outcome: .willRetry(delay: retry.delay, reconnects: retry.reconnects),
                     errorClass: retry.errorClass, sqlState: lastFailure?.sqlState, host: lastFailure?.host,
                     port: lastFailure?.port, elapsed: retry.elapsed
@@ -212,7 +215,7 @@ extension PostgresClient {
                     action = loop.next(after: .cancelled, at: clock.offsetNow, jitter: makeGenerator())
                 }
             case .giveUp(let giveUp):
-                throw error(givingUp: giveUp, history: loop.history, last: lastFailure)
+                throw error(givingUp: giveUp, history: loop.history, last: lastFailure, isInternal: isInternal)
             }
         }
     }
@@ -226,7 +229,8 @@ extension PostgresClient {
         loop: inout RetryLoop,
         endingFirst lostProcess: ServerProcess?,
         deadline: ContinuousClock.Instant,
-        failure: TransportError?
+        failure: TransportError?,
+        isInternal: Bool
     ) async -> RetryLoop.Action {
         let applied: Bool
         do {
@@ -245,7 +249,7 @@ extension PostgresClient {
             ])
             return loop.verificationFailed(at: clock.offsetNow)
         }
-        report(AttemptEvent(
+        report(isInternal: isInternal, AttemptEvent(
             attempt: loop.history.count, outcome: applied ? .verifiedApplied : .verifiedNotApplied,
             errorClass: .outcomeUnknown, sqlState: failure?.sqlState, host: failure?.host, port: failure?.port,
             elapsed: loop.deadline.elapsed(at: clock.offsetNow)
@@ -258,9 +262,10 @@ extension PostgresClient {
         return loop.verified(applied: applied, at: clock.offsetNow)
     }
 
-    /// Hands `event` to the app's `onAttempt`, unless it belongs to an operation the client runs for itself.
-    private func report(_ event: @autoclosure () -> AttemptEvent) {
-        guard !InternalOperation.isRunning else { return }
+    /// Hands `event` to the app's `onAttempt`, unless it belongs to an operation the client runs for itself
+    /// (`isInternal`, which the loop reads from ``InternalOperation`` once per operation).
+    private func report(isInternal: Bool, _ event: @autoclosure () -> AttemptEvent) {
+        guard !isInternal else { return }
         configuration.onAttempt?(event())
     }
 
@@ -268,7 +273,8 @@ extension PostgresClient {
     private func error(
         givingUp giveUp: RetryLoop.GiveUp,
         history: [RetryAttempt],
-        last: TransportError?
+        last: TransportError?,
+        isInternal: Bool
     ) -> PostgresError {
         let last = giveUp.reportsLastFailure ? last : nil
         let error = PostgresError(
@@ -279,11 +285,11 @@ extension PostgresClient {
             lastFailure: last,
             mayHaveBeenApplied: giveUp.mayHaveBeenApplied
         )
-        report(AttemptEvent(
+        report(isInternal: isInternal, AttemptEvent(
             attempt: giveUp.attempt, outcome: .gaveUp(giveUp.reason), errorClass: giveUp.errorClass,
             sqlState: last?.sqlState, host: last?.host, port: last?.port, elapsed: giveUp.elapsed
         ))
-        if !InternalOperation.isRunning { metrics.recordGiveUp(giveUp.errorClass, reason: giveUp.reason) }
+        if !isInternal { metrics.recordGiveUp(giveUp.errorClass, reason: giveUp.reason) }
         let level: Logger.Level = giveUp.errorClass == .permanent ? .debug : .warning
         logger.log(level: level, "operation failed", metadata: [
             "postgres.class": "\(giveUp.errorClass.name)",
