@@ -93,7 +93,13 @@ extension PostgresClient {
             let waitStart = loop.attempt == 1 ? loop.deadline.start : clock.offsetNow
             let outcome: RetryLoop.Outcome
             do {
-                let lease = try await pool.acquire(deadline: deadline)
+                // A warm pool lends and takes back a session without suspending: the suspension points of
+                // `acquire` and `release` are only taken when the pool has something to wait for or to run.
+                let lease: ConnectionPool.Lease
+                switch try pool.startAcquire(deadline: deadline) {
+                case .leased(let leased): lease = leased
+                case .pending(let pending): lease = try await pool.acquire(continuing: pending, deadline: deadline)
+                }
                 metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
@@ -109,9 +115,11 @@ extension PostgresClient {
                         if let keepingLease {
                             keepingLease(lease, earlierAttempts)
                         } else {
-                            await pool.release(
+                            if let pending = pool.startRelease(
                                 lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
-                            )
+                            ) {
+                                await pool.release(continuing: pending)
+                            }
                         }
                         return Disconnected(result)
                     }.take()

@@ -97,10 +97,47 @@ package final class ConnectionPool: Sendable {
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
     func acquire(deadline: Instant) async throws -> Lease {
+        switch try startAcquire(deadline: deadline) {
+        case .leased(let lease): return lease
+        case .pending(let pending): return try await acquire(continuing: pending, deadline: deadline)
+        }
+    }
+
+    /// How an acquire started: with a session lent at once, or with a step left to carry out.
+    enum AcquireStart {
+        case leased(Lease)
+        /// Carry on with ``acquire(continuing:deadline:)``.
+        case pending(PendingAcquire)
+    }
+
+    /// The step the machine decided for an acquire that could not complete at once, and what its transition left
+    /// to run.
+    struct PendingAcquire {
+        fileprivate var step: Machine.Step
+        fileprivate var effects: Effects
+    }
+
+    /// The synchronous start of ``acquire(deadline:)``: lends an idle, fit session under the lock when the machine
+    /// leaves nothing else to run, without suspending (the fast path of an operation on a warm pool); otherwise
+    /// returns the step for ``acquire(continuing:deadline:)``, which must then be called.
+    ///
+    /// Splitting the two is correct because the machine's decision is made once, here, and never repeated: the
+    /// pending step carries it, with the effects of its transition, exactly as `acquire` would have run them.
+    /// Never inlined: the clock's instants it reads are values of a size known only at run time, which an async
+    /// caller would keep in allocations of the task.
+    @inline(never)
+    func startAcquire(deadline: Instant) throws -> AcquireStart {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
+        let (step, effects) = nextStep { $0.request(deadline: poolInstant(deadline), now: $1) }
+        if case .lease(let lease) = step, effects.isEmpty { return .leased(lease) }
+        return .pending(PendingAcquire(step: step, effects: effects))
+    }
+
+    /// Carries out an acquire that ``startAcquire(deadline:)`` could not complete; throws as ``acquire(deadline:)``.
+    func acquire(continuing pending: PendingAcquire, deadline: Instant) async throws -> Lease {
         let end = poolInstant(deadline)
-        var (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
+        var (step, effects) = (pending.step, pending.effects)
         while true {
             if !effects.isEmpty {
                 await perform(effects)
@@ -129,13 +166,47 @@ package final class ConnectionPool: Sendable {
     /// again by the initializer, as the reset undid its settings too; a session whose reset or set-up fails, or that
     /// no time is left to reset, is closed.
     func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
+        if let pending = startRelease(lease, reuse: reuse, reset: reset, deadline: deadline) {
+            await release(continuing: pending)
+        }
+    }
+
+    /// What a release left to do after its transition: closes, resumptions, or the session's reset.
+    struct PendingRelease {
+        fileprivate var lease: Lease
+        fileprivate var next: Machine.Return
+        fileprivate var effects: Effects
+        fileprivate var reset: SessionReset?
+    }
+
+    /// The synchronous start of ``release(_:reuse:reset:deadline:)``: gives the session back under the lock, and
+    /// returns nil when nothing is left to do (no one to resume, nothing to close, no reset: the fast path of an
+    /// operation on a warm pool, which thus never suspends to give its session back); otherwise returns what is
+    /// left for ``release(continuing:)``, which must then be called.
+    ///
+    /// Readiness for reuse is read from the connection without a hop (``DatabaseConnection/isReadyForReuse`` is kept
+    /// up to date by the connection as its statements end). Never inlined, as ``startAcquire(deadline:)``.
+    @inline(never)
+    func startRelease(
+        _ lease: Lease,
+        reuse: Bool,
+        reset: SessionReset? = nil,
+        deadline: Instant? = nil
+    ) -> PendingRelease? {
         let reusable = reuse && lease.connection.isReadyForReuse
         let end = deadline.map(poolInstant)
         let (next, effects) = transition {
             $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: end, now: $1)
         }
-        if !effects.isEmpty { await perform(effects) }
-        guard case .reset(let resetDeadline) = next, let reset else { return }
+        if effects.isEmpty, case .done = next { return nil }
+        return PendingRelease(lease: lease, next: next, effects: effects, reset: reset)
+    }
+
+    /// Carries out what a release left to do (see ``startRelease(_:reuse:reset:deadline:)``).
+    func release(continuing pending: PendingRelease) async {
+        if !pending.effects.isEmpty { await perform(pending.effects) }
+        guard case .reset(let resetDeadline) = pending.next, let reset = pending.reset else { return }
+        let lease = pending.lease
         let succeeded: Bool
         do {
             try await lease.connection.resetSession(
