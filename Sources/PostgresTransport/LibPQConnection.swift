@@ -429,6 +429,12 @@ public actor LibPQConnection {
     }
 
     /// Waits for the socket until the grace deadline of the cancel requested for the running statement.
+    ///
+    /// Never inlined, nor is ``waitEnded(phase:deadline:)``: an async function makes room for every value of a size
+    /// known only at run time that its body (inlined callees included) may hold, an allocation of the task each,
+    /// on every call; these instants belong to the rare paths, and the statement's own collection must not pay
+    /// for them.
+    @inline(never)
     private func waitForCancelAnswer(
         _ interest: SocketReadiness.Interest,
         registration: SocketReadiness.Registration,
@@ -440,6 +446,7 @@ public actor LibPQConnection {
 
     /// After a wait that ended without the socket being ready: closes the connection and throws when a cancel
     /// request went unanswered for its grace period, sends one when the statement's deadline has passed.
+    @inline(never)
     private func waitEnded(phase: TransportError.Phase, deadline: ContinuousClock.Instant?) throws {
         let now = ContinuousClock.now
         if let request = cancellation.request {
