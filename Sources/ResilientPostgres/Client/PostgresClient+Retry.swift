@@ -81,6 +81,8 @@ extension PostgresClient {
         )
         // What the pool and the connection take; the loop keeps its own instants.
         let deadline = ContinuousClock.Instant(loop.deadline.end)
+        // The same, as the pool counts, for giving sessions back.
+        let poolDeadline = pool.poolInstant(deadline)
         // The last failure seen, which the operation's error carries.
         var lastFailure: TransportError?
         // The server process of the last attempt whose session was lost: it may still be running the statement.
@@ -116,7 +118,7 @@ extension PostgresClient {
                             keepingLease(lease, earlierAttempts)
                         } else {
                             if let pending = pool.startRelease(
-                                lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
+                                lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline
                             ) {
                                 await pool.release(continuing: pending)
                             }
@@ -138,7 +140,11 @@ extension PostgresClient {
                     if !error.isConnectionUsable { lostProcess = lease.connection.serverProcess }
                     // A session on a hot standby is no use to anyone once the primary moved.
                     let reuse = error.isConnectionUsable && inHotStandby != true
-                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), deadline: deadline)
+                    if let pending = pool.startRelease(
+                        lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline
+                    ) {
+                        await pool.release(continuing: pending)
+                    }
                     var facts = FailureFacts(error, inHotStandby: inHotStandby)
                     facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
                     lastFailure = error
@@ -146,21 +152,15 @@ extension PostgresClient {
                 } catch {
                     // Not a failure of the database: the caller's own error, or a value that does not decode; or the
                     // task's cancellation, which the outer `catch` takes in.
-                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline)
+                    if let pending = pool.startRelease(
+                        lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline
+                    ) {
+                        await pool.release(continuing: pending)
+                    }
                     throw error
                 }
-            } catch let error as TransportError {
-                lastFailure = error
-                outcome = .connectFailed(FailureFacts(error, inHotStandby: nil))
-            } catch let timedOut as ConnectionPool.WaitTimedOut {
-                lastFailure = timedOut.lastConnectFailure ?? lastFailure
-                outcome = .poolTimedOut(lastConnectFailure: timedOut.lastConnectFailure.map {
-                    FailureFacts($0, inHotStandby: nil)
-                })
-            } catch is CancellationError {
-                outcome = .cancelled
-            } catch is ConnectionPool.ShutDown {
-                outcome = .shutDown
+            } catch {
+                outcome = try Self.outcome(ofFailedAcquire: error, lastFailure: &lastFailure)
             }
 
             let action = loop.next(after: outcome, at: clock.offsetNow, jitter: makeGenerator())
@@ -169,6 +169,34 @@ extension PostgresClient {
                 lostProcess: lostProcess, isInternal: isInternal
             )
             if verifiedApplied { return .verifiedApplied }
+        }
+    }
+
+    /// What the loop is told when getting a session, or an attempt, failed with `error` (which updates
+    /// `lastFailure`); rethrows an error that is neither the database's nor the pool's (the caller's own).
+    ///
+    /// Out of line and synchronous: matching an error against `CancellationError`, a value of a size known only at
+    /// run time, would cost the async loop an allocation of the task on every operation, failed or not.
+    @inline(never)
+    private static func outcome(
+        ofFailedAcquire error: any Error,
+        lastFailure: inout TransportError?
+    ) throws -> RetryLoop.Outcome {
+        switch error {
+        case let error as TransportError:
+            lastFailure = error
+            return .connectFailed(FailureFacts(error, inHotStandby: nil))
+        case let timedOut as ConnectionPool.WaitTimedOut:
+            lastFailure = timedOut.lastConnectFailure ?? lastFailure
+            return .poolTimedOut(lastConnectFailure: timedOut.lastConnectFailure.map {
+                FailureFacts($0, inHotStandby: nil)
+            })
+        case is CancellationError:
+            return .cancelled
+        case is ConnectionPool.ShutDown:
+            return .shutDown
+        default:
+            throw error
         }
     }
 

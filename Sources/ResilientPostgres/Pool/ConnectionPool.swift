@@ -166,7 +166,7 @@ package final class ConnectionPool: Sendable {
     /// again by the initializer, as the reset undid its settings too; a session whose reset or set-up fails, or that
     /// no time is left to reset, is closed.
     func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
-        if let pending = startRelease(lease, reuse: reuse, reset: reset, deadline: deadline) {
+        if let pending = startRelease(lease, reuse: reuse, reset: reset, by: deadline.map(poolInstant)) {
             await release(continuing: pending)
         }
     }
@@ -182,7 +182,8 @@ package final class ConnectionPool: Sendable {
     /// The synchronous start of ``release(_:reuse:reset:deadline:)``: gives the session back under the lock, and
     /// returns nil when nothing is left to do (no one to resume, nothing to close, no reset: the fast path of an
     /// operation on a warm pool, which thus never suspends to give its session back); otherwise returns what is
-    /// left for ``release(continuing:)``, which must then be called.
+    /// left for ``release(continuing:)``, which must then be called. `end` is the operation's deadline as the
+    /// machine counts (``poolInstant(_:)``), a value of known size that an async caller keeps without an allocation.
     ///
     /// Readiness for reuse is read from the connection without a hop (``DatabaseConnection/isReadyForReuse`` is kept
     /// up to date by the connection as its statements end). Never inlined, as ``startAcquire(deadline:)``.
@@ -191,10 +192,9 @@ package final class ConnectionPool: Sendable {
         _ lease: Lease,
         reuse: Bool,
         reset: SessionReset? = nil,
-        deadline: Instant? = nil
+        by end: PoolInstant?
     ) -> PendingRelease? {
         let reusable = reuse && lease.connection.isReadyForReuse
-        let end = deadline.map(poolInstant)
         let (next, effects) = transition {
             $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: end, now: $1)
         }
@@ -202,7 +202,7 @@ package final class ConnectionPool: Sendable {
         return PendingRelease(lease: lease, next: next, effects: effects, reset: reset)
     }
 
-    /// Carries out what a release left to do (see ``startRelease(_:reuse:reset:deadline:)``).
+    /// Carries out what a release left to do (see ``startRelease(_:reuse:reset:by:)``).
     func release(continuing pending: PendingRelease) async {
         if !pending.effects.isEmpty { await perform(pending.effects) }
         guard case .reset(let resetDeadline) = pending.next, let reset = pending.reset else { return }
@@ -452,6 +452,10 @@ package final class ConnectionPool: Sendable {
     }
 
     /// The machine's instant for an instant of the client's clock.
+    ///
+    /// Never inlined: the clock's instants are values of a size known only at run time, which an async caller
+    /// would keep in allocations of the task.
+    @inline(never)
     func poolInstant(_ instant: Instant) -> PoolInstant {
         PoolInstant(sinceOrigin: origin.duration(to: instant))
     }
