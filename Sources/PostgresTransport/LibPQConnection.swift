@@ -186,8 +186,12 @@ public actor LibPQConnection {
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let wasConnected = PQstatus(connection) == CONNECTION_OK
-        let sent = ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
-            PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+        // `withCString` hands libpq the string's own NUL-terminated UTF-8 (a native string has it); passing `sql`
+        // itself would convert it through `utf8CString`, a copy on the heap for every statement.
+        let sent = sql.withCString { sql in
+            ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+            }
         }
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
         guard sent == 1 else {
@@ -308,6 +312,10 @@ public actor LibPQConnection {
 
     /// Flushes the request and collects every result, under a cancellation handler that sends a cancel request.
     /// `statement` is the SQL sent, kept on the error the server answers it with.
+    ///
+    /// Always inlined, as is `collectResults`: each async function entered costs a switch of executors, which a
+    /// task with an executor preference pays with a lock of its status, and a statement's own layers need none.
+    @inline(__always)
     func completeStatement(
         _ connection: OpaquePointer,
         statement: String,
@@ -338,6 +346,7 @@ public actor LibPQConnection {
         var last: OpaquePointer?
     }
 
+    @inline(__always)
     private func collectResults(
         _ connection: OpaquePointer,
         registration: SocketReadiness.Registration,
