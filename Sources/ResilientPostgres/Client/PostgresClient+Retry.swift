@@ -160,7 +160,7 @@ extension PostgresClient {
                     throw error
                 }
             } catch {
-                outcome = try Self.outcome(ofFailedAcquire: error, lastFailure: &lastFailure)
+                outcome = try Self.outcome(ofFailure: error, lastFailure: &lastFailure)
             }
 
             let action = loop.next(after: outcome, at: clock.offsetNow, jitter: makeGenerator())
@@ -179,7 +179,7 @@ extension PostgresClient {
     /// run time, would cost the async loop an allocation of the task on every operation, failed or not.
     @inline(never)
     private static func outcome(
-        ofFailedAcquire error: any Error,
+        ofFailure error: any Error,
         lastFailure: inout TransportError?
     ) throws -> RetryLoop.Outcome {
         switch error {
