@@ -95,15 +95,15 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
         }
 
         /// Appends text to the SQL itself, unescaped: only for trusted text such as a table name chosen by the program.
+        public mutating func appendInterpolation(unsafeRaw sql: String) {
+            self.sql += sql
+        }
+
         /// Appends `$n` for the parameter just bound: the dollar sign and the number appended one after the other,
         /// without building an interpolated string for them.
         private mutating func appendPlaceholder() {
             sql.append("$")
             sql.append(String(parameters.count))
-        }
-
-        public mutating func appendInterpolation(unsafeRaw sql: String) {
-            self.sql += sql
         }
     }
 }
