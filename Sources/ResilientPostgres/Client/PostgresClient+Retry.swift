@@ -97,11 +97,7 @@ extension PostgresClient {
             do {
                 // A warm pool lends and takes back a session without suspending: the suspension points of
                 // `acquire` and `release` are only taken when the pool has something to wait for or to run.
-                let lease: ConnectionPool.Lease
-                switch try pool.startAcquire(deadline: deadline) {
-                case .leased(let leased): lease = leased
-                case .pending(let pending): lease = try await pool.acquire(continuing: pending, deadline: deadline)
-                }
+                let lease = try await pool.acquire(deadline: deadline)
                 metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
@@ -117,11 +113,9 @@ extension PostgresClient {
                         if let keepingLease {
                             keepingLease(lease, earlierAttempts)
                         } else {
-                            if let pending = pool.startRelease(
+                            await pool.release(
                                 lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline
-                            ) {
-                                await pool.release(continuing: pending)
-                            }
+                            )
                         }
                         return Disconnected(result)
                     }.take()
@@ -140,11 +134,7 @@ extension PostgresClient {
                     if !error.isConnectionUsable { lostProcess = lease.connection.serverProcess }
                     // A session on a hot standby is no use to anyone once the primary moved.
                     let reuse = error.isConnectionUsable && inHotStandby != true
-                    if let pending = pool.startRelease(
-                        lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline
-                    ) {
-                        await pool.release(continuing: pending)
-                    }
+                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline)
                     var facts = FailureFacts(error, inHotStandby: inHotStandby)
                     facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
                     lastFailure = error
@@ -152,11 +142,7 @@ extension PostgresClient {
                 } catch {
                     // Not a failure of the database: the caller's own error, or a value that does not decode; or the
                     // task's cancellation, which the outer `catch` takes in.
-                    if let pending = pool.startRelease(
-                        lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline
-                    ) {
-                        await pool.release(continuing: pending)
-                    }
+                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
                     throw error
                 }
             } catch {

@@ -16,7 +16,7 @@ import Synchronization
 /// house.
 package final class ConnectionPool: Sendable {
     typealias Machine = PoolStateMachine<any DatabaseConnection>
-    /// A session lent out by the pool, to be given back with ``release(_:reuse:reset:deadline:)``.
+    /// A session lent out by the pool, to be given back with ``release(_:reuse:reset:by:)``.
     typealias Lease = Machine.Lease
     typealias Instant = ContinuousClock.Instant
 
@@ -94,8 +94,13 @@ package final class ConnectionPool: Sendable {
 
     /// Lends a session: an idle one if any is fit, a new one if a slot is free, or the next one returned.
     ///
+    /// A warm pool lends without suspending: an idle, fit session that the machine lends with nothing else to run
+    /// is taken under the lock, and the operation suspends only when the pool has something to wait for or to run.
+    /// Inlined into its caller, so that the operation pays no async layer for it.
+    ///
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
+    @inline(__always)
     func acquire(deadline: Instant) async throws -> Lease {
         switch try startAcquire(deadline: deadline) {
         case .leased(let lease): return lease
@@ -104,39 +109,40 @@ package final class ConnectionPool: Sendable {
     }
 
     /// How an acquire started: with a session lent at once, or with a step left to carry out.
-    enum AcquireStart {
+    private enum AcquireStart {
         case leased(Lease)
         /// Carry on with ``acquire(continuing:deadline:)``.
         case pending(PendingAcquire)
     }
 
-    /// The step the machine decided for an acquire that could not complete at once, and what its transition left
-    /// to run.
-    struct PendingAcquire {
-        fileprivate var step: Machine.Step
-        fileprivate var effects: Effects
+    /// The step the machine decided for an acquire that could not complete at once, what its transition left to
+    /// run, and the operation's deadline as the machine counts, which it queued a waiter with.
+    private struct PendingAcquire {
+        var step: Machine.Step
+        var effects: Effects
+        var end: PoolInstant
     }
 
     /// The synchronous start of ``acquire(deadline:)``: lends an idle, fit session under the lock when the machine
-    /// leaves nothing else to run, without suspending (the fast path of an operation on a warm pool); otherwise
-    /// returns the step for ``acquire(continuing:deadline:)``, which must then be called.
+    /// leaves nothing else to run; otherwise returns the step for ``acquire(continuing:deadline:)``.
     ///
-    /// Splitting the two is correct because the machine's decision is made once, here, and never repeated: the
-    /// pending step carries it, with the effects of its transition, exactly as `acquire` would have run them.
-    /// Never inlined: the clock's instants it reads are values of a size known only at run time, which an async
-    /// caller would keep in allocations of the task.
+    /// Private, with its continuation, because the machine's decision is made here once and never repeated: it may
+    /// have reserved a connect slot or queued a waiter, which only the continuation releases or resumes, so the two
+    /// are always called together, by ``acquire(deadline:)``. Never inlined: the clock's instants it reads are
+    /// values of a size known only at run time, which an async caller would keep in allocations of the task.
     @inline(never)
-    func startAcquire(deadline: Instant) throws -> AcquireStart {
+    private func startAcquire(deadline: Instant) throws -> AcquireStart {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
-        let (step, effects) = nextStep { $0.request(deadline: poolInstant(deadline), now: $1) }
+        let end = poolInstant(deadline)
+        let (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
         if case .lease(let lease) = step, effects.isEmpty { return .leased(lease) }
-        return .pending(PendingAcquire(step: step, effects: effects))
+        return .pending(PendingAcquire(step: step, effects: effects, end: end))
     }
 
     /// Carries out an acquire that ``startAcquire(deadline:)`` could not complete; throws as ``acquire(deadline:)``.
-    func acquire(continuing pending: PendingAcquire, deadline: Instant) async throws -> Lease {
-        let end = poolInstant(deadline)
+    private func acquire(continuing pending: PendingAcquire, deadline: Instant) async throws -> Lease {
+        let end = pending.end
         var (step, effects) = (pending.step, pending.effects)
         while true {
             if !effects.isEmpty {
@@ -162,36 +168,38 @@ package final class ConnectionPool: Sendable {
 
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
     /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
-    /// undone first, within the operation's `deadline` (the operation waits for it), then the session is set up
-    /// again by the initializer, as the reset undid its settings too; a session whose reset or set-up fails, or that
-    /// no time is left to reset, is closed.
-    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
-        if let pending = startRelease(lease, reuse: reuse, reset: reset, by: deadline.map(poolInstant)) {
+    /// undone first, by the operation's deadline `end` as the machine counts (``poolInstant(_:)``; the operation
+    /// waits for it), then the session is set up again by the initializer, as the reset undid its settings too; a
+    /// session whose reset or set-up fails, or that no time is left to reset, is closed.
+    ///
+    /// A warm pool takes a session back without suspending: when no one is to be resumed, nothing to be closed and
+    /// no reset to run, the session is given back under the lock. Inlined into its caller, as ``acquire(deadline:)``.
+    @inline(__always)
+    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, by end: PoolInstant? = nil) async {
+        if let pending = startRelease(lease, reuse: reuse, reset: reset, by: end) {
             await release(continuing: pending)
         }
     }
 
     /// What a release left to do after its transition: closes, resumptions, or the session's reset.
-    struct PendingRelease {
-        fileprivate var lease: Lease
-        fileprivate var next: Machine.Return
-        fileprivate var effects: Effects
-        fileprivate var reset: SessionReset?
+    private struct PendingRelease {
+        var lease: Lease
+        var next: Machine.Return
+        var effects: Effects
+        var reset: SessionReset?
     }
 
-    /// The synchronous start of ``release(_:reuse:reset:deadline:)``: gives the session back under the lock, and
-    /// returns nil when nothing is left to do (no one to resume, nothing to close, no reset: the fast path of an
-    /// operation on a warm pool, which thus never suspends to give its session back); otherwise returns what is
-    /// left for ``release(continuing:)``, which must then be called. `end` is the operation's deadline as the
-    /// machine counts (``poolInstant(_:)``), a value of known size that an async caller keeps without an allocation.
+    /// The synchronous start of ``release(_:reuse:reset:by:)``: gives the session back under the lock, and returns
+    /// nil when nothing is left to do; otherwise returns what is left for ``release(continuing:)``. Private with
+    /// it, as ``startAcquire(deadline:)``: a close or resumption it decided is only run by the continuation.
     ///
     /// Readiness for reuse is read from the connection without a hop (``DatabaseConnection/isReadyForReuse`` is kept
     /// up to date by the connection as its statements end). Never inlined, as ``startAcquire(deadline:)``.
     @inline(never)
-    func startRelease(
+    private func startRelease(
         _ lease: Lease,
         reuse: Bool,
-        reset: SessionReset? = nil,
+        reset: SessionReset?,
         by end: PoolInstant?
     ) -> PendingRelease? {
         let reusable = reuse && lease.connection.isReadyForReuse
@@ -203,7 +211,7 @@ package final class ConnectionPool: Sendable {
     }
 
     /// Carries out what a release left to do (see ``startRelease(_:reuse:reset:by:)``).
-    func release(continuing pending: PendingRelease) async {
+    private func release(continuing pending: PendingRelease) async {
         if !pending.effects.isEmpty { await perform(pending.effects) }
         guard case .reset(let resetDeadline) = pending.next, let reset = pending.reset else { return }
         let lease = pending.lease
