@@ -37,6 +37,10 @@ package final class ConnectionPool: Sendable {
         /// The counts last reported as gauges.
         var reported: Machine.Counts?
         var timers = Timers()
+        /// How many acquires and releases went on past their start under the lock, to suspend for what the pool had
+        /// to wait for or to run; an operation on a warm pool adds none, which is what the tests of the fast path
+        /// read.
+        var continuedSteps = 0
     }
 
     /// A waiting operation: queued by the machine, parked with its continuation, or resumed before it could park.
@@ -81,6 +85,9 @@ package final class ConnectionPool: Sendable {
         self.state = Mutex(State(machine: Machine(options: options, lifetimeDraws: lifetimeDraws)))
         self.origin = clock.now
     }
+
+    /// How many acquires and releases could not complete under the lock at once (see `State.continuedSteps`).
+    package var continuedSteps: Int { state.withLock { $0.continuedSteps } }
 
     /// The number of operations waiting for a session.
     var waiterCount: Int { state.withLock { $0.machine.waiters.count } }
@@ -142,6 +149,7 @@ package final class ConnectionPool: Sendable {
 
     /// Carries out an acquire that ``startAcquire(deadline:)`` could not complete; throws as ``acquire(deadline:)``.
     private func acquire(continuing pending: PendingAcquire, deadline: Instant) async throws -> Lease {
+        state.withLock { $0.continuedSteps += 1 }
         let end = pending.end
         var (step, effects) = (pending.step, pending.effects)
         while true {
@@ -212,6 +220,7 @@ package final class ConnectionPool: Sendable {
 
     /// Carries out what a release left to do (see ``startRelease(_:reuse:reset:by:)``).
     private func release(continuing pending: PendingRelease) async {
+        state.withLock { $0.continuedSteps += 1 }
         if !pending.effects.isEmpty { await perform(pending.effects) }
         guard case .reset(let resetDeadline) = pending.next, let reset = pending.reset else { return }
         let lease = pending.lease
@@ -231,7 +240,7 @@ package final class ConnectionPool: Sendable {
     }
 
     /// Moves to a new epoch: idle sessions are closed now, lent ones when they come back.
-    func retireEpoch() async {
+    package func retireEpoch() async {
         await perform(actions { machine, _ in machine.retireEpoch() })
     }
 
