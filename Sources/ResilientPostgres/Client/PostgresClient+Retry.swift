@@ -15,6 +15,10 @@ extension PostgresClient {
     ///
     /// `operation` gets the operation's deadline, past which every statement it sends is cancelled. It is the
     /// client's own code, not the app's: the loop runs in no actor's isolation.
+    ///
+    /// Always inlined: each layer of async calls costs every operation (`query`, `execute`, `batch`) a frame and a
+    /// switch of executors, and this one only unwraps what `retrying` returns.
+    @inline(__always)
     func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
         _ operation: (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result

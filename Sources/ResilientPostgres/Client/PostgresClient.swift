@@ -127,19 +127,11 @@ public final class PostgresClient: Sendable {
         resultFormat: ValueFormat,
         options: OperationOptions
     ) async throws -> QueryResult {
-        // `retrying` itself rather than `withRetries`: each layer of async calls costs every operation a frame and
-        // a switch of executors.
-        let caching = configuration.statementCaching
-        let completion = try await retrying(
-            options.safety(isTransactionBlock: false), isolation: nil, verify: nil
-        ) { connection, _, deadline in
+        try await withRetries(options.safety(isTransactionBlock: false)) { connection, deadline in
             try await connection.execute(
-                sql, parameters: parameters, resultFormat: resultFormat, caching: caching, deadline: deadline
+                sql, parameters: parameters, resultFormat: resultFormat, caching: configuration.statementCaching,
+                deadline: deadline
             )
-        }
-        switch completion {
-        case .completed(let result): return result
-        case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
         }
     }
 }
