@@ -27,7 +27,7 @@ extension LibPQConnection {
         guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
             return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
-        let connection = cancellation.isInFlight ? try await beginStatement(deadline: deadline) : try startStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))

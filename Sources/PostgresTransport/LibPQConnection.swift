@@ -181,8 +181,7 @@ public actor LibPQConnection {
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
-        // Without a cancel request in flight (the rule), the statement starts without the call's suspension point.
-        let connection = cancellation.isInFlight ? try await beginStatement(deadline: deadline) : try startStatement()
+        let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let wasConnected = PQstatus(connection) == CONNECTION_OK
@@ -223,10 +222,17 @@ public actor LibPQConnection {
     // MARK: - Statement machinery
 
     /// Claims the connection for one statement, once no cancel request sent for an earlier statement can still
-    /// reach the server (it would cancel this one instead); every entry point that sends a statement starts here,
-    /// or at ``startStatement()`` when `cancellation.isInFlight` says there is nothing to wait for.
+    /// reach the server (it would cancel this one instead); every entry point that sends a statement starts here.
+    ///
+    /// Always inlined: without a cancel request in flight (the rule), the statement starts at once, without the
+    /// suspension point of an async call; only a wait for a cancel in flight makes one.
+    @inline(__always)
     func beginStatement(deadline: ContinuousClock.Instant?) async throws -> OpaquePointer {
-        guard cancellation.isInFlight else { return try startStatement() }
+        cancellation.isInFlight ? try await startStatementAfterCancel(deadline: deadline) : try startStatement()
+    }
+
+    /// Claims the connection for one statement once the cancel request in flight can no longer reach the server.
+    private func startStatementAfterCancel(deadline: ContinuousClock.Instant?) async throws -> OpaquePointer {
         guard connection != nil else { throw closedError() }
         guard !isRunningStatement else { throw busyError() }
         // Claimed while it waits, so that no other statement starts meanwhile.

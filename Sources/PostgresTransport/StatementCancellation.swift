@@ -99,8 +99,8 @@ final class StatementCancellation: Sendable {
     }
 
     /// Whether a cancel was requested for the running statement: ``request`` without its instant, for a statement's
-    /// socket wait to ask at no cost in the common case that none was (an instant held by an async function takes
-    /// an allocation of its own).
+    /// socket wait to ask without an instant in the common case that none was (an instant held by an async
+    /// function takes an allocation of its own).
     var isRequested: Bool {
         state.withLock { $0.reason != nil }
     }
