@@ -52,8 +52,11 @@ extension LibPQConnection {
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
         let wasConnected = PQstatus(connection) == CONNECTION_OK
-        let sent = ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
-            PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
+        // `withCString`: no copy of the name on the heap (see `execute`).
+        let sent = name.withCString { name in
+            ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
+                PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
+            }
         }
         guard sent == 1 else {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)

@@ -185,8 +185,12 @@ public actor LibPQConnection {
         defer { isRunningStatement = false }
         try checkParameters(parameters)
         let wasConnected = PQstatus(connection) == CONNECTION_OK
-        let sent = ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
-            PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+        // `withCString` hands libpq the string's own NUL-terminated UTF-8 (a native string has it); passing `sql`
+        // itself would convert it through `utf8CString`, a copy on the heap for every statement.
+        let sent = sql.withCString { sql in
+            ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+            }
         }
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
         guard sent == 1 else {
@@ -219,29 +223,50 @@ public actor LibPQConnection {
 
     /// Claims the connection for one statement, once no cancel request sent for an earlier statement can still
     /// reach the server (it would cancel this one instead); every entry point that sends a statement starts here.
+    ///
+    /// Always inlined: without a cancel request in flight (the rule), the statement starts at once, without the
+    /// suspension point of an async call; only a wait for a cancel in flight makes one.
+    @inline(__always)
     func beginStatement(deadline: ContinuousClock.Instant?) async throws -> OpaquePointer {
+        cancellation.isInFlight ? try await startStatementAfterCancel(deadline: deadline) : try startStatement()
+    }
+
+    /// Claims the connection for one statement once the cancel request in flight can no longer reach the server.
+    private func startStatementAfterCancel(deadline: ContinuousClock.Instant?) async throws -> OpaquePointer {
         guard connection != nil else { throw closedError() }
-        guard !isRunningStatement else {
-            throw TransportError(code: .connectionBusy, message: "another statement is running on this connection",
-                                 host: host, port: port, phase: .notSent, isConnectionUsable: true)
-        }
+        guard !isRunningStatement else { throw busyError() }
+        // Claimed while it waits, so that no other statement starts meanwhile.
         isRunningStatement = true
         do {
-            if cancellation.cancelInFlightUntil != nil {
-                try await waitForCancelInFlight(deadline: deadline)
-            }
-            // The connection may have been closed while waiting.
-            guard let connection else { throw closedError() }
-            if Task.isCancelled {
-                throw TransportError(code: .cancelled, message: "cancelled before the statement was sent", host: host,
-                                     port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
-            }
-            notices.reset()
-            return connection
+            try await waitForCancelInFlight(deadline: deadline)
         } catch {
             isRunningStatement = false
             throw error
         }
+        // Given up and claimed again in one synchronous step: no other statement can start in between.
+        isRunningStatement = false
+        return try startStatement()
+    }
+
+    /// Claims the connection for one statement that has no cancel request to wait for (`cancellation.isInFlight` is
+    /// false, or the wait for it is over): fails if the connection is closed or busy, or the task is cancelled.
+    ///
+    /// Synchronous, so that the rule (no cancel in flight) costs a statement no suspension point of its own.
+    func startStatement() throws -> OpaquePointer {
+        guard let connection else { throw closedError() }
+        guard !isRunningStatement else { throw busyError() }
+        if Task.isCancelled {
+            throw TransportError(code: .cancelled, message: "cancelled before the statement was sent", host: host,
+                                 port: port, phase: .notSent, isConnectionUsable: Self.isUsable(connection))
+        }
+        isRunningStatement = true
+        notices.reset()
+        return connection
+    }
+
+    private func busyError() -> TransportError {
+        TransportError(code: .connectionBusy, message: "another statement is running on this connection",
+                       host: host, port: port, phase: .notSent, isConnectionUsable: true)
     }
 
     private func closedError() -> TransportError {
@@ -293,6 +318,10 @@ public actor LibPQConnection {
 
     /// Flushes the request and collects every result, under a cancellation handler that sends a cancel request.
     /// `statement` is the SQL sent, kept on the error the server answers it with.
+    ///
+    /// Always inlined, as is `collectResults`: each async function entered costs a switch of executors, which a
+    /// task with an executor preference pays with a lock of its status, and a statement's own layers need none.
+    @inline(__always)
     func completeStatement(
         _ connection: OpaquePointer,
         statement: String,
@@ -323,6 +352,7 @@ public actor LibPQConnection {
         var last: OpaquePointer?
     }
 
+    @inline(__always)
     private func collectResults(
         _ connection: OpaquePointer,
         registration: SocketReadiness.Registration,
@@ -396,9 +426,11 @@ public actor LibPQConnection {
         deadline: ContinuousClock.Instant?
     ) async throws {
         while true {
-            let request = cancellation.request
-            let waitUntil = request.map(\.graceDeadline) ?? deadline
-            let outcome = await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil)
+            // A wait holds no instant of its own unless a cancel was requested (see `isRequested`).
+            let outcome =
+                cancellation.isRequested
+                ? await waitForCancelAnswer(interest, registration: registration, deadline: deadline)
+                : await ioThread.readiness.wait(for: interest, on: registration, deadline: deadline)
             guard connection != nil else {
                 throw TransportError(
                     code: .connectionClosed, message: "the connection was closed while the statement ran",
@@ -406,20 +438,43 @@ public actor LibPQConnection {
                 )
             }
             if outcome == .ready { return }
-            let now = ContinuousClock.now
-            if let request = cancellation.request {
-                guard now >= request.graceDeadline else { continue }
-                close()
-                throw TransportError(
-                    code: request.reason == .task ? .cancelled : .deadlineExceeded,
-                    message: "the server did not answer the cancel request in time; the connection was closed",
-                    host: host, port: port, phase: phase, isConnectionUsable: false
-                )
-            }
-            if let deadline, now >= deadline {
-                cancellation.requestCancel(.deadline)
-            }
-            // Otherwise a spurious wake: wait again.
+            try waitEnded(phase: phase, deadline: deadline)
+            // Otherwise a spurious wake, or a cancel just requested: wait again.
+        }
+    }
+
+    /// Waits for the socket until the grace deadline of the cancel requested for the running statement.
+    ///
+    /// Never inlined, nor is ``waitEnded(phase:deadline:)``: an async function makes room for every value of a size
+    /// known only at run time that its body (inlined callees included) may hold, an allocation of the task each,
+    /// on every call; these instants belong to the rare paths, and the statement's own collection must not pay
+    /// for them.
+    @inline(never)
+    private func waitForCancelAnswer(
+        _ interest: SocketReadiness.Interest,
+        registration: SocketReadiness.Registration,
+        deadline: ContinuousClock.Instant?
+    ) async -> SocketReadiness.Outcome {
+        let waitUntil = cancellation.request.map(\.graceDeadline) ?? deadline
+        return await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil)
+    }
+
+    /// After a wait that ended without the socket being ready: closes the connection and throws when a cancel
+    /// request went unanswered for its grace period, sends one when the statement's deadline has passed.
+    @inline(never)
+    private func waitEnded(phase: TransportError.Phase, deadline: ContinuousClock.Instant?) throws {
+        let now = ContinuousClock.now
+        if let request = cancellation.request {
+            guard now >= request.graceDeadline else { return }
+            close()
+            throw TransportError(
+                code: request.reason == .task ? .cancelled : .deadlineExceeded,
+                message: "the server did not answer the cancel request in time; the connection was closed",
+                host: host, port: port, phase: phase, isConnectionUsable: false
+            )
+        }
+        if let deadline, now >= deadline {
+            cancellation.requestCancel(.deadline)
         }
     }
 

@@ -138,6 +138,30 @@ public final class QueryResult: @unchecked Sendable {
         }
     }
 
+    /// A value as a decode reads it: its bytes in place (nil for SQL NULL, valid as ``bytes(row:column:)``'s are),
+    /// its column's type and its wire format, in one call: a row decoded cell by cell checks the bounds and reads
+    /// the storage once per cell rather than once per fact.
+    public func value(
+        row: Int,
+        column: Int
+    ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
+        checkBounds(row: row, column: column)
+        switch storage {
+        case .libpq(let raw):
+            let (row, column) = (Int32(row), Int32(column))
+            let type = PostgresOID(PQftype(raw, column))
+            let format: ValueFormat = PQfformat(raw, column) == 1 ? .binary : .text
+            if PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
+            let bytes = UnsafeRawBufferPointer(
+                start: PQgetvalue(raw, row, column), count: Int(PQgetlength(raw, row, column))
+            )
+            return (bytes, type, format)
+        case .copied(let values):
+            let description = values.columns[column]
+            return (values.bytes(row: row, column: column), description.type, description.format)
+        }
+    }
+
     /// A value's bytes, in place, or nil for SQL NULL: valid for as long as this result is alive (keep a reference
     /// to it, or use ``withBytes(row:column:_:)``). For decoding paths that must not go through a generic closure.
     public func bytes(row: Int, column: Int) -> UnsafeRawBufferPointer? {

@@ -170,38 +170,57 @@ package final class SocketReadiness: Sendable {
     ) async -> Outcome {
         let resumesPreferredTask = withUnsafeCurrentTask { $0?.unownedTaskExecutor == taskExecutor }
         return await withUnsafeContinuation(isolation: isolation) { continuation in
-            let descriptor = registration.descriptor
-            var notPollable: [UnsafeContinuation<Outcome, Never>] = []
-            let mustWake = state.withLock { state -> Bool in
-                var deadline = deadline
-                if !state.pendingDeadlines.isEmpty,
-                    let pending = state.pendingDeadlines.removeValue(forKey: registration.id)
-                {
-                    deadline = min(deadline ?? pending, pending)
-                }
-                let events = Self.events(for: interest)
-                let earlier = state.latestWaiter.updateValue(registration.id, forKey: descriptor)
-                state.waiters[registration.id] = Waiter(
-                    descriptor: descriptor, events: events, deadline: deadline, continuation: continuation,
-                    earlier: earlier, resumesPreferredTask: resumesPreferredTask
-                )
-                state.note(deadline)
-                // Armed under the lock, so that two waits on one descriptor cannot arm it each with only its own
-                // interest. The chain is almost always this one waiter.
-                guard arm(descriptor, events: events | state.events(from: earlier)) else {
-                    // Not a pollable descriptor (closed, say): let every waiter on it find out from libpq.
-                    var next: UInt64? = registration.id
-                    while let current = next, let waiter = state.unlink(current) {
-                        notPollable.append(waiter.continuation)
-                        next = state.latestWaiter[descriptor]
-                    }
-                    return false
-                }
-                return state.mustWake(for: deadline)
-            }
-            for waiter in notPollable { waiter.resume(returning: .ready) }
-            if mustWake { wake() }
+            park(
+                continuation, for: interest, on: registration, deadline: deadline,
+                resumesPreferredTask: resumesPreferredTask
+            )
         }
+    }
+
+    /// Registers a wait's continuation (see ``wait(for:on:deadline:isolation:)``).
+    ///
+    /// Synchronous and never inlined into the async `wait`: the waiter's instants are values of a size known only
+    /// at run time, which an async function keeps in allocations of the task, one each, and a synchronous one on
+    /// its stack.
+    @inline(never)
+    private func park(
+        _ continuation: UnsafeContinuation<Outcome, Never>,
+        for interest: Interest,
+        on registration: Registration,
+        deadline: ContinuousClock.Instant?,
+        resumesPreferredTask: Bool
+    ) {
+        let descriptor = registration.descriptor
+        var notPollable: [UnsafeContinuation<Outcome, Never>] = []
+        let mustWake = state.withLock { state -> Bool in
+            var deadline = deadline
+            if !state.pendingDeadlines.isEmpty,
+                let pending = state.pendingDeadlines.removeValue(forKey: registration.id)
+            {
+                deadline = min(deadline ?? pending, pending)
+            }
+            let events = Self.events(for: interest)
+            let earlier = state.latestWaiter.updateValue(registration.id, forKey: descriptor)
+            state.waiters[registration.id] = Waiter(
+                descriptor: descriptor, events: events, deadline: deadline, continuation: continuation,
+                earlier: earlier, resumesPreferredTask: resumesPreferredTask
+            )
+            state.note(deadline)
+            // Armed under the lock, so that two waits on one descriptor cannot arm it each with only its own
+            // interest. The chain is almost always this one waiter.
+            guard arm(descriptor, events: events | state.events(from: earlier)) else {
+                // Not a pollable descriptor (closed, say): let every waiter on it find out from libpq.
+                var next: UInt64? = registration.id
+                while let current = next, let waiter = state.unlink(current) {
+                    notPollable.append(waiter.continuation)
+                    next = state.latestWaiter[descriptor]
+                }
+                return false
+            }
+            return state.mustWake(for: deadline)
+        }
+        for waiter in notPollable { waiter.resume(returning: .ready) }
+        if mustWake { wake() }
     }
 
     /// Moves the deadline of the registration's wait earlier (to end a wait after a cancel request); safe to call

@@ -98,6 +98,13 @@ final class StatementCancellation: Sendable {
         }
     }
 
+    /// Whether a cancel was requested for the running statement: ``request`` without its instant, for a statement's
+    /// socket wait to ask without an instant in the common case that none was (an instant held by an async
+    /// function takes an allocation of its own).
+    var isRequested: Bool {
+        state.withLock { $0.reason != nil }
+    }
+
     /// Asks the server to cancel the running statement (once per statement); safe to call from any thread.
     func requestCancel(_ reason: Reason) {
         let generation = state.withLock { state -> UInt64? in
@@ -133,6 +140,12 @@ final class StatementCancellation: Sendable {
     /// is, and a statement can start at once.
     var cancelInFlightUntil: ContinuousClock.Instant? {
         state.withLock { $0.inFlightUntil }
+    }
+
+    /// Whether a cancel request of an earlier statement may still be on its way to the server: whether
+    /// ``cancelInFlightUntil`` is set, without its instant.
+    var isInFlight: Bool {
+        state.withLock { $0.inFlightUntil != nil }
     }
 
     /// Waits until no cancel request of an earlier statement can still reach the server, so that a statement about

@@ -15,6 +15,10 @@ extension PostgresClient {
     ///
     /// `operation` gets the operation's deadline, past which every statement it sends is cancelled. It is the
     /// client's own code, not the app's: the loop runs in no actor's isolation.
+    ///
+    /// Always inlined: each layer of async calls costs every operation (`query`, `execute`, `batch`) a frame and a
+    /// switch of executors, and this one only unwraps what `retrying` returns.
+    @inline(__always)
     func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
         _ operation: (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result
@@ -81,16 +85,22 @@ extension PostgresClient {
         )
         // What the pool and the connection take; the loop keeps its own instants.
         let deadline = ContinuousClock.Instant(loop.deadline.end)
+        // The same, as the pool counts, for giving sessions back.
+        let poolDeadline = pool.poolInstant(deadline)
         // The last failure seen, which the operation's error carries.
         var lastFailure: TransportError?
         // The server process of the last attempt whose session was lost: it may still be running the statement.
         var lostProcess: ServerProcess?
+        // Read once: a task-local lookup is not free, and the operation cannot change it.
+        let isInternal = InternalOperation.isRunning
         while true {
-            if !InternalOperation.isRunning { metrics.attempts.increment() }
+            if !isInternal { metrics.attempts.increment() }
             // The first wait for a session starts with the operation.
             let waitStart = loop.attempt == 1 ? loop.deadline.start : clock.offsetNow
             let outcome: RetryLoop.Outcome
             do {
+                // A warm pool lends and takes back a session without suspending: the suspension points of
+                // `acquire` and `release` are only taken when the pool has something to wait for or to run.
                 let lease = try await pool.acquire(deadline: deadline)
                 metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
@@ -108,14 +118,14 @@ extension PostgresClient {
                             keepingLease(lease, earlierAttempts)
                         } else {
                             await pool.release(
-                                lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline
+                                lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline
                             )
                         }
                         return Disconnected(result)
                     }.take()
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
-                    report(AttemptEvent(
+                    report(isInternal: isInternal, AttemptEvent(
                         attempt: loop.attempt, outcome: .succeeded, host: lease.connection.host,
                         port: lease.connection.port, elapsed: loop.deadline.elapsed(at: clock.offsetNow)
                     ))
@@ -128,7 +138,7 @@ extension PostgresClient {
                     if !error.isConnectionUsable { lostProcess = lease.connection.serverProcess }
                     // A session on a hot standby is no use to anyone once the primary moved.
                     let reuse = error.isConnectionUsable && inHotStandby != true
-                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), deadline: deadline)
+                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline)
                     var facts = FailureFacts(error, inHotStandby: inHotStandby)
                     facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
                     lastFailure = error
@@ -136,29 +146,47 @@ extension PostgresClient {
                 } catch {
                     // Not a failure of the database: the caller's own error, or a value that does not decode; or the
                     // task's cancellation, which the outer `catch` takes in.
-                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), deadline: deadline)
+                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
                     throw error
                 }
-            } catch let error as TransportError {
-                lastFailure = error
-                outcome = .connectFailed(FailureFacts(error, inHotStandby: nil))
-            } catch let timedOut as ConnectionPool.WaitTimedOut {
-                lastFailure = timedOut.lastConnectFailure ?? lastFailure
-                outcome = .poolTimedOut(lastConnectFailure: timedOut.lastConnectFailure.map {
-                    FailureFacts($0, inHotStandby: nil)
-                })
-            } catch is CancellationError {
-                outcome = .cancelled
-            } catch is ConnectionPool.ShutDown {
-                outcome = .shutDown
+            } catch {
+                outcome = try Self.outcome(ofFailure: error, lastFailure: &lastFailure)
             }
 
             let action = loop.next(after: outcome, at: clock.offsetNow, jitter: makeGenerator())
             let verifiedApplied = try await carryOut(
                 action, of: &loop, isolation: isolation, verify: verify, deadline: deadline, lastFailure: lastFailure,
-                lostProcess: lostProcess
+                lostProcess: lostProcess, isInternal: isInternal
             )
             if verifiedApplied { return .verifiedApplied }
+        }
+    }
+
+    /// What the loop is told when getting a session, or an attempt, failed with `error` (which updates
+    /// `lastFailure`); rethrows an error that is neither the database's nor the pool's (the caller's own).
+    ///
+    /// Out of line and synchronous: matching an error against `CancellationError`, a value of a size known only at
+    /// run time, would cost the async loop an allocation of the task on every operation, failed or not.
+    @inline(never)
+    private static func outcome(
+        ofFailure error: any Error,
+        lastFailure: inout TransportError?
+    ) throws -> RetryLoop.Outcome {
+        switch error {
+        case let error as TransportError:
+            lastFailure = error
+            return .connectFailed(FailureFacts(error, inHotStandby: nil))
+        case let timedOut as ConnectionPool.WaitTimedOut:
+            lastFailure = timedOut.lastConnectFailure ?? lastFailure
+            return .poolTimedOut(lastConnectFailure: timedOut.lastConnectFailure.map {
+                FailureFacts($0, inHotStandby: nil)
+            })
+        case is CancellationError:
+            return .cancelled
+        case is ConnectionPool.ShutDown:
+            return .shutDown
+        default:
+            throw error
         }
     }
 
@@ -175,7 +203,8 @@ extension PostgresClient {
         verify: (() async throws -> Bool)?,
         deadline: ContinuousClock.Instant,
         lastFailure: TransportError?,
-        lostProcess: ServerProcess?
+        lostProcess: ServerProcess?,
+        isInternal: Bool
     ) async throws -> Bool {
         var action = first
         while true {
@@ -186,13 +215,13 @@ extension PostgresClient {
             case .verify(let endLostProcessFirst):
                 action = await verifyOutcome(
                     verify!, isolation: isolation, loop: &loop, endingFirst: endLostProcessFirst ? lostProcess : nil,
-                    deadline: deadline, failure: lastFailure
+                    deadline: deadline, failure: lastFailure, isInternal: isInternal
                 )
             case .runAgain:
                 return false
             case .retry(let retry):
-                if !InternalOperation.isRunning { metrics.recordRetry(retry.errorClass) }
-                report(AttemptEvent(
+                if !isInternal { metrics.recordRetry(retry.errorClass) }
+                report(isInternal: isInternal, AttemptEvent(
                     attempt: retry.attempt, outcome: .willRetry(delay: retry.delay, reconnects: retry.reconnects),
                     errorClass: retry.errorClass, sqlState: lastFailure?.sqlState, host: lastFailure?.host,
                     port: lastFailure?.port, elapsed: retry.elapsed
@@ -212,7 +241,7 @@ extension PostgresClient {
                     action = loop.next(after: .cancelled, at: clock.offsetNow, jitter: makeGenerator())
                 }
             case .giveUp(let giveUp):
-                throw error(givingUp: giveUp, history: loop.history, last: lastFailure)
+                throw error(givingUp: giveUp, history: loop.history, last: lastFailure, isInternal: isInternal)
             }
         }
     }
@@ -226,7 +255,8 @@ extension PostgresClient {
         loop: inout RetryLoop,
         endingFirst lostProcess: ServerProcess?,
         deadline: ContinuousClock.Instant,
-        failure: TransportError?
+        failure: TransportError?,
+        isInternal: Bool
     ) async -> RetryLoop.Action {
         let applied: Bool
         do {
@@ -245,7 +275,7 @@ extension PostgresClient {
             ])
             return loop.verificationFailed(at: clock.offsetNow)
         }
-        report(AttemptEvent(
+        report(isInternal: isInternal, AttemptEvent(
             attempt: loop.history.count, outcome: applied ? .verifiedApplied : .verifiedNotApplied,
             errorClass: .outcomeUnknown, sqlState: failure?.sqlState, host: failure?.host, port: failure?.port,
             elapsed: loop.deadline.elapsed(at: clock.offsetNow)
@@ -258,9 +288,10 @@ extension PostgresClient {
         return loop.verified(applied: applied, at: clock.offsetNow)
     }
 
-    /// Hands `event` to the app's `onAttempt`, unless it belongs to an operation the client runs for itself.
-    private func report(_ event: @autoclosure () -> AttemptEvent) {
-        guard !InternalOperation.isRunning else { return }
+    /// Hands `event` to the app's `onAttempt`, unless it belongs to an operation the client runs for itself
+    /// (`isInternal`, which the loop reads from ``InternalOperation`` once per operation).
+    private func report(isInternal: Bool, _ event: @autoclosure () -> AttemptEvent) {
+        guard !isInternal else { return }
         configuration.onAttempt?(event())
     }
 
@@ -268,7 +299,8 @@ extension PostgresClient {
     private func error(
         givingUp giveUp: RetryLoop.GiveUp,
         history: [RetryAttempt],
-        last: TransportError?
+        last: TransportError?,
+        isInternal: Bool
     ) -> PostgresError {
         let last = giveUp.reportsLastFailure ? last : nil
         let error = PostgresError(
@@ -279,11 +311,11 @@ extension PostgresClient {
             lastFailure: last,
             mayHaveBeenApplied: giveUp.mayHaveBeenApplied
         )
-        report(AttemptEvent(
+        report(isInternal: isInternal, AttemptEvent(
             attempt: giveUp.attempt, outcome: .gaveUp(giveUp.reason), errorClass: giveUp.errorClass,
             sqlState: last?.sqlState, host: last?.host, port: last?.port, elapsed: giveUp.elapsed
         ))
-        if !InternalOperation.isRunning { metrics.recordGiveUp(giveUp.errorClass, reason: giveUp.reason) }
+        if !isInternal { metrics.recordGiveUp(giveUp.errorClass, reason: giveUp.reason) }
         let level: Logger.Level = giveUp.errorClass == .permanent ? .debug : .warning
         logger.log(level: level, "operation failed", metadata: [
             "postgres.class": "\(giveUp.errorClass.name)",

@@ -13,7 +13,8 @@ import Synchronization
 public final class PostgresClient: Sendable {
     /// The configuration the client was made with.
     public let configuration: Configuration
-    let pool: ConnectionPool
+    /// The sessions the operations run on.
+    package let pool: ConnectionPool
     /// Opens the sessions of listeners (`listen(to:)`), outside the pool.
     let listenConnector: any DatabaseConnector
     /// The listeners running, which ``shutdown()`` stops.

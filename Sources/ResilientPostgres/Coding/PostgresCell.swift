@@ -62,11 +62,8 @@ public struct PostgresCell: Sendable {
 
     @usableFromInline
     var rawValue: RawValue {
-        RawValue(
-            bytes: result.bytes(row: rowIndex, column: columnIndex),
-            type: PostgresDataType(result.columnType(columnIndex)),
-            format: result.columnFormat(columnIndex)
-        )
+        let value = result.value(row: rowIndex, column: columnIndex)
+        return RawValue(bytes: value.bytes, type: PostgresDataType(value.type), format: value.format)
     }
 
     /// The error of a failed decode, with the column, its type and the Swift type it was decoded into.

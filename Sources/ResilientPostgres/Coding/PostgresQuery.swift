@@ -69,7 +69,7 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
         /// Binds a value as the next parameter and appends its placeholder (`$1`, `$2`, ...).
         public mutating func appendInterpolation<Value: PostgresNonThrowingEncodable>(_ value: Value) {
             parameters.append(value.makeParameter())
-            sql += "$\(parameters.count)"
+            appendPlaceholder()
         }
 
         /// Binds a value as the next parameter and appends its placeholder (`$1`, `$2`, ...).
@@ -77,13 +77,13 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
         /// - Throws: What the value's encoding throws.
         public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value) throws {
             parameters.append(try value.makeParameter())
-            sql += "$\(parameters.count)"
+            appendPlaceholder()
         }
 
         /// Binds a value, or NULL when nil, as the next parameter and appends its placeholder (`$1`, `$2`, ...).
         public mutating func appendInterpolation<Value: PostgresNonThrowingEncodable>(_ value: Value?) {
             parameters.append(value.makeParameter())
-            sql += "$\(parameters.count)"
+            appendPlaceholder()
         }
 
         /// Binds a value, or NULL when nil, as the next parameter and appends its placeholder (`$1`, `$2`, ...).
@@ -91,12 +91,19 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
         /// - Throws: What the value's encoding throws.
         public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) throws {
             parameters.append(try value.makeParameter())
-            sql += "$\(parameters.count)"
+            appendPlaceholder()
         }
 
         /// Appends text to the SQL itself, unescaped: only for trusted text such as a table name chosen by the program.
         public mutating func appendInterpolation(unsafeRaw sql: String) {
             self.sql += sql
+        }
+
+        /// Appends `$n` for the parameter just bound: the dollar sign and the number appended one after the other,
+        /// without building an interpolated string for them.
+        private mutating func appendPlaceholder() {
+            sql.append("$")
+            sql.append(String(parameters.count))
         }
     }
 }

@@ -16,7 +16,7 @@ import Synchronization
 /// house.
 package final class ConnectionPool: Sendable {
     typealias Machine = PoolStateMachine<any DatabaseConnection>
-    /// A session lent out by the pool, to be given back with ``release(_:reuse:reset:deadline:)``.
+    /// A session lent out by the pool, to be given back with ``release(_:reuse:reset:by:)``.
     typealias Lease = Machine.Lease
     typealias Instant = ContinuousClock.Instant
 
@@ -37,6 +37,10 @@ package final class ConnectionPool: Sendable {
         /// The counts last reported as gauges.
         var reported: Machine.Counts?
         var timers = Timers()
+        /// How many acquires and releases went on past their start under the lock, to suspend for what the pool had
+        /// to wait for or to run; an operation on a warm pool adds none, which is what the tests of the fast path
+        /// read.
+        var continuedSteps = 0
     }
 
     /// A waiting operation: queued by the machine, parked with its continuation, or resumed before it could park.
@@ -82,6 +86,9 @@ package final class ConnectionPool: Sendable {
         self.origin = clock.now
     }
 
+    /// How many acquires and releases could not complete under the lock at once (see `State.continuedSteps`).
+    package var continuedSteps: Int { state.withLock { $0.continuedSteps } }
+
     /// The number of operations waiting for a session.
     var waiterCount: Int { state.withLock { $0.machine.waiters.count } }
     /// Whether the database is unreachable and a prober is reconnecting.
@@ -94,13 +101,57 @@ package final class ConnectionPool: Sendable {
 
     /// Lends a session: an idle one if any is fit, a new one if a slot is free, or the next one returned.
     ///
+    /// A warm pool lends without suspending: an idle, fit session that the machine lends with nothing else to run
+    /// is taken under the lock, and the operation suspends only when the pool has something to wait for or to run.
+    /// Inlined into its caller, so that the operation pays no async layer for it.
+    ///
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
+    @inline(__always)
     func acquire(deadline: Instant) async throws -> Lease {
+        switch try startAcquire(deadline: deadline) {
+        case .leased(let lease): return lease
+        case .pending(let pending): return try await acquire(continuing: pending, deadline: deadline)
+        }
+    }
+
+    /// How an acquire started: with a session lent at once, or with a step left to carry out.
+    private enum AcquireStart {
+        case leased(Lease)
+        /// Carry on with ``acquire(continuing:deadline:)``.
+        case pending(PendingAcquire)
+    }
+
+    /// The step the machine decided for an acquire that could not complete at once, what its transition left to
+    /// run, and the operation's deadline as the machine counts, which it queued a waiter with.
+    private struct PendingAcquire {
+        var step: Machine.Step
+        var effects: Effects
+        var end: PoolInstant
+    }
+
+    /// The synchronous start of ``acquire(deadline:)``: lends an idle, fit session under the lock when the machine
+    /// leaves nothing else to run; otherwise returns the step for ``acquire(continuing:deadline:)``.
+    ///
+    /// Private, with its continuation, because the machine's decision is made here once and never repeated: it may
+    /// have reserved a connect slot or queued a waiter, which only the continuation releases or resumes, so the two
+    /// are always called together, by ``acquire(deadline:)``. Never inlined: the clock's instants it reads are
+    /// values of a size known only at run time, which an async caller would keep in allocations of the task.
+    @inline(never)
+    private func startAcquire(deadline: Instant) throws -> AcquireStart {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
         let end = poolInstant(deadline)
-        var (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
+        let (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
+        if case .lease(let lease) = step, effects.isEmpty { return .leased(lease) }
+        return .pending(PendingAcquire(step: step, effects: effects, end: end))
+    }
+
+    /// Carries out an acquire that ``startAcquire(deadline:)`` could not complete; throws as ``acquire(deadline:)``.
+    private func acquire(continuing pending: PendingAcquire, deadline: Instant) async throws -> Lease {
+        state.withLock { $0.continuedSteps += 1 }
+        let end = pending.end
+        var (step, effects) = (pending.step, pending.effects)
         while true {
             if !effects.isEmpty {
                 await perform(effects)
@@ -125,17 +176,54 @@ package final class ConnectionPool: Sendable {
 
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
     /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
-    /// undone first, within the operation's `deadline` (the operation waits for it), then the session is set up
-    /// again by the initializer, as the reset undid its settings too; a session whose reset or set-up fails, or that
-    /// no time is left to reset, is closed.
-    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, deadline: Instant? = nil) async {
+    /// undone first, by the operation's deadline `end` as the machine counts (``poolInstant(_:)``; the operation
+    /// waits for it), then the session is set up again by the initializer, as the reset undid its settings too; a
+    /// session whose reset or set-up fails, or that no time is left to reset, is closed.
+    ///
+    /// A warm pool takes a session back without suspending: when no one is to be resumed, nothing to be closed and
+    /// no reset to run, the session is given back under the lock. Inlined into its caller, as ``acquire(deadline:)``.
+    @inline(__always)
+    func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, by end: PoolInstant? = nil) async {
+        if let pending = startRelease(lease, reuse: reuse, reset: reset, by: end) {
+            await release(continuing: pending)
+        }
+    }
+
+    /// What a release left to do after its transition: closes, resumptions, or the session's reset.
+    private struct PendingRelease {
+        var lease: Lease
+        var next: Machine.Return
+        var effects: Effects
+        var reset: SessionReset?
+    }
+
+    /// The synchronous start of ``release(_:reuse:reset:by:)``: gives the session back under the lock, and returns
+    /// nil when nothing is left to do; otherwise returns what is left for ``release(continuing:)``. Private with
+    /// it, as ``startAcquire(deadline:)``: a close or resumption it decided is only run by the continuation.
+    ///
+    /// Readiness for reuse is read from the connection without a hop (``DatabaseConnection/isReadyForReuse`` is kept
+    /// up to date by the connection as its statements end). Never inlined, as ``startAcquire(deadline:)``.
+    @inline(never)
+    private func startRelease(
+        _ lease: Lease,
+        reuse: Bool,
+        reset: SessionReset?,
+        by end: PoolInstant?
+    ) -> PendingRelease? {
         let reusable = reuse && lease.connection.isReadyForReuse
-        let end = deadline.map(poolInstant)
         let (next, effects) = transition {
             $0.release(lease.id, reusable: reusable, resetting: reset != nil, deadline: end, now: $1)
         }
-        if !effects.isEmpty { await perform(effects) }
-        guard case .reset(let resetDeadline) = next, let reset else { return }
+        if effects.isEmpty, case .done = next { return nil }
+        return PendingRelease(lease: lease, next: next, effects: effects, reset: reset)
+    }
+
+    /// Carries out what a release left to do (see ``startRelease(_:reuse:reset:by:)``).
+    private func release(continuing pending: PendingRelease) async {
+        state.withLock { $0.continuedSteps += 1 }
+        if !pending.effects.isEmpty { await perform(pending.effects) }
+        guard case .reset(let resetDeadline) = pending.next, let reset = pending.reset else { return }
+        let lease = pending.lease
         let succeeded: Bool
         do {
             try await lease.connection.resetSession(
@@ -152,7 +240,7 @@ package final class ConnectionPool: Sendable {
     }
 
     /// Moves to a new epoch: idle sessions are closed now, lent ones when they come back.
-    func retireEpoch() async {
+    package func retireEpoch() async {
         await perform(actions { machine, _ in machine.retireEpoch() })
     }
 
@@ -381,6 +469,10 @@ package final class ConnectionPool: Sendable {
     }
 
     /// The machine's instant for an instant of the client's clock.
+    ///
+    /// Never inlined: the clock's instants are values of a size known only at run time, which an async caller
+    /// would keep in allocations of the task.
+    @inline(never)
     func poolInstant(_ instant: Instant) -> PoolInstant {
         PoolInstant(sinceOrigin: origin.duration(to: instant))
     }

@@ -1,0 +1,76 @@
+// Rows of two, three and four columns decoded into tuples without generic dispatch.
+//
+// The variadic `decode((repeat each T).Type)` walks its pack of types at run time: every cell is an unspecialised
+// call, with a metadata lookup and copies through value witnesses. These overloads are more specific than the
+// variadic one, so the compiler picks them for the arities they cover, and they are inlinable, so that a row of
+// (Int, String, Date) decodes as straight-line code specialised in the caller's module. They decode exactly as the
+// variadic one does: the arity is checked first, then each column in order.
+
+extension PostgresRow {
+    /// Decodes a two-column row into a tuple, as the variadic `decode` does.
+    @inlinable
+    public func decode<A: PostgresDecodable, B: PostgresDecodable>(
+        _: (A, B).Type
+    ) throws(PostgresDecodingError) -> (A, B) {
+        guard columnCount == 2 else { throw columnCountMismatch(decoding: 2) }
+        return (try self[column: 0].decode(A.self), try self[column: 1].decode(B.self))
+    }
+
+    /// Decodes a three-column row into a tuple, as the variadic `decode` does.
+    @inlinable
+    public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable>(
+        _: (A, B, C).Type
+    ) throws(PostgresDecodingError) -> (A, B, C) {
+        guard columnCount == 3 else { throw columnCountMismatch(decoding: 3) }
+        return (
+            try self[column: 0].decode(A.self), try self[column: 1].decode(B.self), try self[column: 2].decode(C.self)
+        )
+    }
+
+    /// Decodes a four-column row into a tuple, as the variadic `decode` does.
+    @inlinable
+    public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable, D: PostgresDecodable>(
+        _: (A, B, C, D).Type
+    ) throws(PostgresDecodingError) -> (A, B, C, D) {
+        guard columnCount == 4 else { throw columnCountMismatch(decoding: 4) }
+        return (
+            try self[column: 0].decode(A.self), try self[column: 1].decode(B.self),
+            try self[column: 2].decode(C.self), try self[column: 3].decode(D.self)
+        )
+    }
+}
+
+extension PostgresRows {
+    /// Decodes every row of a two-column result into a tuple, as the variadic `decode` does.
+    @inlinable
+    public func decode<A: PostgresDecodable, B: PostgresDecodable>(
+        _ types: (A, B).Type
+    ) throws(PostgresDecodingError) -> [(A, B)] {
+        var decoded: [(A, B)] = []
+        decoded.reserveCapacity(count)
+        for row in self { decoded.append(try row.decode(types)) }
+        return decoded
+    }
+
+    /// Decodes every row of a three-column result into a tuple, as the variadic `decode` does.
+    @inlinable
+    public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable>(
+        _ types: (A, B, C).Type
+    ) throws(PostgresDecodingError) -> [(A, B, C)] {
+        var decoded: [(A, B, C)] = []
+        decoded.reserveCapacity(count)
+        for row in self { decoded.append(try row.decode(types)) }
+        return decoded
+    }
+
+    /// Decodes every row of a four-column result into a tuple, as the variadic `decode` does.
+    @inlinable
+    public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable, D: PostgresDecodable>(
+        _ types: (A, B, C, D).Type
+    ) throws(PostgresDecodingError) -> [(A, B, C, D)] {
+        var decoded: [(A, B, C, D)] = []
+        decoded.reserveCapacity(count)
+        for row in self { decoded.append(try row.decode(types)) }
+        return decoded
+    }
+}
