@@ -18,4 +18,26 @@ extension StreamTests {
         #expect(error?.attempts == 1)
         await client.shutdown()
     }
+
+    /// A COPY lost once data flowed ends like any operation the loop gives up on: the attempt that failed before
+    /// its data flowed comes first in its history, and each attempt is reported.
+    @Test func anInterruptedCopysErrorListsEveryAttemptAndEachIsReported() async throws {
+        let database = ScriptedDatabase()
+        database.fail("COPY fruit", with: .connectionLostBeforeSend)
+        database.interruptStream("COPY fruit", after: 1, with: .backendTerminated)
+        let events = EventLog()
+        let client = PostgresClient.testing(database) { $0.onAttempt = events.record }
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.copyIn("COPY fruit FROM STDIN (FORMAT csv)", from: Self.chunks(3))
+        }
+        #expect(error?.reason == .streamInterrupted)
+        #expect(error?.mayHaveBeenApplied == false)
+        #expect(error?.attempts == 2)
+        #expect(error?.history.map(\.number) == [1, 2])
+        #expect(error?.lastFailure?.sqlState == "57P01")
+        #expect(events.outcomes == [.willRetry(delay: .zero, reconnects: true), .gaveUp(.streamInterrupted)])
+        #expect(database.copies.map(\.isComplete) == [false])
+        await client.shutdown()
+    }
 }

@@ -1,14 +1,6 @@
 import PostgresPolicy
 import PostgresTransport
 
-/// A COPY FROM STDIN that failed once its data had started to flow: its chunks cannot be read again, so it is not
-/// retried.
-struct CopyInterrupted: Error {
-    var failure: TransportError
-    /// Whether the server may have applied the COPY: its end was sent, and the answer was lost.
-    var mayHaveBeenApplied: Bool
-}
-
 extension DatabaseConnection {
     /// Runs a `COPY ... FROM STDIN` on this session, sending `chunks` as its data, and returns the server's answer.
     ///
@@ -18,7 +10,7 @@ extension DatabaseConnection {
     /// by the cancellation (an `AsyncStream`'s iterator returns nil then), never as the end of the data: the COPY
     /// is failed on the server, so that a cancelled load never commits part of its rows.
     ///
-    /// - Throws: the start's ``TransportError``, unchanged; ``CopyInterrupted`` once data has flowed.
+    /// - Throws: the start's ``TransportError``, unchanged; ``AttemptInterrupted`` once data has flowed.
     func copy<Chunks: AsyncSequence>(
         _ query: PostgresQuery,
         from chunks: Chunks,
@@ -32,14 +24,14 @@ extension DatabaseConnection {
             }
         } catch let failure as TransportError {
             // Before the end of the data, the server applies nothing of the COPY.
-            throw CopyInterrupted(failure: failure, mayHaveBeenApplied: false)
+            throw AttemptInterrupted(failure: failure, mayHaveBeenApplied: false)
         } catch {
             await stopStreaming()
             throw error
         }
         if Task.isCancelled {
             await stopStreaming()
-            throw CopyInterrupted(
+            throw AttemptInterrupted(
                 failure: TransportError(
                     code: .cancelled, message: "COPY cancelled before the end of its data was sent", host: host,
                     port: port, phase: .sent, isConnectionUsable: isReadyForReuse
@@ -50,7 +42,7 @@ extension DatabaseConnection {
         do {
             return try await endCopyIn(deadline: nil)
         } catch let failure as TransportError {
-            throw CopyInterrupted(failure: failure, mayHaveBeenApplied: !failure.isConnectionUsable)
+            throw AttemptInterrupted(failure: failure, mayHaveBeenApplied: !failure.isConnectionUsable)
         }
     }
 }
@@ -81,23 +73,16 @@ extension PostgresClient {
         options: OperationOptions = .write,
         isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int where Chunks.Element == [UInt8] {
-        let start = clock.offsetNow
-        do {
-            let completion = try await retrying(
-                options.safety(isTransactionBlock: false), isolation: isolation, verify: nil
-            ) { connection, _, deadline in
-                try await connection.copy(query, from: chunks, startDeadline: deadline).affectedRows ?? 0
-            }
-            guard case .completed(let copied) = completion else {
-                preconditionFailure("an operation without verification cannot be verified applied")
-            }
-            return copied
-        } catch let interrupted as CopyInterrupted {
-            throw interruptedStream(
-                by: interrupted.failure, delivered: nil, mayHaveBeenApplied: interrupted.mayHaveBeenApplied,
-                startedAt: start
-            )
+        // A failure once data flowed comes out of `copy` as `AttemptInterrupted`, which the loop gives up on.
+        let completion = try await retrying(
+            options.safety(isTransactionBlock: false), isolation: isolation, verify: nil
+        ) { connection, _, deadline in
+            try await connection.copy(query, from: chunks, startDeadline: deadline).affectedRows ?? 0
         }
+        guard case .completed(let copied) = completion else {
+            preconditionFailure("an operation without verification cannot be verified applied")
+        }
+        return copied
     }
 
     /// Runs a `COPY ... FROM STDIN (FORMAT binary)`, sending `rows` in the binary COPY format; returns the number of
@@ -144,7 +129,7 @@ extension PostgresTransaction {
         } catch let failure as TransportError {
             use.recordFailure(failure)
             throw failure
-        } catch let interrupted as CopyInterrupted {
+        } catch let interrupted as AttemptInterrupted {
             use.recordFailure(interrupted.failure)
             throw interrupted.failure
         }

@@ -29,11 +29,11 @@ extension PostgresClient {
         return (session, first)
     }
 
-    /// The error a stream or a COPY ends with when `failure` came after rows reached the caller or data reached
-    /// the server: not retried, since a retry would no longer be invisible.
+    /// The error a stream ends with when `failure` came after rows reached the caller: not retried, since a retry
+    /// would no longer be invisible.
     ///
     /// - Parameters:
-    ///   - delivered: the rows (or chunks) handed to the caller before the failure, for a stream.
+    ///   - delivered: the rows handed to the caller before the failure.
     ///   - mayHaveBeenApplied: whether the statement may have taken effect all the same.
     ///   - start: when the operation started.
     ///   - earlierAttempts: the attempts that failed before the one that failed here, which the history lists first.
@@ -46,20 +46,7 @@ extension PostgresClient {
     ) -> PostgresError {
         let facts = FailureFacts(failure, inHotStandby: nil)
         let elapsed = start.duration(to: clock.offsetNow)
-        let reason: PostgresError.Reason =
-            switch failure.code {
-            case .cancelled: .cancelled
-            case .deadlineExceeded: .timedOut
-            default:
-                if facts.errorClass == .permanent {
-                    .permanent
-                } else if mayHaveBeenApplied {
-                    // The end was sent and the answer lost: the question is no longer what was delivered.
-                    .outcomeUnknown
-                } else {
-                    .streamInterrupted
-                }
-            }
+        let reason = RetryLoop.reason(interruptedBy: facts.errorClass, mayHaveBeenApplied: mayHaveBeenApplied)
         var error = PostgresError(
             errorClass: facts.errorClass,
             reason: reason,
