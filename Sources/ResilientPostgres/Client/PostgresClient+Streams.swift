@@ -24,7 +24,8 @@ extension PostgresClient {
             preconditionFailure("an operation without verification cannot be verified applied")
         }
         let session = StreamSession(
-            lease: held.lease, pool: pool, startedAt: start, earlierAttempts: held.earlierAttempts
+            lease: held.lease, pool: pool, cleanups: streamCleanups, startedAt: start,
+            earlierAttempts: held.earlierAttempts
         )
         return (session, first)
     }

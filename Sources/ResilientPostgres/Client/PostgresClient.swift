@@ -18,6 +18,8 @@ public final class PostgresClient: Sendable {
     let listenConnector: any DatabaseConnector
     /// The listeners running, which ``shutdown()`` stops.
     let listeners = ListenerRegistry()
+    /// The clean-ups of streams stopped early, which ``shutdown()`` waits for.
+    let streamCleanups = StreamCleanups()
     /// Shared by every operation, so that when most attempts fail, retries stop multiplying the load.
     let throttle: RetryThrottle?
     let clock: any ClientClock
@@ -111,9 +113,11 @@ public final class PostgresClient: Sendable {
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
     /// A credential fetch under way, and a prune of the commit marker table, are cancelled, and waited for. Listeners
-    /// stop (their iterations end) and their sessions are closed before it returns.
+    /// stop (their iterations end) and their sessions are closed before it returns, as are the sessions of streams
+    /// whose consumers stopped early (once their statements are stopped).
     public func shutdown() async {
         await listeners.shutdown()
+        await streamCleanups.waitForAll()
         await commitMarkers.shutDown()
         await pool.shutdown()
         await credentials?.shutdown()
