@@ -50,9 +50,8 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
     /// Hands over the rows of a batch, then reads the next batch from the session.
     ///
     /// A row of the batch at hand is handed over by code inlined into the caller's loop, which neither suspends
-    /// nor switches executors; only the end of a batch calls into the stream (``nextBatch(isolation:)``), which
-    /// takes every row libpq has already read (up to ``PostgresRowStream/batchSize``) and waits on the socket only
-    /// when there is none.
+    /// nor switches executors; only the end of a batch calls into the stream, which takes every row libpq has
+    /// already read (up to the stream's batch size) and waits on the socket only when there is none.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let source: Source
         /// The session; the iterator alone holds it, so that dropping the iterator stops the statement.
