@@ -114,12 +114,13 @@ public final class PostgresClient: Sendable {
     ///
     /// A credential fetch under way, and a prune of the commit marker table, are cancelled, and waited for. Listeners
     /// stop (their iterations end) and their sessions are closed before it returns, as are the sessions of streams
-    /// whose consumers stopped early (once their statements are stopped).
+    /// whose consumers stopped early: new operations are refused first, then those sessions are closed without
+    /// waiting for their statements to stop.
     public func shutdown() async {
         await listeners.shutdown()
-        await streamCleanups.waitForAll()
         await commitMarkers.shutDown()
         await pool.shutdown()
+        await streamCleanups.shutdown()
         await credentials?.shutdown()
     }
 

@@ -7,7 +7,7 @@ import Synchronization
 /// it fails, or, if the consumer stops early (breaks out of its loop, is cancelled, drops the sequence), when the
 /// last reference goes (the stream's one iterator, once it has been made): the statement is then stopped on the
 /// server (a cancel request, and what is left read and dropped, or the session closed if the server does not
-/// answer), and the session returned clean, in a clean-up that ``PostgresClient/shutdown()`` waits for.
+/// answer), and the session returned clean, in a clean-up that ``PostgresClient/shutdown()`` ends and waits for.
 final class StreamSession: Sendable {
     let connection: any DatabaseConnection
     /// When the operation that opened the stream started.
@@ -35,13 +35,9 @@ final class StreamSession: Sendable {
 
     deinit {
         guard let lease = lease.withLock({ $0.take() }) else { return }
-        let pool = pool
-        // The consumer stopped early: stop the statement, then give the session back, on the session's own thread,
-        // in a task the client's shutdown waits for.
-        cleanups.run(on: lease.connection.taskExecutor) {
-            await lease.connection.stopStreaming()
-            await pool.release(lease, reuse: true)
-        }
+        // The consumer stopped early: stop the statement, then give the session back, in a task the client's
+        // shutdown ends and waits for.
+        cleanups.stop(lease, pool: pool)
     }
 
     /// Gives the session back once the stream has ended, cleanly or not; later calls do nothing.
