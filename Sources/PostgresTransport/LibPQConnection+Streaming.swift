@@ -229,7 +229,8 @@ extension LibPQConnection {
     }
 
     /// Reads the results left, up to the end, into how the statement ended: the first error, or the last result.
-    /// A wait that fails after an error was read ends the statement with that error.
+    /// A wait that fails after an error was read ends the statement with that error. A COPY FROM STDIN answered
+    /// `COPY n` before an error (a FATAL termination that came after it) succeeded: the server had completed it.
     func readEnding(
         _ connection: OpaquePointer,
         registration: SocketReadiness.Registration,
@@ -242,6 +243,11 @@ extension LibPQConnection {
                 switch PQresultStatus(result) {
                 case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
                     if firstError == nil { firstError = result } else { PQclear(result) }
+                case PGRES_COMMAND_OK where firstError == nil && streaming?.kind == .copyIn:
+                    // The COPY's own answer: whatever follows cannot undo it.
+                    last.map { PQclear($0) }
+                    _ = try? await drainResults(connection, registration: registration, deadline: deadline)
+                    return .succeeded(QueryResult(taking: result))
                 default:
                     last.map { PQclear($0) }
                     last = result

@@ -19,6 +19,22 @@ extension StreamTests {
         await client.shutdown()
     }
 
+    /// The session is terminated (FATAL) once the end of the data was sent: the server rolled the COPY back, as for
+    /// any statement a FATAL answers, so the error says the data was cut short and nothing was applied.
+    @Test func aBareCopyEndedByFatalWasNotApplied() async throws {
+        let database = ScriptedDatabase()
+        database.interruptStream("COPY fruit", after: 3, with: .backendTerminated)
+        let client = PostgresClient.testing(database)
+
+        let error = await #expect(throws: PostgresError.self) {
+            try await client.copyIn("COPY fruit FROM STDIN (FORMAT csv)", from: Self.chunks(3))
+        }
+        #expect(error?.reason == .streamInterrupted)
+        #expect(error?.mayHaveBeenApplied == false)
+        #expect(error?.attempts == 1)
+        await client.shutdown()
+    }
+
     /// A COPY lost once data flowed ends like any operation the loop gives up on: the attempt that failed before
     /// its data flowed comes first in its history, and each attempt is reported.
     @Test func anInterruptedCopysErrorListsEveryAttemptAndEachIsReported() async throws {

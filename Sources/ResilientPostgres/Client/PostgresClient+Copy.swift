@@ -42,7 +42,11 @@ extension DatabaseConnection {
         do {
             return try await endCopyIn(deadline: nil)
         } catch let failure as TransportError {
-            throw AttemptInterrupted(failure: failure, mayHaveBeenApplied: !failure.isConnectionUsable)
+            // The library's rule for any statement: an answer (a FATAL one too) says the COPY was rolled back;
+            // only a session lost without one leaves its outcome unknown.
+            throw AttemptInterrupted(
+                failure: failure, mayHaveBeenApplied: FailureFacts(failure, inHotStandby: nil).mayHaveBeenApplied
+            )
         }
     }
 }
