@@ -8,7 +8,8 @@ extension DatabaseConnection {
     /// deadline (cancel the task to stop it). When `chunks` throws, the COPY is failed on the server (nothing of it
     /// is applied) and the error is rethrown. A sequence that ends while the task is cancelled is taken as cut short
     /// by the cancellation (an `AsyncStream`'s iterator returns nil then), never as the end of the data: the COPY
-    /// is failed on the server, so that a cancelled load never commits part of its rows.
+    /// is failed on the server, so that a cancelled load never commits part of its rows. Once the task is
+    /// cancelled, no further chunk is read.
     ///
     /// - Throws: the start's ``TransportError``, unchanged; ``AttemptInterrupted`` once data has flowed.
     func copy<Chunks: AsyncSequence>(
@@ -20,6 +21,8 @@ extension DatabaseConnection {
         try await startCopyIn(query.sql, parameters: query.parameters, deadline: startDeadline)
         do {
             for try await chunk in chunks where !chunk.isEmpty {
+                // A producer that ignores cancellation is read no further once the task is cancelled.
+                if Task.isCancelled { break }
                 try await putCopyData(chunk, deadline: nil)
             }
         } catch let failure as TransportError {

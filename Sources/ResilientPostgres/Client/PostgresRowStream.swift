@@ -112,6 +112,7 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
                     return next[0]
                 }
                 guard !isFinished, let session else { return nil }
+                if Task.isCancelled { throw await stopCancelled(session, isolation: actor) }
                 do {
                     guard let next = try await session.connection.nextRows(
                         maximumCount: PostgresRowStream.batchSize, deadline: nil
@@ -131,6 +132,26 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
                     )
                 }
             }
+        }
+
+        /// Stops the statement of a consumer whose task is cancelled, at the end of the batch at hand rather than
+        /// after every row the session has already read, and returns the error the stream ends with.
+        private mutating func stopCancelled(
+            _ session: StreamSession, isolation actor: isolated (any Actor)?
+        ) async -> PostgresError {
+            isFinished = true
+            let connection = session.connection
+            await connection.stopStreaming()
+            let isUsable = connection.isReadyForReuse
+            await session.end(reuse: isUsable)
+            let failure = TransportError(
+                code: .cancelled, message: "the row stream's task was cancelled", host: connection.host,
+                port: connection.port, phase: .sent, isConnectionUsable: isUsable
+            )
+            return source.client.interruptedStream(
+                by: failure, delivered: deliveredBefore, mayHaveBeenApplied: !source.isReadOnly && !isUsable,
+                startedAt: session.start, earlierAttempts: session.earlierAttempts
+            )
         }
     }
 }
