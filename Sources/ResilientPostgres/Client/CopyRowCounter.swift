@@ -7,8 +7,8 @@
 /// - Binary: the tuples between the header and the trailer; a chunk must hold whole tuples (as the chunks of
 ///   COPY TO STDOUT do), the first one starting with the header.
 ///
-/// In text and CSV, a last line without a newline is a row once ``finish()`` says the data ended, and the end
-/// marker `\.` on a line of its own is not a row.
+/// In text and CSV, a last line without a newline is a row once ``finish()`` says the data ended, and neither the
+/// end marker `\.` on a line of its own nor the header line of a statement with `HEADER` is a row.
 package struct CopyRowCounter: Sendable {
     enum Format: Sendable, Equatable {
         case text
@@ -17,6 +17,8 @@ package struct CopyRowCounter: Sendable {
     }
 
     let format: Format
+    /// Text and CSV with `HEADER`: the first line, a header, is still to come; it is not a row.
+    private var headerToSkip: Bool
     /// The rows counted so far.
     package private(set) var rows = 0
     /// Text and CSV: inside a quoted CSV value, after an escaping character, and the bytes of the current line
@@ -30,7 +32,9 @@ package struct CopyRowCounter: Sendable {
 
     /// A counter for the data of `statement`, a `COPY ... FROM STDIN` or `COPY ... TO STDOUT`.
     package init(statement: String) {
-        format = Self.format(of: statement)
+        let options = CopyOptions(statement: statement)
+        format = options.format
+        headerToSkip = options.header && options.format != .binary
     }
 
     /// Counts the rows `chunk` ends.
@@ -45,7 +49,7 @@ package struct CopyRowCounter: Sendable {
     /// Counts a last line that no newline ended, at the end of the data.
     package mutating func finish() {
         guard format != .binary, lineLength > 0, !(lineIsEndMarker && lineLength == 2) else { return }
-        rows += 1
+        if headerToSkip { headerToSkip = false } else { rows += 1 }
         lineLength = 0
     }
 
@@ -55,7 +59,11 @@ package struct CopyRowCounter: Sendable {
             if byte == newline, !inQuotes, !(escaped && quote == nil) {
                 // `\.` (with or without a carriage return) on a line of its own ends the data, not a row.
                 let isEndMarker = lineIsEndMarker && (lineLength == 2 || lineLength == 3)
-                if !isEndMarker { rows += 1 }
+                if headerToSkip {
+                    headerToSkip = false
+                } else if !isEndMarker {
+                    rows += 1
+                }
                 lineLength = 0
                 escaped = false
                 continue
@@ -119,51 +127,5 @@ package struct CopyRowCounter: Sendable {
         var value: UInt32 = 0
         for byte in data[offset..<offset + size] { value = value << 8 | UInt32(byte) }
         return size == 2 ? Int(Int16(truncatingIfNeeded: value)) : Int(Int32(bitPattern: value))
-    }
-
-    /// The format a COPY statement names: `FORMAT binary` or `FORMAT csv` (or the older `BINARY`, `CSV`
-    /// keywords), with its `QUOTE` and `ESCAPE` characters; text otherwise.
-    /// Only the options after `STDIN` or `STDOUT` are read, so that a table or column name is never taken for one.
-    static func format(of statement: String) -> Format {
-        let bytes = Array(statement.utf8)
-        let lowercased = bytes.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }
-        var start = 0
-        for index in lowercased.indices {
-            for word in ["stdin", "stdout"] where lowercased[index...].starts(with: word.utf8) {
-                start = index + word.utf8.count
-            }
-        }
-        let options = Array(lowercased[start...])
-        let words = options.split { !Self.isWordByte($0) && !($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
-        if words.contains(where: { $0.elementsEqual("binary".utf8) }) { return .binary }
-        guard words.contains(where: { $0.elementsEqual("csv".utf8) }) else { return .text }
-        let original = Array(bytes[start...])
-        let quote = character(after: "quote", in: original) ?? UInt8(ascii: "\"")
-        return .csv(quote: quote, escape: character(after: "escape", in: original) ?? quote)
-    }
-
-    /// The one-character literal after `option` in `statement` (`QUOTE '|'`, `ESCAPE '\'`), if any.
-    private static func character(after option: String, in bytes: [UInt8]) -> UInt8? {
-        let keyword = Array(option.utf8)
-        var index = 0
-        while index + keyword.count <= bytes.count {
-            let word = bytes[index..<index + keyword.count].map { $0 | 0x20 }
-            let before = index == 0 ? UInt8(ascii: " ") : bytes[index - 1]
-            if word == keyword, !Self.isWordByte(before) {
-                var next = index + keyword.count
-                while next < bytes.count, bytes[next] == UInt8(ascii: " ") { next += 1 }
-                if next + 2 < bytes.count, bytes[next] == UInt8(ascii: "'") {
-                    // `''''` is a quote character written as an escaped quote.
-                    if bytes[next + 1] == UInt8(ascii: "'"), next + 3 < bytes.count { return UInt8(ascii: "'") }
-                    return bytes[next + 1]
-                }
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    private static func isWordByte(_ byte: UInt8) -> Bool {
-        (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") || byte == UInt8(ascii: "_")
     }
 }

@@ -34,6 +34,27 @@ struct CopyRowCounterTests {
         #expect(Self.rows("COPY t TO STDOUT (FORMAT csv, ESCAPE '\\')", ["1,\"a\\\"\nb\"\n"]) == 1)
     }
 
+    @Test func headerAndLiteralForms() {
+        #expect(Self.rows("COPY t TO STDOUT (FORMAT csv, HEADER)", ["id,name\n1,a\n"]) == 1)
+        #expect(Self.rows("COPY t TO STDOUT (HEADER)", ["id\tname\n1\ta\n"]) == 1)
+        #expect(Self.rows("COPY t TO STDOUT (FORMAT csv, ESCAPE E'\\\\')", ["1,\"a\\\"\nb\"\n2,c\n"]) == 2)
+        #expect(Self.rows("COPY t TO STDOUT WITH CSV QUOTE AS '|'", ["1,|a\nb|\n2,c\n"]) == 2)
+    }
+
+    @Test func headerOffAndAHeaderAloneCountNoExtraRow() {
+        #expect(Self.rows("COPY t TO STDOUT (FORMAT csv, HEADER false)", ["1,a\n2,b\n"]) == 2)
+        #expect(Self.rows("COPY t FROM STDIN (FORMAT csv, HEADER match)", ["id,name"], finished: true) == 0)
+        #expect(Self.rows("COPY t TO STDOUT WITH CSV HEADER", ["id,name\n1,a\n"]) == 1)
+    }
+
+    @Test func theFormatComesOnlyFromItsOptionOrKeywordNeverFromALiteralOrTheWhereClause() {
+        // Text, so the quote is data and each line a row.
+        #expect(Self.rows("COPY t FROM STDIN (NULL 'csv')", ["1\t\"a\n2\tb\n"]) == 2)
+        #expect(Self.rows("COPY t FROM STDIN WHERE kind = 'binary'", ["1\ta\n2\tb\n"]) == 2)
+        #expect(Self.rows("COPY t FROM STDIN (FORMAT text) WHERE kind = 'csv'", ["1\t\"a\n2\tb\n"]) == 2)
+        #expect(Self.rows("COPY t FROM STDIN (FORMAT 'csv')", ["1,\"a\nb\"\n"]) == 1)
+    }
+
     @Test func aLastLineWithoutANewlineCountsAtTheEndButNotTheEndMarker() {
         #expect(Self.rows("COPY t FROM STDIN", ["1\n2"]) == 1)
         #expect(Self.rows("COPY t FROM STDIN", ["1\n2"], finished: true) == 2)
