@@ -39,6 +39,29 @@ extension StreamTests {
         #expect(error?.rowsDelivered == delivered)
         await client.shutdown()
     }
+
+    /// A server-side cancellation mid-stream (`statement_timeout`, or an administrator's `pg_cancel_backend`) is not
+    /// the app's: the stream ends as interrupted, so that resume code resumes, and the give-up is reported.
+    @Test func aStatementTimeoutMidStreamIsAnInterruptionAndIsReported() async throws {
+        let database = ScriptedDatabase()
+        database.answerItems(count: 10)
+        database.interruptStream("SELECT id FROM items", after: 2, with: .statementTimeout)
+        let events = EventLog()
+        let client = PostgresClient.testing(database) { $0.onAttempt = events.record }
+
+        var delivered = 0
+        let error = await #expect(throws: PostgresError.self) {
+            for try await _ in try await client.rows("SELECT id FROM items WHERE id > \(0)", options: .readOnly) {
+                delivered += 1
+            }
+        }
+        #expect(error?.reason == .streamInterrupted)
+        #expect(error?.rowsDelivered == 2)
+        #expect(error?.lastFailure?.sqlState == "57014")
+        // The attempt that opened the stream succeeded; the stream then gave up.
+        #expect(events.outcomes == [.succeeded, .gaveUp(.streamInterrupted)])
+        await client.shutdown()
+    }
 }
 
 /// CSV chunks of one row each that ignore cancellation, and cancel the task that reads them after `cancelAfter`

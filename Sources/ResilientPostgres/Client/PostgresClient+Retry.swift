@@ -274,7 +274,7 @@ extension PostgresClient {
     }
 
     /// Reports the attempt an operation gives up on, and logs and counts the failure; returns the error to throw.
-    private func error(
+    func error(
         givingUp giveUp: RetryLoop.GiveUp,
         history: [RetryAttempt],
         last: TransportError?
