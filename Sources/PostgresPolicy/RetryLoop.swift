@@ -150,7 +150,7 @@ public struct RetryLoop: Sendable {
     /// whether it may have been applied: a cancellation, a deadline and a permanent failure say so; otherwise an
     /// operation that may have been applied is ``RetryDecision/Reason/outcomeUnknown``, and one that was not is
     /// ``RetryDecision/Reason/streamInterrupted``.
-    public static func reason(interruptedBy errorClass: ErrorClass, mayHaveBeenApplied: Bool) -> RetryDecision.Reason {
+    package static func reason(interruptedBy errorClass: ErrorClass, mayHaveBeenApplied: Bool) -> RetryDecision.Reason {
         switch errorClass.value {
         case .cancelled: .cancelled
         case .deadline: .timedOut

@@ -62,4 +62,3 @@ extension RowStreamTests {
         #expect(recorder.closes == 1)
     }
 }
-

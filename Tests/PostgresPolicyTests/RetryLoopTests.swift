@@ -331,6 +331,8 @@ struct RetryLoopTests {
             attempt: 1, .outcomeUnknown, .outcomeUnknown, mayHaveBeenApplied: true
         ))
         #expect(RetryLoop.reason(interruptedBy: .cancelled, mayHaveBeenApplied: true) == .cancelled)
+        #expect(RetryLoop.reason(interruptedBy: .deadline, mayHaveBeenApplied: true) == .timedOut)
+        #expect(RetryLoop.reason(interruptedBy: .permanent, mayHaveBeenApplied: true) == .permanent)
     }
 }
 
