@@ -35,6 +35,20 @@ extension StreamTests {
         await client.shutdown()
     }
 
+    /// The session is lost while the COPY FROM STDIN statement is in flight, before the server accepted data: nothing
+    /// can have been applied (the server applies a COPY only at the end of its data) and no chunk was read, so the
+    /// start is retried even under `.write`.
+    @Test func aBareCopyWhoseStartIsLostIsRetried() async throws {
+        let database = ScriptedDatabase()
+        database.fail("COPY fruit", with: .connectionLostAfterSend)
+        let client = PostgresClient.testing(database)
+
+        let copied = try await client.copyIn("COPY fruit FROM STDIN (FORMAT csv)", from: Self.chunks(3))
+        #expect(copied == 3)
+        #expect(database.copies.last?.isComplete == true)
+        await client.shutdown()
+    }
+
     /// A COPY lost once data flowed ends like any operation the loop gives up on: the attempt that failed before
     /// its data flowed comes first in its history, and each attempt is reported.
     @Test func anInterruptedCopysErrorListsEveryAttemptAndEachIsReported() async throws {

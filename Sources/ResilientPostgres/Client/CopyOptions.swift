@@ -58,6 +58,12 @@ struct CopyOptions {
         }
     }
 
+    /// Whether `statement` is a `COPY ... FROM STDIN`, which applies nothing before the end of its data.
+    static func readsStandardInput(_ statement: String) -> Bool {
+        let tokens = tokens(Array(statement.utf8))
+        return zip(tokens, tokens.dropFirst()).contains { $0 == .word("from") && $1 == .word("stdin") }
+    }
+
     /// A word (a keyword, name or number, lowercased), a string literal (its value), a quoted name, or a symbol.
     enum Token: Equatable {
         case word(String)

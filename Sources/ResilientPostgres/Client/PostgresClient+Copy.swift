@@ -65,8 +65,9 @@ extension PostgresClient {
     /// }
     /// let copied = try await client.copyIn("COPY fruit (id, name) FROM STDIN (FORMAT csv)", from: lines)
     /// ```
-    /// The COPY is retried as `options` allow until the server accepts data, before the first chunk is read from
-    /// `chunks`, which can then be read only once: a failure after that is not retried. A failure before the end of
+    /// The COPY is retried until the server accepts data (a session lost while it starts too, even under `.write`:
+    /// nothing can have been applied), before the first chunk is read from `chunks`, which can then be read only
+    /// once: a failure after that is not retried. A failure before the end of
     /// the data applies nothing; a session lost after it leaves the outcome unknown
     /// (``PostgresError/mayHaveBeenApplied``). To have a COPY run again whole after such failures, run it inside
     /// ``transaction(options:isolation:_:)`` with ``PostgresTransaction/copyIn(_:from:isolation:)``, building the chunks
@@ -80,10 +81,13 @@ extension PostgresClient {
         options: OperationOptions = .write,
         isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int where Chunks.Element == [UInt8] {
-        // A failure once data flowed comes out of `copy` as `AttemptInterrupted`, which the loop gives up on.
-        let completion = try await retrying(
-            options.safety(isTransactionBlock: false), isolation: isolation, verify: nil
-        ) { connection, _, deadline in
+        // A failure once data flowed comes out of `copy` as `AttemptInterrupted`, which the loop gives up on. Before
+        // that, a COPY FROM STDIN has applied nothing (the server applies it only at the end of its data) and no
+        // chunk was read: its start is safe to run again, whatever `options` say. A COPY from a server-side file
+        // keeps the options' rules.
+        var safety = options.safety(isTransactionBlock: false)
+        if CopyOptions.readsStandardInput(query.sql) { safety.isIdempotent = true }
+        let completion = try await retrying(safety, isolation: isolation, verify: nil) { connection, _, deadline in
             try await connection.copy(query, from: chunks, startDeadline: deadline).affectedRows ?? 0
         }
         guard case .completed(let copied) = completion else {
