@@ -7,6 +7,9 @@ extension QueryResult {
     /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
     /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
     /// and each would need an object of its own. Copied, a batch costs one result, and its rows' bytes.
+    ///
+    /// A batch is never copied: its bytes are gathered in memory it owns through a reference, which a copy would
+    /// share. One batch is made, filled and turned into a result within one read of rows on the connection.
     struct RowBatch {
         private var columns: [Column] = []
         private var bytes = Gathered()
