@@ -57,9 +57,9 @@ extension RetryDecision {
         /// Too many recent attempts across the client failed; the retry throttle holds retries back.
         public static let throttled = Reason(.throttled)
         /// A row stream or a COPY failed after rows had reached the caller or data had reached the server, when
-        /// running it again would no longer be invisible. No decision of this module gives it: the client reports
-        /// it for a stream that fails past that point (a COPY whose answer is lost after its end gets
-        /// ``outcomeUnknown`` instead). It is here so that every reason an operation gives up for is one type.
+        /// running it again would no longer be invisible: ``RetryLoop`` gives it for an attempt reported
+        /// ``RetryLoop/Outcome/interrupted(_:mayHaveBeenApplied:)`` (a COPY whose answer is lost after its end gets
+        /// ``outcomeUnknown`` instead), and the client for a row stream that fails once rows were handed over.
         public static let streamInterrupted = Reason(.streamInterrupted)
 
         /// What the reason means for the caller.

@@ -28,6 +28,10 @@ public struct RetryLoop: Sendable {
         case cancelled
         /// The client was shut down while the operation waited for a session.
         case shutDown
+        /// The attempt failed past the point where running it again would be invisible: data that cannot be read
+        /// again had reached the server (a COPY FROM STDIN). Never retried; `mayHaveBeenApplied` when the end of
+        /// the data was sent and the answer lost.
+        case interrupted(FailureFacts, mayHaveBeenApplied: Bool)
     }
 
     /// The rules the loop decides by.
@@ -136,7 +140,37 @@ public struct RetryLoop: Sendable {
             return giveUpWaiting(.cancelled, .cancelled, at: now)
         case .shutDown:
             return giveUpWaiting(.permanent, .permanent, at: now, reportsLastFailure: false)
+        case .interrupted(let facts, let applied):
+            lastSessionWasLost = !facts.isConnectionUsable
+            return giveUp(interrupted: facts, mayHaveBeenApplied: applied, at: now)
         }
+    }
+
+    /// Why an operation interrupted past the point of a silent retry stops, by the class of its failure and
+    /// whether it may have been applied: a cancellation, a deadline and a permanent failure say so; otherwise an
+    /// operation that may have been applied is ``RetryDecision/Reason/outcomeUnknown``, and one that was not is
+    /// ``RetryDecision/Reason/streamInterrupted``.
+    package static func reason(interruptedBy errorClass: ErrorClass, mayHaveBeenApplied: Bool) -> RetryDecision.Reason {
+        switch errorClass.value {
+        case .cancelled: .cancelled
+        case .deadline: .timedOut
+        case .permanent, .hostNotFound: .permanent
+        default: mayHaveBeenApplied ? .outcomeUnknown : .streamInterrupted
+        }
+    }
+
+    /// Records an interrupted attempt and gives up after it; the throttle is told of the failure as for any.
+    private mutating func giveUp(
+        interrupted failure: FailureFacts,
+        mayHaveBeenApplied applied: Bool,
+        at now: OffsetInstant
+    ) -> Action {
+        let errorClass = failure.errorClass
+        if errorClass.spendsRetryToken { _ = throttle?.recordFailure() }
+        if applied { mayHaveBeenApplied = true }
+        budget.record(failure, as: errorClass, at: now, delay: nil)
+        let reason = Self.reason(interruptedBy: errorClass, mayHaveBeenApplied: applied)
+        return giveUp(reason == .outcomeUnknown ? .outcomeUnknown : errorClass, reason, at: now)
     }
 
     /// Takes in the answer of the verification that ``Action/verify(endLostProcessFirst:)`` asked for.

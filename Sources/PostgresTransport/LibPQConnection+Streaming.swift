@@ -44,7 +44,8 @@ extension LibPQConnection {
             endStreaming()
             return
         }
-        // Past the grace period a silent server is cancelled, and past another the connection is closed.
+        // Past the grace period a silent server is cancelled, and past another the connection is closed, as it is
+        // when the server still sends once the grace period has passed.
         let deadline = ContinuousClock.now.advanced(by: cancellation.grace)
         do {
             switch stream.kind {
@@ -65,6 +66,7 @@ extension LibPQConnection {
             }
             while let result = try await nextResult(connection, registration: stream.registration, deadline: deadline) {
                 PQclear(result)
+                try closeIfPast(deadline)
             }
         } catch {
             // The connection was closed during the wait; there is nothing left to read.
@@ -193,6 +195,18 @@ extension LibPQConnection {
         }
     }
 
+    /// Closes the connection, and throws, once `deadline` has passed: a server that keeps sending after a cancel
+    /// request (lost, late, or sent to another server through a balancer) is not drained to the end of its data.
+    private func closeIfPast(_ deadline: ContinuousClock.Instant?) throws {
+        guard let deadline, ContinuousClock.now >= deadline else { return }
+        close()
+        throw TransportError(
+            code: .connectionLost,
+            message: "the server kept sending after the cancel request; the connection was closed",
+            host: host, port: port, phase: .sent, isConnectionUsable: false
+        )
+    }
+
     /// Reads and drops the COPY TO STDOUT data left, up to the end of the COPY.
     private func drainCopyData(
         _ connection: OpaquePointer,
@@ -204,6 +218,7 @@ extension LibPQConnection {
             let count = PQgetCopyData(connection, &buffer, 1)
             if let buffer { PQfreemem(buffer) }
             if count < 0 { return }
+            try closeIfPast(deadline)
             if count == 0 {
                 try await waitForSocket(.readable, registration: registration, phase: .sent, deadline: deadline)
                 // A failed connection would answer 0 for ever, its closed socket waking every wait: its results
@@ -214,7 +229,8 @@ extension LibPQConnection {
     }
 
     /// Reads the results left, up to the end, into how the statement ended: the first error, or the last result.
-    /// A wait that fails after an error was read ends the statement with that error.
+    /// A wait that fails after an error was read ends the statement with that error. A COPY FROM STDIN answered
+    /// `COPY n` before an error (a FATAL termination that came after it) succeeded: the server had completed it.
     func readEnding(
         _ connection: OpaquePointer,
         registration: SocketReadiness.Registration,
@@ -227,6 +243,11 @@ extension LibPQConnection {
                 switch PQresultStatus(result) {
                 case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
                     if firstError == nil { firstError = result } else { PQclear(result) }
+                case PGRES_COMMAND_OK where firstError == nil && streaming?.kind == .copyIn:
+                    // The COPY's own answer: whatever follows cannot undo it.
+                    last.map { PQclear($0) }
+                    _ = try? await drainResults(connection, registration: registration, deadline: deadline)
+                    return .succeeded(QueryResult(taking: result))
                 default:
                     last.map { PQclear($0) }
                     last = result

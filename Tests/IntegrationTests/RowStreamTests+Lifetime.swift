@@ -42,4 +42,24 @@ extension RowStreamTests {
             await superuser.close()
         }
     }
+
+    /// A shutdown right after an early exit does not wait for the stream's clean-up to cancel and drain the query:
+    /// it closes the stream's session (which the clean-up's return to the pool closes again, harmlessly), and by the
+    /// time it returns the session is closed like every other.
+    @Test func shutdownWaitsForTheCleanupOfAStreamStoppedEarly() async throws {
+        let recorder = SessionRecorder()
+        let client = recorder.client(IntegrationServers.configuration(
+            IntegrationServers.appParameters(port: Self.port)
+        ) { $0.maxConnections = 1 })
+        var seen = 0
+        for try await _ in try await client.rows(
+            "SELECT i FROM generate_series(1, 10000000) AS i", options: .readOnly
+        ) {
+            seen += 1
+            if seen == 10 { break }
+        }
+        await client.shutdown()
+        #expect(recorder.connects == 1)
+        #expect(recorder.closes >= 1)
+    }
 }

@@ -91,6 +91,18 @@ final class SessionRecorder: Sendable {
             try await real.executeBatch(statements, resultFormat: resultFormat, deadline: deadline)
         }
 
+        func startRows(
+            _ sql: String, parameters: [Parameter], resultFormat: ValueFormat, deadline: ContinuousClock.Instant?
+        ) async throws {
+            try await real.startRows(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+        }
+
+        func nextRows(maximumCount: Int, deadline: ContinuousClock.Instant?) async throws -> [QueryResult]? {
+            try await real.nextRows(maximumCount: maximumCount, deadline: deadline)
+        }
+
+        func stopStreaming() async { await real.stopStreaming() }
+
         var isReadyForReuse: Bool { real.isReadyForReuse }
         func reportsHotStandby() async -> Bool? { await real.reportsHotStandby() }
 

@@ -69,6 +69,9 @@ struct RetryLoopPropertyTests {
             case .failed(let facts), .connectFailed(let facts):
                 if facts.leavesOutcomeUnknown(for: safety) { inDoubt = true }
                 verifiable = !facts.earlierWorkMayHaveTakenEffect
+            case .interrupted(_, let mayHaveBeenApplied):
+                if mayHaveBeenApplied { inDoubt = true }
+                verifiable = false
             case .succeeded, .poolTimedOut, .cancelled, .shutDown:
                 verifiable = false
             }
@@ -145,6 +148,9 @@ struct RetryLoopPropertyTests {
             return .shutDown
         default:
             if facts.phase == .connecting { return .connectFailed(facts) }
+            if Int.random(in: 0..<20, using: &random) == 0 {
+                return .interrupted(facts, mayHaveBeenApplied: Bool.random(using: &random))
+            }
             // App code on a lent session may have committed something before this failure.
             facts.earlierWorkMayHaveTakenEffect = lendsSession && Int.random(in: 0..<4, using: &random) == 0
             return .failed(facts)

@@ -308,6 +308,32 @@ struct RetryLoopTests {
         #expect(run.next(.failed(Self.conflict)) == Self.giveUp(attempt: 1, .transactionConflict, .throttled))
         #expect(throttle.tokens == 1)
     }
+
+    /// An attempt interrupted past the point of a silent retry gives up after it, whatever the operation allows:
+    /// recorded in the history after the attempts before it, told to the throttle, with the lost session's process
+    /// ended before a verification would run.
+    @Test func interruptedAttemptGivesUpAfterItsEarlierAttempts() {
+        let throttle = RetryThrottle(maxTokens: 10, tokenRatio: 0.5)
+        var run = Run(.idempotent, throttle: throttle)
+        #expect(run.next(.connectFailed(Self.refused)).isRetry)
+        let tokens = throttle.tokens
+        #expect(run.next(.interrupted(Self.dropped, mayHaveBeenApplied: false), at: 3) == Self.giveUp(
+            attempt: 2, .serverWentAway, .streamInterrupted, elapsed: .seconds(3)
+        ))
+        #expect(run.loop.history.map(\.number) == [1, 2])
+        #expect(throttle.tokens == tokens - 1)
+    }
+
+    /// An attempt interrupted after the end of its data was sent may have been applied: the outcome is unknown.
+    @Test func interruptedAttemptThatMayHaveBeenAppliedGivesUpAsOutcomeUnknown() {
+        var run = Run(.idempotent)
+        #expect(run.next(.interrupted(Self.dropped, mayHaveBeenApplied: true)) == Self.giveUp(
+            attempt: 1, .outcomeUnknown, .outcomeUnknown, mayHaveBeenApplied: true
+        ))
+        #expect(RetryLoop.reason(interruptedBy: .cancelled, mayHaveBeenApplied: true) == .cancelled)
+        #expect(RetryLoop.reason(interruptedBy: .deadline, mayHaveBeenApplied: true) == .timedOut)
+        #expect(RetryLoop.reason(interruptedBy: .permanent, mayHaveBeenApplied: true) == .permanent)
+    }
 }
 
 extension RetryLoop.Action {

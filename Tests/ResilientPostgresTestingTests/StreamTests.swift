@@ -202,6 +202,39 @@ struct StreamTests {
         await client.shutdown()
     }
 
+    /// A COPY TO STDOUT cut short says how many CSV rows came, a value with a line break in it being one row.
+    @Test func anInterruptedCopyOutCountsRowsNotChunks() async throws {
+        let database = ScriptedDatabase()
+        // Four chunks (one to a line), three rows: the second value of row 2 spans two lines.
+        database.answerCopy("COPY notes", withText: "1,a\n2,\"two\nlines\"\n3,c\n4,d\n")
+        database.interruptStream("COPY notes", after: 4)
+        let client = PostgresClient.testing(database)
+
+        var received = 0
+        let error = await #expect(throws: PostgresError.self) {
+            for try await _ in try await client.copyOut("COPY notes TO STDOUT (FORMAT csv)", options: .readOnly) {
+                received += 1
+            }
+        }
+        #expect(received == 4)
+        #expect(error?.rowsDelivered == 3)
+        await client.shutdown()
+    }
+
+    /// A scripted COPY counts CSV rows, not lines: a quoted line break is part of its value.
+    @Test func aScriptedCopyCountsCSVRowsNotLines() async throws {
+        let database = ScriptedDatabase()
+        let client = PostgresClient.testing(database)
+        let data = AsyncStream<[UInt8]> { continuation in
+            continuation.yield(Array("1,\"two\nlines\"\n2,\"say \"\"hi\"\"\"\n".utf8))
+            continuation.finish()
+        }
+        let copied = try await client.copyIn("COPY notes FROM STDIN (FORMAT csv)", from: data)
+        #expect(copied == 2)
+        #expect(database.copies.first?.rowCount == 2)
+        await client.shutdown()
+    }
+
     /// `count` CSV lines, one to a chunk.
     static func chunks(_ count: Int) -> AsyncStream<[UInt8]> {
         AsyncStream { continuation in

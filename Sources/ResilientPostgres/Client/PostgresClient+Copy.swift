@@ -1,14 +1,6 @@
 import PostgresPolicy
 import PostgresTransport
 
-/// A COPY FROM STDIN that failed once its data had started to flow: its chunks cannot be read again, so it is not
-/// retried.
-struct CopyInterrupted: Error {
-    var failure: TransportError
-    /// Whether the server may have applied the COPY: its end was sent, and the answer was lost.
-    var mayHaveBeenApplied: Bool
-}
-
 extension DatabaseConnection {
     /// Runs a `COPY ... FROM STDIN` on this session, sending `chunks` as its data, and returns the server's answer.
     ///
@@ -16,9 +8,10 @@ extension DatabaseConnection {
     /// deadline (cancel the task to stop it). When `chunks` throws, the COPY is failed on the server (nothing of it
     /// is applied) and the error is rethrown. A sequence that ends while the task is cancelled is taken as cut short
     /// by the cancellation (an `AsyncStream`'s iterator returns nil then), never as the end of the data: the COPY
-    /// is failed on the server, so that a cancelled load never commits part of its rows.
+    /// is failed on the server, so that a cancelled load never commits part of its rows. Once the task is
+    /// cancelled, no further chunk is read.
     ///
-    /// - Throws: the start's ``TransportError``, unchanged; ``CopyInterrupted`` once data has flowed.
+    /// - Throws: the start's ``TransportError``, unchanged; ``AttemptInterrupted`` once data has flowed.
     func copy<Chunks: AsyncSequence>(
         _ query: PostgresQuery,
         from chunks: Chunks,
@@ -28,18 +21,20 @@ extension DatabaseConnection {
         try await startCopyIn(query.sql, parameters: query.parameters, deadline: startDeadline)
         do {
             for try await chunk in chunks where !chunk.isEmpty {
+                // A producer that ignores cancellation is read no further once the task is cancelled.
+                if Task.isCancelled { break }
                 try await putCopyData(chunk, deadline: nil)
             }
         } catch let failure as TransportError {
             // Before the end of the data, the server applies nothing of the COPY.
-            throw CopyInterrupted(failure: failure, mayHaveBeenApplied: false)
+            throw AttemptInterrupted(failure: failure, mayHaveBeenApplied: false)
         } catch {
             await stopStreaming()
             throw error
         }
         if Task.isCancelled {
             await stopStreaming()
-            throw CopyInterrupted(
+            throw AttemptInterrupted(
                 failure: TransportError(
                     code: .cancelled, message: "COPY cancelled before the end of its data was sent", host: host,
                     port: port, phase: .sent, isConnectionUsable: isReadyForReuse
@@ -50,7 +45,11 @@ extension DatabaseConnection {
         do {
             return try await endCopyIn(deadline: nil)
         } catch let failure as TransportError {
-            throw CopyInterrupted(failure: failure, mayHaveBeenApplied: !failure.isConnectionUsable)
+            // The library's rule for any statement: an answer (a FATAL one too) says the COPY was rolled back;
+            // only a session lost without one leaves its outcome unknown.
+            throw AttemptInterrupted(
+                failure: failure, mayHaveBeenApplied: FailureFacts(failure, inHotStandby: nil).mayHaveBeenApplied
+            )
         }
     }
 }
@@ -66,8 +65,9 @@ extension PostgresClient {
     /// }
     /// let copied = try await client.copyIn("COPY fruit (id, name) FROM STDIN (FORMAT csv)", from: lines)
     /// ```
-    /// The COPY is retried as `options` allow until the server accepts data, before the first chunk is read from
-    /// `chunks`, which can then be read only once: a failure after that is not retried. A failure before the end of
+    /// The COPY is retried until the server accepts data (a session lost while it starts too, even under `.write`:
+    /// nothing can have been applied), before the first chunk is read from `chunks`, which can then be read only
+    /// once: a failure after that is not retried. A failure before the end of
     /// the data applies nothing; a session lost after it leaves the outcome unknown
     /// (``PostgresError/mayHaveBeenApplied``). To have a COPY run again whole after such failures, run it inside
     /// ``transaction(options:isolation:_:)`` with ``PostgresTransaction/copyIn(_:from:isolation:)``, building the chunks
@@ -81,23 +81,19 @@ extension PostgresClient {
         options: OperationOptions = .write,
         isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int where Chunks.Element == [UInt8] {
-        let start = clock.offsetNow
-        do {
-            let completion = try await retrying(
-                options.safety(isTransactionBlock: false), isolation: isolation, verify: nil
-            ) { connection, _, deadline in
-                try await connection.copy(query, from: chunks, startDeadline: deadline).affectedRows ?? 0
-            }
-            guard case .completed(let copied) = completion else {
-                preconditionFailure("an operation without verification cannot be verified applied")
-            }
-            return copied
-        } catch let interrupted as CopyInterrupted {
-            throw interruptedStream(
-                by: interrupted.failure, delivered: nil, mayHaveBeenApplied: interrupted.mayHaveBeenApplied,
-                startedAt: start
-            )
+        // A failure once data flowed comes out of `copy` as `AttemptInterrupted`, which the loop gives up on. Before
+        // that, a COPY FROM STDIN has applied nothing (the server applies it only at the end of its data) and no
+        // chunk was read: its start is safe to run again, whatever `options` say. A COPY from a server-side file
+        // keeps the options' rules.
+        var safety = options.safety(isTransactionBlock: false)
+        if CopyOptions.readsStandardInput(query.sql) { safety.isIdempotent = true }
+        let completion = try await retrying(safety, isolation: isolation, verify: nil) { connection, _, deadline in
+            try await connection.copy(query, from: chunks, startDeadline: deadline).affectedRows ?? 0
         }
+        guard case .completed(let copied) = completion else {
+            preconditionFailure("an operation without verification cannot be verified applied")
+        }
+        return copied
     }
 
     /// Runs a `COPY ... FROM STDIN (FORMAT binary)`, sending `rows` in the binary COPY format; returns the number of
@@ -144,7 +140,7 @@ extension PostgresTransaction {
         } catch let failure as TransportError {
             use.recordFailure(failure)
             throw failure
-        } catch let interrupted as CopyInterrupted {
+        } catch let interrupted as AttemptInterrupted {
             use.recordFailure(interrupted.failure)
             throw interrupted.failure
         }

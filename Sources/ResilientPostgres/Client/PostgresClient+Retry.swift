@@ -143,6 +143,15 @@ extension PostgresClient {
                     facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
                     lastFailure = error
                     outcome = .failed(facts)
+                } catch let interrupted as AttemptInterrupted {
+                    // Past the point of a silent retry (COPY data sent): reported like any failure, never retried.
+                    let failure = interrupted.failure
+                    if !failure.isConnectionUsable { lostProcess = lease.connection.serverProcess }
+                    await pool.release(lease, reuse: failure.isConnectionUsable, deadline: deadline)
+                    lastFailure = failure
+                    outcome = .interrupted(
+                        FailureFacts(failure, inHotStandby: nil), mayHaveBeenApplied: interrupted.mayHaveBeenApplied
+                    )
                 } catch {
                     // Not a failure of the database: the caller's own error, or a value that does not decode; or the
                     // task's cancellation, which the outer `catch` takes in.
@@ -296,7 +305,7 @@ extension PostgresClient {
     }
 
     /// Reports the attempt an operation gives up on, and logs and counts the failure; returns the error to throw.
-    private func error(
+    func error(
         givingUp giveUp: RetryLoop.GiveUp,
         history: [RetryAttempt],
         last: TransportError?,

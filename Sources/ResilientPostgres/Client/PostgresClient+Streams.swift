@@ -24,16 +24,23 @@ extension PostgresClient {
             preconditionFailure("an operation without verification cannot be verified applied")
         }
         let session = StreamSession(
-            lease: held.lease, pool: pool, startedAt: start, earlierAttempts: held.earlierAttempts
+            lease: held.lease, pool: pool, cleanups: streamCleanups, startedAt: start,
+            earlierAttempts: held.earlierAttempts
         )
         return (session, first)
     }
 
-    /// The error a stream or a COPY ends with when `failure` came after rows reached the caller or data reached
-    /// the server: not retried, since a retry would no longer be invisible.
+    /// The error a stream ends with when `failure` came after rows reached the caller: not retried, since a retry
+    /// would no longer be invisible. Reported, logged and counted as any operation's give-up.
+    ///
+    /// Its reason says what the app can do next: ``RetryDecision/Reason/cancelled`` when the app's own task was
+    /// cancelled; ``RetryDecision/Reason/permanent`` for a failure that a new run would meet again;
+    /// ``RetryDecision/Reason/outcomeUnknown`` (with that class) when the statement may have been applied; otherwise
+    /// ``RetryDecision/Reason/streamInterrupted``, the one to resume after, also for a cancellation or timeout the
+    /// server made on its own (`statement_timeout`, `pg_cancel_backend`), whose class and SQLSTATE stay in the error.
     ///
     /// - Parameters:
-    ///   - delivered: the rows (or chunks) handed to the caller before the failure, for a stream.
+    ///   - delivered: the rows handed to the caller before the failure.
     ///   - mayHaveBeenApplied: whether the statement may have taken effect all the same.
     ///   - start: when the operation started.
     ///   - earlierAttempts: the attempts that failed before the one that failed here, which the history lists first.
@@ -46,33 +53,23 @@ extension PostgresClient {
     ) -> PostgresError {
         let facts = FailureFacts(failure, inHotStandby: nil)
         let elapsed = start.duration(to: clock.offsetNow)
-        let reason: PostgresError.Reason =
-            switch failure.code {
-            case .cancelled: .cancelled
-            case .deadlineExceeded: .timedOut
-            default:
-                if facts.errorClass == .permanent {
-                    .permanent
-                } else if mayHaveBeenApplied {
-                    // The end was sent and the answer lost: the question is no longer what was delivered.
-                    .outcomeUnknown
-                } else {
-                    .streamInterrupted
-                }
-            }
-        var error = PostgresError(
-            errorClass: facts.errorClass,
-            reason: reason,
-            history: earlierAttempts + [RetryAttempt(
-                number: earlierAttempts.count + 1, errorClass: facts.errorClass, sqlState: failure.sqlState, phase: facts.phase,
-                elapsed: elapsed, delay: nil
-            )],
-            elapsed: elapsed,
-            lastFailure: failure,
-            mayHaveBeenApplied: mayHaveBeenApplied
+        let reason: RetryDecision.Reason =
+            if Task.isCancelled { .cancelled }
+            else if facts.errorClass == .permanent || facts.errorClass == .hostNotFound { .permanent }
+            else if mayHaveBeenApplied { .outcomeUnknown }
+            else { .streamInterrupted }
+        let errorClass = reason == .outcomeUnknown ? .outcomeUnknown : facts.errorClass
+        let attempt = earlierAttempts.count + 1
+        let history = earlierAttempts + [RetryAttempt(
+            number: attempt, errorClass: facts.errorClass, sqlState: failure.sqlState, phase: facts.phase,
+            elapsed: elapsed, delay: nil
+        )]
+        let giveUp = RetryLoop.GiveUp(
+            attempt: attempt, errorClass: errorClass, reason: reason, mayHaveBeenApplied: mayHaveBeenApplied,
+            reportsLastFailure: true, elapsed: elapsed
         )
+        var error = error(givingUp: giveUp, history: history, last: failure)
         error.rowsDelivered = delivered
-        metrics.recordGiveUp(facts.errorClass, reason: reason)
         return error
     }
 }

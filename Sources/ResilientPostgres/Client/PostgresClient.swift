@@ -19,6 +19,8 @@ public final class PostgresClient: Sendable {
     let listenConnector: any DatabaseConnector
     /// The listeners running, which ``shutdown()`` stops.
     let listeners = ListenerRegistry()
+    /// The clean-ups of streams stopped early, which ``shutdown()`` waits for.
+    let streamCleanups = StreamCleanups()
     /// Shared by every operation, so that when most attempts fail, retries stop multiplying the load.
     let throttle: RetryThrottle?
     let clock: any ClientClock
@@ -112,11 +114,14 @@ public final class PostgresClient: Sendable {
     /// Closes every idle session and refuses new operations; sessions in use close when their operation ends.
     ///
     /// A credential fetch under way, and a prune of the commit marker table, are cancelled, and waited for. Listeners
-    /// stop (their iterations end) and their sessions are closed before it returns.
+    /// stop (their iterations end) and their sessions are closed before it returns, as are the sessions of streams
+    /// whose consumers stopped early: new operations are refused first, then those sessions are closed without
+    /// waiting for their statements to stop.
     public func shutdown() async {
         await listeners.shutdown()
         await commitMarkers.shutDown()
         await pool.shutdown()
+        await streamCleanups.shutdown()
         await credentials?.shutdown()
     }
 

@@ -10,8 +10,10 @@ import Synchronization
 /// or is cancelled. It can be iterated once.
 ///
 /// A failure after chunks were handed over is not retried: the iteration throws a ``PostgresError`` whose
-/// ``PostgresError/rowsDelivered`` says how many chunks came before it, none of them twice. Resume after the key of
-/// the last row received (see <doc:LargeResultsAndBulkLoads>).
+/// ``PostgresError/rowsDelivered`` says how many data rows the chunks handed over held, none of them twice: the
+/// newlines that end rows in text, those outside quotes in CSV (a value with a line break in it is one row), the
+/// tuples in binary, as the statement's `FORMAT` says. Resume after the key of the last row received (see
+/// <doc:LargeResultsAndBulkLoads>).
 public struct PostgresCopyOutStream: AsyncSequence, Sendable {
     /// A chunk of COPY data.
     public typealias Element = [UInt8]
@@ -24,11 +26,14 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
         let client: PostgresClient
         /// The first chunk, read before the stream was returned, taken by its one iterator.
         let first: Mutex<[UInt8]??>
+        /// The statement, whose format says how rows are told apart in the data.
+        let statement: String
 
-        init(session: StreamSession?, client: PostgresClient, first: [UInt8]?) {
+        init(session: StreamSession?, client: PostgresClient, first: [UInt8]?, statement: String) {
             self.session = Mutex(session)
             self.client = client
             self.first = Mutex(.some(first))
+            self.statement = statement
         }
     }
 
@@ -48,28 +53,30 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
         /// The session; the iterator alone holds it, so that dropping the iterator stops the COPY.
         let session: StreamSession?
         var pending: [UInt8]?
-        var delivered = 0
+        /// The data rows in the chunks handed over.
+        var delivered: CopyRowCounter
         var isFinished = false
 
         init(source: Source, session: StreamSession?, pending: [UInt8]?) {
             self.source = source
             self.session = session
             self.pending = pending
+            delivered = CopyRowCounter(statement: source.statement)
         }
 
         /// The next chunk, or nil after the last.
         ///
-        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered`` (chunks), when the COPY fails.
+        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered`` (data rows), when the COPY fails.
         public mutating func next() async throws -> [UInt8]? {
             try await next(isolation: nil)
         }
 
         /// The next chunk, or nil after the last, read in the caller's isolation.
         ///
-        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered`` (chunks), when the COPY fails.
+        /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered`` (data rows), when the COPY fails.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             if let chunk = pending.take() {
-                delivered += 1
+                delivered.count(chunk)
                 return chunk
             }
             guard !isFinished, let session else { return nil }
@@ -79,13 +86,13 @@ public struct PostgresCopyOutStream: AsyncSequence, Sendable {
                     await session.end(reuse: true)
                     return nil
                 }
-                delivered += 1
+                delivered.count(chunk)
                 return chunk
             } catch let failure as TransportError {
                 isFinished = true
                 await session.end(reuse: failure.isConnectionUsable)
                 throw source.client.interruptedStream(
-                    by: failure, delivered: delivered, mayHaveBeenApplied: false, startedAt: session.start,
+                    by: failure, delivered: delivered.rows, mayHaveBeenApplied: false, startedAt: session.start,
                     earlierAttempts: session.earlierAttempts
                 )
             }
@@ -103,7 +110,7 @@ extension PostgresClient {
     /// }
     /// ```
     /// The COPY is retried as `options` allow until its first chunk has arrived, before any reaches the caller; a
-    /// failure after that ends the stream with a ``PostgresError`` that says how many chunks were delivered
+    /// failure after that ends the stream with a ``PostgresError`` that says how many data rows were delivered
     /// (``PostgresError/rowsDelivered``), and is not retried. The operation's deadline bounds the wait for the first
     /// chunk; after that, the stream waits for the server as long as it takes (cancel the task to stop).
     ///
@@ -116,8 +123,8 @@ extension PostgresClient {
         guard let first else {
             // No data: the COPY is over already.
             await session.end(reuse: true)
-            return PostgresCopyOutStream(source: .init(session: nil, client: self, first: nil))
+            return PostgresCopyOutStream(source: .init(session: nil, client: self, first: nil, statement: query.sql))
         }
-        return PostgresCopyOutStream(source: .init(session: session, client: self, first: first))
+        return PostgresCopyOutStream(source: .init(session: session, client: self, first: first, statement: query.sql))
     }
 }

@@ -44,9 +44,9 @@ public struct PostgresError: Error, Sendable, SQLStateReporting {
     /// key, say) before running it again.
     public var mayHaveBeenApplied: Bool
 
-    /// For a row stream or a COPY TO STDOUT that failed part way: how many rows (or chunks) had been handed to the
-    /// caller before the failure, none of them twice; resume after the last one (by its key). Nil for other
-    /// operations.
+    /// For a row stream or a COPY TO STDOUT that failed part way: how many rows had been handed to the caller
+    /// before the failure, none of them twice; resume after the last one (by its key). For a COPY, the data rows of
+    /// the chunks handed over (``PostgresCopyOutStream`` says how they are told apart). Nil for other operations.
     public var rowsDelivered: Int?
 
     /// The number of attempts made.

@@ -48,14 +48,22 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
     }
 
     /// Hands over the rows of a batch, then reads the next batch from the session.
+    ///
+    /// A row of the batch at hand is handed over by code inlined into the caller's loop, which neither suspends
+    /// nor switches executors; only the end of a batch calls into the stream, which takes every row libpq has
+    /// already read (up to the stream's batch size) and waits on the socket only when there is none.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let source: Source
         /// The session; the iterator alone holds it, so that dropping the iterator stops the statement.
         let session: StreamSession?
+        /// The results of the batch at hand still to be handed over after ``rows``.
         var batch: [QueryResult]
-        var resultIndex = 0
-        var rowIndex = 0
-        var delivered = 0
+        /// The rows of the result being handed over, the next one's index, and their count.
+        @usableFromInline var rows: PostgresRows?
+        @usableFromInline var rowIndex = 0
+        @usableFromInline var rowCount = 0
+        /// The rows of the results handed over before ``rows``.
+        var deliveredBefore = 0
         var isFinished = false
 
         init(source: Source, session: StreamSession?, batch: [QueryResult]) {
@@ -72,27 +80,39 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
         }
 
         /// The next row, or nil after the last, read in the caller's isolation: a row of the batch at hand is
-        /// handed over without a switch of executors.
+        /// handed over without a suspension or a switch of executors.
         ///
         /// - Throws: ``PostgresError``, with ``PostgresError/rowsDelivered``, when the statement fails.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> PostgresRow? {
+            if rowIndex < rowCount, let rows {
+                defer { rowIndex += 1 }
+                return rows[rowIndex]
+            }
+            return try await nextBatch(isolation: actor)
+        }
+
+        /// The first row of the next result of the batch, or of the next batch read from the session; nil after
+        /// the last.
+        @usableFromInline
+        mutating func nextBatch(isolation actor: isolated (any Actor)?) async throws -> PostgresRow? {
+            deliveredBefore += rowCount
+            // Rows handed over are the consumer's to keep; the stream keeps none of them.
+            rows = nil
+            rowIndex = 0
+            rowCount = 0
             while true {
-                if resultIndex < batch.count {
-                    let result = batch[resultIndex]
-                    if rowIndex < result.rowCount {
-                        let row = PostgresRow(result: result, row: rowIndex)
-                        rowIndex += 1
-                        delivered += 1
-                        return row
-                    }
-                    resultIndex += 1
-                    rowIndex = 0
-                    continue
+                if !batch.isEmpty {
+                    let result = batch.removeFirst()
+                    guard result.rowCount > 0 else { continue }
+                    let next = PostgresRows(result)
+                    rows = next
+                    rowCount = result.rowCount
+                    rowIndex = 1
+                    return next[0]
                 }
-                // Rows handed over are the consumer's to keep; the stream keeps none of them.
-                batch = []
-                resultIndex = 0
                 guard !isFinished, let session else { return nil }
+                if Task.isCancelled { throw await stopCancelled(session, isolation: actor) }
                 do {
                     guard let next = try await session.connection.nextRows(
                         maximumCount: PostgresRowStream.batchSize, deadline: nil
@@ -106,12 +126,32 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
                     isFinished = true
                     await session.end(reuse: failure.isConnectionUsable)
                     throw source.client.interruptedStream(
-                        by: failure, delivered: delivered,
+                        by: failure, delivered: deliveredBefore,
                         mayHaveBeenApplied: !source.isReadOnly && !failure.isConnectionUsable,
                         startedAt: session.start, earlierAttempts: session.earlierAttempts
                     )
                 }
             }
+        }
+
+        /// Stops the statement of a consumer whose task is cancelled, at the end of the batch at hand rather than
+        /// after every row the session has already read, and returns the error the stream ends with.
+        private mutating func stopCancelled(
+            _ session: StreamSession, isolation actor: isolated (any Actor)?
+        ) async -> PostgresError {
+            isFinished = true
+            let connection = session.connection
+            await connection.stopStreaming()
+            let isUsable = connection.isReadyForReuse
+            await session.end(reuse: isUsable)
+            let failure = TransportError(
+                code: .cancelled, message: "the row stream's task was cancelled", host: connection.host,
+                port: connection.port, phase: .sent, isConnectionUsable: isUsable
+            )
+            return source.client.interruptedStream(
+                by: failure, delivered: deliveredBefore, mayHaveBeenApplied: !source.isReadOnly && !isUsable,
+                startedAt: session.start, earlierAttempts: session.earlierAttempts
+            )
         }
     }
 }
