@@ -12,7 +12,8 @@ extension LibPQConnection {
     /// turn. As in libpq, a host whose server answered with an error (wrong password, no such database) ends the
     /// list; every other failure (refused, timed out, read-only when `target_session_attrs` asks for read-write,
     /// TLS, and a server starting up, shutting down or full: 57P03, 53300) moves on to the next host, and the last
-    /// failure is thrown.
+    /// failure is thrown; but a full server's 53300 rather than the refusals after it that no server answered (such
+    /// as a standby's "session is read-only"), so that a full primary listed first reads as full.
     ///
     /// - Throws: ``TransportError`` with phase `connecting`: ``TransportError/Code/connectFailed``
     ///   with the server's SQLSTATE when it sent one (28P01 wrong password, 3D000 no such database, 57P03 starting
@@ -79,10 +80,22 @@ extension LibPQConnection {
                                             phase: .connecting, isConnectionUsable: false)
     }
 
-    /// The last of a connect's failures, one per host tried, with what every one showed of the host names: the
-    /// names that resolved, and the names that do not exist when that is why every host failed.
+    /// The failure a connect throws, of those of the hosts tried (one each), with what every one showed of the host
+    /// names: the names that resolved, and the names that do not exist when that is why every host failed.
+    ///
+    /// It is the last failure, with one exception: a server that refused for want of resources (class 53, such as
+    /// 53300 when it or the role is out of connection slots) outranks the hosts after it whose connects failed with
+    /// no answer of a server's own (refused, or of the wrong kind: a standby when `target_session_attrs` asks for
+    /// read-write); not a cancellation or the end of the connect's time, which end the connect itself. With the
+    /// primary listed first and full, the standby's "session is read-only" would send the client looking for another
+    /// primary and reconnecting at once, where the full primary calls for waiting out the back-pressure.
     private static func lastFailure(of failures: [TransportError]) -> TransportError {
-        var last = failures[failures.count - 1]
+        var chosen = failures.count - 1
+        if let full = failures.lastIndex(where: { SQLState.Class.insufficientResources ~= $0.sqlState }),
+           failures[(full + 1)...].allSatisfy({ $0.code == .connectFailed && $0.sqlState == nil }) {
+            chosen = full
+        }
+        var last = failures[chosen]
         var resolved: [String] = []
         var notFound: [String] = []
         for failure in failures {
