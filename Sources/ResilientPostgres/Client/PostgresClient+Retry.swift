@@ -147,7 +147,9 @@ extension PostgresClient {
                     // Past the point of a silent retry (COPY data sent): reported like any failure, never retried.
                     let failure = interrupted.failure
                     if !failure.isConnectionUsable { lostProcess = lease.connection.serverProcess }
-                    await pool.release(lease, reuse: failure.isConnectionUsable, deadline: deadline)
+                    await pool.release(
+                        lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init), by: poolDeadline
+                    )
                     lastFailure = failure
                     outcome = .interrupted(
                         FailureFacts(failure, inHotStandby: nil), mayHaveBeenApplied: interrupted.mayHaveBeenApplied

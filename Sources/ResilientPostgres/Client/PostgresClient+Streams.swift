@@ -68,7 +68,8 @@ extension PostgresClient {
             attempt: attempt, errorClass: errorClass, reason: reason, mayHaveBeenApplied: mayHaveBeenApplied,
             reportsLastFailure: true, elapsed: elapsed
         )
-        var error = error(givingUp: giveUp, history: history, last: failure)
+        // The client's own work never streams, so a stream's end is always the app's to hear of.
+        var error = error(givingUp: giveUp, history: history, last: failure, isInternal: false)
         error.rowsDelivered = delivered
         return error
     }
