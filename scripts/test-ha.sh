@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The short versions of `make demo-ha`, `make bank` and `make fleet`, for CI: one failover of each kind under
-# writers, one failover in each of the bank's four runs, and 100 clients through the restarts and a failover.
+# writers, one disruption in each of the bank's four runs (on pg_auto_failover, on the scripted primary and standby,
+# and on the fleet's restarted server), and 100 clients through the restarts and a failover.
 # Prints each check's summary lines when it passes and its whole output when it fails; exits non-zero if any
 # failed. Each check has 15 minutes (a cold release build included); after each, its servers are stopped and deleted
 # whatever happened, even if the check had to be killed.
@@ -23,8 +24,12 @@ check() {
     rm -f "$output"
     scripts/ha-cluster.sh stop >/dev/null 2>&1 || true
     scripts/pg-cluster.sh delete fleet >/dev/null 2>&1 || true
+    scripts/pg-cluster.sh delete demo-primary >/dev/null 2>&1 || true
+    scripts/pg-cluster.sh delete demo-standby >/dev/null 2>&1 || true
 }
 check demo-ha scripts/run-ha-check.sh HADemo 1
-check bank scripts/run-ha-check.sh Bank 1 1
-check fleet scripts/run-fleet.sh --clients 100
+check bank scripts/run-bank.sh ha 1 1
+check bank-scripted scripts/run-bank.sh scripted 1 1
+check bank-restarts scripts/run-bank.sh restarts 1 1
+check fleet scripts/run-fleet.sh --clients 100 --warm-up-s 15 --settle-s 10
 exit "$status"
