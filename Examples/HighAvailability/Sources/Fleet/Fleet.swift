@@ -2,12 +2,13 @@ import Foundation
 import HASupport
 import ResilientPostgres
 
-/// A fleet of app instances (200 `PostgresClient`s, each with a pool of 4) against one server with far fewer
-/// connection slots, running a steady workload through a fast restart and an immediate restart (a cluster from
-/// `scripts/pg-cluster.sh`, `POSTGRES_FLEET_*`), or through a failover by pg_auto_failover (`POSTGRES_HA_*`).
-/// For each event it prints the failed operations (0 expected: each has the default 60 s budget), the time from
-/// the server accepting connections again to every instance having been served, and, from the server's log,
-/// connection attempts and 53300 refusals per second.
+/// A fleet of app instances (200 `PostgresClient`s, each with a pool of 4, spread over 4 processes) against one
+/// server with far fewer connection slots, running a steady workload through a fast restart and an immediate
+/// restart (a cluster from `scripts/pg-cluster.sh`, `POSTGRES_FLEET_*`), or through a failover by pg_auto_failover
+/// (`POSTGRES_HA_*`), after a warm-up. For each event it prints the time from the server accepting connections
+/// again to every instance having been served and, from the server's log, connection attempts and 53300 refusals
+/// per second; then the same rates in the steady state before the first event, and the failed operations (0
+/// expected: each has the default 60 s budget).
 ///
 /// usage: see `FleetWorkload.Settings.usage`.
 @main
@@ -26,52 +27,68 @@ struct Fleet {
     }
 
     static func run(_ settings: FleetWorkload.Settings) async throws -> Bool {
+        if settings.firstIndex != nil { return try await runShare(settings) }
         let target = try FleetTarget.fromProcess()
         let admin = try client(target.adminConnection)
         try await FleetWorkload.prepare(admin, user: target.user)
         let maxConnections = try await admin.query("SHOW max_connections", options: .readOnly).decode(String.self)
         await admin.shutdown()
 
-        let fleet = try FleetWorkload(connection: target.appConnection, settings: settings)
-        let stop = StopSignal()
-        let started = Date()
         Timeline.printLine("""
-            fleet: \(settings.clients) clients, pool \(settings.pool) each, \(settings.workers) workers each doing one \
-            operation every \(settings.interval), idle timeout \(settings.idleTimeout), connect limit \
-            \(settings.connectLimit.map(String.init) ?? "none"), against max_connections=\(maxConnections.first ?? "?")
+            fleet: \(settings.clients) clients in \(min(settings.processes, settings.clients)) processes, pool \
+            \(settings.pool) each, \(settings.workers) workers each doing one operation every \(settings.interval), \
+            idle timeout \(settings.idleTimeout), connect limit \(settings.connectLimit.map(String.init) ?? "none"), \
+            connect jitter \(settings.connectJitter), warm-up \(settings.warmUp), against \
+            max_connections=\(maxConnections.first ?? "?")
             """)
-        let running = Task { await fleet.run(until: stop) }
-        var passed = true
-        try await Task.sleep(for: .seconds(8))
+        let fleet = try FleetProcesses(settings: settings, connection: target.appConnection)
+        try await Task.sleep(for: settings.warmUp)
+        // The steady state: the last 10 s of the warm-up, once the pools have filled and idle sessions timed out.
         let steadyEnd = Date()
+        let steady = steadyEnd.addingTimeInterval(-10)...steadyEnd
+        var events: [(name: String, start: Date, ready: Date, end: Date)] = []
         for event in target.events {
-            let eventStart = Date()
+            let start = Date()
             let ready = try await target.cause(event)
-            let deadline = ContinuousClock.now + .seconds(60)
-            var serving = fleet.wholeFleetServing(after: ready)
-            while serving == nil, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-                serving = fleet.wholeFleetServing(after: ready)
-            }
-            try await Task.sleep(for: .seconds(3))
-            let window = eventStart...(serving ?? Date()).addingTimeInterval(1)
+            try await Task.sleep(for: settings.settle)
+            events.append((event, start, ready, Date()))
+        }
+        let results = await fleet.stop()
+        try await target.finish()
+
+        var passed = true
+        for event in events {
+            let serving = results.wholeFleetServing(after: event.ready, before: event.end, clients: settings.clients)
+            // Connects from the event until a second after the whole fleet was served again.
+            let window = event.start...(serving.map { max($0.addingTimeInterval(1), event.start) } ?? event.end)
             let line = try target.connectionFigures(in: window)
-            let servingMS = serving.map { String(Int($0.timeIntervalSince(ready) * 1000)) } ?? "never"
-            Timeline.printLine("fleet \(event): whole_fleet_serving_ms=\(servingMS) \(line)")
+            let servingMS = serving.map { String(Int($0.timeIntervalSince(event.ready) * 1000)) } ?? "never"
+            Timeline.printLine("fleet \(event.name): whole_fleet_serving_ms=\(servingMS) \(line)")
             passed = passed && serving != nil
         }
-        stop.raise()
-        await running.value
-        await fleet.shutdown()
-        try await target.finish()
-        let failures = fleet.failures
-        let steady = try target.connectionFigures(in: started.addingTimeInterval(settings.interval / .seconds(1))...steadyEnd)
-        Timeline.printLine("fleet steady: \(steady)")
-        for (failure, count) in Dictionary(grouping: failures, by: { $0 }).mapValues(\.count).prefix(5) {
+        Timeline.printLine("fleet steady: \(try target.connectionFigures(in: steady))")
+        for (failure, count) in Dictionary(grouping: results.failures, by: { $0 }).mapValues(\.count).prefix(5) {
             Timeline.printLine("  \(count) x \(failure)")
         }
-        Timeline.printLine("fleet: operations=\(fleet.operations) failed=\(failures.count)")
-        return passed && failures.isEmpty
+        Timeline.printLine("fleet: operations=\(results.operations) failed=\(results.failures.count)")
+        if !results.complete { Timeline.printLine("fleet: a process of the fleet failed") }
+        return passed && results.complete && results.operations > 0 && results.failures.isEmpty
+    }
+
+    /// One process's share of the fleet: runs until its standard input closes, then reports what each of its
+    /// instances saw on its standard output.
+    static func runShare(_ settings: FleetWorkload.Settings) async throws -> Bool {
+        guard let connection = ProcessInfo.processInfo.environment["FLEET_CONNECTION"] else { return false }
+        let fleet = try FleetWorkload(connection: connection, settings: settings)
+        let stop = StopSignal()
+        Thread {
+            _ = FileHandle.standardInput.readDataToEndOfFile()
+            stop.raise()
+        }.start()
+        await fleet.run(until: stop)
+        await fleet.shutdown()
+        FileHandle.standardOutput.write(Data(fleet.report.utf8))
+        return true
     }
 
     static func client(_ connection: String) throws -> PostgresClient {

@@ -19,7 +19,7 @@ enum FleetTarget {
         return .formation(formation, try Formation(formation))
     }
 
-    var user: String { "app" }
+    var user: String { ProcessInfo.processInfo.environment["POSTGRES_APP_USER"] ?? "app" }
 
     var adminConnection: String {
         switch self {
@@ -49,7 +49,7 @@ enum FleetTarget {
         case .cluster(_, let log, let script):
             let before = Date()
             try await script.run("restart", "fleet", event == "fast-restart" ? "fast" : "immediate")
-            guard let ready = try ServerLog(path: log).ready.last, ready >= before.addingTimeInterval(-1) else {
+            guard let ready = try ServerLog(paths: [log]).ready.last, ready >= before.addingTimeInterval(-1) else {
                 throw NotReady()
             }
             return ready
@@ -59,10 +59,26 @@ enum FleetTarget {
         }
     }
 
+    /// The server logs to read: the cluster's, or every node's of the formation (`data/log/` under each node of
+    /// `POSTGRES_HA_STATE_DIR`), as the failover moves the connections from one node to the other.
+    var logPaths: [String] {
+        switch self {
+        case .cluster(_, let log, _): return [log]
+        case .formation:
+            guard let state = ProcessInfo.processInfo.environment["POSTGRES_HA_STATE_DIR"] else { return [] }
+            return ["node1", "node2"].flatMap { node -> [String] in
+                let directory = "\(state)/\(node)/data/log"
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                return names.filter { $0.hasSuffix(".log") }.map { "\(directory)/\($0)" }
+            }
+        }
+    }
+
     /// Connection attempts and 53300 refusals per second within `window`, from the server's log.
     func connectionFigures(in window: ClosedRange<Date>) throws -> String {
-        guard case .cluster(_, let path, _) = self else { return "(connection figures need the cluster's log)" }
-        let log = try ServerLog(path: path)
+        let paths = logPaths
+        guard !paths.isEmpty else { return "(no server log to read)" }
+        let log = try ServerLog(paths: paths)
         let attempts = ServerLog.rate(of: log.attempts, in: window)
         let refusals = ServerLog.rate(of: log.refusals, in: window)
         return """

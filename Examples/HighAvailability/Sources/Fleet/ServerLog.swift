@@ -10,12 +10,13 @@ struct ServerLog {
     /// When the server said it was ready to accept connections.
     var ready: [Date] = []
 
-    init(path: String) throws {
+    /// The events of the logs at `paths`, merged.
+    init(paths: [String]) throws {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS zzz"
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        for line in text.split(separator: "\n") {
+        let lines = try paths.flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n") }
+        for line in lines {
             let fields = line.split(separator: " ", maxSplits: 3)
             guard fields.count == 4, let date = formatter.date(from: fields[0...2].joined(separator: " ")) else { continue }
             if line.contains("connection received:") {
@@ -27,6 +28,7 @@ struct ServerLog {
                 ready.append(date)
             }
         }
+        ready.sort()
     }
 
     /// Events per second within `window`: the peak over whole seconds, and the mean over the window.
