@@ -31,5 +31,5 @@ check demo-ha scripts/run-ha-check.sh HADemo 1
 check bank scripts/run-bank.sh ha 1 1
 check bank-scripted scripts/run-bank.sh scripted 1 1
 check bank-restarts scripts/run-bank.sh restarts 1 1
-check fleet scripts/run-fleet.sh --clients 100 --warm-up-s 15 --settle-s 10
+check fleet scripts/run-fleet.sh --clients 100 --warm-up-s 15 --settle-s 40
 exit "$status"
