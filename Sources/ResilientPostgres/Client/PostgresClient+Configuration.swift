@@ -36,8 +36,9 @@ extension PostgresClient {
         /// comes back. A fleet of instances sharing one small server may set 1 or 2 to bound each instance's share
         /// of it (see <doc:RunningAFleet>). The default is no limit: an app on its own fills a cold pool in one
         /// connect's time, where a limit of 2 would queue the tenth operation of a burst behind five connects in
-        /// turn (hundreds of milliseconds each with TLS and a token to fetch), and the fleet runs measured no
-        /// lower connect rate with a limit. At least 1 (smaller counts as 1).
+        /// turn (hundreds of milliseconds each with TLS and a token to fetch); the fleet runs, whose attempt rate
+        /// the machine bounded, showed lower attempt peaks at restarts with a limit, and no failed operation only
+        /// with ``connectJitter`` as well. At least 1 (smaller counts as 1).
         public var maxConcurrentConnects: Int = .max
         /// The longest the client holds its connects when a wave of them starts: its first connect, and its first
         /// after it lost sessions (a restart, a failover). Each wave waits a delay drawn at random below this.
