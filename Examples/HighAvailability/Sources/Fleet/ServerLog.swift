@@ -4,8 +4,8 @@ import Foundation
 struct ServerLog {
     /// When each connection attempt reached the server (`connection received`).
     var attempts: [Date] = []
-    /// When the server refused one for want of slots (53300: `sorry, too many clients already`, or the slots left
-    /// are reserved for superusers).
+    /// When the server refused one for want of slots (53300: `sorry, too many clients already`, the slots left
+    /// are reserved for superusers, or the role's connection limit is reached).
     var refusals: [Date] = []
     /// When the server said it was ready to accept connections.
     var ready: [Date] = []
@@ -22,7 +22,8 @@ struct ServerLog {
             if line.contains("connection received:") {
                 attempts.append(date)
             } else if line.contains("sorry, too many clients already")
-                || line.contains("remaining connection slots are reserved") {
+                || line.contains("remaining connection slots are reserved")
+                || line.contains("too many connections for role") {
                 refusals.append(date)
             } else if line.contains("database system is ready to accept connections") {
                 ready.append(date)
