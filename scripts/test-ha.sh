@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The short versions of `make demo-ha`, `make bank` and `make fleet`, for CI: one failover of each kind under
 # writers, one disruption in each of the bank's four runs (on pg_auto_failover, on the scripted primary and standby,
-# and on the fleet's restarted server), and 100 clients through the restarts and a failover.
+# and on the fleet's restarted server), and 40 clients (pools of 4, 2 workers) through the restarts and a failover:
+# more than the restarted server's 47 slots for the app, fewer than the formation's 90.
 # Prints each check's summary lines when it passes and its whole output when it fails; exits non-zero if any
 # failed. Each check has 15 minutes (a cold release build included); after each, its servers are stopped and deleted
 # whatever happened, even if the check had to be killed.
@@ -31,5 +32,5 @@ check demo-ha scripts/run-ha-check.sh HADemo 1
 check bank scripts/run-bank.sh ha 1 1
 check bank-scripted scripts/run-bank.sh scripted 1 1
 check bank-restarts scripts/run-bank.sh restarts 1 1
-check fleet scripts/run-fleet.sh --clients 100 --warm-up-s 15 --settle-s 40
+check fleet scripts/run-fleet.sh --clients 40 --warm-up-s 15 --settle-s 40
 exit "$status"

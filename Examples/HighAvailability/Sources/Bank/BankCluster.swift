@@ -50,7 +50,8 @@ enum BankCluster {
             return "host=127.0.0.1,127.0.0.1 port=\(ports) dbname=postgres target_session_attrs=read-write user=\(user)"
                 + (password.map { " password=\($0)" } ?? "")
         case .restarts(let port, _):
-            return "host=127.0.0.1 port=\(port) dbname=postgres user=\(user)" + (password.map { " password=\($0)" } ?? "")
+            return "host=127.0.0.1 port=\(port) dbname=postgres user=\(user)"
+                + (password.map { " password=\($0)" } ?? "")
         }
     }
 
