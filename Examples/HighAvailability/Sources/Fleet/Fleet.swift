@@ -6,7 +6,7 @@ import ResilientPostgres
 /// server with far fewer connection slots, running a steady workload through a fast restart and an immediate
 /// restart (a cluster from `scripts/pg-cluster.sh`, `POSTGRES_FLEET_*`), or through a failover by pg_auto_failover
 /// (`POSTGRES_HA_*`), after a warm-up. For each event it prints the time from the server accepting connections
-/// again to every instance having been served and, from the server's log, connection attempts and 53300 refusals
+/// again to every instance having been served ("never" if some instance was not within the settling time) and, from the server's log, connection attempts and 53300 refusals
 /// per second; then the same rates in the steady state before the first event, and the failed operations (0
 /// expected: each has the default 60 s budget).
 ///
@@ -56,15 +56,15 @@ struct Fleet {
         let results = await fleet.stop()
         try await target.finish()
 
-        var passed = true
         for event in events {
             let serving = results.wholeFleetServing(after: event.ready, before: event.end, clients: settings.clients)
             // Connects from the event until a second after the whole fleet was served again.
             let window = event.start...(serving.map { max($0.addingTimeInterval(1), event.start) } ?? event.end)
             let line = try target.connectionFigures(in: window)
+            // A figure, not a verdict: in a fleet larger than its server, an instance refused for want of slots may
+            // wait out a resource-limit backoff of up to 30 s; what must hold is that no operation failed.
             let servingMS = serving.map { String(Int($0.timeIntervalSince(event.ready) * 1000)) } ?? "never"
             Timeline.printLine("fleet \(event.name): whole_fleet_serving_ms=\(servingMS) \(line)")
-            passed = passed && serving != nil
         }
         Timeline.printLine("fleet steady: \(try target.connectionFigures(in: steady))")
         for (failure, count) in Dictionary(grouping: results.failures, by: { $0 }).mapValues(\.count).prefix(5) {
@@ -72,7 +72,7 @@ struct Fleet {
         }
         Timeline.printLine("fleet: operations=\(results.operations) failed=\(results.failures.count)")
         if !results.complete { Timeline.printLine("fleet: a process of the fleet failed") }
-        return passed && results.complete && results.operations > 0 && results.failures.isEmpty
+        return results.complete && results.operations > 0 && results.failures.isEmpty
     }
 
     /// One process's share of the fleet: runs until its standard input closes, then reports what each of its
