@@ -83,8 +83,11 @@ extension PoolStateMachine {
             && connecting < options.maxConcurrentConnects
     }
 
-    /// Whether a connect may start now, holding the connects first if a wave starts (see ``holdConnectsIfDue(now:)``).
+    /// Whether a connect may start now: a hold whose instant has come ends first (the housekeeping, which has no
+    /// waiter's timer to end it, opens minimum idle sessions through here), and a wave that starts holds the connects
+    /// (see ``holdConnectsIfDue(now:)``).
     mutating func mayStartConnect(now: Instant) -> Bool {
+        endHoldIfDue(now: now)
         holdConnectsIfDue(now: now)
         return mayConnect
     }

@@ -95,4 +95,12 @@ struct PoolConnectJitterTests {
         let fired = try #require(pool.fire(timer, at: 0.001))
         #expect(fired.contains { $0.hasPrefix("resume \(w1): fail") })
     }
+
+    @Test func minimumIdleFillsOnceTheHoldIsOverWithoutAnyOperation() {
+        let pool = Subject(maxConnections: 4, minimumIdle: 2, connectJitter: 1)
+        // The first minimum idle connect starts the cold start's hold; with no operation waiting, the housekeeping
+        // alone must open the sessions once the hold is over.
+        #expect(pool.machine.reserveMinimumIdleSlot(now: at(0)) == nil)
+        #expect(pool.machine.reserveMinimumIdleSlot(now: at(5)) != nil)
+    }
 }
