@@ -71,7 +71,9 @@ enum BankCluster {
     func disrupt(_ disruption: String) async throws {
         switch self {
         case .formation(_, let formation):
-            guard let kind = Formation.FailoverKind(rawValue: disruption) else { return }
+            guard let kind = Formation.FailoverKind(rawValue: disruption) else {
+                throw UnknownDisruption(name: disruption)
+            }
             _ = try await formation.failOver(kind)
             try await formation.rejoin()
         case .scriptedPair(let pair):
@@ -83,6 +85,11 @@ enum BankCluster {
 
     func shutdown() async {
         if case .formation(_, let formation) = self { await formation.shutdown() }
+    }
+
+    /// A disruption this cluster cannot cause: a run that skipped it would pass without having been disrupted.
+    struct UnknownDisruption: Error {
+        var name: String
     }
 }
 
