@@ -127,7 +127,8 @@ final class ScriptedPair: Sendable {
     }
 
     /// Sets `synchronous_commit` on the server at `port`, and with `synchronousStandby` makes commits wait for a
-    /// standby, returning once one replicates synchronously.
+    /// standby, returning once one replicates synchronously; throws ``NoSynchronousStandby`` if none does within
+    /// 60 s (a standby that never streams would otherwise hold the run for good).
     static func setUpCommits(port: String, synchronousStandby: Bool) async throws {
         var configuration = try PostgresClient.Configuration(
             "host=127.0.0.1 port=\(port) user=postgres dbname=postgres target_session_attrs=any"
@@ -139,9 +140,11 @@ final class ScriptedPair: Sendable {
             try await admin.execute("ALTER SYSTEM SET synchronous_commit = 'on'")
             if synchronousStandby { try await admin.execute("ALTER SYSTEM SET synchronous_standby_names = '*'") }
             try await admin.execute("SELECT pg_reload_conf()")
+            let end = ContinuousClock.now.advanced(by: .seconds(60))
             while synchronousStandby, try await admin.query(
                 "SELECT count(*)::int FROM pg_stat_replication WHERE sync_state = 'sync'", options: .readOnly
             ).decode(Int.self).first ?? 0 == 0 {
+                guard .now < end else { throw NoSynchronousStandby(port: port) }
                 try await Task.sleep(for: .milliseconds(20))
             }
         } catch {
@@ -149,5 +152,10 @@ final class ScriptedPair: Sendable {
             throw error
         }
         await admin.shutdown()
+    }
+
+    /// No standby replicated synchronously from the primary at `port` in time.
+    struct NoSynchronousStandby: Error {
+        var port: String
     }
 }

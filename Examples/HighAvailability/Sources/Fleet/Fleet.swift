@@ -42,16 +42,23 @@ struct Fleet {
             max_connections=\(maxConnections.first ?? "?")
             """)
         let fleet = try FleetProcesses(settings: settings, connection: target.appConnection)
-        try await Task.sleep(for: settings.warmUp)
         // The steady state: the last 10 s of the warm-up, once the pools have filled and idle sessions timed out.
-        let steadyEnd = Date()
-        let steady = steadyEnd.addingTimeInterval(-10)...steadyEnd
+        var steady = Date()...Date()
         var events: [(name: String, start: Date, ready: Date, end: Date)] = []
-        for event in target.events {
-            let start = Date()
-            let ready = try await target.cause(event)
-            try await Task.sleep(for: settings.settle)
-            events.append((event, start, ready, Date()))
+        do {
+            try await Task.sleep(for: settings.warmUp)
+            let steadyEnd = Date()
+            steady = steadyEnd.addingTimeInterval(-10)...steadyEnd
+            for event in target.events {
+                let start = Date()
+                let ready = try await target.cause(event)
+                try await Task.sleep(for: settings.settle)
+                events.append((event, start, ready, Date()))
+            }
+        } catch {
+            // The processes would otherwise run on until their standard input closes with this process.
+            fleet.terminate()
+            throw error
         }
         let results = await fleet.stop()
         try await target.finish()

@@ -71,15 +71,21 @@ final class FleetProcesses: @unchecked Sendable {
         self.reports = reports
     }
 
-    /// Tells every process to stop, waits for their reports, and gathers them.
-    func stop() async -> Results {
+    /// Tells every process to stop, waits up to `limit` for their reports (an instance's operation under way may
+    /// take its whole budget), ends the processes still running after that, and gathers what they reported.
+    func stop(within limit: Duration = .seconds(120)) async -> Results {
         for input in inputs { try? input.fileHandleForWriting.close() }
-        await withCheckedContinuation { continuation in
-            group.notify(queue: .global()) { continuation.resume() }
+        let group = self.group
+        let seconds = Double(limit.components.seconds)
+        let reported = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: group.wait(timeout: .now() + seconds) == .success)
+            }
         }
+        if !reported { terminate() }
         for process in processes { process.waitUntilExit() }
         var results = Results()
-        results.complete = processes.allSatisfy { $0.terminationReason == .exit && $0.terminationStatus == 0 }
+        results.complete = reported && processes.allSatisfy { $0.terminationReason == .exit && $0.terminationStatus == 0 }
         for report in reports.data.withLock({ $0 }) {
             for line in String(decoding: report, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: " ", maxSplits: 2)
@@ -92,6 +98,16 @@ final class FleetProcesses: @unchecked Sendable {
             }
         }
         return results
+    }
+
+    /// Ends the processes still running, at once: a termination signal, and a kill for those still running 5 s
+    /// later. For a run that ends early (an event failed) and for processes that do not stop when told.
+    func terminate() {
+        for process in processes where process.isRunning { process.terminate() }
+        let end = Date().addingTimeInterval(5)
+        while processes.contains(where: \.isRunning), Date() < end { Thread.sleep(forTimeInterval: 0.1) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in processes { process.waitUntilExit() }
     }
 }
 
