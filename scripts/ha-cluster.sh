@@ -223,8 +223,8 @@ cmd_start() {
             timeout.postgresql_restart_failure_timeout 5 >/dev/null
         start_keeper "$node"
         if [[ "$node" == node1 ]]; then
-            wait_for "node1 becoming the primary" 60 '[[ -n "$(writable_node)" ]]'
-            wait_for "node1 accepting connections" 30 \
+            wait_for "node1 becoming the primary" 120 '[[ -n "$(writable_node)" ]]'
+            wait_for "node1 accepting connections" 60 \
                 '"$BINDIR/pg_isready" -q -h 127.0.0.1 -p "$(port_of node1)" -U postgres -d postgres'
             "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(port_of node1)" -U postgres -d postgres \
                 <<<"CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD'; GRANT CREATE ON SCHEMA public TO $APP_USER;
@@ -235,7 +235,7 @@ cmd_start() {
                 >/dev/null
         fi
     done
-    wait_for "a primary and a secondary" 120 healthy
+    wait_for "a primary and a secondary" 180 healthy
     log "formation up: $(cmd_uri)"
 }
 
