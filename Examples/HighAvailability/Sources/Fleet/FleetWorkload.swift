@@ -22,7 +22,8 @@ final class FleetWorkload: Sendable {
         /// How many processes share the instances, so that one process's I/O threads do not bound the connect
         /// rate the server sees.
         var processes = 4
-        /// How long the fleet runs before the first event; the steady state is measured over its last 10 s.
+        /// How long the fleet runs before the first event; the steady state is measured over its last 10 s, so it
+        /// must be at least the idle timeout and 10 s more (the pools filled, the idle sessions timed out).
         var warmUp: Duration = .seconds(60)
         /// How long the fleet runs after each event before the next one (or the end): every instance must have
         /// been served again within it.
@@ -33,6 +34,7 @@ final class FleetWorkload: Sendable {
         static let usage = """
             usage: Fleet [--clients 200] [--pool 4] [--workers 2] [--interval-ms 2000] [--idle-ms 30000] \
             [--connect-limit 2|none] [--connect-jitter-ms 1000] [--processes 4] [--warm-up-s 60] [--settle-s 60]
+            (the warm-up at least the idle timeout and 10 s)
             """
 
         /// Reads `--name value` pairs; nil when one is unknown or malformed.
@@ -65,6 +67,7 @@ final class FleetWorkload: Sendable {
                 default: return nil
                 }
             }
+            guard settings.firstIndex != nil || settings.warmUp >= settings.idleTimeout + .seconds(10) else { return nil }
             return settings
         }
 
