@@ -6,9 +6,11 @@ import ResilientPostgres
 /// server with far fewer connection slots, running a steady workload through a fast restart and an immediate
 /// restart (a cluster from `scripts/pg-cluster.sh`, `POSTGRES_FLEET_*`), or through a failover by pg_auto_failover
 /// (`POSTGRES_HA_*`), after a warm-up. For each event it prints the time from the server accepting connections
-/// again to every instance having been served ("never" if some instance was not within the settling time) and, from the server's log, connection attempts and 53300 refusals
-/// per second; then the same rates in the steady state before the first event, and the failed operations (0
-/// expected: each has the default 60 s budget).
+/// again to every instance having been served ("never" if some instance was not within the settling time) and,
+/// from the server's log, connection attempts and 53300 refusals per second; then the same rates in the steady state
+/// before the first event, and the failed operations. It passes when no operation failed (each has the default 60 s
+/// budget) and each event's log holds connection attempts, at most one pool per instance a second at the peak (and
+/// the formation's own connections besides).
 ///
 /// usage: see `FleetWorkload.Settings.usage`.
 @main
@@ -63,24 +65,43 @@ struct Fleet {
         let results = await fleet.stop()
         try await target.finish()
 
+        // The bound on an event's connect rate: every instance opening its whole pool within one second, and the
+        // formation's own connections (see `FleetTarget.connectionFigures`) besides.
+        let bound = settings.clients * settings.pool + backgroundAttemptsPerSecond
+        var ratesBounded = true
         for event in events {
             let serving = results.wholeFleetServing(after: event.ready, before: event.end, clients: settings.clients)
             // Connects from the event until a second after the whole fleet was served again.
             let window = event.start...(serving.map { max($0.addingTimeInterval(1), event.start) } ?? event.end)
-            let line = try target.connectionFigures(in: window)
+            let figures = try target.connectionFigures(in: window)
             // A figure, not a verdict: in a fleet larger than its server, an instance refused for want of slots may
             // wait out a resource-limit backoff of up to 30 s; what must hold is that no operation failed.
             let servingMS = serving.map { String(Int($0.timeIntervalSince(event.ready) * 1000)) } ?? "never"
-            Timeline.printLine("fleet \(event.name): whole_fleet_serving_ms=\(servingMS) \(line)")
+            let rates = figures.map { "\($0)" } ?? ""
+            Timeline.printLine("fleet \(event.name): whole_fleet_serving_ms=\(servingMS) \(rates)")
+            // No connection in the log would mean the log was not read, not that the fleet did not reconnect.
+            guard let figures, figures.attempts.peak > 0 else {
+                Timeline.printLine("fleet \(event.name): no connection attempt in the server's log")
+                ratesBounded = false
+                continue
+            }
+            if figures.attempts.peak > bound {
+                Timeline.printLine("fleet \(event.name): \(figures.attempts.peak) attempts a second, above \(bound)")
+                ratesBounded = false
+            }
         }
-        Timeline.printLine("fleet steady: \(try target.connectionFigures(in: steady))")
+        let steadyFigures = try target.connectionFigures(in: steady)
+        Timeline.printLine("fleet steady: \(steadyFigures.map { "\($0)" } ?? "(no server log to read)")")
         for (failure, count) in Dictionary(grouping: results.failures, by: { $0 }).mapValues(\.count).prefix(5) {
             Timeline.printLine("  \(count) x \(failure)")
         }
         Timeline.printLine("fleet: operations=\(results.operations) failed=\(results.failures.count)")
         if !results.complete { Timeline.printLine("fleet: a process of the fleet failed") }
-        return results.complete && results.operations > 0 && results.failures.isEmpty
+        return results.complete && results.operations > 0 && results.failures.isEmpty && ratesBounded
     }
+
+    /// Connection attempts a second that are not the fleet's, at most: a formation's monitor and keepers.
+    static let backgroundAttemptsPerSecond = 20
 
     /// One process's share of the fleet: runs until its standard input closes, then reports what each of its
     /// instances saw on its standard output.

@@ -85,7 +85,8 @@ final class FleetProcesses: @unchecked Sendable {
         if !reported { terminate() }
         for process in processes { process.waitUntilExit() }
         var results = Results()
-        results.complete = reported && processes.allSatisfy { $0.terminationReason == .exit && $0.terminationStatus == 0 }
+        results.complete = reported
+            && processes.allSatisfy { $0.terminationReason == .exit && $0.terminationStatus == 0 }
         for report in reports.data.withLock({ $0 }) {
             for line in String(decoding: report, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: " ", maxSplits: 2)
@@ -106,7 +107,9 @@ final class FleetProcesses: @unchecked Sendable {
         for process in processes where process.isRunning { process.terminate() }
         let end = Date().addingTimeInterval(5)
         while processes.contains(where: \.isRunning), Date() < end { Thread.sleep(forTimeInterval: 0.1) }
-        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in processes where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
         for process in processes { process.waitUntilExit() }
     }
 }

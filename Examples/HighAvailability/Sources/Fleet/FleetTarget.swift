@@ -74,17 +74,31 @@ enum FleetTarget {
         }
     }
 
-    /// Connection attempts and 53300 refusals per second within `window`, from the server's log.
-    func connectionFigures(in window: ClosedRange<Date>) throws -> String {
+    /// Connection attempts and 53300 refusals per second within `window`, from the server's log; nil when there is
+    /// no log to read. A formation's figures include its own connections: the monitor's health checks (one a second
+    /// to each node), the keepers' and the standby's replication connection.
+    func connectionFigures(in window: ClosedRange<Date>) throws -> ConnectionFigures? {
         let paths = logPaths
-        guard !paths.isEmpty else { return "(no server log to read)" }
+        guard !paths.isEmpty else { return nil }
         let log = try ServerLog(paths: paths)
-        let attempts = ServerLog.rate(of: log.attempts, in: window)
-        let refusals = ServerLog.rate(of: log.refusals, in: window)
-        return """
-            attempts_per_s_peak=\(attempts.peak) attempts_per_s_mean=\(String(format: "%.1f", attempts.mean)) \
-            refusals_53300_per_s_peak=\(refusals.peak) refusals_53300_per_s_mean=\(String(format: "%.1f", refusals.mean))
+        return ConnectionFigures(
+            attempts: ServerLog.rate(of: log.attempts, in: window),
+            refusals: ServerLog.rate(of: log.refusals, in: window)
+        )
+    }
+
+    /// What the server's log says about connections within a window.
+    struct ConnectionFigures: CustomStringConvertible {
+        var attempts: (peak: Int, mean: Double)
+        var refusals: (peak: Int, mean: Double)
+
+        var description: String {
             """
+            attempts_per_s_peak=\(attempts.peak) attempts_per_s_mean=\(String(format: "%.1f", attempts.mean)) \
+            refusals_53300_per_s_peak=\(refusals.peak) \
+            refusals_53300_per_s_mean=\(String(format: "%.1f", refusals.mean))
+            """
+        }
     }
 
     /// Brings a failed-over formation's old primary back.

@@ -67,7 +67,8 @@ final class FleetWorkload: Sendable {
                 default: return nil
                 }
             }
-            guard settings.firstIndex != nil || settings.warmUp >= settings.idleTimeout + .seconds(10) else { return nil }
+            let steadyBeforeTheEvents = settings.warmUp >= settings.idleTimeout + .seconds(10)
+            guard settings.firstIndex != nil || steadyBeforeTheEvents else { return nil }
             return settings
         }
 

@@ -18,7 +18,9 @@ struct ServerLog {
         let lines = try paths.flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n") }
         for line in lines {
             let fields = line.split(separator: " ", maxSplits: 3)
-            guard fields.count == 4, let date = formatter.date(from: fields[0...2].joined(separator: " ")) else { continue }
+            guard fields.count == 4, let date = formatter.date(from: fields[0...2].joined(separator: " ")) else {
+                continue
+            }
             if line.contains("connection received:") {
                 attempts.append(date)
             } else if line.contains("sorry, too many clients already")
