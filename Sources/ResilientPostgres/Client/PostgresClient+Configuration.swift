@@ -46,8 +46,9 @@ extension PostgresClient {
         /// Instances of a fleet started together, or cut off together by a restart, would otherwise all connect in
         /// the same instant; a fleet sharing one small server may set about a second to spread them (see
         /// <doc:RunningAFleet>). While the server is down, the pool's reconnect backoff spreads them already, and
-        /// the sessions opened once it answers are not held again. The default, zero, holds nothing: an app on its
-        /// own would only see its first query wait.
+        /// the sessions opened once it answers are not held again. A session lost while others stay idle marks the
+        /// next connect as a wave's first however much later it comes (a burst growing the pool, say), which then
+        /// waits too. The default, zero, holds nothing: an app on its own would only see its first query wait.
         public var connectJitter: Duration = .zero
         /// The fewest idle sessions the client keeps open, ready for a burst (0: none).
         ///

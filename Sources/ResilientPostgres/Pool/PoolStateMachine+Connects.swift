@@ -123,6 +123,10 @@ extension PoolStateMachine {
     /// The pool lost sessions: its next connect starts a wave, unless a wave's hold is running already (the
     /// sessions of one restart break one after the other, and one hold covers them all) or a connect is under way
     /// (it ends the wave if it succeeds, and starts an outage, paced by the prober, if the server is down).
+    ///
+    /// The mark does not expire: a session lost while idle ones remain holds the pool's next connect, even one a
+    /// long while later on a healthy server, by at most `connectJitter`. The pool cannot tell a lone loss from the
+    /// first of a restart's, and a later burst's first connect waiting that long costs little.
     mutating func noteLoss() {
         if connectsHeldUntil == nil, connecting == 0 { connectJitterDue = true }
     }
