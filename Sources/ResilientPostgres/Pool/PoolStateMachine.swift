@@ -299,8 +299,8 @@ package struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// A timer went off: the operations' one fails the operations whose deadline passed and wakes the prober when
-    /// due, and ends a wave's hold; the housekeeping one closes idle sessions that sat or lived too long (see ``housekeepingFired(_:now:)``).
-    /// Nil when the timer was replaced or cancelled since.
+    /// due, and ends a wave's hold; the housekeeping one closes idle sessions that sat or lived too long (see
+    /// ``housekeepingFired(_:now:)``). Nil when the timer was replaced or cancelled since.
     package mutating func timerFired(_ timer: Timer, now: Instant) -> [Action]? {
         switch timer.kind {
         case .operations:
@@ -351,9 +351,10 @@ package struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// Sets the operations' timer for the earliest waiter's deadline, the prober's next connect or the end of a
-    /// wave's hold while an operation waits for it, whichever is first: due earlier than the timer is set for, it is set again; with nothing to wait for, it is cancelled. Set
-    /// for an instant that no longer matters (the waiter got a session), it is left: it goes off early once, and is
-    /// set again then, which spares setting it at every hand-off.
+    /// wave's hold while an operation waits for it, whichever is first: due earlier than the timer is set for, it is
+    /// set again; with nothing to wait for, it is cancelled. Set for an instant that no longer matters (the waiter
+    /// got a session), it is left: it goes off early once, and is set again then, which spares setting it at every
+    /// hand-off.
     mutating func updateOperationsTimer(_ actions: inout [Action]) {
         var due = waiters.lazy.map(\.deadline).min()
         if case .sleeping(let until) = outage?.prober { due = min(due ?? until, until) }

@@ -63,7 +63,9 @@ public final class Formation: Sendable {
             }
             group.addTask {
                 while true {
-                    if let node = try await self.writableNode(), node.name != old.name { return (node, ContinuousClock.now) }
+                    if let node = try await self.writableNode(), node.name != old.name {
+                        return (node, ContinuousClock.now)
+                    }
                     try await Task.sleep(for: .milliseconds(10))
                 }
             }
