@@ -9,8 +9,8 @@ import ResilientPostgres
 /// again to every instance having been served ("never" if some instance was not within the settling time) and,
 /// from the server's log, connection attempts and 53300 refusals per second; then the same rates in the steady state
 /// before the first event, and the failed operations. It passes when no operation failed (each has the default 60 s
-/// budget) and each event's log holds connection attempts, at most one pool per instance a second at the peak (and
-/// the formation's own connections besides).
+/// budget) and each event's log holds connection attempts, at most one pool per instance and host a second at the
+/// peak (and the formation's own connections besides).
 ///
 /// usage: see `FleetWorkload.Settings.usage`.
 @main
@@ -65,9 +65,9 @@ struct Fleet {
         let results = await fleet.stop()
         try await target.finish()
 
-        // The bound on an event's connect rate: every instance opening its whole pool within one second, and the
-        // formation's own connections (see `FleetTarget.connectionFigures`) besides.
-        let bound = settings.clients * settings.pool + backgroundAttemptsPerSecond
+        // The bound on an event's connect rate: every instance opening its whole pool within one second on each
+        // host it tries, and the formation's own connections (see `FleetTarget.connectionFigures`) besides.
+        let bound = settings.clients * settings.pool * target.hosts + backgroundAttemptsPerSecond
         var ratesBounded = true
         for event in events {
             let serving = results.wholeFleetServing(after: event.ready, before: event.end, clients: settings.clients)

@@ -35,6 +35,14 @@ enum FleetTarget {
         }
     }
 
+    /// The hosts of the app's connection string: libpq tries each in turn, and each try is an attempt in a log.
+    var hosts: Int {
+        switch self {
+        case .cluster: 1
+        case .formation: 2
+        }
+    }
+
     var events: [String] {
         switch self {
         case .cluster: ["fast-restart", "immediate-restart"]
