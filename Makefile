@@ -29,14 +29,16 @@ SANITIZE_UNIT_FILTER ?= PostgresPolicyTests|ResilientPostgresTests|ResilientPost
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= FuzzConnectionString FuzzDecoding
 
-# `make soak MINUTES=N`: how long, and how often the server is restarted (seconds between restarts).
+# `make soak MINUTES=N`: how long, and how often the server is restarted (seconds between restarts); HA=1 for a
+# pg_auto_failover formation failed over instead.
 MINUTES ?= 5
 RESTART_EVERY ?= 25
 
 # `make demo-ha`: how many rounds of the three kinds of failover.
 HA_ROUNDS ?= 1
-# `make bank`: failovers in each of its four runs.
+# `make bank`: disruptions in each of its four runs, and the cluster it runs against (ha, scripted, restarts, all).
 BANK_FAILOVERS ?= 2
+BANK_CLUSTER ?= ha
 # `make fleet`: options of the Fleet, e.g. FLEET_ARGS="--clients 200 --connect-limit none".
 FLEET_ARGS ?=
 
@@ -87,9 +89,9 @@ test-sanitize-unit: ## Run the tests that need no server under ThreadSanitizer (
 fuzz: ## Fuzz connection strings and row decoding with libFuzzer for FUZZ_SECONDS (60) per target
 	SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
-soak: ## Run mixed operations for MINUTES (5) while restarting the server every RESTART_EVERY (25) s
+soak: ## Run mixed operations for MINUTES (5) while restarting the server every RESTART_EVERY (25) s (HA=1: failing a pg_auto_failover formation over instead)
 	$(SWIFT) build -c release --package-path Soak --scratch-path .build-soak
-	TEST_CLUSTERS=soak scripts/with-test-servers.sh .build-soak/release/Soak \
+	$(if $(filter 1,$(HA)),scripts/install-deps.sh && HA_RUN_TIMEOUT=$${HA_RUN_TIMEOUT:-86400} scripts/ha-cluster.sh run,TEST_CLUSTERS=soak scripts/with-test-servers.sh) .build-soak/release/Soak \
 		--minutes $(MINUTES) --restart-every $(RESTART_EVERY)
 
 simulate: ## Check the client's promises under SCHEDULES (10000) seeded random fault schedules; SEED=n replays one
@@ -107,8 +109,8 @@ demo: ## Writers through a failover (primary killed, standby promoted): prints a
 demo-ha: ## Writers through 3 pg_auto_failover failovers (crash, partition, switchover): lost=0 duplicated=0 failovers=3
 	scripts/run-ha-check.sh HADemo $(HA_ROUNDS)
 
-bank: ## Transfers between 100 accounts through failovers, per isolation and commit verification: balance_ok=true lost=0
-	scripts/run-ha-check.sh Bank $(BANK_FAILOVERS)
+bank: ## Transfers between 100 accounts through failovers, per isolation and commit verification: balance_ok=true lost=0 (BANK_CLUSTER=ha, scripted, restarts or all)
+	scripts/run-bank.sh $(BANK_CLUSTER) $(BANK_FAILOVERS)
 
 fleet: ## 200 clients (pools of 4) against max_connections=50 through restarts and a failover: failed=0, connect rates
 	scripts/run-fleet.sh $(FLEET_ARGS)

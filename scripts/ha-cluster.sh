@@ -27,6 +27,7 @@
 # (network_partition_timeout), and the monitor waits 3 s for a demotion it cannot confirm (primary_demote_timeout),
 # which must stay longer than the self-demotion so that two primaries never accept writes at once. The app's role
 # may hold all but 10 of a node's connections, so that the monitor's checks and replication always find a slot.
+# Each node logs its connections (log_connections, lines starting with the time), which `make fleet` counts.
 #
 # `run` gives its command HA_RUN_TIMEOUT seconds (default 900), then stops it and the formation.
 set -euo pipefail
@@ -222,17 +223,19 @@ cmd_start() {
             timeout.postgresql_restart_failure_timeout 5 >/dev/null
         start_keeper "$node"
         if [[ "$node" == node1 ]]; then
-            wait_for "node1 becoming the primary" 60 '[[ -n "$(writable_node)" ]]'
-            wait_for "node1 accepting connections" 30 \
+            wait_for "node1 becoming the primary" 120 '[[ -n "$(writable_node)" ]]'
+            wait_for "node1 accepting connections" 60 \
                 '"$BINDIR/pg_isready" -q -h 127.0.0.1 -p "$(port_of node1)" -U postgres -d postgres'
             "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$(port_of node1)" -U postgres -d postgres \
                 <<<"CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD'; GRANT CREATE ON SCHEMA public TO $APP_USER;
                     SELECT format('ALTER ROLE $APP_USER CONNECTION LIMIT %s', setting::int - 10)
-                    FROM pg_settings WHERE name = 'max_connections' \\gexec" \
+                    FROM pg_settings WHERE name = 'max_connections' \\gexec
+                    ALTER SYSTEM SET log_connections = on; ALTER SYSTEM SET log_line_prefix = '%m [%p] ';
+                    SELECT pg_reload_conf();" \
                 >/dev/null
         fi
     done
-    wait_for "a primary and a secondary" 120 healthy
+    wait_for "a primary and a secondary" 180 healthy
     log "formation up: $(cmd_uri)"
 }
 
@@ -242,6 +245,7 @@ cmd_env() {
     printf 'export POSTGRES_HA_NODE1_PORT=%s\n' "$(port_of node1)"
     printf 'export POSTGRES_HA_NODE2_PORT=%s\n' "$(port_of node2)"
     printf 'export POSTGRES_HA_SCRIPT=%q\n' "$SCRIPT_PATH"
+    printf 'export POSTGRES_HA_STATE_DIR=%q\n' "$STATE_DIR"
     printf 'export POSTGRES_APP_USER=%s POSTGRES_APP_PASSWORD=%s\n' "$APP_USER" "$APP_PASSWORD"
     if can_partition; then
         printf 'export POSTGRES_HA_CAN_PARTITION=1\n'

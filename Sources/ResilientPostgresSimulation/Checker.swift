@@ -84,6 +84,13 @@ struct Checker {
             found.append(.init(invariant: .poolBounded, evidence: "\(outcome.model.maxOpenSessions) sessions open at "
                 + "once with maxConnections \(schedule.configuration.maxConnections)"))
         }
+        let limit = schedule.configuration.maxConcurrentConnects
+        if outcome.model.maxOperationConnectsUnderWay > limit
+            || outcome.model.maxConnectsUnderWay - 1 > limit {
+            found.append(.init(invariant: .connectsBounded, evidence: "\(outcome.model.maxOperationConnectsUnderWay) "
+                + "operations' connects (\(outcome.model.maxConnectsUnderWay) in all, the prober's included) under "
+                + "way at once with maxConcurrentConnects \(limit)"))
+        }
         if outcome.stuck.isEmpty, !outcome.model.openSessionNumbers.isEmpty {
             found.append(.init(invariant: .noLeaks, evidence: "sessions "
                 + outcome.model.openSessionNumbers.sorted().map { "s\($0)" }.joined(separator: ", ")

@@ -21,6 +21,9 @@ package enum Invariant: String, Sendable, CaseIterable, Comparable {
     case noCrossCancel = "no-cancel-across-operations"
     /// Sessions open at once never exceed `maxConnections`.
     case poolBounded = "pool-within-max-connections"
+    /// Operations' connects under way at once never exceed `maxConcurrentConnects`, nor all connects that plus the
+    /// prober's one.
+    case connectsBounded = "connects-within-limit"
     /// Every session is closed once the client is shut down and its operations ended.
     case noLeaks = "no-session-leaks"
     /// Nothing connects or runs once the client is shut down (and operations started after it fail).

@@ -16,7 +16,8 @@ struct ModelConnector: DatabaseConnector {
         // The library's connector bounds every connect by its connect timeout, as the libpq connector does.
         let deadline = min(deadline, clock.now.advanced(by: connectTimeout))
         let operation = database.currentOperation()
-        database.connectBegan(operation: SimulationContext.operation)
+        database.connectBegan(operation: SimulationContext.operation, ownOperation: operation)
+        defer { database.connectEnded(ownOperation: operation) }
         let fault = database.nextConnectFault(for: operation)
         let host = ModelDatabase.hosts[0]
         let port = ModelDatabase.port

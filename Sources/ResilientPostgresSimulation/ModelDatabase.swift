@@ -41,6 +41,11 @@ final class ModelDatabase: Sendable {
         var openSessions = 0
         var maxOpenSessions = 0
         var openSessionNumbers: Set<Int> = []
+        /// Connects under way now, all of them and the operations' own (the prober's aside), and the most at once.
+        var connectsUnderWay = 0
+        var operationConnectsUnderWay = 0
+        var maxConnectsUnderWay = 0
+        var maxOperationConnectsUnderWay = 0
         /// Virtual start times of every connect attempt, and whether it was the operation's own.
         var connects: [Duration] = []
         var metFaults: [MetFault] = []
@@ -186,12 +191,21 @@ final class ModelDatabase: Sendable {
         state.withLock { $0.applications[effect, default: 0] > 0 }
     }
 
-    /// Records a connect attempt; notes one made after shutdown.
-    func connectBegan(operation: Int?) {
+    /// Records a connect attempt, made for `ownOperation` or for no operation (the prober), until
+    /// ``connectEnded(ownOperation:)``; notes one made after shutdown.
+    func connectBegan(operation: Int?, ownOperation: Int?) {
         clock.tick()
         let now = self.now
         state.withLock { state in
             state.connects.append(now)
+            state.connectsUnderWay += 1
+            state.maxConnectsUnderWay = max(state.maxConnectsUnderWay, state.connectsUnderWay)
+            if ownOperation != nil {
+                state.operationConnectsUnderWay += 1
+                state.maxOperationConnectsUnderWay = max(
+                    state.maxOperationConnectsUnderWay, state.operationConnectsUnderWay
+                )
+            }
             if let shutDownAt = state.shutDownAt {
                 state.findings.append(Finding(
                     invariant: .nothingAfterShutdown,
@@ -201,6 +215,14 @@ final class ModelDatabase: Sendable {
             }
         }
         record(operation, "connect")
+    }
+
+    /// A connect attempt ended, whether it opened a session or failed.
+    func connectEnded(ownOperation: Int?) {
+        state.withLock { state in
+            state.connectsUnderWay -= 1
+            if ownOperation != nil { state.operationConnectsUnderWay -= 1 }
+        }
     }
 
     /// Numbers a newly opened session and counts it open.

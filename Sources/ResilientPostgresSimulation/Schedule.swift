@@ -29,9 +29,16 @@ struct SimulatedConfiguration: Sendable, CustomStringConvertible {
     var livenessCheckAfterIdle: Duration
     var connectTimeout: Duration
     var throttled: Bool
+    /// The most connects the pool makes at once (`Int.max`: no limit).
+    var maxConcurrentConnects: Int
+    /// How long a wave of connects may be held (`connectJitter`).
+    var connectJitter: Duration
 
     var description: String {
-        "maxConnections \(maxConnections), budget \(budget.simulated), liveness check after \(livenessCheckAfterIdle.simulated), "
+        "maxConnections \(maxConnections), "
+            + (maxConcurrentConnects == .max ? "" : "maxConcurrentConnects \(maxConcurrentConnects), ")
+            + (connectJitter == .zero ? "" : "connect jitter \(connectJitter.simulated), ")
+            + "budget \(budget.simulated), liveness check after \(livenessCheckAfterIdle.simulated), "
             + "connect timeout \(connectTimeout.simulated), throttle \(throttled ? "on" : "off")"
     }
 }

@@ -18,7 +18,9 @@ struct ScheduleGenerator {
             budget: chance(0.6) ? .seconds(60) : pick([.seconds(10), .seconds(3)]),
             livenessCheckAfterIdle: pick([.seconds(30), .seconds(1), .zero]),
             connectTimeout: pick([.seconds(10), .seconds(2)]),
-            throttled: chance(0.7)
+            throttled: chance(0.7),
+            maxConcurrentConnects: pick([1, 2, .max]),
+            connectJitter: chance(0.3) ? .seconds(1) : .zero
         )
         var operations: [PlannedOperation] = []
         let callers = Int.random(in: 1...4, using: &random)

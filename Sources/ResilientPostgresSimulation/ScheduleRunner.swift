@@ -214,6 +214,8 @@ struct ScheduleRunner {
         ]))
         configuration.logger = Logger(label: "ResilientPostgresSimulation", factory: { _ in SwiftLogNoOpLogHandler() })
         configuration.maxConnections = simulated.maxConnections
+        configuration.maxConcurrentConnects = simulated.maxConcurrentConnects
+        configuration.connectJitter = simulated.connectJitter
         configuration.retryPolicy.budget = simulated.budget
         configuration.livenessCheckAfterIdle = simulated.livenessCheckAfterIdle
         configuration.connectTimeout = simulated.connectTimeout

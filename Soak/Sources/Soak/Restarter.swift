@@ -1,10 +1,17 @@
 import Foundation
 
-/// Restarts the cluster every so often with `pg-cluster.sh stop NAME fast|immediate` and `start-existing NAME`,
-/// alternating the two stop modes.
+/// Disrupts the server every so often, taking the disruptions in turn: against a `pg-cluster.sh` cluster, a stop
+/// (fast, then immediate) and `start-existing`; against a pg_auto_failover formation, `ha-cluster.sh fail` (a
+/// crash, a switchover, a partition where nft allows) and `rejoin`, which returns once the old primary is a
+/// secondary again.
 struct Restarter: Sendable {
-    let script: String
-    let cluster: String
+    /// One kind of disruption: its name and the commands that cause it and bring the server back, run in order.
+    struct Disruption: Sendable {
+        var mode: String
+        var commands: [[String]]
+    }
+
+    let disruptions: [Disruption]
     let interval: Duration
 
     struct Restart: Sendable {
@@ -15,21 +22,36 @@ struct Restarter: Sendable {
         var residentKB: Int
     }
 
-    /// Restarts until `deadline`, then returns what it did; the server is running when it returns.
+    /// The disruptions for `target`.
+    static func disruptions(for target: SoakOptions.Target) -> [Disruption] {
+        switch target {
+        case .cluster(_, let script, let name):
+            return ["fast", "immediate"].map { mode in
+                Disruption(mode: mode, commands: [[script, "stop", name, mode], [script, "start-existing", name]])
+            }
+        case .formation(_, let script, let canPartition):
+            let kinds = ["crash", "switchover"] + (canPartition ? ["partition"] : [])
+            return kinds.map { kind in
+                Disruption(mode: kind, commands: [[script, "fail", kind], [script, "rejoin"]])
+            }
+        }
+    }
+
+    /// Disrupts until `deadline`, then returns what it did; the server is running when it returns.
     func run(until deadline: ContinuousClock.Instant) async -> [Restart] {
         var restarts: [Restart] = []
         while ContinuousClock.now.advanced(by: interval) < deadline {
             try? await Task.sleep(for: interval)
-            let mode = restarts.count.isMultiple(of: 2) ? "fast" : "immediate"
+            let disruption = disruptions[restarts.count % disruptions.count]
             let started = ContinuousClock.now
-            let stopped = await Self.run([script, "stop", cluster, mode])
-            let restarted = await Self.run([script, "start-existing", cluster])
+            var succeeded = true
+            for command in disruption.commands { succeeded = await Self.run(command) == 0 && succeeded }
             let downtime = ContinuousClock.now - started
             let stats = ProcessStats.now()
-            restarts.append(Restart(mode: mode, downtime: downtime, succeeded: stopped == 0 && restarted == 0,
+            restarts.append(Restart(mode: disruption.mode, downtime: downtime, succeeded: succeeded,
                                     residentKB: stats.residentKB))
             let seconds = Double(downtime.components.seconds) + Double(downtime.components.attoseconds) / 1e18
-            print("soak: restart \(restarts.count) (\(mode)) took \(String(format: "%.1f", seconds)) s; \(stats)")
+            print("soak: restart \(restarts.count) (\(disruption.mode)) took \(String(format: "%.1f", seconds)) s; \(stats)")
         }
         return restarts
     }

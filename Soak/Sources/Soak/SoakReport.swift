@@ -27,8 +27,7 @@ struct SoakReport {
     func print() {
         let total = tally.succeededCount + tally.failedCount - warmUpOperations
         Swift.print("""
-            soak: restarts: \(restarts.count) (\(restarts.filter { $0.mode == "fast" }.count) fast, \
-            \(restarts.filter { $0.mode == "immediate" }.count) immediate), \
+            soak: restarts: \(restarts.count) (\(Self.list(Dictionary(grouping: restarts, by: \.mode).mapValues(\.count)))), \
             \(restarts.filter { !$0.succeeded }.count) failed
             soak: operations after warm-up: \(total); in all \(tally.succeededCount) succeeded, \(tally.failedCount) failed
             soak: succeeded by operation: \(Self.list(tally.succeededByOperation))

@@ -36,9 +36,20 @@ extension PostgresClient {
         /// comes back. A fleet of instances sharing one small server may set 1 or 2 to bound each instance's share
         /// of it (see <doc:RunningAFleet>). The default is no limit: an app on its own fills a cold pool in one
         /// connect's time, where a limit of 2 would queue the tenth operation of a burst behind five connects in
-        /// turn (hundreds of milliseconds each with TLS and a token to fetch), and the fleet runs measured no
-        /// lower connect rate with a limit. At least 1 (smaller counts as 1).
+        /// turn (hundreds of milliseconds each with TLS and a token to fetch); the fleet runs, whose attempt rate
+        /// the machine bounded, showed lower attempt peaks at restarts with a limit, and no failed operation only
+        /// with ``connectJitter`` as well. At least 1 (smaller counts as 1).
         public var maxConcurrentConnects: Int = .max
+        /// The longest the client holds its connects when a wave of them starts: its first connect, and its first
+        /// after it lost sessions (a restart, a failover). Each wave waits a delay drawn at random below this.
+        ///
+        /// Instances of a fleet started together, or cut off together by a restart, would otherwise all connect in
+        /// the same instant; a fleet sharing one small server may set about a second to spread them (see
+        /// <doc:RunningAFleet>). While the server is down, the pool's reconnect backoff spreads them already, and
+        /// the sessions opened once it answers are not held again. A session lost while others stay idle marks the
+        /// next connect as a wave's first however much later it comes (a burst growing the pool, say), which then
+        /// waits too. The default, zero, holds nothing: an app on its own would only see its first query wait.
+        public var connectJitter: Duration = .zero
         /// The fewest idle sessions the client keeps open, ready for a burst (0: none).
         ///
         /// Kept up by the client's housekeeping from its first operation on (from the start, when it runs as a

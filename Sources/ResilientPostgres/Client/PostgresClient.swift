@@ -97,7 +97,8 @@ public final class PostgresClient: Sendable {
                 resourceLimitBackoff: configuration.retryPolicy.resourceLimitBackoff,
                 randomSeed: randomSeed,
                 lifetimeSpread: configuration.maxLifetime * configuration.lifetimeSpreadFraction,
-                maxConcurrentConnects: max(1, configuration.maxConcurrentConnects)
+                maxConcurrentConnects: max(1, configuration.maxConcurrentConnects),
+                connectJitter: configuration.connectJitter
             ),
             clock: clock,
             metrics: metrics

@@ -6,6 +6,10 @@ package struct PoolOptions: Sendable {
     /// The most connects under way at once, for operations and minimum idle sessions (the prober's one aside):
     /// operations that would open more wait for one of those to end or for a session to come back.
     package var maxConcurrentConnects: Int
+    /// The longest the pool holds its connects at the start of a wave (its first connect, and the first after it
+    /// lost sessions): a delay drawn at random below it, so that instances started or cut off together do not
+    /// connect in lockstep. Zero holds nothing.
+    package var connectJitter: Duration
     package var minimumIdleConnections: Int
     package var idleTimeout: Duration
     package var maxLifetime: Duration
@@ -37,11 +41,13 @@ package struct PoolOptions: Sendable {
         livenessCheckTimeout: Duration = .seconds(5),
         randomSeed: UInt64?,
         lifetimeSpread: Duration = .zero,
-        maxConcurrentConnects: Int = .max
+        maxConcurrentConnects: Int = .max,
+        connectJitter: Duration = .zero
     ) {
         precondition(maxConcurrentConnects >= 1, "a pool needs at least one connect at a time")
         self.maxConnections = maxConnections
         self.maxConcurrentConnects = maxConcurrentConnects
+        self.connectJitter = max(connectJitter, .zero)
         self.minimumIdleConnections = minimumIdleConnections
         self.idleTimeout = idleTimeout
         self.maxLifetime = maxLifetime

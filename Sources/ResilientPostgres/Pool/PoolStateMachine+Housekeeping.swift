@@ -63,7 +63,8 @@ extension PoolStateMachine {
     /// and a slot is free; returns the connect's deadline. Report with ``connected(_:host:for:now:)`` or
     /// ``connectFailed(_:for:now:)``, which starts an outage if the failure is transient.
     package mutating func reserveMinimumIdleSlot(now: Instant) -> Instant? {
-        guard idle.count + openingIdle < options.minimumIdleConnections, waiters.isEmpty, mayConnect else { return nil }
+        guard idle.count + openingIdle < options.minimumIdleConnections, waiters.isEmpty, mayStartConnect(now: now)
+        else { return nil }
         reserveSlot()
         openingIdle += 1
         return now.advanced(by: options.connectTimeout)

@@ -18,6 +18,7 @@ extension PoolStateMachine {
         }
         var actions: [Action] = []
         guard reusable, isFit(session, now: now) else {
+            if !reusable { noteLoss() }
             startClosing(id, &actions)
             return (.done, actions)
         }
@@ -97,7 +98,7 @@ extension PoolStateMachine {
     /// may run late on a loaded machine, and a connect begun past its deadline fails at once, as if the server
     /// were unreachable, which would start an outage against a healthy server.
     mutating func handOutFreeSlots(now: Instant, _ actions: inout [Action]) {
-        while let waiter = waiters.first, mayConnect {
+        while let waiter = waiters.first, mayStartConnect(now: now) {
             waiters.removeFirst()
             guard now < waiter.deadline else {
                 actions.append(.resume(waiter.id, .fail(timedOut)))

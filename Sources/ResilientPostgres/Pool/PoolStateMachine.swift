@@ -18,7 +18,9 @@ import PostgresTransport
 /// their deadline. A slot stays taken until its session is closed, so the sessions open never exceed the maximum.
 /// At most `maxConcurrentConnects` connects are under way at once: an operation that would open one more waits
 /// for a connect to end (and then opens its own) or for a session to come back, so that a client whose sessions
-/// all dropped at once (a server restart) does not meet the recovering server with its whole pool at once.
+/// all dropped at once (a server restart) does not meet the recovering server with its whole pool at once. With a
+/// connect jitter, the connects of each wave (the pool's first, and the first after it lost sessions) are held for a
+/// random delay first, so that instances started or cut off together do not connect in the same instant.
 /// Connects, and whether an operation may start one, are in `PoolStateMachine+Connects.swift`; sessions coming
 /// back in `PoolStateMachine+Release.swift`; outages and the prober in `PoolStateMachine+Outage.swift`; slot
 /// pressure and housekeeping in `PoolStateMachine+Housekeeping.swift`.
@@ -157,6 +159,12 @@ package struct PoolStateMachine<Connection: Sendable> {
     package internal(set) var housekeeping = Housekeeping.stopped
     /// Draws each session's lifetime within the spread.
     var lifetimeDraws: SplitMix64
+    /// Whether the next connect starts a wave, to be held by a jittered delay (see `PoolStateMachine+Connects.swift`).
+    var connectJitterDue = true
+    /// Until when operations' connects are held, while a wave's jittered delay runs.
+    package internal(set) var connectsHeldUntil: Instant?
+    /// Draws each wave's delay.
+    var connectJitterDraws: SplitMix64
     private var nextID = 0
 
     /// A machine for `options`, drawing sessions' lifetimes from `lifetimeDraws` (a seeded generator in tests and
@@ -165,6 +173,8 @@ package struct PoolStateMachine<Connection: Sendable> {
         precondition(options.maxConnections >= 1, "a pool needs at least one connection")
         self.options = options
         self.lifetimeDraws = lifetimeDraws
+        // Seeded apart from the lifetimes and the prober, so that one does not follow the other.
+        connectJitterDraws = options.randomSeed.map { SplitMix64(seed: $0 ^ 0x6A69_7474_6572) } ?? SplitMix64()
     }
 
     package var counts: Counts { Counts(open: openCount, idle: idle.count, waiting: waiters.count) }
@@ -177,6 +187,8 @@ package struct PoolStateMachine<Connection: Sendable> {
         guard !isShutDown else { return (.fail(ConnectionPool.ShutDown()), []) }
         var actions: [Action] = []
         if options.minimumIdleConnections > 0 { scheduleHousekeeping(now: now, &actions) }
+        // A hold that ended before its timer went off lets the waiters connect first, in their order.
+        if endHoldIfDue(now: now) { handOutFreeSlots(now: now, &actions) }
         if let id = idle.popLast() {
             let session = sessions[id]!
             guard isFit(session, now: now) else {
@@ -198,7 +210,7 @@ package struct PoolStateMachine<Connection: Sendable> {
             sessions.set(.checking, of: id)
             return (.check(lease, deadline: min(deadline, now.advanced(by: options.livenessCheckTimeout))), actions)
         }
-        if mayConnect {
+        if mayStartConnect(now: now) {
             reserveSlot()
             return (.connect, actions)
         }
@@ -246,6 +258,7 @@ package struct PoolStateMachine<Connection: Sendable> {
         var actions: [Action] = []
         startClosing(id, &actions)
         if cancelled { return (.fail(CancellationError()), actions) }
+        noteLoss()
         for due in idle where isDueACheck(due, now: now) {
             startClosing(due, &actions)
         }
@@ -258,6 +271,7 @@ package struct PoolStateMachine<Connection: Sendable> {
     /// Moves to a new epoch: idle sessions are closed now, lent ones when they come back.
     package mutating func retireEpoch() -> [Action] {
         epoch += 1
+        noteLoss()
         var actions: [Action] = []
         for id in idle { startClosing(id, &actions) }
         idle.removeAll()
@@ -285,8 +299,8 @@ package struct PoolStateMachine<Connection: Sendable> {
     }
 
     /// A timer went off: the operations' one fails the operations whose deadline passed and wakes the prober when
-    /// due; the housekeeping one closes idle sessions that sat or lived too long (see ``housekeepingFired(_:now:)``).
-    /// Nil when the timer was replaced or cancelled since.
+    /// due, and ends a wave's hold; the housekeeping one closes idle sessions that sat or lived too long (see
+    /// ``housekeepingFired(_:now:)``). Nil when the timer was replaced or cancelled since.
     package mutating func timerFired(_ timer: Timer, now: Instant) -> [Action]? {
         switch timer.kind {
         case .operations:
@@ -300,6 +314,7 @@ package struct PoolStateMachine<Connection: Sendable> {
                 return true
             }
             if case .sleeping(let until) = outage?.prober, until <= now { proberWoke(now: now, &actions) }
+            if endHoldIfDue(now: now) { handOutFreeSlots(now: now, &actions) }
             updateOperationsTimer(&actions)
             return actions
         case .housekeeping:
@@ -335,13 +350,15 @@ package struct PoolStateMachine<Connection: Sendable> {
         actions.append(.close(id, sessions[id]!.connection))
     }
 
-    /// Sets the operations' timer for the earliest waiter's deadline or the prober's next connect, whichever is
-    /// first: due earlier than the timer is set for, it is set again; with nothing to wait for, it is cancelled. Set
-    /// for an instant that no longer matters (the waiter got a session), it is left: it goes off early once, and is
-    /// set again then, which spares setting it at every hand-off.
+    /// Sets the operations' timer for the earliest waiter's deadline, the prober's next connect or the end of a
+    /// wave's hold while an operation waits for it, whichever is first: due earlier than the timer is set for, it is
+    /// set again; with nothing to wait for, it is cancelled. Set for an instant that no longer matters (the waiter
+    /// got a session), it is left: it goes off early once, and is set again then, which spares setting it at every
+    /// hand-off.
     mutating func updateOperationsTimer(_ actions: inout [Action]) {
         var due = waiters.lazy.map(\.deadline).min()
         if case .sleeping(let until) = outage?.prober { due = min(due ?? until, until) }
+        if let until = connectsHeldUntil, !waiters.isEmpty { due = min(due ?? until, until) }
         guard let due else {
             if let operationsTimer { actions.append(.cancel(operationsTimer)) }
             operationsTimer = nil

@@ -4,8 +4,9 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// The connect limit through the client and its pool, not only the state machine: connects held open by the
-/// connector show how many are under way at once, and what queued operations do when cancelled or shut down.
+/// The connect limit and the connect jitter through the client and its pool, not only the state machine: connects
+/// held open by the connector show how many are under way at once, and what queued operations do when cancelled or
+/// shut down.
 @Suite("Connect limit through the client", .capturingLogs)
 struct ConnectLimitDriverTests {
     @Test func aBurstOpensAtMostTheLimitAtOnceAndEveryOperationSucceeds() async throws {
@@ -52,6 +53,36 @@ struct ConnectLimitDriverTests {
         _ = try? await first.value
         await shutdown.value
         #expect(connector.counts.connects == 1)
+    }
+
+    @Test func aConnectHeldByTheJitterStartsWhenTheHoldEndsAndServesTheOperation() async throws {
+        let connector = HeldConnector()
+        connector.openAll()
+        var configuration = Self.configuration(limit: 2)
+        configuration.connectJitter = .milliseconds(200)
+        let client = PostgresClient(configuration: configuration, connector: connector, randomSeed: 1)
+        // Both operations wait for the hold; its end, set on the pool's timer, lets them connect.
+        async let first = client.execute("SELECT 1")
+        async let second = client.execute("SELECT 1")
+        _ = try await (first, second)
+        #expect(connector.counts.connects == 2)
+        await client.shutdown()
+    }
+
+    @Test func anOperationCancelledDuringTheHoldEndsAtOnceWithoutConnecting() async throws {
+        let connector = HeldConnector()
+        connector.openAll()
+        var configuration = Self.configuration(limit: 2)
+        // Far longer than the test: only a cancellation ends the wait.
+        configuration.connectJitter = .seconds(3_600)
+        let client = PostgresClient(configuration: configuration, connector: connector, randomSeed: 1)
+        let held = Task { try await client.execute("SELECT 1") }
+        try await Task.sleep(for: .milliseconds(50))
+        held.cancel()
+        let error = await #expect(throws: PostgresError.self) { try await held.value }
+        #expect(error?.errorClass == .cancelled)
+        #expect(connector.counts.connects == 0)
+        await client.shutdown()
     }
 
     static func configuration(limit: Int) -> PostgresClient.Configuration {

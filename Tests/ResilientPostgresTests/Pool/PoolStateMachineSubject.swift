@@ -28,14 +28,16 @@ final class Subject {
         maxLifetime: Int = 1_800,
         lifetimeSpread: Int = 0,
         reconnectBackoff: Backoff = .constant(.milliseconds(500)),
-        maxConcurrentConnects: Int = .max
+        maxConcurrentConnects: Int = .max,
+        connectJitter: Double = 0
     ) {
         machine = Machine(options: PoolOptions(
             maxConnections: maxConnections, minimumIdleConnections: minimumIdle, idleTimeout: .seconds(60),
             maxLifetime: .seconds(maxLifetime), livenessCheckAfterIdle: .seconds(30), connectTimeout: .seconds(10),
             reconnectBackoff: reconnectBackoff, resourceLimitBackoff: .constant(.seconds(2)),
             livenessCheckTimeout: .seconds(5), randomSeed: 1, lifetimeSpread: .seconds(lifetimeSpread),
-            maxConcurrentConnects: maxConcurrentConnects
+            maxConcurrentConnects: maxConcurrentConnects,
+            connectJitter: .milliseconds(Int(connectJitter * 1000))
         ))
     }
 
@@ -183,7 +185,8 @@ final class Subject {
 
     /// Slots are sessions plus connects under way, never more than the maximum; no operation waits while a session
     /// sits idle or while it could open one; connects under way stay within the limit (the prober's one aside); the
-    /// operations' timer is set while an operation waits, never later than its deadline.
+    /// operations' timer is set while an operation waits, never later than its deadline nor the end of a wave's
+    /// hold.
     private func checkInvariants() {
         #expect(machine.openCount == machine.sessions.count + machine.connecting)
         #expect(machine.openCount <= machine.options.maxConnections)
@@ -192,6 +195,9 @@ final class Subject {
         #expect(machine.connecting - (machine.isInOutage ? 1 : 0) <= machine.options.maxConcurrentConnects)
         if let earliest = machine.waiters.map(\.deadline).min() {
             #expect((machine.operationsTimer?.deadline).map { $0 <= earliest } == true)
+        }
+        if let held = machine.connectsHeldUntil, !machine.waiters.isEmpty {
+            #expect((machine.operationsTimer?.deadline).map { $0 <= held } == true)
         }
     }
 

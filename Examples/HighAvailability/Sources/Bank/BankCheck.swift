@@ -5,6 +5,8 @@ import ResilientPostgres
 struct BankCheck: CustomStringConvertible {
     var transfers: Int
     var acknowledged: Int
+    /// Acknowledged once the last disruption was over: proof that the bank recovered.
+    var acknowledgedAfterDisruptions: Int
     var unknown: Int
     /// The total never changed, no account is below zero, and every balance is its opening balance plus what the
     /// transfer log says it received, less what it paid.
@@ -16,7 +18,8 @@ struct BankCheck: CustomStringConvertible {
     var details: [String]
 
     static func run(
-        _ admin: PostgresClient, entries: Ledger.Entries, declined: Set<String>, accounts: Int, opening: Int
+        _ admin: PostgresClient, entries: Ledger.Entries, declined: Set<String>, accounts: Int, opening: Int,
+        lastDisruption: ContinuousClock.Instant
     ) async throws -> BankCheck {
         let balances = try await admin.query("SELECT id, balance FROM bank_accounts ORDER BY id", options: .readOnly)
             .decode((Int, Int).self)
@@ -45,19 +48,25 @@ struct BankCheck: CustomStringConvertible {
         }
         return BankCheck(
             transfers: entries.acknowledged.count + entries.unknown.count + entries.failed.count + declined.count,
-            acknowledged: ledger.acknowledged, unknown: ledger.unknown, balanceOK: details.isEmpty || (
+            acknowledged: ledger.acknowledged,
+            acknowledgedAfterDisruptions: entries.acknowledged.values.filter { $0 > lastDisruption }.count,
+            unknown: ledger.unknown, balanceOK: details.isEmpty || (
                 total == accounts * opening && negative.isEmpty && mismatched.isEmpty && balances.count == accounts),
             lost: ledger.lost, duplicated: ledger.duplicated, phantoms: ledger.phantoms + declinedPresent,
             details: details
         )
     }
 
-    var passed: Bool { balanceOK && lost == 0 && duplicated == 0 && phantoms == 0 }
+    /// The data is whole, and the run proves something: transfers were acknowledged, some after the last disruption.
+    var passed: Bool {
+        balanceOK && lost == 0 && duplicated == 0 && phantoms == 0 && acknowledged > 0
+            && acknowledgedAfterDisruptions > 0
+    }
 
     var description: String {
         """
-        transfers=\(transfers) acknowledged=\(acknowledged) unknown=\(unknown) balance_ok=\(balanceOK) \
-        lost=\(lost) duplicated=\(duplicated)
+        transfers=\(transfers) acknowledged=\(acknowledged) after_disruptions=\(acknowledgedAfterDisruptions) \
+        unknown=\(unknown) balance_ok=\(balanceOK) lost=\(lost) duplicated=\(duplicated)
         """
     }
 }

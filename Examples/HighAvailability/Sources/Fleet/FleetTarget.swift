@@ -19,7 +19,7 @@ enum FleetTarget {
         return .formation(formation, try Formation(formation))
     }
 
-    var user: String { "app" }
+    var user: String { ProcessInfo.processInfo.environment["POSTGRES_APP_USER"] ?? "app" }
 
     var adminConnection: String {
         switch self {
@@ -32,6 +32,14 @@ enum FleetTarget {
         switch self {
         case .cluster(let port, _, _): "host=127.0.0.1 port=\(port) user=app password=app-secret dbname=postgres"
         case .formation(let environment, _): environment.connectionString()
+        }
+    }
+
+    /// The hosts of the app's connection string: libpq tries each in turn, and each try is an attempt in a log.
+    var hosts: Int {
+        switch self {
+        case .cluster: 1
+        case .formation: 2
         }
     }
 
@@ -49,7 +57,7 @@ enum FleetTarget {
         case .cluster(_, let log, let script):
             let before = Date()
             try await script.run("restart", "fleet", event == "fast-restart" ? "fast" : "immediate")
-            guard let ready = try ServerLog(path: log).ready.last, ready >= before.addingTimeInterval(-1) else {
+            guard let ready = try ServerLog(paths: [log]).ready.last, ready >= before.addingTimeInterval(-1) else {
                 throw NotReady()
             }
             return ready
@@ -59,16 +67,46 @@ enum FleetTarget {
         }
     }
 
-    /// Connection attempts and 53300 refusals per second within `window`, from the server's log.
-    func connectionFigures(in window: ClosedRange<Date>) throws -> String {
-        guard case .cluster(_, let path, _) = self else { return "(connection figures need the cluster's log)" }
-        let log = try ServerLog(path: path)
-        let attempts = ServerLog.rate(of: log.attempts, in: window)
-        let refusals = ServerLog.rate(of: log.refusals, in: window)
-        return """
-            attempts_per_s_peak=\(attempts.peak) attempts_per_s_mean=\(String(format: "%.1f", attempts.mean)) \
-            refusals_53300_per_s_peak=\(refusals.peak) refusals_53300_per_s_mean=\(String(format: "%.1f", refusals.mean))
+    /// The server logs to read: the cluster's, or every node's of the formation (`data/log/` under each node of
+    /// `POSTGRES_HA_STATE_DIR`), as the failover moves the connections from one node to the other.
+    var logPaths: [String] {
+        switch self {
+        case .cluster(_, let log, _): return [log]
+        case .formation:
+            guard let state = ProcessInfo.processInfo.environment["POSTGRES_HA_STATE_DIR"] else { return [] }
+            return ["node1", "node2"].flatMap { node -> [String] in
+                let directory = "\(state)/\(node)/data/log"
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                return names.filter { $0.hasSuffix(".log") }.map { "\(directory)/\($0)" }
+            }
+        }
+    }
+
+    /// Connection attempts and 53300 refusals per second within `window`, from the server's log; nil when there is
+    /// no log to read. A formation's figures include its own connections: the monitor's health checks (one a second
+    /// to each node), the keepers' and the standby's replication connection.
+    func connectionFigures(in window: ClosedRange<Date>) throws -> ConnectionFigures? {
+        let paths = logPaths
+        guard !paths.isEmpty else { return nil }
+        let log = try ServerLog(paths: paths)
+        return ConnectionFigures(
+            attempts: ServerLog.rate(of: log.attempts, in: window),
+            refusals: ServerLog.rate(of: log.refusals, in: window)
+        )
+    }
+
+    /// What the server's log says about connections within a window.
+    struct ConnectionFigures: CustomStringConvertible {
+        var attempts: (peak: Int, mean: Double)
+        var refusals: (peak: Int, mean: Double)
+
+        var description: String {
             """
+            attempts_per_s_peak=\(attempts.peak) attempts_per_s_mean=\(String(format: "%.1f", attempts.mean)) \
+            refusals_53300_per_s_peak=\(refusals.peak) \
+            refusals_53300_per_s_mean=\(String(format: "%.1f", refusals.mean))
+            """
+        }
     }
 
     /// Brings a failed-over formation's old primary back.

@@ -4,29 +4,34 @@ import Foundation
 struct ServerLog {
     /// When each connection attempt reached the server (`connection received`).
     var attempts: [Date] = []
-    /// When the server refused one for want of slots (53300: `sorry, too many clients already`, or the slots left
-    /// are reserved for superusers).
+    /// When the server refused one for want of slots (53300: `sorry, too many clients already`, the slots left
+    /// are reserved for superusers, or the role's connection limit is reached).
     var refusals: [Date] = []
     /// When the server said it was ready to accept connections.
     var ready: [Date] = []
 
-    init(path: String) throws {
+    /// The events of the logs at `paths`, merged.
+    init(paths: [String]) throws {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS zzz"
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        for line in text.split(separator: "\n") {
+        let lines = try paths.flatMap { try String(contentsOfFile: $0, encoding: .utf8).split(separator: "\n") }
+        for line in lines {
             let fields = line.split(separator: " ", maxSplits: 3)
-            guard fields.count == 4, let date = formatter.date(from: fields[0...2].joined(separator: " ")) else { continue }
+            guard fields.count == 4, let date = formatter.date(from: fields[0...2].joined(separator: " ")) else {
+                continue
+            }
             if line.contains("connection received:") {
                 attempts.append(date)
             } else if line.contains("sorry, too many clients already")
-                || line.contains("remaining connection slots are reserved") {
+                || line.contains("remaining connection slots are reserved")
+                || line.contains("too many connections for role") {
                 refusals.append(date)
             } else if line.contains("database system is ready to accept connections") {
                 ready.append(date)
             }
         }
+        ready.sort()
     }
 
     /// Events per second within `window`: the peak over whole seconds, and the mean over the window.

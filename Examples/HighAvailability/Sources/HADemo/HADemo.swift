@@ -1,13 +1,15 @@
 import Foundation
 import HASupport
 import ResilientPostgres
+import Synchronization
 
 /// Writers insert rows with unique keys through the formation's URI while pg_auto_failover fails the primary over,
 /// once for each kind of failure (a crash, a partition, a switchover), each time waiting for the old primary to
 /// rejoin as a secondary. Afterwards every acknowledged write must be present exactly once, nothing twice, and
 /// nothing reported as not applied may be there. The last line:
 /// `acknowledged=N present=N lost=0 duplicated=0 unknown=K failovers=3 slowest_recovery_ms=M`, where a recovery is
-/// the time from the monitor reporting the new primary to the first write it acknowledged after that.
+/// the time from the monitor reporting the new primary to the first write acknowledged after that by the new
+/// primary (each insert returns the port of the server that ran it).
 @main
 struct HADemo {
     static let writers = 8
@@ -36,12 +38,15 @@ struct HADemo {
         configuration.logger.logLevel = .error
         let client = PostgresClient(configuration: configuration)
         let ledger = Ledger()
+        let servedBy = Acknowledgements()
         let stop = StopSignal()
         timeline.log("\(writers) writers insert through \(environment.uri)")
         let writing = Task {
             await withTaskGroup(of: Void.self) { group in
                 for writer in 1...writers {
-                    group.addTask { await write(as: writer, client: client, ledger: ledger, until: stop) }
+                    group.addTask {
+                        await write(as: writer, client: client, ledger: ledger, servedBy: servedBy, until: stop)
+                    }
                 }
             }
         }
@@ -71,16 +76,16 @@ struct HADemo {
 
         let entries = ledger.snapshot
         let check = LedgerCheck(entries, counts: counts)
-        let acknowledgements = entries.acknowledged.values.sorted()
+        let acknowledgements = servedBy.snapshot.sorted { $0.at < $1.at }
         var recoveries: [Int?] = []
         for failover in failovers {
-            let first = acknowledgements.first { $0 >= failover.reported }
+            let first = acknowledgements.first { $0.at >= failover.reported && $0.port == failover.newPrimaryPort }?.at
             let recovery = first.map { milliseconds(from: failover.reported, to: $0) }
             recoveries.append(recovery)
             timeline.log("""
                 \(failover.kind.rawValue): monitor reported the new primary \
                 \(milliseconds(from: failover.caused, to: failover.reported)) ms after the failure; first write \
-                acknowledged \(recovery.map { "\($0) ms" } ?? "never") after that
+                acknowledged by it \(recovery.map { "\($0) ms" } ?? "never") after that
                 """)
         }
         let failedByClass = Dictionary(grouping: entries.failed.values, by: \.name).mapValues(\.count)
@@ -104,15 +109,22 @@ struct HADemo {
         return PostgresClient(configuration: configuration)
     }
 
-    /// One writer: inserts `w<writer>-<n>` for n = 1, 2, ... until told to stop, recording what it was told.
-    static func write(as writer: Int, client: PostgresClient, ledger: Ledger, until stop: StopSignal) async {
+    /// One writer: inserts `w<writer>-<n>` for n = 1, 2, ... until told to stop, recording what it was told and
+    /// which server acknowledged each write.
+    static func write(
+        as writer: Int, client: PostgresClient, ledger: Ledger, servedBy: Acknowledgements, until stop: StopSignal
+    ) async {
         var number = 0
         while !stop.isRaised {
             number += 1
             let key = "w\(writer)-\(number)"
             do {
-                try await client.execute("INSERT INTO ha_demo (key) VALUES (\(key))")
-                ledger.acknowledge(key)
+                let port = try await client.query(
+                    "INSERT INTO ha_demo (key) VALUES (\(key)) RETURNING inet_server_port()"
+                ).decode(Int.self).first
+                let now = ContinuousClock.now
+                ledger.acknowledge(key, at: now)
+                if let port { servedBy.record(port: port, at: now) }
             } catch let error as PostgresError {
                 ledger.record(key, error: error)
                 // A write that gave up (the budget ran out mid-failover) is not a reason to spin.
@@ -122,4 +134,15 @@ struct HADemo {
             }
         }
     }
+}
+
+/// When each write was acknowledged, and by the server on which port.
+final class Acknowledgements: Sendable {
+    private let entries = Mutex([(port: Int, at: ContinuousClock.Instant)]())
+
+    func record(port: Int, at instant: ContinuousClock.Instant) {
+        entries.withLock { $0.append((port: port, at: instant)) }
+    }
+
+    var snapshot: [(port: Int, at: ContinuousClock.Instant)] { entries.withLock { $0 } }
 }

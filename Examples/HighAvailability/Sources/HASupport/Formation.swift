@@ -18,6 +18,8 @@ public final class Formation: Sendable {
         public var kind: FailoverKind
         public var oldPrimary: String
         public var newPrimary: String
+        /// The port of the new primary, which `inet_server_port()` returns on it.
+        public var newPrimaryPort: Int
         /// When the failure was caused.
         public var caused: ContinuousClock.Instant
         /// When the monitor first reported the new primary as accepting writes.
@@ -39,11 +41,11 @@ public final class Formation: Sendable {
 
     /// The node the monitor reports as accepting writes (`single`, `wait_primary` or `primary`, reached and
     /// assigned), or nil between two primaries.
-    public func writableNode() async throws -> String? {
+    public func writableNode() async throws -> (name: String, port: Int)? {
         try await monitor.query("""
-            SELECT nodename FROM pgautofailover.node
+            SELECT nodename, nodeport FROM pgautofailover.node
             WHERE reportedstate IN ('single', 'wait_primary', 'primary') AND goalstate = reportedstate
-            """, options: .readOnly).decode(String.self).first
+            """, options: .readOnly).decode((String, Int).self).first.map { (name: $0.0, port: $0.1) }
     }
 
     /// Causes a failover of `kind` and returns once the monitor reports another node as accepting writes (polled
@@ -53,14 +55,17 @@ public final class Formation: Sendable {
     public func failOver(_ kind: FailoverKind, limit: Duration = .seconds(150)) async throws -> Failover {
         guard let old = try await writableNode() else { throw NoPrimary() }
         let caused = ContinuousClock.now
-        let (node, reported) = try await withThrowingTaskGroup(of: (String, ContinuousClock.Instant)?.self) { group in
+        typealias Report = (node: (name: String, port: Int), at: ContinuousClock.Instant)
+        let (node, reported) = try await withThrowingTaskGroup(of: Report?.self) { group in
             group.addTask {
                 try await self.script.run("fail", kind.rawValue)
                 return nil
             }
             group.addTask {
                 while true {
-                    if let node = try await self.writableNode(), node != old { return (node, ContinuousClock.now) }
+                    if let node = try await self.writableNode(), node.name != old.name {
+                        return (node, ContinuousClock.now)
+                    }
                     try await Task.sleep(for: .milliseconds(10))
                 }
             }
@@ -68,7 +73,7 @@ public final class Formation: Sendable {
                 try await Task.sleep(for: limit)
                 throw NoNewPrimary(kind: kind, limit: limit)
             }
-            var reported: (String, ContinuousClock.Instant)?
+            var reported: Report?
             var scriptEnded = false
             // Both the monitor's report and the script's end are needed; the first error ends the wait.
             while let result = try await group.next() {
@@ -80,7 +85,10 @@ public final class Formation: Sendable {
             }
             throw NoNewPrimary(kind: kind, limit: limit)
         }
-        return Failover(kind: kind, oldPrimary: old, newPrimary: node, caused: caused, reported: reported)
+        return Failover(
+            kind: kind, oldPrimary: old.name, newPrimary: node.name, newPrimaryPort: node.port, caused: caused,
+            reported: reported
+        )
     }
 
     /// Brings the old primary back (restarts its keeper, opens its port) and waits until it is a secondary.
