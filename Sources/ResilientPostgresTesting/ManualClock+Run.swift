@@ -119,7 +119,8 @@ extension ManualClock {
     private static let starvedPatience = Duration.milliseconds(250)
 
     /// Waits, in short real pauses, until nothing has happened on the clock or its database for ``settledPauses``
-    /// of them, until `isOver` holds, or until `giveUpAt` in real time.
+    /// of them, with every task whose sleep the clock ended run since, until `isOver` holds, or until `giveUpAt` in
+    /// real time.
     private func settle(
         before giveUpAt: ContinuousClock.Instant,
         unless isOver: () -> Bool
@@ -135,7 +136,10 @@ extension ManualClock {
             let pauseEnded = ContinuousClock.now
             if isOver() { return .ended }
             let seen = changes
-            if seen == last {
+            // A task whose sleep the clock ended may be waiting for a thread, its next step still ahead of it.
+            if hasWakingSleeps {
+                unchanged = 0
+            } else if seen == last {
                 let starved = pauseEnded - pauseBegan > Self.starvedPause
                 if !starved || pauseEnded - began > Self.starvedPatience {
                     unchanged += 1

@@ -69,6 +69,9 @@ public final class ManualClock: Clock, Sendable {
         /// Counts everything that happened on the clock or its database: sleeps begun and ended, connects and
         /// statements. Unchanged for a while means that everything left waits on the clock.
         var changes = 0
+        /// Sleeps that `advance` ended whose tasks have not run since: a task resumed but still waiting for a thread
+        /// has its next step ahead of it, so nothing has settled while one is here.
+        var waking: Set<Int> = []
     }
 
     private let state: Mutex<State>
@@ -104,6 +107,12 @@ public final class ManualClock: Clock, Sendable {
         let number = state.withLock { state in
             defer { state.nextNumber += 1 }
             return state.nextNumber
+        }
+        // The task runs again: a sleep that `advance` ended is no longer waking.
+        defer {
+            state.withLock { state in
+                if state.waking.remove(number) != nil { state.changes += 1 }
+            }
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -189,6 +198,7 @@ public final class ManualClock: Clock, Sendable {
             state.sleepers.removeFirst(count)
             let ended = Set(due.map(\.sleep.number))
             state.unreported.removeAll { ended.contains($0.number) }
+            state.waking.formUnion(ended)
             return due
         }
         for sleeper in due { sleeper.continuation.resume() }
@@ -215,6 +225,9 @@ public final class ManualClock: Clock, Sendable {
 
     /// A count that moves on whenever anything happens on the clock or is reported with ``noteActivity()``.
     var changes: Int { state.withLock { $0.changes } }
+
+    /// Whether a sleep the clock ended belongs to a task that has not run since.
+    var hasWakingSleeps: Bool { state.withLock { !$0.waking.isEmpty } }
 
     /// Records that something happened that the clock does not see (a connect, a statement), so that
     /// ``run(timeout:isolation:_:)`` does not take the moment for a settled one.
