@@ -91,7 +91,7 @@ fuzz: ## Fuzz connection strings and row decoding with libFuzzer for FUZZ_SECOND
 
 soak: ## Run mixed operations for MINUTES (5) while restarting the server every RESTART_EVERY (25) s (HA=1: failing a pg_auto_failover formation over instead)
 	$(SWIFT) build -c release --package-path Soak --scratch-path .build-soak
-	$(if $(filter 1,$(HA)),scripts/install-deps.sh && HA_RUN_TIMEOUT=$${HA_RUN_TIMEOUT:-86400} scripts/ha-cluster.sh run,TEST_CLUSTERS=soak scripts/with-test-servers.sh) .build-soak/release/Soak \
+	$(if $(filter 1,$(HA)),scripts/install-deps.sh && HA_RUN_TIMEOUT=$${HA_RUN_TIMEOUT:-86400} scripts/ha-cluster.sh run,TEST_CLUSTERS=soak scripts/with-test-servers.sh) "$(CURDIR)/.build-soak/release/Soak" \
 		--minutes $(MINUTES) --restart-every $(RESTART_EVERY)
 
 simulate: ## Check the client's promises under SCHEDULES (10000) seeded random fault schedules; SEED=n replays one
