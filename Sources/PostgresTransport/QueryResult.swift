@@ -146,6 +146,17 @@ public final class QueryResult: @unchecked Sendable {
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         checkBounds(row: row, column: column)
+        return value(inBoundsRow: row, column: column)
+    }
+
+    /// ``value(row:column:)`` for a cell whose row and column the caller has already checked are in range: a row
+    /// whose arity was checked once decodes each of its cells without checking the bounds again. libpq checks them
+    /// anyway (out of range reads as SQL NULL), as does the array of a copied result.
+    @usableFromInline
+    package func value(
+        inBoundsRow row: Int,
+        column: Int
+    ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         switch storage {
         case .libpq(let raw):
             let (row, column) = (Int32(row), Int32(column))

@@ -7,9 +7,10 @@ public struct PostgresCell: Sendable {
     @usableFromInline let result: QueryResult
     /// The row's index in the result.
     public let rowIndex: Int
-    /// The column's index in the result.
+    /// The column's index in the result; in range, checked when the cell was made.
     public let columnIndex: Int
 
+    @usableFromInline
     init(result: QueryResult, row: Int, column: Int) {
         self.result = result
         self.rowIndex = row
@@ -42,28 +43,7 @@ public struct PostgresCell: Sendable {
     ///   is ``PostgresDecodingError/Code/unexpectedNull``.
     @inlinable
     public func decode<T: PostgresDecodable>(_: T.Type = T.self) throws(PostgresDecodingError) -> T {
-        let value = rawValue
-        do throws(PostgresDecodingError) {
-            // The bytes live in the result, which this cell keeps alive until the decode is over.
-            defer { withExtendedLifetime(result) {} }
-            return try T(postgresBytes: value.bytes, type: value.type, format: value.format)
-        } catch {
-            throw located(error, swiftType: T.self, bytes: value.bytes)
-        }
-    }
-
-    /// A value as the decode reads it: the bytes in place (valid while ``result`` lives), the type and the format.
-    @usableFromInline
-    struct RawValue {
-        @usableFromInline var bytes: UnsafeRawBufferPointer?
-        @usableFromInline var type: PostgresDataType
-        @usableFromInline var format: ValueFormat
-    }
-
-    @usableFromInline
-    var rawValue: RawValue {
-        let value = result.value(row: rowIndex, column: columnIndex)
-        return RawValue(bytes: value.bytes, type: PostgresDataType(value.type), format: value.format)
+        try result.decodeValue(T.self, row: rowIndex, column: columnIndex)
     }
 
     /// The error of a failed decode, with the column, its type and the Swift type it was decoded into.
@@ -74,6 +54,30 @@ public struct PostgresCell: Sendable {
                 column: columnIndex, columnName: columnName, dataType: dataType, format: format,
                 swiftType: swiftType, value: bytes
             )
+        }
+    }
+}
+
+extension QueryResult {
+    /// Decodes the value at `row` and `column`, which the caller has checked are in range: the one decode of a
+    /// value that rows, cells and tuples share.
+    ///
+    /// Inlinable down to the call of `T`'s own decode, so that it is specialised for `T` in the app's module, with
+    /// no metadata lookup, no retain of the result and no second check of the bounds.
+    @inlinable
+    func decodeValue<T: PostgresDecodable>(
+        _: T.Type,
+        row: Int,
+        column: Int
+    ) throws(PostgresDecodingError) -> T {
+        let value = value(inBoundsRow: row, column: column)
+        do throws(PostgresDecodingError) {
+            // The bytes live in this result, which is kept alive until the decode is over.
+            defer { withExtendedLifetime(self) {} }
+            return try T(postgresBytes: value.bytes, type: PostgresDataType(value.type), format: value.format)
+        } catch {
+            throw PostgresCell(result: self, row: row, column: column)
+                .located(error, swiftType: T.self, bytes: value.bytes)
         }
     }
 }

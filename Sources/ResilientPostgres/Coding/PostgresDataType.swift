@@ -12,6 +12,7 @@ public struct PostgresDataType: Sendable, Hashable, RawRepresentable {
     }
 
     /// The type with this OID.
+    @inlinable
     public init(_ oid: UInt32) {
         self.rawValue = oid
     }

@@ -13,7 +13,7 @@ extension PostgresRow {
         _: (A, B).Type
     ) throws(PostgresDecodingError) -> (A, B) {
         guard columnCount == 2 else { throw columnCountMismatch(decoding: 2) }
-        return (try self[column: 0].decode(A.self), try self[column: 1].decode(B.self))
+        return (try decodeInBounds(A.self, column: 0), try decodeInBounds(B.self, column: 1))
     }
 
     /// Decodes a three-column row into a tuple, as the variadic `decode` does.
@@ -23,7 +23,8 @@ extension PostgresRow {
     ) throws(PostgresDecodingError) -> (A, B, C) {
         guard columnCount == 3 else { throw columnCountMismatch(decoding: 3) }
         return (
-            try self[column: 0].decode(A.self), try self[column: 1].decode(B.self), try self[column: 2].decode(C.self)
+            try decodeInBounds(A.self, column: 0), try decodeInBounds(B.self, column: 1),
+            try decodeInBounds(C.self, column: 2)
         )
     }
 
@@ -34,8 +35,8 @@ extension PostgresRow {
     ) throws(PostgresDecodingError) -> (A, B, C, D) {
         guard columnCount == 4 else { throw columnCountMismatch(decoding: 4) }
         return (
-            try self[column: 0].decode(A.self), try self[column: 1].decode(B.self),
-            try self[column: 2].decode(C.self), try self[column: 3].decode(D.self)
+            try decodeInBounds(A.self, column: 0), try decodeInBounds(B.self, column: 1),
+            try decodeInBounds(C.self, column: 2), try decodeInBounds(D.self, column: 3)
         )
     }
 }

@@ -1,4 +1,4 @@
-internal import PostgresTransport
+public import PostgresTransport
 
 /// One row of a result.
 ///
@@ -10,16 +10,18 @@ internal import PostgresTransport
 /// let emails = try rows.map { try $0.decode(String?.self, column: "email") }  // one column, by name
 /// ```
 public struct PostgresRow: Sendable {
-    let result: QueryResult
-    /// The row's index in the result.
+    @usableFromInline let result: QueryResult
+    /// The row's index in the result; in range, checked when the row was made.
     public let rowIndex: Int
 
+    @usableFromInline
     init(result: QueryResult, row: Int) {
         self.result = result
         self.rowIndex = row
     }
 
     /// The number of columns.
+    @inlinable
     public var columnCount: Int { result.columnCount }
 
     /// The value in a column, by index. The index must be in `0..<columnCount`.
@@ -38,11 +40,12 @@ public struct PostgresRow: Sendable {
     /// Decodes the value in a column, by index.
     ///
     /// - Throws: ``PostgresDecodingError``; ``PostgresDecodingError/Code/missingColumn`` when out of range.
+    @inlinable
     public func decode<T: PostgresDecodable>(_: T.Type = T.self, column: Int) throws(PostgresDecodingError) -> T {
         guard column >= 0 && column < result.columnCount else {
             throw missingColumn(T.self, index: column, name: nil)
         }
-        return try self[column: column].decode(T.self)
+        return try result.decodeValue(T.self, row: rowIndex, column: column)
     }
 
     /// Decodes the value in a column, by name.
@@ -77,7 +80,17 @@ public struct PostgresRow: Sendable {
         column: inout Int
     ) throws(PostgresDecodingError) -> Value {
         defer { column += 1 }
-        return try self[column: column].decode(Value.self)
+        return try decodeInBounds(Value.self, column: column)
+    }
+
+    /// Decodes the value in `column`, which the caller has checked is in range (a tuple's decode checks the arity
+    /// once, not each cell).
+    @inlinable
+    func decodeInBounds<Value: PostgresDecodable>(
+        _: Value.Type,
+        column: Int
+    ) throws(PostgresDecodingError) -> Value {
+        try result.decodeValue(Value.self, row: rowIndex, column: column)
     }
 
     /// Decodes a one-column row into a type that is both ``PostgresDecodable`` and `Decodable` (`Int`, `String`,
@@ -88,7 +101,7 @@ public struct PostgresRow: Sendable {
     @inlinable
     public func decode<T: PostgresDecodable & Decodable>(_ type: T.Type) throws(PostgresDecodingError) -> T {
         guard columnCount == 1 else { throw columnCountMismatch(decoding: 1) }
-        return try self[column: 0].decode(type)
+        return try result.decodeValue(type, row: rowIndex, column: 0)
     }
 
     @usableFromInline
@@ -99,6 +112,7 @@ public struct PostgresRow: Sendable {
         )
     }
 
+    @usableFromInline
     func missingColumn(_ type: Any.Type, index: Int?, name: String?) -> PostgresDecodingError {
         var error = PostgresDecodingError(
             .missingColumn, reason: "the result has no such column (it has \(result.columnCount))"

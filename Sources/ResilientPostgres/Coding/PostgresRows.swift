@@ -1,4 +1,4 @@
-package import PostgresTransport
+public import PostgresTransport
 
 /// The rows a statement returned, read in place from its result.
 ///
@@ -7,7 +7,7 @@ package import PostgresTransport
 /// let users = try rows.decode(User.self)            // [User], for a Decodable User
 /// ```
 public struct PostgresRows: Sendable, RandomAccessCollection {
-    let result: QueryResult
+    @usableFromInline let result: QueryResult
 
     /// Rows of a Transport result.
     package init(_ result: QueryResult) {
@@ -15,11 +15,14 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     }
 
     /// 0.
+    @inlinable
     public var startIndex: Int { 0 }
     /// The number of rows.
+    @inlinable
     public var endIndex: Int { result.rowCount }
 
     /// The row at an index in `0..<count`.
+    @inlinable
     public subscript(position: Int) -> PostgresRow {
         precondition(position >= 0 && position < result.rowCount, "row \(position) out of range 0..<\(result.rowCount)")
         return PostgresRow(result: result, row: position)
