@@ -1,3 +1,4 @@
+internal import Foundation
 public import PostgresTransport
 
 /// Text, bound in the text format with no declared type, so the server infers it from the statement.
@@ -28,29 +29,14 @@ extension String: PostgresNonThrowingEncodable, PostgresArrayEncodable, Postgres
             default: throw .typeMismatch(type, format, expected: "text, varchar, bpchar, name or any text-format value")
             }
         }
-        // ASCII, the common case, is valid UTF-8 as it is: read it without the generic validation.
-        if Self.isASCII(bytes) {
-            self = String(decoding: bytes, as: UTF8.self)
-            return
+        // One validation and one copy: decoding validates the bytes (ASCII quickly) as it copies them into the
+        // string, and repairs invalid UTF-8 with U+FFFD. A repair always changes the bytes, and valid UTF-8 is never
+        // changed, so the text was valid exactly when the string holds the same bytes.
+        var string = String(decoding: bytes, as: UTF8.self)
+        let isUnchanged = string.withUTF8 { utf8 in
+            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
         }
-        guard let string = String(validating: bytes, as: UTF8.self) else {
-            throw PostgresDecodingError(.invalidUTF8, reason: "the text is not valid UTF-8")
-        }
+        guard isUnchanged else { throw PostgresDecodingError(.invalidUTF8, reason: "the text is not valid UTF-8") }
         self = string
-    }
-
-    /// Whether every byte is below 0x80, eight bytes at a time.
-    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        var high: UInt64 = 0
-        while index + 8 <= bytes.count {
-            high |= bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            index += 8
-        }
-        while index < bytes.count {
-            high |= UInt64(bytes[index])
-            index += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
     }
 }

@@ -7,7 +7,8 @@ import TestSupport
 @Suite("Text, bool, bytea and uuid coding", .capturingLogs)
 struct TextCodingTests {
     @Test(arguments: [
-        "", "plain", "Grüße, 世界 🐘", String(repeating: "x", count: 10_000),
+        "", "plain", "Grüße, 世界 🐘", String(repeating: "x", count: 10_000), "\u{FFFD}",
+        String(repeating: "y", count: 20) + "\u{FFFD}é",
     ])
     func stringsDecodeFromTextTypesInBinaryAndFromAnythingInText(value: String) throws {
         for type in [PostgresDataType.text, .varchar, .bpchar, .name] {
@@ -16,7 +17,11 @@ struct TextCodingTests {
         #expect(try decode(String.self, Array(value.utf8), .timestamptz, .text) == value)
     }
 
-    @Test(arguments: [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80]] as [[UInt8]])
+    // A truncated four-byte sequence repairs to one U+FFFD of three bytes: the same length as the text.
+    @Test(arguments: [
+        [0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98, 0x61],
+        Array(repeating: 0x61, count: 20) + [0xF0, 0x9F, 0x98], Array(repeating: 0x61, count: 20) + [0x80],
+    ] as [[UInt8]])
     func invalidUTF8IsAnErrorNotRepaired(bytes: [UInt8]) {
         #expect(decodingError { _ = try decode(String.self, bytes, .text, .binary) }?.code == .invalidUTF8)
         #expect(decodingError { _ = try decode(String.self, bytes, .text, .text) }?.code == .invalidUTF8)
