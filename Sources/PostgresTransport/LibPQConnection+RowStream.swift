@@ -54,7 +54,7 @@ extension LibPQConnection {
             endStreaming()
             throw error
         }
-        guard let rows = batch.result() else {
+        guard let rows = batch.takeResult() else {
             guard let ending = streaming?.ending else { return [] }
             _ = try takeEnding(ending)
             return nil

@@ -83,11 +83,18 @@ extension QueryResult {
 
         /// Memory of its own for the copied bytes, freed with the last copy of the values.
         final class Bytes: @unchecked Sendable {
-            // @unchecked Sendable: written once, in `CopiedValues.init`, before anyone else can see it; read only after.
+            // @unchecked Sendable: written once, in `CopiedValues.init` or by the batch that hands it over, before
+            // anyone else can see it; read only after.
             let memory: UnsafeMutableRawBufferPointer
 
             init(count: Int) {
                 memory = .allocate(byteCount: max(count, 1), alignment: 1)
+            }
+
+            /// Takes over memory allocated with `allocate(byteCount:alignment:)`; the first `memory.count` bytes are
+            /// the values'.
+            init(taking memory: UnsafeMutableRawBufferPointer) {
+                self.memory = memory
             }
 
             deinit {

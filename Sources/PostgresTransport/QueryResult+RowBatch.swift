@@ -6,13 +6,20 @@ extension QueryResult {
     ///
     /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
     /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
-    /// and each would need an object of its own. Copied, a batch costs one result, and its rows' bytes.
+    /// and each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the
+    /// result takes over rather than copies) and one array of cells.
     ///
-    /// A batch is never copied: its bytes are gathered in memory it owns through a reference, which a copy would
-    /// share. One batch is made, filled and turned into a result within one read of rows on the connection.
-    struct RowBatch {
+    /// Noncopyable: the batch owns its block of bytes until ``takeResult()`` hands it to the result, and frees it
+    /// if it is dropped before.
+    struct RowBatch: ~Copyable, @unchecked Sendable {
+        // @unchecked Sendable: a batch is made, filled and taken within one call on the connection that reads the
+        // rows, and its memory is reached only through the batch (then the result that takes it over).
         private var columns: [Column] = []
-        private var bytes = Gathered()
+        /// The values' bytes, one after the other, in memory that grows by doubling.
+        private var memory: UnsafeMutableRawPointer?
+        private var capacity = 0
+        /// The bytes gathered so far.
+        private(set) var byteCount = 0
         private var cells: [CopiedValues.Cell] = []
         private(set) var rowCount = 0
 
@@ -20,6 +27,12 @@ extension QueryResult {
         static let initialByteCapacity = 32 * 1024
         /// The rows a batch has room for before its cells grow.
         static let initialRowCapacity = 256
+
+        init() {}
+
+        deinit {
+            memory?.deallocate()
+        }
 
         /// Copies the values of `raw`, a result of rows, and clears it.
         mutating func append(taking raw: OpaquePointer) {
@@ -38,62 +51,59 @@ extension QueryResult {
             }
             for row in 0..<rows {
                 for column in 0..<columnCount {
-                    guard PQgetisnull(raw, row, column) == 0 else {
-                        cells.append(CopiedValues.Cell(offset: Int32(bytes.count), length: -1))
+                    // libpq gives SQL NULL a length of 0: only an empty value needs asking whether it is NULL.
+                    let length = PQgetlength(raw, row, column)
+                    guard length > 0 else {
+                        let isNull = PQgetisnull(raw, row, column) == 1
+                        cells.append(CopiedValues.Cell(offset: Int32(byteCount), length: isNull ? -1 : 0))
                         continue
                     }
-                    let length = PQgetlength(raw, row, column)
-                    cells.append(CopiedValues.Cell(offset: Int32(bytes.count), length: length))
-                    if length > 0 { bytes.append(PQgetvalue(raw, row, column), count: Int(length)) }
+                    cells.append(CopiedValues.Cell(offset: Int32(byteCount), length: length))
+                    append(PQgetvalue(raw, row, column), count: Int(length))
                 }
             }
             rowCount += Int(rows)
         }
 
-        /// The bytes gathered so far.
-        var byteCount: Int { bytes.count }
-
-        /// The rows gathered, as one result; nil when there are none.
-        func result() -> QueryResult? {
+        /// The rows gathered, as one result that takes over the batch's bytes; nil when there are none. The batch
+        /// is empty after.
+        mutating func takeResult() -> QueryResult? {
             guard rowCount > 0 else { return nil }
-            let stored = CopiedValues.Bytes(count: bytes.count)
-            if bytes.count > 0 {
-                stored.memory.baseAddress!.copyMemory(from: bytes.memory!, byteCount: bytes.count)
-            }
-            return QueryResult(CopiedValues(
-                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", bytes: stored, cells: cells
-            ))
-        }
-
-        /// The values' bytes as they are gathered: a plain copy per value into memory that grows by doubling,
-        /// which an array's generic `append(contentsOf:)` costs several times over.
-        private final class Gathered: @unchecked Sendable {
-            // @unchecked Sendable: only the one batch that made it reads and writes it, within one call on the
-            // connection that reads the rows; the result gets a copy.
-            private(set) var memory: UnsafeMutableRawPointer?
-            private var capacity = 0
-            private(set) var count = 0
-
-            func append(_ source: UnsafeRawPointer, count length: Int) {
-                if count + length > capacity { grow(toHold: count + length) }
-                (memory! + count).copyMemory(from: source, byteCount: length)
-                count += length
-            }
-
-            private func grow(toHold needed: Int) {
-                let capacity = max(needed, self.capacity * 2, RowBatch.initialByteCapacity)
-                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
-                if let memory {
-                    grown.copyMemory(from: memory, byteCount: count)
-                    memory.deallocate()
-                }
-                memory = grown
-                self.capacity = capacity
-            }
-
-            deinit {
+            let bytes: CopiedValues.Bytes
+            if let memory, byteCount >= capacity / 4 {
+                bytes = CopiedValues.Bytes(taking: UnsafeMutableRawBufferPointer(start: memory, count: byteCount))
+            } else {
+                // A few rows of a small result: a copy of their size, rather than a mostly empty block held by the
+                // rows the app keeps.
+                bytes = CopiedValues.Bytes(count: byteCount)
+                if byteCount > 0 { bytes.memory.baseAddress!.copyMemory(from: memory!, byteCount: byteCount) }
                 memory?.deallocate()
             }
+            memory = nil
+            let result = QueryResult(CopiedValues(
+                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", bytes: bytes, cells: cells
+            ))
+            (capacity, byteCount, rowCount, cells) = (0, 0, 0, [])
+            return result
+        }
+
+        /// Appends a value's bytes: a plain copy, which an array's generic `append(contentsOf:)` costs several
+        /// times over.
+        private mutating func append(_ source: UnsafeRawPointer, count length: Int) {
+            if byteCount + length > capacity { grow(toHold: byteCount + length) }
+            (memory! + byteCount).copyMemory(from: source, byteCount: length)
+            byteCount += length
+        }
+
+        private mutating func grow(toHold needed: Int) {
+            let capacity = max(needed, self.capacity * 2, Self.initialByteCapacity)
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
+            if let memory {
+                grown.copyMemory(from: memory, byteCount: byteCount)
+                memory.deallocate()
+            }
+            memory = grown
+            self.capacity = capacity
         }
     }
 }

@@ -9,6 +9,10 @@ import Synchronization
 /// statement on the server and gives the session back, even while the stream value itself is kept: its iterator
 /// alone holds the session. It can be iterated once.
 ///
+/// A row is valid for as long as the app holds it, after the stream has moved on or ended: it keeps alive the copy
+/// of its batch (up to 256 rows, or about 256 KiB of values), not the session. Keep the decoded values rather than
+/// the rows when collecting many, so that memory holds what the app needs rather than whole batches.
+///
 /// A failure after rows were handed over is not retried: the iteration throws a ``PostgresError`` whose
 /// ``PostgresError/rowsDelivered`` says how many rows came before it, none of them twice. Resume after the last
 /// one's key (see <doc:LargeResultsAndBulkLoads>).
