@@ -69,11 +69,13 @@ extension QueryResult {
             self.cells = cells
         }
 
+        @inline(__always)
         func cell(row: Int, column: Int) -> Cell {
             cells[row * columns.count + column]
         }
 
         /// A value's bytes, or nil for SQL NULL; valid while these values live.
+        @inline(__always)
         func bytes(row: Int, column: Int) -> UnsafeRawBufferPointer? {
             let cell = cell(row: row, column: column)
             if cell.length < 0 { return nil }

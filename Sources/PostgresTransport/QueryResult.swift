@@ -24,12 +24,11 @@ public final class QueryResult: @unchecked Sendable {
     /// The number of columns.
     public let columnCount: Int
 
-    /// The types of a libpq result's first ``describedColumns`` columns, and whether each is binary (bit `column`),
-    /// read once when the result is made rather than asked of libpq at each value a decode reads.
+    /// The types of the first ``describedColumns`` columns, and whether each is binary (bit `column`), read once
+    /// when the result is made rather than asked of libpq (or of the copied columns) at each value a decode reads.
     private let columnTypes: InlineArray<8, PostgresOID>
     private let binaryColumns: UInt8
-    /// How many of a libpq result's columns ``columnTypes`` describes: all of them, up to 8; libpq is asked for
-    /// the others.
+    /// How many columns ``columnTypes`` describes: all of them, up to 8; the storage is asked about the others.
     private var describedColumns: Int { min(columnCount, columnTypes.count) }
 
     init(taking raw: OpaquePointer, commandTag: String? = nil) {
@@ -64,9 +63,14 @@ public final class QueryResult: @unchecked Sendable {
         self.madeCommandTag = nil
         self.rowCount = values.rowCount
         self.columnCount = values.columns.count
-        // A copied result's columns are described by its values.
-        self.columnTypes = InlineArray(repeating: 0)
-        self.binaryColumns = 0
+        var types = InlineArray<8, PostgresOID>(repeating: 0)
+        var binary: UInt8 = 0
+        for (column, description) in values.columns.prefix(types.count).enumerated() {
+            types[column] = description.type
+            if description.format == .binary { binary |= 1 << column }
+        }
+        self.columnTypes = types
+        self.binaryColumns = binary
     }
 
     deinit {
@@ -177,21 +181,36 @@ public final class QueryResult: @unchecked Sendable {
         inBoundsRow row: Int,
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
+        guard column < describedColumns else { return undescribedValue(row: row, column: column) }
+        let type = columnTypes[unchecked: column]
+        let format: ValueFormat = binaryColumns & (1 << column) != 0 ? .binary : .text
         switch storage {
         case .libpq(let raw):
-            let type: PostgresOID, format: ValueFormat
-            let (row32, column32) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
-            if column < describedColumns {
-                type = columnTypes[unchecked: column]
-                format = binaryColumns & (1 << column) != 0 ? .binary : .text
-            } else {
-                type = PostgresOID(PQftype(raw, column32))
-                format = PQfformat(raw, column32) == 1 ? .binary : .text
-            }
             // libpq gives SQL NULL a length of 0: only an empty value needs asking whether it is NULL.
-            let length = PQgetlength(raw, row32, column32)
-            if length == 0, PQgetisnull(raw, row32, column32) == 1 { return (nil, type, format) }
-            return (UnsafeRawBufferPointer(start: PQgetvalue(raw, row32, column32), count: Int(length)), type, format)
+            let (row, column) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
+            let length = PQgetlength(raw, row, column)
+            if length == 0, PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
+            return (UnsafeRawBufferPointer(start: PQgetvalue(raw, row, column), count: Int(length)), type, format)
+        case .copied(let values):
+            return (values.bytes(row: row, column: column), type, format)
+        }
+    }
+
+    /// ``value(inBoundsRow:column:)`` for a column after the first eight, asking the storage for its type and format.
+    private func undescribedValue(
+        row: Int,
+        column: Int
+    ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
+        switch storage {
+        case .libpq(let raw):
+            let (row, column) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
+            let type = PostgresOID(PQftype(raw, column))
+            let format: ValueFormat = PQfformat(raw, column) == 1 ? .binary : .text
+            if PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
+            let bytes = UnsafeRawBufferPointer(
+                start: PQgetvalue(raw, row, column), count: Int(PQgetlength(raw, row, column))
+            )
+            return (bytes, type, format)
         case .copied(let values):
             let description = values.columns[column]
             return (values.bytes(row: row, column: column), description.type, description.format)
