@@ -45,33 +45,60 @@ extension PostgresRows {
     /// Decodes every row of a two-column result into a tuple, as the variadic `decode` does.
     @inlinable
     public func decode<A: PostgresDecodable, B: PostgresDecodable>(
-        _ types: (A, B).Type
+        _: (A, B).Type
     ) throws(PostgresDecodingError) -> [(A, B)] {
+        try checkArity(2)
         var decoded: [(A, B)] = []
         decoded.reserveCapacity(count)
-        for row in self { decoded.append(try row.decode(types)) }
+        for row in 0..<count {
+            decoded.append((
+                try result.decodeValue(A.self, row: row, column: 0), try result.decodeValue(B.self, row: row, column: 1)
+            ))
+        }
         return decoded
     }
 
     /// Decodes every row of a three-column result into a tuple, as the variadic `decode` does.
     @inlinable
     public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable>(
-        _ types: (A, B, C).Type
+        _: (A, B, C).Type
     ) throws(PostgresDecodingError) -> [(A, B, C)] {
+        try checkArity(3)
         var decoded: [(A, B, C)] = []
         decoded.reserveCapacity(count)
-        for row in self { decoded.append(try row.decode(types)) }
+        for row in 0..<count {
+            decoded.append((
+                try result.decodeValue(A.self, row: row, column: 0),
+                try result.decodeValue(B.self, row: row, column: 1),
+                try result.decodeValue(C.self, row: row, column: 2)
+            ))
+        }
         return decoded
     }
 
     /// Decodes every row of a four-column result into a tuple, as the variadic `decode` does.
     @inlinable
     public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable, D: PostgresDecodable>(
-        _ types: (A, B, C, D).Type
+        _: (A, B, C, D).Type
     ) throws(PostgresDecodingError) -> [(A, B, C, D)] {
+        try checkArity(4)
         var decoded: [(A, B, C, D)] = []
         decoded.reserveCapacity(count)
-        for row in self { decoded.append(try row.decode(types)) }
+        for row in 0..<count {
+            decoded.append((
+                try result.decodeValue(A.self, row: row, column: 0),
+                try result.decodeValue(B.self, row: row, column: 1),
+                try result.decodeValue(C.self, row: row, column: 2),
+                try result.decodeValue(D.self, row: row, column: 3)
+            ))
+        }
         return decoded
+    }
+
+    /// Throws the error each row's decode would throw when `arity` is not the number of columns, which every row
+    /// shares: the rows are then decoded without a check, or a reference to the result, per row.
+    @usableFromInline
+    func checkArity(_ arity: Int) throws(PostgresDecodingError) {
+        guard isEmpty || result.columnCount == arity else { throw self[0].columnCountMismatch(decoding: arity) }
     }
 }

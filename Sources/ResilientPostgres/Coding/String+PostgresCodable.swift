@@ -34,7 +34,8 @@ extension String: PostgresNonThrowingEncodable, PostgresArrayEncodable, Postgres
         // changed, so the text was valid exactly when the string holds the same bytes.
         var string = String(decoding: bytes, as: UTF8.self)
         let isUnchanged = string.withUTF8 { utf8 in
-            utf8.count == bytes.count && (utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0)
+            guard utf8.count == bytes.count else { return false }
+            return utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0
         }
         guard isUnchanged else { throw PostgresDecodingError(.invalidUTF8, reason: "the text is not valid UTF-8") }
         self = string

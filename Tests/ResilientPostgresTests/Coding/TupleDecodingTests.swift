@@ -38,6 +38,14 @@ struct TupleDecodingTests {
         #expect(five?.reason == "decoding 5 values from a row of 4 columns")
     }
 
+    @Test func rowsOfTheWrongArityFailAsTheirFirstRowDoesAndNoRowsDecodeToNone() throws {
+        let two = decodingError { _ = try Self.rows(columns: 3).decode((Int, Int).self) }
+        let four = decodingError { _ = try Self.rows(columns: 2).decode((Int, Int, Int, Int).self) }
+        #expect(two?.reason == decodingError { _ = try Self.rows(columns: 3)[0].decode((Int, Int).self) }?.reason)
+        #expect(four?.code == .columnCountMismatch)
+        #expect(try Self.rows(columns: 3, count: 0).decode((Int, Int).self).isEmpty)
+    }
+
     @Test func aCellThatFailsNamesItsColumn() {
         let error = decodingError { _ = try Self.rows(columns: 3)[0].decode((Int, Int, String?).self) }
         #expect(error?.code == .typeMismatch)
