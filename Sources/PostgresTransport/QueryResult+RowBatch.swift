@@ -9,8 +9,8 @@ extension QueryResult {
     /// and each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the
     /// result takes over rather than copies) and one array of cells.
     ///
-    /// Noncopyable: the batch owns its block of bytes until ``takeResult()`` hands it to the result, and frees it
-    /// if it is dropped before.
+    /// Noncopyable: the batch owns its memory, and frees what ``takeResult()`` has not handed to a result when it
+    /// is dropped (after a failure, or once taken).
     struct RowBatch: ~Copyable, @unchecked Sendable {
         // @unchecked Sendable: a batch is made, filled and taken within one call on the connection that reads the
         // rows, and its memory is reached only through the batch (then the result that takes it over).
@@ -20,7 +20,11 @@ extension QueryResult {
         private var capacity = 0
         /// The bytes gathered so far.
         private(set) var byteCount = 0
-        private var cells: [CopiedValues.Cell] = []
+        /// Where each value is in the bytes, row by row, in memory that grows by doubling (a plain store per value,
+        /// which an array's append costs with a check of its uniqueness and capacity).
+        private var cells: UnsafeMutablePointer<CopiedValues.Cell>?
+        private var cellCapacity = 0
+        private var cellCount = 0
         private(set) var rowCount = 0
 
         /// The bytes of values a batch has room for before it grows.
@@ -32,15 +36,14 @@ extension QueryResult {
 
         deinit {
             memory?.deallocate()
+            cells?.deallocate()
         }
 
         /// Copies the values of `raw`, a result of rows, and clears it.
         mutating func append(taking raw: OpaquePointer) {
             defer { PQclear(raw) }
             let rows = PQntuples(raw), columnCount = PQnfields(raw)
-            if columns.isEmpty {
-                // Room for a typical batch up front, rather than copies as the arrays grow.
-                cells.reserveCapacity(Self.initialRowCapacity * Int(columnCount))
+            if rowCount == 0 {
                 columns = (0..<columnCount).map { column in
                     Column(
                         name: String(cString: PQfname(raw, column)),
@@ -49,17 +52,19 @@ extension QueryResult {
                     )
                 }
             }
+            let cellsNeeded = cellCount + Int(rows) * Int(columnCount)
+            if cellsNeeded > cellCapacity { growCells(toHold: cellsNeeded, columns: Int(columnCount)) }
             for row in 0..<rows {
                 for column in 0..<columnCount {
                     // libpq gives SQL NULL a length of 0: only an empty value needs asking whether it is NULL.
                     let length = PQgetlength(raw, row, column)
-                    guard length > 0 else {
+                    if length > 0 {
+                        addCell(CopiedValues.Cell(offset: Int32(byteCount), length: length))
+                        append(PQgetvalue(raw, row, column), count: Int(length))
+                    } else {
                         let isNull = PQgetisnull(raw, row, column) == 1
-                        cells.append(CopiedValues.Cell(offset: Int32(byteCount), length: isNull ? -1 : 0))
-                        continue
+                        addCell(CopiedValues.Cell(offset: Int32(byteCount), length: isNull ? -1 : 0))
                     }
-                    cells.append(CopiedValues.Cell(offset: Int32(byteCount), length: length))
-                    append(PQgetvalue(raw, row, column), count: Int(length))
                 }
             }
             rowCount += Int(rows)
@@ -81,9 +86,10 @@ extension QueryResult {
             }
             memory = nil
             let result = QueryResult(CopiedValues(
-                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", bytes: bytes, cells: cells
+                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", bytes: bytes,
+                cells: Array(UnsafeBufferPointer(start: cells, count: cellCount))
             ))
-            (capacity, byteCount, rowCount, cells) = (0, 0, 0, [])
+            (capacity, byteCount, rowCount, cellCount) = (0, 0, 0, 0)
             return result
         }
 
@@ -93,6 +99,24 @@ extension QueryResult {
             if byteCount + length > capacity { grow(toHold: byteCount + length) }
             (memory! + byteCount).copyMemory(from: source, byteCount: length)
             byteCount += length
+        }
+
+        /// Stores a cell; room for it was made before.
+        private mutating func addCell(_ cell: CopiedValues.Cell) {
+            (cells.unsafelyUnwrapped + cellCount).initialize(to: cell)
+            cellCount += 1
+        }
+
+        /// Room for at least `needed` cells: a typical batch's at first, rather than copies as they grow.
+        private mutating func growCells(toHold needed: Int, columns: Int) {
+            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns)
+            let grown = UnsafeMutablePointer<CopiedValues.Cell>.allocate(capacity: capacity)
+            if let cells {
+                grown.initialize(from: cells, count: cellCount)
+                cells.deallocate()
+            }
+            cells = grown
+            cellCapacity = capacity
         }
 
         private mutating func grow(toHold needed: Int) {

@@ -34,6 +34,40 @@ struct RowStreamTests {
         }
     }
 
+    /// NULLs, empty text, values larger than a batch's first block and than a whole batch, and rows kept after the
+    /// stream has moved on: every value arrives as the server sent it.
+    @Test func valuesOfEverySizeAndNullArriveIntactAndKeptRowsStayValid() async throws {
+        let client = Self.client()
+        try await withCleanup {
+            var kept: [PostgresRow] = []
+            var count = 0
+            for try await row in try await client.rows(
+                """
+                SELECT i, CASE WHEN i % 3 = 0 THEN NULL WHEN i % 3 = 1 THEN '' ELSE repeat('é', i * 100) END
+                FROM generate_series(1, 2000) AS i
+                """,
+                options: .readOnly
+            ) {
+                count += 1
+                let (i, text) = try row.decode((Int, String?).self)
+                #expect(text == Self.expectedText(i))
+                if i % 500 == 2 { kept.append(row) }
+            }
+            #expect(count == 2000)
+            #expect(try kept.map { try $0.decode((Int, String?).self).1 } == [2, 502, 1002, 1502].map(Self.expectedText))
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    static func expectedText(_ i: Int) -> String? {
+        switch i % 3 {
+        case 0: nil
+        case 1: ""
+        default: String(repeating: "é", count: i * 100)
+        }
+    }
+
     @Test func aStatementWithoutRowsEndsAtOnce() async throws {
         let client = Self.client()
         try await withCleanup {
