@@ -41,8 +41,6 @@ package final class SocketReadiness: Sendable {
         var continuation: UnsafeContinuation<Outcome, Never>
         /// The registration that was already waiting on the same descriptor, if any (usually none).
         var earlier: UInt64?
-        /// Whether the waiting task prefers the I/O thread as its task executor.
-        var resumesPreferredTask: Bool
     }
 
     private struct State {
@@ -123,18 +121,19 @@ package final class SocketReadiness: Sendable {
         }
     }
 
-    /// A wait that is over, for the I/O thread to resume.
+    /// A wait that is over, for the I/O thread to resume. Its task prefers the thread (see
+    /// ``wait(for:on:deadline:isolation:)``).
     struct Resumption {
         var continuation: UnsafeContinuation<Outcome, Never>
         var outcome: Outcome
-        /// Whether the waiting task prefers the I/O thread as its task executor.
-        var resumesPreferredTask: Bool
     }
 
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
     private let state = Mutex(State())
-    /// The identity of the I/O thread as a task executor, to recognise the tasks that prefer it.
+    /// The I/O thread as a task executor, which a waiting task prefers while it waits (see ``wait(for:on:deadline:isolation:)``).
+    private let preferredExecutor: any TaskExecutor
+    /// Its identity, to recognise the tasks that prefer it already.
     private let taskExecutor: UnownedTaskExecutor
     /// The loop's buffer for `epoll_wait`; touched only by the I/O thread.
     private nonisolated(unsafe) let events: UnsafeMutablePointer<epoll_event>
@@ -142,8 +141,9 @@ package final class SocketReadiness: Sendable {
     /// Registrations are unique in the process, whichever thread they wait on.
     private static let lastRegistrationID = Atomic<UInt64>(0)
 
-    init(taskExecutor: UnownedTaskExecutor) {
-        self.taskExecutor = taskExecutor
+    init(taskExecutor: any TaskExecutor) {
+        self.preferredExecutor = taskExecutor
+        self.taskExecutor = taskExecutor.asUnownedTaskExecutor()
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeDescriptor = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         precondition(epollDescriptor >= 0 && wakeDescriptor >= 0, "epoll or eventfd unavailable: errno \(errno)")
@@ -162,18 +162,37 @@ package final class SocketReadiness: Sendable {
     ///
     /// The task resumes on the executor it waited on (`isolation`): a connection on the I/O thread resumes there
     /// without changing threads.
+    ///
+    /// A continuation resumes its task on Swift's generic executor, which then hops to `isolation`: for a task with
+    /// no preference of its own, that is a round trip through the global executor, two switches of threads. While
+    /// it waits, the task therefore prefers this I/O thread, where the generic executor then runs it: the thread
+    /// resumes it inline. The preference is a record in the task's status, pushed and popped under its lock, so it
+    /// is taken only for the wait, and not at all by a task that prefers the thread already (an attempt lent a
+    /// session, `withSessionThread`).
     package func wait(
         for interest: Interest,
         on registration: Registration,
         deadline: ContinuousClock.Instant?,
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
-        let resumesPreferredTask = withUnsafeCurrentTask { $0?.unownedTaskExecutor == taskExecutor }
-        return await withUnsafeContinuation(isolation: isolation) { continuation in
-            park(
-                continuation, for: interest, on: registration, deadline: deadline,
-                resumesPreferredTask: resumesPreferredTask
-            )
+        if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
+            return await suspend(for: interest, on: registration, deadline: deadline)
+        }
+        return await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
+            await suspend(for: interest, on: registration, deadline: deadline)
+        }
+    }
+
+    /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
+    @inline(__always)
+    private func suspend(
+        for interest: Interest,
+        on registration: Registration,
+        deadline: ContinuousClock.Instant?,
+        isolation: isolated (any Actor)? = #isolation
+    ) async -> Outcome {
+        await withUnsafeContinuation(isolation: isolation) { continuation in
+            park(continuation, for: interest, on: registration, deadline: deadline)
         }
     }
 
@@ -187,8 +206,7 @@ package final class SocketReadiness: Sendable {
         _ continuation: UnsafeContinuation<Outcome, Never>,
         for interest: Interest,
         on registration: Registration,
-        deadline: ContinuousClock.Instant?,
-        resumesPreferredTask: Bool
+        deadline: ContinuousClock.Instant?
     ) {
         let descriptor = registration.descriptor
         var notPollable: [UnsafeContinuation<Outcome, Never>] = []
@@ -203,7 +221,7 @@ package final class SocketReadiness: Sendable {
             let earlier = state.latestWaiter.updateValue(registration.id, forKey: descriptor)
             state.waiters[registration.id] = Waiter(
                 descriptor: descriptor, events: events, deadline: deadline, continuation: continuation,
-                earlier: earlier, resumesPreferredTask: resumesPreferredTask
+                earlier: earlier
             )
             state.note(deadline)
             // Armed under the lock, so that two waits on one descriptor cannot arm it each with only its own
@@ -345,8 +363,6 @@ package final class SocketReadiness: Sendable {
 
 extension SocketReadiness.Resumption {
     fileprivate init(_ waiter: SocketReadiness.Waiter, _ outcome: SocketReadiness.Outcome) {
-        self.init(
-            continuation: waiter.continuation, outcome: outcome, resumesPreferredTask: waiter.resumesPreferredTask
-        )
+        self.init(continuation: waiter.continuation, outcome: outcome)
     }
 }
