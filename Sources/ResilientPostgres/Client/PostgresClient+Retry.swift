@@ -17,11 +17,13 @@ extension PostgresClient {
     /// client's own code, not the app's: the loop runs in no actor's isolation.
     ///
     /// Always inlined: each layer of async calls costs every operation (`query`, `execute`, `batch`) a frame and a
-    /// switch of executors, and this one only unwraps what `retrying` returns.
+    /// switch of executors, and this one only unwraps what `retrying` returns. It and `operation` run on the
+    /// caller's executor (`nonisolated(nonsending)`), which spares them the switch of executors a nonisolated
+    /// async function makes on entry and after each call: the client's own code, which never blocks.
     @inline(__always)
-    func withRetries<Result: Sendable>(
+    nonisolated(nonsending) func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
-        _ operation: (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result
+        _ operation: nonisolated(nonsending) (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result
     ) async throws -> Result {
         switch try await retrying(
             safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false,
@@ -84,7 +86,8 @@ extension PostgresClient {
         lendsSession: Bool = false,
         prefersSessionThread: Bool = true,
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+        _ operation: nonisolated(nonsending) (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws
+            -> sending Result
     ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
             policy: configuration.retryPolicy, safety: safety, startingAt: clock.offsetNow,
@@ -199,7 +202,8 @@ extension PostgresClient {
         earlierAttempts: [RetryAttempt],
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
         isolation: isolated (any Actor)? = #isolation,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+        _ operation: nonisolated(nonsending) (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws
+            -> sending Result
     ) async throws -> sending Result {
         let result = try await operation(lease.connection, use, deadline)
         if let keepingLease {

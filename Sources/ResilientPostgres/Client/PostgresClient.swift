@@ -127,7 +127,10 @@ public final class PostgresClient: Sendable {
     }
 
     /// Runs one statement with bound parameters and returns its result, retrying as `options` allow.
-    package func run(
+    ///
+    /// Runs on the caller's executor, as the retry loop does (see ``withRetries(_:_:)``); the public entry points
+    /// that call it leave the caller's actor.
+    package nonisolated(nonsending) func run(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
