@@ -20,14 +20,17 @@ extension PostgresClient {
     /// switch of executors, and this one only unwraps what `retrying` returns. It and `operation` run on the
     /// caller's executor (`nonisolated(nonsending)`), which spares them the switch of executors a nonisolated
     /// async function makes on entry and after each call: the client's own code, which never blocks.
+    ///
+    /// `operation` takes the ``SessionUse`` that `retrying` passes, always nil here, so that it is handed to
+    /// `retrying` as it is rather than wrapped in one more closure, which would be one more async layer.
     @inline(__always)
     nonisolated(nonsending) func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
-        _ operation: nonisolated(nonsending) (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result
+        _ operation: nonisolated(nonsending) (any DatabaseConnection, SessionUse?, ContinuousClock.Instant)
+            async throws -> sending Result
     ) async throws -> Result {
         switch try await retrying(
-            safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false,
-            { connection, _, deadline in try await operation(connection, deadline) }
+            safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false, operation
         ) {
         case .completed(let result): return result
         case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
