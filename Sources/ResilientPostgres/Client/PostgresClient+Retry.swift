@@ -17,17 +17,17 @@ extension PostgresClient {
     /// client's own code, not the app's: the loop runs in no actor's isolation.
     ///
     /// Always inlined: each layer of async calls costs every operation (`query`, `execute`, `batch`) a frame and a
-    /// switch of executors, and this one only unwraps what `retrying` returns. It and `operation` run on the
-    /// caller's executor (`nonisolated(nonsending)`), which spares them the switch of executors a nonisolated
-    /// async function makes on entry and after each call: the client's own code, which never blocks.
+    /// switch of executors, and this one only unwraps what `retrying` returns. It runs on the caller's executor
+    /// (`nonisolated(nonsending)`), which spares it the switch of executors a nonisolated async function makes on
+    /// entry: the client's own code, which never blocks. `operation` stays an ordinary nonisolated closure, as
+    /// `retrying` takes it: there an attempt of an app's actor runs it off that actor, beside its session.
     ///
     /// `operation` takes the ``SessionUse`` that `retrying` passes, always nil here, so that it is handed to
     /// `retrying` as it is rather than wrapped in one more closure, which would be one more async layer.
     @inline(__always)
     nonisolated(nonsending) func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
-        _ operation: nonisolated(nonsending) (any DatabaseConnection, SessionUse?, ContinuousClock.Instant)
-            async throws -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> Result {
         switch try await retrying(
             safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false, operation
@@ -89,8 +89,7 @@ extension PostgresClient {
         lendsSession: Bool = false,
         prefersSessionThread: Bool = true,
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
-        _ operation: nonisolated(nonsending) (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws
-            -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
             policy: configuration.retryPolicy, safety: safety, startingAt: clock.offsetNow,
@@ -205,8 +204,7 @@ extension PostgresClient {
         earlierAttempts: [RetryAttempt],
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
         isolation: isolated (any Actor)? = #isolation,
-        _ operation: nonisolated(nonsending) (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws
-            -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Result {
         let result = try await operation(lease.connection, use, deadline)
         if let keepingLease {
