@@ -47,7 +47,7 @@ package final class SocketReadiness: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         /// The registration that last started waiting on each descriptor; the others chain from it through
         /// ``Waiter/earlier``.
-        var latestWaiter: [Int32: UInt64] = [:]
+        var latestWaiter = LatestWaiters()
         /// The deadline the loop sleeps until, if any. A new earlier deadline must wake the loop.
         var sleepingUntil: ContinuousClock.Instant?
         /// Whether the loop is (about to be) in `epoll_wait`; while it runs jobs, it sees every deadline before it
@@ -118,6 +118,52 @@ package final class SocketReadiness: Sendable {
                 next = waiters[current]?.earlier
             }
             return waiter
+        }
+    }
+
+    /// The registration that last started waiting on each descriptor, kept in an array indexed by the descriptor.
+    ///
+    /// Descriptors are small integers, so a lookup costs an index instead of a hash: a wait that suspends makes two
+    /// of them (its start, and the event that ends it), on the I/O thread's path of every statement. A negative
+    /// descriptor (none at all) is kept apart.
+    struct LatestWaiters {
+        /// Registration ids by descriptor; 0 for none (ids start at 1).
+        private var table: [UInt64] = []
+        private var negative: [Int32: UInt64] = [:]
+
+        subscript(descriptor: Int32) -> UInt64? {
+            get {
+                guard descriptor >= 0 else { return negative[descriptor] }
+                let index = Int(descriptor)
+                guard index < table.count, table[index] != 0 else { return nil }
+                return table[index]
+            }
+            set {
+                guard descriptor >= 0 else {
+                    negative[descriptor] = newValue
+                    return
+                }
+                let index = Int(descriptor)
+                if index >= table.count {
+                    guard newValue != nil else { return }
+                    table.append(contentsOf: repeatElement(0, count: index + 1 - table.count))
+                }
+                table[index] = newValue ?? 0
+            }
+        }
+
+        /// Sets the descriptor's latest registration and returns the one it replaces, as `Dictionary` does.
+        mutating func updateValue(_ id: UInt64, forKey descriptor: Int32) -> UInt64? {
+            let old = self[descriptor]
+            self[descriptor] = id
+            return old
+        }
+
+        /// Removes the descriptor's latest registration and returns it, as `Dictionary` does.
+        mutating func removeValue(forKey descriptor: Int32) -> UInt64? {
+            let old = self[descriptor]
+            if old != nil { self[descriptor] = nil }
+            return old
         }
     }
 
