@@ -18,9 +18,9 @@ import Synchronization
 /// `enqueue` and a job must run differently in each: a task that prefers the thread runs with it as its task
 /// executor as well, so that its switches between its own nonisolated code and a connection on the thread happen
 /// inline, while a task that does not must run without one, or every switch inside a connection would go through
-/// the queue again. A job enqueued on the companion is the former's; one resumed from a socket wait is whichever
-/// its task is (told when it waited); one enqueued by a job running on the thread is its task's, as the job's. Nor
-/// does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the
+/// the queue again. A job enqueued on the companion is the former's, and so is one resumed from a socket wait (a
+/// task prefers the thread while it waits); one enqueued by a job running on the thread is its task's, as the
+/// job's. Nor does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the
 /// object it is given, so the identity a task carries must be that object's.
 ///
 /// The threads are process-wide (``shared``), one per processor, and live as long as the process.
@@ -79,7 +79,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     package init(name: String) {
         let taskExecutorRole = TaskExecutorRole()
         self.taskExecutorRole = taskExecutorRole
-        readiness = SocketReadiness(taskExecutor: taskExecutorRole.asUnownedTaskExecutor())
+        readiness = SocketReadiness(taskExecutor: taskExecutorRole)
         taskExecutorRole.thread = self
         let thread = Thread { [self] in run() }
         thread.name = name
@@ -182,8 +182,9 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
                     remote.jobs.removeAll(keepingCapacity: true)
                 }
             }
+            // Every waiting task prefers this thread while it waits (`SocketReadiness.wait`).
+            runsPreferredTask = true
             for resumption in ready {
-                runsPreferredTask = resumption.resumesPreferredTask
                 resumption.continuation.resume(returning: resumption.outcome)
             }
             runsPreferredTask = false

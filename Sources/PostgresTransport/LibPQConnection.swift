@@ -419,6 +419,10 @@ public actor LibPQConnection {
     /// cancel request (the caller's or the deadline's) goes unanswered for the grace period. Throws
     /// ``TransportError/Code/connectionClosed`` when the connection was closed during the wait: the caller must not
     /// touch the PGconn it holds after that.
+    ///
+    /// Always inlined, as is the readiness wait it makes: each is an async layer that every wait of a statement
+    /// would pay with a frame and its switches of executors, and neither holds a value of its own across the wait.
+    @inline(__always)
     func waitForSocket(
         _ interest: SocketReadiness.Interest,
         registration: SocketReadiness.Registration,

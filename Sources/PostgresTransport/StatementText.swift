@@ -4,6 +4,9 @@ package enum StatementText {
     /// lost answer leaves the outcome unknown and a `ROLLBACK` answer means the transaction had failed.
     package static func isCommit(_ sql: String) -> Bool {
         let utf8 = trimmingLeadingWhitespace(sql)
+        // Asked of every statement sent: the first letter rules out almost all of them at once.
+        guard let first = utf8.first.map({ $0 | 0x20 }), first == UInt8(ascii: "c") || first == UInt8(ascii: "e")
+        else { return false }
         return startsWithKeyword(utf8, "commit") || startsWithKeyword(utf8, "end")
     }
 

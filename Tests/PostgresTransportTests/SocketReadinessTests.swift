@@ -102,6 +102,18 @@ struct SocketReadinessTests {
         #expect(try await second.result(within: .seconds(5)) == .ready)
     }
 
+    /// The loop sleeps at most a second at a time for a far deadline: it must look again, and end the wait at the
+    /// deadline, neither at the first wake-up nor never.
+    @Test func aDeadlineMoreThanASecondAwayEndsTheWaitAtTheDeadline() async throws {
+        let pair = try SocketPair()
+        let deadline = ContinuousClock.now + .milliseconds(1_300)
+        let wait = Wait(.readable, on: readiness.register(pair.waited), deadline: deadline)
+        try await Task.sleep(until: deadline - .milliseconds(150))
+        #expect(wait.result == nil)
+        #expect(try await wait.result(within: .seconds(5)) == .timedOut)
+        #expect(ContinuousClock.now >= deadline)
+    }
+
     @Test func deadlineSetBeforeAWaitGoesToItsRegistrationOnly() async throws {
         let pair = try SocketPair()
         let earlier = readiness.register(pair.waited)

@@ -31,7 +31,7 @@ extension PostgresClient {
             }
             return results.map(PostgresRows.init)
         }
-        let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection, deadline in
+        let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection, _, deadline in
             try await connection.executeBatch(statements, resultFormat: .binary, deadline: deadline)
         }
         return results.map(PostgresRows.init)

@@ -27,7 +27,7 @@ extension PostgresClient {
         let safety = OperationOptions.idempotent.safety(isTransactionBlock: false)
         try await OperationDeadline.$current.withValue(deadline) {
             try await InternalOperation.$isRunning.withValue(true) {
-                try await withRetries(safety) { connection, deadline in
+                try await withRetries(safety) { connection, _, deadline in
                     // On another server (after a failover), nothing the old one still commits reaches this one.
                     guard connection.host == process.host, connection.port == process.port else { return }
                     while true {

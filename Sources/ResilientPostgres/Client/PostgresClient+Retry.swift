@@ -17,15 +17,21 @@ extension PostgresClient {
     /// client's own code, not the app's: the loop runs in no actor's isolation.
     ///
     /// Always inlined: each layer of async calls costs every operation (`query`, `execute`, `batch`) a frame and a
-    /// switch of executors, and this one only unwraps what `retrying` returns.
+    /// switch of executors, and this one only unwraps what `retrying` returns. It runs on the caller's executor
+    /// (`nonisolated(nonsending)`), which spares it the switch of executors a nonisolated async function makes on
+    /// entry: the client's own code, which never blocks. `operation` stays an ordinary nonisolated closure, as
+    /// `retrying` takes it: there an attempt of an app's actor runs it off that actor, beside its session.
+    ///
+    /// `operation` takes the ``SessionUse`` that `retrying` passes, always nil here, so that it is handed to
+    /// `retrying` as it is rather than wrapped in one more closure, which would be one more async layer.
     @inline(__always)
-    func withRetries<Result: Sendable>(
+    nonisolated(nonsending) func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
-        _ operation: (any DatabaseConnection, ContinuousClock.Instant) async throws -> Result
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> Result {
-        switch try await retrying(safety, isolation: nil, verify: nil, lendsSession: false, { connection, _, deadline in
-            try await operation(connection, deadline)
-        }) {
+        switch try await retrying(
+            safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false, operation
+        ) {
         case .completed(let result): return result
         case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
         }
@@ -71,11 +77,17 @@ extension PostgresClient {
     ///
     /// With `keepingLease`, the session of the attempt that succeeds is handed to it instead of being given back,
     /// with the attempts that failed before: a stream that goes on reading from it gives it back when it ends.
+    ///
+    /// With `prefersSessionThread` (the default), an attempt's nonisolated code runs on its session's I/O thread, so
+    /// that its calls into the session need no switch of threads. An attempt that makes one call into the session
+    /// (`withRetries`) passes false: it switches threads twice either way, into the session and out of it, and the
+    /// preference would cost it a lock of the task's status on every switch of executors it makes.
     func retrying<Result>(
         _ safety: OperationSafety,
         isolation: isolated (any Actor)?,
         verify: (() async throws -> Bool)?,
         lendsSession: Bool = false,
+        prefersSessionThread: Bool = true,
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
         _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
@@ -109,20 +121,26 @@ extension PostgresClient {
                     // without a switch of threads, and only entering and leaving the attempt cost one. A task
                     // already there (`withSessionThread`) keeps its preference, which costs nothing to keep. App
                     // code isolated to an actor still runs on the actor; the client code it calls runs on the thread.
+                    // An attempt of one call into the session runs where the loop runs, and only that call moves to
+                    // the session's thread: the same two switches of threads, without the preference's cost.
                     let connection = lease.connection
-                    let executor = connection.isServedByCurrentThread ? nil : connection.taskExecutor
+                    let executor =
+                        prefersSessionThread && !connection.isServedByCurrentThread ? connection.taskExecutor : nil
                     let earlierAttempts = keepingLease == nil ? [] : loop.history
-                    let result = try await withTaskExecutorPreference(executor, isolation: isolation) {
-                        let result = try await operation(lease.connection, use, deadline)
-                        if let keepingLease {
-                            keepingLease(lease, earlierAttempts)
-                        } else {
-                            await pool.release(
-                                lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline
-                            )
-                        }
-                        return Disconnected(result)
-                    }.take()
+                    let result: Result
+                    if let executor {
+                        result = try await withTaskExecutorPreference(executor, isolation: isolation) {
+                            Disconnected(try await attempt(
+                                lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
+                                earlierAttempts: earlierAttempts, keepingLease: keepingLease, operation
+                            ))
+                        }.take()
+                    } else {
+                        result = try await attempt(
+                            lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
+                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, operation
+                        )
+                    }
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
                     report(isInternal: isInternal, AttemptEvent(
@@ -171,6 +189,30 @@ extension PostgresClient {
             )
             if verifiedApplied { return .verifiedApplied }
         }
+    }
+
+    /// Runs one attempt of `operation` on the lent session, and on success hands the session to `keepingLease` or
+    /// gives it back to the pool. Runs in the caller's `isolation`, as the loop does.
+    ///
+    /// Always inlined: each layer of async calls costs every operation a frame and a switch of executors.
+    @inline(__always)
+    private func attempt<Result>(
+        _ lease: ConnectionPool.Lease,
+        use: SessionUse?,
+        deadline: ContinuousClock.Instant,
+        poolDeadline: PoolInstant,
+        earlierAttempts: [RetryAttempt],
+        keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
+        isolation: isolated (any Actor)? = #isolation,
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+    ) async throws -> sending Result {
+        let result = try await operation(lease.connection, use, deadline)
+        if let keepingLease {
+            keepingLease(lease, earlierAttempts)
+        } else {
+            await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
+        }
+        return result
     }
 
     /// What the loop is told when getting a session, or an attempt, failed with `error` (which updates

@@ -165,7 +165,7 @@ extension PostgresClient {
         let check = commitMarkers.check(id, in: statements)
         let safety = OperationOptions.idempotent.safety(isTransactionBlock: true)
         return try await InternalOperation.$isRunning.withValue(true) {
-            try await withRetries(safety) { connection, deadline in
+            try await withRetries(safety) { connection, _, deadline in
                 let found = try await connection.executeBatch([check], resultFormat: .text, deadline: deadline)[0]
                 guard found.rowCount == 1, let isFence = found.string(row: 0, column: 0) else {
                     // Not a row of the table as the client defines it (an app's own, say): nothing can be concluded.

@@ -127,13 +127,17 @@ public final class PostgresClient: Sendable {
     }
 
     /// Runs one statement with bound parameters and returns its result, retrying as `options` allow.
-    package func run(
+    ///
+    /// Runs on the caller's executor, as the retry loop does (see ``withRetries(_:_:)``); the public entry points
+    /// that call it leave the caller's actor. Always inlined into them: one async layer less for every statement.
+    @inline(__always)
+    package nonisolated(nonsending) func run(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         options: OperationOptions
     ) async throws -> QueryResult {
-        try await withRetries(options.safety(isTransactionBlock: false)) { connection, deadline in
+        try await withRetries(options.safety(isTransactionBlock: false)) { connection, _, deadline in
             try await connection.execute(
                 sql, parameters: parameters, resultFormat: resultFormat, caching: configuration.statementCaching,
                 deadline: deadline
