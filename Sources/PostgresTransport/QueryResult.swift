@@ -26,10 +26,11 @@ public final class QueryResult: @unchecked Sendable {
 
     /// The types of the first ``describedColumns`` columns, and whether each is binary (bit `column`), read once
     /// when the result is made rather than asked of libpq (or of the copied columns) at each value a decode reads.
-    private let columnTypes: InlineArray<8, PostgresOID>
+    /// A SIMD vector rather than an `InlineArray`, which needs macOS 26: the same 32 bytes held inline.
+    private let columnTypes: SIMD8<PostgresOID>
     private let binaryColumns: UInt8
     /// How many columns ``columnTypes`` describes: all of them, up to 8; the storage is asked about the others.
-    private var describedColumns: Int { min(columnCount, columnTypes.count) }
+    private var describedColumns: Int { min(columnCount, SIMD8<PostgresOID>.scalarCount) }
 
     init(taking raw: OpaquePointer, commandTag: String? = nil) {
         self.storage = .libpq(raw)
@@ -37,9 +38,9 @@ public final class QueryResult: @unchecked Sendable {
         self.rowCount = Int(PQntuples(raw))
         let columnCount = Int(PQnfields(raw))
         self.columnCount = columnCount
-        var types = InlineArray<8, PostgresOID>(repeating: 0)
+        var types = SIMD8<PostgresOID>()
         var binary: UInt8 = 0
-        for column in 0..<min(columnCount, types.count) {
+        for column in 0..<min(columnCount, types.scalarCount) {
             types[column] = PostgresOID(PQftype(raw, Int32(column)))
             if PQfformat(raw, Int32(column)) == 1 { binary |= 1 << column }
         }
@@ -63,9 +64,9 @@ public final class QueryResult: @unchecked Sendable {
         self.madeCommandTag = nil
         self.rowCount = values.rowCount
         self.columnCount = values.columns.count
-        var types = InlineArray<8, PostgresOID>(repeating: 0)
+        var types = SIMD8<PostgresOID>()
         var binary: UInt8 = 0
-        for (column, description) in values.columns.prefix(types.count).enumerated() {
+        for (column, description) in values.columns.prefix(types.scalarCount).enumerated() {
             types[column] = description.type
             if description.format == .binary { binary |= 1 << column }
         }
@@ -182,7 +183,7 @@ public final class QueryResult: @unchecked Sendable {
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         guard column < describedColumns else { return undescribedValue(row: row, column: column) }
-        let type = columnTypes[unchecked: column]
+        let type = columnTypes[column]
         let format: ValueFormat = binaryColumns & (1 << column) != 0 ? .binary : .text
         switch storage {
         case .libpq(let raw):
