@@ -171,18 +171,22 @@ public final class QueryResult: @unchecked Sendable {
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         checkBounds(row: row, column: column)
-        return value(inBoundsRow: row, column: column)
+        return value(uncheckedRow: row, column: column)
     }
 
-    /// ``value(row:column:)`` for a cell whose row and column the caller has already checked are in range: a row
-    /// whose arity was checked once decodes each of its cells without checking the bounds again. libpq checks them
-    /// anyway (out of range reads as SQL NULL), as does the array of a copied result.
+    /// ``value(row:column:)`` without its bounds check, for a cell whose row and column the caller has already
+    /// checked are in range: a row whose arity was checked once decodes each of its cells without checking the
+    /// bounds again. Out of range still reads no memory outside the result: libpq checks the bounds anyway (out of
+    /// range reads as SQL NULL), as do the array of a copied result and the column facts kept here.
     @usableFromInline
     package func value(
-        inBoundsRow row: Int,
+        uncheckedRow row: Int,
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
-        guard column < describedColumns else { return undescribedValue(row: row, column: column) }
+        // One compare rejects a negative column too: as a `UInt`, it is larger than any count.
+        guard UInt(bitPattern: column) < UInt(describedColumns) else {
+            return undescribedValue(row: row, column: column)
+        }
         let type = columnTypes[column]
         let format: ValueFormat = binaryColumns & (1 << column) != 0 ? .binary : .text
         switch storage {
@@ -197,14 +201,15 @@ public final class QueryResult: @unchecked Sendable {
         }
     }
 
-    /// ``value(inBoundsRow:column:)`` for a column after the first eight, asking the storage for its type and format.
+    /// ``value(uncheckedRow:column:)`` for a column after the first eight, asking the storage for its type and format.
     private func undescribedValue(
         row: Int,
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         switch storage {
         case .libpq(let raw):
-            let (row, column) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
+            // Clamped rather than truncated: a column out of range stays out of range, which libpq reads as NULL.
+            let (row, column) = (Int32(clamping: row), Int32(clamping: column))
             let type = PostgresOID(PQftype(raw, column))
             let format: ValueFormat = PQfformat(raw, column) == 1 ? .binary : .text
             if PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
