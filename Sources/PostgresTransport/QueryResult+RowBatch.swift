@@ -12,8 +12,9 @@ extension QueryResult {
     /// Noncopyable: the batch owns its memory, and frees what ``takeResult()`` has not handed to a result when it
     /// is dropped (after a failure, or once taken).
     struct RowBatch: ~Copyable, @unchecked Sendable {
-        // @unchecked Sendable: a batch is made, filled and taken within one call on the connection that reads the
-        // rows, and its memory is reached only through the batch (then the result that takes it over).
+        // @unchecked Sendable (the read loop sends the batch `inout` through `whileCancellable`): the batch is
+        // noncopyable, so it has one owner at a time; its memory is reached only through it and changed only
+        // through `mutating` methods, which need exclusive access; and what it hands over is the result's alone.
         private var columns: [Column] = []
         /// The values' bytes, one after the other, in memory that grows by doubling.
         private var memory: UnsafeMutableRawPointer?
