@@ -4,10 +4,46 @@ import Glibc
 import PostgresTransport
 import Testing
 
-/// A row stream's batch hands its bytes to the result it makes and goes on with memory of its own. Server-less, so
-/// that the sanitizers' unit run covers the hand-over.
+/// A row stream's batch hands its bytes to the result it makes and goes on with memory of its own: a result must
+/// read its values after the batch has moved on and been dropped, and its column facts must hold past the eighth
+/// column and for every format. Server-less, so that the sanitizers' unit run covers the hand-over.
 @Suite("Row batches")
 struct RowBatchTests {
+    /// Ten columns: binary int8 at 0 and 7, text at the others; the text values grow from empty to 40 KiB, past a
+    /// batch's first block, and the last column is NULL in every other row.
+    static let columns = (0..<10).map { column in
+        let isBinary = column == 0 || column == 7
+        return QueryResult.Column(name: "c\(column)", type: isBinary ? 20 : 25, format: isBinary ? .binary : .text)
+    }
+
+    static func row(_ index: Int) -> [[UInt8]?] {
+        (0..<10).map { column in
+            switch column {
+            case 0, 7: withUnsafeBytes(of: Int64(index * 10 + column).bigEndian) { Array($0) }
+            case 9 where index.isMultiple(of: 2): nil
+            default: Array(repeating: UInt8(ascii: "a") + UInt8(column), count: index * index * 400)
+            }
+        }
+    }
+
+    @Test func resultsReadTheirValuesAfterTheBatchMovedOn() {
+        let rows = (0..<11).map(Self.row)
+        let results = QueryResult.makeBatches(columns: Self.columns, rows: rows, batchSize: 4)
+        #expect(results.map(\.rowCount) == [4, 4, 3])
+        for (batchIndex, result) in results.enumerated() {
+            #expect(result.columnCount == 10)
+            for row in 0..<result.rowCount {
+                let expected = rows[batchIndex * 4 + row]
+                for column in 0..<10 {
+                    let value = result.value(row: row, column: column)
+                    #expect(value.bytes.map(Array.init) == expected[column])
+                    #expect(value.type == Self.columns[column].type)
+                    #expect(value.format == Self.columns[column].format)
+                }
+            }
+        }
+    }
+
     #if canImport(Glibc)
     /// A row the app keeps holds its batch's values, not the room the batch had grown to for them.
     @Test func aResultHoldsNoMoreMemoryThanItsValues() throws {
