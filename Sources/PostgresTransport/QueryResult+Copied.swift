@@ -1,5 +1,11 @@
 internal import CLibPQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension QueryResult {
     /// The values of a small result, copied out of libpq's result so that it can be cleared at once.
     struct CopiedValues: Sendable {
@@ -90,17 +96,18 @@ extension QueryResult {
             let memory: UnsafeMutableRawBufferPointer
 
             init(count: Int) {
-                memory = .allocate(byteCount: max(count, 1), alignment: 1)
+                guard let start = malloc(max(count, 1)) else { fatalError("out of memory for a result's values") }
+                memory = UnsafeMutableRawBufferPointer(start: start, count: count)
             }
 
-            /// Takes over memory allocated with `allocate(byteCount:alignment:)`; the first `memory.count` bytes are
-            /// the values'.
+            /// Takes over memory allocated with `malloc` (or `realloc`); the first `memory.count` bytes are the
+            /// values'.
             init(taking memory: UnsafeMutableRawBufferPointer) {
                 self.memory = memory
             }
 
             deinit {
-                memory.deallocate()
+                free(memory.baseAddress)
             }
         }
 

@@ -34,6 +34,25 @@ extension QueryResult {
     ///   - commandTag: the tag the server would send (`SELECT 2`, `INSERT 0 1`, `UPDATE 3`); it also gives
     ///     ``affectedRows``.
     package static func make(columns: [Column], rows: [[[UInt8]?]], commandTag: String) -> QueryResult {
+        QueryResult(taking: makeRaw(columns: columns, rows: rows), commandTag: commandTag)
+    }
+
+    /// Results made as a row stream makes them, without a server: each row a `PGresult` of its own, as libpq's
+    /// single-row mode gives them, copied into a ``RowBatch`` whose result takes over its bytes every
+    /// `batchSize` rows. For tests of that hand-over that must run without a server (and so under the sanitizers).
+    package static func makeBatches(columns: [Column], rows: [[[UInt8]?]], batchSize: Int) -> [QueryResult] {
+        var batch = RowBatch()
+        var results: [QueryResult] = []
+        for row in rows {
+            batch.append(taking: makeRaw(columns: columns, rows: [row]))
+            if batch.rowCount == batchSize, let result = batch.takeResult() { results.append(result) }
+        }
+        if let result = batch.takeResult() { results.append(result) }
+        return results
+    }
+
+    /// A `PGresult` of these rows, which the caller owns.
+    private static func makeRaw(columns: [Column], rows: [[[UInt8]?]]) -> OpaquePointer {
         precondition(rows.allSatisfy { $0.count == columns.count }, "every row needs one value per column")
         let status = columns.isEmpty ? PGRES_COMMAND_OK : PGRES_TUPLES_OK
         guard let raw = PQmakeEmptyPGresult(nil, status) else { fatalError("libpq could not allocate a result") }
@@ -68,7 +87,7 @@ extension QueryResult {
                 guard stored == 1 else { fatalError("libpq could not store a value in the result") }
             }
         }
-        return QueryResult(taking: raw, commandTag: commandTag)
+        return raw
     }
 
     /// The row count in a command tag, as `PQcmdTuples` reads it: the last number of `INSERT 0 3`, the number of

@@ -1,5 +1,11 @@
 internal import CLibPQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension QueryResult {
     /// Rows read in single-row mode, gathered into one result: each row's values are copied out of its `PGresult`,
     /// which is cleared at once.
@@ -7,15 +13,17 @@ extension QueryResult {
     /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
     /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
     /// and each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the
-    /// result takes over rather than copies) and one array of cells.
+    /// result takes over, shrunk to the values' size, rather than copies) and one array of cells.
     ///
     /// Noncopyable: the batch owns its memory, and frees what ``takeResult()`` has not handed to a result when it
     /// is dropped (after a failure, or once taken).
     struct RowBatch: ~Copyable, @unchecked Sendable {
-        // @unchecked Sendable: a batch is made, filled and taken within one call on the connection that reads the
-        // rows, and its memory is reached only through the batch (then the result that takes it over).
+        // @unchecked Sendable (the read loop sends the batch `inout` through `whileCancellable`): the batch is
+        // noncopyable, so it has one owner at a time; its memory is reached only through it and changed only
+        // through `mutating` methods, which need exclusive access; and what it hands over is the result's alone.
         private var columns: [Column] = []
-        /// The values' bytes, one after the other, in memory that grows by doubling.
+        /// The values' bytes, one after the other, in memory of `malloc`'s that grows by doubling (`realloc`, which
+        /// often grows in place) and is shrunk to their size when a result takes it over.
         private var memory: UnsafeMutableRawPointer?
         private var capacity = 0
         /// The bytes gathered so far.
@@ -35,7 +43,7 @@ extension QueryResult {
         init() {}
 
         deinit {
-            memory?.deallocate()
+            free(memory)
             cells?.deallocate()
         }
 
@@ -75,14 +83,14 @@ extension QueryResult {
         mutating func takeResult() -> QueryResult? {
             guard rowCount > 0 else { return nil }
             let bytes: CopiedValues.Bytes
-            if let memory, byteCount >= capacity / 4 {
-                bytes = CopiedValues.Bytes(taking: UnsafeMutableRawBufferPointer(start: memory, count: byteCount))
+            // Shrunk to the values' size, so that a row the app keeps holds no more than its batch's values: glibc
+            // shrinks a block in place, with no copy. (A failed shrink leaves the block as it was.)
+            if let memory, byteCount > 0 {
+                let shrunk = realloc(memory, byteCount) ?? memory
+                bytes = CopiedValues.Bytes(taking: UnsafeMutableRawBufferPointer(start: shrunk, count: byteCount))
             } else {
-                // A few rows of a small result: a copy of their size, rather than a mostly empty block held by the
-                // rows the app keeps.
-                bytes = CopiedValues.Bytes(count: byteCount)
-                if byteCount > 0 { bytes.memory.baseAddress!.copyMemory(from: memory!, byteCount: byteCount) }
-                memory?.deallocate()
+                free(memory)
+                bytes = CopiedValues.Bytes(count: 0)
             }
             memory = nil
             let result = QueryResult(CopiedValues(
@@ -121,11 +129,7 @@ extension QueryResult {
 
         private mutating func grow(toHold needed: Int) {
             let capacity = max(needed, self.capacity * 2, Self.initialByteCapacity)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
-            if let memory {
-                grown.copyMemory(from: memory, byteCount: byteCount)
-                memory.deallocate()
-            }
+            guard let grown = realloc(memory, capacity) else { fatalError("out of memory for a batch of rows") }
             memory = grown
             self.capacity = capacity
         }

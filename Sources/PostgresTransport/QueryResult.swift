@@ -26,10 +26,11 @@ public final class QueryResult: @unchecked Sendable {
 
     /// The types of the first ``describedColumns`` columns, and whether each is binary (bit `column`), read once
     /// when the result is made rather than asked of libpq (or of the copied columns) at each value a decode reads.
-    private let columnTypes: InlineArray<8, PostgresOID>
+    /// A SIMD vector rather than an `InlineArray`, which needs macOS 26: the same 32 bytes held inline.
+    private let columnTypes: SIMD8<PostgresOID>
     private let binaryColumns: UInt8
     /// How many columns ``columnTypes`` describes: all of them, up to 8; the storage is asked about the others.
-    private var describedColumns: Int { min(columnCount, columnTypes.count) }
+    private var describedColumns: Int { min(columnCount, SIMD8<PostgresOID>.scalarCount) }
 
     init(taking raw: OpaquePointer, commandTag: String? = nil) {
         self.storage = .libpq(raw)
@@ -37,9 +38,9 @@ public final class QueryResult: @unchecked Sendable {
         self.rowCount = Int(PQntuples(raw))
         let columnCount = Int(PQnfields(raw))
         self.columnCount = columnCount
-        var types = InlineArray<8, PostgresOID>(repeating: 0)
+        var types = SIMD8<PostgresOID>()
         var binary: UInt8 = 0
-        for column in 0..<min(columnCount, types.count) {
+        for column in 0..<min(columnCount, types.scalarCount) {
             types[column] = PostgresOID(PQftype(raw, Int32(column)))
             if PQfformat(raw, Int32(column)) == 1 { binary |= 1 << column }
         }
@@ -63,9 +64,9 @@ public final class QueryResult: @unchecked Sendable {
         self.madeCommandTag = nil
         self.rowCount = values.rowCount
         self.columnCount = values.columns.count
-        var types = InlineArray<8, PostgresOID>(repeating: 0)
+        var types = SIMD8<PostgresOID>()
         var binary: UInt8 = 0
-        for (column, description) in values.columns.prefix(types.count).enumerated() {
+        for (column, description) in values.columns.prefix(types.scalarCount).enumerated() {
             types[column] = description.type
             if description.format == .binary { binary |= 1 << column }
         }
@@ -170,19 +171,23 @@ public final class QueryResult: @unchecked Sendable {
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         checkBounds(row: row, column: column)
-        return value(inBoundsRow: row, column: column)
+        return value(uncheckedRow: row, column: column)
     }
 
-    /// ``value(row:column:)`` for a cell whose row and column the caller has already checked are in range: a row
-    /// whose arity was checked once decodes each of its cells without checking the bounds again. libpq checks them
-    /// anyway (out of range reads as SQL NULL), as does the array of a copied result.
+    /// ``value(row:column:)`` without its bounds check, for a cell whose row and column the caller has already
+    /// checked are in range: a row whose arity was checked once decodes each of its cells without checking the
+    /// bounds again. Out of range still reads no memory outside the result: libpq checks the bounds anyway (out of
+    /// range reads as SQL NULL), as do the array of a copied result and the column facts kept here.
     @usableFromInline
     package func value(
-        inBoundsRow row: Int,
+        uncheckedRow row: Int,
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
-        guard column < describedColumns else { return undescribedValue(row: row, column: column) }
-        let type = columnTypes[unchecked: column]
+        // One compare rejects a negative column too: as a `UInt`, it is larger than any count.
+        guard UInt(bitPattern: column) < UInt(describedColumns) else {
+            return undescribedValue(row: row, column: column)
+        }
+        let type = columnTypes[column]
         let format: ValueFormat = binaryColumns & (1 << column) != 0 ? .binary : .text
         switch storage {
         case .libpq(let raw):
@@ -196,14 +201,15 @@ public final class QueryResult: @unchecked Sendable {
         }
     }
 
-    /// ``value(inBoundsRow:column:)`` for a column after the first eight, asking the storage for its type and format.
+    /// ``value(uncheckedRow:column:)`` for a column after the first eight, asking the storage for its type and format.
     private func undescribedValue(
         row: Int,
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         switch storage {
         case .libpq(let raw):
-            let (row, column) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
+            // Clamped rather than truncated: a column out of range stays out of range, which libpq reads as NULL.
+            let (row, column) = (Int32(clamping: row), Int32(clamping: column))
             let type = PostgresOID(PQftype(raw, column))
             let format: ValueFormat = PQfformat(raw, column) == 1 ? .binary : .text
             if PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }

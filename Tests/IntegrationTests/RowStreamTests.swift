@@ -60,6 +60,31 @@ struct RowStreamTests {
         }
     }
 
+    /// A streamed row keeps its first eight columns' facts and asks its copied values about the others.
+    @Test func columnsAfterTheEighthOfAStreamedRowDecode() async throws {
+        let client = Self.client()
+        try await withCleanup {
+            var count = 0
+            for try await row in try await client.rows(
+                """
+                SELECT i, 1::int8, 2::int8, 3::int8, 4::int8, 5::int8, 6::int8, i * 7::int8, 'row ' || i,
+                       CASE WHEN i % 2 = 0 THEN NULL ELSE i END::int4
+                FROM generate_series(1, 3) AS i
+                """,
+                options: .readOnly
+            ) {
+                count += 1
+                #expect(row.columnCount == 10)
+                #expect(try row.decode(Int.self, column: 7) == count * 7)
+                #expect(try row.decode(String.self, column: 8) == "row \(count)")
+                #expect(try row.decode(Int?.self, column: 9) == (count.isMultiple(of: 2) ? nil : count))
+            }
+            #expect(count == 3)
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
     static func expectedText(_ i: Int) -> String? {
         switch i % 3 {
         case 0: nil

@@ -35,6 +35,9 @@ int64_t lpqw_stream_rows(lpqw_connection *connection, int count, int64_t *id_sum
                 if (name == NULL) return lpqw_fail(error, "stream: out of memory");
                 memcpy(name, PQgetvalue(result, 0, 1), (size_t)length);
                 name[length] = '\0';
+                // The copy is freed unread, so without this the compiler removes the malloc, memcpy and free
+                // (clang -O2 does): an empty statement that may read the memory keeps the copy real.
+                __asm__ volatile("" : : "r"(name) : "memory");
                 free(name);
                 rows++;
             }

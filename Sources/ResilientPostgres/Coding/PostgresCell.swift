@@ -43,7 +43,7 @@ public struct PostgresCell: Sendable {
     ///   is ``PostgresDecodingError/Code/unexpectedNull``.
     @inlinable
     public func decode<T: PostgresDecodable>(_: T.Type = T.self) throws(PostgresDecodingError) -> T {
-        try result.decodeValue(T.self, row: rowIndex, column: columnIndex)
+        try result.decodeUnchecked(T.self, row: rowIndex, column: columnIndex)
     }
 
     /// The error of a failed decode, with the column, its type and the Swift type it was decoded into.
@@ -59,18 +59,18 @@ public struct PostgresCell: Sendable {
 }
 
 extension QueryResult {
-    /// Decodes the value at `row` and `column`, which the caller has checked are in range: the one decode of a
-    /// value that rows, cells and tuples share.
+    /// Decodes the value at `row` and `column` without checking their bounds, which the caller has: the one
+    /// decode of a value that rows, cells and tuples share.
     ///
     /// Inlinable down to the call of `T`'s own decode, so that it is specialised for `T` in the app's module, with
     /// no metadata lookup, no retain of the result and no second check of the bounds.
     @inlinable
-    func decodeValue<T: PostgresDecodable>(
+    func decodeUnchecked<T: PostgresDecodable>(
         _: T.Type,
         row: Int,
         column: Int
     ) throws(PostgresDecodingError) -> T {
-        let value = value(inBoundsRow: row, column: column)
+        let value = value(uncheckedRow: row, column: column)
         do throws(PostgresDecodingError) {
             // The bytes live in this result, which is kept alive until the decode is over.
             defer { withExtendedLifetime(self) {} }

@@ -13,7 +13,7 @@ extension PostgresRow {
         _: (A, B).Type
     ) throws(PostgresDecodingError) -> (A, B) {
         guard columnCount == 2 else { throw columnCountMismatch(decoding: 2) }
-        return (try decodeInBounds(A.self, column: 0), try decodeInBounds(B.self, column: 1))
+        return (try decodeUnchecked(A.self, column: 0), try decodeUnchecked(B.self, column: 1))
     }
 
     /// Decodes a three-column row into a tuple, as the variadic `decode` does.
@@ -23,8 +23,8 @@ extension PostgresRow {
     ) throws(PostgresDecodingError) -> (A, B, C) {
         guard columnCount == 3 else { throw columnCountMismatch(decoding: 3) }
         return (
-            try decodeInBounds(A.self, column: 0), try decodeInBounds(B.self, column: 1),
-            try decodeInBounds(C.self, column: 2)
+            try decodeUnchecked(A.self, column: 0), try decodeUnchecked(B.self, column: 1),
+            try decodeUnchecked(C.self, column: 2)
         )
     }
 
@@ -35,8 +35,8 @@ extension PostgresRow {
     ) throws(PostgresDecodingError) -> (A, B, C, D) {
         guard columnCount == 4 else { throw columnCountMismatch(decoding: 4) }
         return (
-            try decodeInBounds(A.self, column: 0), try decodeInBounds(B.self, column: 1),
-            try decodeInBounds(C.self, column: 2), try decodeInBounds(D.self, column: 3)
+            try decodeUnchecked(A.self, column: 0), try decodeUnchecked(B.self, column: 1),
+            try decodeUnchecked(C.self, column: 2), try decodeUnchecked(D.self, column: 3)
         )
     }
 }
@@ -52,7 +52,8 @@ extension PostgresRows {
         decoded.reserveCapacity(count)
         for row in 0..<count {
             decoded.append((
-                try result.decodeValue(A.self, row: row, column: 0), try result.decodeValue(B.self, row: row, column: 1)
+                try result.decodeUnchecked(A.self, row: row, column: 0),
+                try result.decodeUnchecked(B.self, row: row, column: 1)
             ))
         }
         return decoded
@@ -68,9 +69,9 @@ extension PostgresRows {
         decoded.reserveCapacity(count)
         for row in 0..<count {
             decoded.append((
-                try result.decodeValue(A.self, row: row, column: 0),
-                try result.decodeValue(B.self, row: row, column: 1),
-                try result.decodeValue(C.self, row: row, column: 2)
+                try result.decodeUnchecked(A.self, row: row, column: 0),
+                try result.decodeUnchecked(B.self, row: row, column: 1),
+                try result.decodeUnchecked(C.self, row: row, column: 2)
             ))
         }
         return decoded
@@ -86,10 +87,10 @@ extension PostgresRows {
         decoded.reserveCapacity(count)
         for row in 0..<count {
             decoded.append((
-                try result.decodeValue(A.self, row: row, column: 0),
-                try result.decodeValue(B.self, row: row, column: 1),
-                try result.decodeValue(C.self, row: row, column: 2),
-                try result.decodeValue(D.self, row: row, column: 3)
+                try result.decodeUnchecked(A.self, row: row, column: 0),
+                try result.decodeUnchecked(B.self, row: row, column: 1),
+                try result.decodeUnchecked(C.self, row: row, column: 2),
+                try result.decodeUnchecked(D.self, row: row, column: 3)
             ))
         }
         return decoded

@@ -45,7 +45,7 @@ public struct PostgresRow: Sendable {
         guard column >= 0 && column < result.columnCount else {
             throw missingColumn(T.self, index: column, name: nil)
         }
-        return try result.decodeValue(T.self, row: rowIndex, column: column)
+        return try result.decodeUnchecked(T.self, row: rowIndex, column: column)
     }
 
     /// Decodes the value in a column, by name.
@@ -80,17 +80,17 @@ public struct PostgresRow: Sendable {
         column: inout Int
     ) throws(PostgresDecodingError) -> Value {
         defer { column += 1 }
-        return try decodeInBounds(Value.self, column: column)
+        return try decodeUnchecked(Value.self, column: column)
     }
 
-    /// Decodes the value in `column`, which the caller has checked is in range (a tuple's decode checks the arity
-    /// once, not each cell).
+    /// Decodes the value in `column` without checking its bounds, which the caller has (a tuple's decode checks
+    /// the arity once, not each cell).
     @inlinable
-    func decodeInBounds<Value: PostgresDecodable>(
+    func decodeUnchecked<Value: PostgresDecodable>(
         _: Value.Type,
         column: Int
     ) throws(PostgresDecodingError) -> Value {
-        try result.decodeValue(Value.self, row: rowIndex, column: column)
+        try result.decodeUnchecked(Value.self, row: rowIndex, column: column)
     }
 
     /// Decodes a one-column row into a type that is both ``PostgresDecodable`` and `Decodable` (`Int`, `String`,
@@ -101,7 +101,7 @@ public struct PostgresRow: Sendable {
     @inlinable
     public func decode<T: PostgresDecodable & Decodable>(_ type: T.Type) throws(PostgresDecodingError) -> T {
         guard columnCount == 1 else { throw columnCountMismatch(decoding: 1) }
-        return try result.decodeValue(type, row: rowIndex, column: 0)
+        return try result.decodeUnchecked(type, row: rowIndex, column: 0)
     }
 
     @usableFromInline

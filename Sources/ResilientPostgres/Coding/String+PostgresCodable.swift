@@ -29,9 +29,10 @@ extension String: PostgresNonThrowingEncodable, PostgresArrayEncodable, Postgres
             default: throw .typeMismatch(type, format, expected: "text, varchar, bpchar, name or any text-format value")
             }
         }
-        // One validation and one copy: decoding validates the bytes (ASCII quickly) as it copies them into the
-        // string, and repairs invalid UTF-8 with U+FFFD. A repair always changes the bytes, and valid UTF-8 is never
-        // changed, so the text was valid exactly when the string holds the same bytes.
+        // One pass that validates and copies, then a compare: decoding validates the bytes (ASCII quickly) as it
+        // copies them into the string, and repairs invalid UTF-8 with U+FFFD. A repair always changes the bytes, and
+        // valid UTF-8 is never changed, so the text was valid exactly when the string holds the same bytes. The
+        // compare of bytes just copied costs less than a separate validation before the copy.
         var string = String(decoding: bytes, as: UTF8.self)
         let isUnchanged = string.withUTF8 { utf8 in
             guard utf8.count == bytes.count else { return false }

@@ -7,10 +7,12 @@ import TestSupport
 /// length 0 is either empty or SQL NULL. Every column must decode the same whichever way its facts are read.
 @Suite("Decoding wide rows", .capturingLogs)
 struct WideRowDecodingTests {
-    /// Ten columns: int8 in binary and text in turn, with text columns at 8 (empty) and 9 (NULL in the second row).
+    /// Ten columns: int8 in binary and text in turn (and binary at 7, the last column whose facts are kept), with
+    /// text columns at 8 (empty) and 9 (NULL in the second row).
     static let rows: PostgresRows = {
         var columns = (0..<8).map { column in
-            QueryResult.Column(name: "c\(column)", type: 20, format: column.isMultiple(of: 2) ? .binary : .text)
+            let isBinary = column.isMultiple(of: 2) || column == 7
+            return QueryResult.Column(name: "c\(column)", type: 20, format: isBinary ? .binary : .text)
         }
         columns += [
             QueryResult.Column(name: "empty", type: 25, format: .binary),
@@ -19,7 +21,7 @@ struct WideRowDecodingTests {
         let values: [[[UInt8]?]] = (0..<2).map { row in
             (0..<8).map { column in
                 let value = row * 100 + column
-                return column.isMultiple(of: 2) ? bigEndian(Int64(value)) : Array("\(value)".utf8)
+                return column.isMultiple(of: 2) || column == 7 ? bigEndian(Int64(value)) : Array("\(value)".utf8)
             } + [[], row == 0 ? Array("-9".utf8) : nil]
         }
         return PostgresRows(QueryResult.make(columns: columns, rows: values, commandTag: "SELECT 2"))
