@@ -177,7 +177,8 @@ package final class SocketReadiness: Sendable {
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
     private let state = Mutex(State())
-    /// The I/O thread as a task executor, which a waiting task prefers while it waits (see ``wait(for:on:deadline:isolation:)``).
+    /// The I/O thread as a task executor, which a waiting task prefers while it waits
+    /// (see ``wait(for:on:deadline:isolation:)``).
     private let preferredExecutor: any TaskExecutor
     /// Its identity, to recognise the tasks that prefer it already.
     private let taskExecutor: UnownedTaskExecutor
@@ -223,20 +224,24 @@ package final class SocketReadiness: Sendable {
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
         if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
-            return await suspend(for: interest, on: registration, deadline: deadline)
+            return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
+        // `isolation` passed on explicitly: inside the closure `#isolation` is nil, and the task would leave the
+        // connection's actor for a job of its own before it parks.
         return await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
-            await suspend(for: interest, on: registration, deadline: deadline)
+            await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
     }
 
     /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
+    ///
+    /// `isolation` has no default: a caller inside a closure would get nil from `#isolation`, not its own.
     @inline(__always)
     private func suspend(
         for interest: Interest,
         on registration: Registration,
         deadline: ContinuousClock.Instant?,
-        isolation: isolated (any Actor)? = #isolation
+        isolation: isolated (any Actor)?
     ) async -> Outcome {
         await withUnsafeContinuation(isolation: isolation) { continuation in
             park(continuation, for: interest, on: registration, deadline: deadline)
