@@ -408,7 +408,7 @@ package final class SocketReadiness: Sendable {
     /// A deadline a second or more away gives a second: the loop then wakes once before it and looks again, which
     /// is never late, and spares the loop's every turn the 128-bit arithmetic of `Duration.components` while
     /// statements wait with the usual deadlines, seconds away.
-    static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+    package static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
         let remaining = ContinuousClock.now.duration(to: deadline)
         if remaining <= .zero { return 0 }
         if remaining >= .seconds(1) { return 1000 }
