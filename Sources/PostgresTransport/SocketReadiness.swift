@@ -124,23 +124,26 @@ package final class SocketReadiness: Sendable {
     /// The registration that last started waiting on each descriptor, kept in an array indexed by the descriptor.
     ///
     /// Descriptors are small integers, so a lookup costs an index instead of a hash: a wait that suspends makes two
-    /// of them (its start, and the event that ends it), on the I/O thread's path of every statement. A negative
-    /// descriptor (none at all) is kept apart.
+    /// of them (its start, and the event that ends it), on the I/O thread's path of every statement. The array
+    /// grows to the largest descriptor waited on, up to ``tableLimit`` (8 bytes a descriptor, never given back);
+    /// a descriptor past it, or a negative one (none at all), is kept in a dictionary instead.
     struct LatestWaiters {
+        /// Descriptors below it are kept in the array: 512 KiB at most per I/O thread.
+        static let tableLimit = 65_536
         /// Registration ids by descriptor; 0 for none (ids start at 1).
         private var table: [UInt64] = []
-        private var negative: [Int32: UInt64] = [:]
+        private var others: [Int32: UInt64] = [:]
 
         subscript(descriptor: Int32) -> UInt64? {
             get {
-                guard descriptor >= 0 else { return negative[descriptor] }
+                guard descriptor >= 0, Int(descriptor) < Self.tableLimit else { return others[descriptor] }
                 let index = Int(descriptor)
                 guard index < table.count, table[index] != 0 else { return nil }
                 return table[index]
             }
             set {
-                guard descriptor >= 0 else {
-                    negative[descriptor] = newValue
+                guard descriptor >= 0, Int(descriptor) < Self.tableLimit else {
+                    others[descriptor] = newValue
                     return
                 }
                 let index = Int(descriptor)
@@ -154,6 +157,8 @@ package final class SocketReadiness: Sendable {
 
         /// Sets the descriptor's latest registration and returns the one it replaces, as `Dictionary` does.
         mutating func updateValue(_ id: UInt64, forKey descriptor: Int32) -> UInt64? {
+            // 0 means none in the table: a registration with id 0 would never be found, and its wait never end.
+            precondition(id != 0 || descriptor < 0, "a wait on a descriptor needs an id from register(_:)")
             let old = self[descriptor]
             self[descriptor] = id
             return old

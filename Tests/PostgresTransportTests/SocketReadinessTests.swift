@@ -123,6 +123,22 @@ struct SocketReadinessTests {
         #expect(SocketReadiness.milliseconds(until: .now + .nanoseconds(1)) <= 1)
     }
 
+    /// A descriptor past the waiters' table (or near its end, where the process's limit is lower) wakes as a low
+    /// one does.
+    @Test func aWaitOnAHighDescriptorWakes() async throws {
+        let pair = try SocketPair()
+        var limit = rlimit()
+        _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        let high = dup2(pair.waited, Int32(min(limit.rlim_cur - 1, 70_000)))
+        try #require(high > pair.waited)
+        defer { close(high) }
+        let wait = Wait(.readable, on: readiness.register(high), deadline: .now + .seconds(30))
+        try await Task.sleep(for: Self.settle)
+        #expect(wait.result == nil)
+        pair.send()
+        #expect(try await wait.result(within: .seconds(5)) == .ready)
+    }
+
     @Test func deadlineSetBeforeAWaitGoesToItsRegistrationOnly() async throws {
         let pair = try SocketPair()
         let earlier = readiness.register(pair.waited)
