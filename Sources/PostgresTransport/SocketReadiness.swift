@@ -238,6 +238,23 @@ package final class SocketReadiness: Sendable {
         }
     }
 
+    /// Runs `body`, whose waits then resume on this I/O thread inline, with the task preferring the thread, unless
+    /// it does already.
+    ///
+    /// For a statement that may wait many times (a large result, read as it arrives): one preference for all of
+    /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:isolation:)`` would take its
+    /// own. Code in `body` runs on the thread between its waits too, as a connection's own code does anyway.
+    @inline(__always)
+    package func preferringThread<Result>(
+        isolation: isolated (any Actor)?,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
+            return try await body()
+        }
+        return try await withTaskExecutorPreference(preferredExecutor, isolation: isolation, operation: body)
+    }
+
     /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
     ///
     /// `isolation` has no default: a caller inside a closure would get nil from `#isolation`, not its own.
