@@ -48,7 +48,8 @@ package final class SocketReadiness: Sendable {
         /// The registration that last started waiting on each descriptor; the others chain from it through
         /// ``Waiter/earlier``.
         var latestWaiter = LatestWaiters()
-        /// The deadline the loop sleeps until, if any. A new earlier deadline must wake the loop.
+        /// The instant the loop sleeps until, if any: the earliest deadline, or ``cappedWakeUp`` before it. A new
+        /// earlier deadline must wake the loop.
         var sleepingUntil: ContinuousClock.Instant?
         /// Whether the loop is (about to be) in `epoll_wait`; while it runs jobs, it sees every deadline before it
         /// sleeps again, and no wait needs to wake it.
@@ -57,6 +58,10 @@ package final class SocketReadiness: Sendable {
         /// leave it earlier than it needs to be, which costs a look at every waiter when it passes, never a missed
         /// deadline. Spares the loop that look at every turn.
         var earliestDeadline: ContinuousClock.Instant?
+        /// When the loop sleeps a second short of the earliest deadline: the instant it wakes to look again. It then
+        /// makes ``earliestDeadline`` exact, so that a stale one (its waiter gone) does not wake an idle loop every
+        /// second until it passes.
+        var cappedWakeUp: ContinuousClock.Instant?
         /// Deadlines set for registrations that were not waiting at the time; their next wait takes it.
         var pendingDeadlines: [UInt64: ContinuousClock.Instant] = [:]
 
@@ -373,9 +378,20 @@ package final class SocketReadiness: Sendable {
         state.withLock { state -> Int32 in
             let earliest = state.earliestDeadline
             state.sleepingUntil = earliest
+            state.cappedWakeUp = nil
             state.isSleeping = true
             guard let earliest else { return -1 }
-            return Self.milliseconds(until: earliest)
+            let timeout = Self.milliseconds(until: earliest)
+            if timeout == Self.longestTimeout {
+                // Maybe a second short of the deadline: the loop looks again then, and a wait with a deadline after
+                // that need not wake it.
+                let wakeUp = ContinuousClock.now + .milliseconds(Self.longestTimeout)
+                if wakeUp < earliest {
+                    state.sleepingUntil = wakeUp
+                    state.cappedWakeUp = wakeUp
+                }
+            }
+            return timeout
         }
     }
 
@@ -414,7 +430,10 @@ package final class SocketReadiness: Sendable {
                     }
                 }
             }
-            if let earliest = state.earliestDeadline, earliest <= now {
+            if let earliest = state.earliestDeadline,
+                earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
+            {
+                state.cappedWakeUp = nil
                 state.removeExpired(at: now, into: &ended)
             }
         }
@@ -425,6 +444,9 @@ package final class SocketReadiness: Sendable {
         }
     }
 
+    /// The longest the loop sleeps for a deadline, in milliseconds (see ``milliseconds(until:)``).
+    package static let longestTimeout: Int32 = 1000
+
     /// Milliseconds from now until `deadline`, rounded up so that a wait never ends before it; 0 when past.
     ///
     /// A deadline a second or more away gives a second: the loop then wakes once before it and looks again, which
@@ -433,7 +455,7 @@ package final class SocketReadiness: Sendable {
     package static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
         let remaining = ContinuousClock.now.duration(to: deadline)
         if remaining <= .zero { return 0 }
-        if remaining >= .seconds(1) { return 1000 }
+        if remaining >= .milliseconds(longestTimeout) { return longestTimeout }
         let (seconds, attoseconds) = remaining.components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: milliseconds)
