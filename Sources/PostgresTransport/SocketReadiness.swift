@@ -225,7 +225,8 @@ package final class SocketReadiness: Sendable {
     /// it waits, the task therefore prefers this I/O thread, where the generic executor then runs it: the thread
     /// resumes it inline. The preference is a record in the task's status, pushed and popped under its lock, so it
     /// is taken only for the wait, and not at all by a task that prefers the thread already (an attempt lent a
-    /// session, `withSessionThread`). Always inlined: one async layer less for every wait.
+    /// session, `withSessionThread`, a statement inside ``preferringThread(isolation:_:)``). Always inlined: one
+    /// async layer less for every wait.
     @inline(__always)
     package func wait(
         for interest: Interest,
