@@ -20,8 +20,8 @@ import Synchronization
 /// inline, while a task that does not must run without one, or every switch inside a connection would go through
 /// the queue again. A job enqueued on the companion is the former's, and so is one resumed from a socket wait (a
 /// task prefers the thread while it waits); one enqueued by a job running on the thread is its task's, as the
-/// job's. Nor does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the
-/// object it is given, so the identity a task carries must be that object's.
+/// job's. Nor does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)`
+/// keeps the object it is given, so the identity a task carries must be that object's.
 ///
 /// The threads are process-wide (``shared``), one per processor, and live as long as the process.
 package final class IOThread: SerialExecutor, @unchecked Sendable {

@@ -332,10 +332,13 @@ public actor LibPQConnection {
         let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
+        // One preference of the I/O thread for all of the statement's waits (see `preferringThread`).
         let collected = try await withTaskCancellationHandler {
-            try await collectResults(
-                connection, registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
-            )
+            try await ioThread.readiness.preferringThread(isolation: self) {
+                try await collectResults(
+                    connection, registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
+                )
+            }
         } onCancel: {
             cancellation.requestCancel(.task)
         }

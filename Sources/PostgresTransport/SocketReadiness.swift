@@ -48,7 +48,8 @@ package final class SocketReadiness: Sendable {
         /// The registration that last started waiting on each descriptor; the others chain from it through
         /// ``Waiter/earlier``.
         var latestWaiter = LatestWaiters()
-        /// The deadline the loop sleeps until, if any. A new earlier deadline must wake the loop.
+        /// The instant the loop sleeps until, if any: the earliest deadline, or ``cappedWakeUp`` before it. A new
+        /// earlier deadline must wake the loop.
         var sleepingUntil: ContinuousClock.Instant?
         /// Whether the loop is (about to be) in `epoll_wait`; while it runs jobs, it sees every deadline before it
         /// sleeps again, and no wait needs to wake it.
@@ -57,6 +58,10 @@ package final class SocketReadiness: Sendable {
         /// leave it earlier than it needs to be, which costs a look at every waiter when it passes, never a missed
         /// deadline. Spares the loop that look at every turn.
         var earliestDeadline: ContinuousClock.Instant?
+        /// When the loop sleeps a second short of the earliest deadline: the instant it wakes to look again. It then
+        /// makes ``earliestDeadline`` exact, so that a stale one (its waiter gone) does not wake an idle loop every
+        /// second until it passes.
+        var cappedWakeUp: ContinuousClock.Instant?
         /// Deadlines set for registrations that were not waiting at the time; their next wait takes it.
         var pendingDeadlines: [UInt64: ContinuousClock.Instant] = [:]
 
@@ -124,23 +129,26 @@ package final class SocketReadiness: Sendable {
     /// The registration that last started waiting on each descriptor, kept in an array indexed by the descriptor.
     ///
     /// Descriptors are small integers, so a lookup costs an index instead of a hash: a wait that suspends makes two
-    /// of them (its start, and the event that ends it), on the I/O thread's path of every statement. A negative
-    /// descriptor (none at all) is kept apart.
+    /// of them (its start, and the event that ends it), on the I/O thread's path of every statement. The array
+    /// grows to the largest descriptor waited on, up to ``tableLimit`` (8 bytes a descriptor, never given back);
+    /// a descriptor past it, or a negative one (none at all), is kept in a dictionary instead.
     struct LatestWaiters {
+        /// Descriptors below it are kept in the array: 512 KiB at most per I/O thread.
+        static let tableLimit = 65_536
         /// Registration ids by descriptor; 0 for none (ids start at 1).
         private var table: [UInt64] = []
-        private var negative: [Int32: UInt64] = [:]
+        private var others: [Int32: UInt64] = [:]
 
         subscript(descriptor: Int32) -> UInt64? {
             get {
-                guard descriptor >= 0 else { return negative[descriptor] }
+                guard descriptor >= 0, Int(descriptor) < Self.tableLimit else { return others[descriptor] }
                 let index = Int(descriptor)
                 guard index < table.count, table[index] != 0 else { return nil }
                 return table[index]
             }
             set {
-                guard descriptor >= 0 else {
-                    negative[descriptor] = newValue
+                guard descriptor >= 0, Int(descriptor) < Self.tableLimit else {
+                    others[descriptor] = newValue
                     return
                 }
                 let index = Int(descriptor)
@@ -154,6 +162,8 @@ package final class SocketReadiness: Sendable {
 
         /// Sets the descriptor's latest registration and returns the one it replaces, as `Dictionary` does.
         mutating func updateValue(_ id: UInt64, forKey descriptor: Int32) -> UInt64? {
+            // 0 means none in the table: a registration with id 0 would never be found, and its wait never end.
+            precondition(id != 0 || descriptor < 0, "a wait on a descriptor needs an id from register(_:)")
             let old = self[descriptor]
             self[descriptor] = id
             return old
@@ -177,7 +187,8 @@ package final class SocketReadiness: Sendable {
     private let epollDescriptor: Int32
     private let wakeDescriptor: Int32
     private let state = Mutex(State())
-    /// The I/O thread as a task executor, which a waiting task prefers while it waits (see ``wait(for:on:deadline:isolation:)``).
+    /// The I/O thread as a task executor, which a waiting task prefers while it waits
+    /// (see ``wait(for:on:deadline:isolation:)``).
     private let preferredExecutor: any TaskExecutor
     /// Its identity, to recognise the tasks that prefer it already.
     private let taskExecutor: UnownedTaskExecutor
@@ -214,7 +225,8 @@ package final class SocketReadiness: Sendable {
     /// it waits, the task therefore prefers this I/O thread, where the generic executor then runs it: the thread
     /// resumes it inline. The preference is a record in the task's status, pushed and popped under its lock, so it
     /// is taken only for the wait, and not at all by a task that prefers the thread already (an attempt lent a
-    /// session, `withSessionThread`). Always inlined: one async layer less for every wait.
+    /// session, `withSessionThread`, a statement inside ``preferringThread(isolation:_:)``). Always inlined: one
+    /// async layer less for every wait.
     @inline(__always)
     package func wait(
         for interest: Interest,
@@ -223,20 +235,41 @@ package final class SocketReadiness: Sendable {
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
         if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
-            return await suspend(for: interest, on: registration, deadline: deadline)
+            return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
+        // `isolation` passed on explicitly: inside the closure `#isolation` is nil, and the task would leave the
+        // connection's actor for a job of its own before it parks.
         return await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
-            await suspend(for: interest, on: registration, deadline: deadline)
+            await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
     }
 
+    /// Runs `body`, whose waits then resume on this I/O thread inline, with the task preferring the thread, unless
+    /// it does already.
+    ///
+    /// For a statement that may wait many times (a large result, read as it arrives): one preference for all of
+    /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:isolation:)`` would take its
+    /// own. Code in `body` runs on the thread between its waits too, as a connection's own code does anyway.
+    @inline(__always)
+    package func preferringThread<Result>(
+        isolation: isolated (any Actor)?,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
+        if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
+            return try await body()
+        }
+        return try await withTaskExecutorPreference(preferredExecutor, isolation: isolation, operation: body)
+    }
+
     /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
+    ///
+    /// `isolation` has no default: a caller inside a closure would get nil from `#isolation`, not its own.
     @inline(__always)
     private func suspend(
         for interest: Interest,
         on registration: Registration,
         deadline: ContinuousClock.Instant?,
-        isolation: isolated (any Actor)? = #isolation
+        isolation: isolated (any Actor)?
     ) async -> Outcome {
         await withUnsafeContinuation(isolation: isolation) { continuation in
             park(continuation, for: interest, on: registration, deadline: deadline)
@@ -346,9 +379,20 @@ package final class SocketReadiness: Sendable {
         state.withLock { state -> Int32 in
             let earliest = state.earliestDeadline
             state.sleepingUntil = earliest
+            state.cappedWakeUp = nil
             state.isSleeping = true
             guard let earliest else { return -1 }
-            return Self.milliseconds(until: earliest)
+            let timeout = Self.milliseconds(until: earliest)
+            if timeout == Self.longestTimeout {
+                // Maybe a second short of the deadline: the loop looks again then, and a wait with a deadline after
+                // that need not wake it.
+                let wakeUp = ContinuousClock.now + .milliseconds(Self.longestTimeout)
+                if wakeUp < earliest {
+                    state.sleepingUntil = wakeUp
+                    state.cappedWakeUp = wakeUp
+                }
+            }
+            return timeout
         }
     }
 
@@ -387,7 +431,10 @@ package final class SocketReadiness: Sendable {
                     }
                 }
             }
-            if let earliest = state.earliestDeadline, earliest <= now {
+            if let earliest = state.earliestDeadline,
+                earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
+            {
+                state.cappedWakeUp = nil
                 state.removeExpired(at: now, into: &ended)
             }
         }
@@ -398,15 +445,18 @@ package final class SocketReadiness: Sendable {
         }
     }
 
+    /// The longest the loop sleeps for a deadline, in milliseconds (see ``milliseconds(until:)``).
+    package static let longestTimeout: Int32 = 1000
+
     /// Milliseconds from now until `deadline`, rounded up so that a wait never ends before it; 0 when past.
     ///
     /// A deadline a second or more away gives a second: the loop then wakes once before it and looks again, which
     /// is never late, and spares the loop's every turn the 128-bit arithmetic of `Duration.components` while
     /// statements wait with the usual deadlines, seconds away.
-    static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+    package static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
         let remaining = ContinuousClock.now.duration(to: deadline)
         if remaining <= .zero { return 0 }
-        if remaining >= .seconds(1) { return 1000 }
+        if remaining >= .milliseconds(longestTimeout) { return longestTimeout }
         let (seconds, attoseconds) = remaining.components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: milliseconds)

@@ -35,9 +35,9 @@ struct SocketReadinessTests {
         }
     }
 
-    /// The outcome of a wait started in a task of its own, once it ended.
+    /// The outcome of a wait started in a task of its own, once it ended, and when it ended.
     final class Wait: Sendable {
-        private let outcome = Mutex<SocketReadiness.Outcome?>(nil)
+        private let outcome = Mutex<(SocketReadiness.Outcome, endedAt: ContinuousClock.Instant)?>(nil)
 
         init(
             _ interest: SocketReadiness.Interest,
@@ -47,11 +47,14 @@ struct SocketReadinessTests {
             Task { [self] in
                 let readiness = SocketReadinessTests.readiness
                 let result = await readiness.wait(for: interest, on: registration, deadline: deadline)
-                outcome.withLock { $0 = result }
+                let endedAt = ContinuousClock.now
+                outcome.withLock { $0 = (result, endedAt) }
             }
         }
 
-        var result: SocketReadiness.Outcome? { outcome.withLock { $0 } }
+        var result: SocketReadiness.Outcome? { outcome.withLock { $0?.0 } }
+        /// The instant the wait returned, read by its own task: no later than anyone could see it ended.
+        var endedAt: ContinuousClock.Instant? { outcome.withLock { $0?.endedAt } }
 
         /// The outcome, once the wait ended, or nil if it has not within `limit` (it hangs).
         func result(within limit: Duration) async throws -> SocketReadiness.Outcome? {
@@ -103,15 +106,37 @@ struct SocketReadinessTests {
     }
 
     /// The loop sleeps at most a second at a time for a far deadline: it must look again, and end the wait at the
-    /// deadline, neither at the first wake-up nor never.
+    /// deadline, neither at the first wake-up nor never. When the wait ended is recorded by the waiting task, so a
+    /// late reader cannot pass a wait that ended early, and a slow machine only makes it end later.
     @Test func aDeadlineMoreThanASecondAwayEndsTheWaitAtTheDeadline() async throws {
         let pair = try SocketPair()
-        let deadline = ContinuousClock.now + .milliseconds(1_300)
+        let deadline = ContinuousClock.now + .milliseconds(2_500)
         let wait = Wait(.readable, on: readiness.register(pair.waited), deadline: deadline)
-        try await Task.sleep(until: deadline - .milliseconds(150))
+        #expect(try await wait.result(within: .seconds(10)) == .timedOut)
+        #expect(try #require(wait.endedAt) >= deadline)
+    }
+
+    @Test func millisecondsUntilADeadlineAreCappedAtASecondAndRoundedUp() {
+        #expect(SocketReadiness.milliseconds(until: .now + .seconds(3600)) == 1000)
+        #expect(SocketReadiness.milliseconds(until: .now - .seconds(1)) == 0)
+        #expect((1...401).contains(SocketReadiness.milliseconds(until: .now + .milliseconds(400))))
+        #expect(SocketReadiness.milliseconds(until: .now + .nanoseconds(1)) <= 1)
+    }
+
+    /// A descriptor past the waiters' table (or near its end, where the process's limit is lower) wakes as a low
+    /// one does.
+    @Test func aWaitOnAHighDescriptorWakes() async throws {
+        let pair = try SocketPair()
+        var limit = rlimit()
+        _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        let high = dup2(pair.waited, Int32(min(limit.rlim_cur - 1, 70_000)))
+        try #require(high > pair.waited)
+        defer { close(high) }
+        let wait = Wait(.readable, on: readiness.register(high), deadline: .now + .seconds(30))
+        try await Task.sleep(for: Self.settle)
         #expect(wait.result == nil)
-        #expect(try await wait.result(within: .seconds(5)) == .timedOut)
-        #expect(ContinuousClock.now >= deadline)
+        pair.send()
+        #expect(try await wait.result(within: .seconds(5)) == .ready)
     }
 
     @Test func deadlineSetBeforeAWaitGoesToItsRegistrationOnly() async throws {

@@ -127,20 +127,14 @@ extension PostgresClient {
                     let executor =
                         prefersSessionThread && !connection.isServedByCurrentThread ? connection.taskExecutor : nil
                     let earlierAttempts = keepingLease == nil ? [] : loop.history
-                    let result: Result
-                    if let executor {
-                        result = try await withTaskExecutorPreference(executor, isolation: isolation) {
-                            Disconnected(try await attempt(
-                                lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
-                                earlierAttempts: earlierAttempts, keepingLease: keepingLease, operation
-                            ))
-                        }.take()
-                    } else {
-                        result = try await attempt(
+                    // Without an executor (one call into the session, or a task on the thread already) the
+                    // preference changes nothing and costs nothing; either way the attempt runs nonisolated.
+                    let result = try await withTaskExecutorPreference(executor, isolation: isolation) {
+                        Disconnected(try await attempt(
                             lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
-                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, operation
-                        )
-                    }
+                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: nil, operation
+                        ))
+                    }.take()
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
                     report(isInternal: isInternal, AttemptEvent(
@@ -192,7 +186,12 @@ extension PostgresClient {
     }
 
     /// Runs one attempt of `operation` on the lent session, and on success hands the session to `keepingLease` or
-    /// gives it back to the pool. Runs in the caller's `isolation`, as the loop does.
+    /// gives it back to the pool.
+    ///
+    /// The loop calls it with `isolation: nil`, with a preference for the session's thread or without: the attempt,
+    /// the operation (an ordinary nonisolated closure) and `pool.release` run in no actor's isolation, on the task's
+    /// preferred executor if it has one, never on an app's actor. `isolation` has no default, since `#isolation`
+    /// inside the preference's closure is nil while beside it it is the loop's.
     ///
     /// Always inlined: each layer of async calls costs every operation a frame and a switch of executors.
     @inline(__always)
@@ -203,7 +202,7 @@ extension PostgresClient {
         poolDeadline: PoolInstant,
         earlierAttempts: [RetryAttempt],
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
-        isolation: isolated (any Actor)? = #isolation,
+        isolation: isolated (any Actor)?,
         _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Result {
         let result = try await operation(lease.connection, use, deadline)
