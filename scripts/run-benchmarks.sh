@@ -47,6 +47,7 @@ count_instructions() {
             rows_10k) operations=500000 ;;
             insert_tx) operations=5000 ;;
             policy) operations=2000000 ;;
+            stream_rows|copy_in) operations=1000000 ;;
             *) operations=20000 ;;
         esac
         for system in libpq postgres-nio ResilientPostgres; do

@@ -5,7 +5,8 @@
 # usage: Benchmarks/Scripts/profile.sh [SYSTEM [WORKLOAD [OPERATIONS]]]
 #   SYSTEM      libpq, postgres-nio or ResilientPostgres (default ResilientPostgres)
 #   WORKLOAD    a workload name (default seq_param)
-#   OPERATIONS  what the summary divides by (default: 20000; 500000 rows for rows_10k, 2000000 for policy)
+#   OPERATIONS  what the summary divides by (default: 20000; 500000 rows for rows_10k, 1000000 rows for
+#               stream_rows and copy_in, 2000000 for policy)
 # Needs valgrind (apt-get install valgrind). The profile is kept in Benchmarks/.build/profiles/.
 # Instruction counts are repeatable from run to run, unlike timings on a shared machine.
 set -euo pipefail
@@ -16,6 +17,7 @@ workload="${2:-seq_param}"
 case "$workload" in
     rows_10k) default_operations=500000 ;;
     policy) default_operations=2000000 ;;
+    stream_rows|copy_in) default_operations=1000000 ;;
     insert_tx) default_operations=5000 ;;
     *) default_operations=20000 ;;
 esac
