@@ -122,8 +122,8 @@ extension ManualClock {
     private static let starvedPatience = Duration.milliseconds(250)
 
     /// Waits, in short real pauses, until nothing has happened on the clock or its database for ``settledPauses``
-    /// of them, with every task whose sleep the clock ended run since, until `isOver` holds, or until `giveUpAt` in
-    /// real time.
+    /// of them, with every task whose sleep the clock ended asleep on it again (or past its allowance,
+    /// ``ManualClock/stepAllowance(after:)``), until `isOver` holds, or until `giveUpAt` in real time.
     private func settle(
         before giveUpAt: ContinuousClock.Instant,
         unless isOver: () -> Bool
