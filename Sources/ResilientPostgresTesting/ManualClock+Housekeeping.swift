@@ -10,6 +10,7 @@ extension ManualClock {
     public var pendingHousekeeping: [Instant] { housekeeping.pending }
 
     package func sleepForHousekeeping(until deadline: Instant) async throws {
+        if deadline > now { endStep(of: Self.currentTaskKey) }
         try await housekeeping.sleep(until: deadline, on: self)
     }
 }

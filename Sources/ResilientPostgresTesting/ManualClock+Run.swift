@@ -8,8 +8,11 @@ extension ManualClock {
     /// For code whose waits follow from one another: an operation that waits out an outage while the pool's prober
     /// reconnects, backs off, reconnects again. The clock moves only once everything has settled: nothing began or
     /// ended a sleep on it, and its ``ScriptedDatabase`` saw no connect and no statement, across a few short real
-    /// pauses. So every task reaches its next wait before time moves on, and the run takes the path it would take
-    /// in production, in milliseconds:
+    /// pauses, and every task whose sleep the clock ended has slept on it again. A woken task that does not (it
+    /// ended, or waits for something else) holds the clock for a bounded real time, 50 milliseconds or four times the
+    /// slowest such step seen so far, at most half a second, so a slow machine slows a run down but does not make
+    /// it skip a wait. So every task reaches its next wait before time moves on, and the run takes the path it
+    /// would take in production, in milliseconds:
     /// ```swift
     /// let insert = Task { try await client.execute("INSERT INTO payments VALUES (1)", options: .idempotent) }
     /// try await clock.run(for: .seconds(20))     // 20 seconds of outage
@@ -119,8 +122,8 @@ extension ManualClock {
     private static let starvedPatience = Duration.milliseconds(250)
 
     /// Waits, in short real pauses, until nothing has happened on the clock or its database for ``settledPauses``
-    /// of them, with every task whose sleep the clock ended run since, until `isOver` holds, or until `giveUpAt` in
-    /// real time.
+    /// of them, with every task whose sleep the clock ended asleep on it again (or past its allowance,
+    /// ``ManualClock/stepAllowance(after:)``), until `isOver` holds, or until `giveUpAt` in real time.
     private func settle(
         before giveUpAt: ContinuousClock.Instant,
         unless isOver: () -> Bool
@@ -136,8 +139,8 @@ extension ManualClock {
             let pauseEnded = ContinuousClock.now
             if isOver() { return .ended }
             let seen = changes
-            // A task whose sleep the clock ended may be waiting for a thread, its next step still ahead of it.
-            if hasWakingSleeps {
+            // A task whose sleep the clock ended may be waiting for a thread, or running its next step.
+            if hasTasksStepping {
                 unchanged = 0
             } else if seen == last {
                 let starved = pauseEnded - pauseBegan > Self.starvedPause

@@ -72,7 +72,20 @@ public final class ManualClock: Clock, Sendable {
         /// Sleeps that `advance` ended whose tasks have not run since: a task resumed but still waiting for a thread
         /// has its next step ahead of it, so nothing has settled while one is here.
         var waking: Set<Int> = []
+        /// Tasks that ran since `advance` ended their sleep and have not slept on the clock again, with the real time
+        /// they resumed at: each is taking its next step (a connect, then its next sleep), so nothing has settled
+        /// while one is here, for up to ``ManualClock/stepAllowance`` of real time.
+        var stepping: [TaskKey: ContinuousClock.Instant] = [:]
+        /// The longest real time a woken task took to sleep on the clock again, which the allowance follows.
+        var slowestStep = Duration.zero
     }
+
+    /// Names the task running now (a hash of its handle), to tell when a task the clock woke sleeps on it again.
+    ///
+    /// A task that ended may share its key with a later one; that can only end its step early.
+    typealias TaskKey = Int
+
+    static var currentTaskKey: TaskKey? { withUnsafeCurrentTask { $0?.hashValue } }
 
     private let state: Mutex<State>
     /// The pool's housekeeping timers, kept apart from the sleeps a test steps through.
@@ -108,10 +121,13 @@ public final class ManualClock: Clock, Sendable {
             defer { state.nextNumber += 1 }
             return state.nextNumber
         }
-        // The task runs again: a sleep that `advance` ended is no longer waking.
+        let task = Self.currentTaskKey
+        // The task runs again: a sleep that `advance` ended is no longer waking, and its task takes its next step.
         defer {
             state.withLock { state in
-                if state.waking.remove(number) != nil { state.changes += 1 }
+                guard state.waking.remove(number) != nil else { return }
+                state.changes += 1
+                if let task { state.stepping[task] = .now }
             }
         }
         try await withTaskCancellationHandler {
@@ -126,6 +142,7 @@ public final class ManualClock: Clock, Sendable {
                     state.sleepers.insert(Sleeper(sleep: sleep, continuation: continuation), at: index)
                     state.unreported.append(sleep)
                     state.changes += 1
+                    Self.endStep(of: task, in: &state)
                     return (nil, Self.satisfiedWaiters(&state))
                 }
                 if let outcome { continuation.resume(with: outcome) }
@@ -226,8 +243,39 @@ public final class ManualClock: Clock, Sendable {
     /// A count that moves on whenever anything happens on the clock or is reported with ``noteActivity()``.
     var changes: Int { state.withLock { $0.changes } }
 
-    /// Whether a sleep the clock ended belongs to a task that has not run since.
-    var hasWakingSleeps: Bool { state.withLock { !$0.waking.isEmpty } }
+    /// Whether a task the clock woke has its next step ahead of it: it has not run since its sleep ended, or it
+    /// has run for less than ``stepAllowance`` without sleeping on the clock again.
+    var hasTasksStepping: Bool {
+        state.withLock { state in
+            guard state.waking.isEmpty else { return true }
+            let now = ContinuousClock.now
+            // A task that ended, or waits on something other than the clock, never sleeps again: forget it.
+            state.stepping = state.stepping.filter { now - $0.value < Self.longestStepAllowance }
+            let allowance = Self.stepAllowance(after: state.slowestStep)
+            return state.stepping.values.contains { now - $0 < allowance }
+        }
+    }
+
+    /// How long a task the clock woke counts as taking its next step when it does not sleep on the clock again:
+    /// four times the slowest step seen so far, at least ``shortestStepAllowance``, at most
+    /// ``longestStepAllowance``. A task that ends, or waits for something other than the clock, holds the clock up
+    /// for this long; on a slow machine (a sanitizer, a loaded CI runner) the allowance grows with the steps.
+    static func stepAllowance(after slowestStep: Duration) -> Duration {
+        min(max(shortestStepAllowance, slowestStep * 4), longestStepAllowance)
+    }
+
+    static let shortestStepAllowance = Duration.milliseconds(50)
+    static let longestStepAllowance = Duration.milliseconds(500)
+
+    /// Records that the task `task` sleeps on the clock again (a sleep or a housekeeping timer): its step is over.
+    func endStep(of task: TaskKey?) {
+        state.withLock { Self.endStep(of: task, in: &$0) }
+    }
+
+    private static func endStep(of task: TaskKey?, in state: inout State) {
+        guard let task, let resumed = state.stepping.removeValue(forKey: task) else { return }
+        state.slowestStep = max(state.slowestStep, resumed.duration(to: .now))
+    }
 
     /// Records that something happened that the clock does not see (a connect, a statement), so that
     /// ``run(timeout:isolation:_:)`` does not take the moment for a settled one.

@@ -40,22 +40,24 @@ struct ListenTests {
     @Test func notificationsOfTheChannelsArriveInOrderAfterListening() async throws {
         let database = ScriptedDatabase()
         let client = PostgresClient.testing(database)
-        var events = client.listen(to: "orders", "Refunds").makeAsyncIterator()
-        #expect(Self.describe(try await events.next()) == "listening")
-        let listens = database.statements(matching: "LISTEN").map(\.sql)
-        #expect(listens.prefix(2) == [#"LISTEN "orders""#, #"LISTEN "Refunds""#])
+        try await shuttingDown(client) {
+            var events = client.listen(to: "orders", "Refunds").makeAsyncIterator()
+            #expect(Self.describe(try await events.next()) == "listening")
+            let listens = database.statements(matching: "LISTEN").map(\.sql)
+            #expect(listens.prefix(2) == [#"LISTEN "orders""#, #"LISTEN "Refunds""#])
 
-        database.notify("orders", payload: "1", backendPID: 42)
-        database.notify("other", payload: "x")
-        database.notify("Refunds", payload: "2", backendPID: 42)
-        try await client.notify("orders", payload: "3")
-        let sender = try #require(database.statements(matching: .containing("pg_notify")).last?.connection)
-        #expect(Self.describe(try await events.next()) == "orders 1 from 42")
-        #expect(Self.describe(try await events.next()) == "Refunds 2 from 42")
-        #expect(Self.describe(try await events.next()) == "orders 3 from \(sender)")
-        // The channel and payload were bound, not spliced.
-        let notify = try #require(database.statements(matching: .containing("pg_notify")).last)
-        #expect(try notify.parameter(1, as: String.self) == "3")
+            database.notify("orders", payload: "1", backendPID: 42)
+            database.notify("other", payload: "x")
+            database.notify("Refunds", payload: "2", backendPID: 42)
+            try await client.notify("orders", payload: "3")
+            let sender = try #require(database.statements(matching: .containing("pg_notify")).last?.connection)
+            #expect(Self.describe(try await events.next()) == "orders 1 from 42")
+            #expect(Self.describe(try await events.next()) == "Refunds 2 from 42")
+            #expect(Self.describe(try await events.next()) == "orders 3 from \(sender)")
+            // The channel and payload were bound, not spliced.
+            let notify = try #require(database.statements(matching: .containing("pg_notify")).last)
+            #expect(try notify.parameter(1, as: String.self) == "3")
+        }
     }
 
     @Test func aTerminatedSessionIsReplacedWithinTheFirstDelayAndReportedAsAGap() async throws {

@@ -99,6 +99,25 @@ struct ManualClockTests {
         #expect(clock.pendingSleeps.isEmpty)
     }
 
+    @Test func runForWaitsForAWokenTaskThatWorksLongerThanAPauseBeforeSleepingAgain() async throws {
+        let clock = ManualClock()
+        let wakes = Counter()
+        let prober = Task {
+            while true {
+                try await clock.sleep(for: .seconds(1))
+                wakes.increment()
+                // Work that takes real time, as a connect does on a slow machine, before the next pause.
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let deadline = Task { try await clock.sleep(for: .seconds(60)) }
+        try await clock.run(for: .seconds(5))
+        #expect(wakes.count == 5)
+        #expect(clock.pendingSleeps.map(\.deadline) == [clock.start + .seconds(6), clock.start + .seconds(60)])
+        prober.cancel()
+        deadline.cancel()
+    }
+
     @Test func runForStopsAtItsEndWithLaterSleepsStillPending() async throws {
         let clock = ManualClock()
         let short = Task { try await clock.sleep(for: .seconds(1)) }

@@ -165,18 +165,19 @@ struct OutageTests {
         let client = PostgresClient.testing(database, randomSeed: UInt64(run))
         let outage = Duration.milliseconds(53 * (run % 37))
 
-        let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
-        try await database.clock.run(for: outage)
-        #expect(database.clock.elapsed == outage)
-        #expect(database.connects.allSatisfy { $0.outcome == .failed }, "run \(run)")
-        database.endOutage()
-        let rows = try await database.clock.run { try await query.value }
+        try await shuttingDown(client) {
+            let query = Task { try await client.query("SELECT balance FROM accounts", options: .readOnly) }
+            try await database.clock.run(for: outage)
+            #expect(database.clock.elapsed == outage)
+            #expect(database.connects.allSatisfy { $0.outcome == .failed }, "run \(run)")
+            database.endOutage()
+            let rows = try await database.clock.run { try await query.value }
 
-        #expect(try rows.decode(Int.self) == [100], "run \(run)")
-        // The prober's next connect, at most 500 ms after the one before, succeeded.
-        #expect(database.clock.elapsed <= outage + .milliseconds(500), "run \(run)")
-        #expect(database.connects.last?.outcome == .opened, "run \(run)")
-        await client.shutdown()
+            #expect(try rows.decode(Int.self) == [100], "run \(run)")
+            // The prober's next connect, at most 500 ms after the one before, succeeded.
+            #expect(database.clock.elapsed <= outage + .milliseconds(500), "run \(run)")
+            #expect(database.connects.last?.outcome == .opened, "run \(run)")
+        }
     }
 
     /// Counting sleeps cannot tell when the outage may end: once the prober's connect succeeds, it never sleeps

@@ -30,6 +30,20 @@ final class Counter: Sendable {
     var count: Int { value.withLock { $0 } }
 }
 
+/// Runs `body`, then shuts `client` down whether `body` returned or threw, so that a test that fails leaves no task
+/// of the client's suspended behind it (a leak check would report them).
+func shuttingDown<Value>(_ client: PostgresClient, after body: () async throws -> Value) async throws -> Value {
+    let value: Value
+    do {
+        value = try await body()
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+    await client.shutdown()
+    return value
+}
+
 extension ScriptedDatabase {
     /// The SQL of every statement so far, in order.
     var sqlLog: [String] { statements.map(\.sql) }
