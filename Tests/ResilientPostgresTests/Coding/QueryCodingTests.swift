@@ -27,6 +27,18 @@ struct QueryCodingTests {
         #expect(query.parameters[3] == .binary([0, 0, 0, 0, 0, 0, 0, 0], type: 1184))
     }
 
+    /// Placeholders are numbered the same way below 100, where they come from a table, and beyond it.
+    @Test func placeholdersAreNumberedInOrderPastAHundred() {
+        var interpolation = PostgresQuery.StringInterpolation(literalCapacity: 0, interpolationCount: 120)
+        for value in 0..<120 {
+            interpolation.appendLiteral(value == 0 ? "SELECT " : ", ")
+            interpolation.appendInterpolation(value)
+        }
+        let query = PostgresQuery(stringInterpolation: interpolation)
+        #expect(query.sql == "SELECT " + (1...120).map { "$\($0)" }.joined(separator: ", "))
+        #expect(query.parameterCount == 120)
+    }
+
     @Test func unsafeRawSplicesTrustedTextUnsafeSQLBindsTheValuesGiven() throws {
         let table = "audit_2024"
         let query: PostgresQuery = "SELECT count(*) FROM \(unsafeRaw: table) WHERE level > \(Int16(3))"
