@@ -35,7 +35,7 @@ extension PoolStateMachine {
         case .stopped:
             var next: Instant?
             for id in idle {
-                let end = expiry(of: sessions[id]!)
+                let end = expiry(of: id)
                 next = min(next ?? end, end)
             }
             if options.minimumIdleConnections > 0 {
@@ -82,9 +82,10 @@ extension PoolStateMachine {
     }
 
     /// When an idle session is to be closed: at its idle timeout or at the end of its lifetime, whichever is first.
-    func expiry(of session: Session) -> Instant {
-        guard case .idle(let since) = session.state else { return session.endOfLife }
-        return min(since.advanced(by: options.idleTimeout), session.endOfLife)
+    func expiry(of id: SessionID) -> Instant {
+        let endOfLife = sessions.endOfLife(of: id)
+        guard case .idle(let since) = sessions.state(of: id) else { return endOfLife }
+        return min(since.advanced(by: options.idleTimeout), endOfLife)
     }
 
     /// The lifetime of a session opened now: the maximum, less a random part of the spread (see
@@ -100,7 +101,7 @@ extension PoolStateMachine {
         guard housekeeping == .armed(timer) else { return nil }
         housekeeping = .running
         var actions: [Action] = []
-        let expired = idle.filter { now >= expiry(of: sessions[$0]!) }
+        let expired = idle.filter { now >= expiry(of: $0) }
         idle.removeAll { expired.contains($0) }
         for id in expired { startClosing(id, &actions) }
         return actions

@@ -13,11 +13,9 @@ extension PoolStateMachine {
         deadline: Instant?,
         now: Instant
     ) -> (Return, [Action]) {
-        guard let session = sessions[id], session.state == .leased else {
-            preconditionFailure("only a lent session is given back, once")
-        }
+        precondition(sessions.isLeased(id), "only a lent session is given back, once")
         var actions: [Action] = []
-        guard reusable, isFit(session, now: now) else {
+        guard reusable, isFit(id, now: now) else {
             if !reusable { noteLoss() }
             startClosing(id, &actions)
             return (.done, actions)
@@ -64,22 +62,21 @@ extension PoolStateMachine {
     /// Gives a fit session to the first waiter, or keeps it idle; closes it if it is not fit, or if the server
     /// is short of slots and no one here waits for it (it is worth more to another client).
     mutating func giveBack(_ id: SessionID, now: Instant, _ actions: inout [Action]) {
-        let session = sessions[id]!
-        guard isFit(session, now: now) else {
+        guard isFit(id, now: now) else {
             startClosing(id, &actions)
             return
         }
         if !waiters.isEmpty {
             let waiter = waiters.removeFirst()
             sessions.set(.leased, of: id)
-            actions.append(.resume(waiter.id, .lease(Lease(id: id, connection: session.connection))))
+            actions.append(.resume(waiter.id, .lease(Lease(id: id, connection: sessions.connection(of: id)))))
             updateOperationsTimer(&actions)
         } else if isUnderSlotPressure(now: now), idle.count >= options.minimumIdleConnections {
             startClosing(id, &actions)
         } else {
             sessions.set(.idle(since: now), of: id)
             idle.append(id)
-            scheduleHousekeeping(now: now, expiring: expiry(of: sessions[id]!), &actions)
+            scheduleHousekeeping(now: now, expiring: expiry(of: id), &actions)
         }
     }
 

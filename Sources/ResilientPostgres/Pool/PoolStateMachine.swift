@@ -190,15 +190,14 @@ package struct PoolStateMachine<Connection: Sendable> {
         // A hold that ended before its timer went off lets the waiters connect first, in their order.
         if endHoldIfDue(now: now) { handOutFreeSlots(now: now, &actions) }
         if let id = idle.popLast() {
-            let session = sessions[id]!
-            guard isFit(session, now: now) else {
+            guard isFit(id, now: now) else {
                 // Closed first, so that its slot is free when the operation asks again.
                 startClosing(id, &actions)
                 return (.retry, actions)
             }
-            let lease = Lease(id: id, connection: session.connection)
+            let lease = Lease(id: id, connection: sessions.connection(of: id))
             // Readiness was checked when the session came back; only time and epochs change while it sits idle.
-            guard case .idle(let since) = session.state, since.duration(to: now) >= options.livenessCheckAfterIdle
+            guard case .idle(let since) = sessions.state(of: id), since.duration(to: now) >= options.livenessCheckAfterIdle
             else {
                 sessions.set(.leased, of: id)
                 return (.lease(lease), actions)
@@ -335,8 +334,8 @@ package struct PoolStateMachine<Connection: Sendable> {
 
     /// Whether a session may be kept: the pool is running, and the session is of the current epoch and within its
     /// lifetime.
-    func isFit(_ session: Session, now: Instant) -> Bool {
-        !isShutDown && session.epoch == epoch && now < session.endOfLife
+    func isFit(_ id: SessionID, now: Instant) -> Bool {
+        !isShutDown && sessions.isCurrent(id, epoch: epoch, now: now)
     }
 
     func isDueACheck(_ id: SessionID, now: Instant) -> Bool {
@@ -347,7 +346,7 @@ package struct PoolStateMachine<Connection: Sendable> {
     /// Marks the session for closing; its slot stays taken until ``closed(_:)``.
     mutating func startClosing(_ id: SessionID, _ actions: inout [Action]) {
         sessions.set(.closing, of: id)
-        actions.append(.close(id, sessions[id]!.connection))
+        actions.append(.close(id, sessions.connection(of: id)))
     }
 
     /// Sets the operations' timer for the earliest waiter's deadline, the prober's next connect or the end of a
