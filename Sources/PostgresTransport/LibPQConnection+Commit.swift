@@ -27,7 +27,9 @@ extension LibPQConnection {
         ]
         let progress: PipelineProgress
         do {
-            progress = try await runPipeline(connection, commands, resultFormat: .text, deadline: deadline)
+            progress = try await runPipeline(
+                connection, PipelinePlan(commands), resultFormat: .text, deadline: deadline
+            )
         } catch var error as TransportError {
             // The three commands are queued together: once anything was sent, so was the COMMIT.
             if error.phase == .sent { error.phase = .commitInFlight }

@@ -49,8 +49,9 @@ extension LibPQConnection {
             }
         }
         guard !statements.isEmpty else { return [] }
-        let commands = statements.map { PipelineCommand.statement(sql: $0.sql, parameters: $0.parameters) } + [.sync]
-        let progress = try await runPipeline(connection, commands, resultFormat: resultFormat, deadline: deadline)
+        let progress = try await runPipeline(
+            connection, PipelinePlan(statements: statements), resultFormat: resultFormat, deadline: deadline
+        )
         if let error = pipelineFailure(progress, statement: { ($0, statements[$0].sql) }) {
             throw error
         }
@@ -68,7 +69,7 @@ extension LibPQConnection {
 
     // MARK: - Pipeline machinery
 
-    /// Enters pipeline mode, queues `commands` while reading their answers, and leaves pipeline mode.
+    /// Enters pipeline mode, queues the commands of `plan` while reading their answers, and leaves pipeline mode.
     ///
     /// Failures that the server or libpq answered for a command are kept in the returned progress (see
     /// ``pipelineFailure(_:statementIndex:)``); those that end the pipeline early (nothing could be sent, a cancel
@@ -76,7 +77,7 @@ extension LibPQConnection {
     /// an implicit transaction might otherwise commit.
     func runPipeline(
         _ connection: OpaquePointer,
-        _ commands: [PipelineCommand],
+        _ plan: PipelinePlan,
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> PipelineProgress {
@@ -93,7 +94,7 @@ extension LibPQConnection {
         defer { cancellation.end() }
         let cancellation = self.cancellation
         let progress = try await withTaskCancellationHandler {
-            let progress = PipelineProgress(commands: commands, startedInTransactionBlock: startedInTransactionBlock)
+            let progress = PipelineProgress(plan: plan, startedInTransactionBlock: startedInTransactionBlock)
             try await pump(
                 connection, progress, registration: registration, resultFormat: resultFormat, deadline: deadline
             )

@@ -99,7 +99,9 @@ extension LibPQConnection {
         }
         let progress: PipelineProgress
         do {
-            progress = try await runPipeline(connection, commands, resultFormat: resultFormat, deadline: deadline)
+            progress = try await runPipeline(
+                connection, PipelinePlan(commands), resultFormat: resultFormat, deadline: deadline
+            )
         } catch {
             preparedStatements.forget(name, isStillPrepared: false)
             preparedStatements.deallocationFailed(deallocations)

@@ -4,7 +4,7 @@ extension Parameter {
         switch value {
         case .null: nil
         case .text: .text
-        case .binary: .binary
+        case .binary, .inlineBinary: .binary
         }
     }
 
@@ -14,6 +14,7 @@ extension Parameter {
         case .null: nil
         case .text(let text): Array(text.utf8)
         case .binary(let bytes): bytes
+        case .inlineBinary(let storage, let count): withUnsafeBytes(of: storage) { Array($0.prefix(Int(count))) }
         }
     }
 }

@@ -8,8 +8,17 @@ public struct Parameter: Sendable, Hashable {
     enum Value: Sendable, Hashable {
         case null
         case text(String)
+        /// A binary value of more than ``Parameter/inlineCapacity`` bytes.
         case binary([UInt8])
+        /// A binary value of at most ``Parameter/inlineCapacity`` bytes (an integer, a float, a timestamp), kept
+        /// inline, in memory order, so that a statement bound to it does not hold an array of its own: a batch of
+        /// 20,000 holds 1.2 MiB less. ``Parameter/binary(_:type:)`` alone makes binary values and always stores one
+        /// this small this way, so that equal values have equal representations.
+        case inlineBinary(UInt64, count: UInt8)
     }
+
+    /// The most bytes a binary value keeps inline.
+    static let inlineCapacity = MemoryLayout<UInt64>.size
 
     let value: Value
     /// The parameter's type OID; 0 lets the server infer it from the statement.
@@ -28,7 +37,10 @@ public struct Parameter: Sendable, Hashable {
 
     /// A value in PostgreSQL's binary wire format (big-endian integers, raw `bytea` bytes), of the given type.
     public static func binary(_ bytes: [UInt8], type: PostgresOID) -> Parameter {
-        Parameter(value: .binary(bytes), type: type)
+        guard bytes.count <= inlineCapacity else { return Parameter(value: .binary(bytes), type: type) }
+        var storage: UInt64 = 0
+        withUnsafeMutableBytes(of: &storage) { $0.copyBytes(from: bytes) }
+        return Parameter(value: .inlineBinary(storage, count: UInt8(bytes.count)), type: type)
     }
 
     /// True for SQL NULL.
@@ -42,6 +54,7 @@ extension Parameter: CustomStringConvertible {
         case .null: "Parameter(NULL, type: \(type))"
         case .text: "Parameter(text, type: \(type))"
         case .binary(let bytes): "Parameter(binary, \(bytes.count) bytes, type: \(type))"
+        case .inlineBinary(_, let count): "Parameter(binary, \(count) bytes, type: \(type))"
         }
     }
 }

@@ -27,6 +27,7 @@ enum ParameterBuffers {
             case .null: break
             case .text(let text): byteCount += text.utf8.count + 1  // text values are NUL-terminated
             case .binary(let bytes): byteCount += bytes.count
+            case .inlineBinary(_, let count): byteCount += Int(count)
             }
         }
         return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { storage in
@@ -56,6 +57,14 @@ enum ParameterBuffers {
                                     lengths[index] = Int32(written)
                                     formats[index] = ValueFormat.binary.rawValue
                                     offset += written
+                                case .inlineBinary(let storage, let count):
+                                    withUnsafeBytes(of: storage) {
+                                        start.copyMemory(from: $0.baseAddress!, byteCount: Int(count))
+                                    }
+                                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+                                    lengths[index] = Int32(count)
+                                    formats[index] = ValueFormat.binary.rawValue
+                                    offset += Int(count)
                                 }
                             }
                             return body(

@@ -41,3 +41,29 @@ enum PipelineCommand {
         }
     }
 }
+
+/// The commands a pipeline is to queue, syncs included, in order: how many, and each by its position, made only
+/// when it is queued.
+///
+/// A batch's statements are held once, as the caller's `BatchStatement`s: a plan of them makes each statement's
+/// command as it is queued, rather than holding a second array of the whole batch (48 bytes a statement) for as
+/// long as the batch runs.
+struct PipelinePlan {
+    let count: Int
+    let command: (Int) -> PipelineCommand
+
+    /// The commands as given.
+    init(_ commands: [PipelineCommand]) {
+        count = commands.count
+        command = { commands[$0] }
+    }
+
+    /// Each statement in order, then a sync.
+    init(statements: [BatchStatement]) {
+        count = statements.count + 1
+        command = { index in
+            guard index < statements.count else { return .sync }
+            return .statement(sql: statements[index].sql, parameters: statements[index].parameters)
+        }
+    }
+}

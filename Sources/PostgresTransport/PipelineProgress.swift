@@ -13,7 +13,7 @@ final class PipelineProgress {
     }
 
     /// The commands as planned, syncs included.
-    let commands: [PipelineCommand]
+    let plan: PipelinePlan
     /// Whether an explicit transaction block was open when the pipeline started: then a sync commits nothing.
     let startedInTransactionBlock: Bool
     /// The next planned command to queue.
@@ -25,9 +25,13 @@ final class PipelineProgress {
     /// Set when the server started a `COPY`, which a pipeline cannot carry.
     private(set) var sawUnsupportedResult = false
 
+    /// What was queued, from the first item not yet answered or a little earlier: answered items are dropped
+    /// from time to time (``queueNext(on:resultFormat:)``), so that a large batch does not keep one per statement.
     private var queued: [Queued] = []
     /// The first queued item whose answer is not complete.
     private var head = 0
+    /// How many answered items were dropped from the front of ``queued``.
+    private var dropped = 0
     private var results: [QueryResult?]
     /// The first error result, and the command it answered (nil for a sync: the implicit commit failed).
     private(set) var firstError: (command: Int?, result: OpaquePointer)?
@@ -40,10 +44,10 @@ final class PipelineProgress {
     /// Set by an error result; the open implicit transaction is ended once the failed command's NULL is read.
     private var endsAfterError = false
 
-    init(commands: [PipelineCommand], startedInTransactionBlock: Bool) {
-        self.commands = commands
+    init(plan: PipelinePlan, startedInTransactionBlock: Bool) {
+        self.plan = plan
         self.startedInTransactionBlock = startedInTransactionBlock
-        self.results = Array(repeating: nil, count: commands.count)
+        self.results = Array(repeating: nil, count: plan.count)
     }
 
     deinit {
@@ -51,19 +55,19 @@ final class PipelineProgress {
     }
 
     /// Whether nothing was queued yet.
-    var isEmpty: Bool { queued.isEmpty }
+    var isEmpty: Bool { queued.isEmpty && dropped == 0 }
 
     /// Whether planned commands remain to be queued.
-    var hasCommandsToQueue: Bool { nextCommand < commands.count && !stopsQueueing }
+    var hasCommandsToQueue: Bool { nextCommand < plan.count && !stopsQueueing }
 
     /// Whether the next planned command is a sync.
-    var nextIsSync: Bool { nextCommand < commands.count && commands[nextCommand].isSync }
+    var nextIsSync: Bool { nextCommand < plan.count && plan.command(nextCommand).isSync }
 
     /// Whether every queued command and sync has been answered.
     var isAnswered: Bool { head == queued.count }
 
     /// Whether the pipeline is over: everything planned was queued (or given up after an error) and answered.
-    var isFinished: Bool { isAnswered && nextCommand == commands.count }
+    var isFinished: Bool { isAnswered && nextCommand == plan.count }
 
     /// Whether the last thing queued was a sync, so that no implicit transaction is left open.
     var endsWithSync: Bool {
@@ -97,8 +101,9 @@ final class PipelineProgress {
 
     /// Queues the next planned command. Returns false when libpq refused it.
     func queueNext(on connection: OpaquePointer, resultFormat: ValueFormat) -> Bool {
-        let command = commands[nextCommand]
+        let command = plan.command(nextCommand)
         guard command.send(on: connection, resultFormat: resultFormat) else { return false }
+        dropAnswered()
         if command.isSync {
             queued.append(.sync)
             syncsQueued += 1
@@ -114,17 +119,27 @@ final class PipelineProgress {
     /// read (`head` is past it). Returns false when libpq refused the sync.
     private func endAfterError(on connection: OpaquePointer) -> Bool {
         let segmentIsOpen = !queued[head...].contains { if case .sync = $0 { true } else { false } }
-        guard segmentIsOpen, nextCommand < commands.count else { return true }
+        guard segmentIsOpen, nextCommand < plan.count else { return true }
         guard PQpipelineSync(connection) == 1 else { return false }
         queued.append(.sync)
         syncsQueued += 1
-        nextCommand = commands.count
+        nextCommand = plan.count
         return true
+    }
+
+    /// Drops the answered items from the front of ``queued`` once they are at least half of it and a thousand or
+    /// more. Called just before an item is appended, so that ``queued`` is never left empty by it (``isEmpty`` and
+    /// ``endsWithSync`` read it); nothing reads an item before ``head`` again.
+    private func dropAnswered() {
+        guard head >= 1024, head * 2 >= queued.count else { return }
+        queued.removeFirst(head)
+        dropped += head
+        head = 0
     }
 
     /// Gives up the planned commands not yet queued (after a cancel, when the last queued item was a sync).
     func skipRemainingCommands() {
-        nextCommand = commands.count
+        nextCommand = plan.count
     }
 
     /// Reads every result libpq has ready, without waiting (`PQgetResult` only blocks while `PQisBusy` says so).

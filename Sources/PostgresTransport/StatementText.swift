@@ -12,10 +12,21 @@ package enum StatementText {
 
     /// Whether the statement begins or ends a transaction (`BEGIN`, `START TRANSACTION`, `COMMIT`, `END`,
     /// `ROLLBACK`, `ABORT`), which would split a batch's one transaction in parts.
-    static func isTransactionControl(_ sql: String) -> Bool {
+    ///
+    /// Asked of every statement of a batch: the first letter picks the one keyword the statement may start with.
+    package static func isTransactionControl(_ sql: String) -> Bool {
         let utf8 = trimmingLeadingWhitespace(sql)
-        let keywords: [StaticString] = ["begin", "start", "commit", "end", "rollback", "abort"]
-        return keywords.contains { startsWithKeyword(utf8, $0) }
+        let keyword: StaticString
+        switch utf8.first.map({ $0 | 0x20 }) {
+        case UInt8(ascii: "b"): keyword = "begin"
+        case UInt8(ascii: "s"): keyword = "start"
+        case UInt8(ascii: "c"): keyword = "commit"
+        case UInt8(ascii: "e"): keyword = "end"
+        case UInt8(ascii: "r"): keyword = "rollback"
+        case UInt8(ascii: "a"): keyword = "abort"
+        default: return false
+        }
+        return startsWithKeyword(utf8, keyword)
     }
 
     /// Whether the statement should not become a cached named statement: transaction control, and the statements
@@ -59,11 +70,11 @@ package enum StatementText {
 
     private static func startsWithKeyword(_ text: Substring.UTF8View, _ keyword: StaticString) -> Bool {
         let keywordBytes = UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount)
-        guard text.count >= keywordBytes.count else { return false }
+        // Bounds checked byte by byte: the count of a substring's UTF-8 view is a walk of its own.
         var index = text.startIndex
         for expected in keywordBytes {
             // ASCII case-insensitive comparison.
-            guard text[index] | 0x20 == expected else { return false }
+            guard index < text.endIndex, text[index] | 0x20 == expected else { return false }
             index = text.index(after: index)
         }
         guard index < text.endIndex else { return true }

@@ -15,4 +15,13 @@ struct StatementTextTests {
     func commitIsRecognisedAfterCommentsOnly(sql: String, isCommit: Bool) {
         #expect(StatementText.isCommit(sql) == isCommit)
     }
+
+    @Test(arguments: [
+        ("BEGIN", true), ("start transaction", true), ("COMMIT", true), ("End;", true), ("ROLLBACK", true),
+        ("abort", true), ("/* app */ begin", true), ("SELECT 1", false), ("STARTS", false), ("BEGINNING", false),
+        ("b", false), ("", false), ("SAVEPOINT a", false), ("RELEASE a", false), ("ab", false), ("end_of_day()", false),
+    ])
+    func transactionControlIsRecognisedByItsFirstKeyword(sql: String, isTransactionControl: Bool) {
+        #expect(StatementText.isTransactionControl(sql) == isTransactionControl)
+    }
 }
