@@ -375,6 +375,8 @@ package final class SocketReadiness: Sendable {
 
     /// The timeout for the loop's next `epoll_wait`: milliseconds until the earliest deadline, or -1 for none.
     /// From then until ``poll(timeout:into:)`` returns, a wait with an earlier deadline wakes the loop.
+    ///
+    /// Reads the clock once, for the timeout and the capped wake-up alike, and not at all without a deadline.
     func timeoutUntilNextDeadline() -> Int32 {
         state.withLock { state -> Int32 in
             let earliest = state.earliestDeadline
@@ -382,11 +384,12 @@ package final class SocketReadiness: Sendable {
             state.cappedWakeUp = nil
             state.isSleeping = true
             guard let earliest else { return -1 }
-            let timeout = Self.milliseconds(until: earliest)
+            let now = ContinuousClock.now
+            let timeout = Self.milliseconds(from: now, until: earliest)
             if timeout == Self.longestTimeout {
                 // Maybe a second short of the deadline: the loop looks again then, and a wait with a deadline after
                 // that need not wake it.
-                let wakeUp = ContinuousClock.now + .milliseconds(Self.longestTimeout)
+                let wakeUp = now + .milliseconds(Self.longestTimeout)
                 if wakeUp < earliest {
                     state.sleepingUntil = wakeUp
                     state.cappedWakeUp = wakeUp
@@ -398,9 +401,17 @@ package final class SocketReadiness: Sendable {
 
     /// Waits up to `timeout` milliseconds (0: not at all, -1: until an event) and appends the waits that are over,
     /// ready or past their deadline, to `ended`.
+    ///
+    /// Deadlines are looked at when the wait was not a sleep (`timeout` 0: the loop had jobs, and did not read the
+    /// clock for this turn) or when the sleep ran out (no event); not after a sleep that an event ended, which the
+    /// loop began in ``timeoutUntilNextDeadline()`` no later than the earliest deadline (rounded up to the
+    /// millisecond) and so ended before it, or at most that millisecond past it, when the next turn's timeout of
+    /// 0 (a deadline passed) or its own sleep running out has this look at them. A deadline is therefore seen at
+    /// most one turn of the loop later than with a look every time, never missed, and a wait resumed by its
+    /// socket (a statement's answer) costs the loop no read of the clock here.
     func poll(timeout: Int32, into ended: inout [Resumption]) {
         let count = epoll_wait(epollDescriptor, events, Int32(Self.eventCapacity), timeout)
-        let now = ContinuousClock.now
+        let looksAtDeadlines = timeout == 0 || count <= 0
         var woken = false
         let wakesEveryone = EPOLLERR.rawValue | EPOLLHUP.rawValue
         state.withLock { state in
@@ -431,8 +442,8 @@ package final class SocketReadiness: Sendable {
                     }
                 }
             }
-            if let earliest = state.earliestDeadline,
-                earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
+            if looksAtDeadlines, let earliest = state.earliestDeadline,
+                case let now = ContinuousClock.now, earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
             {
                 state.cappedWakeUp = nil
                 state.removeExpired(at: now, into: &ended)
@@ -454,7 +465,12 @@ package final class SocketReadiness: Sendable {
     /// is never late, and spares the loop's every turn the 128-bit arithmetic of `Duration.components` while
     /// statements wait with the usual deadlines, seconds away.
     package static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
-        let remaining = ContinuousClock.now.duration(to: deadline)
+        milliseconds(from: .now, until: deadline)
+    }
+
+    /// Milliseconds from `now` until `deadline`, as ``milliseconds(until:)``.
+    static func milliseconds(from now: ContinuousClock.Instant, until deadline: ContinuousClock.Instant) -> Int32 {
+        let remaining = now.duration(to: deadline)
         if remaining <= .zero { return 0 }
         if remaining >= .milliseconds(longestTimeout) { return longestTimeout }
         let (seconds, attoseconds) = remaining.components
