@@ -127,14 +127,25 @@ extension PostgresClient {
                     let executor =
                         prefersSessionThread && !connection.isServedByCurrentThread ? connection.taskExecutor : nil
                     let earlierAttempts = keepingLease == nil ? [] : loop.history
-                    // Without an executor (one call into the session, or a task on the thread already) the
-                    // preference changes nothing and costs nothing; either way the attempt runs nonisolated.
-                    let result = try await withTaskExecutorPreference(executor, isolation: isolation) {
-                        Disconnected(try await attempt(
+                    // Either way the attempt runs nonisolated. A loop in no actor's isolation without an executor
+                    // to prefer (`withRetries`, or a task on the thread already) calls it directly:
+                    // `withTaskExecutorPreference` with none changes nothing, but is an async layer of its own, whose
+                    // entry and exit and its closure's cost three switches of executors. `isolation` is nil there, so
+                    // passing it on passes nil, and, being the loop's own, lets the closures go without `sending`.
+                    let result: Result
+                    if executor == nil, isolation == nil {
+                        result = try await attempt(
                             lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
-                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: nil, operation
-                        ))
-                    }.take()
+                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: isolation, operation
+                        )
+                    } else {
+                        result = try await withTaskExecutorPreference(executor, isolation: isolation) {
+                            Disconnected(try await attempt(
+                                lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
+                                earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: nil, operation
+                            ))
+                        }.take()
+                    }
                     // The throttle gets its token back; a success always returns.
                     _ = loop.next(after: .succeeded, at: clock.offsetNow, jitter: makeGenerator())
                     report(isInternal: isInternal, AttemptEvent(
@@ -188,9 +199,10 @@ extension PostgresClient {
     /// Runs one attempt of `operation` on the lent session, and on success hands the session to `keepingLease` or
     /// gives it back to the pool.
     ///
-    /// The loop calls it with `isolation: nil`, with a preference for the session's thread or without: the attempt,
-    /// the operation (an ordinary nonisolated closure) and `pool.release` run in no actor's isolation, on the task's
-    /// preferred executor if it has one, never on an app's actor. `isolation` has no default, since `#isolation`
+    /// The loop calls it with `isolation` nil (passed as such inside a preference, or as the loop's own when that
+    /// is nil), with a preference for the session's thread or without: the attempt, the operation (an ordinary
+    /// nonisolated closure) and `pool.release` run in no actor's isolation, on the task's preferred executor if it
+    /// has one, never on an app's actor. `isolation` has no default, since `#isolation`
     /// inside the preference's closure is nil while beside it it is the loop's.
     ///
     /// Always inlined: each layer of async calls costs every operation a frame and a switch of executors.
