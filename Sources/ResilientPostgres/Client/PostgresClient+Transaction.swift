@@ -12,6 +12,9 @@ public struct PostgresTransaction: Sendable {
     /// `COMMIT` it sent itself), and what it may have left.
     let use: SessionUse
 
+    /// Runs one statement of the block and records what it did. Always inlined into ``execute(_:)`` and
+    /// ``query(_:)``: one async layer less for every statement of a transaction.
+    @inline(__always)
     package func run(_ sql: String, parameters: [Parameter], resultFormat: ValueFormat) async throws -> QueryResult {
         try await connection.run(
             sql, parameters: parameters, resultFormat: resultFormat, caching: statementCaching, recordingIn: use
