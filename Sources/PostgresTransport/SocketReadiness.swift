@@ -250,11 +250,15 @@ package final class SocketReadiness: Sendable {
     /// For a statement that may wait many times (a large result, read as it arrives): one preference for all of
     /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:isolation:)`` would take its
     /// own. Code in `body` runs on the thread between its waits too, as a connection's own code does anyway.
+    ///
+    /// Generic over the error `body` throws, as `withTaskExecutorPreference` is, so that `body` is handed on as it
+    /// is: a closure that throws untyped errors would be wrapped in a thunk converting its errors, one more async
+    /// frame for every statement.
     @inline(__always)
-    package func preferringThread<Result>(
+    package func preferringThread<Result, Failure: Error>(
         isolation: isolated (any Actor)?,
-        _ body: () async throws -> Result
-    ) async throws -> Result {
+        _ body: () async throws(Failure) -> Result
+    ) async throws(Failure) -> Result {
         if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
             return try await body()
         }
