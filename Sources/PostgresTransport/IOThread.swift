@@ -182,6 +182,9 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
                     remote.jobs.removeAll(keepingCapacity: true)
                 }
             }
+            // Emptied only when it holds something: most turns resume no one, and emptying an empty array still
+            // costs a call of the standard library's general removal.
+            if ready.isEmpty { continue }
             // Every waiting task prefers this thread while it waits (`SocketReadiness.wait`).
             runsPreferredTask = true
             for resumption in ready {

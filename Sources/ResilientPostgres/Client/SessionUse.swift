@@ -117,7 +117,7 @@ package enum SessionCommand: Equatable, Sendable {
             return next == nil || next == UInt8(ascii: " ")
         }
         switch utf8.first {
-        case nil: self = .changesNoData
+        case nil, UInt8(ascii: " "): self = .changesNoData  // no first word
         case UInt8(ascii: "B"): self = matches("BEGIN") ? .begin : .other
         case UInt8(ascii: "S"):
             let changesNoData = matches("SET") || matches("SHOW") || matches("SAVEPOINT")

@@ -11,7 +11,7 @@ struct SessionCommandTests {
         ("PREPARE TRANSACTION", .prepare), ("SET", .changesNoData), ("SHOW", .changesNoData),
         ("SAVEPOINT", .changesNoData), ("RESET", .changesNoData), ("RELEASE", .changesNoData),
         ("DEALLOCATE", .changesNoData), ("DEALLOCATE ALL", .changesNoData), ("DISCARD ALL", .changesNoData),
-        ("LISTEN", .changesNoData), ("UNLISTEN", .changesNoData), ("", .changesNoData),
+        ("LISTEN", .changesNoData), ("UNLISTEN", .changesNoData), ("", .changesNoData), (" 1", .changesNoData),
         ("INSERT 0 1", .other), ("SELECT 1", .other), ("UPDATE 3", .other), ("DELETE 0", .other),
         ("BEGINS", .other), ("SETTLE", .other), ("COMMITTED", .other), ("ROLLBACKS", .other), ("S", .other),
         ("CREATE TABLE", .other), ("LOCK TABLE", .other), ("UNLISTENING", .other), ("DO", .other),
