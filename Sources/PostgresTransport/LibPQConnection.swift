@@ -316,8 +316,8 @@ public actor LibPQConnection {
         )
     }
 
-    /// Flushes the request and collects every result, under a cancellation handler that sends a cancel request.
-    /// `statement` is the SQL sent, kept on the error the server answers it with.
+    /// Flushes the request and collects every result; once it has to wait, under a cancellation handler that sends a
+    /// cancel request. `statement` is the SQL sent, kept on the error the server answers it with.
     ///
     /// Always inlined, as is `collectResults`: each async function entered costs a switch of executors, which a
     /// task with an executor preference pays with a lock of its status, and a statement's own layers need none.
@@ -329,14 +329,26 @@ public actor LibPQConnection {
         isCommit: Bool,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
+        // The whole answer may be there at the first read (a short statement, a fast server): it is then collected
+        // without the cancellation handler, the cancel registration and the preference of the thread, which serve
+        // only a statement that waits, and which cost one that does not two records of the task's status pushed and
+        // popped, two locks and several switches of executors. Nothing can cancel a statement between its send and
+        // that read, which do not suspend; the deadline is looked at only when a wait ends, with or without it.
+        var collected = CollectedResults()
+        let start = try collectWithoutWaiting(connection, into: &collected, phaseIfSent: phaseIfSent)
+        if start == .done {
+            return try finish(connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit)
+        }
         let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
+        let early = collected
         // One preference of the I/O thread for all of the statement's waits (see `preferringThread`).
-        let collected = try await withTaskCancellationHandler {
+        collected = try await withTaskCancellationHandler {
             try await ioThread.readiness.preferringThread(isolation: self) {
                 try await collectResults(
-                    connection, registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
+                    connection, continuing: early, waitingFirst: start == .mustWait(consumed: true),
+                    registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
                 )
             }
         } onCancel: {
@@ -355,14 +367,82 @@ public actor LibPQConnection {
         var last: OpaquePointer?
     }
 
+    /// How far ``collectWithoutWaiting(_:into:phaseIfSent:)`` got.
+    private enum EarlyCollection: Equatable {
+        /// Every result was read, or the connection broke (``finish(_:_:statement:phaseIfSent:isCommit:)`` says why).
+        case done
+        /// The answer is not all there: wait, after reading the input once more unless it was `consumed` already.
+        case mustWait(consumed: Bool)
+    }
+
+    /// Reads the statement's answer as far as it has arrived, without waiting: the request sent in full, the input
+    /// read once, and every result it completes. Throws, having cleared what it collected, as `collectResults`.
+    @inline(__always)
+    private func collectWithoutWaiting(
+        _ connection: OpaquePointer,
+        into collected: inout CollectedResults,
+        phaseIfSent: TransportError.Phase
+    ) throws -> EarlyCollection {
+        let flushed = PQflush(connection)
+        if flushed < 0 { return .done }  // broken; PQgetResult in `finish` reports why
+        if flushed == 1 { return .mustWait(consumed: false) }
+        if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 { return .done }  // broken, as below
+        do {
+            return try readResults(connection, into: &collected, phaseIfSent: phaseIfSent)
+                ? .done : .mustWait(consumed: true)
+        } catch {
+            collected.firstError.map { PQclear($0) }
+            collected.last.map { PQclear($0) }
+            throw error
+        }
+    }
+
+    /// Takes every result libpq has ready (`PQgetResult` only blocks while `PQisBusy` says so); returns true once
+    /// `PQgetResult` returned NULL, the end of the statement's results.
+    @inline(__always)
+    private func readResults(
+        _ connection: OpaquePointer,
+        into collected: inout CollectedResults,
+        phaseIfSent: TransportError.Phase
+    ) throws -> Bool {
+        while PQisBusy(connection) == 0 {
+            guard let result = PQgetResult(connection) else { return true }
+            switch PQresultStatus(result) {
+            case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
+                if collected.firstError == nil {
+                    collected.firstError = result
+                    collected.answeredBeforeError = collected.last != nil
+                } else {
+                    PQclear(result)
+                }
+            case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
+                PQclear(result)
+                close()
+                throw TransportError(
+                    code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
+                    host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
+                )
+            default:
+                collected.last.map { PQclear($0) }
+                collected.last = result
+            }
+        }
+        return false
+    }
+
+    /// Collects the rest of the statement's results, `collected` so far, waiting for the socket as needed; with
+    /// `waitingFirst`, the input was read since the last wait (by ``collectWithoutWaiting(_:into:phaseIfSent:)``),
+    /// and the first thing to do is to wait.
     @inline(__always)
     private func collectResults(
         _ connection: OpaquePointer,
+        continuing collected: CollectedResults,
+        waitingFirst: Bool,
         registration: SocketReadiness.Registration,
         phaseIfSent: TransportError.Phase,
         deadline: ContinuousClock.Instant?
     ) async throws -> CollectedResults {
-        var collected = CollectedResults()
+        var collected = collected
         do {
             // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
             // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
@@ -375,32 +455,11 @@ public actor LibPQConnection {
                 )
                 _ = PQconsumeInput(connection)
             }
-            // Read every result until PQgetResult returns NULL; PQgetResult only blocks while PQisBusy says so. The
-            // first read comes before any wait: the answer may already be there.
-            var waits = false
+            // Read every result until PQgetResult returns NULL. The first read comes before any wait, unless the
+            // input was just read: the answer may already be there.
+            var waits = waitingFirst
             while true {
-                while PQisBusy(connection) == 0 {
-                    guard let result = PQgetResult(connection) else { return collected }
-                    switch PQresultStatus(result) {
-                    case PGRES_FATAL_ERROR, PGRES_BAD_RESPONSE, PGRES_NONFATAL_ERROR:
-                        if collected.firstError == nil {
-                            collected.firstError = result
-                            collected.answeredBeforeError = collected.last != nil
-                        } else {
-                            PQclear(result)
-                        }
-                    case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-                        PQclear(result)
-                        close()
-                        throw TransportError(
-                            code: .unsupportedResult, message: "COPY is not supported here; the connection was closed",
-                            host: host, port: port, phase: phaseIfSent, isConnectionUsable: false
-                        )
-                    default:
-                        collected.last.map { PQclear($0) }
-                        collected.last = result
-                    }
-                }
+                if try readResults(connection, into: &collected, phaseIfSent: phaseIfSent) { return collected }
                 if waits {
                     try await waitForSocket(
                         .readable, registration: registration, phase: phaseIfSent, deadline: deadline
