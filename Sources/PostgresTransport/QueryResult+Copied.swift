@@ -28,12 +28,13 @@ extension QueryResult {
         /// that stays put while the values live.
         let memory: Memory
 
-        /// Values copied elsewhere (``RowBatch``).
-        init(columns: [Column], rowCount: Int, commandTag: String, memory: Memory) {
+        /// Values copied elsewhere (``RowBatch``): rows a `SELECT` returned, which are the rows it affected (its
+        /// command tag is not parsed for their count).
+        init(columns: [Column], rowCount: Int, memory: Memory) {
             self.columns = columns
             self.rowCount = rowCount
-            self.commandTag = commandTag
-            self.affectedRows = QueryResult.affectedRows(inCommandTag: commandTag)
+            self.commandTag = "SELECT \(rowCount)"
+            self.affectedRows = rowCount
             self.memory = memory
         }
 

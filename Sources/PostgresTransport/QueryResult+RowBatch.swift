@@ -90,9 +90,7 @@ extension QueryResult {
             if cells == nil { growCells(toHold: 1, columns: 1) }
             guard let bytes, let cells else { fatalError("out of memory for a batch of rows") }
             let memory = CopiedValues.Memory(taking: bytes, cells: cells, cellCount: cellCount)
-            let result = QueryResult(CopiedValues(
-                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", memory: memory
-            ))
+            let result = QueryResult(CopiedValues(columns: columns, rowCount: rowCount, memory: memory))
             self.memory = nil
             self.cells = nil
             (capacity, byteCount, cellCapacity, cellCount, rowCount) = (0, 0, 0, 0, 0)
