@@ -14,7 +14,7 @@ extension QueryResult {
         /// The most bytes its values may add up to.
         static let maximumBytes = 1024
 
-        /// Where a value is in ``bytes``; a negative length is SQL NULL.
+        /// Where a value is in the bytes; a negative length is SQL NULL.
         struct Cell: Sendable {
             var offset: Int32
             var length: Int32
@@ -24,19 +24,18 @@ extension QueryResult {
         let rowCount: Int
         let commandTag: String
         let affectedRows: Int?
-        /// Every value's bytes, one after the other, row by row, in memory that stays put while the values live.
-        private let bytes: Bytes
-        /// One per value, row by row.
-        private let cells: [Cell]
+        /// Every value's bytes, one after the other, row by row, and one cell per value, row by row, in memory
+        /// that stays put while the values live.
+        let memory: Memory
 
-        /// Values copied elsewhere (``RowBatch``).
-        init(columns: [Column], rowCount: Int, commandTag: String, bytes: Bytes, cells: [Cell]) {
+        /// Values copied elsewhere (``RowBatch``): rows a `SELECT` returned, which are the rows it affected (its
+        /// command tag is not parsed for their count).
+        init(columns: [Column], rowCount: Int, memory: Memory) {
             self.columns = columns
             self.rowCount = rowCount
-            self.commandTag = commandTag
-            self.affectedRows = QueryResult.affectedRows(inCommandTag: commandTag)
-            self.bytes = bytes
-            self.cells = cells
+            self.commandTag = "SELECT \(rowCount)"
+            self.affectedRows = rowCount
+            self.memory = memory
         }
 
         /// A copy of `raw`'s values, or nil when it is too large to be worth one.
@@ -55,11 +54,10 @@ extension QueryResult {
                 }
             }
             guard total <= Self.maximumBytes else { return nil }
-            let bytes = Bytes(count: Int(total))
+            let memory = Memory(byteCount: Int(total), cells: cells)
             for (index, cell) in cells.enumerated() where cell.length > 0 {
                 let value = PQgetvalue(raw, Int32(index / columnCount), Int32(index % columnCount))
-                UnsafeMutableRawBufferPointer(rebasing: bytes.memory[Int(cell.offset)..<Int(cell.offset + cell.length)])
-                    .copyMemory(from: UnsafeRawBufferPointer(start: value, count: Int(cell.length)))
+                (memory.bytes + Int(cell.offset)).copyMemory(from: value!, byteCount: Int(cell.length))
             }
             self.columns = (0..<Int32(columnCount)).map { column in
                 Column(
@@ -71,43 +69,60 @@ extension QueryResult {
             self.rowCount = rowCount
             self.commandTag = String(cString: PQcmdStatus(raw))
             self.affectedRows = Int(String(cString: PQcmdTuples(raw)))
-            self.bytes = bytes
-            self.cells = cells
+            self.memory = memory
         }
 
+        /// A value's cell; the row and column are in range.
         @inline(__always)
         func cell(row: Int, column: Int) -> Cell {
-            cells[row * columns.count + column]
+            let index = row * columns.count + column
+            precondition(index >= 0 && index < memory.cellCount, "value \(index) out of range 0..<\(memory.cellCount)")
+            return memory.cells[index]
         }
 
-        /// A value's bytes, or nil for SQL NULL; valid while these values live.
+        /// A value's bytes, or nil for SQL NULL; valid while these values live. The row and column are in range.
         @inline(__always)
         func bytes(row: Int, column: Int) -> UnsafeRawBufferPointer? {
             let cell = cell(row: row, column: column)
             if cell.length < 0 { return nil }
-            let start = Int(cell.offset)
-            return UnsafeRawBufferPointer(rebasing: bytes.memory[start..<start + Int(cell.length)])
+            return UnsafeRawBufferPointer(start: memory.bytes + Int(cell.offset), count: Int(cell.length))
         }
 
-        /// Memory of its own for the copied bytes, freed with the last copy of the values.
-        final class Bytes: @unchecked Sendable {
+        /// Memory of its own for the copied bytes and their cells, freed with the last copy of the values.
+        ///
+        /// Raw pointers rather than arrays, which stay put too: a value is read with a plain load through a pointer
+        /// the result keeps (``QueryResult/value(uncheckedRow:column:)``), with no array to check.
+        final class Memory: @unchecked Sendable {
             // @unchecked Sendable: written once, in `CopiedValues.init` or by the batch that hands it over, before
             // anyone else can see it; read only after.
-            let memory: UnsafeMutableRawBufferPointer
+            /// The values' bytes, from `malloc`; never nil, even with no bytes.
+            let bytes: UnsafeMutableRawPointer
+            /// One per value, row by row, from `malloc`.
+            let cells: UnsafeMutablePointer<Cell>
+            let cellCount: Int
 
-            init(count: Int) {
-                guard let start = malloc(max(count, 1)) else { fatalError("out of memory for a result's values") }
-                memory = UnsafeMutableRawBufferPointer(start: start, count: count)
+            /// Room for `byteCount` bytes, and a copy of `cells`.
+            init(byteCount: Int, cells: [Cell]) {
+                guard let bytes = malloc(max(byteCount, 1)),
+                    let stored = malloc(max(cells.count, 1) * MemoryLayout<Cell>.stride)
+                else { fatalError("out of memory for a result's values") }
+                self.bytes = bytes
+                self.cells = stored.bindMemory(to: Cell.self, capacity: max(cells.count, 1))
+                self.cells.initialize(from: cells, count: cells.count)
+                self.cellCount = cells.count
             }
 
-            /// Takes over memory allocated with `malloc` (or `realloc`); the first `memory.count` bytes are the
-            /// values'.
-            init(taking memory: UnsafeMutableRawBufferPointer) {
-                self.memory = memory
+            /// Takes over memory allocated with `malloc` (or `realloc`): `bytes` (not nil), and `cellCount` cells
+            /// initialized at `cells`.
+            init(taking bytes: UnsafeMutableRawPointer, cells: UnsafeMutablePointer<Cell>, cellCount: Int) {
+                self.bytes = bytes
+                self.cells = cells
+                self.cellCount = cellCount
             }
 
             deinit {
-                free(memory.baseAddress)
+                free(bytes)
+                free(cells)
             }
         }
 

@@ -13,7 +13,7 @@ extension QueryResult {
     /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
     /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
     /// and each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the
-    /// result takes over, shrunk to the values' size, rather than copies) and one array of cells.
+    /// result takes over, shrunk to the values' size, rather than copies) and one block of cells (taken over too).
     ///
     /// Noncopyable: the batch owns its memory, and frees what ``takeResult()`` has not handed to a result when it
     /// is dropped (after a failure, or once taken).
@@ -28,8 +28,9 @@ extension QueryResult {
         private var capacity = 0
         /// The bytes gathered so far.
         private(set) var byteCount = 0
-        /// Where each value is in the bytes, row by row, in memory that grows by doubling (a plain store per value,
-        /// which an array's append costs with a check of its uniqueness and capacity).
+        /// Where each value is in the bytes, row by row, in memory of `malloc`'s that grows by doubling (a plain
+        /// store per value, which an array's append costs with a check of its uniqueness and capacity), which the
+        /// result takes over with the bytes.
         private var cells: UnsafeMutablePointer<CopiedValues.Cell>?
         private var cellCapacity = 0
         private var cellCount = 0
@@ -44,7 +45,7 @@ extension QueryResult {
 
         deinit {
             free(memory)
-            cells?.deallocate()
+            free(cells)
         }
 
         /// Copies the values of `raw`, a result of rows, and clears it.
@@ -82,22 +83,17 @@ extension QueryResult {
         /// is empty after.
         mutating func takeResult() -> QueryResult? {
             guard rowCount > 0 else { return nil }
-            let bytes: CopiedValues.Bytes
             // Shrunk to the values' size, so that a row the app keeps holds no more than its batch's values: glibc
-            // shrinks a block in place, with no copy. (A failed shrink leaves the block as it was.)
-            if let memory, byteCount > 0 {
-                let shrunk = realloc(memory, byteCount) ?? memory
-                bytes = CopiedValues.Bytes(taking: UnsafeMutableRawBufferPointer(start: shrunk, count: byteCount))
-            } else {
-                free(memory)
-                bytes = CopiedValues.Bytes(count: 0)
-            }
-            memory = nil
-            let result = QueryResult(CopiedValues(
-                columns: columns, rowCount: rowCount, commandTag: "SELECT \(rowCount)", bytes: bytes,
-                cells: Array(UnsafeBufferPointer(start: cells, count: cellCount))
-            ))
-            (capacity, byteCount, rowCount, cellCount) = (0, 0, 0, 0)
+            // shrinks a block in place, with no copy. (A failed shrink leaves the block as it was.) Rows of no
+            // columns have no cells, and empty or NULL values no bytes: the result has memory of its own anyway.
+            let bytes = memory.map { realloc($0, max(byteCount, 1)) ?? $0 } ?? malloc(1)
+            if cells == nil { growCells(toHold: 1, columns: 1) }
+            guard let bytes, let cells else { fatalError("out of memory for a batch of rows") }
+            let memory = CopiedValues.Memory(taking: bytes, cells: cells, cellCount: cellCount)
+            let result = QueryResult(CopiedValues(columns: columns, rowCount: rowCount, memory: memory))
+            self.memory = nil
+            self.cells = nil
+            (capacity, byteCount, cellCapacity, cellCount, rowCount) = (0, 0, 0, 0, 0)
             return result
         }
 
@@ -117,13 +113,12 @@ extension QueryResult {
 
         /// Room for at least `needed` cells: a typical batch's at first, rather than copies as they grow.
         private mutating func growCells(toHold needed: Int, columns: Int) {
-            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns)
-            let grown = UnsafeMutablePointer<CopiedValues.Cell>.allocate(capacity: capacity)
-            if let cells {
-                grown.initialize(from: cells, count: cellCount)
-                cells.deallocate()
+            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns, 1)
+            guard let grown = realloc(cells, capacity * MemoryLayout<CopiedValues.Cell>.stride) else {
+                fatalError("out of memory for a batch of rows")
             }
-            cells = grown
+            // Cells are plain values: `realloc` moves those stored, and binding the memory is all the rest needs.
+            cells = grown.bindMemory(to: CopiedValues.Cell.self, capacity: capacity)
             cellCapacity = capacity
         }
 

@@ -31,6 +31,10 @@ public final class QueryResult: @unchecked Sendable {
     private let binaryColumns: UInt8
     /// How many columns ``columnTypes`` describes: all of them, up to 8; the storage is asked about the others.
     private var describedColumns: Int { min(columnCount, SIMD8<PostgresOID>.scalarCount) }
+    /// A copied storage's cells and bytes (nil for libpq's), which the storage keeps alive: a value is read from
+    /// them with two loads, with no array to check.
+    private let copiedCells: UnsafePointer<CopiedValues.Cell>?
+    private let copiedBytes: UnsafeRawPointer?
 
     init(taking raw: OpaquePointer, commandTag: String? = nil) {
         self.storage = .libpq(raw)
@@ -46,6 +50,8 @@ public final class QueryResult: @unchecked Sendable {
         }
         self.columnTypes = types
         self.binaryColumns = binary
+        self.copiedCells = nil
+        self.copiedBytes = nil
     }
 
     /// A copy of a small result (at most ``CopiedValues/maximumCells`` values, ``CopiedValues/maximumBytes`` bytes),
@@ -72,6 +78,8 @@ public final class QueryResult: @unchecked Sendable {
         }
         self.columnTypes = types
         self.binaryColumns = binary
+        self.copiedCells = UnsafePointer(values.memory.cells)
+        self.copiedBytes = UnsafeRawPointer(values.memory.bytes)
     }
 
     deinit {
@@ -177,7 +185,7 @@ public final class QueryResult: @unchecked Sendable {
     /// ``value(row:column:)`` without its bounds check, for a cell whose row and column the caller has already
     /// checked are in range: a row whose arity was checked once decodes each of its cells without checking the
     /// bounds again. Out of range still reads no memory outside the result: libpq checks the bounds anyway (out of
-    /// range reads as SQL NULL), as do the array of a copied result and the column facts kept here.
+    /// range reads as SQL NULL), as do the column facts kept here and the count of a copied result's rows.
     @usableFromInline
     package func value(
         uncheckedRow row: Int,
@@ -196,8 +204,13 @@ public final class QueryResult: @unchecked Sendable {
             let length = PQgetlength(raw, row, column)
             if length == 0, PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
             return (UnsafeRawBufferPointer(start: PQgetvalue(raw, row, column), count: Int(length)), type, format)
-        case .copied(let values):
-            return (values.bytes(row: row, column: column), type, format)
+        case .copied:
+            // Two loads through the pointers kept here, with no array to check.
+            precondition(UInt(bitPattern: row) < UInt(rowCount), "row \(row) out of range 0..<\(rowCount)")
+            let cell = copiedCells.unsafelyUnwrapped[row &* columnCount &+ column]
+            guard cell.length >= 0 else { return (nil, type, format) }
+            let start = copiedBytes.unsafelyUnwrapped + Int(cell.offset)
+            return (UnsafeRawBufferPointer(start: start, count: Int(cell.length)), type, format)
         }
     }
 

@@ -105,6 +105,21 @@ struct RowStreamTests {
         }
     }
 
+    /// Rows of no columns have no values to copy: each batch's result still holds its rows.
+    @Test func rowsOfNoColumnsArrive() async throws {
+        let client = Self.client()
+        try await withCleanup {
+            var count = 0
+            for try await row in try await client.rows("SELECT FROM generate_series(1, 600)", options: .readOnly) {
+                #expect(row.columnCount == 0)
+                count += 1
+            }
+            #expect(count == 600)
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
     @Test func aFailingStatementFailsBeforeTheFirstRow() async throws {
         let client = Self.client()
         try await withCleanup { () async throws in

@@ -1,4 +1,3 @@
-internal import Foundation
 public import PostgresTransport
 
 /// Text, bound in the text format with no declared type, so the server infers it from the statement.
@@ -29,16 +28,19 @@ extension String: PostgresNonThrowingEncodable, PostgresArrayEncodable, Postgres
             default: throw .typeMismatch(type, format, expected: "text, varchar, bpchar, name or any text-format value")
             }
         }
-        // One pass that validates and copies, then a compare: decoding validates the bytes (ASCII quickly) as it
-        // copies them into the string, and repairs invalid UTF-8 with U+FFFD. A repair always changes the bytes, and
-        // valid UTF-8 is never changed, so the text was valid exactly when the string holds the same bytes. The
-        // compare of bytes just copied costs less than a separate validation before the copy.
-        var string = String(decoding: bytes, as: UTF8.self)
-        let isUnchanged = string.withUTF8 { utf8 in
-            guard utf8.count == bytes.count else { return false }
-            return utf8.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, utf8.count) == 0
+        // One validation (ASCII a word at a time), in place, then one allocation and one copy, which knows whether
+        // the text is ASCII: `UTF8Span` validates without copying, and `String(copying:)` copies without checking
+        // again. (`String(decoding:as:)` would repair invalid text, and its result would need a compare with the
+        // bytes; `String(validating:as:)` is generic, and not specialised outside the standard library.)
+        let string: String?
+        if #available(macOS 26, *) {
+            string = bytes.withMemoryRebound(to: UInt8.self) { utf8 in
+                do { return String(copying: try UTF8Span(validating: utf8.span)) } catch { return nil }
+            }
+        } else {
+            string = String(validating: bytes, as: UTF8.self)
         }
-        guard isUnchanged else { throw PostgresDecodingError(.invalidUTF8, reason: "the text is not valid UTF-8") }
+        guard let string else { throw PostgresDecodingError(.invalidUTF8, reason: "the text is not valid UTF-8") }
         self = string
     }
 }
