@@ -332,12 +332,17 @@ public actor LibPQConnection {
         // The whole answer may be there at the first read (a short statement, a fast server): it is then collected
         // without the cancellation handler, the cancel registration and the preference of the thread, which serve
         // only a statement that waits, and which cost one that does not two records of the task's status pushed and
-        // popped, two locks and several switches of executors. Nothing can cancel a statement between its send and
-        // that read, which do not suspend; the deadline is looked at only when a wait ends, with or without it.
+        // popped, two locks and several switches of executors. The task may be cancelled at any moment from another
+        // thread; this path does not look, since the answer is complete, and the deadline is looked at only when a
+        // wait ends, with or without it. With no `begin`, a cancel request the connection still keeps is an earlier
+        // statement's, which `finish` must not read (`couldRequestCancel: false`).
         var collected = CollectedResults()
         let start = try collectWithoutWaiting(connection, into: &collected, phaseIfSent: phaseIfSent)
         if start == .done {
-            return try finish(connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit)
+            return try finish(
+                connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit,
+                couldRequestCancel: false
+            )
         }
         let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
@@ -354,7 +359,10 @@ public actor LibPQConnection {
         } onCancel: {
             cancellation.requestCancel(.task)
         }
-        return try finish(connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit)
+        return try finish(
+            connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit,
+            couldRequestCancel: true
+        )
     }
 
     private struct CollectedResults {
@@ -544,13 +552,15 @@ public actor LibPQConnection {
         }
     }
 
-    /// Turns the collected results into the statement's result or its failure.
+    /// Turns the collected results into the statement's result or its failure. `couldRequestCancel` is false for a
+    /// statement collected without its cancellation (see ``explain(_:couldRequestCancel:)``).
     private func finish(
         _ connection: OpaquePointer,
         _ collected: CollectedResults,
         statement: String,
         phaseIfSent: TransportError.Phase,
-        isCommit: Bool
+        isCommit: Bool,
+        couldRequestCancel: Bool
     ) throws -> QueryResult {
         let isUsable = Self.isUsable(connection)
         if let errorResult = collected.firstError {
@@ -578,7 +588,7 @@ public actor LibPQConnection {
             // Answered, then an error: the session ended after the statement ran, and whether its implicit commit
             // (done when the server reads the Sync) happened first is not known.
             error.cameAfterAnswer = collected.answeredBeforeError
-            explain(&error)
+            explain(&error, couldRequestCancel: couldRequestCancel)
             throw error
         }
         guard let result = collected.last else {
@@ -586,7 +596,7 @@ public actor LibPQConnection {
                 connection, code: isUsable ? .server : .connectionLost, phase: phaseIfSent,
                 endpoint: endpoint, isConnectionUsable: isUsable
             )
-            explain(&error)
+            explain(&error, couldRequestCancel: couldRequestCancel)
             throw error
         }
         if isCommit, String(cString: PQcmdStatus(result)) == "ROLLBACK" {
@@ -606,13 +616,17 @@ public actor LibPQConnection {
 
     /// Adds what the connection knows beyond the error itself: the operator-intervention notice that preceded a lost
     /// connection, and the cancel request behind a 57014.
-    func explain(_ error: inout TransportError) {
+    ///
+    /// The cancel request is the one ``StatementCancellation/request`` keeps, which outlives the statement's `end()`
+    /// until the next `begin()`. A statement collected without `begin()` (answered at its first read) passes
+    /// `couldRequestCancel: false`: a request kept then is an earlier statement's, and its 57014 the server's own.
+    func explain(_ error: inout TransportError, couldRequestCancel: Bool = true) {
         if error.sqlState == nil, let notice = notices.lastOperatorIntervention {
             error.sqlState = notice.sqlState
             error.sqlStateFromNotice = true
             error.detail = error.detail ?? notice.detail
         }
-        if error.sqlState == .queryCanceled, let request = cancellation.request {
+        if error.sqlState == .queryCanceled, couldRequestCancel, let request = cancellation.request {
             error.code = request.reason == .task ? .cancelled : .deadlineExceeded
         }
     }

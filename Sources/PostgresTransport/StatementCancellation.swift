@@ -91,6 +91,9 @@ final class StatementCancellation: Sendable {
     }
 
     /// Why a cancel was requested for the running statement, and until when its answer is awaited; nil if none was.
+    ///
+    /// Kept after ``end()`` until the next ``begin(descriptor:)``, so that a statement's failure can be explained
+    /// after it ended; a statement that made no `begin` must not read it, as it may be an earlier statement's.
     var request: (reason: Reason, graceDeadline: ContinuousClock.Instant)? {
         state.withLock { state in
             guard let reason = state.reason, let graceDeadline = state.graceDeadline else { return nil }

@@ -8,12 +8,13 @@ import Glibc
 import Darwin
 #endif
 
-/// A loopback server that speaks just enough of PostgreSQL's v3 protocol for libpq to open a session and send one
-/// statement, answers that statement with scripted messages, and closes the connection.
+/// A loopback server that speaks just enough of PostgreSQL's v3 protocol for libpq to open a session and send
+/// statements, and replies to each with scripted messages.
 ///
-/// It serves one connection on a thread of its own: it accepts the startup (declining TLS and GSS encryption if
-/// asked), reports a PostgreSQL 15 server, reads the statement's messages up to its `Sync`, writes the scripted answer,
-/// and closes. Every wait is bounded by ``timeout`` (the accept and each read), so the thread always ends.
+/// It serves one session on a thread of its own: it accepts the startup (declining TLS and GSS encryption if asked),
+/// reports a PostgreSQL 15 server, then for each scripted ``Reply`` reads a statement's messages up to its `Sync` and
+/// replies; once the script is done, it reads until the client leaves. Every wait is bounded by ``timeout`` (each
+/// accept and each read), so the thread always ends.
 final class FakeServer: Sendable {
     /// A message the server sends in answer to the statement.
     enum Message: Sendable {
@@ -47,19 +48,38 @@ final class FakeServer: Sendable {
         }
     }
 
+    /// What the server does once it has read a statement's `Sync`.
+    enum Reply: Sendable {
+        /// Writes these messages, then ends the connection like a backend that exits (no `ReadyForQuery`).
+        case answerAndExit([Message])
+        /// Writes these messages and `ReadyForQuery` (idle).
+        case answer([Message])
+        /// Waits for a cancel request (a connection of its own to the listener), then answers as ``answer(_:)``.
+        case answerOnCancel([Message])
+        /// Nothing: the answer was written ahead of the statement, with ``answerAhead(_:)``.
+        case answeredAhead
+    }
+
     /// The longest the server waits for a connection, and for each read from it.
     static let timeout: Duration = .seconds(3)
 
     private let listener: SilentListener
-    private let answer: [Message]
+    private let replies: [Reply]
     /// Whether the listening socket is still open; the thread closes it, under this lock, when it ends.
     private let isListening = Mutex(true)
     private let statement = Mutex<String?>(nil)
+    /// The session's socket while it is served; closed, under this lock, when the serving ends.
+    private let session = Mutex<Int32?>(nil)
 
-    /// Starts serving one connection, whose statement is answered with `answer`.
-    init(answer: [Message]) throws {
+    /// Starts serving one connection, whose one statement is answered with `answer`, after which the server exits.
+    convenience init(answer: [Message]) throws {
+        try self.init(replies: [.answerAndExit(answer)])
+    }
+
+    /// Starts serving one connection, replying to its statements in turn with `replies`.
+    init(replies: [Reply]) throws {
         listener = try SilentListener()
-        self.answer = answer
+        self.replies = replies
         try Self.prepare(listener.descriptor)
         let thread = Thread { [self] in
             serve()
@@ -83,6 +103,16 @@ final class FakeServer: Sendable {
     /// The SQL of the statement the client sent (its `Parse` message), once the server has read it.
     var receivedStatement: String? { statement.withLock { $0 } }
 
+    /// Writes `messages` and `ReadyForQuery` to the session before the client sends the statement they answer
+    /// (scripted as ``Reply/answeredAhead``). libpq reads nothing between statements, so the whole answer is waiting
+    /// in the client's socket when it sends the statement. Returns false if the session is over or the write failed.
+    func answerAhead(_ messages: [Message]) -> Bool {
+        session.withLock { session in
+            guard let session else { return false }
+            return Self.write(session, messages.flatMap(\.bytes) + Self.readyForQuery)
+        }
+    }
+
     /// Stops waiting for a connection. A connection being served ends on its own, within ``timeout`` at most.
     func close() {
         isListening.withLock { listening in
@@ -96,21 +126,49 @@ final class FakeServer: Sendable {
     private func serve() {
         let connection = accept(listener.descriptor, nil, nil)
         guard connection >= 0 else { return }
-        defer { Self.close(connection) }
+        session.withLock { $0 = connection }
+        defer {
+            session.withLock { session in
+                Self.close(connection)
+                session = nil
+            }
+        }
         guard (try? Self.prepare(connection)) != nil, startSession(connection) else { return }
-        // PQsendQueryParams sends Parse, Bind, Describe, Execute and Sync.
+        var pending = replies[...]
+        // PQsendQueryParams sends Parse, Bind, Describe, Execute and Sync. Past the script, reads until the client
+        // leaves, so that the session stays open as long as the client uses it.
         while let (type, body) = Self.readMessage(connection) {
             if type == UInt8(ascii: "P") {
                 let strings = body.split(separator: 0, omittingEmptySubsequences: false)
                 if strings.count > 1 { statement.withLock { $0 = String(decoding: strings[1], as: UTF8.self) } }
             }
-            if type == UInt8(ascii: "S") {
-                Self.write(connection, answer.flatMap(\.bytes))
-                // Like a backend that exits: the answer, then end of stream (no ReadyForQuery).
+            guard type == UInt8(ascii: "S"), let reply = pending.popFirst() else { continue }
+            switch reply {
+            case .answerAndExit(let messages):
+                Self.write(connection, messages.flatMap(\.bytes))
                 _ = shutdown(connection, Int32(SHUT_WR))
                 return
+            case .answer(let messages):
+                Self.write(connection, messages.flatMap(\.bytes) + Self.readyForQuery)
+            case .answerOnCancel(let messages):
+                guard acceptCancelRequest() else { return }
+                Self.write(connection, messages.flatMap(\.bytes) + Self.readyForQuery)
+            case .answeredAhead:
+                break
             }
         }
+    }
+
+    /// Accepts a connection carrying a `CancelRequest` and closes it, which tells libpq's `PQcancel` that the request
+    /// was processed; false if none came in time.
+    private func acceptCancelRequest() -> Bool {
+        let connection = accept(listener.descriptor, nil, nil)
+        guard connection >= 0 else { return false }
+        defer { Self.close(connection) }
+        guard (try? Self.prepare(connection)) != nil, let request = Self.read(connection, count: 16) else {
+            return false
+        }
+        return Self.int32(request, at: 4) == 80_877_102
     }
 
     /// Reads the startup packet, declining SSLRequest and GSSENCRequest first, and answers it as a PostgreSQL 15
@@ -134,7 +192,7 @@ final class FakeServer: Sendable {
                     reply += Self.message("S", Self.cString(name) + Self.cString(value))
                 }
                 reply += Self.message("K", Self.int32Bytes(4242) + Self.int32Bytes(24_242))  // BackendKeyData
-                reply += Self.message("Z", [UInt8(ascii: "I")])  // ReadyForQuery, idle
+                reply += Self.readyForQuery
                 return Self.write(connection, reply)
             default:
                 return false
@@ -150,6 +208,9 @@ final class FakeServer: Sendable {
     }
 
     static func cString(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+
+    /// `ReadyForQuery`, idle.
+    private static let readyForQuery = message("Z", [UInt8(ascii: "I")])
 
     private static func int32Bytes(_ value: Int32) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian, Array.init)

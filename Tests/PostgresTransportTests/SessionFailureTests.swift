@@ -92,6 +92,25 @@ struct SessionFailureTests {
         await connection.close()
     }
 
+    @Test func aServerCancelAfterAnEarlierDeadlineCancelIsTheServers() async throws {
+        let connection = try await TestServer.connect()
+        let first = await #expect(throws: TransportError.self) {
+            try await connection.execute("SELECT pg_sleep(60)", deadline: .now.advanced(by: .seconds(1)))
+        }
+        #expect(first?.code == .deadlineExceeded)
+        // Each statement may or may not be answered at its first read; either way the 57014 is the server's own.
+        for _ in 0..<300 {
+            let error = await #expect(throws: TransportError.self) {
+                try await connection.execute(
+                    "DO $$ BEGIN RAISE EXCEPTION 'by the server' USING ERRCODE = 'query_canceled'; END $$"
+                )
+            }
+            #expect(error?.code == .server)
+            #expect(error?.sqlState == "57014")
+        }
+        await connection.close()
+    }
+
     @Test func concurrentStatementOnOneConnectionIsRefused() async throws {
         let connection = try await TestServer.connect()
         // Long enough to be still running when the second statement comes, however loaded the machine.
