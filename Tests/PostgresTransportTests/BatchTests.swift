@@ -69,6 +69,22 @@ struct BatchTests {
         await connection.close()
     }
 
+    @Test func aFailureDeepInALargeBatchNamesItsStatement() async throws {
+        // Far past the 1,024 answered items after which answered items leave the pipeline's queue.
+        let connection = try await TestServer.connect()
+        var statements = (0..<10_000).map { BatchStatement("SELECT $1::int4 + 1", parameters: [.text(String($0))]) }
+        statements[9_000] = BatchStatement("SELECT 1 / 0")
+        let error = await #expect(throws: TransportError.self) { try await connection.executeBatch(statements) }
+        #expect(error?.sqlState == .divisionByZero)
+        #expect(error?.statementIndex == 9_000)
+        #expect(error?.statement == "SELECT 1 / 0")
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == true)
+        #expect(await connection.transactionStatus == .idle)
+        #expect(try await connection.execute("SELECT 'after'").string(row: 0, column: 0) == "after")
+        await connection.close()
+    }
+
     @Test func refusesWhatCannotBeSentBeforeSendingAnything() async throws {
         let connection = try await TestServer.connect()
         _ = try await connection.execute("CREATE TEMP TABLE refused (id int)")
