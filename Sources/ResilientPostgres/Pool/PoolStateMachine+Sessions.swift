@@ -36,21 +36,32 @@ extension PoolStateMachine {
             )
         }
 
-        // The accessors below take the id of a session of the pool, as every caller of the machine's methods must.
+        // The accessors below take the id of a session of the pool, as every caller of the machine's methods must;
+        // a debug build checks it (the id of a session since removed would read the place's next session).
 
         /// The state of session `id`.
-        func state(of id: SessionID) -> Session.State { places[id.index].state }
+        func state(of id: SessionID) -> Session.State {
+            assert(holds(id))
+            return places[id.index].state
+        }
 
         /// The connection of session `id`.
-        func connection(of id: SessionID) -> Connection { places[id.index].connection! }
+        func connection(of id: SessionID) -> Connection {
+            assert(holds(id))
+            return places[id.index].connection!
+        }
 
         /// Whether session `id` is of `epoch` and within its lifetime at `now`.
         func isCurrent(_ id: SessionID, epoch: Int, now: Instant) -> Bool {
-            places[id.index].epoch == epoch && now < places[id.index].endOfLife
+            assert(holds(id))
+            return places[id.index].epoch == epoch && now < places[id.index].endOfLife
         }
 
         /// When session `id` is past its lifetime.
-        func endOfLife(of id: SessionID) -> Instant { places[id.index].endOfLife }
+        func endOfLife(of id: SessionID) -> Instant {
+            assert(holds(id))
+            return places[id.index].endOfLife
+        }
 
         /// Whether `id` names a session of the pool that is lent out.
         func isLeased(_ id: SessionID) -> Bool {
