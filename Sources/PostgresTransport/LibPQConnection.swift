@@ -377,7 +377,7 @@ public actor LibPQConnection {
 
     /// How far ``collectWithoutWaiting(_:into:phaseIfSent:)`` got.
     private enum EarlyCollection: Equatable {
-        /// Every result was read, or the connection broke (``finish(_:_:statement:phaseIfSent:isCommit:)`` says why).
+        /// Every result was read, or the connection broke (`finish` says why).
         case done
         /// The answer is not all there: wait, after reading the input once more unless it was `consumed` already.
         case mustWait(consumed: Bool)
@@ -401,6 +401,7 @@ public actor LibPQConnection {
         } catch {
             collected.firstError.map { PQclear($0) }
             collected.last.map { PQclear($0) }
+            collected = CollectedResults()
             throw error
         }
     }
