@@ -24,6 +24,13 @@ public struct Parameter: Sendable, Hashable {
     /// The parameter's type OID; 0 lets the server infer it from the statement.
     public let type: PostgresOID
 
+    /// Private, so that the factories below are the only makers of values, and a binary value of at most
+    /// ``inlineCapacity`` bytes is always inline, which equality and hashing rely on.
+    private init(value: Value, type: PostgresOID) {
+        self.value = value
+        self.type = type
+    }
+
     /// SQL NULL, of the given type (0: inferred).
     public static func null(type: PostgresOID = 0) -> Parameter { Parameter(value: .null, type: type) }
 

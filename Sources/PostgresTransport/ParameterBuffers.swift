@@ -57,14 +57,14 @@ enum ParameterBuffers {
                                     lengths[index] = Int32(written)
                                     formats[index] = ValueFormat.binary.rawValue
                                     offset += written
-                                case .inlineBinary(let storage, let count):
-                                    withUnsafeBytes(of: storage) {
-                                        start.copyMemory(from: $0.baseAddress!, byteCount: Int(count))
+                                case .inlineBinary(let word, let length):
+                                    withUnsafeBytes(of: word) {
+                                        start.copyMemory(from: $0.baseAddress!, byteCount: Int(length))
                                     }
                                     values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
-                                    lengths[index] = Int32(count)
+                                    lengths[index] = Int32(length)
                                     formats[index] = ValueFormat.binary.rawValue
-                                    offset += Int(count)
+                                    offset += Int(length)
                                 }
                             }
                             return body(
