@@ -51,16 +51,20 @@ enum PipelineCommand {
 struct PipelinePlan {
     let count: Int
     let command: (Int) -> PipelineCommand
+    /// Whether the command at a position is a sync, without making the command.
+    let isSync: (Int) -> Bool
 
     /// The commands as given.
     init(_ commands: [PipelineCommand]) {
         count = commands.count
         command = { commands[$0] }
+        isSync = { commands[$0].isSync }
     }
 
     /// Each statement in order, then a sync.
     init(statements: [BatchStatement]) {
         count = statements.count + 1
+        isSync = { $0 == statements.count }
         command = { index in
             guard index < statements.count else { return .sync }
             return .statement(sql: statements[index].sql, parameters: statements[index].parameters)

@@ -61,7 +61,7 @@ final class PipelineProgress {
     var hasCommandsToQueue: Bool { nextCommand < plan.count && !stopsQueueing }
 
     /// Whether the next planned command is a sync.
-    var nextIsSync: Bool { nextCommand < plan.count && plan.command(nextCommand).isSync }
+    var nextIsSync: Bool { nextCommand < plan.count && plan.isSync(nextCommand) }
 
     /// Whether every queued command and sync has been answered.
     var isAnswered: Bool { head == queued.count }
