@@ -11,8 +11,8 @@ public struct Parameter: Sendable, Hashable {
         /// A binary value of more than ``Parameter/inlineCapacity`` bytes.
         case binary([UInt8])
         /// A binary value of at most ``Parameter/inlineCapacity`` bytes (an integer, a float, a timestamp), kept
-        /// inline, in memory order, so that a statement bound to it does not hold an array of its own: a batch of
-        /// 20,000 holds 1.2 MiB less. ``Parameter/binary(_:type:)`` alone makes binary values and always stores one
+        /// inline, in memory order, so that a statement bound to it does not hold an array of its own (a large batch
+        /// holds one per statement). ``Parameter/binary(_:type:)`` alone makes binary values and always stores one
         /// this small this way, so that equal values have equal representations.
         case inlineBinary(UInt64, count: UInt8)
     }

@@ -406,8 +406,8 @@ package final class SocketReadiness: Sendable {
     /// Waits up to `timeout` milliseconds (0: not at all, -1: until an event) and appends the waits that are over,
     /// ready or past their deadline, to `ended`.
     ///
-    /// Deadlines are looked at when the wait was not a sleep (`timeout` 0: the loop had jobs, and did not read the
-    /// clock for this turn) or when the sleep ran out (no event); not after a sleep that an event ended, which the
+    /// Deadlines are looked at when the wait was not a sleep (`timeout` 0: the loop had jobs, or a deadline had
+    /// passed) or when the sleep ran out (no event); not after a sleep that an event ended, which the
     /// loop began in ``timeoutUntilNextDeadline()`` no later than the earliest deadline (rounded up to the
     /// millisecond) and so ended before it, or at most that millisecond past it, when the next turn's timeout of
     /// 0 (a deadline passed) or its own sleep running out has this look at them. A deadline is therefore seen at

@@ -136,7 +136,8 @@ extension PostgresClient {
                     if executor == nil, isolation == nil {
                         result = try await attempt(
                             lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
-                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: isolation, operation
+                            earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: isolation,
+                            operation
                         )
                     } else {
                         result = try await withTaskExecutorPreference(executor, isolation: isolation) {

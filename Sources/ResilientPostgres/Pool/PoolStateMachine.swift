@@ -197,7 +197,8 @@ package struct PoolStateMachine<Connection: Sendable> {
             }
             let lease = Lease(id: id, connection: sessions.connection(of: id))
             // Readiness was checked when the session came back; only time and epochs change while it sits idle.
-            guard case .idle(let since) = sessions.state(of: id), since.duration(to: now) >= options.livenessCheckAfterIdle
+            guard case .idle(let since) = sessions.state(of: id),
+                  since.duration(to: now) >= options.livenessCheckAfterIdle
             else {
                 sessions.set(.leased, of: id)
                 return (.lease(lease), actions)
