@@ -11,7 +11,7 @@ package enum StatementText {
     }
 
     /// Whether the statement begins or ends a transaction (`BEGIN`, `START TRANSACTION`, `COMMIT`, `END`,
-    /// `ROLLBACK`, `ABORT`), which would split a batch's one transaction in parts.
+    /// `ROLLBACK`, `ABORT`, `PREPARE TRANSACTION`), which would split a batch's one transaction in parts.
     ///
     /// Asked of every statement of a batch: the first letter picks the one keyword the statement may start with.
     package static func isTransactionControl(_ sql: String) -> Bool {
@@ -24,6 +24,7 @@ package enum StatementText {
         case UInt8(ascii: "e"): keyword = "end"
         case UInt8(ascii: "r"): keyword = "rollback"
         case UInt8(ascii: "a"): keyword = "abort"
+        case UInt8(ascii: "p"): return isPrepareTransaction(utf8)
         default: return false
         }
         return startsWithKeyword(utf8, keyword)
@@ -36,10 +37,25 @@ package enum StatementText {
         return isTransactionControl(sql) || startsWithKeyword(utf8, "deallocate") || startsWithKeyword(utf8, "discard")
     }
 
+    /// Whether the text is `PREPARE TRANSACTION 'id'`, not the `PREPARE name [(types)] AS ...` of a statement
+    /// named `transaction` (not a reserved word).
+    private static func isPrepareTransaction(_ utf8: Substring.UTF8View) -> Bool {
+        guard startsWithKeyword(utf8, "prepare") else { return false }
+        let name = trimmingLeadingWhitespace(utf8.dropFirst(7))
+        guard startsWithKeyword(name, "transaction") else { return false }
+        let next = trimmingLeadingWhitespace(name.dropFirst(11))
+        return next.first != UInt8(ascii: "(") && !startsWithKeyword(next, "as")
+    }
+
     /// The text from its first keyword: leading whitespace and comments (`-- ...` to the end of the line,
     /// `/* ... */`, nested as the server nests them) skipped, as the server skips them.
     private static func trimmingLeadingWhitespace(_ sql: String) -> Substring.UTF8View {
-        var utf8 = sql.utf8[...]
+        trimmingLeadingWhitespace(sql.utf8[...])
+    }
+
+    /// `text` from its first token: a statement's text, or the rest of it after a keyword.
+    private static func trimmingLeadingWhitespace(_ text: Substring.UTF8View) -> Substring.UTF8View {
+        var utf8 = text
         let dash = UInt8(ascii: "-"), slash = UInt8(ascii: "/"), star = UInt8(ascii: "*")
         while let first = utf8.first {
             if first == UInt8(ascii: " ") || (9...13).contains(first) {
@@ -78,8 +94,10 @@ package enum StatementText {
             index = text.index(after: index)
         }
         guard index < text.endIndex else { return true }
+        // The keyword ends where an identifier could not go on: letters, digits, `_`, `$` and every byte of a
+        // non-ASCII character continue one.
         let next = text[index]
         return !(next | 0x20 >= UInt8(ascii: "a") && next | 0x20 <= UInt8(ascii: "z")) && next != UInt8(ascii: "_")
-            && !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next)
+            && !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) && next != UInt8(ascii: "$") && next < 0x80
     }
 }
