@@ -61,7 +61,11 @@ extension QueryResult {
 
     /// A small result copied as a batch of statements copies it (nil when too large), after the batch's previous
     /// result, whose columns it shares when they are the same: for tests that must run without a server.
-    package static func makeCopied(columns: [Column], rows: [[[UInt8]?]], after previous: QueryResult?) -> QueryResult? {
+    package static func makeCopied(
+        columns: [Column],
+        rows: [[[UInt8]?]],
+        after previous: QueryResult?
+    ) -> QueryResult? {
         let raw = makeRaw(columns: columns, rows: rows)
         guard let result = QueryResult(copyingSmall: raw, after: previous) else {
             PQclear(raw)

@@ -25,8 +25,11 @@ struct CopiedResultTests {
     }
 
     @Test func aResultSharesTheColumnsOfTheOneBeforeWhenTheyAreTheSame() throws {
-        let first = try #require(QueryResult.makeCopied(columns: [Self.integer], rows: [[Self.integerValue(1)]], after: nil))
-        let same = try #require(QueryResult.makeCopied(columns: [Self.integer], rows: [[Self.integerValue(2)]], after: first))
+        let one: [[[UInt8]?]] = [[Self.integerValue(1)]]
+        let first = try #require(QueryResult.makeCopied(columns: [Self.integer], rows: one, after: nil))
+        let same = try #require(
+            QueryResult.makeCopied(columns: [Self.integer], rows: [[Self.integerValue(2)]], after: first)
+        )
         #expect(Self.address(of: same.copiedColumns) == Self.address(of: first.copiedColumns))
 
         let otherType = try #require(QueryResult.makeCopied(columns: [Self.text], rows: [[[0x61]]], after: same))
