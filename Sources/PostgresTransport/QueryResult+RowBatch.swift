@@ -53,8 +53,6 @@ extension QueryResult {
         mutating func append(taking raw: OpaquePointer) {
             defer { PQclear(raw) }
             let rows = PQntuples(raw), columnCount = PQnfields(raw)
-            // Every row has a cell per column of the first: what lets a value be read without a check on the cells.
-            precondition(rowCount == 0 || Int(columnCount) == columns.count, "a row of another statement's columns")
             if rowCount == 0 {
                 columns = (0..<columnCount).map { column in
                     Column(
@@ -63,6 +61,11 @@ extension QueryResult {
                         format: PQfformat(raw, column) == 1 ? .binary : .text
                     )
                 }
+            } else {
+                // Every row has a cell per column of the first, or its values would be read as others'. Reads stay
+                // in bounds anyway (`CopiedValues` checks the cells against the rows and columns once a batch), and
+                // a stream is one statement's rows: checked in debug builds only, at no cost a row in release.
+                assert(Int(columnCount) == columns.count, "a row of another statement's columns")
             }
             let cellsNeeded = cellCount + Int(rows) * Int(columnCount)
             if cellsNeeded > cellCapacity { growCells(toHold: cellsNeeded, columns: Int(columnCount)) }
@@ -89,10 +92,12 @@ extension QueryResult {
             // Bytes and cells shrunk to the values' size, so that a row the app keeps holds no more than its batch's
             // values: glibc shrinks a block in place, with no copy. (A failed shrink leaves the block as it was.)
             // Rows of no columns have no cells, and empty or NULL values no bytes: the result has memory of its own
-            // anyway (`realloc` of nil allocates).
+            // anyway (`realloc` of nil allocates). The cells of a full batch are left as they are.
             let bytes = memory.map { realloc($0, max(byteCount, 1)) ?? $0 } ?? malloc(1)
             let stride = MemoryLayout<CopiedValues.Cell>.stride
-            let cellBlock = realloc(cells, max(cellCount, 1) * stride) ?? cells.map(UnsafeMutableRawPointer.init)
+            let cellBlock = cellCount == cellCapacity && cellCount > 0
+                ? cells.map(UnsafeMutableRawPointer.init)
+                : realloc(cells, max(cellCount, 1) * stride) ?? cells.map(UnsafeMutableRawPointer.init)
             guard let bytes, let cellBlock else { fatalError("out of memory for a batch of rows") }
             let memory = CopiedValues.Memory(
                 taking: bytes, cells: cellBlock.bindMemory(to: CopiedValues.Cell.self, capacity: cellCount),
