@@ -19,20 +19,24 @@ extension LibPQConnection {
     }
 
     /// The next rows of the statement ``startRows(_:parameters:resultFormat:deadline:)`` sent, gathered into one
-    /// result: those that have arrived, up to `maximumCount` (or about 256 KiB of values), waiting only when none
-    /// has; nil once every row has been handed over, which ends the statement.
+    /// result: those that have arrived, up to `maximumCount` and at most 256 (or about 256 KiB of values), waiting
+    /// only when none has; nil once every row has been handed over, which ends the statement.
+    ///
+    /// A call reads what has arrived without giving up the connection's I/O thread, which other connections share,
+    /// for up to one batch: the cap on its rows bounds that however fast the server sends rows of no bytes.
     ///
     /// Rows read before a failure are handed over first; the failure is thrown by the next call. Cancelling the
     /// task sends the server a cancel request; the call then throws ``TransportError/Code/cancelled``.
     ///
     /// - Parameters:
-    ///   - maximumCount: The most rows to hand over at once.
+    ///   - maximumCount: The most rows to hand over at once (more than zero); more than 256 reads as 256.
     ///   - deadline: When reached while waiting, a cancel request is sent.
     /// - Throws: ``TransportError``; the statement is over when this throws.
     public func nextRows(
         maximumCount: Int = 256,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> [QueryResult]? {
+        precondition(maximumCount > 0, "a batch of rows holds at least one")
         guard let stream = streaming, stream.kind == .rows else { return nil }
         if let ending = stream.ending {
             _ = try takeEnding(ending)
@@ -46,8 +50,8 @@ extension LibPQConnection {
         do {
             try await whileCancellable {
                 try await readRows(
-                    connection, into: &batch, maximumCount: maximumCount, registration: stream.registration,
-                    deadline: deadline
+                    connection, into: &batch, maximumCount: min(maximumCount, Self.rowBatchRows),
+                    registration: stream.registration, deadline: deadline
                 )
             }
         } catch {
@@ -64,6 +68,8 @@ extension LibPQConnection {
 
     /// The bytes of values after which a batch of rows is handed over, however few its rows.
     static let rowBatchBytes = 256 * 1024
+    /// The most rows a batch holds, whatever the caller asks: a call reads without yielding for up to a batch.
+    static let rowBatchRows = 256
 
     /// Reads rows into `batch` until there are `maximumCount` (or ``rowBatchBytes``), until no more has arrived once
     /// there is one (reads of what the socket already holds go on while they bring rows), or until the last result,

@@ -201,7 +201,8 @@ final class PipelineProgress {
         default:
             if let command {
                 // A small result is copied and cleared now, so that a large batch does not hold every PGresult.
-                results[command] = QueryResult(copyingSmall: result) ?? QueryResult(taking: result)
+                let previous = command > 0 ? results[command - 1] : nil
+                results[command] = QueryResult(copyingSmall: result, after: previous) ?? QueryResult(taking: result)
             } else {
                 PQclear(result)
             }

@@ -28,9 +28,11 @@ extension QueryResult {
         /// that stays put while the values live.
         let memory: Memory
 
-        /// Values copied elsewhere (``RowBatch``): rows a `SELECT` returned, which are the rows it affected (its
-        /// command tag is not parsed for their count).
+        /// Values copied elsewhere (``RowBatch``): the rows of one batch of a stream, whose statement's own tag is
+        /// in its ending, not here. `memory` holds one cell per value of these rows and columns, which is what lets
+        /// a value be read without a bounds check on the cells (``QueryResult/value(uncheckedRow:column:)``).
         init(columns: [Column], rowCount: Int, memory: Memory) {
+            precondition(memory.cellCount == rowCount * columns.count, "a batch's cells do not match its rows")
             self.columns = columns
             self.rowCount = rowCount
             self.commandTag = "SELECT \(rowCount)"
@@ -38,38 +40,73 @@ extension QueryResult {
             self.memory = memory
         }
 
-        /// A copy of `raw`'s values, or nil when it is too large to be worth one.
-        init?(_ raw: OpaquePointer) {
-            let rowCount = Int(PQntuples(raw)), columnCount = Int(PQnfields(raw))
-            guard rowCount * columnCount <= Self.maximumCells else { return nil }
-            var cells: [Cell] = []
-            cells.reserveCapacity(rowCount * columnCount)
-            var total: Int32 = 0
-            for row in 0..<Int32(rowCount) {
-                for column in 0..<Int32(columnCount) {
-                    let isNull = PQgetisnull(raw, row, column) == 1
-                    let length = isNull ? -1 : PQgetlength(raw, row, column)
-                    cells.append(Cell(offset: total, length: length))
-                    total += max(0, length)
+        /// A copy of `raw`'s values, or nil when it is too large to be worth one; `previousColumns` (those of the
+        /// statement before, in a batch) are shared rather than copied again when `raw` has the same.
+        ///
+        /// The cells and bytes go into one block, sized by a first pass over the lengths and written in place by a
+        /// second: a small result costs that block, its ``Memory`` and the result, and no array of cells.
+        init?(_ raw: OpaquePointer, previousColumns: [Column]?) {
+            let rowCount = Int32(PQntuples(raw)), columnCount = Int32(PQnfields(raw))
+            let cellCount = Int(rowCount) * Int(columnCount)
+            guard cellCount <= Self.maximumCells else { return nil }
+            // libpq gives SQL NULL a length of 0, so the lengths add up to the bytes to copy.
+            var byteCount = 0
+            for row in 0..<rowCount {
+                for column in 0..<columnCount { byteCount += Int(PQgetlength(raw, row, column)) }
+            }
+            guard byteCount <= Self.maximumBytes else { return nil }
+            let memory = Memory(cellCount: cellCount, byteCount: byteCount)
+            var cell = memory.cells
+            var offset: Int32 = 0
+            for row in 0..<rowCount {
+                for column in 0..<columnCount {
+                    let length = PQgetlength(raw, row, column)
+                    if length > 0 {
+                        let value = UnsafeRawPointer(PQgetvalue(raw, row, column)).unsafelyUnwrapped
+                        (memory.bytes + Int(offset)).copyMemory(from: value, byteCount: Int(length))
+                        cell.initialize(to: Cell(offset: offset, length: length))
+                        offset += length
+                    } else {
+                        let isNull = PQgetisnull(raw, row, column) == 1
+                        cell.initialize(to: Cell(offset: offset, length: isNull ? -1 : 0))
+                    }
+                    cell += 1
                 }
             }
-            guard total <= Self.maximumBytes else { return nil }
-            let memory = Memory(byteCount: Int(total), cells: cells)
-            for (index, cell) in cells.enumerated() where cell.length > 0 {
-                let value = PQgetvalue(raw, Int32(index / columnCount), Int32(index % columnCount))
-                (memory.bytes + Int(cell.offset)).copyMemory(from: value!, byteCount: Int(cell.length))
+            self.columns = Self.columns(of: raw, sharing: previousColumns)
+            self.rowCount = Int(rowCount)
+            self.commandTag = String(cString: PQcmdStatus(raw))
+            self.affectedRows = Int(String(cString: PQcmdTuples(raw)))
+            self.memory = memory
+        }
+
+        /// `raw`'s columns: `previous` itself when they are the same (name, type and format), as a batch of one
+        /// statement repeated has, so that its results share one array rather than each making its own.
+        static func columns(of raw: OpaquePointer, sharing previous: [Column]?) -> [Column] {
+            let count = PQnfields(raw)
+            if let previous, previous.count == Int(count) {
+                let same = previous.indices.allSatisfy { index in
+                    let column = Int32(index)
+                    guard previous[index].type == PostgresOID(PQftype(raw, column)),
+                        (previous[index].format == .binary) == (PQfformat(raw, column) == 1),
+                        let name = PQfname(raw, column)
+                    else { return false }
+                    // A copy of the name to read its UTF-8 in place: `withUTF8` on the element would copy the array.
+                    var previousName = previous[index].name
+                    let length = strlen(name)
+                    return previousName.withUTF8 { utf8 in
+                        utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, name, length) == 0)
+                    }
+                }
+                if same { return previous }
             }
-            self.columns = (0..<Int32(columnCount)).map { column in
+            return (0..<count).map { column in
                 Column(
                     name: String(cString: PQfname(raw, column)),
                     type: PostgresOID(PQftype(raw, column)),
                     format: PQfformat(raw, column) == 1 ? .binary : .text
                 )
             }
-            self.rowCount = rowCount
-            self.commandTag = String(cString: PQcmdStatus(raw))
-            self.affectedRows = Int(String(cString: PQcmdTuples(raw)))
-            self.memory = memory
         }
 
         /// A value's cell; the row and column are in range.
@@ -95,34 +132,38 @@ extension QueryResult {
         final class Memory: @unchecked Sendable {
             // @unchecked Sendable: written once, in `CopiedValues.init` or by the batch that hands it over, before
             // anyone else can see it; read only after.
-            /// The values' bytes, from `malloc`; never nil, even with no bytes.
-            let bytes: UnsafeMutableRawPointer
-            /// One per value, row by row, from `malloc`.
+            /// One per value, row by row, from `malloc`; never nil, even with no cells.
             let cells: UnsafeMutablePointer<Cell>
+            /// The values' bytes: right after the cells in their block, or a block of their own (a batch's).
+            let bytes: UnsafeMutableRawPointer
             let cellCount: Int
+            /// Whether ``bytes`` is a block of its own, freed apart from the cells'.
+            private let bytesAreSeparate: Bool
 
-            /// Room for `byteCount` bytes, and a copy of `cells`.
-            init(byteCount: Int, cells: [Cell]) {
-                guard let bytes = malloc(max(byteCount, 1)),
-                    let stored = malloc(max(cells.count, 1) * MemoryLayout<Cell>.stride)
-                else { fatalError("out of memory for a result's values") }
-                self.bytes = bytes
-                self.cells = stored.bindMemory(to: Cell.self, capacity: max(cells.count, 1))
-                self.cells.initialize(from: cells, count: cells.count)
-                self.cellCount = cells.count
+            /// One block with room for `cellCount` cells followed by `byteCount` bytes, which the caller initializes.
+            init(cellCount: Int, byteCount: Int) {
+                let cellBytes = cellCount * MemoryLayout<Cell>.stride
+                guard let block = malloc(max(cellBytes + byteCount, 1)) else {
+                    fatalError("out of memory for a result's values")
+                }
+                self.cells = block.bindMemory(to: Cell.self, capacity: cellCount)
+                self.bytes = block + cellBytes
+                self.cellCount = cellCount
+                self.bytesAreSeparate = false
             }
 
             /// Takes over memory allocated with `malloc` (or `realloc`): `bytes` (not nil), and `cellCount` cells
-            /// initialized at `cells`.
+            /// initialized at `cells`, each a block of its own.
             init(taking bytes: UnsafeMutableRawPointer, cells: UnsafeMutablePointer<Cell>, cellCount: Int) {
                 self.bytes = bytes
                 self.cells = cells
                 self.cellCount = cellCount
+                self.bytesAreSeparate = true
             }
 
             deinit {
-                free(bytes)
                 free(cells)
+                if bytesAreSeparate { free(bytes) }
             }
         }
 

@@ -51,6 +51,29 @@ extension QueryResult {
         return results
     }
 
+    /// One batch of a row stream gathered from results of these columns and rows, in turn: for tests of what a batch
+    /// accepts, which must run without a server.
+    package static func makeBatch(of parts: [(columns: [Column], rows: [[[UInt8]?]])]) -> QueryResult? {
+        var batch = RowBatch()
+        for part in parts { batch.append(taking: makeRaw(columns: part.columns, rows: part.rows)) }
+        return batch.takeResult()
+    }
+
+    /// A small result copied as a batch of statements copies it (nil when too large), after the batch's previous
+    /// result, whose columns it shares when they are the same: for tests that must run without a server.
+    package static func makeCopied(
+        columns: [Column],
+        rows: [[[UInt8]?]],
+        after previous: QueryResult?
+    ) -> QueryResult? {
+        let raw = makeRaw(columns: columns, rows: rows)
+        guard let result = QueryResult(copyingSmall: raw, after: previous) else {
+            PQclear(raw)
+            return nil
+        }
+        return result
+    }
+
     /// A `PGresult` of these rows, which the caller owns.
     private static func makeRaw(columns: [Column], rows: [[[UInt8]?]]) -> OpaquePointer {
         precondition(rows.allSatisfy { $0.count == columns.count }, "every row needs one value per column")

@@ -13,7 +13,8 @@ extension QueryResult {
     /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
     /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
     /// and each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the
-    /// result takes over, shrunk to the values' size, rather than copies) and one block of cells (taken over too).
+    /// result takes over, shrunk to the values' size, rather than copies) and one block of cells (taken over and shrunk
+    /// too).
     ///
     /// Noncopyable: the batch owns its memory, and frees what ``takeResult()`` has not handed to a result when it
     /// is dropped (after a failure, or once taken).
@@ -60,6 +61,11 @@ extension QueryResult {
                         format: PQfformat(raw, column) == 1 ? .binary : .text
                     )
                 }
+            } else {
+                // Every row has a cell per column of the first, or its values would be read as others'. Reads stay
+                // in bounds anyway (`CopiedValues` checks the cells against the rows and columns once a batch), and
+                // a stream is one statement's rows: checked in debug builds only, at no cost a row in release.
+                assert(Int(columnCount) == columns.count, "a row of another statement's columns")
             }
             let cellsNeeded = cellCount + Int(rows) * Int(columnCount)
             if cellsNeeded > cellCapacity { growCells(toHold: cellsNeeded, columns: Int(columnCount)) }
@@ -83,13 +89,20 @@ extension QueryResult {
         /// is empty after.
         mutating func takeResult() -> QueryResult? {
             guard rowCount > 0 else { return nil }
-            // Shrunk to the values' size, so that a row the app keeps holds no more than its batch's values: glibc
-            // shrinks a block in place, with no copy. (A failed shrink leaves the block as it was.) Rows of no
-            // columns have no cells, and empty or NULL values no bytes: the result has memory of its own anyway.
+            // Bytes and cells shrunk to the values' size, so that a row the app keeps holds no more than its batch's
+            // values: glibc shrinks a block in place, with no copy. (A failed shrink leaves the block as it was.)
+            // Rows of no columns have no cells, and empty or NULL values no bytes: the result has memory of its own
+            // anyway (`realloc` of nil allocates). The cells of a full batch are left as they are.
             let bytes = memory.map { realloc($0, max(byteCount, 1)) ?? $0 } ?? malloc(1)
-            if cells == nil { growCells(toHold: 1, columns: 1) }
-            guard let bytes, let cells else { fatalError("out of memory for a batch of rows") }
-            let memory = CopiedValues.Memory(taking: bytes, cells: cells, cellCount: cellCount)
+            let stride = MemoryLayout<CopiedValues.Cell>.stride
+            let cellBlock = cellCount == cellCapacity && cellCount > 0
+                ? cells.map(UnsafeMutableRawPointer.init)
+                : realloc(cells, max(cellCount, 1) * stride) ?? cells.map(UnsafeMutableRawPointer.init)
+            guard let bytes, let cellBlock else { fatalError("out of memory for a batch of rows") }
+            let memory = CopiedValues.Memory(
+                taking: bytes, cells: cellBlock.bindMemory(to: CopiedValues.Cell.self, capacity: cellCount),
+                cellCount: cellCount
+            )
             let result = QueryResult(CopiedValues(columns: columns, rowCount: rowCount, memory: memory))
             self.memory = nil
             self.cells = nil
@@ -113,7 +126,7 @@ extension QueryResult {
 
         /// Room for at least `needed` cells: a typical batch's at first, rather than copies as they grow.
         private mutating func growCells(toHold needed: Int, columns: Int) {
-            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns, 1)
+            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns)
             guard let grown = realloc(cells, capacity * MemoryLayout<CopiedValues.Cell>.stride) else {
                 fatalError("out of memory for a batch of rows")
             }

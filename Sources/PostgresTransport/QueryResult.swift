@@ -9,7 +9,8 @@ public final class QueryResult: @unchecked Sendable {
     // @unchecked Sendable: a `.libpq` storage is a completed PGresult that no one mutates after this object takes
     // ownership, and libpq only reads it in the accessors below ("PGresult objects are normally read-only after
     // creation, and so can be passed around freely between threads"). It is cleared exactly once, in deinit. A
-    // `.copied` storage is immutable.
+    // `.copied` storage is immutable, and so is the memory `copiedCells` and `copiedBytes` point into: written
+    // before this object is made, never changed after, and kept alive by the storage as long as this object.
     private enum Storage {
         case libpq(OpaquePointer)
         case copied(CopiedValues)
@@ -59,8 +60,10 @@ public final class QueryResult: @unchecked Sendable {
     ///
     /// A `PGresult` costs at least one 2 KiB block of libpq's, however small: a batch of 20,000 statements would
     /// otherwise hold 40 MiB until it returns.
-    convenience init?(copyingSmall raw: OpaquePointer) {
-        guard let values = CopiedValues(raw) else { return nil }
+    ///
+    /// `previous`, the result of the statement before in the batch, lends its column list when it has the same.
+    convenience init?(copyingSmall raw: OpaquePointer, after previous: QueryResult? = nil) {
+        guard let values = CopiedValues(raw, previousColumns: previous?.copiedColumns) else { return nil }
         PQclear(raw)
         self.init(values)
     }
@@ -82,6 +85,14 @@ public final class QueryResult: @unchecked Sendable {
         self.copiedBytes = UnsafeRawPointer(values.memory.bytes)
     }
 
+    /// A copied result's columns (nil for libpq's), which the next result of a batch may share.
+    package var copiedColumns: [Column]? {
+        if case .copied(let values) = storage { values.columns } else { nil }
+    }
+
+    /// Where a copied result's cells are (nil for libpq's): for tests of the memory a result keeps.
+    package var copiedCellsAddress: UnsafeRawPointer? { copiedCells.map(UnsafeRawPointer.init) }
+
     deinit {
         if case .libpq(let raw) = storage { PQclear(raw) }
     }
@@ -95,7 +106,8 @@ public final class QueryResult: @unchecked Sendable {
     }
 
     /// The number of rows the statement affected (`INSERT`, `UPDATE`, `DELETE`, `MERGE`, `SELECT`, `MOVE`, `FETCH`,
-    /// `COPY`), or nil for other commands.
+    /// `COPY`), or nil for other commands. For a batch of a row stream's rows, the rows of this batch: the
+    /// statement's own tag is in the stream's ending.
     public var affectedRows: Int? {
         if let madeCommandTag { return Self.affectedRows(inCommandTag: madeCommandTag) }
         switch storage {
@@ -185,7 +197,9 @@ public final class QueryResult: @unchecked Sendable {
     /// ``value(row:column:)`` without its bounds check, for a cell whose row and column the caller has already
     /// checked are in range: a row whose arity was checked once decodes each of its cells without checking the
     /// bounds again. Out of range still reads no memory outside the result: libpq checks the bounds anyway (out of
-    /// range reads as SQL NULL), as do the column facts kept here and the count of a copied result's rows.
+    /// range reads as SQL NULL), as do the column facts kept here and the count of a copied result's rows; a copied
+    /// result has exactly one cell per row and column (`CopiedValues` checks it when it is made, once a batch), so a
+    /// row and a column in range are a cell in range.
     @usableFromInline
     package func value(
         uncheckedRow row: Int,

@@ -44,6 +44,16 @@ struct RowBatchTests {
         }
     }
 
+    /// A value is read without a check on the cells, which holds only while every row has a cell per column: a batch
+    /// refuses a row of other columns than its first's.
+    @Test func aBatchRefusesRowsOfAnotherColumnCount() async {
+        await #expect(processExitsWith: .failure) {
+            let one = [QueryResult.Column(name: "a", type: 25, format: .text)]
+            let two = one + [QueryResult.Column(name: "b", type: 25, format: .text)]
+            _ = QueryResult.makeBatch(of: [(one, [[[0x61]]]), (two, [[[0x61], [0x62]]])])
+        }
+    }
+
     #if canImport(Glibc)
     /// A row the app keeps holds its batch's values, not the room the batch had grown to for them.
     @Test func aResultHoldsNoMoreMemoryThanItsValues() throws {
@@ -53,6 +63,14 @@ struct RowBatchTests {
         let result = try #require(QueryResult.makeBatches(columns: columns, rows: rows, batchSize: 10).first)
         let block = try #require(result.value(row: 0, column: 0).bytes?.baseAddress)
         #expect(try Self.allocatedSize(of: block) < 41 * 1024)
+    }
+
+    /// A batch's result keeps cells for its rows, not for the rows the batch had room for.
+    @Test func aResultHoldsNoMoreCellsThanItsValues() throws {
+        let batches = QueryResult.makeBatches(columns: Self.columns, rows: [Self.row(1)], batchSize: 256)
+        let result = try #require(batches.first)
+        let cells = try #require(result.copiedCellsAddress)
+        #expect(try Self.allocatedSize(of: cells) < 10 * 8 + 32)
     }
 
     /// The size glibc gave the block at `pointer` (`malloc_usable_size`, which the Glibc module does not export).

@@ -8,7 +8,7 @@ import TestSupport
 struct TextCodingTests {
     @Test(arguments: [
         "", "plain", "Grüße, 世界 🐘", String(repeating: "x", count: 10_000), "\u{FFFD}",
-        String(repeating: "y", count: 20) + "\u{FFFD}é",
+        String(repeating: "y", count: 20) + "\u{FFFD}é", "a\u{0}b",
     ])
     func stringsDecodeFromTextTypesInBinaryAndFromAnythingInText(value: String) throws {
         for type in [PostgresDataType.text, .varchar, .bpchar, .name] {
@@ -17,10 +17,12 @@ struct TextCodingTests {
         #expect(try decode(String.self, Array(value.utf8), .timestamptz, .text) == value)
     }
 
-    // A truncated four-byte sequence repairs to one U+FFFD of three bytes: the same length as the text.
+    // Stray and truncated sequences, overlong forms, a surrogate, beyond U+10FFFF and a five-byte form, at the start
+    // and after a run of ASCII (which validation reads a word at a time).
     @Test(arguments: [
         [0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98, 0x61],
         Array(repeating: 0x61, count: 20) + [0xF0, 0x9F, 0x98], Array(repeating: 0x61, count: 20) + [0x80],
+        [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80],
     ] as [[UInt8]])
     func invalidUTF8IsAnErrorNotRepaired(bytes: [UInt8]) {
         #expect(decodingError { _ = try decode(String.self, bytes, .text, .binary) }?.code == .invalidUTF8)
