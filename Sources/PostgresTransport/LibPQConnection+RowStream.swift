@@ -15,7 +15,9 @@ extension LibPQConnection {
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws {
-        try await startStreaming(.rows, sql: sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+        try await startStreaming(
+            .rows, sql: sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+        )
     }
 
     /// The next rows of the statement ``startRows(_:parameters:resultFormat:deadline:)`` sent, gathered into one
@@ -29,14 +31,13 @@ extension LibPQConnection {
     /// task sends the server a cancel request; the call then throws ``TransportError/Code/cancelled``.
     ///
     /// - Parameters:
-    ///   - maximumCount: The most rows to hand over at once (more than zero); more than 256 reads as 256.
+    ///   - maximumCount: The most rows to hand over at once; less than 1 reads as 1, more than 256 as 256.
     ///   - deadline: When reached while waiting, a cancel request is sent.
     /// - Throws: ``TransportError``; the statement is over when this throws.
     public func nextRows(
         maximumCount: Int = 256,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> [QueryResult]? {
-        precondition(maximumCount > 0, "a batch of rows holds at least one")
         guard let stream = streaming, stream.kind == .rows else { return nil }
         if let ending = stream.ending {
             _ = try takeEnding(ending)
@@ -50,7 +51,7 @@ extension LibPQConnection {
         do {
             try await whileCancellable {
                 try await readRows(
-                    connection, into: &batch, maximumCount: min(maximumCount, Self.rowBatchRows),
+                    connection, into: &batch, maximumCount: min(max(maximumCount, 1), Self.rowBatchRows),
                     registration: stream.registration, deadline: deadline
                 )
             }
@@ -73,7 +74,8 @@ extension LibPQConnection {
 
     /// Reads rows into `batch` until there are `maximumCount` (or ``rowBatchBytes``), until no more has arrived once
     /// there is one (reads of what the socket already holds go on while they bring rows), or until the last result,
-    /// which sets the stream's ending. A wait that fails after the server's error was read sets the ending to that error.
+    /// which sets the stream's ending. A wait that fails after the server's error was read sets the ending to that
+    /// error.
     private func readRows(
         _ connection: OpaquePointer,
         into batch: inout QueryResult.RowBatch,

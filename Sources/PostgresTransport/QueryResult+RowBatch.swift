@@ -11,10 +11,9 @@ extension QueryResult {
     /// which is cleared at once.
     ///
     /// libpq makes a `PGresult` of at least one 2 KiB block per row in single-row mode. Cleared as soon as it is
-    /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator,
-    /// and each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the
-    /// result takes over, shrunk to the values' size, rather than copies) and one block of cells (taken over and shrunk
-    /// too).
+    /// read, that block is the next row's, as in a C loop; held for a batch, hundreds of them churn the allocator, and
+    /// each would need an object of its own. Copied, a batch costs one result, one block of bytes (which the result
+    /// takes over, shrunk to the values' size, rather than copies) and one block of cells (taken over and shrunk too).
     ///
     /// Noncopyable: the batch owns its memory, and frees what ``takeResult()`` has not handed to a result when it
     /// is dropped (after a failure, or once taken).

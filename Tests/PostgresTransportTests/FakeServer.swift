@@ -60,8 +60,9 @@ final class FakeServer: Sendable {
         case answeredAhead
     }
 
-    /// The longest the server waits for a connection, and for each read from it.
-    static let timeout: Duration = .seconds(3)
+    /// The longest the server waits for a connection, and for each read from it: generous, as a loaded machine or a
+    /// sanitizer's run can stall a client for seconds, and a test that passes never waits for it.
+    static let timeout: Duration = .seconds(30)
 
     private let listener: SilentListener
     private let replies: [Reply]

@@ -172,7 +172,8 @@ extension PostgresClient {
                     let failure = interrupted.failure
                     if !failure.isConnectionUsable { lostProcess = lease.connection.serverProcess }
                     await pool.release(
-                        lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init), by: poolDeadline
+                        lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init),
+                        by: poolDeadline
                     )
                     lastFailure = failure
                     outcome = .interrupted(

@@ -9,10 +9,10 @@ import Synchronization
 /// statement on the server and gives the session back, even while the stream value itself is kept: its iterator
 /// alone holds the session. It can be iterated once.
 ///
-/// A row is valid for as long as the app holds it, after the stream has moved on or ended: it keeps alive the copy
-/// of its batch's values, not the session. A batch ends at 256 rows or once its values pass 256 KiB, so the copy
-/// holds up to 256 KiB plus one row's values and 8 bytes a value, and all of a single row larger than that. Keep the decoded values
-/// rather than the rows when collecting many, so that memory holds what the app needs rather than whole batches.
+/// A row is valid for as long as the app holds it, after the stream has moved on or ended: it keeps alive the copy of
+/// its batch's values, not the session. A batch ends at 256 rows or once its values pass 256 KiB, so the copy holds up
+/// to 256 KiB plus one row's values and 8 bytes a value, and all of a single row larger than that. Keep the decoded
+/// values rather than the rows when collecting many, so that memory holds what the app needs rather than whole batches.
 ///
 /// A failure after rows were handed over is not retried: the iteration throws a ``PostgresError`` whose
 /// ``PostgresError/rowsDelivered`` says how many rows came before it, none of them twice. Resume after the last
