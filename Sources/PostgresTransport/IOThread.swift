@@ -30,11 +30,23 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     /// One job, and how to run it.
     private struct Job {
+        /// How a job runs: which executor it is isolated to, and whether its task keeps this thread as its task
+        /// executor.
+        enum Role {
+            /// A connection's job, for a task that does not prefer this thread.
+            case isolated
+            /// A connection's job, for a task that prefers this thread: it runs with the thread as its task
+            /// executor too, so that the task's switches back to its nonisolated code come back to the thread.
+            case isolatedPreferring
+            /// The nonisolated code of a task that prefers this thread. It runs isolated to no actor, as
+            /// nonisolated code does on the global executor: run isolated to the thread's connections instead, each
+            /// of its switches to its own nonisolated code (every resumption after an `await`) would find another
+            /// executor current, and go through the queue again.
+            case nonisolated
+        }
+
         var job: UnownedJob
-        /// Whether the job belongs to a task that prefers this thread as its task executor: it then runs with this
-        /// thread as its task executor too, so that the task's later switches between its nonisolated code and
-        /// the connections on this thread stay on the thread, inline.
-        var withTaskExecutor: Bool
+        var role: Role
     }
 
     private struct Remote {
@@ -106,7 +118,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     // MARK: - Executor
 
     package func enqueue(_ job: consuming ExecutorJob) {
-        enqueue(Job(job: UnownedJob(job), withTaskExecutor: isCurrent && runsPreferredTask))
+        enqueue(Job(job: UnownedJob(job), role: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated))
     }
 
     package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -150,7 +162,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         var thread: IOThread?
 
         func enqueue(_ job: consuming ExecutorJob) {
-            thread?.enqueue(Job(job: UnownedJob(job), withTaskExecutor: true))
+            thread?.enqueue(Job(job: UnownedJob(job), role: .nonisolated))
         }
     }
 
@@ -204,11 +216,16 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             let job = local[localHead]
             localHead += 1
             ran += 1
-            runsPreferredTask = job.withTaskExecutor
-            if job.withTaskExecutor {
-                job.job.runSynchronously(isolatedTo: serialExecutor, taskExecutor: taskExecutor)
-            } else {
+            switch job.role {
+            case .isolated:
+                runsPreferredTask = false
                 job.job.runSynchronously(on: serialExecutor)
+            case .isolatedPreferring:
+                runsPreferredTask = true
+                job.job.runSynchronously(isolatedTo: serialExecutor, taskExecutor: taskExecutor)
+            case .nonisolated:
+                runsPreferredTask = true
+                job.job.runSynchronously(on: taskExecutor)
             }
         }
         runsPreferredTask = false
