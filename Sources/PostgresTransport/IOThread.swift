@@ -25,7 +25,7 @@ import Synchronization
 ///
 /// The threads are process-wide (``shared``), one per processor, and live as long as the process.
 package final class IOThread: SerialExecutor, @unchecked Sendable {
-    // @unchecked Sendable: `local`, `localHead` and `runsPreferredTask` are touched only by the loop thread (`enqueue`
+    // @unchecked Sendable: `local`, `localHead`, `runsPreferredTask` and `isResumingWaits` are touched only by the loop thread (`enqueue`
     // checks `isCurrent` before touching them); everything shared is behind `remote`'s lock or atomic.
 
     /// One job, and how to run it.
@@ -69,7 +69,11 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// resuming such a task's wait. A job enqueued meanwhile from this thread (the task switching, or resumed) is
     /// that task's.
     @exclusivity(unchecked) private var runsPreferredTask = false
+    /// Whether the loop is resuming the waits that are over (see ``enqueuePreferring(_:)``).
+    @exclusivity(unchecked) private var isResumingWaits = false
     private let taskExecutorRole: TaskExecutorRole
+    /// Its identity, which a task that prefers this thread carries.
+    private let taskExecutorIdentity: UnownedTaskExecutor
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
     /// keep enqueueing more.
@@ -91,6 +95,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     package init(name: String) {
         let taskExecutorRole = TaskExecutorRole()
         self.taskExecutorRole = taskExecutorRole
+        taskExecutorIdentity = taskExecutorRole.asUnownedTaskExecutor()
         readiness = SocketReadiness(taskExecutor: taskExecutorRole)
         taskExecutorRole.thread = self
         let thread = Thread { [self] in run() }
@@ -117,8 +122,24 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     // MARK: - Executor
 
+    /// Enqueues a connection's job, to run with this thread as its task executor too when its task prefers the
+    /// thread.
+    ///
+    /// Whether it does is read from the task that enqueues, which is the job's own when a task switches to a
+    /// connection (the usual case), and from the loop when it resumes waits (every waiting task prefers the
+    /// thread). A task's preference changes within one connection's code (a statement takes one for its waits and
+    /// drops it after), so the job it last ran with does not tell: a job run with the wrong task executor would make
+    /// the task's next switch, even to the same connection, go through the queue again, and again at every switch
+    /// until it left. A job enqueued for another task than the current one (a task started from a connection's
+    /// code) may be told wrong; that costs it one such switch, never its isolation.
     package func enqueue(_ job: consuming ExecutorJob) {
-        enqueue(Job(job: UnownedJob(job), role: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated))
+        let role: Job.Role =
+            switch withUnsafeCurrentTask(body: { task -> Bool? in task.map { $0.unownedTaskExecutor == taskExecutorIdentity } }) {
+            case true: .isolatedPreferring
+            case false: .isolated
+            case nil: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated
+            }
+        enqueue(Job(job: UnownedJob(job), role: role))
     }
 
     package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -155,6 +176,15 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         if mustWake { readiness.wake() }
     }
 
+    /// Enqueues a job of a task that prefers this thread, for its nonisolated code.
+    ///
+    /// A wait the loop resumes is the exception: its task resumes in nonisolated code (a continuation always does)
+    /// only to switch back at once to the connection that waited, almost always, so its job runs isolated to the
+    /// connections here, and that switch is made inline rather than through the queue.
+    private func enqueuePreferring(_ job: consuming ExecutorJob) {
+        enqueue(Job(job: UnownedJob(job), role: isResumingWaits && isCurrent ? .isolatedPreferring : .nonisolated))
+    }
+
     /// The thread in the role of task executor: jobs enqueued here belong to tasks that prefer the thread.
     private final class TaskExecutorRole: TaskExecutor, @unchecked Sendable {
         // @unchecked Sendable: `thread` is set once, in the thread's initializer, before the object is shared. The
@@ -162,7 +192,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         var thread: IOThread?
 
         func enqueue(_ job: consuming ExecutorJob) {
-            thread?.enqueue(Job(job: UnownedJob(job), role: .nonisolated))
+            thread?.enqueuePreferring(job)
         }
     }
 
@@ -199,9 +229,11 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             if ready.isEmpty { continue }
             // Every waiting task prefers this thread while it waits (`SocketReadiness.wait`).
             runsPreferredTask = true
+            isResumingWaits = true
             for resumption in ready {
                 resumption.continuation.resume(returning: resumption.outcome)
             }
+            isResumingWaits = false
             runsPreferredTask = false
             ready.removeAll(keepingCapacity: true)
         }
