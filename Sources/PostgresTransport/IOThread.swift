@@ -15,18 +15,22 @@ import Synchronization
 /// so that a caller and its connection share the thread and no call between them changes threads.
 ///
 /// The task executor is a companion object rather than the thread itself, because both roles enqueue through one
-/// `enqueue` and a job must run differently in each: a task that prefers the thread runs with it as its task
-/// executor as well, so that its switches between its own nonisolated code and a connection on the thread happen
-/// inline, while a task that does not must run without one, or every switch inside a connection would go through
-/// the queue again. A job enqueued on the companion is the former's, and so is one resumed from a socket wait (a
-/// task prefers the thread while it waits); one enqueued by a job running on the thread is its task's, as the
-/// job's. Nor does the thread's own `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)`
-/// keeps the object it is given, so the identity a task carries must be that object's.
+/// `enqueue` and a job must run differently in each (``Job/Role``). A connection's job runs isolated to the
+/// thread's connections, and with the thread as its task executor as well when its task prefers the thread, which
+/// the task that enqueues it tells; otherwise the task's next switch, even to the same connection, would find
+/// another task executor current and go through the queue again. A job enqueued on the companion is the nonisolated
+/// code of a task that prefers the thread, and runs isolated to no actor, as on the global executor, so that its
+/// resumptions after each `await` stay inline; a wait the loop resumes is the exception, as its task switches back
+/// to its connection at once. Entering a connection from nonisolated code, and leaving it, are then the two
+/// switches through the queue that a call into a connection costs. Nor does the thread's own
+/// `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the object it is given, so
+/// the identity a task carries must be that object's.
 ///
 /// The threads are process-wide (``shared``), one per processor, and live as long as the process.
 package final class IOThread: SerialExecutor, @unchecked Sendable {
-    // @unchecked Sendable: `local`, `localHead`, `runsPreferredTask` and `isResumingWaits` are touched only by the loop thread (`enqueue`
-    // checks `isCurrent` before touching them); everything shared is behind `remote`'s lock or atomic.
+    // @unchecked Sendable: `local`, `localHead`, `runsPreferredTask` and `isResumingWaits` are touched only by the
+    // loop thread (`enqueue` checks `isCurrent` before touching them); everything shared is behind `remote`'s lock
+    // or atomic.
 
     /// One job, and how to run it.
     private struct Job {
