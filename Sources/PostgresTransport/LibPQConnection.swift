@@ -348,12 +348,23 @@ public actor LibPQConnection {
         defer { cancellation.end() }
         let cancellation = self.cancellation
         let early = collected
-        // One preference of the I/O thread for all of the statement's waits (see `preferringThread`).
+        let waitingFirst = start == .mustWait(consumed: true)
+        // One preference of the I/O thread for all of the statement's waits (see `preferringThread`), unless the task
+        // prefers the thread already (a transaction, `withSessionThread`): it then collects without the closure that
+        // `preferringThread` would call, an async layer whose entry and return are two switches of executors, each
+        // of which reads the task's preference under a lock of its status.
+        let isPreferred = ioThread.readiness.isPreferredByCurrentTask
         collected = try await withTaskCancellationHandler {
-            try await ioThread.readiness.preferringThread(isolation: self) {
+            if isPreferred {
+                return try await collectResults(
+                    connection, continuing: early, waitingFirst: waitingFirst, registration: registration,
+                    phaseIfSent: phaseIfSent, deadline: deadline
+                )
+            }
+            return try await ioThread.readiness.preferringThread(isolation: self) {
                 try await collectResults(
-                    connection, continuing: early, waitingFirst: start == .mustWait(consumed: true),
-                    registration: registration, phaseIfSent: phaseIfSent, deadline: deadline
+                    connection, continuing: early, waitingFirst: waitingFirst, registration: registration,
+                    phaseIfSent: phaseIfSent, deadline: deadline
                 )
             }
         } onCancel: {

@@ -234,7 +234,7 @@ package final class SocketReadiness: Sendable {
         deadline: ContinuousClock.Instant?,
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
-        if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
+        if isPreferredByCurrentTask {
             return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
         // `isolation` passed on explicitly: inside the closure `#isolation` is nil, and the task would leave the
@@ -259,10 +259,16 @@ package final class SocketReadiness: Sendable {
         isolation: isolated (any Actor)?,
         _ body: () async throws(Failure) -> Result
     ) async throws(Failure) -> Result {
-        if withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) {
+        if isPreferredByCurrentTask {
             return try await body()
         }
         return try await withTaskExecutorPreference(preferredExecutor, isolation: isolation, operation: body)
+    }
+
+    /// Whether the current task prefers this I/O thread already, so that its waits resume here without a preference
+    /// of their own (see ``preferringThread(isolation:_:)``).
+    package var isPreferredByCurrentTask: Bool {
+        withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor })
     }
 
     /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
