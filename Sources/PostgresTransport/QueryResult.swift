@@ -1,4 +1,5 @@
 internal import CLibPQ
+import Glibc
 
 /// The successful result of one statement: its rows (if any), column descriptions and command tag.
 ///
@@ -105,15 +106,43 @@ public final class QueryResult: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with the UTF-8 bytes of ``commandTag``, read in place from libpq's result when they are there:
+    /// no `String` is made, as every statement of a transaction reads its tag.
+    package func withCommandTag<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        if madeCommandTag == nil, case .libpq(let raw) = storage {
+            let tag = UnsafeRawPointer(PQcmdStatus(raw)).assumingMemoryBound(to: UInt8.self)
+            return try body(UnsafeBufferPointer(start: tag, count: strlen(tag)))
+        }
+        var tag = commandTag
+        return try tag.withUTF8(body)
+    }
+
     /// The number of rows the statement affected (`INSERT`, `UPDATE`, `DELETE`, `MERGE`, `SELECT`, `MOVE`, `FETCH`,
     /// `COPY`), or nil for other commands. For a batch of a row stream's rows, the rows of this batch: the
     /// statement's own tag is in the stream's ending.
     public var affectedRows: Int? {
         if let madeCommandTag { return Self.affectedRows(inCommandTag: madeCommandTag) }
         switch storage {
-        case .libpq(let raw): return Int(String(cString: PQcmdTuples(raw)))
+        case .libpq(let raw): return Self.count(inDigits: PQcmdTuples(raw))
         case .copied(let values): return values.affectedRows
         }
+    }
+
+    /// The count written in `digits`, a NUL-terminated string of decimal digits (`PQcmdTuples`'s), read in place;
+    /// nil when it is empty (a command that affects no rows), holds anything but digits, or does not fit an `Int`.
+    package static func count(inDigits digits: UnsafePointer<CChar>) -> Int? {
+        var count = 0
+        var index = 0
+        while digits[index] != 0 {
+            let digit = Int(UInt8(bitPattern: digits[index])) - Int(UInt8(ascii: "0"))
+            guard 0...9 ~= digit else { return nil }
+            let (tens, overflowed) = count.multipliedReportingOverflow(by: 10)
+            let (sum, overflowedAgain) = tens.addingReportingOverflow(digit)
+            guard !overflowed, !overflowedAgain else { return nil }
+            count = sum
+            index += 1
+        }
+        return index == 0 ? nil : count
     }
 
     /// The name of a column, as the query labelled it.

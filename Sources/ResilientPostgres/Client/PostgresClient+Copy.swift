@@ -135,7 +135,7 @@ extension PostgresTransaction {
     ) async throws -> Int where Chunks.Element == [UInt8] {
         do {
             let result = try await connection.copy(query, from: chunks, startDeadline: OperationDeadline.current)
-            use.recordSuccess(commandTag: result.commandTag)
+            use.recordSuccess(result)
             return result.affectedRows ?? 0
         } catch let failure as TransportError {
             use.recordFailure(failure)

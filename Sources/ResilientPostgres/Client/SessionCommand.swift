@@ -8,15 +8,22 @@ package enum SessionCommand: Equatable, Sendable {
     /// `COMMIT`, `END` and `COMMIT PREPARED` alike.
     case commit
     case rollback
-    /// `PREPARE`, or `PREPARE TRANSACTION`.
+    /// `PREPARE`: a named statement prepared.
     case prepare
+    /// `PREPARE TRANSACTION`: the block's work is kept for a later `COMMIT PREPARED`, and the block ended.
+    case prepareTransaction
     /// `SET`, `SHOW`, `RESET`, `DEALLOCATE`, `DISCARD`, `LISTEN`, `UNLISTEN`, `SAVEPOINT`, `RELEASE`, or no tag.
     case changesNoData
     /// Anything else (`INSERT`, `SELECT`, ...): outside a block, it committed as it ended.
     case other
 
     package init(commandTag: String) {
-        let utf8 = commandTag.utf8
+        var tag = commandTag
+        self = tag.withUTF8 { SessionCommand(utf8: $0) }
+    }
+
+    /// The command of a tag given as its UTF-8 bytes (a `QueryResult`'s, read in place).
+    package init(utf8: UnsafeBufferPointer<UInt8>) {
         // Whether the tag's first word is `keyword`: the tag starts with it, followed by a space or nothing.
         func matches(_ keyword: StaticString) -> Bool {
             let bytes = UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount)
@@ -33,7 +40,9 @@ package enum SessionCommand: Equatable, Sendable {
         case UInt8(ascii: "C"): self = matches("COMMIT") ? .commit : .other
         case UInt8(ascii: "R"):
             self = matches("ROLLBACK") ? .rollback : matches("RESET") || matches("RELEASE") ? .changesNoData : .other
-        case UInt8(ascii: "P"): self = matches("PREPARE") ? .prepare : .other
+        case UInt8(ascii: "P"):
+            let isTransaction = utf8.elementsEqual("PREPARE TRANSACTION".utf8)
+            self = isTransaction ? .prepareTransaction : matches("PREPARE") ? .prepare : .other
         case UInt8(ascii: "D"): self = matches("DEALLOCATE") || matches("DISCARD") ? .changesNoData : .other
         case UInt8(ascii: "L"): self = matches("LISTEN") ? .changesNoData : .other
         case UInt8(ascii: "U"): self = matches("UNLISTEN") ? .changesNoData : .other

@@ -33,9 +33,13 @@ final class SessionUse: Sendable {
     /// Whether the app prepared a named statement of its own (SQL `PREPARE`).
     var hasPreparedStatements: Bool { state.withLock { $0.hasPreparedStatements } }
 
-    /// Records a statement that succeeded with `commandTag`.
-    func recordSuccess(commandTag: String) {
-        let command = SessionCommand(commandTag: commandTag)
+    /// Records a statement that succeeded with `result`, from its command tag read in place.
+    func recordSuccess(_ result: QueryResult) {
+        record(result.withCommandTag { SessionCommand(utf8: $0) })
+    }
+
+    /// Records a statement that succeeded with `command`.
+    func record(_ command: SessionCommand) {
         state.withLock { state in
             state.hasRunStatement = true
             switch command {
@@ -50,12 +54,10 @@ final class SessionUse: Sendable {
                 // treating later statements as committed.
                 state.isInTransactionBlock = false
             case .prepare:
-                if commandTag == "PREPARE TRANSACTION" {
-                    state.mayHaveTakenEffect = true
-                    state.isInTransactionBlock = false
-                } else {
-                    state.hasPreparedStatements = true
-                }
+                state.hasPreparedStatements = true
+            case .prepareTransaction:
+                state.mayHaveTakenEffect = true
+                state.isInTransactionBlock = false
             case .changesNoData:
                 break
             case .other:
@@ -108,7 +110,7 @@ extension DatabaseConnection {
                 sql, parameters: parameters, resultFormat: resultFormat, caching: caching,
                 deadline: OperationDeadline.current
             )
-            use.recordSuccess(commandTag: result.commandTag)
+            use.recordSuccess(result)
             return result
         } catch let error as TransportError {
             use.recordFailure(error)

@@ -8,7 +8,7 @@ struct SessionCommandTests {
     @Test(arguments: [
         ("BEGIN", SessionCommand.begin), ("START TRANSACTION", .begin), ("COMMIT", .commit),
         ("COMMIT PREPARED", .commit), ("ROLLBACK", .rollback), ("PREPARE", .prepare),
-        ("PREPARE TRANSACTION", .prepare), ("SET", .changesNoData), ("SHOW", .changesNoData),
+        ("PREPARE TRANSACTION", .prepareTransaction), ("SET", .changesNoData), ("SHOW", .changesNoData),
         ("SAVEPOINT", .changesNoData), ("RESET", .changesNoData), ("RELEASE", .changesNoData),
         ("DEALLOCATE", .changesNoData), ("DEALLOCATE ALL", .changesNoData), ("DISCARD ALL", .changesNoData),
         ("LISTEN", .changesNoData), ("UNLISTEN", .changesNoData), ("", .changesNoData), (" 1", .changesNoData),
