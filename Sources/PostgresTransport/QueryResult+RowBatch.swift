@@ -38,6 +38,11 @@ extension QueryResult {
 
         /// The bytes of values a batch has room for before it grows.
         static let initialByteCapacity = 32 * 1024
+        /// The most a batch's bytes grow to by doubling: below 64 KiB, a block glibc's `free` neither unmaps (as it
+        /// does a block of 128 KiB or more, mapped for itself) nor returns to the system by trimming its heap (as it
+        /// may once a block of 64 KiB or more is freed), so that a batch reuses the pages of the batches before it
+        /// rather than faulting in fresh ones. Only a row larger than that grows the block past it.
+        static let largestHeapBlock = 63 * 1024
         /// The rows a batch has room for before its cells grow.
         static let initialRowCapacity = 256
 
@@ -135,7 +140,7 @@ extension QueryResult {
         }
 
         private mutating func grow(toHold needed: Int) {
-            let capacity = max(needed, self.capacity * 2, Self.initialByteCapacity)
+            let capacity = max(needed, min(self.capacity * 2, Self.largestHeapBlock), Self.initialByteCapacity)
             guard let grown = realloc(memory, capacity) else { fatalError("out of memory for a batch of rows") }
             memory = grown
             self.capacity = capacity
