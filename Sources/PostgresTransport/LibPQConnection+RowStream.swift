@@ -68,7 +68,7 @@ extension LibPQConnection {
     }
 
     /// The bytes of values after which a batch of rows is handed over, however few its rows: with the last row's,
-    /// they stay within the block a batch grows to from the heap (`RowBatch.largestHeapBlock`).
+    /// they stay within the block a batch starts with (`RowBatch.initialByteCapacity`).
     static let rowBatchBytes = 56 * 1024
     /// The most rows a batch holds, whatever the caller asks: a call reads without yielding for up to a batch.
     ///

@@ -36,15 +36,15 @@ extension QueryResult {
         private var cellCount = 0
         private(set) var rowCount = 0
 
-        /// The bytes of values a batch has room for before it grows.
-        static let initialByteCapacity = 32 * 1024
-        /// The most a batch's bytes grow to by doubling: below 64 KiB, a block glibc's `free` neither unmaps (as it
-        /// does a block of 128 KiB or more, mapped for itself) nor returns to the system by trimming its heap (as it
-        /// may once a block of 64 KiB or more is freed), so that a batch reuses the pages of the batches before it
-        /// rather than faulting in fresh ones. Only a row larger than that grows the block past it.
-        static let largestHeapBlock = 63 * 1024
-        /// The rows a batch has room for before its cells grow.
-        static let initialRowCapacity = 256
+        /// The bytes of values a batch has room for before it grows: a full batch of a stream's (56 KiB) and the row
+        /// that fills it, unless that row is large, so that a batch is copied in place, without a `realloc` that
+        /// moves it. Below 64 KiB: a block glibc's `free` neither unmaps (as it does a block of 128 KiB or more,
+        /// mapped for itself) nor returns to the system by trimming its heap (as it may once a block of 64 KiB or
+        /// more is freed), so that a batch reuses the pages of the batches before it rather than faulting in fresh
+        /// ones. Memory not used is given back when the batch's result takes the block, shrunk in place.
+        static let initialByteCapacity = 63 * 1024
+        /// The rows a batch has room for before its cells grow: a full batch of a stream's.
+        static let initialRowCapacity = 512
 
         init() {}
 
@@ -140,7 +140,7 @@ extension QueryResult {
         }
 
         private mutating func grow(toHold needed: Int) {
-            let capacity = max(needed, min(self.capacity * 2, Self.largestHeapBlock), Self.initialByteCapacity)
+            let capacity = max(needed, self.capacity * 2, Self.initialByteCapacity)
             guard let grown = realloc(memory, capacity) else { fatalError("out of memory for a batch of rows") }
             memory = grown
             self.capacity = capacity
