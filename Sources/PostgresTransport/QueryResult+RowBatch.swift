@@ -43,8 +43,11 @@ extension QueryResult {
         /// more is freed), so that a batch reuses the pages of the batches before it rather than faulting in fresh
         /// ones. Memory not used is given back when the batch's result takes the block, shrunk in place.
         static let initialByteCapacity = 63 * 1024
-        /// The rows a batch has room for before its cells grow: a full batch of a stream's.
+        /// The rows a batch has room for before its cells grow: a full batch of a stream's, or as many as a block
+        /// below 64 KiB holds (``initialCellCapacity``), as for the bytes.
         static let initialRowCapacity = 512
+        /// The most cells a batch has room for before they grow, in a block below 64 KiB.
+        static let initialCellCapacity = 63 * 1024 / MemoryLayout<CopiedValues.Cell>.stride
 
         init() {}
 
@@ -130,7 +133,9 @@ extension QueryResult {
 
         /// Room for at least `needed` cells: a typical batch's at first, rather than copies as they grow.
         private mutating func growCells(toHold needed: Int, columns: Int) {
-            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns)
+            let capacity = max(
+                needed, cellCapacity * 2, min(Self.initialRowCapacity * columns, Self.initialCellCapacity)
+            )
             guard let grown = realloc(cells, capacity * MemoryLayout<CopiedValues.Cell>.stride) else {
                 fatalError("out of memory for a batch of rows")
             }
