@@ -21,7 +21,7 @@ extension LibPQConnection {
     }
 
     /// The next rows of the statement ``startRows(_:parameters:resultFormat:deadline:)`` sent, gathered into one
-    /// result: those that have arrived, up to `maximumCount` and at most 256 (or about 256 KiB of values), waiting
+    /// result: those that have arrived, up to `maximumCount` and at most 512 (or about 56 KiB of values), waiting
     /// only when none has; nil once every row has been handed over, which ends the statement.
     ///
     /// A call reads what has arrived without giving up the connection's I/O thread, which other connections share,
@@ -31,11 +31,11 @@ extension LibPQConnection {
     /// task sends the server a cancel request; the call then throws ``TransportError/Code/cancelled``.
     ///
     /// - Parameters:
-    ///   - maximumCount: The most rows to hand over at once; less than 1 reads as 1, more than 256 as 256.
+    ///   - maximumCount: The most rows to hand over at once; less than 1 reads as 1, more than 512 as 512.
     ///   - deadline: When reached while waiting, a cancel request is sent.
     /// - Throws: ``TransportError``; the statement is over when this throws.
     public func nextRows(
-        maximumCount: Int = 256,
+        maximumCount: Int = 512,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> [QueryResult]? {
         guard let stream = streaming, stream.kind == .rows else { return nil }
@@ -67,10 +67,14 @@ extension LibPQConnection {
         return [rows]
     }
 
-    /// The bytes of values after which a batch of rows is handed over, however few its rows.
-    static let rowBatchBytes = 256 * 1024
+    /// The bytes of values after which a batch of rows is handed over, however few its rows: with the last row's,
+    /// they stay within the block a batch starts with (`RowBatch.initialByteCapacity`).
+    static let rowBatchBytes = 56 * 1024
     /// The most rows a batch holds, whatever the caller asks: a call reads without yielding for up to a batch.
-    static let rowBatchRows = 256
+    ///
+    /// Each batch costs a hand-over to the I/O thread and back, two thread switches on one CPU, which larger
+    /// batches spread over more rows.
+    static let rowBatchRows = 512
 
     /// Reads rows into `batch` until there are `maximumCount` (or ``rowBatchBytes``), until no more has arrived once
     /// there is one (reads of what the socket already holds go on while they bring rows), or until the last result,

@@ -36,10 +36,18 @@ extension QueryResult {
         private var cellCount = 0
         private(set) var rowCount = 0
 
-        /// The bytes of values a batch has room for before it grows.
-        static let initialByteCapacity = 32 * 1024
-        /// The rows a batch has room for before its cells grow.
-        static let initialRowCapacity = 256
+        /// The bytes of values a batch has room for before it grows: a full batch of a stream's (56 KiB) and the row
+        /// that fills it, unless that row is large, so that a batch is copied in place, without a `realloc` that
+        /// moves it. Below 64 KiB: a block glibc's `free` neither unmaps (as it does a block of 128 KiB or more,
+        /// mapped for itself) nor returns to the system by trimming its heap (as it may once a block of 64 KiB or
+        /// more is freed), so that a batch reuses the pages of the batches before it rather than faulting in fresh
+        /// ones. Memory not used is given back when the batch's result takes the block, shrunk in place.
+        static let initialByteCapacity = 63 * 1024
+        /// The rows a batch has room for before its cells grow: a full batch of a stream's, or as many as a block
+        /// below 64 KiB holds (``initialCellCapacity``), as for the bytes.
+        static let initialRowCapacity = 512
+        /// The most cells a batch has room for before they grow, in a block below 64 KiB.
+        static let initialCellCapacity = 63 * 1024 / MemoryLayout<CopiedValues.Cell>.stride
 
         init() {}
 
@@ -125,7 +133,9 @@ extension QueryResult {
 
         /// Room for at least `needed` cells: a typical batch's at first, rather than copies as they grow.
         private mutating func growCells(toHold needed: Int, columns: Int) {
-            let capacity = max(needed, cellCapacity * 2, Self.initialRowCapacity * columns)
+            let capacity = max(
+                needed, cellCapacity * 2, min(Self.initialRowCapacity * columns, Self.initialCellCapacity)
+            )
             guard let grown = realloc(cells, capacity * MemoryLayout<CopiedValues.Cell>.stride) else {
                 fatalError("out of memory for a batch of rows")
             }

@@ -12,7 +12,7 @@ struct RowStreamReadTests {
         var total = 0
         while let batches = try await connection.nextRows(maximumCount: 1_000_000) {
             for batch in batches {
-                #expect(batch.rowCount <= 256)
+                #expect(batch.rowCount <= 512)
                 total += batch.rowCount
             }
         }

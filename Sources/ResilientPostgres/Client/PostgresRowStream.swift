@@ -10,8 +10,8 @@ import Synchronization
 /// alone holds the session. It can be iterated once.
 ///
 /// A row is valid for as long as the app holds it, after the stream has moved on or ended: it keeps alive the copy of
-/// its batch's values, not the session. A batch ends at 256 rows or once its values pass 256 KiB, so the copy holds up
-/// to 256 KiB plus one row's values and 8 bytes a value, and all of a single row larger than that. Keep the decoded
+/// its batch's values, not the session. A batch ends at 512 rows or once its values pass 56 KiB, so the copy holds
+/// up to 56 KiB plus one row's values and 8 bytes a value, and all of a single row larger than that. Keep the decoded
 /// values rather than the rows when collecting many, so that memory holds what the app needs rather than whole batches.
 ///
 /// A failure after rows were handed over is not retried: the iteration throws a ``PostgresError`` whose
@@ -22,7 +22,7 @@ public struct PostgresRowStream: AsyncSequence, Sendable {
     public typealias Element = PostgresRow
 
     /// The most rows handed from the session's thread to the consumer at once.
-    static let batchSize = 256
+    static let batchSize = 512
 
     final class Source: Sendable {
         /// The session, handed to the one iterator, which alone holds it from then on: the end of the loop stops
