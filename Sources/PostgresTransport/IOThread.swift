@@ -18,8 +18,8 @@ import Synchronization
 /// `enqueue` and a job must run differently in each (``Job/Role``). A connection's job runs isolated to the
 /// thread's connections, and with the thread as its task executor as well when what runs on the thread at the time
 /// is for a task that prefers it: the task switching (the runtime clears the current task before it enqueues a
-/// switch, so the thread keeps track itself, told by the task's own code when its preference changes while it runs
-/// here), or the loop resuming waits. Run with the wrong task executor, a job would make its task's next switch,
+/// switch, so the thread keeps track itself, told by the task's own code when it takes or drops a preference while
+/// it runs here), or the loop resuming waits. Run with the wrong task executor, a job would make its task's next switch,
 /// even to the same connection, go through the queue again. A job enqueued on the companion is the nonisolated
 /// code of a task that prefers the thread (or the drain of a default actor such a task called), and runs isolated
 /// to no actor, as on the global executor, so that its resumptions after each `await` stay inline; a wait the loop
@@ -79,8 +79,6 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// Whether the loop is resuming the waits that are over (see ``enqueuePreferring(_:)``).
     @exclusivity(unchecked) private var isResumingWaits = false
     private let taskExecutorRole: TaskExecutorRole
-    /// Its identity, which a task that prefers this thread carries.
-    private let taskExecutorIdentity: UnownedTaskExecutor
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
     /// keep enqueueing more.
@@ -102,7 +100,6 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     package init(name: String) {
         let taskExecutorRole = TaskExecutorRole()
         self.taskExecutorRole = taskExecutorRole
-        taskExecutorIdentity = taskExecutorRole.asUnownedTaskExecutor()
         readiness = SocketReadiness(taskExecutor: taskExecutorRole)
         taskExecutorRole.thread = self
         let thread = Thread { [self] in run() }
@@ -139,13 +136,15 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         enqueue(Job(job: UnownedJob(job), role: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated))
     }
 
-    /// Makes ``runsPreferredTask`` say whether the task running now prefers this thread; called by that task's own
-    /// code right after its preference changed while it runs here (``SocketReadiness/preferringThread(isolation:_:)``
-    /// and ``SocketReadiness/wait(for:on:deadline:isolation:)``), so that its next switches are enqueued to run as it
-    /// now needs, rather than each finding another task executor current and going through the queue again.
-    func noteCurrentTaskPreference() {
+    /// Tells the thread whether what runs on it from now on is for a task that prefers it (``runsPreferredTask``);
+    /// called by a task's own code on the thread just before it takes a preference of the thread, and just before
+    /// it drops one (``SocketReadiness/preferringThread(isolation:_:)``, ``SocketReadiness/wait(for:on:deadline:isolation:)``).
+    /// The switches the task then makes (into the preference's closure, out of it) are enqueued to run as the task
+    /// will need, with the thread as its task executor or without: otherwise each would find another task executor
+    /// current, and go through the queue again.
+    func notePreference(_ prefers: Bool) {
         guard isCurrent else { return }
-        runsPreferredTask = withUnsafeCurrentTask { $0?.unownedTaskExecutor == taskExecutorIdentity }
+        runsPreferredTask = prefers
     }
 
     package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -201,9 +200,9 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             thread?.enqueuePreferring(job)
         }
 
-        /// See ``IOThread/noteCurrentTaskPreference()``.
-        func noteCurrentTaskPreference() {
-            thread?.noteCurrentTaskPreference()
+        /// See ``IOThread/notePreference(_:)``.
+        func notePreference(_ prefers: Bool) {
+            thread?.notePreference(prefers)
         }
     }
 

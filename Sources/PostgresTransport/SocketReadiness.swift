@@ -239,12 +239,13 @@ package final class SocketReadiness: Sendable {
         }
         // `isolation` passed on explicitly: inside the closure `#isolation` is nil, and the task would leave the
         // connection's actor for a job of its own before it parks.
-        let outcome = await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
-            await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
+        // The thread is told as the preference is taken and dropped (see `IOThread.notePreference`).
+        preferredExecutor.notePreference(true)
+        return await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
+            let outcome = await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
+            preferredExecutor.notePreference(false)
+            return outcome
         }
-        // The preference is gone: the thread is told, so that the task's next switches run without it.
-        preferredExecutor.noteCurrentTaskPreference()
-        return outcome
     }
 
     /// Runs `body`, whose waits then resume on this I/O thread inline, with the task preferring the thread, unless
@@ -265,15 +266,15 @@ package final class SocketReadiness: Sendable {
         if isPreferredByCurrentTask {
             return try await body()
         }
-        // The thread is told when the preference is taken and when it is dropped (`noteCurrentTaskPreference`), so
-        // that the task's switches in between and after run as it then needs instead of each going through the queue
-        // again. The closure names `isolation` so as to run in it, as `body` does: one more async layer, whose
-        // switches stay on the same executor.
-        defer { preferredExecutor.noteCurrentTaskPreference() }
+        // The thread is told as the preference is taken and dropped (`IOThread.notePreference`), so that the
+        // task's switches into the closure and out of it are enqueued to run as it then needs, instead of each of its
+        // switches in between and after going through the queue again. The closure names `isolation` so as to run in
+        // it, as `body` does: one more async layer, whose switches stay on the same executor.
+        preferredExecutor.notePreference(true)
         return try await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
             () async throws(Failure) -> Result in
             _ = isolation
-            preferredExecutor.noteCurrentTaskPreference()
+            defer { preferredExecutor.notePreference(false) }
             return try await body()
         }
     }
