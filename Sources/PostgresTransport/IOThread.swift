@@ -16,13 +16,16 @@ import Synchronization
 ///
 /// The task executor is a companion object rather than the thread itself, because both roles enqueue through one
 /// `enqueue` and a job must run differently in each (``Job/Role``). A connection's job runs isolated to the
-/// thread's connections, and with the thread as its task executor as well when its task prefers the thread, which
-/// the task that enqueues it tells; otherwise the task's next switch, even to the same connection, would find
-/// another task executor current and go through the queue again. A job enqueued on the companion is the nonisolated
-/// code of a task that prefers the thread, and runs isolated to no actor, as on the global executor, so that its
-/// resumptions after each `await` stay inline; a wait the loop resumes is the exception, as its task switches back
-/// to its connection at once. Entering a connection from nonisolated code, and leaving it, are then the two
-/// switches through the queue that a call into a connection costs. Nor does the thread's own
+/// thread's connections, and with the thread as its task executor as well when what runs on the thread at the time
+/// is for a task that prefers it: the task switching (the runtime clears the current task before it enqueues a
+/// switch, so the thread keeps track itself, told by the task's own code when it takes or drops a preference while
+/// it runs here), or the loop resuming waits. Run with the wrong task executor, a job would make its task's next switch,
+/// even to the same connection, go through the queue again. A job enqueued on the companion is the nonisolated
+/// code of a task that prefers the thread (or the drain of a default actor such a task called), and runs isolated
+/// to no actor, as on the global executor, so that its resumptions after each `await` stay inline; a wait the loop
+/// resumes is the exception, as its task almost always switches back to its connection at once (a connect's wait,
+/// made from nonisolated code, costs one trip more). Entering a connection from nonisolated code, and leaving it,
+/// are then the two switches through the queue that a call into a connection costs. Nor does the thread's own
 /// `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the object it is given, so
 /// the identity a task carries must be that object's.
 ///
@@ -76,8 +79,6 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// Whether the loop is resuming the waits that are over (see ``enqueuePreferring(_:)``).
     @exclusivity(unchecked) private var isResumingWaits = false
     private let taskExecutorRole: TaskExecutorRole
-    /// Its identity, which a task that prefers this thread carries.
-    private let taskExecutorIdentity: UnownedTaskExecutor
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
     /// keep enqueueing more.
@@ -99,7 +100,6 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     package init(name: String) {
         let taskExecutorRole = TaskExecutorRole()
         self.taskExecutorRole = taskExecutorRole
-        taskExecutorIdentity = taskExecutorRole.asUnownedTaskExecutor()
         readiness = SocketReadiness(taskExecutor: taskExecutorRole)
         taskExecutorRole.thread = self
         let thread = Thread { [self] in run() }
@@ -126,24 +126,25 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     // MARK: - Executor
 
-    /// Enqueues a connection's job, to run with this thread as its task executor too when its task prefers the
-    /// thread.
-    ///
-    /// Whether it does is read from the task that enqueues, which is the job's own when a task switches to a
-    /// connection (the usual case), and from the loop when it resumes waits (every waiting task prefers the
-    /// thread). A task's preference changes within one connection's code (a statement takes one for its waits and
-    /// drops it after), so the job it last ran with does not tell: a job run with the wrong task executor would make
-    /// the task's next switch, even to the same connection, go through the queue again, and again at every switch
-    /// until it left. A job enqueued for another task than the current one (a task started from a connection's
-    /// code) may be told wrong; that costs it one such switch, never its isolation.
+    /// Enqueues a connection's job, to run with this thread as its task executor too when what runs on the thread
+    /// now is for a task that prefers it (``runsPreferredTask``): a task switching to a connection, the usual case,
+    /// or the loop resuming waits. The runtime gives no other way to tell: it clears the current task before it
+    /// enqueues a switch. A job enqueued for another task than the one running (a task started from a connection's
+    /// code) may be told wrong; that costs its switches trips through the queue until it leaves the thread, never
+    /// its isolation.
     package func enqueue(_ job: consuming ExecutorJob) {
-        let role: Job.Role =
-            switch withUnsafeCurrentTask(body: { task -> Bool? in task.map { $0.unownedTaskExecutor == taskExecutorIdentity } }) {
-            case true: .isolatedPreferring
-            case false: .isolated
-            case nil: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated
-            }
-        enqueue(Job(job: UnownedJob(job), role: role))
+        enqueue(Job(job: UnownedJob(job), role: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated))
+    }
+
+    /// Tells the thread whether what runs on it from now on is for a task that prefers it (``runsPreferredTask``);
+    /// called by a task's own code on the thread just before it takes a preference of the thread, and just before
+    /// it drops one (``SocketReadiness/preferringThread(isolation:_:)``, ``SocketReadiness/wait(for:on:deadline:isolation:)``).
+    /// The switches the task then makes (into the preference's closure, out of it) are enqueued to run as the task
+    /// will need, with the thread as its task executor or without: otherwise each would find another task executor
+    /// current, and go through the queue again.
+    func notePreference(_ prefers: Bool) {
+        guard isCurrent else { return }
+        runsPreferredTask = prefers
     }
 
     package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -186,17 +187,22 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// only to switch back at once to the connection that waited, almost always, so its job runs isolated to the
     /// connections here, and that switch is made inline rather than through the queue.
     private func enqueuePreferring(_ job: consuming ExecutorJob) {
-        enqueue(Job(job: UnownedJob(job), role: isResumingWaits && isCurrent ? .isolatedPreferring : .nonisolated))
+        enqueue(Job(job: UnownedJob(job), role: isCurrent && isResumingWaits ? .isolatedPreferring : .nonisolated))
     }
 
     /// The thread in the role of task executor: jobs enqueued here belong to tasks that prefer the thread.
-    private final class TaskExecutorRole: TaskExecutor, @unchecked Sendable {
+    final class TaskExecutorRole: TaskExecutor, @unchecked Sendable {
         // @unchecked Sendable: `thread` is set once, in the thread's initializer, before the object is shared. The
         // reference cycle is harmless: an I/O thread lives as long as the process.
         var thread: IOThread?
 
         func enqueue(_ job: consuming ExecutorJob) {
             thread?.enqueuePreferring(job)
+        }
+
+        /// See ``IOThread/notePreference(_:)``.
+        func notePreference(_ prefers: Bool) {
+            thread?.notePreference(prefers)
         }
     }
 

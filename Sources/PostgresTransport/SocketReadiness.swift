@@ -189,7 +189,7 @@ package final class SocketReadiness: Sendable {
     private let state = Mutex(State())
     /// The I/O thread as a task executor, which a waiting task prefers while it waits
     /// (see ``wait(for:on:deadline:isolation:)``).
-    private let preferredExecutor: any TaskExecutor
+    private let preferredExecutor: IOThread.TaskExecutorRole
     /// Its identity, to recognise the tasks that prefer it already.
     private let taskExecutor: UnownedTaskExecutor
     /// The loop's buffer for `epoll_wait`; touched only by the I/O thread.
@@ -198,7 +198,7 @@ package final class SocketReadiness: Sendable {
     /// Registrations are unique in the process, whichever thread they wait on.
     private static let lastRegistrationID = Atomic<UInt64>(0)
 
-    init(taskExecutor: any TaskExecutor) {
+    init(taskExecutor: IOThread.TaskExecutorRole) {
         self.preferredExecutor = taskExecutor
         self.taskExecutor = taskExecutor.asUnownedTaskExecutor()
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -239,8 +239,12 @@ package final class SocketReadiness: Sendable {
         }
         // `isolation` passed on explicitly: inside the closure `#isolation` is nil, and the task would leave the
         // connection's actor for a job of its own before it parks.
+        // The thread is told as the preference is taken and dropped (see `IOThread.notePreference`).
+        preferredExecutor.notePreference(true)
         return await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
-            await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
+            let outcome = await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
+            preferredExecutor.notePreference(false)
+            return outcome
         }
     }
 
@@ -262,7 +266,17 @@ package final class SocketReadiness: Sendable {
         if isPreferredByCurrentTask {
             return try await body()
         }
-        return try await withTaskExecutorPreference(preferredExecutor, isolation: isolation, operation: body)
+        // The thread is told as the preference is taken and dropped (`IOThread.notePreference`), so that the
+        // task's switches into the closure and out of it are enqueued to run as it then needs, instead of each of its
+        // switches in between and after going through the queue again. The closure names `isolation` so as to run in
+        // it, as `body` does: one more async layer, whose switches stay on the same executor.
+        preferredExecutor.notePreference(true)
+        return try await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
+            () async throws(Failure) -> Result in
+            _ = isolation
+            defer { preferredExecutor.notePreference(false) }
+            return try await body()
+        }
     }
 
     /// Whether the current task prefers this I/O thread already, so that its waits resume here without a preference

@@ -1,0 +1,78 @@
+import PostgresTransport
+import Testing
+
+/// Switches between two connections of one I/O thread stay inline, without a trip through the thread's queue, for a
+/// task that prefers the thread, one that does not, one that takes the preference inside a connection (as a
+/// statement does for its waits), and a task started from a connection's code.
+///
+/// A trip through the queue shows as a job queued beforehand running first: each round trip starts a task that
+/// marks the connection, then switches to the peer and back; the mark is set only if the switch was queued.
+@Suite("I/O thread job roles")
+struct IOThreadRoleTests {
+    static let thread = IOThread.shared[0]
+
+    actor Peer {
+        nonisolated var unownedExecutor: UnownedSerialExecutor { IOThreadRoleTests.thread.asUnownedSerialExecutor() }
+        func ping() async {}
+    }
+
+    actor Connection {
+        nonisolated var unownedExecutor: UnownedSerialExecutor { IOThreadRoleTests.thread.asUnownedSerialExecutor() }
+        let peer = Peer()
+        var marked = false
+
+        /// How many of `count` round trips to the peer went through the queue.
+        func roundTripsThroughQueue(_ count: Int = 10) async -> Int {
+            var trips = 0
+            for _ in 0..<count {
+                marked = false
+                Task { self.marked = true }
+                await peer.ping()
+                if marked { trips += 1 }
+            }
+            return trips
+        }
+
+        func roundTripsInsideAPreferenceTakenHere() async -> Int {
+            await IOThreadRoleTests.thread.readiness.preferringThread(isolation: self) {
+                await roundTripsThroughQueue()
+            }
+        }
+
+        func roundTripsAfterAPreferenceTakenHere() async -> Int {
+            _ = await IOThreadRoleTests.thread.readiness.preferringThread(isolation: self) { 0 }
+            return await roundTripsThroughQueue()
+        }
+
+        func roundTripsOfATaskStartedHere() async -> Int {
+            await Task { await roundTripsThroughQueue() }.value
+        }
+    }
+
+    @Test func aTaskThatPrefersTheThreadSwitchesInline() async {
+        let connection = Connection()
+        let trips = await withTaskExecutorPreference(Self.thread.taskExecutor) {
+            await connection.roundTripsThroughQueue()
+        }
+        #expect(trips <= 1)
+    }
+
+    @Test func aTaskWithoutAPreferenceSwitchesInline() async {
+        let connection = Connection()
+        #expect(await Task.detached { await connection.roundTripsThroughQueue() }.value <= 1)
+    }
+
+    @Test func aPreferenceTakenInsideAConnectionKeepsSwitchesInline() async {
+        let connection = Connection()
+        #expect(await Task.detached { await connection.roundTripsInsideAPreferenceTakenHere() }.value <= 1)
+        #expect(await Task.detached { await connection.roundTripsAfterAPreferenceTakenHere() }.value <= 1)
+    }
+
+    @Test func aTaskStartedFromAConnectionSwitchesInline() async {
+        let connection = Connection()
+        let trips = await withTaskExecutorPreference(Self.thread.taskExecutor) {
+            await connection.roundTripsOfATaskStartedHere()
+        }
+        #expect(trips <= 1)
+    }
+}
