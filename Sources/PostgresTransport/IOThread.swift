@@ -74,7 +74,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     @exclusivity(unchecked) private var localHead = 0
     /// Whether what the loop does now is for a task that prefers this thread: running such a task's job, or
     /// resuming such a task's wait. A job enqueued meanwhile from this thread (the task switching, or resumed) is
-    /// that task's.
+    /// that task's. Set for each job by its role, and by the task itself when it takes, drops or finds a preference
+    /// while it runs (``notePreference(_:)``).
     @exclusivity(unchecked) private var runsPreferredTask = false
     /// Whether the loop is resuming the waits that are over (see ``enqueuePreferring(_:)``).
     @exclusivity(unchecked) private var isResumingWaits = false
@@ -130,8 +131,9 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// now is for a task that prefers it (``runsPreferredTask``): a task switching to a connection, the usual case,
     /// or the loop resuming waits. The runtime gives no other way to tell: it clears the current task before it
     /// enqueues a switch. A job enqueued for another task than the one running (a task started from a connection's
-    /// code) may be told wrong; that costs its switches trips through the queue until it leaves the thread, never
-    /// its isolation.
+    /// code), or from another thread (a task that prefers this thread but enters a connection from elsewhere), may be
+    /// told wrong; that costs its switches trips through the queue until it leaves the thread or its task tells the
+    /// thread (``notePreference(_:)``), never its isolation.
     package func enqueue(_ job: consuming ExecutorJob) {
         enqueue(Job(job: UnownedJob(job), role: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated))
     }

@@ -353,7 +353,7 @@ public actor LibPQConnection {
         // prefers the thread already (a transaction, `withSessionThread`): it then collects without the closure that
         // `preferringThread` would call, an async layer whose entry and return are two switches of executors, each
         // of which reads the task's preference under a lock of its status.
-        let isPreferred = ioThread.readiness.isPreferredByCurrentTask
+        let isPreferred = ioThread.readiness.taskPrefersThread()
         collected = try await withTaskCancellationHandler {
             if isPreferred {
                 return try await collectResults(

@@ -234,11 +234,11 @@ package final class SocketReadiness: Sendable {
         deadline: ContinuousClock.Instant?,
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
-        if isPreferredByCurrentTask {
+        if taskPrefersThread() {
             return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
-        // `isolation` passed on explicitly: inside the closure `#isolation` is nil, and the task would leave the
-        // connection's actor for a job of its own before it parks.
+        // `isolation` passed on explicitly, which also makes the closure isolated to it: without, the closure would
+        // be nonisolated, and the task would leave the connection's actor for a job of its own before it parks.
         // The thread is told as the preference is taken and dropped (see `IOThread.notePreference`).
         preferredExecutor.notePreference(true)
         return await withTaskExecutorPreference(preferredExecutor, isolation: isolation) {
@@ -263,7 +263,7 @@ package final class SocketReadiness: Sendable {
         isolation: isolated (any Actor)?,
         _ body: () async throws(Failure) -> Result
     ) async throws(Failure) -> Result {
-        if isPreferredByCurrentTask {
+        if taskPrefersThread() {
             return try await body()
         }
         // The thread is told as the preference is taken and dropped (`IOThread.notePreference`), so that the
@@ -280,9 +280,13 @@ package final class SocketReadiness: Sendable {
     }
 
     /// Whether the current task prefers this I/O thread already, so that its waits resume here without a preference
-    /// of their own (see ``preferringThread(isolation:_:)``).
-    package var isPreferredByCurrentTask: Bool {
-        withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor })
+    /// of their own (see ``preferringThread(isolation:_:)``). When it does, the thread is told (see
+    /// `IOThread.notePreference`): a task that prefers the thread but entered a connection from another thread
+    /// runs without the thread as its task executor, and each of its switches would go through the queue again.
+    package func taskPrefersThread() -> Bool {
+        guard withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) else { return false }
+        preferredExecutor.notePreference(true)
+        return true
     }
 
     /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).

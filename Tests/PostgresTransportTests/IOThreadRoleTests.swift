@@ -1,3 +1,4 @@
+import Glibc
 import PostgresTransport
 import Testing
 
@@ -47,6 +48,19 @@ struct IOThreadRoleTests {
         func roundTripsOfATaskStartedHere() async -> Int {
             await Task { await roundTripsThroughQueue() }.value
         }
+
+        /// Round trips after a wait for a socket that is writable at once, as a statement's wait.
+        func roundTripsAfterAWait() async -> Int {
+            var descriptors: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &descriptors) == 0 else { return -1 }
+            defer { descriptors.forEach { close($0) } }
+            let readiness = IOThreadRoleTests.thread.readiness
+            let outcome = await readiness.wait(
+                for: .writable, on: readiness.register(descriptors[0]), deadline: .now + .seconds(30)
+            )
+            guard outcome == .ready else { return -1 }
+            return await roundTripsThroughQueue()
+        }
     }
 
     @Test func aTaskThatPrefersTheThreadSwitchesInline() async {
@@ -66,6 +80,11 @@ struct IOThreadRoleTests {
         let connection = Connection()
         #expect(await Task.detached { await connection.roundTripsInsideAPreferenceTakenHere() }.value <= 1)
         #expect(await Task.detached { await connection.roundTripsAfterAPreferenceTakenHere() }.value <= 1)
+    }
+
+    @Test func aWaitWithAPreferenceOfItsOwnLeavesSwitchesInline() async {
+        let connection = Connection()
+        #expect(await Task.detached { await connection.roundTripsAfterAWait() }.value == 0)
     }
 
     @Test func aTaskStartedFromAConnectionSwitchesInline() async {
