@@ -24,7 +24,7 @@ SANITIZERS ?= thread address
 SANITIZE_TEST_FLAGS ?= --no-parallel
 # The targets whose tests need no server (those that do are skipped without the POSTGRES_* variables), and the
 # transport's suites that need none (a row stream's hand-over of its batch's memory, unchecked reads of values).
-SANITIZE_UNIT_FILTER ?= PostgresPolicyTests|ResilientPostgresTests|ResilientPostgresTestingTests|RowBatchTests|QueryResultValueTests
+SANITIZE_UNIT_FILTER ?= PostgresPolicyTests|ResilientPostgresTests|ResilientPostgresTestingTests|RowBatchTests|QueryResultValueTests|IOThreadRoleTests|IOThreadTests|SocketReadinessTests|CommandTagTests
 
 # `make fuzz`: seconds per libFuzzer target, and the targets (Fuzz/Sources/*).
 FUZZ_SECONDS ?= 60
