@@ -23,8 +23,10 @@ SANITIZERS ?= thread address
 # machine tests that bound their time (a cancel answered within a second) then fail for want of CPU alone.
 SANITIZE_TEST_FLAGS ?= --no-parallel
 # The targets whose tests need no server (those that do are skipped without the POSTGRES_* variables), and the
-# transport's suites that need none (a row stream's hand-over of its batch's memory, unchecked reads of values).
-SANITIZE_UNIT_FILTER ?= PostgresPolicyTests|ResilientPostgresTests|ResilientPostgresTestingTests|RowBatchTests|QueryResultValueTests|IOThreadRoleTests|IOThreadTests|SocketReadinessTests|CommandTagTests
+# transport's suites that need none (a row stream's hand-over of its batch's memory, unchecked reads of values, the
+# I/O thread's jobs and socket waits).
+SANITIZE_TRANSPORT_UNIT_SUITES := RowBatchTests|QueryResultValueTests|CommandTagTests|IOThread|SocketReadinessTests
+SANITIZE_UNIT_FILTER ?= PostgresPolicyTests|ResilientPostgresTests|ResilientPostgresTestingTests|$(SANITIZE_TRANSPORT_UNIT_SUITES)
 
 # `make fuzz`: seconds per libFuzzer target, and the targets (Fuzz/Sources/*).
 FUZZ_SECONDS ?= 60
