@@ -199,7 +199,9 @@ cmd_start() {
         --hostname 127.0.0.1 --auth trust --no-ssl >>"$STATE_DIR/monitor/keeper.log" 2>&1 \
         || { tail -n 30 "$STATE_DIR/monitor/keeper.log" >&2; die "could not create the monitor"; }
     start_keeper monitor
-    wait_for "the monitor accepting connections" 90 "monitor_sql 'SELECT 1' >/dev/null 2>&1"
+    # The keeper finishes the monitor's set-up (its extensions, a restart) before it accepts connections, which has
+    # taken past 90 s on a machine whose disk was busy.
+    wait_for "the monitor accepting connections" 180 "monitor_sql 'SELECT 1' >/dev/null 2>&1"
     monitor_sql "ALTER SYSTEM SET pgautofailover.health_check_period = 1000;
         ALTER SYSTEM SET pgautofailover.health_check_timeout = 2000;
         ALTER SYSTEM SET pgautofailover.health_check_max_retries = 1;

@@ -50,6 +50,18 @@ public struct Parameter: Sendable, Hashable {
         return Parameter(value: .inlineBinary(storage, count: UInt8(bytes.count)), type: type)
     }
 
+    /// A fixed-width integer in PostgreSQL's binary format (big-endian), of at most ``inlineCapacity`` bytes: the
+    /// same parameter as ``binary(_:type:)`` of its bytes, made without an array of them.
+    package static func binary<Integer: FixedWidthInteger>(bigEndianOf value: Integer, type: PostgresOID) -> Parameter {
+        let count = MemoryLayout<Integer>.size
+        precondition(count <= inlineCapacity, "an integer of more than \(inlineCapacity) bytes")
+        var storage: UInt64 = 0
+        withUnsafeMutableBytes(of: &storage) { storage in
+            withUnsafeBytes(of: value.bigEndian) { storage.copyMemory(from: $0) }
+        }
+        return Parameter(value: .inlineBinary(storage, count: UInt8(count)), type: type)
+    }
+
     /// True for SQL NULL.
     public var isNull: Bool { value == .null }
 }

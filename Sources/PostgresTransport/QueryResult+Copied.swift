@@ -40,12 +40,12 @@ extension QueryResult {
             self.memory = memory
         }
 
-        /// A copy of `raw`'s values, or nil when it is too large to be worth one; `previousColumns` (those of the
-        /// statement before, in a batch) are shared rather than copied again when `raw` has the same.
+        /// A copy of `raw`'s values, or nil when it is too large to be worth one; the column list and command tag of
+        /// `previous` (the statement before, in a batch) are shared rather than copied again when `raw` has the same.
         ///
         /// The cells and bytes go into one block, sized by a first pass over the lengths and written in place by a
         /// second: a small result costs that block, its ``Memory`` and the result, and no array of cells.
-        init?(_ raw: OpaquePointer, previousColumns: [Column]?) {
+        init?(_ raw: OpaquePointer, after previous: CopiedValues?) {
             let rowCount = Int32(PQntuples(raw)), columnCount = Int32(PQnfields(raw))
             let cellCount = Int(rowCount) * Int(columnCount)
             guard cellCount <= Self.maximumCells else { return nil }
@@ -73,10 +73,10 @@ extension QueryResult {
                     cell += 1
                 }
             }
-            self.columns = Self.columns(of: raw, sharing: previousColumns)
+            self.columns = Self.columns(of: raw, sharing: previous?.columns)
             self.rowCount = Int(rowCount)
-            self.commandTag = String(cString: PQcmdStatus(raw))
-            self.affectedRows = Int(String(cString: PQcmdTuples(raw)))
+            self.commandTag = Self.commandTag(of: raw, sharing: previous?.commandTag)
+            self.affectedRows = QueryResult.count(inDigits: PQcmdTuples(raw))
             self.memory = memory
         }
 
@@ -107,6 +107,20 @@ extension QueryResult {
                     format: PQfformat(raw, column) == 1 ? .binary : .text
                 )
             }
+        }
+
+        /// `raw`'s command tag: `previous` itself when it is the same, as a batch of one statement repeated has, so
+        /// that its results share one string rather than each making its own from libpq's.
+        static func commandTag(of raw: OpaquePointer, sharing previous: String?) -> String {
+            guard let tag = PQcmdStatus(raw) else { return "" }
+            if var previous {
+                let length = strlen(tag)
+                let same = previous.withUTF8 { utf8 in
+                    utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, tag, length) == 0)
+                }
+                if same { return previous }
+            }
+            return String(cString: tag)
         }
 
         /// A value's cell; the row and column are in range.

@@ -64,7 +64,7 @@ public final class QueryResult: @unchecked Sendable {
     ///
     /// `previous`, the result of the statement before in the batch, lends its column list when it has the same.
     convenience init?(copyingSmall raw: OpaquePointer, after previous: QueryResult? = nil) {
-        guard let values = CopiedValues(raw, previousColumns: previous?.copiedColumns) else { return nil }
+        guard let values = CopiedValues(raw, after: previous?.copiedValues) else { return nil }
         PQclear(raw)
         self.init(values)
     }
@@ -87,8 +87,11 @@ public final class QueryResult: @unchecked Sendable {
     }
 
     /// A copied result's columns (nil for libpq's), which the next result of a batch may share.
-    package var copiedColumns: [Column]? {
-        if case .copied(let values) = storage { values.columns } else { nil }
+    package var copiedColumns: [Column]? { copiedValues?.columns }
+
+    /// A copied result's values; nil for libpq's.
+    var copiedValues: CopiedValues? {
+        if case .copied(let values) = storage { values } else { nil }
     }
 
     /// Where a copied result's cells are (nil for libpq's): for tests of the memory a result keeps.
@@ -109,8 +112,8 @@ public final class QueryResult: @unchecked Sendable {
     /// Calls `body` with the UTF-8 bytes of ``commandTag``, read in place from libpq's result when they are there:
     /// no `String` is made, as every statement of a transaction reads its tag.
     package func withCommandTag<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        if madeCommandTag == nil, case .libpq(let raw) = storage {
-            let tag = UnsafeRawPointer(PQcmdStatus(raw)).assumingMemoryBound(to: UInt8.self)
+        if madeCommandTag == nil, case .libpq(let raw) = storage, let status = PQcmdStatus(raw) {
+            let tag = UnsafeRawPointer(status).assumingMemoryBound(to: UInt8.self)
             return try body(UnsafeBufferPointer(start: tag, count: strlen(tag)))
         }
         var tag = commandTag

@@ -37,6 +37,20 @@ struct BatchTests {
         await connection.close()
     }
 
+    /// A copied result shares the command tag of the one before when it is the same, and keeps its own when not.
+    @Test func eachResultKeepsItsOwnCommandTag() async throws {
+        let connection = try await TestServer.connect()
+        _ = try await connection.execute("CREATE TEMP TABLE tagged (id int)")
+        let results = try await connection.executeBatch([
+            BatchStatement("SELECT 1"), BatchStatement("SELECT 1"), BatchStatement("SELECT 2 UNION ALL SELECT 3"),
+            BatchStatement("INSERT INTO tagged VALUES (4)"), BatchStatement("DELETE FROM tagged WHERE id > 100"),
+            BatchStatement("CREATE TEMP TABLE tagged_too (id int)"),
+        ])
+        let tags = ["SELECT 1", "SELECT 1", "SELECT 2", "INSERT 0 1", "DELETE 0", "CREATE TABLE"]
+        #expect(results.map(\.commandTag) == tags)
+        #expect(results.map(\.affectedRows) == [1, 1, 2, 1, 0, nil])
+    }
+
     @Test func failingStatementRollsBackTheBatchAndNamesItsIndex() async throws {
         let connection = try await TestServer.connect()
         _ = try await connection.execute("CREATE TEMP TABLE items (id int PRIMARY KEY)")

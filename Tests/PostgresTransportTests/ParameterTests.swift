@@ -18,6 +18,14 @@ struct ParameterTests {
         #expect(parameter.description == "Parameter(binary, \(count) bytes, type: 17)")
     }
 
+    @Test func anIntegerMadeInlineIsTheSameParameterAsItsBytes() {
+        let minusTwo: [UInt8] = [255, 255, 255, 255, 255, 255, 255, 254]
+        #expect(Parameter.binary(bigEndianOf: Int64(-2), type: 20) == .binary(minusTwo, type: 20))
+        #expect(Parameter.binary(bigEndianOf: Int32(258), type: 23) == .binary([0, 0, 1, 2], type: 23))
+        #expect(Parameter.binary(bigEndianOf: Int16(1), type: 21) == .binary([0, 1], type: 21))
+        #expect(Parameter.binary(bigEndianOf: Int16(1), type: 21) != .binary([1, 0], type: 21))
+    }
+
     @Test func equalValuesHashAlike() {
         let values: Set<Parameter> = [.binary([0, 0, 0, 1], type: 23), .binary([0, 0, 0, 1], type: 23), .null()]
         #expect(values.count == 2)

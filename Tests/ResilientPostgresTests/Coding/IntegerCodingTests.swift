@@ -58,6 +58,20 @@ struct IntegerCodingTests {
         #expect(Int.postgresDataType == .int8 && Int32.postgresDataType == .int4 && Int16.postgresDataType == .int2)
     }
 
+    /// Integers are bound without the array their encoding fills, as the same parameters as through it.
+    @Test func integersBindAsTheirEncodedBytes() throws {
+        func bytes<Value: PostgresNonThrowingEncodable>(_ value: Value) -> [UInt8] {
+            var bytes: [UInt8] = []
+            value.encode(into: &bytes)
+            return bytes
+        }
+        for value in [Int.min, -2, 0, 1, Int.max] { #expect(value.makeParameter() == .binary(bytes(value), type: 20)) }
+        for value in [Int64.min, -1, 42] { #expect(value.makeParameter() == .binary(bytes(value), type: 20)) }
+        for value in [Int32.min, -1, 0x0102_0304] { #expect(value.makeParameter() == .binary(bytes(value), type: 23)) }
+        for value in [Int16.min, -1, 258] { #expect(value.makeParameter() == .binary(bytes(value), type: 21)) }
+        #expect(Optional(Int32(7)).makeParameter() == .binary([0, 0, 0, 7], type: 23))
+    }
+
     @Test func nullIntoANonOptionalIntegerIsAnErrorIntoAnOptionalItIsNil() throws {
         #expect(decodingError { _ = try decode(Int.self, nil, .int8, .binary) }?.code == .unexpectedNull)
         #expect(try decode(Int?.self, nil, .int8, .binary) == nil)
