@@ -91,12 +91,7 @@ extension QueryResult {
                         (previous[index].format == .binary) == (PQfformat(raw, column) == 1),
                         let name = PQfname(raw, column)
                     else { return false }
-                    // A copy of the name to read its UTF-8 in place: `withUTF8` on the element would copy the array.
-                    var previousName = previous[index].name
-                    let length = strlen(name)
-                    return previousName.withUTF8 { utf8 in
-                        utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, name, length) == 0)
-                    }
+                    return Self.isSame(previous[index].name, as: name)
                 }
                 if same { return previous }
             }
@@ -113,14 +108,18 @@ extension QueryResult {
         /// that its results share one string rather than each making its own from libpq's.
         static func commandTag(of raw: OpaquePointer, sharing previous: String?) -> String {
             guard let tag = PQcmdStatus(raw) else { return "" }
-            if var previous {
-                let length = strlen(tag)
-                let same = previous.withUTF8 { utf8 in
-                    utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, tag, length) == 0)
-                }
-                if same { return previous }
-            }
+            if let previous, Self.isSame(previous, as: tag) { return previous }
             return String(cString: tag)
+        }
+
+        /// Whether `string` has the bytes of the NUL-terminated `cString`, compared in place.
+        static func isSame(_ string: String, as cString: UnsafePointer<CChar>) -> Bool {
+            // A copy to read its UTF-8 in place: `withUTF8` on an array's element would copy the array.
+            var string = string
+            let length = strlen(cString)
+            return string.withUTF8 { utf8 in
+                utf8.count == length && (length == 0 || memcmp(utf8.baseAddress!, cString, length) == 0)
+            }
         }
 
         /// A value's cell; the row and column are in range.

@@ -17,11 +17,6 @@ package enum SessionCommand: Equatable, Sendable {
     /// Anything else (`INSERT`, `SELECT`, ...): outside a block, it committed as it ended.
     case other
 
-    package init(commandTag: String) {
-        var tag = commandTag
-        self = tag.withUTF8 { SessionCommand(utf8: $0) }
-    }
-
     /// The command of a tag given as its UTF-8 bytes (a `QueryResult`'s, read in place).
     package init(utf8: UnsafeBufferPointer<UInt8>) {
         // Whether the tag's first word is `keyword`: the tag starts with it, followed by a space or nothing.

@@ -17,6 +17,7 @@ struct SessionCommandTests {
         ("CREATE TABLE", .other), ("LOCK TABLE", .other), ("UNLISTENING", .other), ("DO", .other),
     ])
     func commandTagsAreReadByTheirFirstWord(tag: String, command: SessionCommand) {
-        #expect(SessionCommand(commandTag: tag) == command)
+        var tag = tag
+        #expect(tag.withUTF8 { SessionCommand(utf8: $0) } == command)
     }
 }
