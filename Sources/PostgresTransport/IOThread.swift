@@ -50,6 +50,10 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             /// of its switches to its own nonisolated code (every resumption after an `await`) would find another
             /// executor current, and go through the queue again.
             case nonisolated
+            /// A job the runtime gives its global executor, when the threads are that executor
+            /// (``IOThread/installAsGlobalExecutor()``): it runs as on that executor, isolated to no actor and with no
+            /// task executor.
+            case global
         }
 
         var job: UnownedJob
@@ -192,6 +196,11 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         enqueue(Job(job: UnownedJob(job), role: isCurrent && isResumingWaits ? .isolatedPreferring : .nonisolated))
     }
 
+    /// Enqueues a job the runtime would give its global executor (``installAsGlobalExecutor()``).
+    func enqueueGlobal(_ job: UnownedJob) {
+        enqueue(Job(job: job, role: .global))
+    }
+
     /// The thread in the role of task executor: jobs enqueued here belong to tasks that prefer the thread.
     final class TaskExecutorRole: TaskExecutor, @unchecked Sendable {
         // @unchecked Sendable: `thread` is set once, in the thread's initializer, before the object is shared. The
@@ -270,6 +279,9 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             case .nonisolated:
                 runsPreferredTask = true
                 job.job.runSynchronously(on: taskExecutor)
+            case .global:
+                runsPreferredTask = false
+                job.job.runSynchronously(on: Self.genericExecutor)
             }
         }
         runsPreferredTask = false

@@ -284,7 +284,9 @@ package final class SocketReadiness: Sendable {
     /// `IOThread.notePreference`): a task that prefers the thread but entered a connection from another thread
     /// runs without the thread as its task executor, and each of its switches would go through the queue again.
     package func taskPrefersThread() -> Bool {
-        guard withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == taskExecutor }) else { return false }
+        let preferred = withUnsafeCurrentTask { $0?.unownedTaskExecutor }
+        guard let preferred else { return IOThread.isGlobalExecutor }
+        guard preferred == taskExecutor else { return false }
         preferredExecutor.notePreference(true)
         return true
     }

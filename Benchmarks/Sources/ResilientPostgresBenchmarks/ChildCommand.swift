@@ -27,6 +27,7 @@ struct ChildCommand: ParsableCommand {
 
     func run() throws {
         let startRSS = MemoryUsage.current().residentKiB
+        if ProcessInfo.processInfo.environment["RP_GLOBAL"] == "1" { precondition(ResilientBenchmark.installIOThreads()) }
         let (system, workload) = (self.system, self.workload)
         let measurement = try runBlocking { try await Self.measure(system, workload, startRSS: startRSS) }
         let json = try JSONEncoder().encode(measurement)

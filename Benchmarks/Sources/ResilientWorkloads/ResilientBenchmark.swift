@@ -178,3 +178,7 @@ public struct ResilientBenchmark: BenchmarkSystem {
         }
     }
 }
+
+extension ResilientBenchmark {
+    public static func installIOThreads() -> Bool { PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor() }
+}
