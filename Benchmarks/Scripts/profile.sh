@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 system="${1:-ResilientPostgres}"
 workload="${2:-seq_param}"
 case "$workload" in
-    rows_10k) default_operations=500000 ;;
+    rows_10k|rows_10k_io) default_operations=500000 ;;
     policy) default_operations=2000000 ;;
     stream_rows|copy_in) default_operations=1000000 ;;
     insert_tx) default_operations=5000 ;;

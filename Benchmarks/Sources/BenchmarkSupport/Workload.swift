@@ -7,8 +7,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// `seq_param` inside `PostgresClient.withSessionThread`, the caller on its session's I/O thread:
     /// ResilientPostgres's own, compared with the others' `seq_param`.
     case seqParamOnSessionThread = "seq_param_thread"
+    /// `seq_select1` in a process whose global executor is ResilientPostgres's I/O threads
+    /// (`PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor()`), compared with the others' `seq_select1`.
+    case seqSelect1OnIOThreads = "seq_select1_io"
+    /// `seq_param` with the I/O threads as the global executor, compared with the others' `seq_param`.
+    case seqParamOnIOThreads = "seq_param_io"
     /// 10,000 rows of (int4, text, timestamptz) decoded into (Int, String, Date), 50 times; counted in rows.
     case rows10k = "rows_10k"
+    /// `rows_10k` with the I/O threads as the global executor, compared with the others' `rows_10k`.
+    case rows10kOnIOThreads = "rows_10k_io"
     /// 20,000 `SELECT $1::int4 + 1` sent together on one connection (a pipeline where the system has one).
     case pipelineParam = "pipeline_param"
     /// 5,000 INSERTs inside one transaction.
@@ -19,6 +26,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     case transactionVerified = "tx_verified"
     /// 20,000 `SELECT $1::int4 + 1` from 8 concurrent tasks (threads in C), 8 connections.
     case concurrent8 = "concurrent_8"
+    /// `concurrent_8` with the I/O threads as the global executor, compared with the others' `concurrent_8`.
+    case concurrent8OnIOThreads = "concurrent_8_io"
     /// ResilientPostgres's per-operation retry bookkeeping alone, when nothing fails.
     case policy = "policy"
     /// 200,000 `SELECT $1::int4 + 1`, with the resident set read after 20,000 and after 200,000.
@@ -38,8 +47,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
 
     /// The statements (or rows, or policy operations) the timed part performs.
     public var operations: Int {
-        switch self {
-        case .seqSelect1, .seqParam, .seqParamOnSessionThread, .pipelineParam, .concurrent8, .listenNotify: 20_000
+        if comparedWith != self { return comparedWith.operations }
+        return switch self {
+        case .seqSelect1, .seqParam, .pipelineParam, .concurrent8, .listenNotify: 20_000
         case .rows10k: Self.rowsPerRead * Self.reads
         case .insertTransaction: 5_000
         case .transactionPlain, .transactionVerified: 2_000
@@ -47,12 +57,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .rssGrowth: Self.rssLongRun
         case .streamRows, .copyIn: Self.streamedRows
         case .streamRSS: Self.streamRSSShortRun + Self.streamRSSLongRun
+        case .seqParamOnSessionThread, .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads,
+            .rows10kOnIOThreads:
+            preconditionFailure("a variant counts as the workload it is compared with")
         }
     }
 
     /// What one operation is, for the table.
     public var unit: String {
-        switch self {
+        switch comparedWith {
         case .rows10k, .streamRows, .copyIn, .streamRSS: "rows/s"
         case .listenNotify: "notifications/s"
         case .policy: "ns/op"
@@ -62,14 +75,29 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
 
     /// The workloads the comparison table shows (the memory-growth run is reported on its own).
     public static let compared: [Workload] = [
-        .seqSelect1, .seqParam, .seqParamOnSessionThread, .rows10k, .pipelineParam, .insertTransaction,
-        .transactionPlain, .transactionVerified, .concurrent8, .listenNotify, .streamRows, .copyIn, .policy,
+        .seqSelect1, .seqSelect1OnIOThreads, .seqParam, .seqParamOnIOThreads, .seqParamOnSessionThread, .rows10k,
+        .rows10kOnIOThreads, .pipelineParam, .insertTransaction, .transactionPlain, .transactionVerified, .concurrent8,
+        .concurrent8OnIOThreads, .listenNotify, .streamRows, .copyIn, .policy,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
     /// only ResilientPostgres runs.
     public var comparedWith: Workload {
-        self == .seqParamOnSessionThread ? .seqParam : self
+        switch self {
+        case .seqParamOnSessionThread, .seqParamOnIOThreads: .seqParam
+        case .seqSelect1OnIOThreads: .seqSelect1
+        case .concurrent8OnIOThreads: .concurrent8
+        case .rows10kOnIOThreads: .rows10k
+        default: self
+        }
+    }
+
+    /// Whether ResilientPostgres runs the workload in a process whose global executor is its I/O threads.
+    public var installsIOThreadsAsGlobalExecutor: Bool {
+        switch self {
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads: true
+        default: false
+        }
     }
 
     /// Rows in `bench_rows`.

@@ -27,7 +27,11 @@ struct ChildCommand: ParsableCommand {
 
     func run() throws {
         let startRSS = MemoryUsage.current().residentKiB
-        if ProcessInfo.processInfo.environment["RP_GLOBAL"] == "1" { precondition(ResilientBenchmark.installIOThreads()) }
+        if workload.installsIOThreadsAsGlobalExecutor, system == .resilientPostgres {
+            guard ResilientBenchmark.installIOThreadsAsGlobalExecutor() else {
+                throw ValidationError("the I/O threads could not be installed as the global executor")
+            }
+        }
         let (system, workload) = (self.system, self.workload)
         let measurement = try runBlocking { try await Self.measure(system, workload, startRSS: startRSS) }
         let json = try JSONEncoder().encode(measurement)

@@ -24,6 +24,8 @@ struct LibPQBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("libpq has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("libpq has no session thread to run on")
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads:
+            throw WorkloadUnavailable("libpq has no I/O threads to make the global executor")
         case .listenNotify:
             let listener = try LibPQSession(settings.connectionString)
             let sender = try LibPQSession(settings.connectionString)
@@ -77,7 +79,8 @@ struct LibPQBenchmark: BenchmarkSystem {
                 operations: count, timing: timing,
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
-        case .concurrent8, .policy, .seqParamOnSessionThread, .listenNotify, .transactionPlain, .transactionVerified,
+        case .concurrent8, .policy, .seqParamOnSessionThread, .seqSelect1OnIOThreads, .seqParamOnIOThreads,
+            .concurrent8OnIOThreads, .rows10kOnIOThreads, .listenNotify, .transactionPlain, .transactionVerified,
             .streamRows, .copyIn, .streamRSS:
             preconditionFailure("handled above")
         }

@@ -42,6 +42,9 @@ public struct ResilientBenchmark: BenchmarkSystem {
                     return WorkloadRun(operations: workload.operations, timing: timing)
                 }
             }
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads:
+            // The same workload: what differs is the process's global executor, installed by the child.
+            return try await run(workload.comparedWith)
         case .rows10k:
             return try await withClient { client in
                 try await readRows(client, times: 2)
@@ -180,5 +183,9 @@ public struct ResilientBenchmark: BenchmarkSystem {
 }
 
 extension ResilientBenchmark {
-    public static func installIOThreads() -> Bool { PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor() }
+    /// Makes the process's global executor the I/O threads, for the workloads that ask for it
+    /// (``Workload/installsIOThreadsAsGlobalExecutor``); the child calls it before anything else runs.
+    public static func installIOThreadsAsGlobalExecutor() -> Bool {
+        PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor()
+    }
 }

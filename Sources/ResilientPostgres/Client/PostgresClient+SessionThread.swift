@@ -20,6 +20,8 @@ extension PostgresClient {
     /// While `body` runs, the thread serves no other session: keep CPU-heavy work out of it, and never block in it.
     /// Code isolated to an actor (the main actor, say) still runs on that actor's executor, and gains nothing. The
     /// operations of concurrent tasks may get sessions on other I/O threads: they work as always, with the switches.
+    /// For every task of the process to run this way, make the I/O threads the global executor
+    /// (``unsafeTryInstallIOThreadsAsGlobalExecutor()``).
     public func withSessionThread<Result, Failure: Error>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws(Failure) -> sending Result

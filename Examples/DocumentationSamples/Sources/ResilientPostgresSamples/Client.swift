@@ -11,6 +11,16 @@ package enum ClientReference {
         }
     }
 
+    /// An app's `main` that makes the I/O threads the global executor before it starts its work.
+    package enum App {
+        static func main() async throws {
+            PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor()
+            try await runApp()
+        }
+
+        static func runApp() async throws {}
+    }
+
     /// What to do about a failure with SQLSTATE `state`.
     package static func advice(for state: SQLState) -> String {
         switch state {

@@ -1,0 +1,191 @@
+import Foundation
+import PostgresTransport
+import ResilientPostgres
+import Testing
+import TestSupport
+
+/// `PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor()` changes the whole process, so its tests run in a
+/// process of their own: this test starts the test binary again, for ``GlobalExecutorChildTests`` alone, and
+/// expects every one of them to pass there.
+@Suite(
+    "The I/O threads as the global executor", .capturingLogs,
+    .enabled(if: IntegrationServers.main, IntegrationServers.mainSkipReason)
+)
+struct GlobalExecutorTests {
+    @Test func everyTestPassesInAProcessWhoseGlobalExecutorIsTheIOThreads() async throws {
+        let testBinary = try #require(FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") as String?)
+        let result = await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(returning: Result {
+                    try ChildProcess.runOnThisThread([
+                        "timeout", "--kill-after=10", "300",
+                        "env", "\(GlobalExecutorChild.variable)=1",
+                        testBinary, "--testing-library", "swift-testing", "--filter", "GlobalExecutorChildTests",
+                    ])
+                })
+            }.start()
+        }
+        let output = try result.get()
+        // A child that skipped its tests (the variable lost on the way) would pass without showing anything.
+        #expect(output.contains("Test run with \(GlobalExecutorChild.testCount) tests"), "\(output)")
+        #expect(!output.contains("skipped"), "\(output)")
+    }
+}
+
+/// How ``GlobalExecutorTests`` runs ``GlobalExecutorChildTests``.
+enum GlobalExecutorChild {
+    /// The environment variable, set to 1, that enables the child's tests.
+    static let variable = "RESILIENT_POSTGRES_TEST_IO_THREADS_AS_GLOBAL_EXECUTOR"
+    /// How many tests the child runs.
+    static let testCount = 6
+}
+
+/// What must hold in a process whose global executor is the I/O threads; run by ``GlobalExecutorTests`` in a process
+/// of its own, and skipped anywhere else.
+@Suite(
+    "In a process whose global executor is the I/O threads",
+    .enabled(
+        if: ProcessInfo.processInfo.environment[GlobalExecutorChild.variable] == "1" && IntegrationServers.main,
+        "runs in a process of its own, started by GlobalExecutorTests"
+    )
+)
+struct GlobalExecutorChildTests {
+    /// Installed once, by whichever test runs first.
+    static let installed = PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor()
+
+    static var port: String { IntegrationServers.port("main") ?? "5432" }
+
+    static func client(maxConnections: Int = 1) -> PostgresClient {
+        PostgresClient(configuration: IntegrationServers.configuration(IntegrationServers.appParameters(port: port)) {
+            $0.maxConnections = maxConnections
+        })
+    }
+
+    @Test func onlyTheFirstInstallationTakes() {
+        #expect(Self.installed)
+        #expect(!PostgresClient.unsafeTryInstallIOThreadsAsGlobalExecutor())
+    }
+
+    /// A task's code runs on an I/O thread once it has been through the global executor (a yield), and after each
+    /// query on the thread of the session that answered it: with one session, always the same thread.
+    @Test func aTaskResumesOnItsSessionsThreadAfterEachQuery() async throws {
+        try #require(Self.installed)
+        await Task.yield()
+        #expect(IOThread.current != nil)
+        let client = Self.client()
+        try await withCleanup {
+            _ = try await client.query("SELECT 1", options: .readOnly)
+            let thread = try #require(IOThread.current)
+            for value in 0..<200 {
+                #expect(try await client.query("SELECT \(value)::int4 + 1", options: .readOnly).decode(Int.self) == [value + 1])
+                #expect(IOThread.current === thread)
+            }
+            try await Task.sleep(for: .milliseconds(5))
+            _ = try await client.query("SELECT 1", options: .readOnly)
+            #expect(IOThread.current === thread)
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    /// Concurrent tasks, more than sessions, with transactions and row streams among their queries: every answer
+    /// arrives, and each task's own code stays on the I/O threads.
+    @Test func concurrentTasksTransactionsAndStreamsAllComplete() async throws {
+        try #require(Self.installed)
+        let client = Self.client(maxConnections: 3)
+        try await withCleanup {
+            let totals = try await withThrowingTaskGroup(of: Int.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        var total = 0
+                        for round in 0..<50 {
+                            switch round % 5 {
+                            case 0:
+                                total += try await client.transaction { transaction in
+                                    try await transaction.query("SELECT \(task)::int4").decode(Int.self)[0]
+                                        + transaction.query("SELECT \(round)::int4").decode(Int.self)[0]
+                                }
+                            case 1:
+                                for try await row in try await client.rows(
+                                    "SELECT i FROM generate_series(1, 100) AS i", options: .readOnly
+                                ) {
+                                    total += try row.decode(Int.self)
+                                }
+                            default:
+                                total += try await client.query("SELECT \(round)::int4", options: .readOnly)
+                                    .decode(Int.self)[0]
+                            }
+                            precondition(IOThread.current != nil, "a task's code left the I/O threads")
+                        }
+                        return total
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            let perTask = { (task: Int) in
+                (0..<50).reduce(0) { sum, round in
+                    switch round % 5 {
+                    case 0: sum + task + round
+                    case 1: sum + 5050
+                    default: sum + round
+                    }
+                }
+            }
+            #expect(totals.sorted() == (0..<8).map(perTask).sorted())
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    /// Cancelling a task stops its statement on the server (the cancel request goes through the blocking pool and
+    /// comes back), and the session serves the next operation.
+    @Test func cancellingATaskStopsItsStatement() async throws {
+        try #require(Self.installed)
+        let client = Self.client()
+        try await withCleanup {
+            let sleeper = Task { try await client.execute("SELECT pg_sleep(60)") }
+            try await Task.sleep(for: .milliseconds(300))
+            sleeper.cancel()
+            let started = ContinuousClock.now
+            await #expect(throws: (any Error).self) { try await sleeper.value }
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(try await client.query("SELECT 7", options: .readOnly).decode(Int.self) == [7])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    /// A session whose backend is terminated is replaced (a new connect, its host looked up on the blocking pool),
+    /// and the read is retried on it.
+    @Test func aTerminatedSessionIsReplacedAndTheReadRetried() async throws {
+        try #require(Self.installed)
+        let client = Self.client()
+        let superuser = try await IntegrationServers.superuserSession(port: Self.port)
+        try await withCleanup {
+            let pid = try await client.query("SELECT pg_backend_pid()", options: .readOnly).decode(Int.self)[0]
+            _ = try await superuser.execute("SELECT pg_terminate_backend($1)", parameters: [.text(String(pid))])
+            let next = try await client.query("SELECT pg_backend_pid()", options: .readOnly).decode(Int.self)[0]
+            #expect(next != pid)
+            #expect(IOThread.current != nil)
+        } cleanup: {
+            await client.shutdown()
+            await superuser.close()
+        }
+    }
+
+    /// A task that sleeps resumes from the runtime's timer, not from an I/O thread, and its next switch brings it
+    /// back to one.
+    @Test func aTaskThatSleptComesBackToTheIOThreads() async throws {
+        try #require(Self.installed)
+        let client = Self.client()
+        try await withCleanup {
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(20))
+                _ = try await client.query("SELECT 1", options: .readOnly)
+                #expect(IOThread.current != nil)
+            }
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+}
