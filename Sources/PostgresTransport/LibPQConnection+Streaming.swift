@@ -88,8 +88,11 @@ extension LibPQConnection {
         do {
             try checkParameters(parameters)
             let wasConnected = PQstatus(connection) == CONNECTION_OK
-            let sent = ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
-                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+            // `withCString`: no copy of the text on the heap (see `execute`).
+            let sent = sql.withCString { sql in
+                ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+                    PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+                }
             }
             guard sent == 1 else {
                 throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)

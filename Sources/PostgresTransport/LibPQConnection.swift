@@ -210,7 +210,8 @@ public actor LibPQConnection {
         defer { isRunningStatement = false }
         let wasConnected = PQstatus(connection) == CONNECTION_OK
         let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
-        guard PQsendQuery(connection, sql) == 1 else {
+        // `withCString`: no copy of the text on the heap (see `execute`).
+        guard sql.withCString({ PQsendQuery(connection, $0) }) == 1 else {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
         }
         return try await completeStatement(

@@ -25,16 +25,26 @@ enum PipelineCommand {
     func send(on connection: OpaquePointer, resultFormat: ValueFormat) -> Bool {
         switch self {
         case .statement(let sql, let parameters):
-            return ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
-                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+            // `withCString`: libpq gets the string's own NUL-terminated UTF-8, where passing `sql` itself would copy
+            // it to the heap through `utf8CString` for every statement.
+            return sql.withCString { sql in
+                ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+                    PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+                }
             } == 1
         case .prepare(let name, let sql, let parameterTypes):
-            return parameterTypes.withUnsafeBufferPointer { types in
-                PQsendPrepare(connection, name, sql, Int32(types.count), types.baseAddress)
+            return name.withCString { name in
+                sql.withCString { sql in
+                    parameterTypes.withUnsafeBufferPointer { types in
+                        PQsendPrepare(connection, name, sql, Int32(types.count), types.baseAddress)
+                    }
+                }
             } == 1
         case .executePrepared(let name, let parameters):
-            return ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
-                PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
+            return name.withCString { name in
+                ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
+                    PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
+                }
             } == 1
         case .sync:
             return PQpipelineSync(connection) == 1
