@@ -43,7 +43,14 @@ count_instructions() {
     echo
     echo "Instructions per operation (callgrind, the timed part only; Benchmarks/Scripts/profile.sh shows where):"
     for workload in ${CALLGRIND_WORKLOADS:-seq_param}; do
+        # A variant only ResilientPostgres runs (`seq_param_io`, `seq_param_thread`) is compared with the others'
+        # run of the workload it varies.
+        local base="$workload"
         case "$workload" in
+            *_io) base="${workload%_io}" ;;
+            seq_param_thread) base=seq_param ;;
+        esac
+        case "$base" in
             rows_10k) operations=500000 ;;
             insert_tx) operations=5000 ;;
             policy) operations=2000000 ;;
@@ -51,9 +58,15 @@ count_instructions() {
             *) operations=20000 ;;
         esac
         for system in libpq postgres-nio ResilientPostgres; do
-            out="$profiles/$system.$workload.callgrind"
+            local run="$base"
+            if [[ "$system" == ResilientPostgres ]]; then
+                run="$workload"
+            elif [[ "$system" == postgres-nio && "$base" != "$workload" ]]; then
+                continue  # counted with the workload itself; the variant is compared with libpq alone
+            fi
+            out="$profiles/$system.$run.callgrind"
             valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
-                "$profiles/ResilientPostgresBenchmarks" child --system "$system" --workload "$workload" \
+                "$profiles/ResilientPostgresBenchmarks" child --system "$system" --workload "$run" \
                 >/dev/null 2>&1 || { log "callgrind of $system $workload failed"; continue; }
             python3 Benchmarks/Scripts/callgrind-summary.py "$out" "$operations" --json "$workload" "$system" "$1"
         done | tee "$profiles/instructions.$workload.jsonl"

@@ -17,7 +17,7 @@ workload="${2:-seq_param}"
 case "$workload" in
     rows_10k|rows_10k_io) default_operations=500000 ;;
     policy) default_operations=2000000 ;;
-    stream_rows|copy_in) default_operations=1000000 ;;
+    stream_rows|stream_rows_io|copy_in) default_operations=1000000 ;;
     insert_tx) default_operations=5000 ;;
     *) default_operations=20000 ;;
 esac

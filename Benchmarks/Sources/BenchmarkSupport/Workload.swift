@@ -38,6 +38,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// 1,000,000 rows of (int4, text of 100 bytes) read as a stream (single-row mode in C), each decoded into
     /// (Int, String); counted in rows.
     case streamRows = "stream_rows"
+    /// `stream_rows` with the I/O threads as the global executor, compared with the others' `stream_rows`.
+    case streamRowsOnIOThreads = "stream_rows_io"
     /// 1,000,000 rows of (int8, text) loaded with `COPY ... FROM STDIN` in text format, in chunks of 64 KiB made
     /// as they are sent; counted in rows.
     case copyIn = "copy_in"
@@ -58,7 +60,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .streamRows, .copyIn: Self.streamedRows
         case .streamRSS: Self.streamRSSShortRun + Self.streamRSSLongRun
         case .seqParamOnSessionThread, .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads,
-            .rows10kOnIOThreads:
+            .rows10kOnIOThreads, .streamRowsOnIOThreads:
             preconditionFailure("a variant counts as the workload it is compared with")
         }
     }
@@ -77,7 +79,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     public static let compared: [Workload] = [
         .seqSelect1, .seqSelect1OnIOThreads, .seqParam, .seqParamOnIOThreads, .seqParamOnSessionThread, .rows10k,
         .rows10kOnIOThreads, .pipelineParam, .insertTransaction, .transactionPlain, .transactionVerified, .concurrent8,
-        .concurrent8OnIOThreads, .listenNotify, .streamRows, .copyIn, .policy,
+        .concurrent8OnIOThreads, .listenNotify, .streamRows, .streamRowsOnIOThreads, .copyIn, .policy,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
@@ -88,6 +90,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .seqSelect1OnIOThreads: .seqSelect1
         case .concurrent8OnIOThreads: .concurrent8
         case .rows10kOnIOThreads: .rows10k
+        case .streamRowsOnIOThreads: .streamRows
         default: self
         }
     }
@@ -95,7 +98,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// Whether ResilientPostgres runs the workload in a process whose global executor is its I/O threads.
     public var installsIOThreadsAsGlobalExecutor: Bool {
         switch self {
-        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads: true
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads,
+            .streamRowsOnIOThreads:
+            true
         default: false
         }
     }

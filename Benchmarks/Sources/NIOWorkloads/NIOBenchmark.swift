@@ -77,7 +77,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("postgres-nio has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("postgres-nio has no session thread to run on")
-        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads:
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads,
+            .streamRowsOnIOThreads:
             throw WorkloadUnavailable("postgres-nio has no I/O threads to make the global executor")
         case .listenNotify:
             throw WorkloadUnavailable("listen_notify compares ResilientPostgres with libpq only")

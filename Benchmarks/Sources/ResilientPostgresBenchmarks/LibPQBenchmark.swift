@@ -24,7 +24,8 @@ struct LibPQBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("libpq has no retry policy")
         case .seqParamOnSessionThread:
             throw WorkloadUnavailable("libpq has no session thread to run on")
-        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads:
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads,
+            .streamRowsOnIOThreads:
             throw WorkloadUnavailable("libpq has no I/O threads to make the global executor")
         case .listenNotify:
             let listener = try LibPQSession(settings.connectionString)
@@ -80,7 +81,7 @@ struct LibPQBenchmark: BenchmarkSystem {
                 rssAfterShortRunKiB: short, rssAfterLongRunKiB: MemoryUsage.current().residentKiB
             )
         case .concurrent8, .policy, .seqParamOnSessionThread, .seqSelect1OnIOThreads, .seqParamOnIOThreads,
-            .concurrent8OnIOThreads, .rows10kOnIOThreads, .listenNotify, .transactionPlain, .transactionVerified,
+            .concurrent8OnIOThreads, .rows10kOnIOThreads, .streamRowsOnIOThreads, .listenNotify, .transactionPlain, .transactionVerified,
             .streamRows, .copyIn, .streamRSS:
             preconditionFailure("handled above")
         }

@@ -31,6 +31,7 @@ struct Target {
         Target(workload: .concurrent8OnIOThreads, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .insertTransaction, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .streamRows, kind: .versusLibPQ, ratio: 0.85),
+        Target(workload: .streamRowsOnIOThreads, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .copyIn, kind: .versusLibPQ, ratio: 0.85),
         Target(workload: .seqSelect1, kind: .contextSwitchesOverLibPQ, ratio: 0.2),
         Target(workload: .seqParam, kind: .contextSwitchesOverLibPQ, ratio: 0.2),

@@ -42,7 +42,8 @@ public struct ResilientBenchmark: BenchmarkSystem {
                     return WorkloadRun(operations: workload.operations, timing: timing)
                 }
             }
-        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads:
+        case .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads, .rows10kOnIOThreads,
+            .streamRowsOnIOThreads:
             // The same workload: what differs is the process's global executor, installed by the child.
             return try await run(workload.comparedWith)
         case .rows10k:
