@@ -1,7 +1,8 @@
 #ifndef RESILIENT_POSTGRES_CEPOLL_SHIM_H
 #define RESILIENT_POSTGRES_CEPOLL_SHIM_H
 
-// Linux's readiness API, which the Glibc module does not expose. Empty elsewhere.
+// Linux's readiness API, which the Glibc module does not expose (empty elsewhere), and the Swift runtime's hook for
+// its global executor.
 #ifdef __linux__
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,12 +10,16 @@
 
 #include <stdbool.h>
 
-/// Stores `desired` at `*slot` if `*slot` is `expected`, atomically; returns whether it did. For a pointer that only
-/// a C runtime exposes (Swift Concurrency's `swift_task_enqueueGlobal_hook`), which Swift's atomics cannot address.
-static inline bool resilient_postgres_compare_exchange_pointer(void *_Nullable *_Nonnull slot,
-                                                              void *_Nullable expected,
-                                                              void *_Nullable desired) {
-    return __atomic_compare_exchange_n(slot, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+/// Swift Concurrency's hook for the jobs of its global executor (the runtime's `swift_task_enqueueGlobal_hook`),
+/// named here rather than looked up with `dlsym`, so that it resolves in a binary with the Swift runtime linked in
+/// statically too, where the symbol is not exported.
+extern void *_Nullable swift_task_enqueueGlobal_hook;
+
+/// Sets the hook to `hook` if no hook is set, atomically; returns whether it did.
+static inline bool resilient_postgres_install_enqueue_global_hook(void *_Nonnull hook) {
+    void *expected = 0;
+    return __atomic_compare_exchange_n(&swift_task_enqueueGlobal_hook, &expected, hook, false, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
 }
 
 #endif

@@ -1,5 +1,4 @@
 internal import CEpoll
-import Glibc
 import Synchronization
 
 extension IOThread {
@@ -12,22 +11,32 @@ extension IOThread {
 
     private static let globalExecutorInstalled = Atomic<Bool>(false)
 
-    /// Makes the I/O threads Swift Concurrency's global executor for the whole process: the nonisolated code of every
-    /// task that prefers no executor runs on them, on the caller's own I/O thread when it enqueues from one. A task
-    /// that calls a connection then resumes where the connection's answer arrived, without a switch of threads.
+    /// Makes the I/O threads Swift Concurrency's global executor for the whole process: every job the runtime would
+    /// give its global executor is enqueued on an I/O thread instead (``enqueueGlobal(_:)``: the enqueuing thread's
+    /// own when it is one, else the next, round robin), and runs there as on the global executor. A task that calls
+    /// a connection then resumes where the connection's answer arrived, without a switch of threads.
     ///
-    /// Returns `false`, changing nothing, when the runtime offers no hook for it (`swift_task_enqueueGlobal_hook`)
-    /// or something else has installed one. Jobs the runtime schedules with a delay (`Task.sleep`) still start
-    /// where the runtime's own executor runs them, and come to the I/O threads at their next switch.
+    /// Through the runtime's `swift_task_enqueueGlobal_hook`, set with a compare-and-exchange so that a hook set
+    /// before (SwiftNIO's, say) is left alone. The hook's type is the runtime's, not a public API: the mode is
+    /// offered only for the compilers (and so the runtimes) it was checked with.
+    ///
+    /// - Returns: Whether the threads are now the global executor: `false`, changing nothing, when a hook was set
+    ///   already, or with a compiler it was not checked with.
     package static func installAsGlobalExecutor() -> Bool {
+        #if compiler(>=6.0) && compiler(<6.4)
         typealias EnqueueGlobalHook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
-        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "swift_task_enqueueGlobal_hook") else { return false }
         let hook: EnqueueGlobalHook = { job, _ in
-            (IOThread.current ?? IOThread.next()).enqueueGlobal(job)
+            if let thread = IOThread.current {
+                thread.enqueueGlobal(job)
+            } else {
+                IOThread.nextForGlobalJob().enqueueFromElsewhere(job)
+            }
         }
-        let slot = symbol.assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-        let installed = resilient_postgres_compare_exchange_pointer(slot, nil, unsafeBitCast(hook, to: UnsafeMutableRawPointer.self))
+        let installed = resilient_postgres_install_enqueue_global_hook(unsafeBitCast(hook, to: UnsafeMutableRawPointer.self))
         if installed { globalExecutorInstalled.store(true, ordering: .relaxed) }
         return installed
+        #else
+        return false
+        #endif
     }
 }

@@ -94,10 +94,18 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         IOThread(name: "ResilientPostgres.io.\($0)")
     }
     private static let nextIndex = Atomic<Int>(0)
+    private static let nextIndexForGlobalJobs = Atomic<Int>(0)
 
     /// The next of the ``shared`` threads, round robin: where a new connection goes.
     package static func next() -> IOThread {
         let index = nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue
+        return shared[Int(UInt(bitPattern: index) % UInt(shared.count))]
+    }
+
+    /// The next of the ``shared`` threads for a global job enqueued from another thread (``installAsGlobalExecutor()``),
+    /// round robin on a count of its own, so that such jobs do not change where connections go.
+    static func nextForGlobalJob() -> IOThread {
+        let index = nextIndexForGlobalJobs.wrappingAdd(1, ordering: .relaxed).oldValue
         return shared[Int(UInt(bitPattern: index) % UInt(shared.count))]
     }
 
@@ -120,8 +128,18 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// The thread for a new connection: the caller's own, when it runs on an I/O thread (a task that prefers it, or
     /// an attempt on another session of it), so that the caller and the connection share it; otherwise the next one,
     /// round robin.
+    ///
+    /// With the threads as the global executor (``installAsGlobalExecutor()``) nearly every task runs on one, and the
+    /// caller's own thread would gather all of a client's sessions on it: there it is taken only for a task that
+    /// prefers it (`withSessionThread`), and every other connection goes round robin.
     package static func forNewConnection() -> IOThread {
-        current ?? next()
+        guard let current else { return next() }
+        if isGlobalExecutor,
+            !withUnsafeCurrentTask(body: { $0?.unownedTaskExecutor == current.taskExecutorRole.asUnownedTaskExecutor() })
+        {
+            return next()
+        }
+        return current
     }
 
     /// Whether the caller runs on this thread.
@@ -196,9 +214,37 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         enqueue(Job(job: UnownedJob(job), role: isCurrent && isResumingWaits ? .isolatedPreferring : .nonisolated))
     }
 
-    /// Enqueues a job the runtime would give its global executor (``installAsGlobalExecutor()``).
+    /// Enqueues a job the runtime would give its global executor (``installAsGlobalExecutor()``), called on this
+    /// thread: it stays here, unless jobs are queued here already and another thread sleeps, which then takes it.
+    ///
+    /// A task resuming after a query finds the queue empty and stays, so its next query starts where the last one's
+    /// answer arrived; tasks started together (a task group's children, say) spread over the idle threads instead of
+    /// waiting their turn on one.
     func enqueueGlobal(_ job: UnownedJob) {
+        let queued = Job(job: job, role: .global)
+        if localHead < local.count {
+            for thread in Self.shared where thread !== self {
+                if thread.enqueueIfSleeping(queued) { return }
+            }
+        }
+        enqueue(queued)
+    }
+
+    /// Enqueues a global job from a thread that is none of the I/O threads (``installAsGlobalExecutor()``).
+    func enqueueFromElsewhere(_ job: UnownedJob) {
         enqueue(Job(job: job, role: .global))
+    }
+
+    /// Enqueues `job` and wakes the loop if it sleeps; returns false, enqueueing nothing, if it is awake.
+    private func enqueueIfSleeping(_ job: Job) -> Bool {
+        let taken = remote.withLock { remote -> Bool in
+            guard remote.isSleeping, !remote.isWoken else { return false }
+            remote.jobs.append(job)
+            remote.isWoken = true
+            return true
+        }
+        if taken { readiness.wake() }
+        return taken
     }
 
     /// The thread in the role of task executor: jobs enqueued here belong to tasks that prefer the thread.

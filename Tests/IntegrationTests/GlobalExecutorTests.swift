@@ -1,5 +1,6 @@
 import Foundation
 import PostgresTransport
+import Synchronization
 import ResilientPostgres
 import Testing
 import TestSupport
@@ -37,13 +38,13 @@ enum GlobalExecutorChild {
     /// The environment variable, set to 1, that enables the child's tests.
     static let variable = "RESILIENT_POSTGRES_TEST_IO_THREADS_AS_GLOBAL_EXECUTOR"
     /// How many tests the child runs.
-    static let testCount = 6
+    static let testCount = 9
 }
 
 /// What must hold in a process whose global executor is the I/O threads; run by ``GlobalExecutorTests`` in a process
 /// of its own, and skipped anywhere else.
 @Suite(
-    "In a process whose global executor is the I/O threads",
+    "In a process whose global executor is the I/O threads", .serialized,
     .enabled(
         if: ProcessInfo.processInfo.environment[GlobalExecutorChild.variable] == "1" && IntegrationServers.main,
         "runs in a process of its own, started by GlobalExecutorTests"
@@ -188,4 +189,79 @@ struct GlobalExecutorChildTests {
             await client.shutdown()
         }
     }
+    /// A statement of a task with no preference of its own takes none for its waits: the global executor is the
+    /// thread already.
+    @Test func aStatementTakesNoPreferenceOfItsThread() async throws {
+        try #require(Self.installed)
+        await Task.yield()
+        let thread = try #require(IOThread.current)
+        #expect(thread.readiness.taskPrefersThread())
+    }
+
+    /// A client's sessions are placed round robin, not all on the thread of the task that opened them.
+    @Test func aClientsSessionsSpreadOverTheThreads() async throws {
+        try #require(Self.installed)
+        try #require(IOThread.shared.count >= 2, "one I/O thread only")
+        let client = Self.client(maxConnections: 2)
+        let started = StartCount()
+        try await withCleanup {
+            let threads = try await withThrowingTaskGroup(of: ObjectIdentifier?.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try await client.transaction { transaction in
+                            _ = try await transaction.query("SELECT 1")
+                            // Where the answer arrived: the session's thread.
+                            let thread = IOThread.current.map(ObjectIdentifier.init)
+                            // Both sessions held at once, so that the second transaction needs a session of its own.
+                            started.value.add(1, ordering: .relaxed)
+                            try await Self.waitUntil { started.value.load(ordering: .relaxed) == 2 }
+                            return thread
+                        }
+                    }
+                }
+                return try await group.reduce(into: Set<ObjectIdentifier?>()) { $0.insert($1) }
+            }
+            #expect(!threads.contains(nil))
+            #expect(threads.count == 2)
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
+    /// Children started together do not wait their turn on one thread while another is idle: two that each run
+    /// without a suspension point until both have started find each other.
+    @Test func aTaskGroupsChildrenSpreadOverIdleThreads() async throws {
+        try #require(Self.installed)
+        try #require(IOThread.shared.count >= 2, "one I/O thread only")
+        await Task.yield()
+        let started = StartCount()
+        let threads = await withTaskGroup(of: (ObjectIdentifier?, Bool).self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    started.value.add(1, ordering: .relaxed)
+                    // A busy wait, bounded: on one thread the other child could not start until this one ended.
+                    let limit = ContinuousClock.now + .seconds(5)
+                    while started.value.load(ordering: .relaxed) < 2, ContinuousClock.now < limit {}
+                    return (IOThread.current.map(ObjectIdentifier.init), started.value.load(ordering: .relaxed) == 2)
+                }
+            }
+            return await group.reduce(into: [(ObjectIdentifier?, Bool)]()) { $0.append($1) }
+        }
+        #expect(threads.allSatisfy { $0.1 }, "a child ran alone")
+        #expect(Set(threads.map(\.0)).count == 2)
+    }
+
+    /// Polls `condition` every 10 ms, for at most 10 s.
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        let limit = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < limit else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+/// How many of a test's tasks have started, shared between them.
+private final class StartCount: Sendable {
+    let value = Atomic(0)
 }

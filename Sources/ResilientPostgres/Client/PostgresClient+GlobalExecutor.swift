@@ -21,21 +21,29 @@ extension PostgresClient {
     /// }
     /// ```
     ///
-    /// It is unsafe in the sense that it changes where all of the process's nonisolated async code runs, for good:
-    /// - The I/O threads are one per processor. A task that blocks one (a lock held long, `DispatchSemaphore.wait`,
-    ///   synchronous file or network I/O) stops the sessions on that thread, and a task that blocks waiting for
+    /// It is unsafe in the sense that it changes where much of the process's code runs, for good:
+    /// - The code of every task and of every actor of your own (an actor with no executor of its own runs where the
+    ///   global executor runs it) runs on the I/O threads, one per processor, first come first served, without
+    ///   regard to priority. A job stays on the thread that enqueued it, unless that thread has jobs queued already
+    ///   and another I/O thread is idle, which then takes it: a task group's children spread over idle threads, but
+    ///   a busy thread keeps what it enqueues.
+    /// - A task that blocks an I/O thread (a lock held long, `DispatchSemaphore.wait`, synchronous file or network
+    ///   I/O) stops the sessions on that thread and every task queued there, and a task that blocks waiting for
     ///   something only another task on that thread can do never wakes. CPU-heavy work holds them too: the thread
     ///   serves its sockets again after at most 1,024 jobs. Run blocking or long computations on threads of their
     ///   own.
-    /// - Code isolated to an actor (the main actor, your own actors) still runs on that actor's executor, and gains
-    ///   nothing. Jobs the runtime schedules after a delay (`Task.sleep`) start on its own timer threads, and come
-    ///   back at their next switch.
-    /// - It uses a hook of the Swift runtime (`swift_task_enqueueGlobal_hook`), as SwiftNIO's
+    /// - The main actor, and actors with an executor of their own, still run on their executors, and gain nothing.
+    ///   Jobs the runtime schedules after a delay (`Task.sleep`) start on Dispatch's threads, and come back to the
+    ///   I/O threads at their next switch.
+    /// - It sets a hook of the Swift runtime (`swift_task_enqueueGlobal_hook`), as SwiftNIO's
     ///   `NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()` does; the two
-    ///   exclude each other, and whichever is installed first wins.
+    ///   exclude each other, and whichever is installed first wins. The hook is not a public API of the runtime,
+    ///   so the call is offered only with the Swift versions it was checked with (6.0 to 6.3), and returns `false`
+    ///   with others.
     ///
-    /// - Returns: Whether the I/O threads are now the global executor: `false`, changing nothing, when the runtime
-    ///   offers no such hook, or something else (this call before, or another library) has installed one.
+    /// - Returns: Whether the I/O threads are now the global executor: `false`, changing nothing, when something
+    ///   (this call before, or another library) has installed a hook already, or with a Swift version it was not
+    ///   checked with.
     @discardableResult
     public static func unsafeTryInstallIOThreadsAsGlobalExecutor() -> Bool {
         IOThread.installAsGlobalExecutor()
