@@ -45,6 +45,13 @@ final class StatementCancellation: Sendable {
     }
 
     private let state = Mutex(State())
+    /// `reason != nil` and `inFlightUntil != nil` of `state`, written under its lock beside them and read without
+    /// it: every wait asks the one and every statement the other, and a read of `State`, whose instants are of a size
+    /// known only at run time, costs hundreds of instructions through their value witnesses. A request is made for a
+    /// running statement, under the lock that the statement's ``end()`` takes after it: the next statement, which
+    /// starts after that, sees it in flight. A reader that sees a flag set goes on to read `state` under the lock.
+    private let hasRequest = Atomic(false)
+    private let hasRequestInFlight = Atomic(false)
     private let token: CancelToken?
     /// How long the server gets to answer a cancel request.
     let grace: Duration
@@ -65,6 +72,7 @@ final class StatementCancellation: Sendable {
             state.isActive = true
             state.registration = registration
             state.reason = nil
+            hasRequest.store(false, ordering: .releasing)
             state.graceDeadline = nil
             state.isInterrupted = false
         }
@@ -105,7 +113,7 @@ final class StatementCancellation: Sendable {
     /// socket wait to ask without an instant in the common case that none was (an instant held by an async
     /// function takes an allocation of its own).
     var isRequested: Bool {
-        state.withLock { $0.reason != nil }
+        hasRequest.load(ordering: .acquiring)
     }
 
     /// Asks the server to cancel the running statement (once per statement); safe to call from any thread.
@@ -114,11 +122,13 @@ final class StatementCancellation: Sendable {
             guard state.isActive, state.reason == nil else { return nil }
             let graceDeadline = ContinuousClock.now.advanced(by: grace)
             state.reason = reason
+            hasRequest.store(true, ordering: .releasing)
             state.graceDeadline = graceDeadline
             if token != nil {
                 // Marked in flight in the same critical section that decides to send, so that no statement can
                 // start between the decision and the send.
                 state.inFlightUntil = graceDeadline
+                hasRequestInFlight.store(true, ordering: .releasing)
             }
             // Under this lock, so that `end` cannot run in between and leave the deadline pending for good.
             readiness.shortenDeadline(of: state.registration, to: graceDeadline)
@@ -133,6 +143,7 @@ final class StatementCancellation: Sendable {
             }
             let waiter = state.withLock { state in
                 state.inFlightUntil = nil
+                hasRequestInFlight.store(false, ordering: .releasing)
                 return state.inFlightWaiter.take()
             }
             waiter?.resume()
@@ -148,7 +159,7 @@ final class StatementCancellation: Sendable {
     /// Whether a cancel request of an earlier statement may still be on its way to the server: whether
     /// ``cancelInFlightUntil`` is set, without its instant.
     var isInFlight: Bool {
-        state.withLock { $0.inFlightUntil != nil }
+        hasRequestInFlight.load(ordering: .acquiring)
     }
 
     /// Waits until no cancel request of an earlier statement can still reach the server, so that a statement about
