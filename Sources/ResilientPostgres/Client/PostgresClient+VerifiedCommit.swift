@@ -47,7 +47,9 @@ extension PostgresClient {
         _ body: (PostgresTransaction) async throws -> sending Result
     ) async throws -> sending Result {
         let deadline = verifiedOperationDeadline()
-        let statements = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) { try await prepareCommitMarkers() }
+        let statements = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+            try await prepareCommitMarkers()
+        }
         let attempt = VerifiedAttempt<Result>()
         let completion = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
             Disconnected(try await retrying(
