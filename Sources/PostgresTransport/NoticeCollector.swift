@@ -7,7 +7,10 @@ import PostgresPolicy
 /// libpq calls the receiver synchronously from within the libpq call that read the notice, so it runs wherever the
 /// connection's owner runs; the collector is owned by that connection and touched by no one else.
 final class NoticeCollector {
-    private(set) var notices: [Notice] = []
+    /// Unchecked for exclusivity at run time, which would cost every statement's `reset` a check of its own: the
+    /// collector is touched only by its connection, one call at a time, and no access to the notices outlasts the
+    /// call that made it, so two can never overlap.
+    @exclusivity(unchecked) private(set) var notices: [Notice] = []
     private let handler: (@Sendable (Notice) -> Void)?
 
     init(handler: (@Sendable (Notice) -> Void)?) {

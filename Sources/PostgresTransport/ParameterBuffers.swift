@@ -30,54 +30,52 @@ enum ParameterBuffers {
             case .inlineBinary(_, let count): byteCount += Int(count)
             }
         }
-        return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { storage in
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: count) { types in
-                withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: count) { values in
-                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { lengths in
-                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { formats in
-                            var offset = 0
-                            for (index, parameter) in parameters.enumerated() {
-                                types[index] = parameter.type
-                                let start = storage.baseAddress! + offset
-                                switch parameter.value {
-                                case .null:
-                                    values[index] = nil
-                                    lengths[index] = 0
-                                    formats[index] = ValueFormat.text.rawValue
-                                case .text(let text):
-                                    let written = copy(text.utf8, to: start)
-                                    start.storeBytes(of: 0, toByteOffset: written, as: UInt8.self)
-                                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
-                                    lengths[index] = Int32(written)
-                                    formats[index] = ValueFormat.text.rawValue
-                                    offset += written + 1
-                                case .binary(let bytes):
-                                    let written = copy(bytes, to: start)
-                                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
-                                    lengths[index] = Int32(written)
-                                    formats[index] = ValueFormat.binary.rawValue
-                                    offset += written
-                                case .inlineBinary(let word, let length):
-                                    withUnsafeBytes(of: word) {
-                                        start.copyMemory(from: $0.baseAddress!, byteCount: Int(length))
-                                    }
-                                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
-                                    lengths[index] = Int32(length)
-                                    formats[index] = ValueFormat.binary.rawValue
-                                    offset += Int(length)
-                                }
-                            }
-                            return body(
-                                Int32(count),
-                                UnsafePointer(types.baseAddress),
-                                UnsafePointer(values.baseAddress),
-                                UnsafePointer(lengths.baseAddress),
-                                UnsafePointer(formats.baseAddress)
-                            )
-                        }
-                    }
+        // One block of temporary storage for all of it: the value pointers first, at their alignment, then the
+        // types, lengths and formats, then the values' bytes. Each temporary allocation is a closure call of its own.
+        let pointerBytes = count * MemoryLayout<UnsafePointer<CChar>?>.stride
+        let wordBytes = count * MemoryLayout<Int32>.stride
+        return withUnsafeTemporaryAllocation(
+            byteCount: pointerBytes + 3 * wordBytes + byteCount,
+            alignment: MemoryLayout<UnsafePointer<CChar>?>.alignment
+        ) { block in
+            let base = block.baseAddress!
+            let values = base.bindMemory(to: UnsafePointer<CChar>?.self, capacity: count)
+            let types = (base + pointerBytes).bindMemory(to: UInt32.self, capacity: count)
+            let lengths = (base + pointerBytes + wordBytes).bindMemory(to: Int32.self, capacity: count)
+            let formats = (base + pointerBytes + 2 * wordBytes).bindMemory(to: Int32.self, capacity: count)
+            var start = base + pointerBytes + 3 * wordBytes
+            for (index, parameter) in parameters.enumerated() {
+                types[index] = parameter.type
+                switch parameter.value {
+                case .null:
+                    values[index] = nil
+                    lengths[index] = 0
+                    formats[index] = ValueFormat.text.rawValue
+                case .text(let text):
+                    let written = copy(text.utf8, to: start)
+                    start.storeBytes(of: 0, toByteOffset: written, as: UInt8.self)
+                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+                    lengths[index] = Int32(written)
+                    formats[index] = ValueFormat.text.rawValue
+                    start += written + 1
+                case .binary(let bytes):
+                    let written = copy(bytes, to: start)
+                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+                    lengths[index] = Int32(written)
+                    formats[index] = ValueFormat.binary.rawValue
+                    start += written
+                case .inlineBinary(let word, let length):
+                    withUnsafeBytes(of: word) { start.copyMemory(from: $0.baseAddress!, byteCount: Int(length)) }
+                    values[index] = UnsafePointer(start.assumingMemoryBound(to: CChar.self))
+                    lengths[index] = Int32(length)
+                    formats[index] = ValueFormat.binary.rawValue
+                    start += Int(length)
                 }
             }
+            return body(
+                Int32(count), UnsafePointer(types), UnsafePointer(values), UnsafePointer(lengths),
+                UnsafePointer(formats)
+            )
         }
     }
 

@@ -34,17 +34,25 @@ final class StatementCancellation: Sendable {
         /// The running statement's waits on its socket, which a cancel request shortens.
         var registration = SocketReadiness.Registration(id: 0, descriptor: -1)
         var reason: Reason?
-        var graceDeadline: ContinuousClock.Instant?
+        /// The request's grace deadline, as an offset (see `StoredInstant`).
+        var graceDeadline: StoredInstant?
         /// Whether the statement's wait was ended because the connection was closed under it.
         var isInterrupted = false
         /// While a cancel request may still be on its way to the server (queued, or `PQcancel` not yet returned):
         /// the grace deadline of that request. Nil when no request is in flight.
-        var inFlightUntil: ContinuousClock.Instant?
+        var inFlightUntil: StoredInstant?
         /// The next statement, waiting for the request in flight to be sent.
         var inFlightWaiter: UnsafeContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
+    /// `reason != nil` and `inFlightUntil != nil` of `state`, written under its lock beside them and read without
+    /// it: every wait asks the one and every statement the other, and a read of `State`, whose instants are of a size
+    /// known only at run time, costs hundreds of instructions through their value witnesses. A request is made for a
+    /// running statement, under the lock that the statement's ``end()`` takes after it: the next statement, which
+    /// starts after that, sees it in flight. A reader that sees a flag set goes on to read `state` under the lock.
+    private let hasRequest = Atomic(false)
+    private let hasRequestInFlight = Atomic(false)
     private let token: CancelToken?
     /// How long the server gets to answer a cancel request.
     let grace: Duration
@@ -65,6 +73,7 @@ final class StatementCancellation: Sendable {
             state.isActive = true
             state.registration = registration
             state.reason = nil
+            hasRequest.store(false, ordering: .releasing)
             state.graceDeadline = nil
             state.isInterrupted = false
         }
@@ -97,7 +106,7 @@ final class StatementCancellation: Sendable {
     var request: (reason: Reason, graceDeadline: ContinuousClock.Instant)? {
         state.withLock { state in
             guard let reason = state.reason, let graceDeadline = state.graceDeadline else { return nil }
-            return (reason, graceDeadline)
+            return (reason, graceDeadline.instant)
         }
     }
 
@@ -105,7 +114,7 @@ final class StatementCancellation: Sendable {
     /// socket wait to ask without an instant in the common case that none was (an instant held by an async
     /// function takes an allocation of its own).
     var isRequested: Bool {
-        state.withLock { $0.reason != nil }
+        hasRequest.load(ordering: .acquiring)
     }
 
     /// Asks the server to cancel the running statement (once per statement); safe to call from any thread.
@@ -114,11 +123,13 @@ final class StatementCancellation: Sendable {
             guard state.isActive, state.reason == nil else { return nil }
             let graceDeadline = ContinuousClock.now.advanced(by: grace)
             state.reason = reason
-            state.graceDeadline = graceDeadline
+            hasRequest.store(true, ordering: .releasing)
+            state.graceDeadline = StoredInstant(graceDeadline)
             if token != nil {
                 // Marked in flight in the same critical section that decides to send, so that no statement can
                 // start between the decision and the send.
-                state.inFlightUntil = graceDeadline
+                state.inFlightUntil = StoredInstant(graceDeadline)
+                hasRequestInFlight.store(true, ordering: .releasing)
             }
             // Under this lock, so that `end` cannot run in between and leave the deadline pending for good.
             readiness.shortenDeadline(of: state.registration, to: graceDeadline)
@@ -133,6 +144,7 @@ final class StatementCancellation: Sendable {
             }
             let waiter = state.withLock { state in
                 state.inFlightUntil = nil
+                hasRequestInFlight.store(false, ordering: .releasing)
                 return state.inFlightWaiter.take()
             }
             waiter?.resume()
@@ -142,13 +154,13 @@ final class StatementCancellation: Sendable {
     /// Until when a cancel request of an earlier statement may still be on its way to the server; nil when none
     /// is, and a statement can start at once.
     var cancelInFlightUntil: ContinuousClock.Instant? {
-        state.withLock { $0.inFlightUntil }
+        state.withLock { $0.inFlightUntil }?.instant
     }
 
     /// Whether a cancel request of an earlier statement may still be on its way to the server: whether
     /// ``cancelInFlightUntil`` is set, without its instant.
     var isInFlight: Bool {
-        state.withLock { $0.inFlightUntil != nil }
+        hasRequestInFlight.load(ordering: .acquiring)
     }
 
     /// Waits until no cancel request of an earlier statement can still reach the server, so that a statement about
@@ -191,7 +203,23 @@ final class StatementCancellation: Sendable {
         return state.withLock { state in
             guard let inFlightUntil = state.inFlightUntil else { return .settled }
             if Task.isCancelled { return .cancelled }
-            return ContinuousClock.now >= inFlightUntil ? .hung : .deadlinePassed
+            return ContinuousClock.now >= inFlightUntil.instant ? .hung : .deadlinePassed
         }
     }
+}
+
+/// An instant kept in ``StatementCancellation``'s locked state: its offset from one reading of the clock, a value
+/// of known size. A `ContinuousClock.Instant` is of a size known only at run time, and a struct holding one is copied,
+/// stored and destroyed through value witnesses, which every statement paid for in its `begin` and `end` of the
+/// state. Exact both ways.
+private struct StoredInstant {
+    /// The instant all offsets are counted from.
+    private static let zero = ContinuousClock.now
+    private var offset: Duration
+
+    init(_ instant: ContinuousClock.Instant) {
+        offset = Self.zero.duration(to: instant)
+    }
+
+    var instant: ContinuousClock.Instant { Self.zero.advanced(by: offset) }
 }

@@ -3,6 +3,13 @@ package enum StatementText {
     /// Whether the statement ends a transaction with a commit (`COMMIT`, `END`, `COMMIT PREPARED`), so that a
     /// lost answer leaves the outcome unknown and a `ROLLBACK` answer means the transaction had failed.
     package static func isCommit(_ sql: String) -> Bool {
+        // Asked of every statement sent: one that starts with a letter other than c or e is ruled out from its first
+        // byte, without the substring view the rest of the check walks.
+        if let first = sql.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first | 0x20),
+            first | 0x20 != UInt8(ascii: "c"), first | 0x20 != UInt8(ascii: "e")
+        {
+            return false
+        }
         let utf8 = trimmingLeadingWhitespace(sql)
         // Asked of every statement sent: the first letter rules out almost all of them at once.
         guard let first = utf8.first.map({ $0 | 0x20 }), first == UInt8(ascii: "c") || first == UInt8(ascii: "e")

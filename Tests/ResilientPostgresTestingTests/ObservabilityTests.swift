@@ -96,6 +96,8 @@ struct ObservabilityTests {
             ]
         ) == 1)
         #expect(metrics.counterTotal(label: "\(prefix)_give_ups_total") == 1)
+        // Every attempt's wait for a session is timed, once a backend records it.
+        #expect(try metrics.expectTimer("\(prefix)_pool_acquire_duration").values.count == 3)
         await client.shutdown()
     }
 }

@@ -1,3 +1,4 @@
+import PostgresPolicy
 import PostgresTransport
 
 extension PostgresClient {
@@ -25,7 +26,7 @@ extension PostgresClient {
         let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int AND client_port = $2::int"
         // Ending a process, and looking for it, may be repeated: the operation is idempotent.
         let safety = OperationOptions.idempotent.safety(isTransactionBlock: false)
-        try await OperationDeadline.$current.withValue(deadline) {
+        try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
             try await InternalOperation.$isRunning.withValue(true) {
                 try await withRetries(safety) { connection, _, deadline in
                     // On another server (after a failover), nothing the old one still commits reaches this one.

@@ -51,7 +51,7 @@ extension PostgresClient {
         let completion = try await retrying(safety, isolation: isolation, verify: nil, lendsSession: true) {
             connection, use, deadline in
             // A lent session always comes with its use.
-            try await OperationDeadline.$current.withValue(deadline) {
+            try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
                 Disconnected(try await operation(connection, use!))
             }.take()
         }
@@ -114,7 +114,9 @@ extension PostgresClient {
                 // A warm pool lends and takes back a session without suspending: the suspension points of
                 // `acquire` and `release` are only taken when the pool has something to wait for or to run.
                 let lease = try await pool.acquire(deadline: deadline)
-                metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
+                if metrics.isRecorded {
+                    metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
+                }
                 let use = lendsSession ? SessionUse(inTransactionBlock: safety.isTransactionBlock) : nil
                 do {
                     // The attempt runs on the session's I/O thread: its statements then start and resume there
@@ -331,7 +333,7 @@ extension PostgresClient {
                 try await endLostProcess(lostProcess, deadline: deadline)
             }
             // The verification's own queries spend the operation's budget, not a new one.
-            applied = try await OperationDeadline.$current.withValue(deadline) {
+            applied = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
                 try await verify()
             }
         } catch {

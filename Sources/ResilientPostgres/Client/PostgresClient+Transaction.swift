@@ -1,3 +1,4 @@
+import PostgresPolicy
 import PostgresTransport
 
 /// A transaction block in progress, handed to the closure of ``PostgresClient/transaction(options:isolation:_:)``.
@@ -92,7 +93,7 @@ extension PostgresClient {
                 lendsSession: true
             ) { connection, use, deadline in
                 // A lent session always comes with its use; the block's statements read the deadline from the task.
-                try await OperationDeadline.$current.withValue(deadline) {
+                try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
                     Disconnected(try await runBlock(on: connection, use: use!, isolation: isolation, body))
                 }.take()
             })

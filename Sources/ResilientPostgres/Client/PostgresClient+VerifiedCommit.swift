@@ -47,16 +47,18 @@ extension PostgresClient {
         _ body: (PostgresTransaction) async throws -> sending Result
     ) async throws -> sending Result {
         let deadline = verifiedOperationDeadline()
-        let statements = try await OperationDeadline.$current.withValue(deadline) { try await prepareCommitMarkers() }
+        let statements = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+            try await prepareCommitMarkers()
+        }
         let attempt = VerifiedAttempt<Result>()
-        let completion = try await OperationDeadline.$current.withValue(deadline) {
+        let completion = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
             Disconnected(try await retrying(
                 options.safety(isTransactionBlock: true), isolation: isolation,
                 verify: { try await self.commitMarkerWasWritten(attempt.markerID, in: statements) }, lendsSession: true
             ) { connection, use, deadline in
                 let marker = commitMarkers.marker(attempt.start(), in: statements)
                 // A lent session always comes with its use; the block's statements read the deadline from the task.
-                try await OperationDeadline.$current.withValue(deadline) {
+                try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
                     try await runVerifiedBlock(on: connection, use: use!, marker: marker, isolation: isolation, body) {
                         attempt.keep($0)
                     }
@@ -77,7 +79,7 @@ extension PostgresClient {
     func verifiedBatch(_ statements: [BatchStatement], options: OperationOptions) async throws -> [QueryResult]? {
         let deadline = verifiedOperationDeadline()
         let attempt = VerifiedAttempt<Int>()
-        let completion = try await OperationDeadline.$current.withValue(deadline) {
+        let completion = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
             let markers = try await prepareCommitMarkers()
             return try await retrying(
                 options.safety(isTransactionBlock: true), isolation: nil,

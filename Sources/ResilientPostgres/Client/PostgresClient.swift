@@ -101,7 +101,8 @@ public final class PostgresClient: Sendable {
                 connectJitter: configuration.connectJitter
             ),
             clock: clock,
-            metrics: metrics
+            // Gauges that record nowhere are not worth the pool's updating them.
+            metrics: metrics.isRecorded ? metrics : nil
         )
     }
 

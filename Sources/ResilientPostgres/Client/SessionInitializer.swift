@@ -1,3 +1,4 @@
+import PostgresPolicy
 import PostgresTransport
 import Synchronization
 
@@ -33,7 +34,7 @@ struct SessionInitializer: Sendable {
         let session = PostgresConnection(connection: connection, statementCaching: statementCaching, use: use)
         defer { if use.hasPreparedStatements { prepares.set() } }
         do {
-            try await OperationDeadline.$current.withValue(deadline) { try await body(session) }
+            try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) { try await body(session) }
         } catch var error as TransportError {
             error.phase = .connecting
             // A statement past the deadline of a session being opened is a connect that took too long, which is

@@ -49,21 +49,45 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
     }
 
     /// Builds a ``PostgresQuery`` literal: text is kept, values become `$n` placeholders with bound parameters.
+    ///
+    /// The text of a short statement is gathered in bytes held inline and made into a `String` once, at the end:
+    /// each append to a `String` goes through its general machinery (a uniqueness and capacity check, then the
+    /// copy), which costs a statement built from a few pieces more than the one copy of each piece made here.
+    /// Text longer than the inline bytes moves to a `String` and is appended to as usual.
     public struct StringInterpolation: StringInterpolationProtocol {
-        var sql: String
         var parameters: [Parameter]
+        /// The text so far, once it outgrew `inline`; nil while it fits there.
+        private var spilled: String?
+        /// The first `inlineCount` bytes are the text so far, while `spilled` is nil.
+        private var inline: InlineBytes = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        private var inlineCount = 0
+        /// The room the literal asked for, reserved in `spilled` when the text moves there.
+        private let expectedCount: Int
 
-        /// Reserves room for the literal text and the parameters.
+        /// Room for 128 bytes of text, which most statements written as literals fit.
+        private typealias InlineBytes = (
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+        )
+
+        /// Reserves room for the parameters; the literal text and placeholders go inline while they fit.
         public init(literalCapacity: Int, interpolationCount: Int) {
-            sql = ""
-            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            expectedCount = literalCapacity + interpolationCount * 3
             parameters = []
             parameters.reserveCapacity(interpolationCount)
         }
 
+        /// The SQL text so far.
+        var sql: String {
+            if let spilled { return spilled }
+            return withUnsafeBytes(of: inline) { bytes in
+                String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<inlineCount]), as: UTF8.self)
+            }
+        }
+
         /// Appends SQL text.
         public mutating func appendLiteral(_ literal: String) {
-            sql += literal
+            append(literal)
         }
 
         /// Binds a value as the next parameter and appends its placeholder (`$1`, `$2`, ...).
@@ -96,7 +120,7 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
 
         /// Appends text to the SQL itself, unescaped: only for trusted text such as a table name chosen by the program.
         public mutating func appendInterpolation(unsafeRaw sql: String) {
-            self.sql += sql
+            append(sql)
         }
 
         /// Appends `$n` for the parameter just bound, in one append: a statement's first placeholders come made
@@ -105,10 +129,34 @@ extension PostgresQuery: ExpressibleByStringInterpolation {
         private mutating func appendPlaceholder() {
             let number = parameters.count
             if number < Self.placeholders.count {
-                sql.append(Self.placeholders[number])
+                append(Self.placeholders[number])
             } else {
-                sql.append("$" + String(number))
+                append("$" + String(number))
             }
+        }
+
+        /// Appends `text` inline while the whole text fits there, and to `spilled` from the first append that
+        /// does not.
+        private mutating func append(_ text: String) {
+            if spilled == nil {
+                var text = text
+                let fitted = text.withUTF8 { utf8 in
+                    guard let source = utf8.baseAddress else { return true }
+                    guard inlineCount + utf8.count <= MemoryLayout<InlineBytes>.size else { return false }
+                    let count = inlineCount
+                    withUnsafeMutableBytes(of: &inline) { bytes in
+                        (bytes.baseAddress! + count).copyMemory(from: source, byteCount: utf8.count)
+                    }
+                    inlineCount += utf8.count
+                    return true
+                }
+                if fitted { return }
+                var moved = String()
+                moved.reserveCapacity(max(expectedCount, inlineCount + text.utf8.count))
+                moved += sql
+                spilled = moved
+            }
+            spilled!.append(text)
         }
 
         /// `"$1"` to `"$99"`, each at the index of its number (index 0 is never used).

@@ -13,6 +13,12 @@ import Synchronization
 /// - `<prefix>_pool_acquire_duration`: how long operations waited for a session (timer).
 final class ClientMetrics: Sendable {
     let prefix: String
+    /// The backend every metric of the client is made with: the one bootstrapped when the client was made.
+    private let factory: any MetricsFactory
+    /// Whether the metrics record anywhere. With no backend bootstrapped they do not, and an operation then skips
+    /// what only they would cost it: a reading of the clock and a conversion for the wait's timer, and the pool's
+    /// gauges on every session lent and given back.
+    let isRecorded: Bool
     let attempts: Counter
     let connections: Gauge
     let idleConnections: Gauge
@@ -21,19 +27,23 @@ final class ClientMetrics: Sendable {
     private let retries: Mutex<[ErrorClass: Counter]> = Mutex([:])
     private let giveUps: Mutex<[String: Counter]> = Mutex([:])
 
-    init(prefix: String) {
+    init(prefix: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.prefix = prefix
-        attempts = Counter(label: "\(prefix)_attempts_total")
-        connections = Gauge(label: "\(prefix)_pool_connections")
-        idleConnections = Gauge(label: "\(prefix)_pool_idle_connections")
-        waiters = Gauge(label: "\(prefix)_pool_waiters")
-        acquireDuration = Timer(label: "\(prefix)_pool_acquire_duration")
+        self.factory = factory
+        isRecorded = !(factory is NOOPMetricsHandler)
+        attempts = Counter(label: "\(prefix)_attempts_total", factory: factory)
+        connections = Gauge(label: "\(prefix)_pool_connections", factory: factory)
+        idleConnections = Gauge(label: "\(prefix)_pool_idle_connections", factory: factory)
+        waiters = Gauge(label: "\(prefix)_pool_waiters", factory: factory)
+        acquireDuration = Timer(label: "\(prefix)_pool_acquire_duration", factory: factory)
     }
 
     func recordRetry(_ errorClass: ErrorClass) {
         let counter = retries.withLock { counters in
             if let counter = counters[errorClass] { return counter }
-            let counter = Counter(label: "\(prefix)_retries_total", dimensions: [("class", errorClass.name)])
+            let counter = Counter(
+                label: "\(prefix)_retries_total", dimensions: [("class", errorClass.name)], factory: factory
+            )
             counters[errorClass] = counter
             return counter
         }
@@ -46,7 +56,8 @@ final class ClientMetrics: Sendable {
             if let counter = counters[key] { return counter }
             let counter = Counter(
                 label: "\(prefix)_give_ups_total",
-                dimensions: [("class", errorClass.name), ("reason", "\(reason)")]
+                dimensions: [("class", errorClass.name), ("reason", "\(reason)")],
+                factory: factory
             )
             counters[key] = counter
             return counter

@@ -39,6 +39,16 @@ struct QueryCodingTests {
         #expect(query.parameterCount == 120)
     }
 
+    /// The text is the same whether it is gathered inline or outgrows that room, at any append: a long literal,
+    /// multi-byte text, a raw splice or a placeholder.
+    @Test(arguments: [0, 100, 120, 125, 126, 127, 128, 200])
+    func textIsKeptWholeAcrossTheInlineRoom(padding: Int) {
+        let pad = String(repeating: "x", count: padding)
+        let query: PostgresQuery = "SELECT '\(unsafeRaw: pad)', 'é€😀' || \(1) || \(unsafeRaw: "'ü'") -- \(2)"
+        #expect(query.sql == "SELECT '\(pad)', 'é€😀' || $1 || 'ü' -- $2")
+        #expect(query.parameterCount == 2)
+    }
+
     @Test func unsafeRawSplicesTrustedTextUnsafeSQLBindsTheValuesGiven() throws {
         let table = "audit_2024"
         let query: PostgresQuery = "SELECT count(*) FROM \(unsafeRaw: table) WHERE level > \(Int16(3))"
