@@ -1,4 +1,5 @@
 import Foundation
+import PostgresPolicy
 import Synchronization
 
 /// The cancellation state of the statement a connection is running: whether a cancel was requested (by the
@@ -34,13 +35,14 @@ final class StatementCancellation: Sendable {
         /// The running statement's waits on its socket, which a cancel request shortens.
         var registration = SocketReadiness.Registration(id: 0, descriptor: -1)
         var reason: Reason?
-        /// The request's grace deadline, as an offset (see `StoredInstant`).
-        var graceDeadline: StoredInstant?
+        /// The request's grace deadline, as an offset: an instant of known size, where a `ContinuousClock.Instant`
+        /// would make every statement's `begin` and `end` copy the state through value witnesses.
+        var graceDeadline: OffsetInstant?
         /// Whether the statement's wait was ended because the connection was closed under it.
         var isInterrupted = false
         /// While a cancel request may still be on its way to the server (queued, or `PQcancel` not yet returned):
         /// the grace deadline of that request. Nil when no request is in flight.
-        var inFlightUntil: StoredInstant?
+        var inFlightUntil: OffsetInstant?
         /// The next statement, waiting for the request in flight to be sent.
         var inFlightWaiter: UnsafeContinuation<Void, Never>?
     }
@@ -106,7 +108,7 @@ final class StatementCancellation: Sendable {
     var request: (reason: Reason, graceDeadline: ContinuousClock.Instant)? {
         state.withLock { state in
             guard let reason = state.reason, let graceDeadline = state.graceDeadline else { return nil }
-            return (reason, graceDeadline.instant)
+            return (reason, ContinuousClock.Instant(graceDeadline))
         }
     }
 
@@ -124,11 +126,11 @@ final class StatementCancellation: Sendable {
             let graceDeadline = ContinuousClock.now.advanced(by: grace)
             state.reason = reason
             hasRequest.store(true, ordering: .releasing)
-            state.graceDeadline = StoredInstant(graceDeadline)
+            state.graceDeadline = OffsetInstant(graceDeadline)
             if token != nil {
                 // Marked in flight in the same critical section that decides to send, so that no statement can
                 // start between the decision and the send.
-                state.inFlightUntil = StoredInstant(graceDeadline)
+                state.inFlightUntil = OffsetInstant(graceDeadline)
                 hasRequestInFlight.store(true, ordering: .releasing)
             }
             // Under this lock, so that `end` cannot run in between and leave the deadline pending for good.
@@ -154,7 +156,7 @@ final class StatementCancellation: Sendable {
     /// Until when a cancel request of an earlier statement may still be on its way to the server; nil when none
     /// is, and a statement can start at once.
     var cancelInFlightUntil: ContinuousClock.Instant? {
-        state.withLock { $0.inFlightUntil }?.instant
+        state.withLock { $0.inFlightUntil }.map(ContinuousClock.Instant.init)
     }
 
     /// Whether a cancel request of an earlier statement may still be on its way to the server: whether
@@ -203,23 +205,8 @@ final class StatementCancellation: Sendable {
         return state.withLock { state in
             guard let inFlightUntil = state.inFlightUntil else { return .settled }
             if Task.isCancelled { return .cancelled }
-            return ContinuousClock.now >= inFlightUntil.instant ? .hung : .deadlinePassed
+            return ContinuousClock.now >= ContinuousClock.Instant(inFlightUntil) ? .hung : .deadlinePassed
         }
     }
 }
 
-/// An instant kept in ``StatementCancellation``'s locked state: its offset from one reading of the clock, a value
-/// of known size. A `ContinuousClock.Instant` is of a size known only at run time, and a struct holding one is copied,
-/// stored and destroyed through value witnesses, which every statement paid for in its `begin` and `end` of the
-/// state. Exact both ways.
-private struct StoredInstant {
-    /// The instant all offsets are counted from.
-    private static let zero = ContinuousClock.now
-    private var offset: Duration
-
-    init(_ instant: ContinuousClock.Instant) {
-        offset = Self.zero.duration(to: instant)
-    }
-
-    var instant: ContinuousClock.Instant { Self.zero.advanced(by: offset) }
-}
