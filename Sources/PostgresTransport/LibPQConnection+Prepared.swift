@@ -25,7 +25,7 @@ extension LibPQConnection {
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
         guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
-            return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+            return try await executeIsolated(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
         let connection = try await beginStatement(deadline: deadline)
         defer { isRunningStatement = false }
@@ -62,9 +62,7 @@ extension LibPQConnection {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)
         }
         do {
-            return try await completeStatement(
-                connection, statement: sql, phaseIfSent: .sent, isCommit: false, deadline: deadline
-            )
+            return try await completeStatement(connection, statement: sql, phaseIfSent: .sent, deadline: deadline)
         } catch var error as TransportError {
             error.isCachedStatement = true
             if error.sqlState == .invalidSQLStatementName {

@@ -175,31 +175,93 @@ public actor LibPQConnection {
     ///   - deadline: When reached, a cancel request is sent; if the server does not answer it within the grace
     ///     period, the connection is closed.
     /// - Throws: ``TransportError``. A `COMMIT` that answers `ROLLBACK` throws ``TransportError/Code/commitRolledBack``.
-    public func execute(
+    public nonisolated func execute(
         _ sql: String,
         parameters: [Parameter] = [],
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
-        let connection = try await beginStatement(deadline: deadline)
-        defer { isRunningStatement = false }
-        try checkParameters(parameters)
-        let wasConnected = PQstatus(connection) == CONNECTION_OK
-        // `withCString` hands libpq the string's own NUL-terminated UTF-8 (a native string has it); passing `sql`
-        // itself would convert it through `utf8CString`, a copy on the heap for every statement.
-        let sent = sql.withCString { sql in
-            ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
-                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+        // On the connection's own thread (a caller that shares it: a transaction, `withSessionThread`, or every task
+        // when the I/O threads are the global executor) the statement is sent and read at once, without entering
+        // the actor: a custom executor cannot take over the thread inline, so entering and leaving would be two trips
+        // through the thread's queue of jobs, more than the rest of a short statement costs. Only a statement whose
+        // answer is not all there yet enters the actor, to wait.
+        if ioThread.isCurrent {
+            let start = try onOwnThread {
+                try $0.startWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
+            }
+            switch start {
+            case .answered(let result):
+                return result
+            case .waiting(let pending):
+                return try await completeWaiting(pending, deadline: deadline)
+            case .mustWaitToStart:
+                break
             }
         }
-        let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
-        guard sent == 1 else {
-            throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
+        return try await executeIsolated(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+    }
+
+    /// ``execute(_:parameters:resultFormat:deadline:)`` entered on the actor, from another thread or when a cancel
+    /// request of an earlier statement is still in flight.
+    func executeIsolated(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        let connection = try await beginStatement(deadline: deadline)
+        switch try send(connection, sql, parameters: parameters, resultFormat: resultFormat) {
+        case .answered(let result):
+            return result
+        case .waiting(let pending):
+            return try await completeWaiting(pending, deadline: deadline)
+        case .mustWaitToStart:
+            preconditionFailure("a statement claimed its connection, then waited to start")
         }
-        return try await completeStatement(
-            connection, statement: sql, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight,
-            deadline: deadline
-        )
+    }
+
+    /// Claims the connection and sends the statement, reading its answer as far as it has arrived, all without
+    /// waiting; `mustWaitToStart`, claiming nothing, while a cancel request of an earlier statement is in flight.
+    private func startWithoutWaiting(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat
+    ) throws -> StatementStart {
+        if cancellation.isInFlight { return .mustWaitToStart }
+        return try send(try startStatement(), sql, parameters: parameters, resultFormat: resultFormat)
+    }
+
+    /// Sends a statement on the connection claimed for it, and reads its answer as far as it has arrived without
+    /// waiting. The claim ends here, unless the statement is `waiting`: ``completeWaiting(_:deadline:)`` ends it.
+    private func send(
+        _ connection: OpaquePointer,
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat
+    ) throws -> StatementStart {
+        do {
+            try checkParameters(parameters)
+            let wasConnected = PQstatus(connection) == CONNECTION_OK
+            // `withCString` hands libpq the string's own NUL-terminated UTF-8 (a native string has it); passing `sql`
+            // itself would convert it through `utf8CString`, a copy on the heap for every statement.
+            let sent = sql.withCString { sql in
+                ParameterBuffers.withBuffers(for: parameters) { count, types, values, lengths, formats in
+                    PQsendQueryParams(connection, sql, count, types, values, lengths, formats, resultFormat.rawValue)
+                }
+            }
+            let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
+            guard sent == 1 else {
+                throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
+            }
+            let start = try readWithoutWaiting(connection, statement: sql, phaseIfSent: phaseIfSent)
+            if case .waiting = start { return start }
+            isRunningStatement = false
+            return start
+        } catch {
+            isRunningStatement = false
+            throw error
+        }
     }
 
     /// Runs SQL text through the simple query protocol (`PQsendQuery`): several statements may be separated by
@@ -214,10 +276,7 @@ public actor LibPQConnection {
         guard sql.withCString({ PQsendQuery(connection, $0) }) == 1 else {
             throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
         }
-        return try await completeStatement(
-            connection, statement: sql, phaseIfSent: phaseIfSent, isCommit: phaseIfSent == .commitInFlight,
-            deadline: deadline
-        )
+        return try await completeStatement(connection, statement: sql, phaseIfSent: phaseIfSent, deadline: deadline)
     }
 
     // MARK: - Statement machinery
@@ -320,42 +379,114 @@ public actor LibPQConnection {
     /// Flushes the request and collects every result; once it has to wait, under a cancellation handler that sends a
     /// cancel request. `statement` is the SQL sent, kept on the error the server answers it with.
     ///
-    /// Always inlined, as is `collectResults`: each async function entered costs a switch of executors, which a
-    /// task with an executor preference pays with a lock of its status, and a statement's own layers need none.
+    /// Always inlined, as is what it calls: each async function entered costs a switch of executors, which a task
+    /// with an executor preference pays with a lock of its status, and a statement's own layers need none.
     @inline(__always)
     func completeStatement(
         _ connection: OpaquePointer,
         statement: String,
         phaseIfSent: TransportError.Phase,
-        isCommit: Bool,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        // The whole answer may be there at the first read (a short statement, a fast server): it is then collected
-        // without the cancellation handler, the cancel registration and the preference of the thread, which serve
-        // only a statement that waits, and which cost one that does not two records of the task's status pushed and
-        // popped, two locks and several switches of executors. The task may be cancelled at any moment from another
-        // thread; this path does not look, since the answer is complete, and the deadline is looked at only when a
-        // wait ends, with or without it. With no `begin`, a cancel request the connection still keeps is an earlier
-        // statement's, which `finish` must not read (`couldRequestCancel: false`).
+        switch try readWithoutWaiting(connection, statement: statement, phaseIfSent: phaseIfSent) {
+        case .answered(let result):
+            return result
+        case .waiting(let pending):
+            return try await collectWaiting(pending, deadline: deadline)
+        case .mustWaitToStart:
+            preconditionFailure("a statement sent, then waited to start")
+        }
+    }
+
+    /// How far a statement got without waiting.
+    private enum StatementStart: @unchecked Sendable {
+        // @unchecked Sendable: a `waiting` statement's results are its task's alone, handed from the connection's
+        // thread to the same task's next step on the connection (``completeWaiting(_:deadline:)``).
+
+        /// The whole answer was there: the statement is over.
+        case answered(QueryResult)
+        /// The statement was sent, and its answer has not all arrived: the connection stays claimed for it.
+        case waiting(PendingStatement)
+        /// Nothing was sent, nor the connection claimed: a cancel request of an earlier statement is still in flight.
+        case mustWaitToStart
+    }
+
+    /// A statement sent whose answer has not all arrived, with what was read of it.
+    private struct PendingStatement {
+        let connection: OpaquePointer
+        let collected: CollectedResults
+        let statement: String
+        let phaseIfSent: TransportError.Phase
+        /// Whether the input was read after the request was flushed, so that the first thing to do is to wait.
+        let waitingFirst: Bool
+    }
+
+    /// Reads the statement's answer as far as it has arrived, without waiting: the whole answer, when it is there
+    /// (a short statement, a fast server), is then collected without the cancellation handler, the cancel
+    /// registration and the preference of the thread, which serve only a statement that waits, and which cost one
+    /// that does not two records of the task's status pushed and popped, two locks and several switches of
+    /// executors. The task may be cancelled at any moment from another thread; this does not look, since the answer
+    /// is complete, and the deadline is looked at only when a wait ends, with or without it. With no `begin`, a
+    /// cancel request the connection still keeps is an earlier statement's, which `finish` must not read
+    /// (`couldRequestCancel: false`).
+    @inline(__always)
+    private func readWithoutWaiting(
+        _ connection: OpaquePointer,
+        statement: String,
+        phaseIfSent: TransportError.Phase
+    ) throws -> StatementStart {
         var collected = CollectedResults()
         let start = try collectWithoutWaiting(connection, into: &collected, phaseIfSent: phaseIfSent)
-        if start == .done {
-            return try finish(
-                connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit,
-                couldRequestCancel: false
+        guard start == .done else {
+            return .waiting(PendingStatement(
+                connection: connection, collected: collected, statement: statement, phaseIfSent: phaseIfSent,
+                waitingFirst: start == .mustWait(consumed: true)
+            ))
+        }
+        return .answered(try finish(
+            connection, collected, statement: statement, phaseIfSent: phaseIfSent,
+            isCommit: phaseIfSent == .commitInFlight, couldRequestCancel: false
+        ))
+    }
+
+    /// Collects the rest of a statement's answer, and ends the connection's claim for it: the statement's step on
+    /// the actor after ``readWithoutWaiting(_:statement:phaseIfSent:)`` ran on the thread without entering it.
+    private func completeWaiting(
+        _ pending: PendingStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        defer { isRunningStatement = false }
+        return try await collectWaiting(pending, deadline: deadline)
+    }
+
+    /// Collects the rest of a statement's answer, waiting as needed, under a cancellation handler that sends a
+    /// cancel request.
+    @inline(__always)
+    private func collectWaiting(
+        _ pending: PendingStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        // Entered from the thread without the actor, the statement reaches it only after the jobs queued before it,
+        // one of which may have closed the connection.
+        guard connection == pending.connection else {
+            pending.collected.clear()
+            throw TransportError(
+                code: .connectionClosed, message: "the connection was closed while the statement ran",
+                host: host, port: port, phase: pending.phaseIfSent, isConnectionUsable: false
             )
         }
+        let connection = pending.connection, phaseIfSent = pending.phaseIfSent
         let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
-        let early = collected
-        let waitingFirst = start == .mustWait(consumed: true)
+        let early = pending.collected
+        let waitingFirst = pending.waitingFirst
         // One preference of the I/O thread for all of the statement's waits (see `preferringThread`), unless the task
         // prefers the thread already (a transaction, `withSessionThread`): it then collects without the closure that
         // `preferringThread` would call, an async layer whose entry and return are two switches of executors, each
         // of which reads the task's preference under a lock of its status.
         let isPreferred = ioThread.readiness.taskPrefersThread()
-        collected = try await withTaskCancellationHandler {
+        let collected = try await withTaskCancellationHandler {
             if isPreferred {
                 return try await collectResults(
                     connection, continuing: early, waitingFirst: waitingFirst, registration: registration,
@@ -372,12 +503,18 @@ public actor LibPQConnection {
             cancellation.requestCancel(.task)
         }
         return try finish(
-            connection, collected, statement: statement, phaseIfSent: phaseIfSent, isCommit: isCommit,
-            couldRequestCancel: true
+            connection, collected, statement: pending.statement, phaseIfSent: phaseIfSent,
+            isCommit: phaseIfSent == .commitInFlight, couldRequestCancel: true
         )
     }
 
-    private struct CollectedResults {
+    /// Runs `body` isolated to this connection at once, without a job: called only on ``ioThread``, where the
+    /// connection's jobs run one at a time, none while this one does.
+    private nonisolated func onOwnThread<T: Sendable>(_ body: (isolated LibPQConnection) throws -> T) rethrows -> T {
+        try assumeIsolated(body)
+    }
+
+    fileprivate struct CollectedResults {
         /// The first error result: the cause. Later ones (libpq's "server closed the connection") are consequences.
         var firstError: OpaquePointer?
         /// Whether a non-error result arrived before the first error: the statement was answered, and the error
@@ -385,6 +522,12 @@ public actor LibPQConnection {
         var answeredBeforeError = false
         /// The last non-error result.
         var last: OpaquePointer?
+
+        /// Clears the results collected, for a statement that fails without them.
+        func clear() {
+            firstError.map { PQclear($0) }
+            last.map { PQclear($0) }
+        }
     }
 
     /// How far ``collectWithoutWaiting(_:into:phaseIfSent:)`` got.
@@ -411,8 +554,7 @@ public actor LibPQConnection {
             return try readResults(connection, into: &collected, phaseIfSent: phaseIfSent)
                 ? .done : .mustWait(consumed: true)
         } catch {
-            collected.firstError.map { PQclear($0) }
-            collected.last.map { PQclear($0) }
+            collected.clear()
             collected = CollectedResults()
             throw error
         }
@@ -492,8 +634,7 @@ public actor LibPQConnection {
                 }
             }
         } catch {
-            collected.firstError.map { PQclear($0) }
-            collected.last.map { PQclear($0) }
+            collected.clear()
             throw error
         }
     }

@@ -27,9 +27,19 @@ struct CancelRaceTests {
     }
 
     /// A cancel request, from the task or from the deadline, that reaches the server after its statement finished
-    /// must not cancel the next statement on the session, whichever way either of them runs.
-    @Test func lateCancelNeverHitsTheNextStatement() async throws {
+    /// must not cancel the next statement on the session, whichever way either of them runs; and whether the next
+    /// one is sent from another thread or from the connection's own, where it starts without entering the actor.
+    @Test(arguments: [false, true])
+    func lateCancelNeverHitsTheNextStatement(fromTheConnectionsThread: Bool) async throws {
         var connection = try await TestServer.connect()
+        let thread = fromTheConnectionsThread ? connection.ioThread.taskExecutor : nil
+        try await withTaskExecutorPreference(thread) {
+            try await Self.raceLateCancels(&connection)
+        }
+        await connection.close()
+    }
+
+    private static func raceLateCancels(_ connection: inout LibPQConnection) async throws {
         let entryPoints = EntryPoint.allCases
         var innocentFailures: [String] = []
         var reconnects = 0
@@ -65,6 +75,5 @@ struct CancelRaceTests {
         let firstFailure = innocentFailures.first ?? ""
         #expect(innocentFailures.isEmpty, "\(innocentFailures.count) statements failed, first: \(firstFailure)")
         #expect(reconnects < 80)
-        await connection.close()
     }
 }

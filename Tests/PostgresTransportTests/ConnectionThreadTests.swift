@@ -50,6 +50,34 @@ struct ConnectionThreadTests {
         await connection.close()
     }
 
+    /// On the connection's own thread a statement is sent without entering the actor, which it enters only to wait
+    /// for the rest of its answer, behind the jobs queued on the thread before it: a close among them must end the
+    /// statement, not leave it reading a freed connection.
+    @Test func aStatementSentOnTheThreadThenClosedByAJobQueuedBeforeItsWaitEndsAsClosed() async throws {
+        let connection = try await TestServer.connect()
+        let error = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            _ = try await connection.execute("SELECT 1")  // the task now runs on the thread
+            #expect(connection.ioThread.isCurrent)
+            Self.queueClose(of: connection)
+            return await #expect(throws: TransportError.self) { try await connection.execute("SELECT pg_sleep(5)") }
+        }
+        #expect(error?.code == .connectionClosed)
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == false)
+        #expect(await !connection.isUsable)
+    }
+
+    /// Queues a job on the connection's thread that closes it, from that thread: it runs after the caller's current
+    /// job, before anything the caller queues later. (A task's switch into the connection would queue a job of its
+    /// own, behind the caller's; the close is made in the task's first job, on the thread, without one.)
+    private static func queueClose(of connection: LibPQConnection) {
+        Task(executorPreference: connection.ioThread.taskExecutor) { closeNow(connection) }
+    }
+
+    private static func closeNow(_ connection: LibPQConnection) {
+        connection.assumeIsolated { $0.close() }
+    }
+
     @Test func smallBatchResultsReadAsLibpqsDo() async throws {
         let connection = try await TestServer.connect()
         let sql = #"SELECT 1 AS "Foo", NULL::text AS bar, ''::text AS empty, 'x' AS "with""quote""#
@@ -80,3 +108,4 @@ struct ConnectionThreadTests {
         await connection.close()
     }
 }
+
