@@ -18,59 +18,124 @@ extension LibPQConnection {
     ///   the statement no longer exists (26000, after `DEALLOCATE ALL` or `DISCARD ALL`) or that its cached plan no
     ///   longer fits (0A000 `cached plan must not change result type`, after `ALTER TABLE`), the statement is
     ///   forgotten, so that the next run prepares it again; nothing ran, and the connection stays usable.
-    public func executePrepared(
+    public nonisolated func executePrepared(
         _ sql: String,
         parameters: [Parameter] = [],
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
-        guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
-            return try await executeIsolated(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+        // On the connection's own thread, a statement prepared already runs without entering the actor, as in
+        // `execute`.
+        if ioThread.isCurrent {
+            let start = try onOwnThread {
+                try $0.startPreparedWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
+            }
+            switch start {
+            case .answered(let result):
+                return result
+            case .waiting(let pending):
+                return try await completeWaiting(pending, deadline: deadline)
+            case .mustStartOnActor:
+                break
+            }
         }
-        let connection = try await beginStatement(deadline: deadline)
-        defer { isRunningStatement = false }
-        try checkParameters(parameters)
-        let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))
-        if let name = preparedStatements.name(for: key) {
-            return try await executeCached(
-                connection, name: name, sql: sql, parameters: parameters, resultFormat: resultFormat,
-                deadline: deadline
-            )
-        }
-        return try await prepareAndExecute(
-            connection, key: key, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+        return try await executePreparedIsolated(
+            sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
         )
     }
 
-    /// Runs a statement prepared earlier on this session (`PQsendQueryPrepared`); `sql` is its text, for the error.
-    private func executeCached(
-        _ connection: OpaquePointer,
-        name: String,
-        sql: String,
+    /// ``executePrepared(_:parameters:resultFormat:deadline:)`` entered on the actor: from another thread, when a
+    /// cancel request of an earlier statement is still in flight, or to prepare the statement.
+    private func executePreparedIsolated(
+        _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        let wasConnected = PQstatus(connection) == CONNECTION_OK
-        // `withCString`: no copy of the name on the heap (see `execute`).
-        let sent = name.withCString { name in
-            ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
-                PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
-            }
+        guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
+            return try await executeIsolated(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
-        guard sent == 1 else {
-            throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)
+        let connection = try await beginStatement(deadline: deadline)
+        let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))
+        guard let name = preparedStatements.name(for: key) else {
+            defer { isRunningStatement = false }
+            try checkParameters(parameters)
+            return try await prepareAndExecute(
+                connection, key: key, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+            )
         }
+        let start = try sendPrepared(
+            connection, name: name, sql: sql, parameters: parameters, resultFormat: resultFormat
+        )
+        switch start {
+        case .answered(let result):
+            return result
+        case .waiting(let pending):
+            return try await completeWaiting(pending, deadline: deadline)
+        case .mustStartOnActor:
+            preconditionFailure("a statement claimed its connection, then had to start again")
+        }
+    }
+
+    /// Claims the connection and runs a statement prepared already, reading its answer as far as it has arrived,
+    /// all without waiting; `mustStartOnActor`, claiming nothing, for a statement to prepare first (a pipeline of
+    /// its own), one that bypasses the cache, or while a cancel request of an earlier statement is in flight.
+    private func startPreparedWithoutWaiting(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat
+    ) throws -> StatementStart {
+        guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
+            return try startWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
+        }
+        if cancellation.isInFlight { return .mustStartOnActor }
+        let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))
+        guard let name = preparedStatements.name(for: key) else { return .mustStartOnActor }
+        return try sendPrepared(
+            try startStatement(), name: name, sql: sql, parameters: parameters, resultFormat: resultFormat
+        )
+    }
+
+    /// Runs a statement prepared earlier on this session (`PQsendQueryPrepared`), on the connection claimed for it,
+    /// and reads its answer as far as it has arrived without waiting; `sql` is its text, for the error. The claim
+    /// ends here, unless the statement is `waiting`, as in ``send(_:_:parameters:resultFormat:)``.
+    private func sendPrepared(
+        _ connection: OpaquePointer,
+        name: String,
+        sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat
+    ) throws -> StatementStart {
         do {
-            return try await completeStatement(connection, statement: sql, phaseIfSent: .sent, deadline: deadline)
-        } catch var error as TransportError {
-            error.isCachedStatement = true
-            if error.sqlState == .invalidSQLStatementName {
-                preparedStatements.forget(name, isStillPrepared: false)
-            } else if error.sqlState == .featureNotSupported, error.message.contains("cached plan") {
-                preparedStatements.forget(name, isStillPrepared: true)
+            try checkParameters(parameters)
+            let wasConnected = PQstatus(connection) == CONNECTION_OK
+            // `withCString`: no copy of the name on the heap (see `send`).
+            let sent = name.withCString { name in
+                ParameterBuffers.withBuffers(for: parameters) { count, _, values, lengths, formats in
+                    PQsendQueryPrepared(connection, name, count, values, lengths, formats, resultFormat.rawValue)
+                }
             }
+            guard sent == 1 else {
+                throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)
+            }
+            let start = try readWithoutWaiting(connection, statement: sql, phaseIfSent: .sent, preparedAs: name)
+            if case .waiting = start { return start }
+            isRunningStatement = false
+            return start
+        } catch {
+            isRunningStatement = false
             throw error
+        }
+    }
+
+    /// Marks the failure of a statement run as the prepared statement `name`, and forgets the statement when the
+    /// server no longer has it, or its plan no longer fits, so that the next run prepares it again.
+    func notePreparedStatementFailure(_ error: inout TransportError, name: String) {
+        error.isCachedStatement = true
+        if error.sqlState == .invalidSQLStatementName {
+            preparedStatements.forget(name, isStillPrepared: false)
+        } else if error.sqlState == .featureNotSupported, error.message.contains("cached plan") {
+            preparedStatements.forget(name, isStillPrepared: true)
         }
     }
 

@@ -195,7 +195,7 @@ public actor LibPQConnection {
                 return result
             case .waiting(let pending):
                 return try await completeWaiting(pending, deadline: deadline)
-            case .mustWaitToStart:
+            case .mustStartOnActor:
                 break
             }
         }
@@ -216,19 +216,19 @@ public actor LibPQConnection {
             return result
         case .waiting(let pending):
             return try await completeWaiting(pending, deadline: deadline)
-        case .mustWaitToStart:
+        case .mustStartOnActor:
             preconditionFailure("a statement claimed its connection, then waited to start")
         }
     }
 
     /// Claims the connection and sends the statement, reading its answer as far as it has arrived, all without
-    /// waiting; `mustWaitToStart`, claiming nothing, while a cancel request of an earlier statement is in flight.
-    private func startWithoutWaiting(
+    /// waiting; `mustStartOnActor`, claiming nothing, while a cancel request of an earlier statement is in flight.
+    func startWithoutWaiting(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat
     ) throws -> StatementStart {
-        if cancellation.isInFlight { return .mustWaitToStart }
+        if cancellation.isInFlight { return .mustStartOnActor }
         return try send(try startStatement(), sql, parameters: parameters, resultFormat: resultFormat)
     }
 
@@ -393,13 +393,13 @@ public actor LibPQConnection {
             return result
         case .waiting(let pending):
             return try await collectWaiting(pending, deadline: deadline)
-        case .mustWaitToStart:
+        case .mustStartOnActor:
             preconditionFailure("a statement sent, then waited to start")
         }
     }
 
     /// How far a statement got without waiting.
-    private enum StatementStart: @unchecked Sendable {
+    enum StatementStart: @unchecked Sendable {
         // @unchecked Sendable: a `waiting` statement's results are its task's alone, handed from the connection's
         // thread to the same task's next step on the connection (``completeWaiting(_:deadline:)``).
 
@@ -407,18 +407,21 @@ public actor LibPQConnection {
         case answered(QueryResult)
         /// The statement was sent, and its answer has not all arrived: the connection stays claimed for it.
         case waiting(PendingStatement)
-        /// Nothing was sent, nor the connection claimed: a cancel request of an earlier statement is still in flight.
-        case mustWaitToStart
+        /// Nothing was sent, nor the connection claimed: the statement must start on the actor, as a cancel request of
+        /// an earlier statement is still in flight, or as it must be prepared first.
+        case mustStartOnActor
     }
 
     /// A statement sent whose answer has not all arrived, with what was read of it.
-    private struct PendingStatement {
+    struct PendingStatement {
         let connection: OpaquePointer
         let collected: CollectedResults
         let statement: String
         let phaseIfSent: TransportError.Phase
         /// Whether the input was read after the request was flushed, so that the first thing to do is to wait.
         let waitingFirst: Bool
+        /// The name of the prepared statement run, whose failure the cache must hear of.
+        let preparedAs: String?
     }
 
     /// Reads the statement's answer as far as it has arrived, without waiting: the whole answer, when it is there
@@ -429,34 +432,47 @@ public actor LibPQConnection {
     /// is complete, and the deadline is looked at only when a wait ends, with or without it. With no `begin`, a
     /// cancel request the connection still keeps is an earlier statement's, which `finish` must not read
     /// (`couldRequestCancel: false`).
+    ///
+    /// `preparedAs` names the prepared statement run, whose failure the cache must hear of.
     @inline(__always)
-    private func readWithoutWaiting(
+    func readWithoutWaiting(
         _ connection: OpaquePointer,
         statement: String,
-        phaseIfSent: TransportError.Phase
+        phaseIfSent: TransportError.Phase,
+        preparedAs: String? = nil
     ) throws -> StatementStart {
-        var collected = CollectedResults()
-        let start = try collectWithoutWaiting(connection, into: &collected, phaseIfSent: phaseIfSent)
-        guard start == .done else {
-            return .waiting(PendingStatement(
-                connection: connection, collected: collected, statement: statement, phaseIfSent: phaseIfSent,
-                waitingFirst: start == .mustWait(consumed: true)
+        do {
+            var collected = CollectedResults()
+            let start = try collectWithoutWaiting(connection, into: &collected, phaseIfSent: phaseIfSent)
+            guard start == .done else {
+                return .waiting(PendingStatement(
+                    connection: connection, collected: collected, statement: statement, phaseIfSent: phaseIfSent,
+                    waitingFirst: start == .mustWait(consumed: true), preparedAs: preparedAs
+                ))
+            }
+            return .answered(try finish(
+                connection, collected, statement: statement, phaseIfSent: phaseIfSent,
+                isCommit: phaseIfSent == .commitInFlight, couldRequestCancel: false
             ))
+        } catch var error as TransportError {
+            if let preparedAs { notePreparedStatementFailure(&error, name: preparedAs) }
+            throw error
         }
-        return .answered(try finish(
-            connection, collected, statement: statement, phaseIfSent: phaseIfSent,
-            isCommit: phaseIfSent == .commitInFlight, couldRequestCancel: false
-        ))
     }
 
     /// Collects the rest of a statement's answer, and ends the connection's claim for it: the statement's step on
     /// the actor after ``readWithoutWaiting(_:statement:phaseIfSent:)`` ran on the thread without entering it.
-    private func completeWaiting(
+    func completeWaiting(
         _ pending: PendingStatement,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
         defer { isRunningStatement = false }
-        return try await collectWaiting(pending, deadline: deadline)
+        do {
+            return try await collectWaiting(pending, deadline: deadline)
+        } catch var error as TransportError {
+            if let name = pending.preparedAs { notePreparedStatementFailure(&error, name: name) }
+            throw error
+        }
     }
 
     /// Collects the rest of a statement's answer, waiting as needed, under a cancellation handler that sends a
@@ -510,11 +526,11 @@ public actor LibPQConnection {
 
     /// Runs `body` isolated to this connection at once, without a job: called only on ``ioThread``, where the
     /// connection's jobs run one at a time, none while this one does.
-    private nonisolated func onOwnThread<T: Sendable>(_ body: (isolated LibPQConnection) throws -> T) rethrows -> T {
+    nonisolated func onOwnThread<T: Sendable>(_ body: (isolated LibPQConnection) throws -> T) rethrows -> T {
         try assumeIsolated(body)
     }
 
-    fileprivate struct CollectedResults {
+    struct CollectedResults {
         /// The first error result: the cause. Later ones (libpq's "server closed the connection") are consequences.
         var firstError: OpaquePointer?
         /// Whether a non-error result arrived before the first error: the statement was answered, and the error

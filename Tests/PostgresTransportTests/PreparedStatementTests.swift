@@ -21,8 +21,18 @@ struct PreparedStatementTests {
         await connection.close()
     }
 
-    @Test func preparesAgainAfterDeallocateAll() async throws {
+    /// On the connection's own thread as from elsewhere: there, a statement prepared already runs without entering
+    /// the actor, and its failure must reach the cache all the same.
+    @Test(arguments: [false, true])
+    func preparesAgainAfterDeallocateAll(fromTheConnectionsThread: Bool) async throws {
         let connection = try await TestServer.connect()
+        try await withTaskExecutorPreference(fromTheConnectionsThread ? connection.ioThread.taskExecutor : nil) {
+            try await Self.preparesAgainAfterDeallocateAll(connection)
+        }
+        await connection.close()
+    }
+
+    private static func preparesAgainAfterDeallocateAll(_ connection: LibPQConnection) async throws {
         let sql = "SELECT $1::text || '!'"
         #expect(try await connection.executePrepared(sql, parameters: [.text("a")]).string(row: 0, column: 0) == "a!")
         _ = try await connection.execute("DEALLOCATE ALL")
@@ -38,11 +48,18 @@ struct PreparedStatementTests {
         let prepared = try await Self.prepared(on: connection)
         #expect(prepared.map(\.statement) == [sql])
         #expect(prepared.first?.runs == 2)
+    }
+
+    @Test(arguments: [false, true])
+    func preparesAgainAfterTheResultTypeChanged(fromTheConnectionsThread: Bool) async throws {
+        let connection = try await TestServer.connect()
+        try await withTaskExecutorPreference(fromTheConnectionsThread ? connection.ioThread.taskExecutor : nil) {
+            try await Self.preparesAgainAfterTheResultTypeChanged(connection)
+        }
         await connection.close()
     }
 
-    @Test func preparesAgainAfterTheResultTypeChanged() async throws {
-        let connection = try await TestServer.connect()
+    private static func preparesAgainAfterTheResultTypeChanged(_ connection: LibPQConnection) async throws {
         _ = try await connection.execute("CREATE TEMP TABLE shape (a int)")
         _ = try await connection.execute("INSERT INTO shape VALUES (1)")
         #expect(try await connection.executePrepared("SELECT * FROM shape").columnCount == 1)
@@ -59,7 +76,6 @@ struct PreparedStatementTests {
         _ = try await connection.executePrepared("SELECT 'other'")
         let statements = try await Self.prepared(on: connection).map(\.statement)
         #expect(statements.sorted() == ["SELECT 'other'", "SELECT * FROM shape"].sorted())
-        await connection.close()
     }
 
     @Test func evictsTheLeastRecentlyUsed() async throws {
