@@ -14,7 +14,7 @@ public struct PostgresRow: Sendable {
     /// The row's index in the result; in range, checked when the row was made.
     public let rowIndex: Int
 
-    @usableFromInline
+    @inlinable
     init(result: QueryResult, row: Int) {
         self.result = result
         self.rowIndex = row
