@@ -8,6 +8,7 @@ import Darwin
 
 extension QueryResult {
     /// The values of a small result, copied out of libpq's result so that it can be cleared at once.
+    @usableFromInline
     struct CopiedValues: Sendable {
         /// The most values a result may hold to be copied.
         static let maximumCells = 64
@@ -15,9 +16,10 @@ extension QueryResult {
         static let maximumBytes = 1024
 
         /// Where a value is in the bytes; a negative length is SQL NULL.
+        @usableFromInline
         struct Cell: Sendable {
-            var offset: Int32
-            var length: Int32
+            @usableFromInline var offset: Int32
+            @usableFromInline var length: Int32
         }
 
         let columns: [Column]

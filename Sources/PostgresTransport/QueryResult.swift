@@ -29,14 +29,14 @@ public final class QueryResult: @unchecked Sendable {
     /// The types of the first ``describedColumns`` columns, and whether each is binary (bit `column`), read once
     /// when the result is made rather than asked of libpq (or of the copied columns) at each value a decode reads.
     /// A SIMD vector rather than an `InlineArray`, which needs macOS 26: the same 32 bytes held inline.
-    private let columnTypes: SIMD8<PostgresOID>
-    private let binaryColumns: UInt8
+    @usableFromInline let columnTypes: SIMD8<PostgresOID>
+    @usableFromInline let binaryColumns: UInt8
     /// How many columns ``columnTypes`` describes: all of them, up to 8; the storage is asked about the others.
-    private var describedColumns: Int { min(columnCount, SIMD8<PostgresOID>.scalarCount) }
+    @usableFromInline var describedColumns: Int { min(columnCount, SIMD8<PostgresOID>.scalarCount) }
     /// A copied storage's cells and bytes (nil for libpq's), which the storage keeps alive: a value is read from
-    /// them with two loads, with no array to check.
-    private let copiedCells: UnsafePointer<CopiedValues.Cell>?
-    private let copiedBytes: UnsafeRawPointer?
+    /// them with two loads, with no array to check, by code inlined where it is decoded.
+    @usableFromInline let copiedCells: UnsafePointer<CopiedValues.Cell>?
+    @usableFromInline let copiedBytes: UnsafeRawPointer?
 
     init(taking raw: OpaquePointer, commandTag: String? = nil) {
         self.storage = .libpq(raw)
@@ -232,32 +232,44 @@ public final class QueryResult: @unchecked Sendable {
     /// range reads as SQL NULL), as do the column facts kept here and the count of a copied result's rows; a copied
     /// result has exactly one cell per row and column (`CopiedValues` checks it when it is made, once a batch), so a
     /// row and a column in range are a cell in range.
-    @usableFromInline
+    ///
+    /// Inlinable for a copied result's values (every row of a row stream's, and a batch's small results): the
+    /// decode of each value then reads them with a few loads in the caller's code, with no call (always inlined:
+    /// the optimizer's own measure leaves it a call from a long async loop such as a row stream's consumer).
+    @inlinable @inline(__always)
     package func value(
         uncheckedRow row: Int,
         column: Int
     ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
         // One compare rejects a negative column too: as a `UInt`, it is larger than any count.
-        guard UInt(bitPattern: column) < UInt(describedColumns) else {
+        guard let cells = copiedCells, UInt(bitPattern: column) < UInt(describedColumns) else {
+            return uninlinedValue(row: row, column: column)
+        }
+        precondition(UInt(bitPattern: row) < UInt(rowCount), "row \(row) out of range 0..<\(rowCount)")
+        let type = columnTypes[column]
+        let format: ValueFormat = binaryColumns & (1 << column) != 0 ? .binary : .text
+        let cell = cells[row &* columnCount &+ column]
+        guard cell.length >= 0 else { return (nil, type, format) }
+        let start = copiedBytes.unsafelyUnwrapped + Int(cell.offset)
+        return (UnsafeRawBufferPointer(start: start, count: Int(cell.length)), type, format)
+    }
+
+    /// ``value(uncheckedRow:column:)`` for libpq's result, or for a column after the first eight.
+    @usableFromInline
+    func uninlinedValue(
+        row: Int,
+        column: Int
+    ) -> (bytes: UnsafeRawBufferPointer?, type: PostgresOID, format: ValueFormat) {
+        guard UInt(bitPattern: column) < UInt(describedColumns), case .libpq(let raw) = storage else {
             return undescribedValue(row: row, column: column)
         }
         let type = columnTypes[column]
         let format: ValueFormat = binaryColumns & (1 << column) != 0 ? .binary : .text
-        switch storage {
-        case .libpq(let raw):
-            // libpq gives SQL NULL a length of 0: only an empty value needs asking whether it is NULL.
-            let (row, column) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
-            let length = PQgetlength(raw, row, column)
-            if length == 0, PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
-            return (UnsafeRawBufferPointer(start: PQgetvalue(raw, row, column), count: Int(length)), type, format)
-        case .copied:
-            // Two loads through the pointers kept here, with no array to check.
-            precondition(UInt(bitPattern: row) < UInt(rowCount), "row \(row) out of range 0..<\(rowCount)")
-            let cell = copiedCells.unsafelyUnwrapped[row &* columnCount &+ column]
-            guard cell.length >= 0 else { return (nil, type, format) }
-            let start = copiedBytes.unsafelyUnwrapped + Int(cell.offset)
-            return (UnsafeRawBufferPointer(start: start, count: Int(cell.length)), type, format)
-        }
+        // libpq gives SQL NULL a length of 0: only an empty value needs asking whether it is NULL.
+        let (row, column) = (Int32(truncatingIfNeeded: row), Int32(truncatingIfNeeded: column))
+        let length = PQgetlength(raw, row, column)
+        if length == 0, PQgetisnull(raw, row, column) == 1 { return (nil, type, format) }
+        return (UnsafeRawBufferPointer(start: PQgetvalue(raw, row, column), count: Int(length)), type, format)
     }
 
     /// ``value(uncheckedRow:column:)`` for a column after the first eight, asking the storage for its type and format.

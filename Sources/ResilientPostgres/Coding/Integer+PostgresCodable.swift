@@ -2,7 +2,31 @@ public import PostgresTransport
 
 /// Decoding shared by the signed integer types: any of `int2`, `int4`, `int8`, range-checked.
 extension FixedWidthInteger where Self: SignedInteger {
+    /// Decodes a binary integer of the size its type has, which fits `Self`, in the caller's code (inlined into an
+    /// app's decode of each row, with no call); anything else (text, a value too large, a malformed or mismatched
+    /// one) through ``decodeAnyPostgresInteger(_:type:format:)``, which throws the errors.
+    @inlinable @inline(__always)
     static func decodePostgresInteger(
+        _ bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat
+    ) throws(PostgresDecodingError) -> Self {
+        if format == .binary {
+            // The OIDs of int2, int4 and int8, written out: in an app's module, a static constant of this one is
+            // read through a call.
+            let value: Self?
+            switch (type.rawValue, bytes.count) {
+            case (21, 2): value = Self(exactly: Int16(bigEndian: bytes.loadUnaligned(as: Int16.self)))
+            case (23, 4): value = Self(exactly: Int32(bigEndian: bytes.loadUnaligned(as: Int32.self)))
+            case (20, 8): value = Self(exactly: Int64(bigEndian: bytes.loadUnaligned(as: Int64.self)))
+            default: value = nil
+            }
+            if let value { return value }
+        }
+        return try decodeAnyPostgresInteger(bytes, type: type, format: format)
+    }
+
+    /// Decodes `int2`, `int4` or `int8` in either format, or throws why not.
+    @usableFromInline
+    static func decodeAnyPostgresInteger(
         _ bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat
     ) throws(PostgresDecodingError) -> Self {
         let wide: Int64?
@@ -30,6 +54,7 @@ extension Int16: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresD
     /// Appends the big-endian value.
     public func encode(into buffer: inout [UInt8]) { buffer.appendBigEndian(self) }
     /// Reads `int2`, `int4` or `int8`; a value outside `Int16`'s range throws ``PostgresDecodingError/Code/outOfRange``.
+    @inlinable
     public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat)
         throws(PostgresDecodingError)
     {
@@ -46,6 +71,7 @@ extension Int32: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresD
     /// Appends the big-endian value.
     public func encode(into buffer: inout [UInt8]) { buffer.appendBigEndian(self) }
     /// Reads `int2`, `int4` or `int8`; a value outside `Int32`'s range throws ``PostgresDecodingError/Code/outOfRange``.
+    @inlinable
     public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat)
         throws(PostgresDecodingError)
     {
@@ -62,6 +88,7 @@ extension Int64: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresD
     /// Appends the big-endian value.
     public func encode(into buffer: inout [UInt8]) { buffer.appendBigEndian(self) }
     /// Reads `int2`, `int4` or `int8`.
+    @inlinable
     public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat)
         throws(PostgresDecodingError)
     {
@@ -81,6 +108,7 @@ extension Int: PostgresNonThrowingEncodable, PostgresArrayEncodable, PostgresDec
     /// Appends the value as a big-endian `int8`.
     public func encode(into buffer: inout [UInt8]) { buffer.appendBigEndian(Int64(self)) }
     /// Reads `int2`, `int4` or `int8`.
+    @inlinable
     public init(postgresBytes bytes: UnsafeRawBufferPointer, type: PostgresDataType, format: ValueFormat)
         throws(PostgresDecodingError)
     {

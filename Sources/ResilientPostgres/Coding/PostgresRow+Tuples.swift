@@ -3,12 +3,13 @@
 // The variadic `decode((repeat each T).Type)` walks its pack of types at run time: every cell is an unspecialised
 // call, with a metadata lookup and copies through value witnesses. These overloads are more specific than the
 // variadic one, so the compiler picks them for the arities they cover, and they are inlinable, so that a row of
-// (Int, String, Date) decodes as straight-line code specialised in the caller's module. They decode exactly as the
-// variadic one does: the arity is checked first, then each column in order.
+// (Int, String, Date) decodes as straight-line code specialised in the caller's module; a row's are always inlined,
+// which the optimizer's own measure would leave a call from a long async loop such as a row stream's consumer. They
+// decode exactly as the variadic one does: the arity is checked first, then each column in order.
 
 extension PostgresRow {
     /// Decodes a two-column row into a tuple, as the variadic `decode` does.
-    @inlinable
+    @inlinable @inline(__always)
     public func decode<A: PostgresDecodable, B: PostgresDecodable>(
         _: (A, B).Type
     ) throws(PostgresDecodingError) -> (A, B) {
@@ -17,7 +18,7 @@ extension PostgresRow {
     }
 
     /// Decodes a three-column row into a tuple, as the variadic `decode` does.
-    @inlinable
+    @inlinable @inline(__always)
     public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable>(
         _: (A, B, C).Type
     ) throws(PostgresDecodingError) -> (A, B, C) {
@@ -29,7 +30,7 @@ extension PostgresRow {
     }
 
     /// Decodes a four-column row into a tuple, as the variadic `decode` does.
-    @inlinable
+    @inlinable @inline(__always)
     public func decode<A: PostgresDecodable, B: PostgresDecodable, C: PostgresDecodable, D: PostgresDecodable>(
         _: (A, B, C, D).Type
     ) throws(PostgresDecodingError) -> (A, B, C, D) {

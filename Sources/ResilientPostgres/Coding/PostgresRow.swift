@@ -14,7 +14,7 @@ public struct PostgresRow: Sendable {
     /// The row's index in the result; in range, checked when the row was made.
     public let rowIndex: Int
 
-    @usableFromInline
+    @inlinable
     init(result: QueryResult, row: Int) {
         self.result = result
         self.rowIndex = row
@@ -84,8 +84,8 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes the value in `column` without checking its bounds, which the caller has (a tuple's decode checks
-    /// the arity once, not each cell).
-    @inlinable
+    /// the arity once, not each cell); always inlined, as the result's decode is.
+    @inlinable @inline(__always)
     func decodeUnchecked<Value: PostgresDecodable>(
         _: Value.Type,
         column: Int
