@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PostgresTransport
 import Testing
 import TestSupport
@@ -125,5 +126,51 @@ struct OwnThreadStatementTests {
                 #expect(error.isConnectionUsable == false, "\(error)")
             }
         }
+    }
+}
+
+/// A notice handler that starts a statement on the same connection at once (`Task.immediate`), from within the
+/// libpq call that read the notice: the statement runs its synchronous start there, on the connection's thread,
+/// and must find the connection busy rather than touch it under the statement reading it.
+@Suite("A notice handler that calls back into its connection", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+struct NoticeReentryTests {
+    final class Box: Sendable {
+        let connection = Mutex<LibPQConnection?>(nil)
+        let outcomes = Mutex<[String: Int]>([:])
+    }
+
+    @Test func aStatementStartedFromTheNoticeHandlerFindsTheConnectionBusy() async throws {
+        let box = Box()
+        let options = LibPQConnection.Options(noticeHandler: { _ in
+            guard let connection = box.connection.withLock({ $0 }) else { return }
+            Task.immediate {
+                let outcome: String
+                do {
+                    _ = try await connection.execute("SELECT 1")
+                    outcome = "ran"
+                } catch let error as TransportError {
+                    outcome = "\(error.code)"
+                } catch {
+                    outcome = "\(error)"
+                }
+                box.outcomes.withLock { $0[outcome, default: 0] += 1 }
+            }
+        })
+        let connection = try await TestServer.connect(options: options)
+        box.connection.withLock { $0 = connection }
+        try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            for _ in 0..<300 {
+                do {
+                    _ = try await connection.execute("DO $$ BEGIN RAISE NOTICE 'hello'; END $$")
+                } catch let error as TransportError where error.code == .connectionBusy {
+                    // The previous notice's statement got the connection first.
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        box.connection.withLock { $0 = nil }
+        print("reentry outcomes: \(box.outcomes.withLock { $0 })")
+        #expect(try await connection.execute("SELECT 5").string(row: 0, column: 0) == "5")
+        await connection.close()
     }
 }
