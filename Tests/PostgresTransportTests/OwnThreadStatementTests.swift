@@ -26,6 +26,41 @@ struct OwnThreadStatementTests {
         await connection.close()
     }
 
+    /// The statement's task, for a job queued on the thread to cancel it.
+    final class Handle: Sendable {
+        let task = Mutex<Task<QueryResult, any Error>?>(nil)
+        let started = Mutex(false)
+    }
+
+    /// A cancel that reaches the task after its statement was sent and before it entered the actor to wait (a job
+    /// queued on the thread before that wait's) cancels the statement, and never the next one.
+    @Test func aCancelBetweenTheSendAndTheWaitCancelsTheStatementAndNotTheNext() async throws {
+        let connection = try await TestServer.connect()
+        for _ in 0..<20 {
+            let handle = Self.Handle()
+            let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
+                _ = try await connection.execute("SELECT 1")
+                while handle.task.withLock({ $0 }) == nil { await Task.yield() }
+                #expect(connection.ioThread.isCurrent)
+                // Runs after this job, before the statement's wait is enqueued behind it.
+                Task(executorPreference: connection.ioThread.taskExecutor) { handle.task.withLock { $0 }?.cancel() }
+                handle.started.withLock { $0 = true }
+                return try await connection.execute("SELECT pg_sleep(5)")
+            }
+            handle.task.withLock { $0 = statement }
+            let error = await #expect(throws: TransportError.self) { try await statement.value }
+            #expect(handle.started.withLock { $0 })
+            #expect(error?.code == .cancelled)
+            #expect(error?.phase == .sent)
+            #expect(error?.isConnectionUsable == true)
+            let next = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+                try await connection.execute("SELECT pg_sleep(0.05), 'next'").string(row: 0, column: 1)
+            }
+            #expect(next == "next")
+        }
+        await connection.close()
+    }
+
     @Test func aDeadlineCancelsAStatementThatWaits() async throws {
         let connection = try await TestServer.connect()
         let error = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
