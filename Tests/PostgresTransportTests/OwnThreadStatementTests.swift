@@ -1,0 +1,211 @@
+import Foundation
+import Synchronization
+import PostgresTransport
+import Testing
+import TestSupport
+
+/// Statements sent from their connection's own I/O thread, which start without entering the connection's actor and
+/// enter it only to wait: what a statement from elsewhere promises holds for them too, whenever the task is
+/// cancelled, the deadline passes or the connection is closed.
+@Suite("Statements sent from their connection's thread", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+struct OwnThreadStatementTests {
+    @Test func aCancelledTaskEndsItsStatementAndLeavesTheConnectionFree() async throws {
+        let connection = try await TestServer.connect()
+        let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
+            _ = try await connection.execute("SELECT 1")
+            #expect(connection.ioThread.isCurrent)
+            return try await connection.execute("SELECT pg_sleep(5)")
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        statement.cancel()
+        let error = await #expect(throws: TransportError.self) { try await statement.value }
+        #expect(error?.code == .cancelled)
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == true)
+        #expect(try await connection.execute("SELECT 2").string(row: 0, column: 0) == "2")
+        await connection.close()
+    }
+
+    /// The statement's task, for a job queued on the thread to cancel it.
+    final class Handle: Sendable {
+        let task = Mutex<Task<QueryResult, any Error>?>(nil)
+        let started = Mutex(false)
+    }
+
+    /// A cancel that reaches the task after its statement was sent and before it entered the actor to wait (a job
+    /// queued on the thread before that wait's) cancels the statement, and never the next one.
+    @Test func aCancelBetweenTheSendAndTheWaitCancelsTheStatementAndNotTheNext() async throws {
+        let connection = try await TestServer.connect()
+        for _ in 0..<20 {
+            let handle = Self.Handle()
+            let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
+                _ = try await connection.execute("SELECT 1")
+                while handle.task.withLock({ $0 }) == nil { await Task.yield() }
+                #expect(connection.ioThread.isCurrent)
+                // Runs after this job, before the statement's wait is enqueued behind it.
+                Task(executorPreference: connection.ioThread.taskExecutor) { handle.task.withLock { $0 }?.cancel() }
+                handle.started.withLock { $0 = true }
+                return try await connection.execute("SELECT pg_sleep(5)")
+            }
+            handle.task.withLock { $0 = statement }
+            let error = await #expect(throws: TransportError.self) { try await statement.value }
+            #expect(handle.started.withLock { $0 })
+            #expect(error?.code == .cancelled)
+            #expect(error?.phase == .sent)
+            #expect(error?.isConnectionUsable == true)
+            let next = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+                try await connection.execute("SELECT pg_sleep(0.05), 'next'").string(row: 0, column: 1)
+            }
+            #expect(next == "next")
+        }
+        await connection.close()
+    }
+
+    @Test func aDeadlineCancelsAStatementThatWaits() async throws {
+        let connection = try await TestServer.connect()
+        let error = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            _ = try await connection.execute("SELECT 1")
+            #expect(connection.ioThread.isCurrent)
+            return await #expect(throws: TransportError.self) {
+                try await connection.executePrepared(
+                    "SELECT pg_sleep($1::float8)", parameters: [.text("5")],
+                    deadline: .now.advanced(by: .milliseconds(200))
+                )
+            }
+        }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == true)
+        #expect(try await connection.execute("SELECT 3").string(row: 0, column: 0) == "3")
+        await connection.close()
+    }
+
+    @Test func aStatementWhileRowsStreamFindsTheConnectionBusyAndLeavesTheStreamAlone() async throws {
+        let connection = try await TestServer.connect()
+        let rows = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            _ = try await connection.execute("SELECT 1")
+            try await connection.startRows("SELECT g FROM generate_series(1, 3000) AS g")
+            #expect(connection.ioThread.isCurrent)
+            let busy = await #expect(throws: TransportError.self) { try await connection.execute("SELECT 1") }
+            #expect(busy?.code == .connectionBusy)
+            let busyPrepared = await #expect(throws: TransportError.self) {
+                try await connection.executePrepared("SELECT 1")
+            }
+            #expect(busyPrepared?.code == .connectionBusy)
+            var count = 0
+            while let batches = try await connection.nextRows() {
+                count += batches.reduce(0) { $0 + $1.rowCount }
+            }
+            return count
+        }
+        #expect(rows == 3000)
+        #expect(try await connection.execute("SELECT 4").string(row: 0, column: 0) == "4")
+        await connection.close()
+    }
+
+    /// A task cancelled at any moment of its statement, before it is sent, while it waits or between the two, never
+    /// leaves the connection claimed.
+    @Test func cancelsAtAnyMomentNeverLeaveTheConnectionClaimed() async throws {
+        let connection = try await TestServer.connect()
+        _ = try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+        var outcomes: [String: Int] = [:]
+        for round in 0..<300 {
+            let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
+                _ = try await connection.execute("SELECT 1")
+                return round.isMultiple(of: 2)
+                    ? try await connection.execute("SELECT pg_sleep(0.002)")
+                    : try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+            }
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
+            statement.cancel()
+            do {
+                _ = try await statement.value
+                outcomes["answered", default: 0] += 1
+            } catch let error as TransportError {
+                outcomes["\(error.code)", default: 0] += 1
+                #expect(error.code == .cancelled, "\(error)")
+                #expect(error.isConnectionUsable, "\(error)")
+            }
+            if !connection.isIdleOutsideTransaction, await !connection.isUsable {
+                Issue.record("round \(round): the connection was left claimed or broken")
+                break
+            }
+            let next = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+                try await connection.execute("SELECT 'next'").string(row: 0, column: 0)
+            }
+            #expect(next == "next")
+        }
+        print("outcomes: \(outcomes)")
+        await connection.close()
+    }
+
+    /// A connection closed at any moment of a statement sent from its thread ends the statement as closed (or
+    /// answered, when the answer came first), never with a crash, a hang or a phase that says nothing was sent
+    /// when something was.
+    @Test func closesAtAnyMomentEndEveryStatementAsClosedOrAnswered() async throws {
+        for round in 0..<60 {
+            let connection = try await TestServer.connect()
+            _ = try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+            let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
+                _ = try await connection.execute("SELECT 1")
+                return round.isMultiple(of: 2)
+                    ? try await connection.execute("SELECT pg_sleep(0.002)")
+                    : try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+            }
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
+            await connection.close()
+            do {
+                _ = try await statement.value
+            } catch let error as TransportError {
+                #expect(error.code == .connectionClosed, "\(error)")
+                #expect(error.isConnectionUsable == false, "\(error)")
+            }
+        }
+    }
+}
+
+/// A notice handler that starts a statement on the same connection at once (`Task.immediate`), from within the
+/// libpq call that read the notice: the statement runs its synchronous start there, on the connection's thread,
+/// and must find the connection busy rather than touch it under the statement reading it.
+@Suite("A notice handler that calls back into its connection", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
+struct NoticeReentryTests {
+    final class Box: Sendable {
+        let connection = Mutex<LibPQConnection?>(nil)
+        let outcomes = Mutex<[String: Int]>([:])
+    }
+
+    @Test func aStatementStartedFromTheNoticeHandlerFindsTheConnectionBusy() async throws {
+        let box = Box()
+        let options = LibPQConnection.Options(noticeHandler: { _ in
+            guard let connection = box.connection.withLock({ $0 }) else { return }
+            Task.immediate {
+                let outcome: String
+                do {
+                    _ = try await connection.execute("SELECT 1")
+                    outcome = "ran"
+                } catch let error as TransportError {
+                    outcome = "\(error.code)"
+                } catch {
+                    outcome = "\(error)"
+                }
+                box.outcomes.withLock { $0[outcome, default: 0] += 1 }
+            }
+        })
+        let connection = try await TestServer.connect(options: options)
+        box.connection.withLock { $0 = connection }
+        try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            for _ in 0..<300 {
+                do {
+                    _ = try await connection.execute("DO $$ BEGIN RAISE NOTICE 'hello'; END $$")
+                } catch let error as TransportError where error.code == .connectionBusy {
+                    // The previous notice's statement got the connection first.
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        box.connection.withLock { $0 = nil }
+        print("reentry outcomes: \(box.outcomes.withLock { $0 })")
+        #expect(try await connection.execute("SELECT 5").string(row: 0, column: 0) == "5")
+        await connection.close()
+    }
+}
