@@ -108,4 +108,3 @@ struct ConnectionThreadTests {
         await connection.close()
     }
 }
-
