@@ -25,9 +25,9 @@ import Synchronization
 /// to no actor, as on the global executor, so that its resumptions after each `await` stay inline; a wait the loop
 /// resumes is the exception, as its task almost always switches back to its connection at once (a connect's wait,
 /// made from nonisolated code, costs one trip more). Entering a connection from nonisolated code, and leaving it,
-/// are then the two switches through the queue that a call into a connection costs; a statement sent from the
-/// thread itself costs neither unless it must wait (``LibPQConnection/execute(_:parameters:resultFormat:deadline:)``
-/// sends it and reads its answer isolated to the connection, in the caller's job). Nor does the thread's own
+/// are then the two switches through the queue that a call into a connection costs; a statement started from the
+/// thread itself costs neither unless it must wait (`LibPQConnection.startOnThread` sends it and reads its answer
+/// isolated to the connection, in the caller's job). Nor does the thread's own
 /// `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the object it is given, so
 /// the identity a task carries must be that object's.
 ///

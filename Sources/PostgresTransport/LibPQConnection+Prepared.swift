@@ -18,42 +18,14 @@ extension LibPQConnection {
     ///   the statement no longer exists (26000, after `DEALLOCATE ALL` or `DISCARD ALL`) or that its cached plan no
     ///   longer fits (0A000 `cached plan must not change result type`, after `ALTER TABLE`), the statement is
     ///   forgotten, so that the next run prepares it again; nothing ran, and the connection stays usable.
-    public nonisolated func executePrepared(
+    public func executePrepared(
         _ sql: String,
         parameters: [Parameter] = [],
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
-        // On the connection's own thread, a statement prepared already runs without entering the actor, as in
-        // `execute`.
-        if ioThread.isCurrent {
-            let start = try onOwnThread {
-                try $0.startPreparedWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
-            }
-            switch start {
-            case .answered(let result):
-                return result
-            case .waiting(let pending):
-                return try await completeWaiting(pending, deadline: deadline)
-            case .mustStartOnActor:
-                break
-            }
-        }
-        return try await executePreparedIsolated(
-            sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
-        )
-    }
-
-    /// ``executePrepared(_:parameters:resultFormat:deadline:)`` entered on the actor: from another thread, when a
-    /// cancel request of an earlier statement is still in flight, or to prepare the statement.
-    private func executePreparedIsolated(
-        _ sql: String,
-        parameters: [Parameter],
-        resultFormat: ValueFormat,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult {
         guard preparedStatements.isEnabled, !StatementText.bypassesStatementCache(sql) else {
-            return try await executeIsolated(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+            return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         }
         let connection = try await beginStatement(deadline: deadline)
         let key = PreparedStatementCache.Key(sql: sql, parameterTypes: parameters.map(\.type))
@@ -71,7 +43,7 @@ extension LibPQConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await completeWaiting(pending, deadline: deadline)
+            return try await collectWaitingThenEnd(pending, deadline: deadline)
         case .mustStartOnActor:
             preconditionFailure("a statement claimed its connection, then had to start again")
         }
@@ -80,7 +52,7 @@ extension LibPQConnection {
     /// Claims the connection and runs a statement prepared already, reading its answer as far as it has arrived,
     /// all without waiting; `mustStartOnActor`, claiming nothing, for a statement to prepare first (a pipeline of
     /// its own), one that bypasses the cache, or while a cancel request of an earlier statement is in flight.
-    private func startPreparedWithoutWaiting(
+    func startPreparedWithoutWaiting(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat

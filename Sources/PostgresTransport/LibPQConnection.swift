@@ -175,51 +175,57 @@ public actor LibPQConnection {
     ///   - deadline: When reached, a cancel request is sent; if the server does not answer it within the grace
     ///     period, the connection is closed.
     /// - Throws: ``TransportError``. A `COMMIT` that answers `ROLLBACK` throws ``TransportError/Code/commitRolledBack``.
-    public nonisolated func execute(
+    public func execute(
         _ sql: String,
         parameters: [Parameter] = [],
         resultFormat: ValueFormat = .text,
         deadline: ContinuousClock.Instant? = nil
-    ) async throws -> QueryResult {
-        // On the connection's own thread (a caller that shares it: a transaction, `withSessionThread`, or every task
-        // when the I/O threads are the global executor) the statement is sent and read at once, without entering
-        // the actor: a custom executor cannot take over the thread inline, so entering and leaving would be two trips
-        // through the thread's queue of jobs, more than the rest of a short statement costs. Only a statement whose
-        // answer is not all there yet enters the actor, to wait.
-        if ioThread.isCurrent {
-            let start = try onOwnThread {
-                try $0.startWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
-            }
-            switch start {
-            case .answered(let result):
-                return result
-            case .waiting(let pending):
-                return try await completeWaiting(pending, deadline: deadline)
-            case .mustStartOnActor:
-                break
-            }
-        }
-        return try await executeIsolated(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
-    }
-
-    /// ``execute(_:parameters:resultFormat:deadline:)`` entered on the actor, from another thread or when a cancel
-    /// request of an earlier statement is still in flight.
-    func executeIsolated(
-        _ sql: String,
-        parameters: [Parameter],
-        resultFormat: ValueFormat,
-        deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
         let connection = try await beginStatement(deadline: deadline)
         switch try send(connection, sql, parameters: parameters, resultFormat: resultFormat) {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await completeWaiting(pending, deadline: deadline)
+            return try await collectWaitingThenEnd(pending, deadline: deadline)
         case .mustStartOnActor:
-            preconditionFailure("a statement claimed its connection, then waited to start")
+            preconditionFailure("a statement claimed its connection, then had to start again")
         }
     }
+
+    /// Starts a statement from the connection's own thread without entering the actor: claims the connection, sends
+    /// the statement (``execute(_:parameters:resultFormat:deadline:)``'s, or with `prepared`,
+    /// ``executePrepared(_:parameters:resultFormat:deadline:)``'s) and reads its answer as far as it has arrived, in
+    /// one synchronous step isolated to the connection, in the caller's job. A statement `answered` is over; one
+    /// `waiting` must be completed with ``completeWaiting(_:deadline:)``, which enters the actor to wait, at once.
+    /// `mustStartOnActor` means nothing was done: the caller is not on ``ioThread``, a cancel request of an
+    /// earlier statement is still in flight, or the statement must be prepared first; run it the usual way.
+    ///
+    /// A caller that shares the connection's thread (a task that prefers it, or any task once the I/O threads are
+    /// the global executor) saves the two trips through the thread's queue that entering the actor and leaving it
+    /// cost (a custom executor cannot take over a thread inline): more than the rest of a short statement costs. The
+    /// step is synchronous so that it costs the caller no async frame and no switch of executors of its own.
+    ///
+    /// - Throws: ``TransportError``, as the statement's entry point does; the statement is over when this throws.
+    package nonisolated func startOnThread(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        prepared: Bool
+    ) throws -> StatementStart {
+        guard ioThread.isCurrent else { return .mustStartOnActor }
+        // The step runs isolated to the connection, here, without a job: on ``ioThread`` the connection's jobs run
+        // one at a time, and none while the caller's does. It is what the standard library's `assumeIsolated` does
+        // (an isolated function called as a plain one: the isolation is a parameter like any other), with the
+        // thread's own check above (an atomic load and a compare) in place of the runtime's, which asks the executor
+        // through its witness, and with a global function rather than a closure, which `assumeIsolated`'s
+        // conversion would box on the heap twice a statement (a static method would be once, for its metatype).
+        typealias IsolatedStep = (isolated LibPQConnection, String, [Parameter], ValueFormat, Bool) throws
+            -> StatementStart
+        typealias Step = (LibPQConnection, String, [Parameter], ValueFormat, Bool) throws -> StatementStart
+        let step = unsafeBitCast(startIsolated as IsolatedStep, to: Step.self)
+        return try step(self, sql, parameters, resultFormat, prepared)
+    }
+
 
     /// Claims the connection and sends the statement, reading its answer as far as it has arrived, all without
     /// waiting; `mustStartOnActor`, claiming nothing, while a cancel request of an earlier statement is in flight.
@@ -233,7 +239,8 @@ public actor LibPQConnection {
     }
 
     /// Sends a statement on the connection claimed for it, and reads its answer as far as it has arrived without
-    /// waiting. The claim ends here, unless the statement is `waiting`: ``completeWaiting(_:deadline:)`` ends it.
+    /// waiting. The claim ends here, unless the statement is `waiting`: ``collectWaitingThenEnd(_:deadline:)`` ends
+    /// it.
     private func send(
         _ connection: OpaquePointer,
         _ sql: String,
@@ -399,9 +406,9 @@ public actor LibPQConnection {
     }
 
     /// How far a statement got without waiting.
-    enum StatementStart: @unchecked Sendable {
+    package enum StatementStart: @unchecked Sendable {
         // @unchecked Sendable: a `waiting` statement's results are its task's alone, handed from the connection's
-        // thread to the same task's next step on the connection (``completeWaiting(_:deadline:)``).
+        // thread to the same task's next step on the connection (`completeWaiting`).
 
         /// The whole answer was there: the statement is over.
         case answered(QueryResult)
@@ -413,7 +420,9 @@ public actor LibPQConnection {
     }
 
     /// A statement sent whose answer has not all arrived, with what was read of it.
-    struct PendingStatement {
+    package struct PendingStatement: @unchecked Sendable {
+        // @unchecked Sendable: its results are its statement's alone, handed by the connection to the same task's
+        // next step on the connection (see `StatementStart`).
         let connection: OpaquePointer
         let collected: CollectedResults
         let statement: String
@@ -460,9 +469,22 @@ public actor LibPQConnection {
         }
     }
 
-    /// Collects the rest of a statement's answer, and ends the connection's claim for it: the statement's step on
-    /// the actor after ``readWithoutWaiting(_:statement:phaseIfSent:)`` ran on the thread without entering it.
-    func completeWaiting(
+    /// Collects the rest of the answer of a statement ``startOnThread(_:parameters:resultFormat:prepared:)`` left
+    /// `waiting`, waiting for it as any statement does, and ends the connection's claim for it. Entered from the
+    /// thread, the statement reaches the actor after the jobs queued before it: if one of them closed the connection,
+    /// this throws ``TransportError/Code/connectionClosed``.
+    ///
+    /// - Throws: ``TransportError``.
+    package func completeWaiting(
+        _ pending: PendingStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        try await collectWaitingThenEnd(pending, deadline: deadline)
+    }
+
+    /// ``completeWaiting(_:deadline:)``, always inlined into the entry points that run on the actor from the start.
+    @inline(__always)
+    func collectWaitingThenEnd(
         _ pending: PendingStatement,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
@@ -484,14 +506,14 @@ public actor LibPQConnection {
     ) async throws -> QueryResult {
         // Entered from the thread without the actor, the statement reaches it only after the jobs queued before it,
         // one of which may have closed the connection.
-        guard connection == pending.connection else {
+        guard let connection, connection == pending.connection else {
             pending.collected.clear()
             throw TransportError(
                 code: .connectionClosed, message: "the connection was closed while the statement ran",
                 host: host, port: port, phase: pending.phaseIfSent, isConnectionUsable: false
             )
         }
-        let connection = pending.connection, phaseIfSent = pending.phaseIfSent
+        let phaseIfSent = pending.phaseIfSent
         let registration = cancellation.begin(descriptor: PQsocket(connection))
         defer { cancellation.end() }
         let cancellation = self.cancellation
@@ -522,20 +544,6 @@ public actor LibPQConnection {
             connection, collected, statement: pending.statement, phaseIfSent: phaseIfSent,
             isCommit: phaseIfSent == .commitInFlight, couldRequestCancel: true
         )
-    }
-
-    /// Runs `body` isolated to this connection at once, without a job: called only on ``ioThread``, where the
-    /// connection's jobs run one at a time, none while this one does.
-    ///
-    /// What the standard library's `assumeIsolated` does, with the thread's own check (an atomic load and a compare)
-    /// in place of the runtime's, which asks the executor through its witness and costs every statement sent on the
-    /// thread a hundred-odd instructions for the answer the caller has just had. An isolated closure is called as a
-    /// plain one: the isolation is a parameter like any other, as `assumeIsolated` relies on too.
-    nonisolated func onOwnThread<T: Sendable>(_ body: (isolated LibPQConnection) throws -> T) rethrows -> T {
-        precondition(ioThread.isCurrent, "a connection's state touched off its I/O thread")
-        return try withoutActuallyEscaping(body) { body in
-            try unsafeBitCast(body, to: ((LibPQConnection) throws -> T).self)(self)
-        }
     }
 
     struct CollectedResults {
@@ -814,4 +822,18 @@ public actor LibPQConnection {
         let status = PQtransactionStatus(connection)
         return status != PQTRANS_ACTIVE && status != PQTRANS_UNKNOWN
     }
+}
+
+/// The step of `LibPQConnection.startOnThread(_:parameters:resultFormat:prepared:)` isolated to the connection: a
+/// global function, so that a reference to it needs no context on the heap.
+private func startIsolated(
+    _ connection: isolated LibPQConnection,
+    _ sql: String,
+    _ parameters: [Parameter],
+    _ resultFormat: ValueFormat,
+    _ prepared: Bool
+) throws -> LibPQConnection.StatementStart {
+    prepared
+        ? try connection.startPreparedWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
+        : try connection.startWithoutWaiting(sql, parameters: parameters, resultFormat: resultFormat)
 }

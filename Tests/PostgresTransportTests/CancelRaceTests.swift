@@ -5,7 +5,8 @@ import TestSupport
 
 @Suite("Cancels racing the end of their statement", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct CancelRaceTests {
-    /// The ways a statement can run on a connection.
+    /// The ways a statement can run on a connection: `execute` and `prepared` as the client runs them, started in
+    /// the caller's job when it runs on the connection's thread.
     enum EntryPoint: CaseIterable {
         case execute, unsafeScript, prepared, batch
 
@@ -14,11 +15,12 @@ struct CancelRaceTests {
         {
             switch self {
             case .execute:
-                try await connection.execute(sql, deadline: deadline).string(row: 0, column: 0)
+                try await connection.executeFromThread(sql, deadline: deadline).string(row: 0, column: 0)
             case .unsafeScript:
                 try await connection.executeUnsafeScript(sql, deadline: deadline).string(row: 0, column: 0)
             case .prepared:
-                try await connection.executePrepared(sql, deadline: deadline).string(row: 0, column: 0)
+                try await connection.executeFromThread(prepared: true, sql, deadline: deadline)
+                    .string(row: 0, column: 0)
             case .batch:
                 try await connection.executeBatch([BatchStatement(sql)], deadline: deadline).first?
                     .string(row: 0, column: 0)

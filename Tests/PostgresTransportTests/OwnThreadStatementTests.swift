@@ -12,9 +12,9 @@ struct OwnThreadStatementTests {
     @Test func aCancelledTaskEndsItsStatementAndLeavesTheConnectionFree() async throws {
         let connection = try await TestServer.connect()
         let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-            _ = try await connection.execute("SELECT 1")
+            _ = try await connection.executeFromThread("SELECT 1")
             #expect(connection.ioThread.isCurrent)
-            return try await connection.execute("SELECT pg_sleep(5)")
+            return try await connection.executeFromThread("SELECT pg_sleep(5)")
         }
         try await Task.sleep(for: .milliseconds(300))
         statement.cancel()
@@ -22,7 +22,7 @@ struct OwnThreadStatementTests {
         #expect(error?.code == .cancelled)
         #expect(error?.phase == .sent)
         #expect(error?.isConnectionUsable == true)
-        #expect(try await connection.execute("SELECT 2").string(row: 0, column: 0) == "2")
+        #expect(try await connection.executeFromThread("SELECT 2").string(row: 0, column: 0) == "2")
         await connection.close()
     }
 
@@ -35,39 +35,51 @@ struct OwnThreadStatementTests {
     /// A cancel that reaches the task after its statement was sent and before it entered the actor to wait (a job
     /// queued on the thread before that wait's) cancels the statement, and never the next one.
     @Test func aCancelBetweenTheSendAndTheWaitCancelsTheStatementAndNotTheNext() async throws {
-        let connection = try await TestServer.connect()
+        // A cancel request that reaches the server before it has begun the statement is ignored there (PostgreSQL's
+        // protocol), and the connection is closed once the grace period passes: not the race under test, but it
+        // happens here, as the cancel follows the send at once. A short grace keeps such a round short.
+        let options = LibPQConnection.Options(cancelGracePeriod: .seconds(1))
+        var connection = try await TestServer.connect(options: options)
+        var ignoredCancels = 0
         for _ in 0..<20 {
             let handle = Self.Handle()
-            let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-                _ = try await connection.execute("SELECT 1")
+            let session = connection
+            let statement = Task(executorPreference: session.ioThread.taskExecutor) {
+                _ = try await session.executeFromThread("SELECT 1")
                 while handle.task.withLock({ $0 }) == nil { await Task.yield() }
-                #expect(connection.ioThread.isCurrent)
+                #expect(session.ioThread.isCurrent)
                 // Runs after this job, before the statement's wait is enqueued behind it.
-                Task(executorPreference: connection.ioThread.taskExecutor) { handle.task.withLock { $0 }?.cancel() }
+                Task(executorPreference: session.ioThread.taskExecutor) { handle.task.withLock { $0 }?.cancel() }
                 handle.started.withLock { $0 = true }
-                return try await connection.execute("SELECT pg_sleep(5)")
+                return try await session.executeFromThread("SELECT pg_sleep(5)")
             }
             handle.task.withLock { $0 = statement }
             let error = await #expect(throws: TransportError.self) { try await statement.value }
             #expect(handle.started.withLock { $0 })
             #expect(error?.code == .cancelled)
             #expect(error?.phase == .sent)
-            #expect(error?.isConnectionUsable == true)
-            let next = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-                try await connection.execute("SELECT pg_sleep(0.05), 'next'").string(row: 0, column: 1)
+            if error?.isConnectionUsable == false {
+                ignoredCancels += 1
+                connection = try await TestServer.connect(options: options)
+                continue
+            }
+            let next = try await withTaskExecutorPreference(session.ioThread.taskExecutor) {
+                try await session.executeFromThread("SELECT pg_sleep(0.05), 'next'").string(row: 0, column: 1)
             }
             #expect(next == "next")
         }
+        #expect(ignoredCancels < 5)
         await connection.close()
     }
 
     @Test func aDeadlineCancelsAStatementThatWaits() async throws {
         let connection = try await TestServer.connect()
         let error = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-            _ = try await connection.execute("SELECT 1")
+            _ = try await connection.executeFromThread("SELECT 1")
             #expect(connection.ioThread.isCurrent)
             return await #expect(throws: TransportError.self) {
-                try await connection.executePrepared(
+                try await connection.executeFromThread(
+                    prepared: true,
                     "SELECT pg_sleep($1::float8)", parameters: [.text("5")],
                     deadline: .now.advanced(by: .milliseconds(200))
                 )
@@ -76,20 +88,20 @@ struct OwnThreadStatementTests {
         #expect(error?.code == .deadlineExceeded)
         #expect(error?.phase == .sent)
         #expect(error?.isConnectionUsable == true)
-        #expect(try await connection.execute("SELECT 3").string(row: 0, column: 0) == "3")
+        #expect(try await connection.executeFromThread("SELECT 3").string(row: 0, column: 0) == "3")
         await connection.close()
     }
 
     @Test func aStatementWhileRowsStreamFindsTheConnectionBusyAndLeavesTheStreamAlone() async throws {
         let connection = try await TestServer.connect()
         let rows = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-            _ = try await connection.execute("SELECT 1")
+            _ = try await connection.executeFromThread("SELECT 1")
             try await connection.startRows("SELECT g FROM generate_series(1, 3000) AS g")
             #expect(connection.ioThread.isCurrent)
-            let busy = await #expect(throws: TransportError.self) { try await connection.execute("SELECT 1") }
+            let busy = await #expect(throws: TransportError.self) { try await connection.executeFromThread("SELECT 1") }
             #expect(busy?.code == .connectionBusy)
             let busyPrepared = await #expect(throws: TransportError.self) {
-                try await connection.executePrepared("SELECT 1")
+                try await connection.executeFromThread(prepared: true, "SELECT 1")
             }
             #expect(busyPrepared?.code == .connectionBusy)
             var count = 0
@@ -99,7 +111,7 @@ struct OwnThreadStatementTests {
             return count
         }
         #expect(rows == 3000)
-        #expect(try await connection.execute("SELECT 4").string(row: 0, column: 0) == "4")
+        #expect(try await connection.executeFromThread("SELECT 4").string(row: 0, column: 0) == "4")
         await connection.close()
     }
 
@@ -107,14 +119,16 @@ struct OwnThreadStatementTests {
     /// leaves the connection claimed.
     @Test func cancelsAtAnyMomentNeverLeaveTheConnectionClaimed() async throws {
         let connection = try await TestServer.connect()
-        _ = try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+        _ = try await connection.executeFromThread(prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")])
         var outcomes: [String: Int] = [:]
         for round in 0..<300 {
             let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-                _ = try await connection.execute("SELECT 1")
+                _ = try await connection.executeFromThread("SELECT 1")
                 return round.isMultiple(of: 2)
-                    ? try await connection.execute("SELECT pg_sleep(0.002)")
-                    : try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+                    ? try await connection.executeFromThread("SELECT pg_sleep(0.002)")
+                    : try await connection.executeFromThread(
+                        prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")]
+                    )
             }
             try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
             statement.cancel()
@@ -131,7 +145,7 @@ struct OwnThreadStatementTests {
                 break
             }
             let next = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-                try await connection.execute("SELECT 'next'").string(row: 0, column: 0)
+                try await connection.executeFromThread("SELECT 'next'").string(row: 0, column: 0)
             }
             #expect(next == "next")
         }
@@ -145,12 +159,14 @@ struct OwnThreadStatementTests {
     @Test func closesAtAnyMomentEndEveryStatementAsClosedOrAnswered() async throws {
         for round in 0..<60 {
             let connection = try await TestServer.connect()
-            _ = try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+            _ = try await connection.executeFromThread(prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")])
             let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-                _ = try await connection.execute("SELECT 1")
+                _ = try await connection.executeFromThread("SELECT 1")
                 return round.isMultiple(of: 2)
-                    ? try await connection.execute("SELECT pg_sleep(0.002)")
-                    : try await connection.executePrepared("SELECT $1::int4 + 0", parameters: [.text("1")])
+                    ? try await connection.executeFromThread("SELECT pg_sleep(0.002)")
+                    : try await connection.executeFromThread(
+                        prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")]
+                    )
             }
             try await Task.sleep(for: .microseconds(Int.random(in: 0...3000)))
             await connection.close()
@@ -181,7 +197,7 @@ struct NoticeReentryTests {
             Task.immediate {
                 let outcome: String
                 do {
-                    _ = try await connection.execute("SELECT 1")
+                    _ = try await connection.executeFromThread("SELECT 1")
                     outcome = "ran"
                 } catch let error as TransportError {
                     outcome = "\(error.code)"
@@ -196,7 +212,7 @@ struct NoticeReentryTests {
         try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
             for _ in 0..<300 {
                 do {
-                    _ = try await connection.execute("DO $$ BEGIN RAISE NOTICE 'hello'; END $$")
+                    _ = try await connection.executeFromThread("DO $$ BEGIN RAISE NOTICE 'hello'; END $$")
                 } catch let error as TransportError where error.code == .connectionBusy {
                     // The previous notice's statement got the connection first.
                 }
@@ -205,7 +221,7 @@ struct NoticeReentryTests {
         try await Task.sleep(for: .milliseconds(200))
         box.connection.withLock { $0 = nil }
         print("reentry outcomes: \(box.outcomes.withLock { $0 })")
-        #expect(try await connection.execute("SELECT 5").string(row: 0, column: 0) == "5")
+        #expect(try await connection.executeFromThread("SELECT 5").string(row: 0, column: 0) == "5")
         await connection.close()
     }
 }

@@ -21,8 +21,8 @@ struct PreparedStatementTests {
         await connection.close()
     }
 
-    /// On the connection's own thread as from elsewhere: there, a statement prepared already runs without entering
-    /// the actor, and its failure must reach the cache all the same.
+    /// On the connection's own thread as from elsewhere, as the client runs statements: there, a statement prepared
+    /// already starts without entering the actor, and its failure must reach the cache all the same.
     @Test(arguments: [false, true])
     func preparesAgainAfterDeallocateAll(fromTheConnectionsThread: Bool) async throws {
         let connection = try await TestServer.connect()
@@ -34,17 +34,21 @@ struct PreparedStatementTests {
 
     private static func preparesAgainAfterDeallocateAll(_ connection: LibPQConnection) async throws {
         let sql = "SELECT $1::text || '!'"
-        #expect(try await connection.executePrepared(sql, parameters: [.text("a")]).string(row: 0, column: 0) == "a!")
+        func run(_ value: String) async throws -> String? {
+            try await connection.executeFromThread(prepared: true, sql, parameters: [.text(value)])
+                .string(row: 0, column: 0)
+        }
+        #expect(try await run("a") == "a!")
         _ = try await connection.execute("DEALLOCATE ALL")
         // The server no longer has it: the run fails before anything ran, and the statement is forgotten...
         let error = await #expect(throws: TransportError.self) {
-            try await connection.executePrepared(sql, parameters: [.text("b")])
+            try await run("b")
         }
         #expect(error?.sqlState == "26000")
         #expect(error?.isConnectionUsable == true)
         // ... so the next run prepares it again.
-        #expect(try await connection.executePrepared(sql, parameters: [.text("c")]).string(row: 0, column: 0) == "c!")
-        #expect(try await connection.executePrepared(sql, parameters: [.text("d")]).string(row: 0, column: 0) == "d!")
+        #expect(try await run("c") == "c!")
+        #expect(try await run("d") == "d!")
         let prepared = try await Self.prepared(on: connection)
         #expect(prepared.map(\.statement) == [sql])
         #expect(prepared.first?.runs == 2)
@@ -62,18 +66,18 @@ struct PreparedStatementTests {
     private static func preparesAgainAfterTheResultTypeChanged(_ connection: LibPQConnection) async throws {
         _ = try await connection.execute("CREATE TEMP TABLE shape (a int)")
         _ = try await connection.execute("INSERT INTO shape VALUES (1)")
-        #expect(try await connection.executePrepared("SELECT * FROM shape").columnCount == 1)
+        #expect(try await connection.executeFromThread(prepared: true, "SELECT * FROM shape").columnCount == 1)
         _ = try await connection.execute("ALTER TABLE shape ADD COLUMN b int DEFAULT 2")
         let error = await #expect(throws: TransportError.self) {
-            try await connection.executePrepared("SELECT * FROM shape")
+            try await connection.executeFromThread(prepared: true, "SELECT * FROM shape")
         }
         #expect(error?.sqlState == "0A000")
         #expect(error?.isConnectionUsable == true)
-        let result = try await connection.executePrepared("SELECT * FROM shape")
+        let result = try await connection.executeFromThread(prepared: true, "SELECT * FROM shape")
         #expect(result.columnCount == 2)
         #expect(result.string(row: 0, column: 1) == "2")
         // The stale statement is deallocated along with the next statement prepared.
-        _ = try await connection.executePrepared("SELECT 'other'")
+        _ = try await connection.executeFromThread(prepared: true, "SELECT 'other'")
         let statements = try await Self.prepared(on: connection).map(\.statement)
         #expect(statements.sorted() == ["SELECT 'other'", "SELECT * FROM shape"].sorted())
     }

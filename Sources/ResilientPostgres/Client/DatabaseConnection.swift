@@ -24,6 +24,24 @@ package protocol DatabaseConnection: AnyObject, Sendable {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult
+    /// Starts a statement without waiting and without a job when the caller runs on the thread that serves the
+    /// session: sent, and its answer read as far as it has arrived, in one synchronous step. A statement `waiting`
+    /// is completed with ``completeWaiting(_:deadline:)`` at once; `mustStartOnActor` means nothing was done, and
+    /// the statement runs through ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
+    /// ``executePrepared(_:parameters:resultFormat:deadline:)``) as usual.
+    ///
+    /// The default implementation does nothing (`mustStartOnActor`), for sessions that have no thread of their own.
+    func startOnThread(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        prepared: Bool
+    ) throws -> LibPQConnection.StatementStart
+    /// Collects the answer of a statement ``startOnThread(_:parameters:resultFormat:prepared:)`` left waiting.
+    func completeWaiting(
+        _ pending: LibPQConnection.PendingStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult
     /// Runs one statement as a named prepared statement cached by the session, prepared on first use.
     ///
     /// The default implementation runs it as ``execute(_:parameters:resultFormat:deadline:)`` does.
@@ -91,6 +109,22 @@ extension DatabaseConnection {
     package var taskExecutor: (any TaskExecutor)? { nil }
 
     package var isServedByCurrentThread: Bool { false }
+
+    package func startOnThread(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        prepared: Bool
+    ) throws -> LibPQConnection.StatementStart {
+        .mustStartOnActor
+    }
+
+    package func completeWaiting(
+        _ pending: LibPQConnection.PendingStatement,
+        deadline: ContinuousClock.Instant?
+    ) async throws -> QueryResult {
+        preconditionFailure("a session without a thread of its own left a statement waiting")
+    }
 
     package func executePrepared(
         _ sql: String,

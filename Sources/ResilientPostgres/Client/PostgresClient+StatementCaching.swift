@@ -42,11 +42,28 @@ extension DatabaseConnection {
         caching: PostgresClient.StatementCaching,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
+        // On the session's own thread (an attempt that prefers it, `withSessionThread`, or every task once the I/O
+        // threads are the global executor) the statement starts in the caller's job, without the trip into the
+        // session and back; it enters the session only if it must wait for its answer.
+        if isServedByCurrentThread {
+            switch try startOnThread(
+                sql, parameters: parameters, resultFormat: resultFormat, prepared: caching != .unnamed
+            ) {
+            case .answered(let result):
+                return result
+            case .waiting(let pending):
+                return try await completeWaiting(pending, deadline: deadline)
+            case .mustStartOnActor:
+                break
+            }
+        }
         switch caching {
         case .unnamed:
-            try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+            return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
         case .prepared:
-            try await executePrepared(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)
+            return try await executePrepared(
+                sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline
+            )
         }
     }
 }

@@ -1,0 +1,25 @@
+import PostgresTransport
+
+extension LibPQConnection {
+    /// Runs a statement as the client runs one: from the connection's own thread, started in the caller's job
+    /// (`startOnThread`) and entering the actor only to wait for the rest of its answer (`completeWaiting`); through
+    /// ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
+    /// ``executePrepared(_:parameters:resultFormat:deadline:)``) when it cannot start there.
+    nonisolated func executeFromThread(
+        prepared: Bool = false,
+        _ sql: String,
+        parameters: [Parameter] = [],
+        deadline: ContinuousClock.Instant? = nil
+    ) async throws -> QueryResult {
+        switch try startOnThread(sql, parameters: parameters, resultFormat: .text, prepared: prepared) {
+        case .answered(let result):
+            return result
+        case .waiting(let pending):
+            return try await completeWaiting(pending, deadline: deadline)
+        case .mustStartOnActor:
+            return prepared
+                ? try await executePrepared(sql, parameters: parameters, deadline: deadline)
+                : try await execute(sql, parameters: parameters, deadline: deadline)
+        }
+    }
+}
