@@ -78,7 +78,7 @@ extension LibPQConnection {
         parameters: [Parameter],
         resultFormat: ValueFormat
     ) throws -> StatementStart {
-        do {
+        try endingClaimUnlessWaiting {
             try checkParameters(parameters)
             let wasConnected = PQstatus(connection) == CONNECTION_OK
             // `withCString`: no copy of the name on the heap (see `send`).
@@ -90,13 +90,7 @@ extension LibPQConnection {
             guard sent == 1 else {
                 throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: .sent)
             }
-            let start = try readWithoutWaiting(connection, statement: sql, phaseIfSent: .sent, preparedAs: name)
-            if case .waiting = start { return start }
-            isRunningStatement = false
-            return start
-        } catch {
-            isRunningStatement = false
-            throw error
+            return try readWithoutWaiting(connection, statement: sql, phaseIfSent: .sent, preparedAs: name)
         }
     }
 

@@ -226,7 +226,6 @@ public actor LibPQConnection {
         return try step(self, sql, parameters, resultFormat, prepared)
     }
 
-
     /// Claims the connection and sends the statement, reading its answer as far as it has arrived, all without
     /// waiting; `mustStartOnActor`, claiming nothing, while a cancel request of an earlier statement is in flight.
     func startWithoutWaiting(
@@ -247,7 +246,7 @@ public actor LibPQConnection {
         parameters: [Parameter],
         resultFormat: ValueFormat
     ) throws -> StatementStart {
-        do {
+        try endingClaimUnlessWaiting {
             try checkParameters(parameters)
             let wasConnected = PQstatus(connection) == CONNECTION_OK
             // `withCString` hands libpq the string's own NUL-terminated UTF-8 (a native string has it); passing `sql`
@@ -261,10 +260,19 @@ public actor LibPQConnection {
             guard sent == 1 else {
                 throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
             }
-            let start = try readWithoutWaiting(connection, statement: sql, phaseIfSent: phaseIfSent)
-            if case .waiting = start { return start }
+            return try readWithoutWaiting(connection, statement: sql, phaseIfSent: phaseIfSent)
+        }
+    }
+
+    /// Runs `start`, a statement's send and first read on the connection claimed for it, and ends the claim unless
+    /// the statement is `waiting` (``collectWaitingThenEnd(_:deadline:)`` ends it then), or if `start` throws.
+    @inline(__always)
+    func endingClaimUnlessWaiting(_ start: () throws -> StatementStart) rethrows -> StatementStart {
+        do {
+            let started = try start()
+            if case .waiting = started { return started }
             isRunningStatement = false
-            return start
+            return started
         } catch {
             isRunningStatement = false
             throw error
