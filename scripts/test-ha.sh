@@ -6,7 +6,8 @@
 # more than the restarted server's 47 slots for the app, fewer than the formation's 90.
 # The examples are built once first; each check then has its own time limit (a formation that is slow to form
 # included), and after each its servers are stopped and deleted whatever happened, even if it had to be killed.
-# Prints each check's summary lines when it passes and its whole output when it fails; exits non-zero if any failed.
+# Prints each check's summary lines when it passes, and its whole output when it fails, followed by its own last
+# lines again; exits non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh || exit 1
@@ -21,6 +22,9 @@ check() {
         echo "$label: ok ($((SECONDS - began)) s)"
     else
         cat "$output"
+        # The servers' logs come last in the output; the check's own last lines say why it failed.
+        echo "--- $label: its last lines, without the servers' logs ---"
+        grep -vE '^[0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]+ [A-Z]+ |^--- last [0-9]+ lines of ' "$output" | tail -n 12
         echo "$label: FAILED after $((SECONDS - began)) s (limit $seconds s)"
         status=1
     fi

@@ -4,9 +4,13 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A role's password changes every few seconds for a minute, as an identity service's tokens do, while a pool of
-/// four short-lived sessions runs queries throughout: no operation fails, sessions opened before a change still
-/// serve, and the provider is called about once per new session, never once per operation.
+/// The password to sign in with changes every few seconds for a minute, as an identity service's tokens do, while a
+/// pool of four short-lived sessions runs queries throughout: no operation fails, sessions opened before a change
+/// still serve, and the provider is called about once per new session, never once per operation.
+///
+/// Three roles take turns, so that a password handed out stays good for at least 6 s (``SigningInRole``), as an
+/// identity service's earlier tokens stay good until they expire: a connect on a loaded machine may take seconds, and
+/// a password fetched for it and changed before it signs in would be refused, rightly, with nothing to retry.
 ///
 /// It runs for a minute: a suite of its own, so that it runs beside the others.
 @Suite("Credential rotation", .capturingLogs, .enabled(if: IntegrationServers.main, IntegrationServers.mainSkipReason))
@@ -31,7 +35,7 @@ struct CredentialRotationTests {
 
     @Test func operationsNeverFailWhileThePasswordRotates() async throws {
         let port = IntegrationServers.port("main")!
-        let role = try await SigningInRole.create(port: port)
+        let role = try await SigningInRole.create(port: port, roles: 3, honoured: Self.changeEvery * 2)
         let calls = Counter()
         let client = PostgresClient(configuration: IntegrationServers.configuration(role.parameters) {
             $0.maxConnections = 4
@@ -39,7 +43,7 @@ struct CredentialRotationTests {
             // A token is good for less time than the rotation period.
             $0.credentials = CredentialProvider(refreshMargin: .milliseconds(500)) {
                 calls.increment()
-                return Credential(password: await role.current(), validFor: .seconds(2))
+                return await role.currentCredential(validFor: .seconds(2))
             }
         })
         let tally = Tally()
