@@ -23,11 +23,11 @@ import Synchronization
 /// even to the same connection, go through the queue again. A job enqueued on the companion is the nonisolated
 /// code of a task that prefers the thread (or the drain of a default actor such a task called), and runs isolated
 /// to no actor, as on the global executor, so that its resumptions after each `await` stay inline; a wait the loop
-/// resumes is the exception, as its task almost always switches back to its connection at once (a connect's wait,
-/// made from nonisolated code, costs one trip more). Entering a connection from nonisolated code, and leaving it,
-/// are then the two switches through the queue that a call into a connection costs; a statement started from the
-/// thread itself costs neither unless it must wait (`LibPQConnection.startOnThread` sends it and reads its answer
-/// isolated to the connection, in the caller's job). Nor does the thread's own
+/// resumes that was made isolated to a connection is the exception, as its task switches back to the connection at
+/// once. Entering a connection from nonisolated code, and leaving it, are then the two switches through the queue
+/// that a call into a connection costs; a statement started from the thread itself costs neither
+/// (`LibPQConnection.startOnThread` sends it and reads its answer isolated to the connection, in the caller's job,
+/// and `LibPQConnection.completeWaiting` waits for the rest from there too). Nor does the thread's own
 /// `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the object it is given, so
 /// the identity a task carries must be that object's.
 ///
@@ -83,7 +83,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// that task's. Set for each job by its role, and by the task itself when it takes, drops or finds a preference
     /// while it runs (``notePreference(_:)``).
     @exclusivity(unchecked) private var runsPreferredTask = false
-    /// Whether the loop is resuming the waits that are over (see ``enqueuePreferring(_:)``).
+    /// Whether the loop is resuming a wait that is over and was made isolated to a connection (see
+    /// ``enqueuePreferring(_:)``).
     @exclusivity(unchecked) private var isResumingWaits = false
     private let taskExecutorRole: TaskExecutorRole
 
@@ -209,9 +210,10 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     /// Enqueues a job of a task that prefers this thread, for its nonisolated code.
     ///
-    /// A wait the loop resumes is the exception: its task resumes in nonisolated code (a continuation always does)
-    /// only to switch back at once to the connection that waited, almost always, so its job runs isolated to the
-    /// connections here, and that switch is made inline rather than through the queue.
+    /// A wait the loop resumes that was made isolated to a connection is the exception: its task resumes in
+    /// nonisolated code (a continuation always does) only to switch back at once to the connection that waited, so
+    /// its job runs isolated to the connections here, and that switch is made inline rather than through the queue.
+    /// A wait made from nonisolated code goes on there (`SocketReadiness.Resumption.resumesIsolated`).
     private func enqueuePreferring(_ job: consuming ExecutorJob) {
         enqueue(Job(job: UnownedJob(job), role: isCurrent && isResumingWaits ? .isolatedPreferring : .nonisolated))
     }
@@ -298,8 +300,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             if ready.isEmpty { continue }
             // Every waiting task prefers this thread while it waits (`SocketReadiness.wait`).
             runsPreferredTask = true
-            isResumingWaits = true
             for resumption in ready {
+                isResumingWaits = resumption.resumesIsolated
                 resumption.continuation.resume(returning: resumption.outcome)
             }
             isResumingWaits = false

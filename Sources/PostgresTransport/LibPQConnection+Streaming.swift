@@ -328,10 +328,11 @@ extension LibPQConnection {
         return error
     }
 
-    func closedDuringStatement() -> TransportError {
+    /// The failure of a statement whose connection was closed while it ran (by ``close()``, in another job).
+    func closedDuringStatement(phase: TransportError.Phase = .sent) -> TransportError {
         TransportError(
             code: .connectionClosed, message: "the connection was closed while the statement ran",
-            host: host, port: port, phase: .sent, isConnectionUsable: false
+            host: host, port: port, phase: phase, isConnectionUsable: false
         )
     }
 }

@@ -196,8 +196,8 @@ public actor LibPQConnection {
     /// the statement (``execute(_:parameters:resultFormat:deadline:)``'s, or with `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``'s) and reads its answer as far as it has arrived, in
     /// one synchronous step isolated to the connection, in the caller's job. A statement `answered` is over; one
-    /// `waiting` must be completed with ``completeWaiting(_:deadline:)``, which enters the actor to wait, at once.
-    /// `mustStartOnActor` means nothing was done: the caller is not on ``ioThread``, a cancel request of an
+    /// `waiting` must be completed with ``completeWaiting(_:deadline:)`` at once, which waits from the caller's job
+    /// too. `mustStartOnActor` means nothing was done: the caller is not on ``ioThread``, a cancel request of an
     /// earlier statement is still in flight, or the statement must be prepared first; run it the usual way.
     ///
     /// A caller that shares the connection's thread (a task that prefers it, or any task once the I/O threads are
@@ -238,8 +238,8 @@ public actor LibPQConnection {
     }
 
     /// Sends a statement on the connection claimed for it, and reads its answer as far as it has arrived without
-    /// waiting. The claim ends here, unless the statement is `waiting`: ``collectWaitingThenEnd(_:deadline:)`` ends
-    /// it.
+    /// waiting. The claim ends here, unless the statement is `waiting`: ``collectWaitingThenEnd(_:deadline:)`` (on
+    /// the actor) or ``completeWaiting(_:deadline:)`` (from the thread) ends it.
     private func send(
         _ connection: OpaquePointer,
         _ sql: String,
@@ -265,7 +265,8 @@ public actor LibPQConnection {
     }
 
     /// Runs `start`, a statement's send and first read on the connection claimed for it, and ends the claim unless
-    /// the statement is `waiting` (``collectWaitingThenEnd(_:deadline:)`` ends it then), or if `start` throws.
+    /// the statement is `waiting` (``collectWaitingThenEnd(_:deadline:)`` or ``completeWaiting(_:deadline:)`` ends it
+    /// then), or if `start` throws.
     @inline(__always)
     func endingClaimUnlessWaiting(_ start: () throws -> StatementStart) rethrows -> StatementStart {
         do {
@@ -477,20 +478,8 @@ public actor LibPQConnection {
         }
     }
 
-    /// Collects the rest of the answer of a statement ``startOnThread(_:parameters:resultFormat:prepared:)`` left
-    /// `waiting`, waiting for it as any statement does, and ends the connection's claim for it. Entered from the
-    /// thread, the statement reaches the actor after the jobs queued before it: if one of them closed the connection,
-    /// this throws ``TransportError/Code/connectionClosed``.
-    ///
-    /// - Throws: ``TransportError``.
-    package func completeWaiting(
-        _ pending: PendingStatement,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult {
-        try await collectWaitingThenEnd(pending, deadline: deadline)
-    }
-
-    /// ``completeWaiting(_:deadline:)``, always inlined into the entry points that run on the actor from the start.
+    /// Collects the rest of the answer of a statement started on the actor that must wait for it, and ends the
+    /// connection's claim for it; always inlined into the entry points that run on the actor from the start.
     @inline(__always)
     func collectWaitingThenEnd(
         _ pending: PendingStatement,
@@ -516,10 +505,7 @@ public actor LibPQConnection {
         // one of which may have closed the connection.
         guard let connection, connection == pending.connection else {
             pending.collected.clear()
-            throw TransportError(
-                code: .connectionClosed, message: "the connection was closed while the statement ran",
-                host: host, port: port, phase: pending.phaseIfSent, isConnectionUsable: false
-            )
+            throw closedDuringStatement(phase: pending.phaseIfSent)
         }
         let phaseIfSent = pending.phaseIfSent
         let registration = cancellation.begin(descriptor: PQsocket(connection))
@@ -603,7 +589,7 @@ public actor LibPQConnection {
     /// Takes every result libpq has ready (`PQgetResult` only blocks while `PQisBusy` says so); returns true once
     /// `PQgetResult` returned NULL, the end of the statement's results.
     @inline(__always)
-    private func readResults(
+    func readResults(
         _ connection: OpaquePointer,
         into collected: inout CollectedResults,
         phaseIfSent: TransportError.Phase
@@ -699,38 +685,36 @@ public actor LibPQConnection {
                 cancellation.isRequested
                 ? await waitForCancelAnswer(interest, registration: registration, deadline: deadline)
                 : await ioThread.readiness.wait(for: interest, on: registration, deadline: deadline)
-            guard connection != nil else {
-                throw TransportError(
-                    code: .connectionClosed, message: "the connection was closed while the statement ran",
-                    host: host, port: port, phase: phase, isConnectionUsable: false
-                )
-            }
+            guard connection != nil else { throw closedDuringStatement(phase: phase) }
             if outcome == .ready { return }
             try waitEnded(phase: phase, deadline: deadline)
             // Otherwise a spurious wake, or a cancel just requested: wait again.
         }
     }
 
-    /// Waits for the socket until the grace deadline of the cancel requested for the running statement.
+    /// Waits for the socket until the grace deadline of the cancel requested for the running statement, isolated to
+    /// `isolation`: the connection, or nothing for a statement that waits from the caller's job on the thread
+    /// (``completeWaiting(_:deadline:)``).
     ///
     /// Never inlined, nor is ``waitEnded(phase:deadline:)``: an async function makes room for every value of a size
     /// known only at run time that its body (inlined callees included) may hold, an allocation of the task each,
     /// on every call; these instants belong to the rare paths, and the statement's own collection must not pay
     /// for them.
     @inline(never)
-    private func waitForCancelAnswer(
+    func waitForCancelAnswer(
         _ interest: SocketReadiness.Interest,
         registration: SocketReadiness.Registration,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?,
+        isolation: isolated (any Actor)? = #isolation
     ) async -> SocketReadiness.Outcome {
         let waitUntil = cancellation.request.map(\.graceDeadline) ?? deadline
-        return await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil)
+        return await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil, isolation: isolation)
     }
 
     /// After a wait that ended without the socket being ready: closes the connection and throws when a cancel
     /// request went unanswered for its grace period, sends one when the statement's deadline has passed.
     @inline(never)
-    private func waitEnded(phase: TransportError.Phase, deadline: ContinuousClock.Instant?) throws {
+    func waitEnded(phase: TransportError.Phase, deadline: ContinuousClock.Instant?) throws {
         let now = ContinuousClock.now
         if let request = cancellation.request {
             guard now >= request.graceDeadline else { return }
@@ -748,7 +732,7 @@ public actor LibPQConnection {
 
     /// Turns the collected results into the statement's result or its failure. `couldRequestCancel` is false for a
     /// statement collected without its cancellation (see ``explain(_:couldRequestCancel:)``).
-    private func finish(
+    func finish(
         _ connection: OpaquePointer,
         _ collected: CollectedResults,
         statement: String,

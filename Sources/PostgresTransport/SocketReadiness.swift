@@ -39,6 +39,8 @@ package final class SocketReadiness: Sendable {
         var events: UInt32
         var deadline: ContinuousClock.Instant?
         var continuation: UnsafeContinuation<Outcome, Never>
+        /// Whether the task resumes isolated to an actor (see ``Resumption/resumesIsolated``).
+        var resumesIsolated: Bool
         /// The registration that was already waiting on the same descriptor, if any (usually none).
         var earlier: UInt64?
     }
@@ -182,6 +184,11 @@ package final class SocketReadiness: Sendable {
     struct Resumption {
         var continuation: UnsafeContinuation<Outcome, Never>
         var outcome: Outcome
+        /// Whether the task waited isolated to an actor (a connection), to which it switches back at once, or in
+        /// nonisolated code, which goes on from the wait (a statement waiting from its caller's job,
+        /// `LibPQConnection.completeWaiting`): the loop tells the thread, which runs the task's resumption as it
+        /// will need (see `IOThread.enqueuePreferring`).
+        var resumesIsolated: Bool
     }
 
     private let epollDescriptor: Int32
@@ -302,7 +309,7 @@ package final class SocketReadiness: Sendable {
         isolation: isolated (any Actor)?
     ) async -> Outcome {
         await withUnsafeContinuation(isolation: isolation) { continuation in
-            park(continuation, for: interest, on: registration, deadline: deadline)
+            park(continuation, for: interest, on: registration, deadline: deadline, resumesIsolated: isolation != nil)
         }
     }
 
@@ -316,7 +323,8 @@ package final class SocketReadiness: Sendable {
         _ continuation: UnsafeContinuation<Outcome, Never>,
         for interest: Interest,
         on registration: Registration,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?,
+        resumesIsolated: Bool
     ) {
         let descriptor = registration.descriptor
         var notPollable: [UnsafeContinuation<Outcome, Never>] = []
@@ -331,7 +339,7 @@ package final class SocketReadiness: Sendable {
             let earlier = state.latestWaiter.updateValue(registration.id, forKey: descriptor)
             state.waiters[registration.id] = Waiter(
                 descriptor: descriptor, events: events, deadline: deadline, continuation: continuation,
-                earlier: earlier
+                resumesIsolated: resumesIsolated, earlier: earlier
             )
             state.note(deadline)
             // Armed under the lock, so that two waits on one descriptor cannot arm it each with only its own
@@ -511,6 +519,6 @@ package final class SocketReadiness: Sendable {
 
 extension SocketReadiness.Resumption {
     fileprivate init(_ waiter: SocketReadiness.Waiter, _ outcome: SocketReadiness.Outcome) {
-        self.init(continuation: waiter.continuation, outcome: outcome)
+        self.init(continuation: waiter.continuation, outcome: outcome, resumesIsolated: waiter.resumesIsolated)
     }
 }

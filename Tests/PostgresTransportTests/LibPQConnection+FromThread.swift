@@ -2,7 +2,7 @@ import PostgresTransport
 
 extension LibPQConnection {
     /// Runs a statement as the client runs one: from the connection's own thread, started in the caller's job
-    /// (`startOnThread`) and entering the actor only to wait for the rest of its answer (`completeWaiting`); through
+    /// (`startOnThread`), and waiting for the rest of its answer from there too (`completeWaiting`); through
     /// ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``) when it cannot start there.
     nonisolated func executeFromThread(

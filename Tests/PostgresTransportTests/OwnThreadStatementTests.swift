@@ -4,8 +4,8 @@ import PostgresTransport
 import Testing
 import TestSupport
 
-/// Statements sent from their connection's own I/O thread, which start without entering the connection's actor and
-/// enter it only to wait: what a statement from elsewhere promises holds for them too, whenever the task is
+/// Statements sent from their connection's own I/O thread, which start and wait for their answers without entering
+/// the connection's actor: what a statement from elsewhere promises holds for them too, whenever the task is
 /// cancelled, the deadline passes or the connection is closed.
 @Suite("Statements sent from their connection's thread", .capturingLogs, .enabled(if: TestServer.isAvailable, TestServer.skipReason))
 struct OwnThreadStatementTests {
@@ -32,8 +32,8 @@ struct OwnThreadStatementTests {
         let started = Mutex(false)
     }
 
-    /// A cancel that reaches the task after its statement was sent and before it entered the actor to wait (a job
-    /// queued on the thread before that wait's) cancels the statement, and never the next one.
+    /// A cancel that reaches the task as soon as its statement was sent (a job queued on the thread before the
+    /// statement's first wait ends) cancels the statement, and never the next one.
     @Test func aCancelBetweenTheSendAndTheWaitCancelsTheStatementAndNotTheNext() async throws {
         // A cancel request that reaches the server before it has begun the statement is ignored there (PostgreSQL's
         // protocol), and the connection is closed once the grace period passes: not the race under test, but it
@@ -89,6 +89,72 @@ struct OwnThreadStatementTests {
         #expect(error?.phase == .sent)
         #expect(error?.isConnectionUsable == true)
         #expect(try await connection.executeFromThread("SELECT 3").string(row: 0, column: 0) == "3")
+        await connection.close()
+    }
+
+    /// A connection closed while a statement waits from its thread ends the wait at once: the statement fails as
+    /// closed, with its outcome unknown, long before its answer would have come.
+    @Test func aCloseWhileTheStatementWaitsEndsItAtOnce() async throws {
+        let connection = try await TestServer.connect()
+        let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
+            _ = try await connection.executeFromThread("SELECT 1")
+            return try await connection.executeFromThread("SELECT pg_sleep(30)")
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let closed = ContinuousClock.now
+        await connection.close()
+        let error = await #expect(throws: TransportError.self) { try await statement.value }
+        #expect(ContinuousClock.now - closed < .seconds(10))
+        #expect(error?.code == .connectionClosed)
+        #expect(error?.phase == .sent)
+        #expect(error?.isConnectionUsable == false)
+    }
+
+    /// A statement started on the thread and completed from elsewhere (a task that left the thread in between)
+    /// waits on the actor, with the same steps: its answer, its task's cancellation and its deadline are taken as
+    /// from the thread.
+    @Test func aStatementCompletedAwayFromItsThreadWaitsOnTheActor() async throws {
+        let connection = try await TestServer.connect()
+        func start(_ sql: String) async throws -> LibPQConnection.PendingStatement {
+            try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+                _ = try await connection.executeFromThread("SELECT 1")
+                let started = try connection.startOnThread(sql, parameters: [], resultFormat: .text, prepared: false)
+                guard case .waiting(let pending) = started else {
+                    Issue.record("the statement did not wait: \(started)")
+                    throw CancellationError()
+                }
+                return pending
+            }
+        }
+        func complete(_ pending: LibPQConnection.PendingStatement, deadline: ContinuousClock.Instant? = nil)
+            -> Task<QueryResult, any Error>
+        {
+            Task.detached {
+                #expect(!connection.ioThread.isCurrent)
+                return try await connection.completeWaiting(pending, deadline: deadline)
+            }
+        }
+
+        let answered = try await complete(start("SELECT pg_sleep(0.2), 'answered'")).value
+        #expect(answered.string(row: 0, column: 1) == "answered")
+
+        let cancelled = complete(try await start("SELECT pg_sleep(5)"))
+        try await Task.sleep(for: .milliseconds(300))
+        cancelled.cancel()
+        let cancelError = await #expect(throws: TransportError.self) { try await cancelled.value }
+        #expect(cancelError?.code == .cancelled)
+        #expect(cancelError?.phase == .sent)
+        #expect(cancelError?.isConnectionUsable == true)
+
+        let late = try await start("SELECT pg_sleep(5)")
+        let deadlineError = await #expect(throws: TransportError.self) {
+            try await complete(late, deadline: .now.advanced(by: .milliseconds(200))).value
+        }
+        #expect(deadlineError?.code == .deadlineExceeded)
+        #expect(deadlineError?.phase == .sent)
+        #expect(deadlineError?.isConnectionUsable == true)
+
+        #expect(try await connection.executeFromThread("SELECT 5").string(row: 0, column: 0) == "5")
         await connection.close()
     }
 

@@ -44,8 +44,8 @@ extension DatabaseConnection {
     ) async throws -> QueryResult {
         // On the session's own thread (an attempt that prefers it, `withSessionThread`, or every task once the I/O
         // threads are the global executor) the statement starts in the caller's job, without the trip into the
-        // session and back; it enters the session only if it must wait for its answer. Elsewhere `startOnThread`
-        // does nothing: it checks the thread itself.
+        // session and back, and waits for its answer from there too. Elsewhere `startOnThread` does nothing: it
+        // checks the thread itself.
         switch try startOnThread(
             sql, parameters: parameters, resultFormat: resultFormat, prepared: caching != .unnamed
         ) {
