@@ -1,4 +1,5 @@
 internal import CLibPQ
+import Synchronization
 
 extension LibPQConnection {
     /// A statement started on the connection's thread (``startOnThread(_:parameters:resultFormat:prepared:)``) that
@@ -103,12 +104,17 @@ extension LibPQConnection {
         }
     }
 
+    /// How many statements that waited from their thread resumed elsewhere after a wait, and finished on the actor
+    /// (see ``completeWaiting(_:deadline:)``), in this process: a figure for tests and diagnosis.
+    package static let waitsFinishedOnActor = Atomic<Int>(0)
+
     /// The rest of a ``ThreadWait`` whose task resumed off the thread after a wait that ended with `outcome`.
     private func continueWaitOnActor(
         _ wait: ThreadWait,
         after outcome: SocketReadiness.Outcome,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
+        Self.waitsFinishedOnActor.add(1, ordering: .relaxed)
         var wait = wait
         if let result = try continueThreadWait(&wait, after: outcome, deadline: deadline) { return result }
         return try await waitOnThread(from: wait, deadline: deadline, isolation: self)

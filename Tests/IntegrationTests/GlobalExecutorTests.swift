@@ -38,7 +38,7 @@ enum GlobalExecutorChild {
     /// The environment variable, set to 1, that enables the child's tests.
     static let variable = "RESILIENT_POSTGRES_TEST_IO_THREADS_AS_GLOBAL_EXECUTOR"
     /// How many tests the child runs.
-    static let testCount = 9
+    static let testCount = 10
 }
 
 /// What must hold in a process whose global executor is the I/O threads; run by ``GlobalExecutorTests`` in a process
@@ -251,6 +251,34 @@ struct GlobalExecutorChildTests {
         #expect(Set(threads.map(\.0)).count == 2)
     }
 
+    /// A statement waiting from its task's job whose resumption goes to another I/O thread finishes on its
+    /// connection's actor: its thread is kept busy by a task that prefers it and yields without end, so that the
+    /// global job of the resumption finds jobs queued there and goes to the other thread, asleep.
+    @Test func aWaitResumedOnAnotherThreadFinishesOnTheConnection() async throws {
+        try #require(Self.installed)
+        try #require(IOThread.shared.count >= 2, "one I/O thread only")
+        let client = Self.client()
+        try await withCleanup {
+            _ = try await client.query("SELECT 1", options: .readOnly)
+            let thread = try #require(IOThread.current)
+            let before = LibPQConnection.waitsFinishedOnActor.load(ordering: .relaxed)
+            let stop = StartCount()
+            let busy = Task(executorPreference: thread.taskExecutor) {
+                while stop.value.load(ordering: .relaxed) == 0 { await Task.yield() }
+            }
+            for value in 0..<20 {
+                let rows = try await client.query("SELECT \(value)::int4 + 1 FROM pg_sleep(0.01)", options: .readOnly)
+                #expect(try rows.decode(Int.self) == [value + 1])
+            }
+            stop.value.store(1, ordering: .relaxed)
+            await busy.value
+            #expect(LibPQConnection.waitsFinishedOnActor.load(ordering: .relaxed) > before)
+            #expect(try await client.query("SELECT 2", options: .readOnly).decode(Int.self) == [2])
+        } cleanup: {
+            await client.shutdown()
+        }
+    }
+
     /// Polls `condition` every 10 ms, for at most 10 s.
     static func waitUntil(_ condition: () -> Bool) async throws {
         let limit = ContinuousClock.now + .seconds(10)
@@ -261,7 +289,7 @@ struct GlobalExecutorChildTests {
     }
 }
 
-/// How many of a test's tasks have started, shared between them.
+/// How many of a test's tasks have started (or any count a test's tasks share).
 private final class StartCount: Sendable {
     let value = Atomic(0)
 }
