@@ -70,10 +70,13 @@ extension LibPQConnection {
         isolation: isolated (any Actor)?
     ) async throws -> QueryResult {
         let cancellation = self.cancellation
+        // For this statement only: a task that resumed off the thread ends its statement on the actor, and leaves
+        // the handler only once it is back in its own code, when the connection may run another statement already.
+        let registration = wait.registration
         return try await withTaskCancellationHandler {
             try await waitOnThread(from: wait, deadline: deadline, isolation: isolation)
         } onCancel: {
-            cancellation.requestCancel(.task)
+            cancellation.requestCancel(.task, for: registration)
         }
     }
 

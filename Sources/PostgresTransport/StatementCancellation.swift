@@ -120,9 +120,14 @@ final class StatementCancellation: Sendable {
     }
 
     /// Asks the server to cancel the running statement (once per statement); safe to call from any thread.
-    func requestCancel(_ reason: Reason) {
+    ///
+    /// `registration`, when given, is the one ``begin(descriptor:)`` returned for the statement to cancel: a request
+    /// for it made once another statement has begun (by a cancellation handler that outlived its statement) does
+    /// nothing.
+    func requestCancel(_ reason: Reason, for registration: SocketReadiness.Registration? = nil) {
         let generation = state.withLock { state -> UInt64? in
             guard state.isActive, state.reason == nil else { return nil }
+            if let registration, registration != state.registration { return nil }
             let graceDeadline = ContinuousClock.now.advanced(by: grace)
             state.reason = reason
             hasRequest.store(true, ordering: .releasing)

@@ -158,6 +158,65 @@ struct OwnThreadStatementTests {
         await connection.close()
     }
 
+    final class Flag: Sendable {
+        let isSet = Mutex(false)
+    }
+
+    /// A statement whose task resumed elsewhere after a wait, and which therefore finished on the actor, takes its
+    /// cancellation with it: a cancel of its task once the statement is over, while the task is still on its way
+    /// back from the actor to its own code, never cancels the next statement on the connection.
+    @Test func aCancelAfterAStatementFinishedOnTheActorNeverHitsTheNextStatement() async throws {
+        // When the statement's last read parses its notice, the threads of the global executor are held for a few
+        // hundred milliseconds, so that the statement's task, back from the actor, waits for one with its statement
+        // over and its cancellation handler still in place.
+        let options = LibPQConnection.Options(noticeHandler: { notice in
+            guard notice.message == "hold the global executor" else { return }
+            for _ in 0..<(2 * ProcessInfo.processInfo.activeProcessorCount) {
+                Task.detached(priority: .medium) { usleep(300_000) }
+            }
+        })
+        let connection = try await TestServer.connect(options: options)
+        let next = Self.Flag()
+        let answer = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
+            _ = try await connection.executeFromThread("SELECT 1")
+            // Started on the thread without preferring it: its wait resumes it there, and it leaves for the global
+            // executor, then the actor, for the rest of the statement.
+            let statement = Task.immediate(priority: .medium) {
+                #expect(connection.ioThread.isCurrent)
+                return try await connection.executeFromThread(
+                    "DO $$ BEGIN PERFORM pg_sleep(0.2); RAISE NOTICE 'hold the global executor'; END $$"
+                )
+            }
+            // The next statement, on the connection's thread, as soon as the first one is over.
+            let following = Task(executorPreference: connection.ioThread.taskExecutor) {
+                let sql = "SELECT pg_sleep(0.5), 'next'"
+                while true {
+                    do {
+                        switch try connection.startOnThread(sql, parameters: [], resultFormat: .text, prepared: false) {
+                        case .answered(let result):
+                            return result.string(row: 0, column: 1)
+                        case .waiting(let pending):
+                            next.isSet.withLock { $0 = true }
+                            return try await connection.completeWaiting(pending, deadline: nil).string(row: 0, column: 1)
+                        case .mustStartOnActor:
+                            return try await connection.execute(sql).string(row: 0, column: 1)
+                        }
+                    } catch let error as TransportError where error.code == .connectionBusy {
+                        await Task.yield()
+                    }
+                }
+            }
+            while !next.isSet.withLock({ $0 }) { await Task.yield() }
+            // The first statement is over, its task not yet back from the actor, and the next one waits.
+            statement.cancel()
+            let answer = await following.result
+            _ = try await statement.value
+            return answer
+        }
+        #expect((try? answer.get()) == "next", "the next statement, whose task no one cancelled: \(answer)")
+        await connection.close()
+    }
+
     @Test func aStatementWhileRowsStreamFindsTheConnectionBusyAndLeavesTheStreamAlone() async throws {
         let connection = try await TestServer.connect()
         let rows = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
