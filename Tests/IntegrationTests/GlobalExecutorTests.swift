@@ -230,24 +230,34 @@ struct GlobalExecutorChildTests {
 
     /// Children started together do not wait their turn on one thread while another is idle: two that each run
     /// without a suspension point until both have started find each other.
+    ///
+    /// A thread counts as idle only while it sleeps: on a loaded machine the other one may be awake at the moment
+    /// the children are enqueued (an earlier test's client closing its sessions, a wake-up not yet taken), and both
+    /// then run on one. Of three rounds, each after a pause, one must spread them.
     @Test func aTaskGroupsChildrenSpreadOverIdleThreads() async throws {
         try #require(Self.installed)
         try #require(IOThread.shared.count >= 2, "one I/O thread only")
-        await Task.yield()
-        let started = StartCount()
-        let threads = await withTaskGroup(of: (ObjectIdentifier?, Bool).self) { group in
-            for _ in 0..<2 {
-                group.addTask {
-                    started.value.add(1, ordering: .relaxed)
-                    // A busy wait, bounded: on one thread the other child could not start until this one ended.
-                    let limit = ContinuousClock.now + .seconds(5)
-                    while started.value.load(ordering: .relaxed) < 2, ContinuousClock.now < limit {}
-                    return (IOThread.current.map(ObjectIdentifier.init), started.value.load(ordering: .relaxed) == 2)
+        var rounds = 0
+        var threads: [(ObjectIdentifier?, Bool)] = []
+        repeat {
+            rounds += 1
+            try await Task.sleep(for: .milliseconds(100))
+            await Task.yield()
+            let started = StartCount()
+            threads = await withTaskGroup(of: (ObjectIdentifier?, Bool).self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        started.value.add(1, ordering: .relaxed)
+                        // A busy wait, bounded: on one thread the other child could not start until this one ended.
+                        let limit = ContinuousClock.now + .seconds(2)
+                        while started.value.load(ordering: .relaxed) < 2, ContinuousClock.now < limit {}
+                        return (IOThread.current.map(ObjectIdentifier.init), started.value.load(ordering: .relaxed) == 2)
+                    }
                 }
+                return await group.reduce(into: [(ObjectIdentifier?, Bool)]()) { $0.append($1) }
             }
-            return await group.reduce(into: [(ObjectIdentifier?, Bool)]()) { $0.append($1) }
-        }
-        #expect(threads.allSatisfy { $0.1 }, "a child ran alone")
+        } while rounds < 3 && !(threads.allSatisfy { $0.1 } && Set(threads.map(\.0)).count == 2)
+        #expect(threads.allSatisfy { $0.1 }, "a child ran alone in each of \(rounds) rounds")
         #expect(Set(threads.map(\.0)).count == 2)
     }
 
