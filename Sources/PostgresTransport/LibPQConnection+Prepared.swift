@@ -43,7 +43,7 @@ extension LibPQConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await collectWaitingThenEnd(pending, deadline: deadline)
+            return try await completeWaitingOnActor(pending, deadline: deadline)
         case .mustStartOnActor:
             preconditionFailure("a statement claimed its connection, then had to start again")
         }

@@ -186,7 +186,7 @@ public actor LibPQConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await collectWaitingThenEnd(pending, deadline: deadline)
+            return try await completeWaitingOnActor(pending, deadline: deadline)
         case .mustStartOnActor:
             preconditionFailure("a statement claimed its connection, then had to start again")
         }
@@ -238,7 +238,7 @@ public actor LibPQConnection {
     }
 
     /// Sends a statement on the connection claimed for it, and reads its answer as far as it has arrived without
-    /// waiting. The claim ends here, unless the statement is `waiting`: ``collectWaitingThenEnd(_:deadline:)`` (on
+    /// waiting. The claim ends here, unless the statement is `waiting`: ``completeWaitingOnActor(_:deadline:)`` (on
     /// the actor) or ``completeWaiting(_:deadline:)`` (from the thread) ends it.
     private func send(
         _ connection: OpaquePointer,
@@ -265,7 +265,7 @@ public actor LibPQConnection {
     }
 
     /// Runs `start`, a statement's send and first read on the connection claimed for it, and ends the claim unless
-    /// the statement is `waiting` (``collectWaitingThenEnd(_:deadline:)`` or ``completeWaiting(_:deadline:)`` ends it
+    /// the statement is `waiting` (``completeWaitingOnActor(_:deadline:)`` or ``completeWaiting(_:deadline:)`` ends it
     /// then), or if `start` throws.
     @inline(__always)
     func endingClaimUnlessWaiting(_ start: () throws -> StatementStart) rethrows -> StatementStart {
@@ -285,14 +285,23 @@ public actor LibPQConnection {
     /// came from outside: use ``execute(_:parameters:resultFormat:deadline:)``, which binds them.
     public func executeUnsafeScript(_ sql: String, deadline: ContinuousClock.Instant? = nil) async throws -> QueryResult {
         let connection = try await beginStatement(deadline: deadline)
-        defer { isRunningStatement = false }
-        let wasConnected = PQstatus(connection) == CONNECTION_OK
-        let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
-        // `withCString`: no copy of the text on the heap (see `execute`).
-        guard sql.withCString({ PQsendQuery(connection, $0) }) == 1 else {
-            throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
+        let start = try endingClaimUnlessWaiting {
+            let wasConnected = PQstatus(connection) == CONNECTION_OK
+            let phaseIfSent: TransportError.Phase = StatementText.isCommit(sql) ? .commitInFlight : .sent
+            // `withCString`: no copy of the text on the heap (see `send`).
+            guard sql.withCString({ PQsendQuery(connection, $0) }) == 1 else {
+                throw sendFailure(connection, wasConnected: wasConnected, phaseIfSent: phaseIfSent)
+            }
+            return try readWithoutWaiting(connection, statement: sql, phaseIfSent: phaseIfSent)
         }
-        return try await completeStatement(connection, statement: sql, phaseIfSent: phaseIfSent, deadline: deadline)
+        switch start {
+        case .answered(let result):
+            return result
+        case .waiting(let pending):
+            return try await completeWaitingOnActor(pending, deadline: deadline)
+        case .mustStartOnActor:
+            preconditionFailure("a script claimed its connection, then had to start again")
+        }
     }
 
     // MARK: - Statement machinery
@@ -392,28 +401,6 @@ public actor LibPQConnection {
         )
     }
 
-    /// Flushes the request and collects every result; once it has to wait, under a cancellation handler that sends a
-    /// cancel request. `statement` is the SQL sent, kept on the error the server answers it with.
-    ///
-    /// Always inlined, as is what it calls: each async function entered costs a switch of executors, which a task
-    /// with an executor preference pays with a lock of its status, and a statement's own layers need none.
-    @inline(__always)
-    func completeStatement(
-        _ connection: OpaquePointer,
-        statement: String,
-        phaseIfSent: TransportError.Phase,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult {
-        switch try readWithoutWaiting(connection, statement: statement, phaseIfSent: phaseIfSent) {
-        case .answered(let result):
-            return result
-        case .waiting(let pending):
-            return try await collectWaiting(pending, deadline: deadline)
-        case .mustStartOnActor:
-            preconditionFailure("a statement sent, then waited to start")
-        }
-    }
-
     /// How far a statement got without waiting.
     package enum StatementStart: @unchecked Sendable {
         // @unchecked Sendable: a `waiting` statement's results are its task's alone, handed from the connection's
@@ -478,68 +465,6 @@ public actor LibPQConnection {
         }
     }
 
-    /// Collects the rest of the answer of a statement started on the actor that must wait for it, and ends the
-    /// connection's claim for it; always inlined into the entry points that run on the actor from the start.
-    @inline(__always)
-    func collectWaitingThenEnd(
-        _ pending: PendingStatement,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult {
-        defer { isRunningStatement = false }
-        do {
-            return try await collectWaiting(pending, deadline: deadline)
-        } catch var error as TransportError {
-            if let name = pending.preparedAs { notePreparedStatementFailure(&error, name: name) }
-            throw error
-        }
-    }
-
-    /// Collects the rest of a statement's answer, waiting as needed, under a cancellation handler that sends a
-    /// cancel request.
-    @inline(__always)
-    private func collectWaiting(
-        _ pending: PendingStatement,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult {
-        // Entered from the thread without the actor, the statement reaches it only after the jobs queued before it,
-        // one of which may have closed the connection.
-        guard let connection, connection == pending.connection else {
-            pending.collected.clear()
-            throw closedDuringStatement(phase: pending.phaseIfSent)
-        }
-        let phaseIfSent = pending.phaseIfSent
-        let registration = cancellation.begin(descriptor: PQsocket(connection))
-        defer { cancellation.end() }
-        let cancellation = self.cancellation
-        let early = pending.collected
-        let waitingFirst = pending.waitingFirst
-        // One preference of the I/O thread for all of the statement's waits (see `preferringThread`), unless the task
-        // prefers the thread already (a transaction, `withSessionThread`): it then collects without the closure that
-        // `preferringThread` would call, an async layer whose entry and return are two switches of executors, each
-        // of which reads the task's preference under a lock of its status.
-        let isPreferred = ioThread.readiness.taskPrefersThread()
-        let collected = try await withTaskCancellationHandler {
-            if isPreferred {
-                return try await collectResults(
-                    connection, continuing: early, waitingFirst: waitingFirst, registration: registration,
-                    phaseIfSent: phaseIfSent, deadline: deadline
-                )
-            }
-            return try await ioThread.readiness.preferringThread(isolation: self) {
-                try await collectResults(
-                    connection, continuing: early, waitingFirst: waitingFirst, registration: registration,
-                    phaseIfSent: phaseIfSent, deadline: deadline
-                )
-            }
-        } onCancel: {
-            cancellation.requestCancel(.task)
-        }
-        return try finish(
-            connection, collected, statement: pending.statement, phaseIfSent: phaseIfSent,
-            isCommit: phaseIfSent == .commitInFlight, couldRequestCancel: true
-        )
-    }
-
     struct CollectedResults {
         /// The first error result: the cause. Later ones (libpq's "server closed the connection") are consequences.
         var firstError: OpaquePointer?
@@ -565,7 +490,7 @@ public actor LibPQConnection {
     }
 
     /// Reads the statement's answer as far as it has arrived, without waiting: the request sent in full, the input
-    /// read once, and every result it completes. Throws, having cleared what it collected, as `collectResults`.
+    /// read once, and every result it completes. Throws, having cleared what it collected.
     @inline(__always)
     private func collectWithoutWaiting(
         _ connection: OpaquePointer,
@@ -617,52 +542,6 @@ public actor LibPQConnection {
             }
         }
         return false
-    }
-
-    /// Collects the rest of the statement's results, `collected` so far, waiting for the socket as needed; with
-    /// `waitingFirst`, the input was read since the last wait (by ``collectWithoutWaiting(_:into:phaseIfSent:)``),
-    /// and the first thing to do is to wait.
-    @inline(__always)
-    private func collectResults(
-        _ connection: OpaquePointer,
-        continuing collected: CollectedResults,
-        waitingFirst: Bool,
-        registration: SocketReadiness.Registration,
-        phaseIfSent: TransportError.Phase,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> CollectedResults {
-        var collected = collected
-        do {
-            // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call PQflush
-            // again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
-            while true {
-                let flushed = PQflush(connection)
-                if flushed == 0 { break }
-                if flushed < 0 { return collected }  // broken; PQgetResult below reports why
-                try await waitForSocket(
-                    .readableOrWritable, registration: registration, phase: phaseIfSent, deadline: deadline
-                )
-                _ = PQconsumeInput(connection)
-            }
-            // Read every result until PQgetResult returns NULL. The first read comes before any wait, unless the
-            // input was just read: the answer may already be there.
-            var waits = waitingFirst
-            while true {
-                if try readResults(connection, into: &collected, phaseIfSent: phaseIfSent) { return collected }
-                if waits {
-                    try await waitForSocket(
-                        .readable, registration: registration, phase: phaseIfSent, deadline: deadline
-                    )
-                }
-                waits = true
-                if PQconsumeInput(connection) == 0, PQisBusy(connection) == 1 {
-                    return collected  // the connection broke; finish reports PQerrorMessage
-                }
-            }
-        } catch {
-            collected.clear()
-            throw error
-        }
     }
 
     /// Waits for the socket, sending a cancel request when the deadline passes, and closing the connection when a

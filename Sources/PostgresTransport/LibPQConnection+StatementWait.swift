@@ -2,10 +2,14 @@ internal import CLibPQ
 import Synchronization
 
 extension LibPQConnection {
-    /// A statement started on the connection's thread (``startOnThread(_:parameters:resultFormat:prepared:)``) that
-    /// waits for its answer from the caller's job, between two of its waits: what it read so far, where its waits are
-    /// registered, and whether its request is still being sent.
-    struct ThreadWait: @unchecked Sendable {
+    /// A statement whose answer was not all there after its send, between two of its waits: what it read so far,
+    /// where its waits are registered, and whether its request is still being sent.
+    ///
+    /// Every statement that waits goes through the same steps, isolated to the connection: ``beginWait(_:)``, then
+    /// ``continueWait(_:after:deadline:)`` after each wait. They run on the actor
+    /// (``completeWaitingOnActor(_:deadline:)``), or, for a statement started on the connection's thread, in the
+    /// caller's job there (``completeWaiting(_:deadline:)``).
+    struct StatementWait: @unchecked Sendable {
         // @unchecked Sendable: as `PendingStatement`'s, its results are its statement's alone, and reached only in
         // steps isolated to the connection.
         /// The statement, as it started: what it read before this wait began is in ``collected`` now.
@@ -19,10 +23,10 @@ extension LibPQConnection {
         var interest: SocketReadiness.Interest { isFlushing ? .readableOrWritable : .readable }
     }
 
-    /// Where the first step of a ``ThreadWait`` left its statement.
-    enum ThreadWaitStep: @unchecked Sendable {
-        // @unchecked Sendable: see `ThreadWait`.
-        case wait(ThreadWait)
+    /// Where the first step of a ``StatementWait`` left its statement.
+    enum WaitStep: @unchecked Sendable {
+        // @unchecked Sendable: see `StatementWait`.
+        case wait(StatementWait)
         case answered(QueryResult)
     }
 
@@ -47,44 +51,73 @@ extension LibPQConnection {
         guard ioThread.isCurrent else { return try await completeWaitingOnActor(pending, deadline: deadline) }
         switch try beginOnThread(pending) {
         case .answered(let result): return result
-        case .wait(let wait): return try await waitCancellably(from: wait, deadline: deadline, isolation: nil)
+        case .wait(let wait):
+            // On the thread, the task prefers it already (a transaction, `withSessionThread`), or the I/O threads are
+            // the global executor; should it not, each wait takes the preference itself (`SocketReadiness.wait`).
+            return try await waitCancellably(from: wait, deadline: deadline, isolation: nil, prefersThread: true)
         }
     }
 
-    /// ``completeWaiting(_:deadline:)`` from a caller that is not on the connection's thread.
-    private func completeWaitingOnActor(
+    /// Collects the rest of the answer of a statement that must wait for it, on the actor, and ends the connection's
+    /// claim for it: a statement started on the actor (``execute(_:parameters:resultFormat:deadline:)`` and the other
+    /// entry points), or one ``completeWaiting(_:deadline:)`` completes away from the connection's thread.
+    ///
+    /// Always inlined into the entry points, as is what it calls: each async function entered costs a frame and a
+    /// switch of executors, which a task with an executor preference pays with a lock of its status.
+    @inline(__always)
+    func completeWaitingOnActor(
         _ pending: PendingStatement,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        switch try beginThreadWait(pending) {
-        case .answered(let result): return result
-        case .wait(let wait): return try await waitCancellably(from: wait, deadline: deadline, isolation: self)
+        switch try beginWait(pending) {
+        case .answered(let result):
+            return result
+        case .wait(let wait):
+            return try await waitCancellably(
+                from: wait, deadline: deadline, isolation: self,
+                prefersThread: ioThread.readiness.taskPrefersThread()
+            )
         }
     }
 
-    /// ``waitOnThread(from:deadline:isolation:)`` under a cancellation handler that sends a cancel request.
+    /// ``waitForAnswer(from:deadline:isolation:)`` under a cancellation handler that sends a cancel request; unless
+    /// the task `prefersThread` already, with one preference of the I/O thread for all of the statement's waits (see
+    /// ``SocketReadiness/preferringThread(isolation:_:)``), as a large result read as it arrives waits many times.
     @inline(__always)
     private func waitCancellably(
-        from wait: ThreadWait,
+        from wait: StatementWait,
         deadline: ContinuousClock.Instant?,
-        isolation: isolated (any Actor)?
+        isolation: isolated (any Actor)?,
+        prefersThread: Bool
     ) async throws -> QueryResult {
         let cancellation = self.cancellation
         // For this statement only: a task that resumed off the thread ends its statement on the actor, and leaves
         // the handler only once it is back in its own code, when the connection may run another statement already.
         let registration = wait.registration
+        // Two closures rather than one that branches: inlined where `prefersThread` is a constant, the branch not
+        // taken goes, and the closure left is no larger than its own waits need (about 200 instructions a statement
+        // less under callgrind).
+        if prefersThread {
+            return try await withTaskCancellationHandler {
+                try await waitForAnswer(from: wait, deadline: deadline, isolation: isolation)
+            } onCancel: {
+                cancellation.requestCancel(.task, for: registration)
+            }
+        }
         return try await withTaskCancellationHandler {
-            try await waitOnThread(from: wait, deadline: deadline, isolation: isolation)
+            try await ioThread.readiness.preferringThread(isolation: isolation) {
+                try await waitForAnswer(from: wait, deadline: deadline, isolation: isolation)
+            }
         } onCancel: {
             cancellation.requestCancel(.task, for: registration)
         }
     }
 
-    /// The waits of a ``ThreadWait`` and the steps after them, until the statement is over: from the caller's job on
-    /// the thread (`isolation` nil), or on the actor after a resumption elsewhere (`isolation` the connection).
+    /// The waits of a ``StatementWait`` and the steps after them, until the statement is over: from the caller's job on
+    /// the thread (`isolation` nil), or on the actor (`isolation` the connection).
     @inline(__always)
-    private func waitOnThread(
-        from wait: ThreadWait,
+    private func waitForAnswer(
+        from wait: StatementWait,
         deadline: ContinuousClock.Instant?,
         isolation: isolated (any Actor)?
     ) async throws -> QueryResult {
@@ -111,47 +144,49 @@ extension LibPQConnection {
     /// (see ``completeWaiting(_:deadline:)``), in this process: a figure for tests and diagnosis.
     package static let waitsFinishedOnActor = Atomic<Int>(0)
 
-    /// The rest of a ``ThreadWait`` whose task resumed off the thread after a wait that ended with `outcome`.
+    /// The rest of a ``StatementWait`` whose task resumed off the thread after a wait that ended with `outcome`.
     private func continueWaitOnActor(
-        _ wait: ThreadWait,
+        _ wait: StatementWait,
         after outcome: SocketReadiness.Outcome,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
         Self.waitsFinishedOnActor.add(1, ordering: .relaxed)
         var wait = wait
-        if let result = try continueThreadWait(&wait, after: outcome, deadline: deadline) { return result }
-        return try await waitOnThread(from: wait, deadline: deadline, isolation: self)
+        if let result = try continueWait(&wait, after: outcome, deadline: deadline) { return result }
+        return try await waitForAnswer(from: wait, deadline: deadline, isolation: self)
     }
 
-    /// ``beginThreadWait(_:)`` and ``continueThreadWait(_:after:deadline:)`` in the caller's job, as
+    /// ``beginWait(_:)`` and ``continueWait(_:after:deadline:)`` in the caller's job, as
     /// ``startOnThread(_:parameters:resultFormat:prepared:)`` runs its step: the caller is on the connection's thread
     /// (or on the actor), where the connection's jobs run one at a time and none while the caller's does. Each step
     /// is a global function isolated to the connection, called as a plain one, so that the reference needs no
     /// context on the heap.
     @inline(__always)
-    private nonisolated func beginOnThread(_ pending: PendingStatement) throws -> ThreadWaitStep {
-        typealias Step = (LibPQConnection, PendingStatement) throws -> ThreadWaitStep
-        let step = unsafeBitCast(beginThreadWaitIsolated as ThreadWaitBeginning, to: Step.self)
+    private nonisolated func beginOnThread(_ pending: PendingStatement) throws -> WaitStep {
+        typealias Step = (LibPQConnection, PendingStatement) throws -> WaitStep
+        let step = unsafeBitCast(beginWaitIsolated as WaitBeginning, to: Step.self)
         return try step(self, pending)
     }
 
     @inline(__always)
     private nonisolated func continueOnThread(
-        _ wait: inout ThreadWait,
+        _ wait: inout StatementWait,
         after outcome: SocketReadiness.Outcome,
         deadline: ContinuousClock.Instant?
     ) throws -> QueryResult? {
-        typealias Step = (LibPQConnection, inout ThreadWait, SocketReadiness.Outcome, ContinuousClock.Instant?) throws
+        typealias Step = (LibPQConnection, inout StatementWait, SocketReadiness.Outcome, ContinuousClock.Instant?) throws
             -> QueryResult?
-        let step = unsafeBitCast(continueThreadWaitIsolated as ThreadWaitContinuation, to: Step.self)
+        let step = unsafeBitCast(continueWaitIsolated as WaitContinuation, to: Step.self)
         return try step(self, &wait, outcome, deadline)
     }
 
-    /// The first step of a statement's wait from the thread: checks that the connection is still the statement's,
-    /// marks the statement's cancellation as begun, and reads what arrived since the statement started.
-    func beginThreadWait(_ pending: PendingStatement) throws -> ThreadWaitStep {
+    /// The first step of a statement's wait: checks that the connection is still the statement's, marks the
+    /// statement's cancellation as begun (`StatementCancellation.begin`), and reads what arrived since the statement
+    /// started, the answer itself, perhaps.
+    func beginWait(_ pending: PendingStatement) throws -> WaitStep {
         guard let connection, connection == pending.connection else {
-            // As `collectWaiting`: a job queued before this step closed the connection.
+            // A job queued before this step closed the connection: a statement started on the thread, or sent on the
+            // actor and completed from elsewhere, reaches this step only after the jobs queued before it.
             pending.collected.clear()
             var error = closedDuringStatement(phase: pending.phaseIfSent)
             if let name = pending.preparedAs { notePreparedStatementFailure(&error, name: name) }
@@ -159,24 +194,24 @@ extension LibPQConnection {
             throw error
         }
         let registration = cancellation.begin(descriptor: PQsocket(connection))
-        var wait = ThreadWait(pending: pending, collected: pending.collected, registration: registration)
+        var wait = StatementWait(pending: pending, collected: pending.collected, registration: registration)
         do {
             guard try advance(&wait, connection, afterWait: false) else { return .wait(wait) }
             let result = try finish(connection, wait)
-            endThreadWait()
+            endWait()
             return .answered(result)
         } catch {
-            throw endThreadWait(failing: error, preparedAs: pending.preparedAs)
+            throw endWait(failing: error, preparedAs: pending.preparedAs)
         }
     }
 
-    /// A step of a statement's wait from the thread after a wait that ended with `outcome`, as `waitForSocket` and
-    /// `collectResults` take it: fails if the connection was closed meanwhile; after a wait that was not for the
-    /// socket, sends a cancel request once the deadline has passed, or closes the connection once a cancel request
-    /// went unanswered for its grace period, and waits again; otherwise reads what arrived. Returns the statement's
-    /// result once it is over, nil when it must wait again.
-    func continueThreadWait(
-        _ wait: inout ThreadWait,
+    /// A step of a statement's wait after a wait that ended with `outcome`: fails if the connection was closed
+    /// meanwhile; after a wait that was not for the socket, sends a cancel request once the deadline has passed, or
+    /// closes the connection once a cancel request went unanswered for its grace period, and waits again (see
+    /// ``waitEnded(phase:deadline:)``); otherwise reads what arrived. Returns the statement's result once it is over,
+    /// nil when it must wait again.
+    func continueWait(
+        _ wait: inout StatementWait,
         after outcome: SocketReadiness.Outcome,
         deadline: ContinuousClock.Instant?
     ) throws -> QueryResult? {
@@ -196,37 +231,38 @@ extension LibPQConnection {
             }
             guard try advance(&wait, connection, afterWait: true) else { return nil }
             let result = try finish(connection, wait)
-            endThreadWait()
+            endWait()
             return result
         } catch {
-            throw endThreadWait(failing: error, preparedAs: wait.pending.preparedAs)
+            throw endWait(failing: error, preparedAs: wait.pending.preparedAs)
         }
     }
 
-    /// Ends a statement that waited from the thread: its cancellation (begun in ``beginThreadWait(_:)``) and the
-    /// connection's claim, as `collectWaitingThenEnd` does.
-    private func endThreadWait() {
+    /// Ends a statement that waited: its cancellation (begun in ``beginWait(_:)``) and the connection's claim.
+    private func endWait() {
         cancellation.end()
         isRunningStatement = false
     }
 
-    /// Ends a statement that waited from the thread and failed with `error`, which the statement cache hears of if
+    /// Ends a statement that waited and failed with `error`, which the statement cache hears of if
     /// the statement was the prepared statement `preparedAs`; returns the error to throw.
-    private func endThreadWait(failing error: any Error, preparedAs: String?) -> any Error {
-        endThreadWait()
+    private func endWait(failing error: any Error, preparedAs: String?) -> any Error {
+        endWait()
         guard var error = error as? TransportError, let name = preparedAs else { return error }
         notePreparedStatementFailure(&error, name: name)
         return error
     }
 
-    /// Reads what has arrived of the statement's answer, as one turn of `collectResults`' loops: returns true once
-    /// every result is in (or the connection broke, which `finish` explains), false when the statement must wait
-    /// for ``ThreadWait/interest``. `afterWait`: the socket was just found ready. Throws having cleared what it
+    /// Reads what has arrived of the statement's answer, as libpq's manual has a non-blocking client do it: sends the
+    /// rest of the request first, then reads the input and takes every result it completes. Returns true once every
+    /// result is in (or the connection broke, which `finish` explains), false when the statement must wait for
+    /// ``StatementWait/interest``. `afterWait`: the socket was just found ready. Throws having cleared what it
     /// collected.
-    private func advance(_ wait: inout ThreadWait, _ connection: OpaquePointer, afterWait: Bool) throws -> Bool {
+    private func advance(_ wait: inout StatementWait, _ connection: OpaquePointer, afterWait: Bool) throws -> Bool {
         do {
             if wait.isFlushing {
-                // "If it becomes read-ready, call PQconsumeInput, then call PQflush again."
+                // Flush: "wait for the socket to be read-ready or write-ready. If it becomes write-ready, call
+                // PQflush again. If it becomes read-ready, call PQconsumeInput, then call PQflush again."
                 if afterWait { _ = PQconsumeInput(connection) }
                 let flushed = PQflush(connection)
                 if flushed < 0 { return true }  // broken; PQgetResult in `finish` reports why
@@ -250,7 +286,7 @@ extension LibPQConnection {
     }
 
     /// The statement's result or its failure, from what its wait collected.
-    private func finish(_ connection: OpaquePointer, _ wait: borrowing ThreadWait) throws -> QueryResult {
+    private func finish(_ connection: OpaquePointer, _ wait: borrowing StatementWait) throws -> QueryResult {
         try finish(
             connection, wait.collected, statement: wait.pending.statement, phaseIfSent: wait.pending.phaseIfSent,
             isCommit: wait.pending.phaseIfSent == .commitInFlight, couldRequestCancel: true
@@ -258,26 +294,26 @@ extension LibPQConnection {
     }
 }
 
-/// The steps of `LibPQConnection.completeWaiting(_:deadline:)` isolated to the connection, as global functions (see
-/// `LibPQConnection.beginOnThread`).
-private typealias ThreadWaitBeginning = (isolated LibPQConnection, LibPQConnection.PendingStatement) throws
-    -> LibPQConnection.ThreadWaitStep
-private typealias ThreadWaitContinuation = (
-    isolated LibPQConnection, inout LibPQConnection.ThreadWait, SocketReadiness.Outcome, ContinuousClock.Instant?
+/// The steps of a statement's wait isolated to the connection, as global functions, which
+/// `LibPQConnection.completeWaiting(_:deadline:)` calls in the caller's job (see `LibPQConnection.beginOnThread`).
+private typealias WaitBeginning = (isolated LibPQConnection, LibPQConnection.PendingStatement) throws
+    -> LibPQConnection.WaitStep
+private typealias WaitContinuation = (
+    isolated LibPQConnection, inout LibPQConnection.StatementWait, SocketReadiness.Outcome, ContinuousClock.Instant?
 ) throws -> QueryResult?
 
-private func beginThreadWaitIsolated(
+private func beginWaitIsolated(
     _ connection: isolated LibPQConnection,
     _ pending: LibPQConnection.PendingStatement
-) throws -> LibPQConnection.ThreadWaitStep {
-    try connection.beginThreadWait(pending)
+) throws -> LibPQConnection.WaitStep {
+    try connection.beginWait(pending)
 }
 
-private func continueThreadWaitIsolated(
+private func continueWaitIsolated(
     _ connection: isolated LibPQConnection,
-    _ wait: inout LibPQConnection.ThreadWait,
+    _ wait: inout LibPQConnection.StatementWait,
     _ outcome: SocketReadiness.Outcome,
     _ deadline: ContinuousClock.Instant?
 ) throws -> QueryResult? {
-    try connection.continueThreadWait(&wait, after: outcome, deadline: deadline)
+    try connection.continueWait(&wait, after: outcome, deadline: deadline)
 }
