@@ -1,5 +1,6 @@
 import Glibc
 internal import CEpoll
+import PostgresPolicy
 import Synchronization
 
 /// Suspends tasks until a socket is readable or writable, for one ``IOThread``, so that no thread ever blocks on
@@ -37,7 +38,7 @@ package final class SocketReadiness: Sendable {
         var descriptor: Int32
         /// The epoll events the waiter is interested in.
         var events: UInt32
-        var deadline: ContinuousClock.Instant?
+        var deadline: OffsetInstant?
         var continuation: UnsafeContinuation<Outcome, Never>
         /// Whether the task resumes isolated to an actor (see ``Resumption/resumesIsolated``).
         var resumesIsolated: Bool
@@ -45,6 +46,10 @@ package final class SocketReadiness: Sendable {
         var earlier: UInt64?
     }
 
+    /// Instants are kept as `OffsetInstant`s, values of known size: a `ContinuousClock.Instant`, whose layout the
+    /// standard library keeps to itself, makes every struct that holds one, and every optional of one, copied and
+    /// destroyed through its type's metadata, a dozen lookups a wait. They are made at the edges: in
+    /// ``park(_:for:on:deadline:resumesIsolated:)``, ``shortenDeadline(of:to:)`` and the loop's reads of the clock.
     private struct State {
         var waiters: [UInt64: Waiter] = [:]
         /// The registration that last started waiting on each descriptor; the others chain from it through
@@ -52,20 +57,20 @@ package final class SocketReadiness: Sendable {
         var latestWaiter = LatestWaiters()
         /// The instant the loop sleeps until, if any: the earliest deadline, or ``cappedWakeUp`` before it. A new
         /// earlier deadline must wake the loop.
-        var sleepingUntil: ContinuousClock.Instant?
+        var sleepingUntil: OffsetInstant?
         /// Whether the loop is (about to be) in `epoll_wait`; while it runs jobs, it sees every deadline before it
         /// sleeps again, and no wait needs to wake it.
         var isSleeping = false
         /// No later than the earliest deadline of any waiter, nil when none has one: a waiter that left since can
         /// leave it earlier than it needs to be, which costs a look at every waiter when it passes, never a missed
         /// deadline. Spares the loop that look at every turn.
-        var earliestDeadline: ContinuousClock.Instant?
+        var earliestDeadline: OffsetInstant?
         /// When the loop sleeps a second short of the earliest deadline: the instant it wakes to look again. It then
         /// makes ``earliestDeadline`` exact, so that a stale one (its waiter gone) does not wake an idle loop every
         /// second until it passes.
-        var cappedWakeUp: ContinuousClock.Instant?
+        var cappedWakeUp: OffsetInstant?
         /// Deadlines set for registrations that were not waiting at the time; their next wait takes it.
-        var pendingDeadlines: [UInt64: ContinuousClock.Instant] = [:]
+        var pendingDeadlines: [UInt64: OffsetInstant] = [:]
 
         /// The union of the events the waiters chained from `id` are interested in.
         func events(from id: UInt64?) -> UInt32 {
@@ -79,16 +84,16 @@ package final class SocketReadiness: Sendable {
         }
 
         /// Keeps ``earliestDeadline`` no later than `deadline`.
-        mutating func note(_ deadline: ContinuousClock.Instant?) {
+        mutating func note(_ deadline: OffsetInstant?) {
             guard let deadline else { return }
             if let earliest = earliestDeadline, earliest <= deadline { return }
             earliestDeadline = deadline
         }
 
         /// Removes the waiters whose deadline has passed, and makes ``earliestDeadline`` exact again.
-        mutating func removeExpired(at now: ContinuousClock.Instant, into ended: inout [Resumption]) {
+        mutating func removeExpired(at now: OffsetInstant, into ended: inout [Resumption]) {
             var expired: [UInt64] = []
-            var earliest: ContinuousClock.Instant?
+            var earliest: OffsetInstant?
             for (id, waiter) in waiters {
                 guard let deadline = waiter.deadline else { continue }
                 if deadline <= now {
@@ -104,7 +109,7 @@ package final class SocketReadiness: Sendable {
         }
 
         /// Whether a wait with `deadline` must wake the loop, which sleeps past it.
-        func mustWake(for deadline: ContinuousClock.Instant?) -> Bool {
+        func mustWake(for deadline: OffsetInstant?) -> Bool {
             guard isSleeping, let deadline else { return false }
             return sleepingUntil.map { deadline < $0 } ?? true
         }
@@ -329,7 +334,7 @@ package final class SocketReadiness: Sendable {
         let descriptor = registration.descriptor
         var notPollable: [UnsafeContinuation<Outcome, Never>] = []
         let mustWake = state.withLock { state -> Bool in
-            var deadline = deadline
+            var deadline = deadline.map(OffsetInstant.init)
             if !state.pendingDeadlines.isEmpty,
                 let pending = state.pendingDeadlines.removeValue(forKey: registration.id)
             {
@@ -365,6 +370,7 @@ package final class SocketReadiness: Sendable {
     /// When the registration is not waiting, its next wait takes the deadline; an owner that may not wait again
     /// must call ``discardPendingDeadline(of:)``.
     package func shortenDeadline(of registration: Registration, to deadline: ContinuousClock.Instant) {
+        let deadline = OffsetInstant(deadline)
         let mustWake = state.withLock { state -> Bool in
             guard var waiter = state.waiters[registration.id] else {
                 let pending = state.pendingDeadlines[registration.id]
@@ -422,12 +428,12 @@ package final class SocketReadiness: Sendable {
             state.cappedWakeUp = nil
             state.isSleeping = true
             guard let earliest else { return -1 }
-            let now = ContinuousClock.now
+            let now = OffsetInstant(ContinuousClock.now)
             let timeout = Self.milliseconds(from: now, until: earliest)
             if timeout == Self.longestTimeout {
                 // Maybe a second short of the deadline: the loop looks again then, and a wait with a deadline after
                 // that need not wake it.
-                let wakeUp = now + .milliseconds(Self.longestTimeout)
+                let wakeUp = now.advanced(by: .milliseconds(Self.longestTimeout))
                 if wakeUp < earliest {
                     state.sleepingUntil = wakeUp
                     state.cappedWakeUp = wakeUp
@@ -464,14 +470,15 @@ package final class SocketReadiness: Sendable {
                 let fired = events[index].events
                 var next = state.latestWaiter.removeValue(forKey: descriptor)
                 var stillWaiting: UInt32 = 0
-                while let current = next, let waiter = state.waiters[current] {
+                // Each waiter taken out with one lookup of its key, and put back in the rare case it waits on.
+                while let current = next, var waiter = state.waiters.removeValue(forKey: current) {
                     next = waiter.earlier
                     if waiter.events & fired != 0 || fired & wakesEveryone != 0 {
-                        state.waiters[current] = nil
                         ended.append(Resumption(waiter, .ready))
                     } else {
-                        state.waiters[current]?.earlier = state.latestWaiter.updateValue(current, forKey: descriptor)
+                        waiter.earlier = state.latestWaiter.updateValue(current, forKey: descriptor)
                         stillWaiting |= waiter.events
+                        state.waiters[current] = waiter
                     }
                 }
                 if stillWaiting != 0, !arm(descriptor, events: stillWaiting) {
@@ -481,7 +488,7 @@ package final class SocketReadiness: Sendable {
                 }
             }
             if looksAtDeadlines, let earliest = state.earliestDeadline,
-                case let now = ContinuousClock.now, earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
+                case let now = OffsetInstant(ContinuousClock.now), earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
             {
                 state.cappedWakeUp = nil
                 state.removeExpired(at: now, into: &ended)
@@ -503,11 +510,11 @@ package final class SocketReadiness: Sendable {
     /// is never late, and spares the loop's every turn the 128-bit arithmetic of `Duration.components` while
     /// statements wait with the usual deadlines, seconds away.
     package static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
-        milliseconds(from: .now, until: deadline)
+        milliseconds(from: OffsetInstant(.now), until: OffsetInstant(deadline))
     }
 
     /// Milliseconds from `now` until `deadline`, as ``milliseconds(until:)``.
-    static func milliseconds(from now: ContinuousClock.Instant, until deadline: ContinuousClock.Instant) -> Int32 {
+    static func milliseconds(from now: OffsetInstant, until deadline: OffsetInstant) -> Int32 {
         let remaining = now.duration(to: deadline)
         if remaining <= .zero { return 0 }
         if remaining >= .milliseconds(longestTimeout) { return longestTimeout }
