@@ -162,7 +162,8 @@ public actor LibPQConnection {
         publishReadiness()
         // In non-blocking mode PQfinish only tries to send the Terminate message; it does not wait for the network.
         PQfinish(connection)
-        // A statement suspended on the socket resumes to find the connection gone (see waitForSocket).
+        // A statement suspended on the socket resumes to find the connection gone (see `continueWait`, and
+        // `waitForSocket` for streams, COPY and pipelines).
         if isRunningStatement { cancellation.interruptWait() }
     }
 
