@@ -36,8 +36,12 @@ SCRIPT_DIR="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT_PATH="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 REPO_ROOT="$(cd -P "$SCRIPT_DIR/.." && pwd)"
 readonly SCRIPT_DIR SCRIPT_PATH REPO_ROOT
-readonly FIRST_PORT=57432
-readonly LAST_PORT=58431
+# Below Linux's range of ephemeral ports (32768-60999 by default, /proc/sys/net/ipv4/ip_local_port_range). A port
+# in it can be a client socket's own: a connect to a local port nothing listens on (a client retrying while the
+# server restarts) may be given that same port and connect to itself, and the server that starts next cannot
+# bind it. A server listening on every address then listens on IPv6 alone, and 127.0.0.1 refuses connections.
+readonly FIRST_PORT=27432
+readonly LAST_PORT=28431
 readonly NODES=(node1 node2)
 readonly APP_USER=app
 readonly APP_PASSWORD=app-secret
@@ -358,10 +362,18 @@ cmd_stop() {
     rm -rf "$STATE_DIR"
 }
 
-# The last lines of every keeper's log (the keeper's and its postgres's), for a run that failed.
+# The last lines of every keeper's log, and of its server's latest log file, for a run that failed.
 print_keeper_logs() {
     local file
     for file in "$STATE_DIR"/*/keeper.log; do
+        [[ -s "$file" ]] || continue
+        printf -- '--- last 20 lines of %s ---\n' "$file" >&2
+        tail -n 20 "$file" >&2 || true
+    done
+    for file in "$STATE_DIR"/*/data/log; do
+        [[ -d "$file" ]] || continue
+        # The server's log collector writes here (pg_autoctl's settings), a file a day or a restart.
+        file="$(ls -t "$file"/* 2>/dev/null | head -n 1)"
         [[ -s "$file" ]] || continue
         printf -- '--- last 20 lines of %s ---\n' "$file" >&2
         tail -n 20 "$file" >&2 || true

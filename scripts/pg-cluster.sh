@@ -41,8 +41,12 @@ SCRIPT_DIR="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT_PATH="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 REPO_ROOT="$(cd -P "$SCRIPT_DIR/.." && pwd)"
 readonly SCRIPT_DIR SCRIPT_PATH REPO_ROOT
-readonly FIRST_PORT=55432
-readonly LAST_PORT=56431
+# Below Linux's range of ephemeral ports (32768-60999 by default, /proc/sys/net/ipv4/ip_local_port_range). A port
+# in it can be a client socket's own: a connect to a local port nothing listens on (a client retrying while the
+# server restarts) may be given that same port and connect to itself, and the server that starts next cannot
+# bind it. A server listening on every address then listens on IPv6 alone, and 127.0.0.1 refuses connections.
+readonly FIRST_PORT=25432
+readonly LAST_PORT=26431
 readonly APP_USER=app
 readonly APP_PASSWORD=app-secret
 readonly REPLICATION_USER=replicator
