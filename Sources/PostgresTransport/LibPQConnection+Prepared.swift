@@ -39,14 +39,7 @@ extension LibPQConnection {
         let start = try sendPrepared(
             connection, name: name, sql: sql, parameters: parameters, resultFormat: resultFormat
         )
-        switch start {
-        case .answered(let result):
-            return result
-        case .waiting(let pending):
-            return try await completeWaitingOnActor(pending, deadline: deadline)
-        case .mustStartOnActor:
-            preconditionFailure("a statement claimed its connection, then had to start again")
-        }
+        return try await complete(start, deadline: deadline)
     }
 
     /// Claims the connection and runs a statement prepared already, reading its answer as far as it has arrived,

@@ -183,14 +183,9 @@ public actor LibPQConnection {
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> QueryResult {
         let connection = try await beginStatement(deadline: deadline)
-        switch try send(connection, sql, parameters: parameters, resultFormat: resultFormat) {
-        case .answered(let result):
-            return result
-        case .waiting(let pending):
-            return try await completeWaitingOnActor(pending, deadline: deadline)
-        case .mustStartOnActor:
-            preconditionFailure("a statement claimed its connection, then had to start again")
-        }
+        return try await complete(
+            try send(connection, sql, parameters: parameters, resultFormat: resultFormat), deadline: deadline
+        )
     }
 
     /// Starts a statement from the connection's own thread without entering the actor: claims the connection, sends
@@ -295,13 +290,21 @@ public actor LibPQConnection {
             }
             return try readWithoutWaiting(connection, statement: sql, phaseIfSent: phaseIfSent)
         }
+        return try await complete(start, deadline: deadline)
+    }
+
+    /// The rest of a statement started on the actor, on the connection claimed for it: its result when it was
+    /// answered at once, or its answer waited for (``completeWaitingOnActor(_:deadline:)``). Always inlined into the
+    /// entry points, as what it calls is.
+    @inline(__always)
+    func complete(_ start: StatementStart, deadline: ContinuousClock.Instant?) async throws -> QueryResult {
         switch start {
         case .answered(let result):
             return result
         case .waiting(let pending):
             return try await completeWaitingOnActor(pending, deadline: deadline)
         case .mustStartOnActor:
-            preconditionFailure("a script claimed its connection, then had to start again")
+            preconditionFailure("a statement claimed its connection, then had to start again")
         }
     }
 
