@@ -10,6 +10,10 @@ import Synchronization
 /// resumes the waits that are over, and starts again. A job enqueued from the thread itself is queued without a
 /// lock or a system call; one from another thread takes a lock, and wakes the loop only when it may be asleep.
 ///
+/// The loop holds a lock of its own while it runs jobs, which another thread takes, when the loop runs none, to run a
+/// short step isolated to the thread's connections in its own job (``withIsolationIfIdle(_:)``): a statement sent
+/// from Swift's global executor is sent and read that way, without entering its connection's actor.
+///
 /// As a `SerialExecutor` it isolates the connections assigned to it (``LibPQConnection``'s `unownedExecutor`);
 /// through ``taskExecutor`` it runs the nonisolated code of a task that prefers it (`withTaskExecutorPreference`),
 /// so that a caller and its connection share the thread and no call between them changes threads.
@@ -26,7 +30,7 @@ import Synchronization
 /// resumes that was made isolated to a connection is the exception, as its task switches back to the connection at
 /// once. Entering a connection from nonisolated code, and leaving it, are then the two switches through the queue
 /// that a call into a connection costs; a statement started from the thread itself costs neither
-/// (`LibPQConnection.startOnThread` sends it and reads its answer isolated to the connection, in the caller's job,
+/// (`LibPQConnection.startInPlace` sends it and reads its answer isolated to the connection, in the caller's job,
 /// and `LibPQConnection.completeWaiting` waits for the rest from there too). Nor does the thread's own
 /// `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the object it is given, so
 /// the identity a task carries must be that object's.
@@ -87,6 +91,16 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// ``enqueuePreferring(_:)``).
     @exclusivity(unchecked) private var isResumingWaits = false
     private let taskExecutorRole: TaskExecutorRole
+    /// Held by the loop while it runs jobs, and by another thread while it runs a step isolated to this thread's
+    /// connections in its own job (``withIsolationIfIdle(_:)``): the connections' isolation, when it is not the
+    /// thread's own. A `pthread_mutex_t` of its own, at a fixed address, as the thread lives as long as the process.
+    private let jobLock: UnsafeMutablePointer<pthread_mutex_t>
+    /// The thread running a step under ``jobLock`` away from the loop, 0 when none: what ``checkIsolated()`` accepts
+    /// besides the loop's own thread.
+    private let isolatedElsewhere = Atomic<UInt>(0)
+    /// Whether the loop waits for ``jobLock``, which a step elsewhere holds: no other step takes it meanwhile, so that
+    /// steps one after the other never keep the loop from its jobs for longer than one of them.
+    private let loopWaitsForJobLock = Atomic<Bool>(false)
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
     /// keep enqueueing more.
@@ -116,6 +130,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     package init(name: String) {
         let taskExecutorRole = TaskExecutorRole()
         self.taskExecutorRole = taskExecutorRole
+        jobLock = .allocate(capacity: 1)
+        precondition(pthread_mutex_init(jobLock, nil) == 0, "pthread_mutex_init failed")
         readiness = SocketReadiness(taskExecutor: taskExecutorRole)
         taskExecutorRole.thread = self
         let thread = Thread { [self] in run() }
@@ -187,11 +203,50 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     }
 
     package func checkIsolated() {
-        precondition(isCurrent, "expected to run on \(Thread.current.name ?? "an I/O thread"), but did not")
+        precondition(
+            isIsolatingCurrentThread, "expected to run on \(Thread.current.name ?? "an I/O thread"), but did not"
+        )
     }
 
     package func isIsolatingCurrentContext() -> Bool? {
-        isCurrent
+        isIsolatingCurrentThread
+    }
+
+    /// Whether the caller runs isolated to this thread's connections: on the thread, or in
+    /// ``withIsolationIfIdle(_:)``'s step.
+    private var isIsolatingCurrentThread: Bool {
+        isCurrent || pthread_equal(pthread_self(), isolatedElsewhere.load(ordering: .relaxed)) != 0
+    }
+
+    /// Runs `step`, synchronous code isolated to this thread's connections, on the calling thread, another than
+    /// this one, if the loop is not running jobs now (it waits in `epoll_wait`, or between its turns); returns nil,
+    /// running nothing, when it is. Until `step` returns, the loop runs no job.
+    ///
+    /// For a statement sent by a task that runs elsewhere (on Swift's global executor, the usual case): its send
+    /// and the reads after its waits are short steps, which then cost no trip into the connection on this thread
+    /// and back, two hand-overs between threads; its task waits for its socket from its own executor, and resumes
+    /// there (`LibPQConnection.startInPlace`). A loop that has jobs to run meanwhile waits for the step, and no
+    /// other step starts before those jobs have run.
+    ///
+    /// Never waits for the lock itself, so that two threads each in a job or a step of their own, each trying the
+    /// other's, never wait for each other.
+    ///
+    /// Returns nil as well once the I/O threads are the global executor (``installAsGlobalExecutor()``): a task away
+    /// from this thread then runs on another I/O thread, and entering the connection's actor brings it here, where
+    /// its next statements start in its own job without a lock, where a step from there would keep it away, and
+    /// take this thread's lock for each of them.
+    @inline(__always)
+    package func withIsolationIfIdle<Result>(_ step: () throws -> Result) rethrows -> Result? {
+        assert(!isCurrent, "a step on the loop's own thread needs no lock")
+        guard !Self.isGlobalExecutor, !loopWaitsForJobLock.load(ordering: .relaxed),
+            pthread_mutex_trylock(jobLock) == 0
+        else { return nil }
+        isolatedElsewhere.store(pthread_self(), ordering: .relaxed)
+        defer {
+            isolatedElsewhere.store(0, ordering: .relaxed)
+            pthread_mutex_unlock(jobLock)
+        }
+        return try step()
     }
 
     private func enqueue(_ job: Job) {
@@ -298,7 +353,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             // Emptied only when it holds something: most turns resume no one, and emptying an empty array still
             // costs a call of the standard library's general removal.
             if ready.isEmpty { continue }
-            // Every waiting task prefers this thread while it waits (`SocketReadiness.wait`).
+            // A waiting task prefers this thread while it waits (`SocketReadiness.wait`), unless it waits away from
+            // it: its resumption then goes to its own executor, not through `enqueue`, and this changes nothing.
             runsPreferredTask = true
             for resumption in ready {
                 isResumingWaits = resumption.resumesIsolated
@@ -310,8 +366,16 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         }
     }
 
-    /// Runs the queued jobs, and those they enqueue, up to ``jobsPerRound``.
+    /// Runs the queued jobs, and those they enqueue, up to ``jobsPerRound``, holding ``jobLock``.
     private func runLocalJobs() {
+        guard localHead < local.count else { return }
+        if pthread_mutex_trylock(jobLock) != 0 {
+            // A step elsewhere holds it (`withIsolationIfIdle`), for a few microseconds: no other starts after it.
+            loopWaitsForJobLock.store(true, ordering: .relaxed)
+            pthread_mutex_lock(jobLock)
+            loopWaitsForJobLock.store(false, ordering: .relaxed)
+        }
+        defer { pthread_mutex_unlock(jobLock) }
         let serialExecutor = asUnownedSerialExecutor()
         let taskExecutor = taskExecutorRole.asUnownedTaskExecutor()
         var ran = 0

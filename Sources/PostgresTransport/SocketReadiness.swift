@@ -184,8 +184,8 @@ package final class SocketReadiness: Sendable {
         }
     }
 
-    /// A wait that is over, for the I/O thread to resume. Its task prefers the thread (see
-    /// ``wait(for:on:deadline:isolation:)``).
+    /// A wait that is over, for the I/O thread to resume. Its task prefers the thread, unless it waited away from
+    /// it (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     struct Resumption {
         var continuation: UnsafeContinuation<Outcome, Never>
         var outcome: Outcome
@@ -239,14 +239,18 @@ package final class SocketReadiness: Sendable {
     /// is taken only for the wait, and not at all by a task that prefers the thread already (an attempt lent a
     /// session, `withSessionThread`, a statement inside ``preferringThread(isolation:_:)``). Always inlined: one
     /// async layer less for every wait.
+    ///
+    /// With `prefersThread` false, the wait takes no preference: a task that waits in nonisolated code away from
+    /// the thread, and goes on there (`LibPQConnection.completeWaiting`), resumes on its own executor.
     @inline(__always)
     package func wait(
         for interest: Interest,
         on registration: Registration,
         deadline: ContinuousClock.Instant?,
+        prefersThread: Bool = true,
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
-        if taskPrefersThread() {
+        if !prefersThread || taskPrefersThread() {
             return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
         // `isolation` passed on explicitly, which also makes the closure isolated to it: without, the closure would
