@@ -366,16 +366,19 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         }
     }
 
+    /// Takes ``jobLock`` from a step elsewhere that holds it (``withIsolationIfIdle(_:)``), for a few microseconds:
+    /// no other step starts meanwhile.
+    @inline(never)
+    private func waitForJobLock() {
+        loopWaitsForJobLock.store(true, ordering: .relaxed)
+        pthread_mutex_lock(jobLock)
+        loopWaitsForJobLock.store(false, ordering: .relaxed)
+    }
+
     /// Runs the queued jobs, and those they enqueue, up to ``jobsPerRound``, holding ``jobLock``.
     private func runLocalJobs() {
         guard localHead < local.count else { return }
-        if pthread_mutex_trylock(jobLock) != 0 {
-            // A step elsewhere holds it (`withIsolationIfIdle`), for a few microseconds: no other starts after it.
-            loopWaitsForJobLock.store(true, ordering: .relaxed)
-            pthread_mutex_lock(jobLock)
-            loopWaitsForJobLock.store(false, ordering: .relaxed)
-        }
-        defer { pthread_mutex_unlock(jobLock) }
+        if pthread_mutex_trylock(jobLock) != 0 { waitForJobLock() }
         let serialExecutor = asUnownedSerialExecutor()
         let taskExecutor = taskExecutorRole.asUnownedTaskExecutor()
         var ran = 0
@@ -398,6 +401,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
                 job.job.runSynchronously(on: Self.genericExecutor)
             }
         }
+        pthread_mutex_unlock(jobLock)
         runsPreferredTask = false
         if localHead == local.count {
             local.removeAll(keepingCapacity: true)

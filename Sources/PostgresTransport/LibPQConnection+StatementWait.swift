@@ -54,15 +54,8 @@ extension LibPQConnection {
         _ pending: PendingStatement,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        let step: WaitStep
-        if ioThread.isCurrent {
-            step = try beginInPlace(pending)
-        } else {
-            guard let begun = try ioThread.withIsolationIfIdle({ try beginInPlace(pending) }) else {
-                return try await completeWaitingOnActor(pending, deadline: deadline)
-            }
-            step = begun
-        }
+        let step: WaitStep? =
+            ioThread.isCurrent ? try beginInPlace(pending) : try ioThread.withIsolationIfIdle { try beginInPlace(pending) }
         switch step {
         case .answered(let result): return result
         case .wait(let wait):
@@ -70,6 +63,8 @@ extension LibPQConnection {
             // the global executor; should it not, each wait takes the preference itself (`SocketReadiness.wait`).
             // Elsewhere, no wait takes one (`waitForAnswer`).
             return try await waitCancellably(from: wait, deadline: deadline, isolation: nil, prefersThread: true)
+        case nil:
+            return try await completeWaitingOnActor(pending, deadline: deadline)
         }
     }
 
