@@ -3,7 +3,8 @@ import Glibc
 import Synchronization
 
 /// A thread that runs the work of the connections it serves and waits for their sockets: the executor of those
-/// connections, so that an answer read from a socket is handled on the thread that saw it arrive.
+/// connections, so that an answer read from a socket is handled on the thread that saw it arrive, unless a task
+/// elsewhere that waits for it reads it in its own job (``withIsolationIfIdle(_:)``).
 ///
 /// Each thread runs one loop: it runs the jobs enqueued on it, then waits in its own `epoll_wait` (without
 /// sleeping when jobs are pending) for the sockets registered with its ``readiness`` and for their deadlines,
@@ -98,8 +99,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// The thread running a step under ``jobLock`` away from the loop, 0 when none: what ``checkIsolated()`` accepts
     /// besides the loop's own thread.
     private let isolatedElsewhere = Atomic<UInt>(0)
-    /// Whether the loop waits for ``jobLock``, which a step elsewhere holds: no other step takes it meanwhile, so that
-    /// steps one after the other never keep the loop from its jobs for longer than one of them.
+    /// Whether the loop waits for ``jobLock``, which a step elsewhere holds: a hint to other steps not to take it
+    /// meanwhile, so that steps one after the other rarely keep the loop from its jobs for longer than one of them.
     private let loopWaitsForJobLock = Atomic<Bool>(false)
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
@@ -181,7 +182,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     /// Tells the thread whether what runs on it from now on is for a task that prefers it (``runsPreferredTask``);
     /// called by a task's own code on the thread just before it takes a preference of the thread, and just before
-    /// it drops one (``SocketReadiness/preferringThread(isolation:_:)``, ``SocketReadiness/wait(for:on:deadline:isolation:)``).
+    /// it drops one (``SocketReadiness/preferringThread(isolation:_:)``, ``SocketReadiness/wait(for:on:deadline:prefersThread:isolation:)``).
     /// The switches the task then makes (into the preference's closure, out of it) are enqueued to run as the task
     /// will need, with the thread as its task executor or without: otherwise each would find another task executor
     /// current, and go through the queue again.
@@ -225,8 +226,10 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// For a statement sent by a task that runs elsewhere (on Swift's global executor, the usual case): its send
     /// and the reads after its waits are short steps, which then cost no trip into the connection on this thread
     /// and back, two hand-overs between threads; its task waits for its socket from its own executor, and resumes
-    /// there (`LibPQConnection.startInPlace`). A loop that has jobs to run meanwhile waits for the step, and no
-    /// other step starts before those jobs have run.
+    /// there (`LibPQConnection.startInPlace`). A loop that has jobs to run meanwhile waits for the step, usually a
+    /// few microseconds (a step that reads a large result, or whose thread is preempted, lasts longer), and other
+    /// steps then stand back until it has them (``loopWaitsForJobLock``, a hint: one that read it just before may
+    /// still come first).
     ///
     /// Never waits for the lock itself, so that two threads each in a job or a step of their own, each trying the
     /// other's, never wait for each other.
@@ -366,8 +369,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         }
     }
 
-    /// Takes ``jobLock`` from a step elsewhere that holds it (``withIsolationIfIdle(_:)``), for a few microseconds:
-    /// no other step starts meanwhile.
+    /// Takes ``jobLock`` from a step elsewhere that holds it (``withIsolationIfIdle(_:)``), usually for a few
+    /// microseconds; other steps stand back meanwhile (see ``loopWaitsForJobLock``).
     @inline(never)
     private func waitForJobLock() {
         loopWaitsForJobLock.store(true, ordering: .relaxed)

@@ -43,7 +43,8 @@ extension LibPQConnection {
     /// - Elsewhere (Swift's global executor), the task waits with no preference of the thread, resumes on its own
     ///   executor, and runs each step there while the thread's loop runs no job (`IOThread.withIsolationIfIdle`):
     ///   one hand-over between threads, the wait's resumption, where the actor costs two. A task that started on the
-    ///   thread and resumed elsewhere (a global job another I/O thread took) goes on the same way.
+    ///   thread and resumed elsewhere (one that did not prefer the thread, back on the global executor after a wait)
+    ///   goes on the same way.
     ///
     /// A step that finds the loop running jobs goes on on the actor, as does every step away from the thread once
     /// the I/O threads are the global executor (see `IOThread.withIsolationIfIdle`).

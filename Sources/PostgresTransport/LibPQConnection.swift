@@ -200,8 +200,9 @@ public actor LibPQConnection {
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``'s) and reads its answer as far as it has arrived, in
     /// one synchronous step isolated to the connection, in the caller's job. A statement `answered` is over; one
     /// `waiting` must be completed with ``completeWaiting(_:deadline:)`` at once, which waits from the caller's job
-    /// too. `mustStartOnActor` means nothing was done: ``ioThread`` is running jobs, a cancel request of an earlier
-    /// statement is still in flight, or the statement must be prepared first; run it the usual way.
+    /// too. `mustStartOnActor` means nothing was done: the caller is not on ``ioThread`` and that thread runs jobs
+    /// (or its loop waits to), or the I/O threads are the global executor; a cancel request of an earlier statement
+    /// is still in flight; or the statement must be prepared first. Run it the usual way.
     ///
     /// The step runs where the caller is. On ``ioThread`` (a task that prefers it, or any task once the I/O threads
     /// are the global executor), where the connection's jobs run one at a time and none while the caller's does. On

@@ -200,7 +200,7 @@ package final class SocketReadiness: Sendable {
     private let wakeDescriptor: Int32
     private let state = Mutex(State())
     /// The I/O thread as a task executor, which a waiting task prefers while it waits
-    /// (see ``wait(for:on:deadline:isolation:)``).
+    /// (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     private let preferredExecutor: IOThread.TaskExecutorRole
     /// Its identity, to recognise the tasks that prefer it already.
     private let taskExecutor: UnownedTaskExecutor
@@ -268,7 +268,7 @@ package final class SocketReadiness: Sendable {
     /// it does already.
     ///
     /// For a statement that may wait many times (a large result, read as it arrives): one preference for all of
-    /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:isolation:)`` would take its
+    /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:prefersThread:isolation:)`` would take its
     /// own. Code in `body` runs on the thread between its waits too, as a connection's own code does anyway.
     ///
     /// Generic over the error `body` throws, as `withTaskExecutorPreference` is, so that `body` is handed on as it
@@ -307,7 +307,7 @@ package final class SocketReadiness: Sendable {
         return true
     }
 
-    /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
+    /// Suspends a task until the wait is over (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     ///
     /// `isolation` has no default: a caller inside a closure would get nil from `#isolation`, not its own.
     @inline(__always)
@@ -322,7 +322,7 @@ package final class SocketReadiness: Sendable {
         }
     }
 
-    /// Registers a wait's continuation (see ``wait(for:on:deadline:isolation:)``).
+    /// Registers a wait's continuation (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     ///
     /// Synchronous and never inlined into the async `wait`: the waiter's instants are values of a size known only
     /// at run time, which an async function keeps in allocations of the task, one each, and a synchronous one on

@@ -162,9 +162,10 @@ struct OwnThreadStatementTests {
         let isSet = Mutex(false)
     }
 
-    /// A statement whose task resumed elsewhere after a wait, and which therefore finished on the actor, takes its
-    /// cancellation with it: a cancel of its task once the statement is over, while the task is still on its way
-    /// back from the actor to its own code, never cancels the next statement on the connection.
+    /// A statement whose task resumed elsewhere after a wait, and which therefore finished away from its own job on
+    /// the thread (on the actor, or in place from the global executor), takes its cancellation with it: a cancel of
+    /// its task once the statement is over, while the task is still on its way back to its own code, never cancels
+    /// the next statement on the connection.
     @Test func aCancelAfterAStatementFinishedOnTheActorNeverHitsTheNextStatement() async throws {
         // When the statement's last read parses its notice, the threads of the global executor are held for a few
         // hundred milliseconds, so that the statement's task, back from the actor, waits for one with its statement
@@ -180,7 +181,8 @@ struct OwnThreadStatementTests {
         let answer = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
             _ = try await connection.executeInPlace("SELECT 1")
             // Started on the thread without preferring it: its wait resumes it there, and it leaves for the global
-            // executor, then the actor, for the rest of the statement.
+            // executor, from where it finishes the statement, on the actor while the thread runs jobs (the next
+            // statement's task yields there without end) or in place.
             let statement = Task.immediate(priority: .medium) {
                 #expect(connection.ioThread.isCurrent)
                 return try await connection.executeInPlace(

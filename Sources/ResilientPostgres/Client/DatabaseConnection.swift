@@ -25,10 +25,10 @@ package protocol DatabaseConnection: AnyObject, Sendable {
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult
     /// Starts a statement without waiting and without a job of the session's, when the caller runs on the thread
-    /// that serves the session or that thread runs no job: sent, and its answer read as far as it has arrived, in
-    /// one synchronous step in the caller's job. A statement `waiting`
-    /// is completed with ``completeWaiting(_:deadline:)`` at once; `mustStartOnActor` means nothing was done, and
-    /// the statement runs through ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
+    /// that serves the session, or elsewhere while that thread runs no job (unless the I/O threads are the global
+    /// executor): sent, and its answer read as far as it has arrived, in one synchronous step in the caller's job. A
+    /// statement `waiting` is completed with ``completeWaiting(_:deadline:)`` at once; `mustStartOnActor` means
+    /// nothing was done, and the statement runs through ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``) as usual.
     ///
     /// The default implementation does nothing (`mustStartOnActor`), for sessions that have no thread of their own.

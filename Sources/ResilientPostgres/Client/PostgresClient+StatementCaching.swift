@@ -44,8 +44,8 @@ extension DatabaseConnection {
     ) async throws -> QueryResult {
         // The statement starts in the caller's job, without the trip into the session and back, and waits for its
         // answer from there too: on the session's own thread (an attempt that prefers it, `withSessionThread`, or
-        // every task once the I/O threads are the global executor), or elsewhere while the thread runs no job.
-        // Otherwise `startInPlace` does nothing: it checks the thread itself.
+        // every task once the I/O threads are the global executor), or elsewhere while the thread runs no job (unless
+        // the I/O threads are the global executor). Otherwise `startInPlace` does nothing: it checks itself.
         switch try startInPlace(
             sql, parameters: parameters, resultFormat: resultFormat, prepared: caching != .unnamed
         ) {
