@@ -15,9 +15,9 @@ import Synchronization
 ///
 /// The connection runs on the `IOThread` that waits for its socket, chosen when it connects: it is the actor's
 /// executor, so an answer that arrives is read on the thread that saw it, without a hop. A task that runs its
-/// statements with that thread as its task executor preference (`ioThread`) shares the thread as well. A task
-/// elsewhere sends a statement and reads its answer in its own job, isolated to the connection, while the thread
-/// runs no job (``startInPlace(_:parameters:resultFormat:prepared:)``).
+/// statements with that thread as its task executor preference (`ioThread`) shares the thread as well. The client's
+/// statements from a task elsewhere are sent and read in that task's own job, isolated to the connection, while the
+/// thread runs no job (`startInPlace`).
 public actor LibPQConnection {
     /// How a connection behaves, beyond what libpq's connection options say.
     public struct Options: Sendable {
@@ -25,8 +25,8 @@ public actor LibPQConnection {
         public var cancelGracePeriod: Duration
         /// Called for every notice the server sends (`RAISE NOTICE`, warnings), isolated to the connection, within
         /// the libpq call that read it: on the connection's I/O thread, or in the job of a task elsewhere that sent a
-        /// statement in place (see ``LibPQConnection/startInPlace(_:parameters:resultFormat:prepared:)``), while the
-        /// I/O thread runs none of its jobs. Keep it short, and never wait in it for the connection's thread.
+        /// statement in place (the client's `query` and `execute`), while the I/O thread runs none of its jobs. Keep
+        /// it short, and never wait in it for the connection's thread.
         public var noticeHandler: (@Sendable (Notice) -> Void)?
         /// How many named statements ``LibPQConnection/executePrepared(_:parameters:resultFormat:deadline:)`` keeps
         /// prepared on the server (least recently used deallocated first); 0 turns the cache off.
@@ -99,8 +99,7 @@ public actor LibPQConnection {
     package nonisolated let ioThread: IOThread
 
     /// The connection's I/O thread: everything the connection does runs there, one job at a time, but for the steps
-    /// of statements sent in place from elsewhere (``startInPlace(_:parameters:resultFormat:prepared:)``), which run
-    /// while the thread runs no job.
+    /// of statements sent in place from elsewhere (`startInPlace`), which run while the thread runs no job.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
         ioThread.asUnownedSerialExecutor()
     }
