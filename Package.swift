@@ -79,7 +79,12 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport", "PostgresTransport"]),
-        .testTarget(name: "PostgresTransportTests", dependencies: ["PostgresTransport", "PostgresPolicy", "TestSupport"]),
+        .testTarget(
+            name: "PostgresTransportTests",
+            dependencies: [
+                "PostgresTransport", "PostgresPolicy", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "PostgresPolicyTests", dependencies: ["PostgresPolicy"]),
         .testTarget(
             name: "ResilientPostgresTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import PostgresTransport
 import Testing
@@ -274,7 +275,8 @@ struct OwnThreadStatementTests {
             }
             #expect(next == "next")
         }
-        print("outcomes: \(outcomes)")
+        // Which ends the rounds came to, in the test's log (shown if it fails).
+        Logger(label: "test").info("outcomes: \(outcomes)")
         await connection.close()
     }
 
@@ -345,7 +347,7 @@ struct NoticeReentryTests {
         }
         try await Task.sleep(for: .milliseconds(200))
         box.connection.withLock { $0 = nil }
-        print("reentry outcomes: \(box.outcomes.withLock { $0 })")
+        Logger(label: "test").info("reentry outcomes: \(box.outcomes.withLock { $0 })")
         #expect(try await connection.executeFromThread("SELECT 5").string(row: 0, column: 0) == "5")
         await connection.close()
     }
