@@ -9,7 +9,9 @@ import Synchronization
 /// nothing reported as not applied may be there. The last line:
 /// `acknowledged=N present=N lost=0 duplicated=0 unknown=K failovers=3 slowest_recovery_ms=M`, where a recovery is
 /// the time from the monitor reporting the new primary to the first write acknowledged after that by the new
-/// primary (each insert returns the port of the server that ran it).
+/// primary (each insert returns the port of the server that ran it). When the check fails, the lines before it
+/// say which server acknowledged the writes found missing, over which span of the run, and list the monitor's
+/// events since the start, each at its time in the run.
 @main
 struct HADemo {
     static let writers = 8
@@ -72,6 +74,13 @@ struct HADemo {
         let rows = try await admin.query("SELECT key, count(*)::int FROM ha_demo GROUP BY key", options: .readOnly)
         let counts = Dictionary(uniqueKeysWithValues: try rows.decode((String, Int).self))
         await admin.shutdown()
+        // What the monitor saw, shown if the check fails.
+        let events: Result<[Formation.Event], any Error>
+        do {
+            events = .success(try await formation.events(since: timeline.startDate))
+        } catch {
+            events = .failure(error)
+        }
         await formation.shutdown()
 
         let entries = ledger.snapshot
@@ -94,6 +103,9 @@ struct HADemo {
             \(entries.failed.count) \(failedByClass.isEmpty ? "" : "\(failedByClass)"); reported not applied but \
             present: \(check.phantoms)
             """)
+        if !check.passed {
+            explain(entries, counts: counts, acknowledgements: acknowledgements, events: events, on: timeline)
+        }
         let slowest = recoveries.compactMap { $0 }.max()
         let allRecovered = recoveries.allSatisfy { $0 != nil }
         Timeline.printLine("""
@@ -124,7 +136,7 @@ struct HADemo {
                 ).decode(Int.self).first
                 let now = ContinuousClock.now
                 ledger.acknowledge(key, at: now)
-                if let port { servedBy.record(port: port, at: now) }
+                if let port { servedBy.record(key, port: port, at: now) }
             } catch let error as PostgresError {
                 ledger.record(key, error: error)
                 // A write that gave up (the budget ran out mid-failover) is not a reason to spin.
@@ -138,11 +150,56 @@ struct HADemo {
 
 /// When each write was acknowledged, and by the server on which port.
 final class Acknowledgements: Sendable {
-    private let entries = Mutex([(port: Int, at: ContinuousClock.Instant)]())
-
-    func record(port: Int, at instant: ContinuousClock.Instant) {
-        entries.withLock { $0.append((port: port, at: instant)) }
+    struct Entry {
+        var key: String
+        var port: Int
+        var at: ContinuousClock.Instant
     }
 
-    var snapshot: [(port: Int, at: ContinuousClock.Instant)] { entries.withLock { $0 } }
+    private let entries = Mutex([Entry]())
+
+    func record(_ key: String, port: Int, at instant: ContinuousClock.Instant) {
+        entries.withLock { $0.append(Entry(key: key, port: port, at: instant)) }
+    }
+
+    var snapshot: [Entry] { entries.withLock { $0 } }
+}
+
+extension HADemo {
+    /// Says when the writes the check found wrong were acknowledged, and by which server, beside the monitor's
+    /// events: enough to tell writes a server acknowledged and then lost (a primary that accepted writes without its
+    /// synchronous standby, then rewound) from acknowledgements the client should not have given.
+    static func explain(
+        _ entries: Ledger.Entries,
+        counts: [String: Int],
+        acknowledgements: [Acknowledgements.Entry],
+        events: Result<[Formation.Event], any Error>,
+        on timeline: Timeline
+    ) {
+        let lost = Set(entries.acknowledged.keys.filter { counts[$0] == nil })
+        let servedBy = Dictionary(grouping: acknowledgements, by: \.port)
+        for (port, served) in servedBy.sorted(by: { $0.key < $1.key }) {
+            let missing = served.filter { lost.contains($0.key) }
+            guard let first = missing.first?.at, let last = missing.last?.at else { continue }
+            let span = served.filter { $0.at >= first && $0.at <= last }
+            timeline.log("""
+                lost: \(missing.count) writes acknowledged by the server on port \(port) from \
+                \(timeline.milliseconds(at: first)) ms to \(timeline.milliseconds(at: last)) ms, of the \(span.count) \
+                it acknowledged in that span and \(served.count) in all
+                """)
+        }
+        let withoutPort = lost.subtracting(acknowledgements.map(\.key)).count
+        if withoutPort > 0 { timeline.log("lost: \(withoutPort) writes acknowledged with no port") }
+        switch events {
+        case .success(let events):
+            timeline.log("the monitor's events since the start:")
+            for event in events {
+                timeline.log(
+                    "  \(event.node): \(event.reportedState) -> \(event.goalState): \(event.description)", at: event.at
+                )
+            }
+        case .failure(let error):
+            timeline.log("the monitor's events could not be read: \(error)")
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ResilientPostgres
 
 /// A pg_auto_failover formation (a monitor, two nodes) failed over through `scripts/ha-cluster.sh` and watched
@@ -89,6 +90,25 @@ public final class Formation: Sendable {
             kind: kind, oldPrimary: old.name, newPrimary: node.name, newPrimaryPort: node.port, caused: caused,
             reported: reported
         )
+    }
+
+    /// A change of a node's state, as the monitor recorded it (`pg_autoctl show events`).
+    public struct Event: Sendable {
+        public var at: Date
+        public var node: String
+        public var reportedState: String
+        public var goalState: String
+        public var description: String
+    }
+
+    /// The monitor's events since `date`, oldest first: every state a node reported or was assigned, with why.
+    public func events(since date: Date) async throws -> [Event] {
+        try await monitor.query("""
+            SELECT eventtime, nodename, reportedstate::text, goalstate::text, description FROM pgautofailover.event
+            WHERE eventtime >= \(date) ORDER BY eventid
+            """, options: .readOnly).decode((Date, String, String, String, String).self).map {
+            Event(at: $0.0, node: $0.1, reportedState: $0.2, goalState: $0.3, description: $0.4)
+        }
     }
 
     /// Brings the old primary back (restarts its keeper, opens its port) and waits until it is a secondary.

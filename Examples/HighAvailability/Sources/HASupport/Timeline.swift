@@ -5,6 +5,8 @@ import Synchronization
 /// Prints what happens, each line stamped with the time since the run started.
 public final class Timeline: Sendable {
     public let start = ContinuousClock.now
+    /// The wall clock at ``start``, to place times the servers report (their logs, the monitor's events).
+    public let startDate = Date()
     private let lock = Mutex(())
 
     public init() {}
@@ -13,8 +15,22 @@ public final class Timeline: Sendable {
         Int((instant - start) / .milliseconds(1))
     }
 
+    /// The milliseconds since the start of a wall-clock time, as ``milliseconds(at:)`` gives them.
+    public func milliseconds(at date: Date) -> Int {
+        Int((date.timeIntervalSince(startDate) * 1000).rounded(.down))
+    }
+
     public func log(_ text: String, at instant: ContinuousClock.Instant = .now) {
-        let stamp = String(milliseconds(at: instant))
+        log(text, stamp: milliseconds(at: instant))
+    }
+
+    /// Logs `text` stamped with a wall-clock time, such as a server's.
+    public func log(_ text: String, at date: Date) {
+        log(text, stamp: milliseconds(at: date))
+    }
+
+    private func log(_ text: String, stamp milliseconds: Int) {
+        let stamp = String(milliseconds)
         let padded = String(repeating: " ", count: max(0, 6 - stamp.count)) + stamp
         lock.withLock { _ in Self.printLine("[\(padded) ms] \(text)") }
     }
