@@ -96,6 +96,7 @@ public final class Formation: Sendable {
     public struct Event: Sendable {
         public var at: Date
         public var node: String
+        public var port: Int
         public var reportedState: String
         public var goalState: String
         public var description: String
@@ -104,11 +105,47 @@ public final class Formation: Sendable {
     /// The monitor's events since `date`, oldest first: every state a node reported or was assigned, with why.
     public func events(since date: Date) async throws -> [Event] {
         try await monitor.query("""
-            SELECT eventtime, nodename, reportedstate::text, goalstate::text, description FROM pgautofailover.event
-            WHERE eventtime >= \(date) ORDER BY eventid
-            """, options: .readOnly).decode((Date, String, String, String, String).self).map {
-            Event(at: $0.0, node: $0.1, reportedState: $0.2, goalState: $0.3, description: $0.4)
+            SELECT eventtime, nodename, nodeport, reportedstate::text, goalstate::text, description
+            FROM pgautofailover.event WHERE eventtime >= \(date) ORDER BY eventid
+            """, options: .readOnly).decode((Date, String, Int, String, String, String).self).map {
+            Event(at: $0.0, node: $0.1, port: $0.2, reportedState: $0.3, goalState: $0.4, description: $0.5)
         }
+    }
+
+    /// A span of time in which a node accepted writes with no synchronous standby while another node was being
+    /// promoted: writes it acknowledged then need not be on the new primary, and its demotion discards them.
+    public struct UnprotectedWrites: Sendable {
+        public var node: String
+        public var port: Int
+        /// When the monitor assigned the node `wait_primary` (no synchronous standby) during the promotion.
+        public var from: Date
+        /// When the node reported itself demoted, if it did.
+        public var until: Date?
+    }
+
+    /// The spans in `events` in which a primary accepted writes that the failover under way would discard.
+    ///
+    /// pg_auto_failover can do this during a switchover (its issue 774): it assigns the primary `draining` and the
+    /// standby `prepare_promotion`, and a heartbeat of the primary that comes before it has drained makes the
+    /// monitor see no healthy standby in the quorum and assign the primary `wait_primary`, which turns synchronous
+    /// replication off, while the standby stops replicating and is promoted. The old primary keeps committing,
+    /// and acknowledging, until it is demoted and rewound. No client can tell those acknowledgements from others.
+    public static func unprotectedWrites(in events: [Event]) -> [UnprotectedWrites] {
+        var goals: [String: String] = [:]
+        var spans: [UnprotectedWrites] = []
+        for event in events {
+            goals[event.node] = event.goalState
+            let promoting = goals.contains { node, goal in
+                node != event.node && (goal == "prepare_promotion" || goal == "stop_replication")
+            }
+            let open = spans.lastIndex { $0.node == event.node && $0.until == nil }
+            if event.goalState == "wait_primary", promoting, open == nil {
+                spans.append(UnprotectedWrites(node: event.node, port: event.port, from: event.at, until: nil))
+            } else if event.reportedState == "demoted", let open {
+                spans[open].until = event.at
+            }
+        }
+        return spans
     }
 
     /// Brings the old primary back (restarts its keeper, opens its port) and waits until it is a secondary.
