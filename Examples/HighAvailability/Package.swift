@@ -27,6 +27,7 @@ let package = Package(
             name: "Fleet",
             dependencies: ["HASupport", .product(name: "ResilientPostgres", package: "ResilientPostgres")]
         ),
+        .testTarget(name: "HASupportTests", dependencies: ["HASupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

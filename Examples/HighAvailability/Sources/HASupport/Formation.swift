@@ -100,6 +100,15 @@ public final class Formation: Sendable {
         public var reportedState: String
         public var goalState: String
         public var description: String
+
+        public init(at: Date, node: String, port: Int, reportedState: String, goalState: String, description: String) {
+            self.at = at
+            self.node = node
+            self.port = port
+            self.reportedState = reportedState
+            self.goalState = goalState
+            self.description = description
+        }
     }
 
     /// The monitor's events since `date`, oldest first: every state a node reported or was assigned, with why.
