@@ -3,12 +3,17 @@ import Glibc
 import Synchronization
 
 /// A thread that runs the work of the connections it serves and waits for their sockets: the executor of those
-/// connections, so that an answer read from a socket is handled on the thread that saw it arrive.
+/// connections, so that an answer read from a socket is handled on the thread that saw it arrive, unless a task
+/// elsewhere that waits for it reads it in its own job (``withIsolationIfIdle(_:)``).
 ///
 /// Each thread runs one loop: it runs the jobs enqueued on it, then waits in its own `epoll_wait` (without
 /// sleeping when jobs are pending) for the sockets registered with its ``readiness`` and for their deadlines,
 /// resumes the waits that are over, and starts again. A job enqueued from the thread itself is queued without a
 /// lock or a system call; one from another thread takes a lock, and wakes the loop only when it may be asleep.
+///
+/// The loop holds a lock of its own while it runs jobs, which another thread takes, when the loop runs none, to run a
+/// short step isolated to the thread's connections in its own job (``withIsolationIfIdle(_:)``): a statement sent
+/// from Swift's global executor is sent and read that way, without entering its connection's actor.
 ///
 /// As a `SerialExecutor` it isolates the connections assigned to it (``LibPQConnection``'s `unownedExecutor`);
 /// through ``taskExecutor`` it runs the nonisolated code of a task that prefers it (`withTaskExecutorPreference`),
@@ -26,7 +31,7 @@ import Synchronization
 /// resumes that was made isolated to a connection is the exception, as its task switches back to the connection at
 /// once. Entering a connection from nonisolated code, and leaving it, are then the two switches through the queue
 /// that a call into a connection costs; a statement started from the thread itself costs neither
-/// (`LibPQConnection.startOnThread` sends it and reads its answer isolated to the connection, in the caller's job,
+/// (`LibPQConnection.startInPlace` sends it and reads its answer isolated to the connection, in the caller's job,
 /// and `LibPQConnection.completeWaiting` waits for the rest from there too). Nor does the thread's own
 /// `asUnownedTaskExecutor()` stand for the companion: `Task(executorPreference:)` keeps the object it is given, so
 /// the identity a task carries must be that object's.
@@ -87,6 +92,16 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// ``enqueuePreferring(_:)``).
     @exclusivity(unchecked) private var isResumingWaits = false
     private let taskExecutorRole: TaskExecutorRole
+    /// Held by the loop while it runs jobs, and by another thread while it runs a step isolated to this thread's
+    /// connections in its own job (``withIsolationIfIdle(_:)``): the connections' isolation, when it is not the
+    /// thread's own. A `pthread_mutex_t` of its own, at a fixed address, as the thread lives as long as the process.
+    private let jobLock: UnsafeMutablePointer<pthread_mutex_t>
+    /// The thread running a step under ``jobLock`` away from the loop, 0 when none: what ``checkIsolated()`` accepts
+    /// besides the loop's own thread.
+    private let isolatedElsewhere = Atomic<UInt>(0)
+    /// Whether the loop waits for ``jobLock``, which a step elsewhere holds: a hint to other steps not to take it
+    /// meanwhile, so that steps one after the other rarely keep the loop from its jobs for longer than one of them.
+    private let loopWaitsForJobLock = Atomic<Bool>(false)
 
     /// How many jobs run before the loop looks at its sockets again, so that I/O is never starved by jobs that
     /// keep enqueueing more.
@@ -116,6 +131,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     package init(name: String) {
         let taskExecutorRole = TaskExecutorRole()
         self.taskExecutorRole = taskExecutorRole
+        jobLock = .allocate(capacity: 1)
+        precondition(pthread_mutex_init(jobLock, nil) == 0, "pthread_mutex_init failed")
         readiness = SocketReadiness(taskExecutor: taskExecutorRole)
         taskExecutorRole.thread = self
         let thread = Thread { [self] in run() }
@@ -165,7 +182,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
 
     /// Tells the thread whether what runs on it from now on is for a task that prefers it (``runsPreferredTask``);
     /// called by a task's own code on the thread just before it takes a preference of the thread, and just before
-    /// it drops one (``SocketReadiness/preferringThread(isolation:_:)``, ``SocketReadiness/wait(for:on:deadline:isolation:)``).
+    /// it drops one (``SocketReadiness/preferringThread(isolation:_:)``, ``SocketReadiness/wait(for:on:deadline:prefersThread:isolation:)``).
     /// The switches the task then makes (into the preference's closure, out of it) are enqueued to run as the task
     /// will need, with the thread as its task executor or without: otherwise each would find another task executor
     /// current, and go through the queue again.
@@ -187,11 +204,52 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     }
 
     package func checkIsolated() {
-        precondition(isCurrent, "expected to run on \(Thread.current.name ?? "an I/O thread"), but did not")
+        precondition(
+            isIsolatingCurrentThread, "expected to run on \(Thread.current.name ?? "an I/O thread"), but did not"
+        )
     }
 
     package func isIsolatingCurrentContext() -> Bool? {
-        isCurrent
+        isIsolatingCurrentThread
+    }
+
+    /// Whether the caller runs isolated to this thread's connections: on the thread, or in
+    /// ``withIsolationIfIdle(_:)``'s step.
+    private var isIsolatingCurrentThread: Bool {
+        isCurrent || pthread_equal(pthread_self(), isolatedElsewhere.load(ordering: .relaxed)) != 0
+    }
+
+    /// Runs `step`, synchronous code isolated to this thread's connections, on the calling thread, another than
+    /// this one, if the loop is not running jobs now (it waits in `epoll_wait`, or between its turns); returns nil,
+    /// running nothing, when it is. Until `step` returns, the loop runs no job.
+    ///
+    /// For a statement sent by a task that runs elsewhere (on Swift's global executor, the usual case): its send
+    /// and the reads after its waits are short steps, which then cost no trip into the connection on this thread
+    /// and back, two hand-overs between threads; its task waits for its socket from its own executor, and resumes
+    /// there (`LibPQConnection.startInPlace`). A loop that has jobs to run meanwhile waits for the step, usually a
+    /// few microseconds (a step that reads a large result, or whose thread is preempted, lasts longer), and other
+    /// steps then stand back until it has them (``loopWaitsForJobLock``, a hint: one that read it just before may
+    /// still come first).
+    ///
+    /// Never waits for the lock itself, so that two threads each in a job or a step of their own, each trying the
+    /// other's, never wait for each other.
+    ///
+    /// Returns nil as well once the I/O threads are the global executor (``installAsGlobalExecutor()``): a task away
+    /// from this thread then runs on another I/O thread, and entering the connection's actor brings it here, where
+    /// its next statements start in its own job without a lock, where a step from there would keep it away, and
+    /// take this thread's lock for each of them.
+    @inline(__always)
+    package func withIsolationIfIdle<Result>(_ step: () throws -> Result) rethrows -> Result? {
+        assert(!isCurrent, "a step on the loop's own thread needs no lock")
+        guard !Self.isGlobalExecutor, !loopWaitsForJobLock.load(ordering: .relaxed),
+            pthread_mutex_trylock(jobLock) == 0
+        else { return nil }
+        isolatedElsewhere.store(pthread_self(), ordering: .relaxed)
+        defer {
+            isolatedElsewhere.store(0, ordering: .relaxed)
+            pthread_mutex_unlock(jobLock)
+        }
+        return try step()
     }
 
     private func enqueue(_ job: Job) {
@@ -298,7 +356,8 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
             // Emptied only when it holds something: most turns resume no one, and emptying an empty array still
             // costs a call of the standard library's general removal.
             if ready.isEmpty { continue }
-            // Every waiting task prefers this thread while it waits (`SocketReadiness.wait`).
+            // A waiting task prefers this thread while it waits (`SocketReadiness.wait`), unless it waits away from
+            // it: its resumption then goes to its own executor, not through `enqueue`, and this changes nothing.
             runsPreferredTask = true
             for resumption in ready {
                 isResumingWaits = resumption.resumesIsolated
@@ -310,8 +369,19 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         }
     }
 
-    /// Runs the queued jobs, and those they enqueue, up to ``jobsPerRound``.
+    /// Takes ``jobLock`` from a step elsewhere that holds it (``withIsolationIfIdle(_:)``), usually for a few
+    /// microseconds; other steps stand back meanwhile (see ``loopWaitsForJobLock``).
+    @inline(never)
+    private func waitForJobLock() {
+        loopWaitsForJobLock.store(true, ordering: .relaxed)
+        pthread_mutex_lock(jobLock)
+        loopWaitsForJobLock.store(false, ordering: .relaxed)
+    }
+
+    /// Runs the queued jobs, and those they enqueue, up to ``jobsPerRound``, holding ``jobLock``.
     private func runLocalJobs() {
+        guard localHead < local.count else { return }
+        if pthread_mutex_trylock(jobLock) != 0 { waitForJobLock() }
         let serialExecutor = asUnownedSerialExecutor()
         let taskExecutor = taskExecutorRole.asUnownedTaskExecutor()
         var ran = 0
@@ -334,6 +404,7 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
                 job.job.runSynchronously(on: Self.genericExecutor)
             }
         }
+        pthread_mutex_unlock(jobLock)
         runsPreferredTask = false
         if localHead == local.count {
             local.removeAll(keepingCapacity: true)

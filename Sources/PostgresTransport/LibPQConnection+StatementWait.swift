@@ -7,8 +7,8 @@ extension LibPQConnection {
     ///
     /// Every statement that waits goes through the same steps, isolated to the connection: ``beginWait(_:)``, then
     /// ``continueWait(_:after:deadline:)`` after each wait. They run on the actor
-    /// (``completeWaitingOnActor(_:deadline:)``), or, for a statement started on the connection's thread, in the
-    /// caller's job there (``completeWaiting(_:deadline:)``).
+    /// (``completeWaitingOnActor(_:deadline:)``), or, for a statement started in place, in the caller's job
+    /// (``completeWaiting(_:deadline:)``).
     struct StatementWait: @unchecked Sendable {
         // @unchecked Sendable: as `PendingStatement`'s, its results are its statement's alone, and reached only in
         // steps isolated to the connection.
@@ -30,17 +30,24 @@ extension LibPQConnection {
         case answered(QueryResult)
     }
 
-    /// Collects the rest of the answer of a statement ``startOnThread(_:parameters:resultFormat:prepared:)`` left
+    /// Collects the rest of the answer of a statement ``startInPlace(_:parameters:resultFormat:prepared:)`` left
     /// `waiting`, waiting for it as any statement does (cancelled with its task, its deadline, the grace period of a
     /// cancel request), and ends the connection's claim for it.
     ///
-    /// On the connection's thread, where the statement started, it waits from the caller's job: each wait resumes
-    /// the task on the thread in its own nonisolated code, and each read after a wait is a synchronous step isolated
-    /// to the connection, as ``startOnThread(_:parameters:resultFormat:prepared:)``'s is. A statement that waits once
-    /// then makes one trip through the thread's queue, its wait's resumption, where entering the actor to wait would
-    /// make three or four: into the actor, out of the wait and into the actor again, and out of it. A task that
-    /// resumes on another thread (a global job another I/O thread took) continues on the actor. Called from
-    /// anywhere else, it takes the same steps on the actor.
+    /// It waits from the caller's job, where the statement started: each wait resumes the task in its own
+    /// nonisolated code, and each read after a wait is a synchronous step isolated to the connection, as
+    /// ``startInPlace(_:parameters:resultFormat:prepared:)``'s is.
+    /// - On the connection's thread, a statement that waits once then makes one trip through the thread's queue,
+    ///   its wait's resumption, where entering the actor to wait would make three or four: into the actor, out of the
+    ///   wait and into the actor again, and out of it.
+    /// - Elsewhere (Swift's global executor), the task waits with no preference of the thread, resumes on its own
+    ///   executor, and runs each step there while the thread's loop runs no job (`IOThread.withIsolationIfIdle`):
+    ///   one hand-over between threads, the wait's resumption, where the actor costs two. A task that started on the
+    ///   thread and resumed elsewhere (one that did not prefer the thread, back on the global executor after a wait)
+    ///   goes on the same way.
+    ///
+    /// A step that finds the loop running jobs goes on on the actor, as does every step away from the thread once
+    /// the I/O threads are the global executor (see `IOThread.withIsolationIfIdle`).
     ///
     /// - Throws: ``TransportError``. If a job queued on the thread closed the connection before a step, the
     ///   statement fails with ``TransportError/Code/connectionClosed``.
@@ -48,19 +55,24 @@ extension LibPQConnection {
         _ pending: PendingStatement,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        guard ioThread.isCurrent else { return try await completeWaitingOnActor(pending, deadline: deadline) }
-        switch try beginOnThread(pending) {
+        let step: WaitStep? =
+            ioThread.isCurrent ? try beginInPlace(pending) : try ioThread.withIsolationIfIdle { try beginInPlace(pending) }
+        switch step {
         case .answered(let result): return result
         case .wait(let wait):
             // On the thread, the task prefers it already (a transaction, `withSessionThread`), or the I/O threads are
             // the global executor; should it not, each wait takes the preference itself (`SocketReadiness.wait`).
+            // Elsewhere, no wait takes one (`waitForAnswer`).
             return try await waitCancellably(from: wait, deadline: deadline, isolation: nil, prefersThread: true)
+        case nil:
+            return try await completeWaitingOnActor(pending, deadline: deadline)
         }
     }
 
     /// Collects the rest of the answer of a statement that must wait for it, on the actor, and ends the connection's
     /// claim for it: a statement started on the actor (``execute(_:parameters:resultFormat:deadline:)`` and the other
-    /// entry points), or one ``completeWaiting(_:deadline:)`` completes away from the connection's thread.
+    /// entry points), or one ``completeWaiting(_:deadline:)`` completes away from the connection's thread while the
+    /// thread runs jobs.
     ///
     /// Always inlined into the entry points, as is what it calls: each async function entered costs a frame and a
     /// switch of executors, which a task with an executor preference pays with a lock of its status.
@@ -91,7 +103,7 @@ extension LibPQConnection {
         prefersThread: Bool
     ) async throws -> QueryResult {
         let cancellation = self.cancellation
-        // For this statement only: a task that resumed off the thread ends its statement on the actor, and leaves
+        // For this statement only: a task that waited in its own job may end its statement on the actor, and leaves
         // the handler only once it is back in its own code, when the connection may run another statement already.
         let registration = wait.registration
         // Two closures rather than one that branches: inlined where `prefersThread` is a constant, the branch not
@@ -113,8 +125,8 @@ extension LibPQConnection {
         }
     }
 
-    /// The waits of a ``StatementWait`` and the steps after them, until the statement is over: from the caller's job on
-    /// the thread (`isolation` nil), or on the actor (`isolation` the connection).
+    /// The waits of a ``StatementWait`` and the steps after them, until the statement is over: from the caller's job,
+    /// on the thread or elsewhere (`isolation` nil), or on the actor (`isolation` the connection).
     @inline(__always)
     private func waitForAnswer(
         from wait: StatementWait,
@@ -123,25 +135,40 @@ extension LibPQConnection {
     ) async throws -> QueryResult {
         var wait = wait
         while true {
+            // On the actor, the task is on the thread. From the caller's job, it is there too, or elsewhere, where a
+            // preference of the thread would only make the task resume on the thread and come back.
+            let isElsewhere = isolation == nil && !ioThread.isCurrent
             // As `waitForSocket`: a wait holds no instant of its own unless a cancel was requested.
             let outcome =
                 cancellation.isRequested
                 ? await waitForCancelAnswer(
-                    wait.interest, registration: wait.registration, deadline: deadline, isolation: isolation
+                    wait.interest, registration: wait.registration, deadline: deadline, prefersThread: !isElsewhere,
+                    isolation: isolation
                 )
                 : await ioThread.readiness.wait(
-                    for: wait.interest, on: wait.registration, deadline: deadline, isolation: isolation
+                    for: wait.interest, on: wait.registration, deadline: deadline, prefersThread: !isElsewhere,
+                    isolation: isolation
                 )
-            // On the actor, the task is on the thread; from the caller's job it almost always is.
             if isolation == nil, !ioThread.isCurrent {
-                return try await continueWaitOnActor(wait, after: outcome, deadline: deadline)
+                // Elsewhere (or resumed on another thread than the one that waited): the step runs here if the loop
+                // runs no job meanwhile, and on the actor otherwise.
+                guard
+                    let step = try ioThread.withIsolationIfIdle({
+                        try continueInPlace(&wait, after: outcome, deadline: deadline)
+                    })
+                else {
+                    return try await continueWaitOnActor(wait, after: outcome, deadline: deadline)
+                }
+                if let result = step { return result }
+                continue
             }
-            if let result = try continueOnThread(&wait, after: outcome, deadline: deadline) { return result }
+            if let result = try continueInPlace(&wait, after: outcome, deadline: deadline) { return result }
         }
     }
 
-    /// How many statements that waited from their thread resumed elsewhere after a wait, and finished on the actor
-    /// (see ``completeWaiting(_:deadline:)``), in this process: a figure for tests and diagnosis.
+    /// How many statements that waited from the caller's job went on on the actor after a wait (their task resumed
+    /// away from the thread, which ran jobs, or which is the global executor; see ``completeWaiting(_:deadline:)``),
+    /// in this process: a figure for tests and diagnosis.
     package static let waitsFinishedOnActor = Atomic<Int>(0)
 
     /// The rest of a ``StatementWait`` whose task resumed off the thread after a wait that ended with `outcome`.
@@ -157,19 +184,19 @@ extension LibPQConnection {
     }
 
     /// ``beginWait(_:)`` and ``continueWait(_:after:deadline:)`` in the caller's job, as
-    /// ``startOnThread(_:parameters:resultFormat:prepared:)`` runs its step: the caller is on the connection's thread
-    /// (or on the actor), where the connection's jobs run one at a time and none while the caller's does. Each step
-    /// is a global function isolated to the connection, called as a plain one, so that the reference needs no
-    /// context on the heap.
+    /// ``startInPlace(_:parameters:resultFormat:prepared:)`` runs its step: the caller is on the connection's thread
+    /// (or on the actor), where the connection's jobs run one at a time and none while the caller's does, or holds
+    /// the thread's isolation (`IOThread.withIsolationIfIdle`). Each step is a global function isolated to the
+    /// connection, called as a plain one, so that the reference needs no context on the heap.
     @inline(__always)
-    private nonisolated func beginOnThread(_ pending: PendingStatement) throws -> WaitStep {
+    private nonisolated func beginInPlace(_ pending: PendingStatement) throws -> WaitStep {
         typealias Step = (LibPQConnection, PendingStatement) throws -> WaitStep
         let step = unsafeBitCast(beginWaitIsolated as WaitBeginning, to: Step.self)
         return try step(self, pending)
     }
 
     @inline(__always)
-    private nonisolated func continueOnThread(
+    private nonisolated func continueInPlace(
         _ wait: inout StatementWait,
         after outcome: SocketReadiness.Outcome,
         deadline: ContinuousClock.Instant?
@@ -185,8 +212,8 @@ extension LibPQConnection {
     /// started, the answer itself, perhaps.
     func beginWait(_ pending: PendingStatement) throws -> WaitStep {
         guard let connection, connection == pending.connection else {
-            // A job queued before this step closed the connection: a statement started on the thread, or sent on the
-            // actor and completed from elsewhere, reaches this step only after the jobs queued before it.
+            // A job that ran before this step closed the connection (a step in place may also run before jobs queued
+            // earlier: each step checks the connection first, whatever ran before it).
             pending.collected.clear()
             var error = closedDuringStatement(phase: pending.phaseIfSent)
             if let name = pending.preparedAs { notePreparedStatementFailure(&error, name: name) }
@@ -295,7 +322,7 @@ extension LibPQConnection {
 }
 
 /// The steps of a statement's wait isolated to the connection, as global functions, which
-/// `LibPQConnection.completeWaiting(_:deadline:)` calls in the caller's job (see `LibPQConnection.beginOnThread`).
+/// `LibPQConnection.completeWaiting(_:deadline:)` calls in the caller's job (see `LibPQConnection.beginInPlace`).
 private typealias WaitBeginning = (isolated LibPQConnection, LibPQConnection.PendingStatement) throws
     -> LibPQConnection.WaitStep
 private typealias WaitContinuation = (

@@ -15,14 +15,18 @@ import Synchronization
 ///
 /// The connection runs on the `IOThread` that waits for its socket, chosen when it connects: it is the actor's
 /// executor, so an answer that arrives is read on the thread that saw it, without a hop. A task that runs its
-/// statements with that thread as its task executor preference (`ioThread`) shares the thread as well.
+/// statements with that thread as its task executor preference (`ioThread`) shares the thread as well. The client's
+/// statements from a task elsewhere are sent and read in that task's own job, isolated to the connection, while the
+/// thread runs no job (`startInPlace`).
 public actor LibPQConnection {
     /// How a connection behaves, beyond what libpq's connection options say.
     public struct Options: Sendable {
         /// How long the server gets to answer a cancel request before the connection is closed as hung.
         public var cancelGracePeriod: Duration
-        /// Called for every notice the server sends (`RAISE NOTICE`, warnings), on the connection's executor,
-        /// within the libpq call that read it: keep it short.
+        /// Called for every notice the server sends (`RAISE NOTICE`, warnings), isolated to the connection, within
+        /// the libpq call that read it: on the connection's I/O thread, or in the job of a task elsewhere that sent a
+        /// statement in place (the client's `query` and `execute`), while the I/O thread runs none of its jobs. Keep
+        /// it short, and never wait in it for the connection's thread.
         public var noticeHandler: (@Sendable (Notice) -> Void)?
         /// How many named statements ``LibPQConnection/executePrepared(_:parameters:resultFormat:deadline:)`` keeps
         /// prepared on the server (least recently used deallocated first); 0 turns the cache off.
@@ -62,8 +66,9 @@ public actor LibPQConnection {
         case unknown
     }
 
-    /// The PGconn; nil once closed. Touched only on this actor (and in deinit, when no one else can): every libpq
-    /// call on it runs on ``ioThread``, one at a time, so a close never frees it under a running call.
+    /// The PGconn; nil once closed. Touched only isolated to this actor (and in deinit, when no one else can): every
+    /// libpq call on it runs on ``ioThread``, or in a step elsewhere that holds its isolation
+    /// (`IOThread.withIsolationIfIdle`), one at a time, so a close never frees it under a running call.
     private var handle: ConnectionHandle?
     var connection: OpaquePointer? { handle?.raw }
     let notices: NoticeCollector
@@ -93,7 +98,8 @@ public actor LibPQConnection {
     /// lets a caller's task run there too.
     package nonisolated let ioThread: IOThread
 
-    /// The connection's I/O thread: everything the connection does runs there, one job at a time.
+    /// The connection's I/O thread: everything the connection does runs there, one job at a time, but for the steps
+    /// of statements sent in place from elsewhere (`startInPlace`), which run while the thread runs no job.
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
         ioThread.asUnownedSerialExecutor()
     }
@@ -188,33 +194,53 @@ public actor LibPQConnection {
         )
     }
 
-    /// Starts a statement from the connection's own thread without entering the actor: claims the connection, sends
-    /// the statement (``execute(_:parameters:resultFormat:deadline:)``'s, or with `prepared`,
+    /// Starts a statement without entering the actor: claims the connection, sends the statement
+    /// (``execute(_:parameters:resultFormat:deadline:)``'s, or with `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``'s) and reads its answer as far as it has arrived, in
     /// one synchronous step isolated to the connection, in the caller's job. A statement `answered` is over; one
     /// `waiting` must be completed with ``completeWaiting(_:deadline:)`` at once, which waits from the caller's job
-    /// too. `mustStartOnActor` means nothing was done: the caller is not on ``ioThread``, a cancel request of an
-    /// earlier statement is still in flight, or the statement must be prepared first; run it the usual way.
+    /// too. `mustStartOnActor` means nothing was done: the caller is not on ``ioThread`` and that thread runs jobs
+    /// (or its loop waits to), or the I/O threads are the global executor; a cancel request of an earlier statement
+    /// is still in flight; or the statement must be prepared first. Run it the usual way.
     ///
-    /// A caller that shares the connection's thread (a task that prefers it, or any task once the I/O threads are
-    /// the global executor) saves the two trips through the thread's queue that entering the actor and leaving it
-    /// cost (a custom executor cannot take over a thread inline): more than the rest of a short statement costs. The
-    /// step is synchronous so that it costs the caller no async frame and no switch of executors of its own.
+    /// The step runs where the caller is. On ``ioThread`` (a task that prefers it, or any task once the I/O threads
+    /// are the global executor), where the connection's jobs run one at a time and none while the caller's does. On
+    /// any other thread (a task on Swift's global executor, the usual case), while the loop of ``ioThread`` runs no
+    /// job (`IOThread.withIsolationIfIdle`): it waits in `epoll_wait` then, as it mostly does, or runs its jobs after
+    /// the step. Either saves the two trips that entering the actor and leaving it cost (a custom executor cannot
+    /// take over a thread inline): more than the rest of a short statement costs, and from another thread, two
+    /// hand-overs between threads. The step is synchronous so that it costs the caller no async frame and no switch
+    /// of executors of its own.
     ///
     /// - Throws: ``TransportError``, as the statement's entry point does; the statement is over when this throws.
-    package nonisolated func startOnThread(
+    package nonisolated func startInPlace(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         prepared: Bool
     ) throws -> StatementStart {
-        guard ioThread.isCurrent else { return .mustStartOnActor }
-        // The step runs isolated to the connection, here, without a job: on ``ioThread`` the connection's jobs run
-        // one at a time, and none while the caller's does. It is what the standard library's `assumeIsolated` does
-        // (an isolated function called as a plain one: the isolation is a parameter like any other), with the
-        // thread's own check above (an atomic load and a compare) in place of the runtime's, which asks the executor
-        // through its witness, and with a global function rather than a closure, which `assumeIsolated`'s
-        // conversion would box on the heap twice a statement (a static method would be once, for its metatype).
+        if ioThread.isCurrent {
+            return try startIsolatedInPlace(sql, parameters: parameters, resultFormat: resultFormat, prepared: prepared)
+        }
+        return try ioThread.withIsolationIfIdle {
+            try startIsolatedInPlace(sql, parameters: parameters, resultFormat: resultFormat, prepared: prepared)
+        } ?? .mustStartOnActor
+    }
+
+    /// ``startInPlace(_:parameters:resultFormat:prepared:)``'s step, for a caller isolated to the connection without
+    /// a job of its own: on ``ioThread``, or holding its isolation (`IOThread.withIsolationIfIdle`).
+    @inline(__always)
+    private nonisolated func startIsolatedInPlace(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        prepared: Bool
+    ) throws -> StatementStart {
+        // The step runs isolated to the connection, here, without a job. It is what the standard library's
+        // `assumeIsolated` does (an isolated function called as a plain one: the isolation is a parameter like any
+        // other), with the caller's own check in place of the runtime's, which asks the executor through its
+        // witness, and with a global function rather than a closure, which `assumeIsolated`'s conversion would box
+        // on the heap twice a statement (a static method would be once, for its metatype).
         typealias IsolatedStep = (isolated LibPQConnection, String, [Parameter], ValueFormat, Bool) throws
             -> StatementStart
         typealias Step = (LibPQConnection, String, [Parameter], ValueFormat, Bool) throws -> StatementStart
@@ -235,7 +261,7 @@ public actor LibPQConnection {
 
     /// Sends a statement on the connection claimed for it, and reads its answer as far as it has arrived without
     /// waiting. The claim ends here, unless the statement is `waiting`: ``completeWaitingOnActor(_:deadline:)`` (on
-    /// the actor) or ``completeWaiting(_:deadline:)`` (from the thread) ends it.
+    /// the actor) or ``completeWaiting(_:deadline:)`` (in the caller's job) ends it.
     private func send(
         _ connection: OpaquePointer,
         _ sql: String,
@@ -407,15 +433,16 @@ public actor LibPQConnection {
 
     /// How far a statement got without waiting.
     package enum StatementStart: @unchecked Sendable {
-        // @unchecked Sendable: a `waiting` statement's results are its task's alone, handed from the connection's
-        // thread to the same task's next step on the connection (`completeWaiting`).
+        // @unchecked Sendable: a `waiting` statement's results are its task's alone, handed from the step that sent
+        // it to the same task's next step on the connection (`completeWaiting`).
 
         /// The whole answer was there: the statement is over.
         case answered(QueryResult)
         /// The statement was sent, and its answer has not all arrived: the connection stays claimed for it.
         case waiting(PendingStatement)
-        /// Nothing was sent, nor the connection claimed: the statement must start on the actor, as a cancel request of
-        /// an earlier statement is still in flight, or as it must be prepared first.
+        /// Nothing was sent, nor the connection claimed: the statement must start on the actor, as the connection's
+        /// thread runs jobs, a cancel request of an earlier statement is still in flight, or it must be prepared
+        /// first.
         case mustStartOnActor
     }
 
@@ -576,8 +603,8 @@ public actor LibPQConnection {
     }
 
     /// Waits for the socket until the grace deadline of the cancel requested for the running statement, isolated to
-    /// `isolation`: the connection, or nothing for a statement that waits from the caller's job on the thread
-    /// (``completeWaiting(_:deadline:)``).
+    /// `isolation`: the connection, or nothing for a statement that waits from the caller's job
+    /// (``completeWaiting(_:deadline:)``), which takes no preference of the thread unless `prefersThread`.
     ///
     /// Never inlined, nor is ``waitEnded(phase:deadline:)``: an async function makes room for every value of a size
     /// known only at run time that its body (inlined callees included) may hold, an allocation of the task each,
@@ -588,10 +615,13 @@ public actor LibPQConnection {
         _ interest: SocketReadiness.Interest,
         registration: SocketReadiness.Registration,
         deadline: ContinuousClock.Instant?,
+        prefersThread: Bool = true,
         isolation: isolated (any Actor)? = #isolation
     ) async -> SocketReadiness.Outcome {
         let waitUntil = cancellation.request.map(\.graceDeadline) ?? deadline
-        return await ioThread.readiness.wait(for: interest, on: registration, deadline: waitUntil, isolation: isolation)
+        return await ioThread.readiness.wait(
+            for: interest, on: registration, deadline: waitUntil, prefersThread: prefersThread, isolation: isolation
+        )
     }
 
     /// After a wait that ended without the socket being ready: closes the connection and throws when a cancel
@@ -699,7 +729,7 @@ public actor LibPQConnection {
     }
 }
 
-/// The step of `LibPQConnection.startOnThread(_:parameters:resultFormat:prepared:)` isolated to the connection: a
+/// The step of `LibPQConnection.startInPlace(_:parameters:resultFormat:prepared:)` isolated to the connection: a
 /// global function, so that a reference to it needs no context on the heap.
 private func startIsolated(
     _ connection: isolated LibPQConnection,

@@ -184,8 +184,8 @@ package final class SocketReadiness: Sendable {
         }
     }
 
-    /// A wait that is over, for the I/O thread to resume. Its task prefers the thread (see
-    /// ``wait(for:on:deadline:isolation:)``).
+    /// A wait that is over, for the I/O thread to resume. Its task prefers the thread, unless it waited away from
+    /// it (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     struct Resumption {
         var continuation: UnsafeContinuation<Outcome, Never>
         var outcome: Outcome
@@ -200,7 +200,7 @@ package final class SocketReadiness: Sendable {
     private let wakeDescriptor: Int32
     private let state = Mutex(State())
     /// The I/O thread as a task executor, which a waiting task prefers while it waits
-    /// (see ``wait(for:on:deadline:isolation:)``).
+    /// (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     private let preferredExecutor: IOThread.TaskExecutorRole
     /// Its identity, to recognise the tasks that prefer it already.
     private let taskExecutor: UnownedTaskExecutor
@@ -239,14 +239,18 @@ package final class SocketReadiness: Sendable {
     /// is taken only for the wait, and not at all by a task that prefers the thread already (an attempt lent a
     /// session, `withSessionThread`, a statement inside ``preferringThread(isolation:_:)``). Always inlined: one
     /// async layer less for every wait.
+    ///
+    /// With `prefersThread` false, the wait takes no preference: a task that waits in nonisolated code away from
+    /// the thread, and goes on there (`LibPQConnection.completeWaiting`), resumes on its own executor.
     @inline(__always)
     package func wait(
         for interest: Interest,
         on registration: Registration,
         deadline: ContinuousClock.Instant?,
+        prefersThread: Bool = true,
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
-        if taskPrefersThread() {
+        if !prefersThread || taskPrefersThread() {
             return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
         // `isolation` passed on explicitly, which also makes the closure isolated to it: without, the closure would
@@ -264,7 +268,7 @@ package final class SocketReadiness: Sendable {
     /// it does already.
     ///
     /// For a statement that may wait many times (a large result, read as it arrives): one preference for all of
-    /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:isolation:)`` would take its
+    /// its waits, a record pushed and popped once, where each ``wait(for:on:deadline:prefersThread:isolation:)`` would take its
     /// own. Code in `body` runs on the thread between its waits too, as a connection's own code does anyway.
     ///
     /// Generic over the error `body` throws, as `withTaskExecutorPreference` is, so that `body` is handed on as it
@@ -303,7 +307,7 @@ package final class SocketReadiness: Sendable {
         return true
     }
 
-    /// Suspends a task that prefers this I/O thread until the wait is over (see ``wait(for:on:deadline:isolation:)``).
+    /// Suspends a task until the wait is over (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     ///
     /// `isolation` has no default: a caller inside a closure would get nil from `#isolation`, not its own.
     @inline(__always)
@@ -318,7 +322,7 @@ package final class SocketReadiness: Sendable {
         }
     }
 
-    /// Registers a wait's continuation (see ``wait(for:on:deadline:isolation:)``).
+    /// Registers a wait's continuation (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     ///
     /// Synchronous and never inlined into the async `wait`: the waiter's instants are values of a size known only
     /// at run time, which an async function keeps in allocations of the task, one each, and a synchronous one on

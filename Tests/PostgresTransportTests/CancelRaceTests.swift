@@ -15,11 +15,11 @@ struct CancelRaceTests {
         {
             switch self {
             case .execute:
-                try await connection.executeFromThread(sql, deadline: deadline).string(row: 0, column: 0)
+                try await connection.executeInPlace(sql, deadline: deadline).string(row: 0, column: 0)
             case .unsafeScript:
                 try await connection.executeUnsafeScript(sql, deadline: deadline).string(row: 0, column: 0)
             case .prepared:
-                try await connection.executeFromThread(prepared: true, sql, deadline: deadline)
+                try await connection.executeInPlace(prepared: true, sql, deadline: deadline)
                     .string(row: 0, column: 0)
             case .batch:
                 try await connection.executeBatch([BatchStatement(sql)], deadline: deadline).first?

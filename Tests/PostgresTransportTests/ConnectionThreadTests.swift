@@ -41,7 +41,7 @@ struct ConnectionThreadTests {
         let values = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
             var values: [String?] = []
             for index in 0..<50 {
-                let result = try await connection.executeFromThread(
+                let result = try await connection.executeInPlace(
                     "SELECT $1::int4 * 2", parameters: [.text("\(index)")]
                 )
                 values.append(result.string(row: 0, column: 0))
@@ -58,11 +58,11 @@ struct ConnectionThreadTests {
     @Test func aStatementSentOnTheThreadThenClosedByAJobQueuedBeforeItsWaitEndsAsClosed() async throws {
         let connection = try await TestServer.connect()
         let error = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-            _ = try await connection.executeFromThread("SELECT 1")  // the task now runs on the thread
+            _ = try await connection.executeInPlace("SELECT 1")  // the task now runs on the thread
             #expect(connection.ioThread.isCurrent)
             Self.queueClose(of: connection)
             return await #expect(throws: TransportError.self) {
-                try await connection.executeFromThread("SELECT pg_sleep(5)")
+                try await connection.executeInPlace("SELECT pg_sleep(5)")
             }
         }
         #expect(error?.code == .connectionClosed)

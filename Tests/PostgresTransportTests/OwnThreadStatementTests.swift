@@ -13,9 +13,9 @@ struct OwnThreadStatementTests {
     @Test func aCancelledTaskEndsItsStatementAndLeavesTheConnectionFree() async throws {
         let connection = try await TestServer.connect()
         let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-            _ = try await connection.executeFromThread("SELECT 1")
+            _ = try await connection.executeInPlace("SELECT 1")
             #expect(connection.ioThread.isCurrent)
-            return try await connection.executeFromThread("SELECT pg_sleep(5)")
+            return try await connection.executeInPlace("SELECT pg_sleep(5)")
         }
         try await Task.sleep(for: .milliseconds(300))
         statement.cancel()
@@ -23,7 +23,7 @@ struct OwnThreadStatementTests {
         #expect(error?.code == .cancelled)
         #expect(error?.phase == .sent)
         #expect(error?.isConnectionUsable == true)
-        #expect(try await connection.executeFromThread("SELECT 2").string(row: 0, column: 0) == "2")
+        #expect(try await connection.executeInPlace("SELECT 2").string(row: 0, column: 0) == "2")
         await connection.close()
     }
 
@@ -46,13 +46,13 @@ struct OwnThreadStatementTests {
             let handle = Self.Handle()
             let session = connection
             let statement = Task(executorPreference: session.ioThread.taskExecutor) {
-                _ = try await session.executeFromThread("SELECT 1")
+                _ = try await session.executeInPlace("SELECT 1")
                 while handle.task.withLock({ $0 }) == nil { await Task.yield() }
                 #expect(session.ioThread.isCurrent)
                 // Runs after this job, before the statement's wait is enqueued behind it.
                 Task(executorPreference: session.ioThread.taskExecutor) { handle.task.withLock { $0 }?.cancel() }
                 handle.started.withLock { $0 = true }
-                return try await session.executeFromThread("SELECT pg_sleep(5)")
+                return try await session.executeInPlace("SELECT pg_sleep(5)")
             }
             handle.task.withLock { $0 = statement }
             let error = await #expect(throws: TransportError.self) { try await statement.value }
@@ -65,7 +65,7 @@ struct OwnThreadStatementTests {
                 continue
             }
             let next = try await withTaskExecutorPreference(session.ioThread.taskExecutor) {
-                try await session.executeFromThread("SELECT pg_sleep(0.05), 'next'").string(row: 0, column: 1)
+                try await session.executeInPlace("SELECT pg_sleep(0.05), 'next'").string(row: 0, column: 1)
             }
             #expect(next == "next")
         }
@@ -76,10 +76,10 @@ struct OwnThreadStatementTests {
     @Test func aDeadlineCancelsAStatementThatWaits() async throws {
         let connection = try await TestServer.connect()
         let error = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-            _ = try await connection.executeFromThread("SELECT 1")
+            _ = try await connection.executeInPlace("SELECT 1")
             #expect(connection.ioThread.isCurrent)
             return await #expect(throws: TransportError.self) {
-                try await connection.executeFromThread(
+                try await connection.executeInPlace(
                     prepared: true,
                     "SELECT pg_sleep($1::float8)", parameters: [.text("5")],
                     deadline: .now.advanced(by: .milliseconds(200))
@@ -89,7 +89,7 @@ struct OwnThreadStatementTests {
         #expect(error?.code == .deadlineExceeded)
         #expect(error?.phase == .sent)
         #expect(error?.isConnectionUsable == true)
-        #expect(try await connection.executeFromThread("SELECT 3").string(row: 0, column: 0) == "3")
+        #expect(try await connection.executeInPlace("SELECT 3").string(row: 0, column: 0) == "3")
         await connection.close()
     }
 
@@ -98,8 +98,8 @@ struct OwnThreadStatementTests {
     @Test func aCloseWhileTheStatementWaitsEndsItAtOnce() async throws {
         let connection = try await TestServer.connect()
         let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-            _ = try await connection.executeFromThread("SELECT 1")
-            return try await connection.executeFromThread("SELECT pg_sleep(30)")
+            _ = try await connection.executeInPlace("SELECT 1")
+            return try await connection.executeInPlace("SELECT pg_sleep(30)")
         }
         try await Task.sleep(for: .milliseconds(300))
         let closed = ContinuousClock.now
@@ -112,14 +112,14 @@ struct OwnThreadStatementTests {
     }
 
     /// A statement started on the thread and completed from elsewhere (a task that left the thread in between)
-    /// waits on the actor, with the same steps: its answer, its task's cancellation and its deadline are taken as
-    /// from the thread.
-    @Test func aStatementCompletedAwayFromItsThreadWaitsOnTheActor() async throws {
+    /// waits from there, with the same steps (in the caller's job while the thread runs no job, on the actor
+    /// otherwise): its answer, its task's cancellation and its deadline are taken as from the thread.
+    @Test func aStatementCompletedAwayFromItsThreadWaitsFromThere() async throws {
         let connection = try await TestServer.connect()
         func start(_ sql: String) async throws -> LibPQConnection.PendingStatement {
             try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-                _ = try await connection.executeFromThread("SELECT 1")
-                let started = try connection.startOnThread(sql, parameters: [], resultFormat: .text, prepared: false)
+                _ = try await connection.executeInPlace("SELECT 1")
+                let started = try connection.startInPlace(sql, parameters: [], resultFormat: .text, prepared: false)
                 guard case .waiting(let pending) = started else {
                     Issue.record("the statement did not wait: \(started)")
                     throw CancellationError()
@@ -155,7 +155,7 @@ struct OwnThreadStatementTests {
         #expect(deadlineError?.phase == .sent)
         #expect(deadlineError?.isConnectionUsable == true)
 
-        #expect(try await connection.executeFromThread("SELECT 5").string(row: 0, column: 0) == "5")
+        #expect(try await connection.executeInPlace("SELECT 5").string(row: 0, column: 0) == "5")
         await connection.close()
     }
 
@@ -163,9 +163,10 @@ struct OwnThreadStatementTests {
         let isSet = Mutex(false)
     }
 
-    /// A statement whose task resumed elsewhere after a wait, and which therefore finished on the actor, takes its
-    /// cancellation with it: a cancel of its task once the statement is over, while the task is still on its way
-    /// back from the actor to its own code, never cancels the next statement on the connection.
+    /// A statement whose task resumed elsewhere after a wait, and which therefore finished away from its own job on
+    /// the thread (on the actor, or in place from the global executor), takes its cancellation with it: a cancel of
+    /// its task once the statement is over, while the task is still on its way back to its own code, never cancels
+    /// the next statement on the connection.
     @Test func aCancelAfterAStatementFinishedOnTheActorNeverHitsTheNextStatement() async throws {
         // When the statement's last read parses its notice, the threads of the global executor are held for a few
         // hundred milliseconds, so that the statement's task, back from the actor, waits for one with its statement
@@ -179,12 +180,13 @@ struct OwnThreadStatementTests {
         let connection = try await TestServer.connect(options: options)
         let next = Self.Flag()
         let answer = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-            _ = try await connection.executeFromThread("SELECT 1")
+            _ = try await connection.executeInPlace("SELECT 1")
             // Started on the thread without preferring it: its wait resumes it there, and it leaves for the global
-            // executor, then the actor, for the rest of the statement.
+            // executor, from where it finishes the statement, on the actor while the thread runs jobs (the next
+            // statement's task yields there without end) or in place.
             let statement = Task.immediate(priority: .medium) {
                 #expect(connection.ioThread.isCurrent)
-                return try await connection.executeFromThread(
+                return try await connection.executeInPlace(
                     "DO $$ BEGIN PERFORM pg_sleep(0.2); RAISE NOTICE 'hold the global executor'; END $$"
                 )
             }
@@ -193,7 +195,7 @@ struct OwnThreadStatementTests {
                 let sql = "SELECT pg_sleep(0.5), 'next'"
                 while true {
                     do {
-                        switch try connection.startOnThread(sql, parameters: [], resultFormat: .text, prepared: false) {
+                        switch try connection.startInPlace(sql, parameters: [], resultFormat: .text, prepared: false) {
                         case .answered(let result):
                             return result.string(row: 0, column: 1)
                         case .waiting(let pending):
@@ -221,13 +223,13 @@ struct OwnThreadStatementTests {
     @Test func aStatementWhileRowsStreamFindsTheConnectionBusyAndLeavesTheStreamAlone() async throws {
         let connection = try await TestServer.connect()
         let rows = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-            _ = try await connection.executeFromThread("SELECT 1")
+            _ = try await connection.executeInPlace("SELECT 1")
             try await connection.startRows("SELECT g FROM generate_series(1, 3000) AS g")
             #expect(connection.ioThread.isCurrent)
-            let busy = await #expect(throws: TransportError.self) { try await connection.executeFromThread("SELECT 1") }
+            let busy = await #expect(throws: TransportError.self) { try await connection.executeInPlace("SELECT 1") }
             #expect(busy?.code == .connectionBusy)
             let busyPrepared = await #expect(throws: TransportError.self) {
-                try await connection.executeFromThread(prepared: true, "SELECT 1")
+                try await connection.executeInPlace(prepared: true, "SELECT 1")
             }
             #expect(busyPrepared?.code == .connectionBusy)
             var count = 0
@@ -237,7 +239,7 @@ struct OwnThreadStatementTests {
             return count
         }
         #expect(rows == 3000)
-        #expect(try await connection.executeFromThread("SELECT 4").string(row: 0, column: 0) == "4")
+        #expect(try await connection.executeInPlace("SELECT 4").string(row: 0, column: 0) == "4")
         await connection.close()
     }
 
@@ -245,14 +247,14 @@ struct OwnThreadStatementTests {
     /// leaves the connection claimed.
     @Test func cancelsAtAnyMomentNeverLeaveTheConnectionClaimed() async throws {
         let connection = try await TestServer.connect()
-        _ = try await connection.executeFromThread(prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")])
+        _ = try await connection.executeInPlace(prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")])
         var outcomes: [String: Int] = [:]
         for round in 0..<300 {
             let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-                _ = try await connection.executeFromThread("SELECT 1")
+                _ = try await connection.executeInPlace("SELECT 1")
                 return round.isMultiple(of: 2)
-                    ? try await connection.executeFromThread("SELECT pg_sleep(0.002)")
-                    : try await connection.executeFromThread(
+                    ? try await connection.executeInPlace("SELECT pg_sleep(0.002)")
+                    : try await connection.executeInPlace(
                         prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")]
                     )
             }
@@ -271,7 +273,7 @@ struct OwnThreadStatementTests {
                 break
             }
             let next = try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
-                try await connection.executeFromThread("SELECT 'next'").string(row: 0, column: 0)
+                try await connection.executeInPlace("SELECT 'next'").string(row: 0, column: 0)
             }
             #expect(next == "next")
         }
@@ -286,12 +288,12 @@ struct OwnThreadStatementTests {
     @Test func closesAtAnyMomentEndEveryStatementAsClosedOrAnswered() async throws {
         for round in 0..<60 {
             let connection = try await TestServer.connect()
-            _ = try await connection.executeFromThread(prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")])
+            _ = try await connection.executeInPlace(prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")])
             let statement = Task(executorPreference: connection.ioThread.taskExecutor) {
-                _ = try await connection.executeFromThread("SELECT 1")
+                _ = try await connection.executeInPlace("SELECT 1")
                 return round.isMultiple(of: 2)
-                    ? try await connection.executeFromThread("SELECT pg_sleep(0.002)")
-                    : try await connection.executeFromThread(
+                    ? try await connection.executeInPlace("SELECT pg_sleep(0.002)")
+                    : try await connection.executeInPlace(
                         prepared: true, "SELECT $1::int4 + 0", parameters: [.text("1")]
                     )
             }
@@ -324,7 +326,7 @@ struct NoticeReentryTests {
             Task.immediate {
                 let outcome: String
                 do {
-                    _ = try await connection.executeFromThread("SELECT 1")
+                    _ = try await connection.executeInPlace("SELECT 1")
                     outcome = "ran"
                 } catch let error as TransportError {
                     outcome = "\(error.code)"
@@ -339,7 +341,7 @@ struct NoticeReentryTests {
         try await withTaskExecutorPreference(connection.ioThread.taskExecutor) {
             for _ in 0..<300 {
                 do {
-                    _ = try await connection.executeFromThread("DO $$ BEGIN RAISE NOTICE 'hello'; END $$")
+                    _ = try await connection.executeInPlace("DO $$ BEGIN RAISE NOTICE 'hello'; END $$")
                 } catch let error as TransportError where error.code == .connectionBusy {
                     // The previous notice's statement got the connection first.
                 }
@@ -348,7 +350,7 @@ struct NoticeReentryTests {
         try await Task.sleep(for: .milliseconds(200))
         box.connection.withLock { $0 = nil }
         Logger(label: "test").info("reentry outcomes: \(box.outcomes.withLock { $0 })")
-        #expect(try await connection.executeFromThread("SELECT 5").string(row: 0, column: 0) == "5")
+        #expect(try await connection.executeInPlace("SELECT 5").string(row: 0, column: 0) == "5")
         await connection.close()
     }
 }

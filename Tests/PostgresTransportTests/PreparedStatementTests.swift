@@ -35,7 +35,7 @@ struct PreparedStatementTests {
     private static func preparesAgainAfterDeallocateAll(_ connection: LibPQConnection) async throws {
         let sql = "SELECT $1::text || '!'"
         func run(_ value: String) async throws -> String? {
-            try await connection.executeFromThread(prepared: true, sql, parameters: [.text(value)])
+            try await connection.executeInPlace(prepared: true, sql, parameters: [.text(value)])
                 .string(row: 0, column: 0)
         }
         #expect(try await run("a") == "a!")
@@ -66,18 +66,18 @@ struct PreparedStatementTests {
     private static func preparesAgainAfterTheResultTypeChanged(_ connection: LibPQConnection) async throws {
         _ = try await connection.execute("CREATE TEMP TABLE shape (a int)")
         _ = try await connection.execute("INSERT INTO shape VALUES (1)")
-        #expect(try await connection.executeFromThread(prepared: true, "SELECT * FROM shape").columnCount == 1)
+        #expect(try await connection.executeInPlace(prepared: true, "SELECT * FROM shape").columnCount == 1)
         _ = try await connection.execute("ALTER TABLE shape ADD COLUMN b int DEFAULT 2")
         let error = await #expect(throws: TransportError.self) {
-            try await connection.executeFromThread(prepared: true, "SELECT * FROM shape")
+            try await connection.executeInPlace(prepared: true, "SELECT * FROM shape")
         }
         #expect(error?.sqlState == "0A000")
         #expect(error?.isConnectionUsable == true)
-        let result = try await connection.executeFromThread(prepared: true, "SELECT * FROM shape")
+        let result = try await connection.executeInPlace(prepared: true, "SELECT * FROM shape")
         #expect(result.columnCount == 2)
         #expect(result.string(row: 0, column: 1) == "2")
         // The stale statement is deallocated along with the next statement prepared.
-        _ = try await connection.executeFromThread(prepared: true, "SELECT 'other'")
+        _ = try await connection.executeInPlace(prepared: true, "SELECT 'other'")
         let statements = try await Self.prepared(on: connection).map(\.statement)
         #expect(statements.sorted() == ["SELECT 'other'", "SELECT * FROM shape"].sorted())
     }

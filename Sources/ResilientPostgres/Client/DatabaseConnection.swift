@@ -24,20 +24,21 @@ package protocol DatabaseConnection: AnyObject, Sendable {
         resultFormat: ValueFormat,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult
-    /// Starts a statement without waiting and without a job when the caller runs on the thread that serves the
-    /// session: sent, and its answer read as far as it has arrived, in one synchronous step. A statement `waiting`
-    /// is completed with ``completeWaiting(_:deadline:)`` at once; `mustStartOnActor` means nothing was done, and
-    /// the statement runs through ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
+    /// Starts a statement without waiting and without a job of the session's, when the caller runs on the thread
+    /// that serves the session, or elsewhere while that thread runs no job (unless the I/O threads are the global
+    /// executor): sent, and its answer read as far as it has arrived, in one synchronous step in the caller's job. A
+    /// statement `waiting` is completed with ``completeWaiting(_:deadline:)`` at once; `mustStartOnActor` means
+    /// nothing was done, and the statement runs through ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``) as usual.
     ///
     /// The default implementation does nothing (`mustStartOnActor`), for sessions that have no thread of their own.
-    func startOnThread(
+    func startInPlace(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         prepared: Bool
     ) throws -> LibPQConnection.StatementStart
-    /// Collects the answer of a statement ``startOnThread(_:parameters:resultFormat:prepared:)`` left waiting.
+    /// Collects the answer of a statement ``startInPlace(_:parameters:resultFormat:prepared:)`` left waiting.
     func completeWaiting(
         _ pending: LibPQConnection.PendingStatement,
         deadline: ContinuousClock.Instant?
@@ -110,7 +111,7 @@ extension DatabaseConnection {
 
     package var isServedByCurrentThread: Bool { false }
 
-    package func startOnThread(
+    package func startInPlace(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,

@@ -4,9 +4,11 @@ extension PostgresClient {
     /// Makes the clients' I/O threads Swift Concurrency's global executor, for the whole process: code awaiting a
     /// query then resumes on the thread that read its answer, without a switch of threads.
     ///
-    /// A session's statements run on its I/O thread, which also waits for its socket. A task on Swift's default
-    /// global executor therefore changes threads twice a query, into the session's thread and back, and on a busy
-    /// machine each change costs more than the query's own work in the client. Once this is installed, every job
+    /// A session's I/O thread waits for its socket. A task on Swift's default global executor sends a query from
+    /// its own thread while the session's thread runs nothing else, and changes threads once for each wait for the
+    /// answer (the I/O thread that saw it arrive hands the task back to the global executor), twice when it must
+    /// enter the busy session's thread; on a busy machine each change costs more than the query's own work in the
+    /// client. Once this is installed, every job
     /// the runtime would give its global executor runs on an I/O thread instead (on the enqueuing thread's own, when
     /// that is one): a task's code after `await client.query(...)` runs where the answer arrived, and the next
     /// query starts there. A loop of queries then costs what libpq's does, one wait for the server a query, in

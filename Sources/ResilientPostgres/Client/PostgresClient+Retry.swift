@@ -123,8 +123,10 @@ extension PostgresClient {
                     // without a switch of threads, and only entering and leaving the attempt cost one. A task
                     // already there (`withSessionThread`) keeps its preference, which costs nothing to keep. App
                     // code isolated to an actor still runs on the actor; the client code it calls runs on the thread.
-                    // An attempt of one call into the session runs where the loop runs, and only that call moves to
-                    // the session's thread: the same two switches of threads, without the preference's cost.
+                    // An attempt of one call into the session runs where the loop runs. A query's or an execute's
+                    // steps run there too while the session's thread runs no job (`startInPlace`): one switch of
+                    // threads a wait for the answer; a batch, or a statement whose session's thread is busy, moves
+                    // into the session and back, two. Neither pays the preference's cost.
                     let connection = lease.connection
                     let executor =
                         prefersSessionThread && !connection.isServedByCurrentThread ? connection.taskExecutor : nil

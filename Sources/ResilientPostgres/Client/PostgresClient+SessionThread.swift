@@ -4,8 +4,9 @@ extension PostgresClient {
     /// Runs `body` on the I/O thread of the session the client would lend next, so that the operations it makes one
     /// after another start and end where that session's socket is served, without a switch of threads.
     ///
-    /// Each operation runs its attempt on its session's I/O thread; called from Swift's global executor, it therefore
-    /// switches threads twice, into the attempt and back. Under this call the task's own nonisolated code runs on
+    /// Called from Swift's global executor, an operation switches threads: a transaction or `withConnection` twice,
+    /// into its attempt on its session's I/O thread and back, and a query once for each wait for its answer, on
+    /// which its task resumes through the global executor. Under this call the task's own nonisolated code runs on
     /// that I/O thread too (`withTaskExecutorPreference`), and a session the pool opens meanwhile is placed on it, so
     /// a loop of queries costs what libpq's costs: one wait for the server per query.
     ///

@@ -42,11 +42,11 @@ extension DatabaseConnection {
         caching: PostgresClient.StatementCaching,
         deadline: ContinuousClock.Instant?
     ) async throws -> QueryResult {
-        // On the session's own thread (an attempt that prefers it, `withSessionThread`, or every task once the I/O
-        // threads are the global executor) the statement starts in the caller's job, without the trip into the
-        // session and back, and waits for its answer from there too. Elsewhere `startOnThread` does nothing: it
-        // checks the thread itself.
-        switch try startOnThread(
+        // The statement starts in the caller's job, without the trip into the session and back, and waits for its
+        // answer from there too: on the session's own thread (an attempt that prefers it, `withSessionThread`, or
+        // every task once the I/O threads are the global executor), or elsewhere while the thread runs no job (unless
+        // the I/O threads are the global executor). Otherwise `startInPlace` does nothing: it checks itself.
+        switch try startInPlace(
             sql, parameters: parameters, resultFormat: resultFormat, prepared: caching != .unnamed
         ) {
         case .answered(let result):
