@@ -28,6 +28,7 @@ extension PgBouncerTests {
                 (pid, _) = try row.decode((Int, Int).self)
                 break
             }
+            try #require(pid > 0, "the first row names its server backend")
             // A billion rows, streamed as they are made (not gathered first, as `FROM generate_series` does): a
             // statement that only the cancel can end before the client gives up on it and closes the session.
             // The pool of one lends the session again only once the clean-up has given it back.
@@ -87,6 +88,7 @@ extension PgBouncerTests {
                 pid = Int(String(decoding: chunk.prefix { $0 != UInt8(ascii: ",") }, as: UTF8.self)) ?? 0
                 break
             }
+            try #require(pid > 0, "the first row names its server backend")
             #expect(try await client.query("SELECT 6", options: .readOnly).decode(Int.self) == [6])
             try await Self.expectStoppedByACancel(pid: pid, tag: tag)
         } cleanup: {

@@ -93,7 +93,7 @@ struct HADemo {
             entries, counts: counts, acknowledgements: acknowledgements,
             spans: Formation.unprotectedWrites(in: (try? events.get()) ?? []), on: timeline
         )
-        check.lost -= discarded
+        check.lost -= discarded.count
         var recoveries: [Int?] = []
         for failover in failovers {
             let first = acknowledgements.first { $0.at >= failover.reported && $0.port == failover.newPrimaryPort }?.at
@@ -112,12 +112,15 @@ struct HADemo {
             present: \(check.phantoms)
             """)
         if !check.passed {
-            explain(entries, counts: counts, acknowledgements: acknowledgements, events: events, on: timeline)
+            explain(
+                entries, counts: counts, discarded: discarded, acknowledgements: acknowledgements, events: events,
+                on: timeline
+            )
         }
         let slowest = recoveries.compactMap { $0 }.max()
         let allRecovered = recoveries.allSatisfy { $0 != nil }
         Timeline.printLine("""
-            \(check) discarded_by_engine=\(discarded) failovers=\(failovers.count) \
+            \(check) discarded_by_engine=\(discarded.count) failovers=\(failovers.count) \
             slowest_recovery_ms=\(allRecovered ? slowest.map(String.init) ?? "none" : "none")
             """)
         return check.passed && allRecovered
@@ -175,35 +178,45 @@ final class Acknowledgements: Sendable {
 }
 
 extension HADemo {
-    /// How many writes missing afterwards were acknowledged by a node in a span in which the engine let it commit
-    /// writes the failover under way was bound to discard (``Formation/unprotectedWrites(in:)``), from the monitor's
-    /// own events; each span is logged. A write counts if the node acknowledged it from the span's start to a
-    /// second after the node reported itself demoted (an answer still on its way), never outside.
+    /// The writes missing afterwards that the engine itself discarded: acknowledged by a node in a span in which
+    /// it committed writes the failover under way was bound to discard (``Formation/unprotectedWrites(in:)``), read
+    /// from the monitor's own events, and looking like a rewind's work (``RewoundWrites``). Each span is logged,
+    /// with what it accounts for. A span the node never closed (it was never demoted, so nothing of it was rewound)
+    /// accounts for nothing.
     static func discardedByTheEngine(
         _ entries: Ledger.Entries,
         counts: [String: Int],
         acknowledgements: [Acknowledgements.Entry],
         spans: [Formation.UnprotectedWrites],
         on timeline: Timeline
-    ) -> Int {
-        var total = 0
+    ) -> Set<String> {
+        let written = acknowledgements.map {
+            RewoundWrites.Acknowledgement(
+                key: $0.key, port: $0.port, milliseconds: timeline.milliseconds(at: $0.at),
+                isMissing: entries.acknowledged[$0.key] != nil && counts[$0.key] == nil
+            )
+        }
+        var discarded: Set<String> = []
         for span in spans {
             let from = timeline.milliseconds(at: span.from)
-            let until = span.until.map { timeline.milliseconds(at: $0) + 1000 } ?? Int.max
-            let discarded = acknowledgements.filter { acknowledgement in
-                let at = timeline.milliseconds(at: acknowledgement.at)
-                return acknowledgement.port == span.port && at >= from && at <= until
-                    && entries.acknowledged[acknowledgement.key] != nil && counts[acknowledgement.key] == nil
-            }.count
-            total += discarded
+            guard let demoted = span.until.map({ timeline.milliseconds(at: $0) }) else {
+                timeline.log("""
+                    \(span.node) was assigned wait_primary at \(from) ms while the other node was promoted, and never \
+                    reported itself demoted: its missing writes, if any, stay counted as lost
+                    """)
+                continue
+            }
+            let rewound = RewoundWrites(port: span.port, from: from, demoted: demoted, acknowledgements: written)
+            discarded.formUnion(rewound.discarded)
             timeline.log("""
-                \(span.node) accepted writes without a synchronous standby while the other node was promoted, from \
-                \(from) ms to \(span.until.map { "its demotion at \(timeline.milliseconds(at: $0)) ms" } ?? "the end"): \
-                \(discarded) writes it acknowledged then are missing, discarded by pg_auto_failover (see \
-                Formation.unprotectedWrites)
+                \(span.node) was assigned wait_primary (no synchronous standby) at \(from) ms while the other node was \
+                promoted, and reported itself demoted at \(demoted) ms: \(rewound.missing.count) of the \
+                \(rewound.acknowledged) writes it acknowledged in between are missing, \(rewound.presentAfterFirstMissing) \
+                present after the first missing one; \(rewound.discarded.count) counted as discarded by pg_auto_failover \
+                (see Formation.unprotectedWrites)
                 """)
         }
-        return total
+        return discarded
     }
 
     /// Says when the writes the check found wrong were acknowledged, and by which server, beside the monitor's
@@ -212,11 +225,12 @@ extension HADemo {
     static func explain(
         _ entries: Ledger.Entries,
         counts: [String: Int],
+        discarded: Set<String>,
         acknowledgements: [Acknowledgements.Entry],
         events: Result<[Formation.Event], any Error>,
         on timeline: Timeline
     ) {
-        let lost = Set(entries.acknowledged.keys.filter { counts[$0] == nil })
+        let lost = Set(entries.acknowledged.keys.filter { counts[$0] == nil }).subtracting(discarded)
         let servedBy = Dictionary(grouping: acknowledgements, by: \.port)
         for (port, served) in servedBy.sorted(by: { $0.key < $1.key }) {
             let missing = served.filter { lost.contains($0.key) }

@@ -114,7 +114,7 @@ public final class Formation: Sendable {
     /// The monitor's events since `date`, oldest first: every state a node reported or was assigned, with why.
     public func events(since date: Date) async throws -> [Event] {
         try await monitor.query("""
-            SELECT eventtime, nodename, nodeport, reportedstate::text, goalstate::text, description
+            SELECT eventtime, nodename, nodeport, reportedstate::text, goalstate::text, coalesce(description, '')
             FROM pgautofailover.event WHERE eventtime >= \(date) ORDER BY eventid
             """, options: .readOnly).decode((Date, String, Int, String, String, String).self).map {
             Event(at: $0.0, node: $0.1, port: $0.2, reportedState: $0.3, goalState: $0.4, description: $0.5)
@@ -126,7 +126,8 @@ public final class Formation: Sendable {
     public struct UnprotectedWrites: Sendable {
         public var node: String
         public var port: Int
-        /// When the monitor assigned the node `wait_primary` (no synchronous standby) during the promotion.
+        /// When the monitor assigned the node `wait_primary` during the promotion; synchronous replication goes off
+        /// once the node has reached it, a moment later.
         public var from: Date
         /// When the node reported itself demoted, if it did.
         public var until: Date?

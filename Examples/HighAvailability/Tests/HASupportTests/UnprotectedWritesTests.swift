@@ -80,10 +80,50 @@ struct UnprotectedWritesTests {
         #expect(span.until == Date(timeIntervalSince1970: 33.945))
     }
 
-    /// A span whose node never reported its demotion stays open to the end of the run.
+    /// A span whose node never reported its demotion stays open (`HADemo` counts nothing of it: a node never demoted
+    /// was never rewound).
     @Test func aSpanWithoutDemotionStaysOpen() throws {
         let spans = Formation.unprotectedWrites(in: Array(Self.racedSwitchover.prefix(9)))
         #expect(spans.count == 1)
         #expect(try #require(spans.first).until == nil)
+    }
+}
+
+/// Which missing writes of a span count as rewound away by the engine.
+@Suite("Writes a rewind discarded")
+struct RewoundWritesTests {
+    static func written(_ entries: [(String, Int, Int, Bool)]) -> [RewoundWrites.Acknowledgement] {
+        entries.map { RewoundWrites.Acknowledgement(key: $0.0, port: $0.1, milliseconds: $0.2, isMissing: $0.3) }
+    }
+
+    /// Present before the first missing one, missing from it on (one present answer within 50 ms of it): all of
+    /// the span's missing writes, and nothing of another port or outside the span.
+    @Test func aSpanWhoseEndIsMissingAccountsForItsMissingWrites() {
+        let rewound = RewoundWrites(port: 27433, from: 1000, demoted: 2000, acknowledgements: Self.written([
+            ("before", 27433, 900, true),
+            ("kept", 27433, 1100, false),
+            ("a", 27433, 1200, true),
+            ("late answer", 27433, 1230, false),
+            ("b", 27433, 1900, true),
+            ("other port", 27434, 1950, true),
+            ("c", 27433, 2900, true),
+            ("after", 27433, 3100, true),
+        ]))
+        #expect(rewound.acknowledged == 5)
+        #expect(rewound.missing == ["a", "b", "c"])
+        #expect(rewound.presentAfterFirstMissing == 0)
+        #expect(rewound.discarded == ["a", "b", "c"])
+    }
+
+    /// A write present after the first missing one is not a rewind's pattern: nothing is accounted for.
+    @Test func aPresentWriteAfterTheFirstMissingOneAccountsForNothing() {
+        let rewound = RewoundWrites(port: 27433, from: 1000, demoted: 2000, acknowledgements: Self.written([
+            ("a", 27433, 1200, true),
+            ("present", 27433, 1300, false),
+            ("b", 27433, 1400, true),
+        ]))
+        #expect(rewound.missing == ["a", "b"])
+        #expect(rewound.presentAfterFirstMissing == 1)
+        #expect(rewound.discarded.isEmpty)
     }
 }
