@@ -90,7 +90,7 @@ struct HADemo {
         let acknowledgements = servedBy.snapshot.sorted { $0.at < $1.at }
         // Writes the engine itself acknowledged and then discarded are not the client's to keep: counted apart.
         let discarded = discardedByTheEngine(
-            entries, counts: counts, acknowledgements: acknowledgements,
+            counts: counts, acknowledgements: acknowledgements,
             spans: Formation.unprotectedWrites(in: (try? events.get()) ?? []), on: timeline
         )
         check.lost -= discarded.count
@@ -184,7 +184,6 @@ extension HADemo {
     /// with what it accounts for. A span the node never closed (it was never demoted, so nothing of it was rewound)
     /// accounts for nothing.
     static func discardedByTheEngine(
-        _ entries: Ledger.Entries,
         counts: [String: Int],
         acknowledgements: [Acknowledgements.Entry],
         spans: [Formation.UnprotectedWrites],
@@ -193,7 +192,7 @@ extension HADemo {
         let written = acknowledgements.map {
             RewoundWrites.Acknowledgement(
                 key: $0.key, port: $0.port, milliseconds: timeline.milliseconds(at: $0.at),
-                isMissing: entries.acknowledged[$0.key] != nil && counts[$0.key] == nil
+                isMissing: counts[$0.key] == nil
             )
         }
         var discarded: Set<String> = []
