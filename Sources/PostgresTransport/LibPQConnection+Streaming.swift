@@ -29,6 +29,9 @@ struct StreamingStatement {
     let registration: SocketReadiness.Registration
     /// Nil while results are still to come.
     var ending: Ending?
+    /// The server's error, once a read of rows in the caller's job has read it and must wait for the statement's
+    /// end: the next read takes it (`LibPQConnection.nextRows`); the statement's end clears it otherwise.
+    var pendingError: OpaquePointer?
 }
 
 extension LibPQConnection {
@@ -314,6 +317,7 @@ extension LibPQConnection {
     /// Ends the streaming statement and frees the connection for the next one. A connection left in the middle of
     /// a statement (which no path here should leave) is closed rather than given back dirty.
     func endStreaming() {
+        if let pendingError = streaming?.pendingError { PQclear(pendingError) }
         if streaming != nil { cancellation.end() }
         streaming = nil
         if let connection, PQtransactionStatus(connection) == PQTRANS_ACTIVE { close() }

@@ -25,7 +25,8 @@ public actor LibPQConnection {
         public var cancelGracePeriod: Duration
         /// Called for every notice the server sends (`RAISE NOTICE`, warnings), isolated to the connection, within
         /// the libpq call that read it: on the connection's I/O thread, or in the job of a task elsewhere that sent a
-        /// statement in place (the client's `query` and `execute`), while the I/O thread runs none of its jobs. Keep
+        /// statement in place (the client's `query` and `execute`) or reads a row stream's rows, while the I/O thread
+        /// runs none of its jobs. Keep
         /// it short, and never wait in it for the connection's thread.
         public var noticeHandler: (@Sendable (Notice) -> Void)?
         /// How many named statements ``LibPQConnection/executePrepared(_:parameters:resultFormat:deadline:)`` keeps

@@ -27,6 +27,11 @@ final class FakeServer: Sendable {
         /// primary message.
         case error(severity: String, sqlState: String, message: String)
 
+        /// `RowDescription` of text columns with these names, in the text format.
+        case rowDescription([String])
+        /// `DataRow` with these values, as text.
+        case dataRow([String])
+
         /// What PostgreSQL sends when it acts on `pg_terminate_backend` (or a smart or fast shutdown).
         static let terminated = Message.error(
             severity: "FATAL", sqlState: "57P01", message: "terminating connection due to administrator command"
@@ -38,6 +43,18 @@ final class FakeServer: Sendable {
             case .bindComplete: return FakeServer.message("2", [])
             case .noData: return FakeServer.message("n", [])
             case .commandComplete(let tag): return FakeServer.message("C", FakeServer.cString(tag))
+            case .rowDescription(let names):
+                // Each field: its name, table OID and column (none), type OID (text), length (variable), type
+                // modifier (none) and format (text).
+                let fields = names.flatMap { name in
+                    FakeServer.cString(name) + FakeServer.int32Bytes(0) + FakeServer.int16Bytes(0)
+                        + FakeServer.int32Bytes(25) + FakeServer.int16Bytes(-1) + FakeServer.int32Bytes(-1)
+                        + FakeServer.int16Bytes(0)
+                }
+                return FakeServer.message("T", FakeServer.int16Bytes(Int16(names.count)) + fields)
+            case .dataRow(let values):
+                let columns = values.flatMap { FakeServer.int32Bytes(Int32($0.utf8.count)) + Array($0.utf8) }
+                return FakeServer.message("D", FakeServer.int16Bytes(Int16(values.count)) + columns)
             case .error(let severity, let sqlState, let message):
                 let fields: [(Unicode.Scalar, String)] = [
                     ("S", severity), ("V", severity), ("C", sqlState), ("M", message),
@@ -58,6 +75,9 @@ final class FakeServer: Sendable {
         case answerOnCancel([Message])
         /// Nothing: the answer was written ahead of the statement, with ``answerAhead(_:)``.
         case answeredAhead
+        /// Writes these messages without `ReadyForQuery`, which the test writes later with ``answerAhead(_:)``: the
+        /// statement's end comes after the rest of its answer.
+        case answerEndingLater([Message])
     }
 
     /// The longest the server waits for a connection, and for each read from it: generous, as a loaded machine or a
@@ -156,6 +176,8 @@ final class FakeServer: Sendable {
                 Self.write(connection, messages.flatMap(\.bytes) + Self.readyForQuery)
             case .answeredAhead:
                 break
+            case .answerEndingLater(let messages):
+                Self.write(connection, messages.flatMap(\.bytes))
             }
         }
     }
@@ -214,6 +236,10 @@ final class FakeServer: Sendable {
     private static let readyForQuery = message("Z", [UInt8(ascii: "I")])
 
     private static func int32Bytes(_ value: Int32) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian, Array.init)
+    }
+
+    private static func int16Bytes(_ value: Int16) -> [UInt8] {
         withUnsafeBytes(of: value.bigEndian, Array.init)
     }
 
