@@ -30,12 +30,14 @@ extension LibPQConnection {
     /// Rows that have arrived are read in the caller's job, isolated to the connection, as the client's statements
     /// are (`startInPlace`): on the connection's thread, or elsewhere while that thread runs no job
     /// (`IOThread.withIsolationIfIdle`). A consumer on Swift's global executor then reads a batch without a trip
-    /// into the connection and back, two hand-overs between threads; only a call that must wait for the server, or
-    /// that finds the thread running jobs, enters the connection.
+    /// into the connection and back, two hand-overs between threads. A call that finds no row waits for the socket
+    /// from its own job too, and reads in place again. A call enters the connection, where it reads and waits, when
+    /// the thread runs jobs, when its task is cancelled, once a cancel has been requested, after a wait that did not
+    /// end with the socket ready (its deadline, a cancel, a close), and always when the I/O threads are the global
+    /// executor and the caller is not on the connection's thread.
     ///
     /// Rows read before a failure are handed over first; the failure is thrown by the next call. Cancelling the
-    /// task while the call waits sends the server a cancel request; the call then throws
-    /// ``TransportError/Code/cancelled``.
+    /// task sends the server a cancel request; the call then throws ``TransportError/Code/cancelled``.
     ///
     /// - Parameters:
     ///   - maximumCount: The most rows to hand over at once; less than 1 reads as 1, more than 512 as 512.
@@ -45,6 +47,8 @@ extension LibPQConnection {
         maximumCount: Int = 512,
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> [QueryResult]? {
+        // A cancelled task's call enters the connection, whose cancellation handler sends the cancel request at once.
+        if Task.isCancelled { return try await nextRowsOnActor(maximumCount: maximumCount, deadline: deadline) }
         while true {
             let step = ioThread.isCurrent
                 ? try nextRowsInPlace(maximumCount: maximumCount)

@@ -8,7 +8,9 @@ import PostgresPolicy
 ///
 /// While it runs the connection is busy: other statements fail with ``TransportError/Code/connectionBusy``, and
 /// ``LibPQConnection/isIdleOutsideTransaction`` is false, so a pool never lends the session to anyone else.
-struct StreamingStatement {
+struct StreamingStatement: @unchecked Sendable {
+    // @unchecked Sendable: a connection's statement, reached only isolated to the connection, and by its deinit,
+    // which alone holds it then; `pendingError` is the statement's alone, as any result it reads.
     enum Kind {
         case rows
         case copyIn

@@ -126,6 +126,7 @@ public actor LibPQConnection {
     }
 
     deinit {
+        if let pendingError = streaming?.pendingError { PQclear(pendingError) }
         if let handle { PQfinish(handle.raw) }
     }
 
@@ -172,6 +173,13 @@ public actor LibPQConnection {
         // A statement suspended on the socket resumes to find the connection gone (see `continueWait`, and
         // `waitForSocket` for streams, COPY and pipelines).
         if isRunningStatement { cancellation.interruptWait() }
+        // A row stream's server error, read while the statement's end had not arrived, is how the stream ends: the
+        // next call throws it.
+        if let pendingError = streaming?.pendingError {
+            streaming?.pendingError = nil
+            let ending = failedEnding(pendingError, isConnectionUsable: false)
+            streaming?.ending = ending
+        }
     }
 
     /// Runs one statement with bound parameters (`PQsendQueryParams`) and returns its result.

@@ -37,7 +37,8 @@ struct RowStreamEndingTests {
         await connection.close()
     }
 
-    /// The same stream whose connection is closed while the error waits for the end: the next call says so.
+    /// The same stream whose connection is closed while the error waits for the end: the next call throws the
+    /// server's error, which is what ended the statement, and the session is not usable.
     @Test func aStreamClosedWhileItsErrorWaitsForTheEnd() async throws {
         let server = try FakeServer(replies: [
             .answerEndingLater([
@@ -55,7 +56,8 @@ struct RowStreamEndingTests {
         #expect(rows == 1)
         await connection.close()
         let error = await #expect(throws: TransportError.self) { try await connection.nextRows() }
-        #expect(error?.code == .connectionClosed)
+        #expect(error?.sqlState == "22012")
+        #expect(error?.isConnectionUsable == false)
         #expect(try await connection.nextRows() == nil)
     }
 }
