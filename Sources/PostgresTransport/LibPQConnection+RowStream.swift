@@ -83,8 +83,7 @@ extension LibPQConnection {
     }
 
     /// Where a read of rows in the caller's job left the stream.
-    enum RowsStep: @unchecked Sendable {
-        // @unchecked Sendable: the results are the caller's alone once handed over, as those of any statement.
+    enum RowsStep {
         /// What ``nextRows(maximumCount:deadline:)`` returns.
         case rows([QueryResult]?)
         /// No row has arrived since the socket was read: the call must wait for it to be readable.
@@ -105,11 +104,7 @@ extension LibPQConnection {
 
     /// The next rows, read without waiting: `mustWait` when none has arrived and the statement is not over.
     func nextRowsWithoutWaiting(maximumCount: Int) throws -> RowsStep {
-        guard let stream = streaming, stream.kind == .rows else { return .rows(nil) }
-        if let ending = stream.ending {
-            _ = try takeEnding(ending)
-            return .rows(nil)
-        }
+        guard let stream = try rowStreamToRead() else { return .rows(nil) }
         guard let connection else { return .onActor }
         var batch = QueryResult.RowBatch()
         var firstError = takePendingError()
@@ -117,8 +112,8 @@ extension LibPQConnection {
         let read: RowsRead
         do {
             read = try readArrivedRows(
-                connection, into: &batch, maximumCount: min(max(maximumCount, 1), Self.rowBatchRows),
-                firstError: &firstError, hasReadSocket: &hasReadSocket
+                connection, into: &batch, maximumCount: Self.batchRows(maximumCount), firstError: &firstError,
+                hasReadSocket: &hasReadSocket
             )
             // Only a read that must wait leaves the server's error for the end of the statement, which a later call
             // reads.
@@ -132,11 +127,8 @@ extension LibPQConnection {
                 throw error
             }
         }
-        if let rows = batch.takeResult() { return .rows([rows]) }
-        if read == .mustWait { return .mustWait(stream.registration) }
-        guard let ending = streaming?.ending else { return .rows([]) }
-        _ = try takeEnding(ending)
-        return .rows(nil)
+        if read == .mustWait, batch.rowCount == 0 { return .mustWait(stream.registration) }
+        return .rows(try handOver(&batch))
     }
 
     /// ``nextRows(maximumCount:deadline:)`` on the actor, which waits for the socket as long as no row has arrived.
@@ -144,11 +136,7 @@ extension LibPQConnection {
         maximumCount: Int,
         deadline: ContinuousClock.Instant?
     ) async throws -> [QueryResult]? {
-        guard let stream = streaming, stream.kind == .rows else { return nil }
-        if let ending = stream.ending {
-            _ = try takeEnding(ending)
-            return nil
-        }
+        guard let stream = try rowStreamToRead() else { return nil }
         guard let connection else {
             endStreaming()
             throw closedDuringStatement()
@@ -157,7 +145,7 @@ extension LibPQConnection {
         do {
             try await whileCancellable {
                 try await readRows(
-                    connection, into: &batch, maximumCount: min(max(maximumCount, 1), Self.rowBatchRows),
+                    connection, into: &batch, maximumCount: Self.batchRows(maximumCount),
                     registration: stream.registration, deadline: deadline
                 )
             }
@@ -165,12 +153,32 @@ extension LibPQConnection {
             endStreaming()
             throw error
         }
-        guard let rows = batch.takeResult() else {
-            guard let ending = streaming?.ending else { return [] }
+        return try handOver(&batch)
+    }
+
+    /// The row stream still to be read; nil when there is none, or once it has ended, when its ending is taken (its
+    /// failure thrown).
+    private func rowStreamToRead() throws -> StreamingStatement? {
+        guard let stream = streaming, stream.kind == .rows else { return nil }
+        if let ending = stream.ending {
             _ = try takeEnding(ending)
             return nil
         }
-        return [rows]
+        return stream
+    }
+
+    /// What a call returns once its read stopped: the batch's rows; without any, nil once the statement is over (its
+    /// failure thrown), and no rows while it is not.
+    private func handOver(_ batch: inout QueryResult.RowBatch) throws -> [QueryResult]? {
+        if let rows = batch.takeResult() { return [rows] }
+        guard let ending = streaming?.ending else { return [] }
+        _ = try takeEnding(ending)
+        return nil
+    }
+
+    /// The rows a call reads at most for a caller that asks for `maximumCount`.
+    private static func batchRows(_ maximumCount: Int) -> Int {
+        min(max(maximumCount, 1), rowBatchRows)
     }
 
     /// The bytes of values after which a batch of rows is handed over, however few its rows: with the last row's,
