@@ -27,22 +27,20 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     /// Starts a statement without waiting and without a job of the session's, when the caller runs on the thread
     /// that serves the session, or elsewhere while that thread runs no job (unless the I/O threads are the global
     /// executor): sent, and its answer read as far as it has arrived, in one synchronous step in the caller's job. A
-    /// statement `waiting` is completed with ``completeWaiting(_:deadline:)`` at once; `mustStartOnActor` means
-    /// nothing was done, and the statement runs through ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
+    /// statement `waiting` is completed with `LibPQConnection.completeWaiting(_:deadline:)` at once;
+    /// `mustStartOnActor` means nothing was done, and the statement runs through
+    /// ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``) as usual.
     ///
-    /// The default implementation does nothing (`mustStartOnActor`), for sessions that have no thread of their own.
+    /// Only ``LibPQConnection`` leaves a statement `waiting`, so the caller completes it there directly: through the
+    /// protocol, the call would cost every statement that waits the frame of a witness of its own. Every other
+    /// session takes the default implementation, which does nothing (`mustStartOnActor`).
     func startInPlace(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         prepared: Bool
     ) throws -> LibPQConnection.StatementStart
-    /// Collects the answer of a statement ``startInPlace(_:parameters:resultFormat:prepared:)`` left waiting.
-    func completeWaiting(
-        _ pending: LibPQConnection.PendingStatement,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult
     /// Runs one statement as a named prepared statement cached by the session, prepared on first use.
     ///
     /// The default implementation runs it as ``execute(_:parameters:resultFormat:deadline:)`` does.
@@ -118,13 +116,6 @@ extension DatabaseConnection {
         prepared: Bool
     ) throws -> LibPQConnection.StatementStart {
         .mustStartOnActor
-    }
-
-    package func completeWaiting(
-        _ pending: LibPQConnection.PendingStatement,
-        deadline: ContinuousClock.Instant?
-    ) async throws -> QueryResult {
-        preconditionFailure("a session without a thread of its own left a statement waiting")
     }
 
     package func executePrepared(

@@ -16,21 +16,23 @@ extension PostgresClient {
     /// `operation` gets the operation's deadline, past which every statement it sends is cancelled. It is the
     /// client's own code, not the app's: the loop runs in no actor's isolation.
     ///
-    /// Always inlined: each layer of async calls costs every operation (`query`, `execute`, `batch`) a frame and a
-    /// switch of executors, and this one only unwraps what `retrying` returns. It runs on the caller's executor
-    /// (`nonisolated(nonsending)`), which spares it the switch of executors a nonisolated async function makes on
-    /// entry: the client's own code, which never blocks. `operation` stays an ordinary nonisolated closure, as
-    /// `retrying` takes it: there an attempt of an app's actor runs it off that actor, beside its session.
+    /// Always inlined, with the loop itself (`retryingInCaller`): each layer of async calls costs every operation
+    /// (`query`, `execute`, `batch`) a frame and switches of executors, and the closure the caller passes is then
+    /// called directly, inlined too. It runs on the caller's executor (`nonisolated(nonsending)`), which spares it
+    /// the switch of executors a nonisolated async function makes on entry: the client's own code, which never
+    /// blocks. `operation` stays an ordinary nonisolated closure, as `retrying` takes it: there an attempt of an
+    /// app's actor runs it off that actor, beside its session.
     ///
-    /// `operation` takes the ``SessionUse`` that `retrying` passes, always nil here, so that it is handed to
-    /// `retrying` as it is rather than wrapped in one more closure, which would be one more async layer.
+    /// `operation` takes the ``SessionUse`` that `retrying` passes, always nil here, so that it is handed to the loop
+    /// as it is rather than wrapped in one more closure, which would be one more async layer.
     @inline(__always)
     nonisolated(nonsending) func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
         _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> Result {
-        switch try await retrying(
-            safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false, operation
+        switch try await retryingInCaller(
+            safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false, keepingLease: nil,
+            operation
         ) {
         case .completed(let result): return result
         case .verifiedApplied: preconditionFailure("an operation without verification cannot be verified applied")
@@ -82,6 +84,9 @@ extension PostgresClient {
     /// that its calls into the session need no switch of threads. An attempt that makes one call into the session
     /// (`withRetries`) passes false: it switches threads twice either way, into the session and out of it, and the
     /// preference would cost it a lock of the task's status on every switch of executors it makes.
+    ///
+    /// One copy for all its callers: ``withRetries(_:_:)``, on the path of every query, inlines the loop itself
+    /// (``retryingInCaller(_:isolation:verify:lendsSession:prefersSessionThread:keepingLease:_:)``).
     func retrying<Result>(
         _ safety: OperationSafety,
         isolation: isolated (any Actor)?,
@@ -89,6 +94,29 @@ extension PostgresClient {
         lendsSession: Bool = false,
         prefersSessionThread: Bool = true,
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
+        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+    ) async throws -> sending Completion<Result> {
+        try await retryingInCaller(
+            safety, isolation: isolation, verify: verify, lendsSession: lendsSession,
+            prefersSessionThread: prefersSessionThread, keepingLease: keepingLease, operation
+        )
+    }
+
+    /// ``retrying(_:isolation:verify:lendsSession:prefersSessionThread:keepingLease:_:)``, always inlined.
+    ///
+    /// Inlined where the operation is a closure literal, the loop calls it directly: no frame of its own for the
+    /// loop or for the closure, and about half the switches of executors a query makes (8 rather than 15 under
+    /// callgrind), the loop's resumptions after each of its calls among them. Only ``withRetries(_:_:)`` inlines it,
+    /// with every option but `safety` a constant, so that the branches it does not take go: each caller that
+    /// inlines it carries a copy of the loop.
+    @inline(__always)
+    func retryingInCaller<Result>(
+        _ safety: OperationSafety,
+        isolation: isolated (any Actor)?,
+        verify: (() async throws -> Bool)?,
+        lendsSession: Bool,
+        prefersSessionThread: Bool,
+        keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
         _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
@@ -158,36 +186,11 @@ extension PostgresClient {
                         port: lease.connection.port, elapsed: loop.deadline.elapsed(at: clock.offsetNow)
                     ))
                     return .completed(result)
-                } catch let error as TransportError {
-                    var inHotStandby: Bool?
-                    if error.sqlState == "25006" {
-                        inHotStandby = await lease.connection.reportsHotStandby()
-                    }
-                    if !error.isConnectionUsable { lostProcess = lease.connection.serverProcess }
-                    // A session on a hot standby is no use to anyone once the primary moved.
-                    let reuse = error.isConnectionUsable && inHotStandby != true
-                    await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline)
-                    var facts = FailureFacts(error, inHotStandby: inHotStandby)
-                    facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
-                    lastFailure = error
-                    outcome = .failed(facts)
-                } catch let interrupted as AttemptInterrupted {
-                    // Past the point of a silent retry (COPY data sent): reported like any failure, never retried.
-                    let failure = interrupted.failure
-                    if !failure.isConnectionUsable { lostProcess = lease.connection.serverProcess }
-                    await pool.release(
-                        lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init),
-                        by: poolDeadline
-                    )
-                    lastFailure = failure
-                    outcome = .interrupted(
-                        FailureFacts(failure, inHotStandby: nil), mayHaveBeenApplied: interrupted.mayHaveBeenApplied
-                    )
                 } catch {
-                    // Not a failure of the database: the caller's own error, or a value that does not decode; or the
-                    // task's cancellation, which the outer `catch` takes in.
-                    await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
-                    throw error
+                    outcome = try await attemptFailed(
+                        error, lease: lease, use: use, poolDeadline: poolDeadline, lastFailure: &lastFailure,
+                        lostProcess: &lostProcess
+                    )
                 }
             } catch {
                 outcome = try Self.outcome(ofFailure: error, lastFailure: &lastFailure)
@@ -230,6 +233,52 @@ extension PostgresClient {
             await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
         }
         return result
+    }
+
+    /// Gives back the session of an attempt that threw `error`, and returns what the loop is told (updating
+    /// `lastFailure`, and `lostProcess` when the session was lost); rethrows an error that is not the database's (the
+    /// caller's own, a value that does not decode, or the task's cancellation, which the loop's outer `catch` takes
+    /// in).
+    ///
+    /// Out of line: a failure is rare, and every caller that inlines the loop would carry its own copy.
+    @inline(never)
+    private func attemptFailed(
+        _ error: any Error,
+        lease: ConnectionPool.Lease,
+        use: SessionUse?,
+        poolDeadline: PoolInstant,
+        lastFailure: inout TransportError?,
+        lostProcess: inout ServerProcess?
+    ) async throws -> RetryLoop.Outcome {
+        switch error {
+        case let error as TransportError:
+            var inHotStandby: Bool?
+            if error.sqlState == "25006" {
+                inHotStandby = await lease.connection.reportsHotStandby()
+            }
+            if !error.isConnectionUsable { lostProcess = lease.connection.serverProcess }
+            // A session on a hot standby is no use to anyone once the primary moved.
+            let reuse = error.isConnectionUsable && inHotStandby != true
+            await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline)
+            var facts = FailureFacts(error, inHotStandby: inHotStandby)
+            facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
+            lastFailure = error
+            return .failed(facts)
+        case let interrupted as AttemptInterrupted:
+            // Past the point of a silent retry (COPY data sent): reported like any failure, never retried.
+            let failure = interrupted.failure
+            if !failure.isConnectionUsable { lostProcess = lease.connection.serverProcess }
+            await pool.release(
+                lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init), by: poolDeadline
+            )
+            lastFailure = failure
+            return .interrupted(
+                FailureFacts(failure, inHotStandby: nil), mayHaveBeenApplied: interrupted.mayHaveBeenApplied
+            )
+        default:
+            await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
+            throw error
+        }
     }
 
     /// What the loop is told when getting a session, or an attempt, failed with `error` (which updates

@@ -52,7 +52,9 @@ extension DatabaseConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await completeWaiting(pending, deadline: deadline)
+            // Only a `LibPQConnection` leaves a statement waiting (see `startInPlace`): called on it directly, the
+            // wait needs no frame for a witness of the protocol's.
+            return try await unsafeDowncast(self, to: LibPQConnection.self).completeWaiting(pending, deadline: deadline)
         case .mustStartOnActor:
             break
         }
