@@ -1,4 +1,5 @@
 internal import CLibPQ
+import PostgresPolicy
 import Synchronization
 
 extension LibPQConnection {
@@ -53,7 +54,7 @@ extension LibPQConnection {
     ///   statement fails with ``TransportError/Code/connectionClosed``.
     package nonisolated func completeWaiting(
         _ pending: PendingStatement,
-        deadline: ContinuousClock.Instant?
+        deadline: OffsetInstant?
     ) async throws -> QueryResult {
         let step: WaitStep? =
             ioThread.isCurrent ? try beginInPlace(pending) : try ioThread.withIsolationIfIdle { try beginInPlace(pending) }
@@ -79,7 +80,7 @@ extension LibPQConnection {
     @inline(__always)
     func completeWaitingOnActor(
         _ pending: PendingStatement,
-        deadline: ContinuousClock.Instant?
+        deadline: OffsetInstant?
     ) async throws -> QueryResult {
         switch try beginWait(pending) {
         case .answered(let result):
@@ -98,7 +99,7 @@ extension LibPQConnection {
     @inline(__always)
     private func waitCancellably(
         from wait: StatementWait,
-        deadline: ContinuousClock.Instant?,
+        deadline: OffsetInstant?,
         isolation: isolated (any Actor)?,
         prefersThread: Bool
     ) async throws -> QueryResult {
@@ -130,7 +131,7 @@ extension LibPQConnection {
     @inline(__always)
     private func waitForAnswer(
         from wait: StatementWait,
-        deadline: ContinuousClock.Instant?,
+        deadline: OffsetInstant?,
         isolation: isolated (any Actor)?
     ) async throws -> QueryResult {
         var wait = wait
@@ -146,7 +147,7 @@ extension LibPQConnection {
                     isolation: isolation
                 )
                 : await ioThread.readiness.wait(
-                    for: wait.interest, on: wait.registration, deadline: deadline, prefersThread: !isElsewhere,
+                    for: wait.interest, on: wait.registration, until: deadline, prefersThread: !isElsewhere,
                     isolation: isolation
                 )
             if isolation == nil, !ioThread.isCurrent {
@@ -175,7 +176,7 @@ extension LibPQConnection {
     private func continueWaitOnActor(
         _ wait: StatementWait,
         after outcome: SocketReadiness.Outcome,
-        deadline: ContinuousClock.Instant?
+        deadline: OffsetInstant?
     ) async throws -> QueryResult {
         Self.waitsFinishedOnActor.add(1, ordering: .relaxed)
         var wait = wait
@@ -199,9 +200,9 @@ extension LibPQConnection {
     private nonisolated func continueInPlace(
         _ wait: inout StatementWait,
         after outcome: SocketReadiness.Outcome,
-        deadline: ContinuousClock.Instant?
+        deadline: OffsetInstant?
     ) throws -> QueryResult? {
-        typealias Step = (LibPQConnection, inout StatementWait, SocketReadiness.Outcome, ContinuousClock.Instant?) throws
+        typealias Step = (LibPQConnection, inout StatementWait, SocketReadiness.Outcome, OffsetInstant?) throws
             -> QueryResult?
         let step = unsafeBitCast(continueWaitIsolated as WaitContinuation, to: Step.self)
         return try step(self, &wait, outcome, deadline)
@@ -240,7 +241,7 @@ extension LibPQConnection {
     func continueWait(
         _ wait: inout StatementWait,
         after outcome: SocketReadiness.Outcome,
-        deadline: ContinuousClock.Instant?
+        deadline: OffsetInstant?
     ) throws -> QueryResult? {
         do {
             guard let connection, connection == wait.pending.connection else {
@@ -326,7 +327,7 @@ extension LibPQConnection {
 private typealias WaitBeginning = (isolated LibPQConnection, LibPQConnection.PendingStatement) throws
     -> LibPQConnection.WaitStep
 private typealias WaitContinuation = (
-    isolated LibPQConnection, inout LibPQConnection.StatementWait, SocketReadiness.Outcome, ContinuousClock.Instant?
+    isolated LibPQConnection, inout LibPQConnection.StatementWait, SocketReadiness.Outcome, OffsetInstant?
 ) throws -> QueryResult?
 
 private func beginWaitIsolated(
@@ -340,7 +341,7 @@ private func continueWaitIsolated(
     _ connection: isolated LibPQConnection,
     _ wait: inout LibPQConnection.StatementWait,
     _ outcome: SocketReadiness.Outcome,
-    _ deadline: ContinuousClock.Instant?
+    _ deadline: OffsetInstant?
 ) throws -> QueryResult? {
     try connection.continueWait(&wait, after: outcome, deadline: deadline)
 }

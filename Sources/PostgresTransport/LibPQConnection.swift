@@ -337,7 +337,7 @@ public actor LibPQConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await completeWaitingOnActor(pending, deadline: deadline)
+            return try await completeWaitingOnActor(pending, deadline: deadline.map(OffsetInstant.init))
         case .mustStartOnActor:
             preconditionFailure("a statement claimed its connection, then had to start again")
         }
@@ -598,12 +598,13 @@ public actor LibPQConnection {
         phase: TransportError.Phase,
         deadline: ContinuousClock.Instant?
     ) async throws {
+        let deadline = deadline.map(OffsetInstant.init)
         while true {
             // A wait holds no instant of its own unless a cancel was requested (see `isRequested`).
             let outcome =
                 cancellation.isRequested
                 ? await waitForCancelAnswer(interest, registration: registration, deadline: deadline)
-                : await ioThread.readiness.wait(for: interest, on: registration, deadline: deadline)
+                : await ioThread.readiness.wait(for: interest, on: registration, until: deadline)
             guard connection != nil else { throw closedDuringStatement(phase: phase) }
             if outcome == .ready { return }
             try waitEnded(phase: phase, deadline: deadline)
@@ -623,20 +624,20 @@ public actor LibPQConnection {
     func waitForCancelAnswer(
         _ interest: SocketReadiness.Interest,
         registration: SocketReadiness.Registration,
-        deadline: ContinuousClock.Instant?,
+        deadline: OffsetInstant?,
         prefersThread: Bool = true,
         isolation: isolated (any Actor)? = #isolation
     ) async -> SocketReadiness.Outcome {
-        let waitUntil = cancellation.request.map(\.graceDeadline) ?? deadline
+        let waitUntil = cancellation.request.map { OffsetInstant($0.graceDeadline) } ?? deadline
         return await ioThread.readiness.wait(
-            for: interest, on: registration, deadline: waitUntil, prefersThread: prefersThread, isolation: isolation
+            for: interest, on: registration, until: waitUntil, prefersThread: prefersThread, isolation: isolation
         )
     }
 
     /// After a wait that ended without the socket being ready: closes the connection and throws when a cancel
     /// request went unanswered for its grace period, sends one when the statement's deadline has passed.
     @inline(never)
-    func waitEnded(phase: TransportError.Phase, deadline: ContinuousClock.Instant?) throws {
+    func waitEnded(phase: TransportError.Phase, deadline: OffsetInstant?) throws {
         let now = ContinuousClock.now
         if let request = cancellation.request {
             guard now >= request.graceDeadline else { return }
@@ -647,7 +648,7 @@ public actor LibPQConnection {
                 host: host, port: port, phase: phase, isConnectionUsable: false
             )
         }
-        if let deadline, now >= deadline {
+        if let deadline, OffsetInstant(now) >= deadline {
             cancellation.requestCancel(.deadline)
         }
     }

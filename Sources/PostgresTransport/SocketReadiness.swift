@@ -250,6 +250,23 @@ package final class SocketReadiness: Sendable {
         prefersThread: Bool = true,
         isolation: isolated (any Actor)? = #isolation
     ) async -> Outcome {
+        await wait(
+            for: interest, on: registration, until: deadline.map(OffsetInstant.init), prefersThread: prefersThread,
+            isolation: isolation
+        )
+    }
+
+    /// ``wait(for:on:deadline:prefersThread:isolation:)``, with the deadline as an `OffsetInstant` of the continuous
+    /// clock: a value of known size, which the statements' waits pass from the operation's start to here without a
+    /// task allocation for it in any of their async frames.
+    @inline(__always)
+    package func wait(
+        for interest: Interest,
+        on registration: Registration,
+        until deadline: OffsetInstant?,
+        prefersThread: Bool = true,
+        isolation: isolated (any Actor)? = #isolation
+    ) async -> Outcome {
         if !prefersThread || taskPrefersThread() {
             return await suspend(for: interest, on: registration, deadline: deadline, isolation: isolation)
         }
@@ -314,7 +331,7 @@ package final class SocketReadiness: Sendable {
     private func suspend(
         for interest: Interest,
         on registration: Registration,
-        deadline: ContinuousClock.Instant?,
+        deadline: OffsetInstant?,
         isolation: isolated (any Actor)?
     ) async -> Outcome {
         await withUnsafeContinuation(isolation: isolation) { continuation in
@@ -324,21 +341,20 @@ package final class SocketReadiness: Sendable {
 
     /// Registers a wait's continuation (see ``wait(for:on:deadline:prefersThread:isolation:)``).
     ///
-    /// Synchronous and never inlined into the async `wait`: the waiter's instants are values of a size known only
-    /// at run time, which an async function keeps in allocations of the task, one each, and a synchronous one on
-    /// its stack.
+    /// Synchronous and never inlined into the async `wait`, which every statement that waits inlines: its work
+    /// under the lock is one copy for all of them.
     @inline(never)
     private func park(
         _ continuation: UnsafeContinuation<Outcome, Never>,
         for interest: Interest,
         on registration: Registration,
-        deadline: ContinuousClock.Instant?,
+        deadline: OffsetInstant?,
         resumesIsolated: Bool
     ) {
         let descriptor = registration.descriptor
         var notPollable: [UnsafeContinuation<Outcome, Never>] = []
         let mustWake = state.withLock { state -> Bool in
-            var deadline = deadline.map(OffsetInstant.init)
+            var deadline = deadline
             if !state.pendingDeadlines.isEmpty,
                 let pending = state.pendingDeadlines.removeValue(forKey: registration.id)
             {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import PostgresPolicy
 import PostgresTransport
 import Testing
 import TestSupport
@@ -90,7 +91,7 @@ struct ElsewhereStatementTests {
     ) -> Task<QueryResult, any Error> {
         Task.detached {
             #expect(!connection.ioThread.isCurrent)
-            return try await connection.completeWaiting(pending, deadline: deadline)
+            return try await connection.completeWaiting(pending, deadline: deadline.map(OffsetInstant.init))
         }
     }
 

@@ -1,3 +1,4 @@
+import PostgresPolicy
 import PostgresTransport
 
 extension LibPQConnection {
@@ -15,7 +16,7 @@ extension LibPQConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            return try await completeWaiting(pending, deadline: deadline)
+            return try await completeWaiting(pending, deadline: deadline.map(OffsetInstant.init))
         case .mustStartOnActor:
             return prepared
                 ? try await executePrepared(sql, parameters: parameters, deadline: deadline)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import PostgresPolicy
 import PostgresTransport
 import Testing
 import TestSupport
@@ -132,7 +133,7 @@ struct OwnThreadStatementTests {
         {
             Task.detached {
                 #expect(!connection.ioThread.isCurrent)
-                return try await connection.completeWaiting(pending, deadline: deadline)
+                return try await connection.completeWaiting(pending, deadline: deadline.map(OffsetInstant.init))
             }
         }
 

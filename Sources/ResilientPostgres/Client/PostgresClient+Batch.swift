@@ -32,7 +32,9 @@ extension PostgresClient {
             return results.map(PostgresRows.init)
         }
         let results = try await withRetries(options.safety(isTransactionBlock: true)) { connection, _, deadline in
-            try await connection.executeBatch(statements, resultFormat: .binary, deadline: deadline)
+            try await connection.executeBatch(
+                statements, resultFormat: .binary, deadline: ContinuousClock.Instant(deadline)
+            )
         }
         return results.map(PostgresRows.init)
     }

@@ -88,7 +88,8 @@ extension PostgresClient {
         var safety = options.safety(isTransactionBlock: false)
         if CopyOptions.readsStandardInput(query.sql) { safety.isIdempotent = true }
         let completion = try await retrying(safety, isolation: isolation, verify: nil) { connection, _, deadline in
-            try await connection.copy(query, from: chunks, startDeadline: deadline).affectedRows ?? 0
+            try await connection.copy(query, from: chunks, startDeadline: ContinuousClock.Instant(deadline))
+                .affectedRows ?? 0
         }
         guard case .completed(let copied) = completion else {
             preconditionFailure("an operation without verification cannot be verified applied")

@@ -19,16 +19,17 @@ extension PostgresClient {
     /// events and metrics.
     ///
     /// - Throws: when the deadline passes first, or no session can be had: the verification must not run.
-    func endLostProcess(_ process: ServerProcess, deadline: ContinuousClock.Instant) async throws {
+    func endLostProcess(_ process: ServerProcess, deadline: OffsetInstant) async throws {
         // Without the client port (a Unix-domain socket) the pid alone could name another session: leave it be.
         guard let clientPort = process.clientPort else { return }
         let parameters: [Parameter] = [.text(String(process.pid)), .text(String(clientPort))]
         let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1::int AND client_port = $2::int"
         // Ending a process, and looking for it, may be repeated: the operation is idempotent.
         let safety = OperationOptions.idempotent.safety(isTransactionBlock: false)
-        try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+        try await OperationDeadline.$offset.withValue(deadline) {
             try await InternalOperation.$isRunning.withValue(true) {
                 try await withRetries(safety) { connection, _, deadline in
+                    let deadline = ContinuousClock.Instant(deadline)
                     // On another server (after a failover), nothing the old one still commits reaches this one.
                     guard connection.host == process.host, connection.port == process.port else { return }
                     while true {

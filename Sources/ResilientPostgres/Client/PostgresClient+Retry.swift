@@ -28,7 +28,7 @@ extension PostgresClient {
     @inline(__always)
     nonisolated(nonsending) func withRetries<Result: Sendable>(
         _ safety: OperationSafety,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, OffsetInstant) async throws -> sending Result
     ) async throws -> Result {
         switch try await retryingInCaller(
             safety, isolation: nil, verify: nil, lendsSession: false, prefersSessionThread: false, keepingLease: nil,
@@ -53,7 +53,7 @@ extension PostgresClient {
         let completion = try await retrying(safety, isolation: isolation, verify: nil, lendsSession: true) {
             connection, use, deadline in
             // A lent session always comes with its use.
-            try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+            try await OperationDeadline.$offset.withValue(deadline) {
                 Disconnected(try await operation(connection, use!))
             }.take()
         }
@@ -94,7 +94,7 @@ extension PostgresClient {
         lendsSession: Bool = false,
         prefersSessionThread: Bool = true,
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)? = nil,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, OffsetInstant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
         try await retryingInCaller(
             safety, isolation: isolation, verify: verify, lendsSession: lendsSession,
@@ -117,15 +117,16 @@ extension PostgresClient {
         lendsSession: Bool,
         prefersSessionThread: Bool,
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, OffsetInstant) async throws -> sending Result
     ) async throws -> sending Completion<Result> {
         var loop = RetryLoop(
             policy: configuration.retryPolicy, safety: safety, startingAt: clock.offsetNow,
             enclosingDeadline: OperationDeadline.offset, throttle: throttle, canVerify: verify != nil
         )
-        // What the pool and the connection take; the loop keeps its own instants.
-        let deadline = ContinuousClock.Instant(loop.deadline.end)
-        // The same, as the pool counts, for giving sessions back.
+        // What the connection takes, as the loop keeps it: an instant of known size, which the statement passes on
+        // to its socket waits without an allocation of the task in any async frame on the way.
+        let deadline = loop.deadline.end
+        // The same, as the pool counts, for getting sessions and giving them back.
         let poolDeadline = pool.poolInstant(deadline)
         // The last failure seen, which the operation's error carries.
         var lastFailure: TransportError?
@@ -141,7 +142,7 @@ extension PostgresClient {
             do {
                 // A warm pool lends and takes back a session without suspending: the suspension points of
                 // `acquire` and `release` are only taken when the pool has something to wait for or to run.
-                let lease = try await pool.acquire(deadline: deadline)
+                let lease = try await pool.acquire(by: poolDeadline)
                 if metrics.isRecorded {
                     metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 }
@@ -219,12 +220,12 @@ extension PostgresClient {
     private func attempt<Result>(
         _ lease: ConnectionPool.Lease,
         use: SessionUse?,
-        deadline: ContinuousClock.Instant,
+        deadline: OffsetInstant,
         poolDeadline: PoolInstant,
         earlierAttempts: [RetryAttempt],
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
         isolation: isolated (any Actor)?,
-        _ operation: (any DatabaseConnection, SessionUse?, ContinuousClock.Instant) async throws -> sending Result
+        _ operation: (any DatabaseConnection, SessionUse?, OffsetInstant) async throws -> sending Result
     ) async throws -> sending Result {
         let result = try await operation(lease.connection, use, deadline)
         if let keepingLease {
@@ -320,7 +321,7 @@ extension PostgresClient {
         of loop: inout RetryLoop,
         isolation: isolated (any Actor)?,
         verify: (() async throws -> Bool)?,
-        deadline: ContinuousClock.Instant,
+        deadline: OffsetInstant,
         lastFailure: TransportError?,
         lostProcess: ServerProcess?,
         isInternal: Bool
@@ -373,7 +374,7 @@ extension PostgresClient {
         isolation: isolated (any Actor)?,
         loop: inout RetryLoop,
         endingFirst lostProcess: ServerProcess?,
-        deadline: ContinuousClock.Instant,
+        deadline: OffsetInstant,
         failure: TransportError?,
         isInternal: Bool
     ) async -> RetryLoop.Action {
@@ -384,7 +385,7 @@ extension PostgresClient {
                 try await endLostProcess(lostProcess, deadline: deadline)
             }
             // The verification's own queries spend the operation's budget, not a new one.
-            applied = try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+            applied = try await OperationDeadline.$offset.withValue(deadline) {
                 try await verify()
             }
         } catch {

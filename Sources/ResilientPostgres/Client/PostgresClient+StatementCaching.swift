@@ -1,3 +1,4 @@
+import PostgresPolicy
 package import PostgresTransport
 
 extension PostgresClient {
@@ -33,14 +34,16 @@ extension DatabaseConnection {
     /// cancelled if it runs past `deadline`.
     ///
     /// Always inlined: on its own it would be one more layer of async calls, with its frame and its switch of
-    /// executors, in every statement the client sends.
+    /// executors, in every statement the client sends. The deadline comes as the retry loop keeps it, an
+    /// `OffsetInstant`, a value of known size: a `ContinuousClock.Instant` would cost the caller an allocation of its
+    /// task for every statement, and the statement's wait another.
     @inline(__always)
     package func execute(
         _ sql: String,
         parameters: [Parameter],
         resultFormat: ValueFormat,
         caching: PostgresClient.StatementCaching,
-        deadline: ContinuousClock.Instant?
+        deadline: OffsetInstant?
     ) async throws -> QueryResult {
         // The statement starts in the caller's job, without the trip into the session and back, and waits for its
         // answer from there too: on the session's own thread (an attempt that prefers it, `withSessionThread`, or
@@ -56,8 +59,25 @@ extension DatabaseConnection {
             // wait needs no frame for a witness of the protocol's.
             return try await unsafeDowncast(self, to: LibPQConnection.self).completeWaiting(pending, deadline: deadline)
         case .mustStartOnActor:
-            break
+            return try await executeOnActor(
+                sql, parameters: parameters, resultFormat: resultFormat, caching: caching, deadline: deadline
+            )
         }
+    }
+
+    /// Runs a statement that could not start in the caller's job through the session's entry point.
+    ///
+    /// Never inlined: the entry points take the deadline as a `ContinuousClock.Instant`, which would cost every
+    /// statement that inlines ``execute(_:parameters:resultFormat:caching:deadline:)`` an allocation of its task.
+    @inline(never)
+    private func executeOnActor(
+        _ sql: String,
+        parameters: [Parameter],
+        resultFormat: ValueFormat,
+        caching: PostgresClient.StatementCaching,
+        deadline: OffsetInstant?
+    ) async throws -> QueryResult {
+        let deadline = deadline.map(ContinuousClock.Instant.init)
         switch caching {
         case .unnamed:
             return try await execute(sql, parameters: parameters, resultFormat: resultFormat, deadline: deadline)

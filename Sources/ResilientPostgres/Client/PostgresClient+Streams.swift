@@ -18,7 +18,7 @@ extension PostgresClient {
             options.safety(isTransactionBlock: false), isolation: nil, verify: nil,
             keepingLease: { held = ($0, $1) }
         ) { connection, _, deadline in
-            try await open(connection, deadline)
+            try await open(connection, ContinuousClock.Instant(deadline))
         }
         guard case .completed(let first) = completion, let held else {
             preconditionFailure("an operation without verification cannot be verified applied")

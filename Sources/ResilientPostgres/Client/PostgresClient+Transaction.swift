@@ -93,7 +93,7 @@ extension PostgresClient {
                 lendsSession: true
             ) { connection, use, deadline in
                 // A lent session always comes with its use; the block's statements read the deadline from the task.
-                try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+                try await OperationDeadline.$offset.withValue(deadline) {
                     Disconnected(try await runBlock(on: connection, use: use!, isolation: isolation, body))
                 }.take()
             })

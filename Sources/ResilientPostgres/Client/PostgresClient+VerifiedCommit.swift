@@ -58,7 +58,7 @@ extension PostgresClient {
             ) { connection, use, deadline in
                 let marker = commitMarkers.marker(attempt.start(), in: statements)
                 // A lent session always comes with its use; the block's statements read the deadline from the task.
-                try await OperationDeadline.$offset.withValue(OffsetInstant(deadline)) {
+                try await OperationDeadline.$offset.withValue(deadline) {
                     try await runVerifiedBlock(on: connection, use: use!, marker: marker, isolation: isolation, body) {
                         attempt.keep($0)
                     }
@@ -88,7 +88,7 @@ extension PostgresClient {
                 let marker = commitMarkers.marker(attempt.start(), in: markers)
                 do {
                     let results = try await connection.executeBatch(
-                        statements + [marker], resultFormat: .binary, deadline: deadline
+                        statements + [marker], resultFormat: .binary, deadline: ContinuousClock.Instant(deadline)
                     )
                     return Array(results.dropLast())
                 } catch let error as TransportError {
@@ -168,7 +168,9 @@ extension PostgresClient {
         let safety = OperationOptions.idempotent.safety(isTransactionBlock: true)
         return try await InternalOperation.$isRunning.withValue(true) {
             try await withRetries(safety) { connection, _, deadline in
-                let found = try await connection.executeBatch([check], resultFormat: .text, deadline: deadline)[0]
+                let found = try await connection.executeBatch(
+                    [check], resultFormat: .text, deadline: ContinuousClock.Instant(deadline)
+                )[0]
                 guard found.rowCount == 1, let isFence = found.string(row: 0, column: 0) else {
                     // Not a row of the table as the client defines it (an app's own, say): nothing can be concluded.
                     throw PostgresError(

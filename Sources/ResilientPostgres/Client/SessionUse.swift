@@ -108,7 +108,7 @@ extension DatabaseConnection {
         do {
             let result = try await execute(
                 sql, parameters: parameters, resultFormat: resultFormat, caching: caching,
-                deadline: OperationDeadline.current
+                deadline: OperationDeadline.offset
             )
             use.recordSuccess(result)
             return result

@@ -107,18 +107,21 @@ package final class ConnectionPool: Sendable {
     ///
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
+    ///
+    /// The deadline comes as the machine counts (``poolInstant(_:)``), a value of known size: a
+    /// `ContinuousClock.Instant` would cost the async function this is inlined into an allocation of its task.
     @inline(__always)
-    func acquire(deadline: Instant) async throws -> Lease {
-        switch try startAcquire(deadline: deadline) {
+    func acquire(by end: PoolInstant) async throws -> Lease {
+        switch try startAcquire(by: end) {
         case .leased(let lease): return lease
-        case .pending(let pending): return try await acquire(continuing: pending, deadline: deadline)
+        case .pending(let pending): return try await acquire(continuing: pending)
         }
     }
 
     /// How an acquire started: with a session lent at once, or with a step left to carry out.
     private enum AcquireStart {
         case leased(Lease)
-        /// Carry on with ``acquire(continuing:deadline:)``.
+        /// Carry on with ``acquire(continuing:)``.
         case pending(PendingAcquire)
     }
 
@@ -130,27 +133,27 @@ package final class ConnectionPool: Sendable {
         var end: PoolInstant
     }
 
-    /// The synchronous start of ``acquire(deadline:)``: lends an idle, fit session under the lock when the machine
-    /// leaves nothing else to run; otherwise returns the step for ``acquire(continuing:deadline:)``.
+    /// The synchronous start of ``acquire(by:)``: lends an idle, fit session under the lock when the machine
+    /// leaves nothing else to run; otherwise returns the step for ``acquire(continuing:)``.
     ///
     /// Private, with its continuation, because the machine's decision is made here once and never repeated: it may
     /// have reserved a connect slot or queued a waiter, which only the continuation releases or resumes, so the two
-    /// are always called together, by ``acquire(deadline:)``. Never inlined: the clock's instants it reads are
+    /// are always called together, by ``acquire(by:)``. Never inlined: the clock's instants it reads are
     /// values of a size known only at run time, which an async caller would keep in allocations of the task.
     @inline(never)
-    private func startAcquire(deadline: Instant) throws -> AcquireStart {
+    private func startAcquire(by end: PoolInstant) throws -> AcquireStart {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.
         try Task.checkCancellation()
-        let end = poolInstant(deadline)
         let (step, effects) = nextStep { $0.request(deadline: end, now: $1) }
         if case .lease(let lease) = step, effects.isEmpty { return .leased(lease) }
         return .pending(PendingAcquire(step: step, effects: effects, end: end))
     }
 
-    /// Carries out an acquire that ``startAcquire(deadline:)`` could not complete; throws as ``acquire(deadline:)``.
-    private func acquire(continuing pending: PendingAcquire, deadline: Instant) async throws -> Lease {
+    /// Carries out an acquire that ``startAcquire(by:)`` could not complete; throws as ``acquire(by:)``.
+    private func acquire(continuing pending: PendingAcquire) async throws -> Lease {
         state.withLock { $0.continuedSteps += 1 }
         let end = pending.end
+        let deadline = clockInstant(end)
         var (step, effects) = (pending.step, pending.effects)
         while true {
             if !effects.isEmpty {
@@ -181,7 +184,7 @@ package final class ConnectionPool: Sendable {
     /// session whose reset or set-up fails, or that no time is left to reset, is closed.
     ///
     /// A warm pool takes a session back without suspending: when no one is to be resumed, nothing to be closed and
-    /// no reset to run, the session is given back under the lock. Inlined into its caller, as ``acquire(deadline:)``.
+    /// no reset to run, the session is given back under the lock. Inlined into its caller, as ``acquire(by:)``.
     @inline(__always)
     func release(_ lease: Lease, reuse: Bool, reset: SessionReset? = nil, by end: PoolInstant? = nil) async {
         if let pending = startRelease(lease, reuse: reuse, reset: reset, by: end) {
@@ -199,10 +202,10 @@ package final class ConnectionPool: Sendable {
 
     /// The synchronous start of ``release(_:reuse:reset:by:)``: gives the session back under the lock, and returns
     /// nil when nothing is left to do; otherwise returns what is left for ``release(continuing:)``. Private with
-    /// it, as ``startAcquire(deadline:)``: a close or resumption it decided is only run by the continuation.
+    /// it, as ``startAcquire(by:)``: a close or resumption it decided is only run by the continuation.
     ///
     /// Readiness for reuse is read from the connection without a hop (``DatabaseConnection/isReadyForReuse`` is kept
-    /// up to date by the connection as its statements end). Never inlined, as ``startAcquire(deadline:)``.
+    /// up to date by the connection as its statements end). Never inlined, as ``startAcquire(by:)``.
     @inline(never)
     private func startRelease(
         _ lease: Lease,
@@ -475,6 +478,14 @@ package final class ConnectionPool: Sendable {
     @inline(never)
     func poolInstant(_ instant: Instant) -> PoolInstant {
         PoolInstant(sinceOrigin: origin.duration(to: instant))
+    }
+
+    /// The machine's instant for an instant of the client's clock kept as an offset (see `OffsetInstant+Clock.swift`).
+    ///
+    /// Never inlined, as the other `poolInstant(_:)`: the clock's instant it makes stays out of async callers.
+    @inline(never)
+    func poolInstant(_ instant: OffsetInstant) -> PoolInstant {
+        poolInstant(Instant(instant))
     }
 
     /// The client's clock's instant for an instant of the machine.
