@@ -459,6 +459,12 @@ public actor LibPQConnection {
     package struct PendingStatement: @unchecked Sendable {
         // @unchecked Sendable: its results are its statement's alone, handed by the connection to the same task's
         // next step on the connection (see `StatementStart`).
+        /// The session that sent it, which completes it (``LibPQConnection/completeWaiting(_:deadline:)``): a caller
+        /// that holds the session as a `DatabaseConnection` reaches it without a cast or a protocol witness.
+        /// Unowned and unchecked, as the statement lives only from its send to its completion, in one call of its
+        /// task, while the caller holds the session; a reference counted would cost every statement that waits a
+        /// retain and a release, and each copy of the statement's wait more.
+        package unowned(unsafe) let session: LibPQConnection
         let connection: OpaquePointer
         let collected: CollectedResults
         let statement: String
@@ -491,7 +497,8 @@ public actor LibPQConnection {
             let start = try collectWithoutWaiting(connection, into: &collected, phaseIfSent: phaseIfSent)
             guard start == .done else {
                 return .waiting(PendingStatement(
-                    connection: connection, collected: collected, statement: statement, phaseIfSent: phaseIfSent,
+                    session: self, connection: connection, collected: collected, statement: statement,
+                    phaseIfSent: phaseIfSent,
                     waitingFirst: start == .mustWait(consumed: true), preparedAs: preparedAs
                 ))
             }

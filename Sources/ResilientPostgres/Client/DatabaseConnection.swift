@@ -32,9 +32,10 @@ package protocol DatabaseConnection: AnyObject, Sendable {
     /// ``execute(_:parameters:resultFormat:deadline:)`` (or, `prepared`,
     /// ``executePrepared(_:parameters:resultFormat:deadline:)``) as usual.
     ///
-    /// Only ``LibPQConnection`` leaves a statement `waiting`, so the caller completes it there directly: through the
-    /// protocol, the call would cost every statement that waits the frame of a witness of its own. Every other
-    /// session takes the default implementation, which does nothing (`mustStartOnActor`).
+    /// A `waiting` statement is completed by the ``LibPQConnection`` that sent it (`PendingStatement.session`),
+    /// called directly: through the protocol, the call would cost every statement that waits the frame of a witness
+    /// of its own. Sessions without a thread of their own take the default implementation, which does nothing
+    /// (`mustStartOnActor`).
     func startInPlace(
         _ sql: String,
         parameters: [Parameter],

@@ -85,7 +85,8 @@ extension PostgresClient {
     /// (`withRetries`) passes false: it switches threads twice either way, into the session and out of it, and the
     /// preference would cost it a lock of the task's status on every switch of executors it makes.
     ///
-    /// One copy for all its callers: ``withRetries(_:_:)``, on the path of every query, inlines the loop itself
+    /// One copy for transactions, lent sessions, streams, COPY and verified writes: ``withRetries(_:_:)``, on the
+    /// path of every query, inlines the loop itself
     /// (``retryingInCaller(_:isolation:verify:lendsSession:prefersSessionThread:keepingLease:_:)``).
     func retrying<Result>(
         _ safety: OperationSafety,
@@ -105,10 +106,11 @@ extension PostgresClient {
     /// ``retrying(_:isolation:verify:lendsSession:prefersSessionThread:keepingLease:_:)``, always inlined.
     ///
     /// Inlined where the operation is a closure literal, the loop calls it directly: no frame of its own for the
-    /// loop or for the closure, and about half the switches of executors a query makes (8 rather than 15 under
-    /// callgrind), the loop's resumptions after each of its calls among them. Only ``withRetries(_:_:)`` inlines it,
-    /// with every option but `safety` a constant, so that the branches it does not take go: each caller that
-    /// inlines it carries a copy of the loop.
+    /// loop or for the closure, and about half the switches of executors a query makes under callgrind, the loop's
+    /// resumptions after each of its calls among them. Only ``withRetries(_:_:)`` inlines it, with every option but
+    /// `safety` a constant, so that the branches it does not take go; each caller of `withRetries` (`query` and
+    /// `execute` through `run`, `batch`, and the client's own statements for verified writes and lost server
+    /// processes) carries a copy of the loop, and what a success does not need stays out of line.
     @inline(__always)
     func retryingInCaller<Result>(
         _ safety: OperationSafety,
@@ -189,8 +191,8 @@ extension PostgresClient {
                     return .completed(result)
                 } catch {
                     outcome = try await attemptFailed(
-                        error, lease: lease, use: use, poolDeadline: poolDeadline, lastFailure: &lastFailure,
-                        lostProcess: &lostProcess
+                        error, isolation: isolation, lease: lease, use: use, poolDeadline: poolDeadline,
+                        lastFailure: &lastFailure, lostProcess: &lostProcess
                     )
                 }
             } catch {
@@ -242,9 +244,13 @@ extension PostgresClient {
     /// in).
     ///
     /// Out of line: a failure is rare, and every caller that inlines the loop would carry its own copy.
+    ///
+    /// In the loop's `isolation`, as the loop's own code: a failure seen from an app's actor (a transaction) is
+    /// handled there without leaving it.
     @inline(never)
     private func attemptFailed(
         _ error: any Error,
+        isolation: isolated (any Actor)?,
         lease: ConnectionPool.Lease,
         use: SessionUse?,
         poolDeadline: PoolInstant,

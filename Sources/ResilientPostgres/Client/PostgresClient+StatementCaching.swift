@@ -55,9 +55,10 @@ extension DatabaseConnection {
         case .answered(let result):
             return result
         case .waiting(let pending):
-            // Only a `LibPQConnection` leaves a statement waiting (see `startInPlace`): called on it directly, the
-            // wait needs no frame for a witness of the protocol's.
-            return try await unsafeDowncast(self, to: LibPQConnection.self).completeWaiting(pending, deadline: deadline)
+            // Completed by the `LibPQConnection` that sent it, called directly: through the protocol, the wait would
+            // need a frame for a witness of its own. (A session that passes `startInPlace` on to a `LibPQConnection`
+            // hands it a statement of that connection's.)
+            return try await pending.session.completeWaiting(pending, deadline: deadline)
         case .mustStartOnActor:
             return try await executeOnActor(
                 sql, parameters: parameters, resultFormat: resultFormat, caching: caching, deadline: deadline
