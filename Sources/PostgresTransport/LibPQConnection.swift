@@ -462,7 +462,7 @@ public actor LibPQConnection {
         /// The session that sent it, which completes it (``LibPQConnection/completeWaiting(_:deadline:)``): a caller
         /// that holds the session as a `DatabaseConnection` reaches it without a cast or a protocol witness.
         /// Unowned and unchecked, as the statement lives only from its send to its completion, in one call of its
-        /// task, while the caller holds the session; a reference counted would cost every statement that waits a
+        /// task, while the caller holds the session; a counted reference would cost every statement that waits a
         /// retain and a release, and each copy of the statement's wait more.
         package unowned(unsafe) let session: LibPQConnection
         let connection: OpaquePointer
