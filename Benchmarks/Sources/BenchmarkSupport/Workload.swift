@@ -12,6 +12,12 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     case seqSelect1OnIOThreads = "seq_select1_io"
     /// `seq_param` with the I/O threads as the global executor, compared with the others' `seq_param`.
     case seqParamOnIOThreads = "seq_param_io"
+    /// `seq_param` through libpq driven from a Swift task with nothing else, each wait handed to a thread that
+    /// waits on epoll and resumes the task on the global executor: the least an async client built this way costs.
+    /// libpq only, compared with libpq's `seq_param`.
+    case seqParamFloor = "seq_param_floor"
+    /// `seq_param_floor` with the task on the epoll thread, its task executor: the floor of `seq_param_thread`.
+    case seqParamFloorOnThread = "seq_param_floor_thread"
     /// 10,000 rows of (int4, text, timestamptz) decoded into (Int, String, Date), 50 times; counted in rows.
     case rows10k = "rows_10k"
     /// `rows_10k` with the I/O threads as the global executor, compared with the others' `rows_10k`.
@@ -60,7 +66,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .streamRows, .copyIn: Self.streamedRows
         case .streamRSS: Self.streamRSSShortRun + Self.streamRSSLongRun
         case .seqParamOnSessionThread, .seqSelect1OnIOThreads, .seqParamOnIOThreads, .concurrent8OnIOThreads,
-            .rows10kOnIOThreads, .streamRowsOnIOThreads:
+            .rows10kOnIOThreads, .streamRowsOnIOThreads, .seqParamFloor, .seqParamFloorOnThread:
             preconditionFailure("a variant counts as the workload it is compared with")
         }
     }
@@ -79,14 +85,15 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     public static let compared: [Workload] = [
         .seqSelect1, .seqSelect1OnIOThreads, .seqParam, .seqParamOnIOThreads, .seqParamOnSessionThread, .rows10k,
         .rows10kOnIOThreads, .pipelineParam, .insertTransaction, .transactionPlain, .transactionVerified, .concurrent8,
-        .concurrent8OnIOThreads, .listenNotify, .streamRows, .streamRowsOnIOThreads, .copyIn, .policy,
+        .concurrent8OnIOThreads, .listenNotify, .streamRows, .streamRowsOnIOThreads, .copyIn, .policy, .seqParamFloor,
+        .seqParamFloorOnThread,
     ]
 
     /// The workload whose medians of the other systems this one's are compared with: itself, but for a variant
     /// only ResilientPostgres runs.
     public var comparedWith: Workload {
         switch self {
-        case .seqParamOnSessionThread, .seqParamOnIOThreads: .seqParam
+        case .seqParamOnSessionThread, .seqParamOnIOThreads, .seqParamFloor, .seqParamFloorOnThread: .seqParam
         case .seqSelect1OnIOThreads: .seqSelect1
         case .concurrent8OnIOThreads: .concurrent8
         case .rows10kOnIOThreads: .rows10k
@@ -104,6 +111,10 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         default: false
         }
     }
+
+    /// Whether the workload is a floor: libpq driven from Swift, run by the libpq system alone and reported in a
+    /// table of its own.
+    public var isFloor: Bool { self == .seqParamFloor || self == .seqParamFloorOnThread }
 
     /// Rows in `bench_rows`.
     public static let rowsPerRead = 10_000
@@ -135,9 +146,10 @@ public enum SystemName: String, CaseIterable, Codable, Sendable {
     case resilientPostgres = "ResilientPostgres"
 
     /// Whether the system runs `workload` at all (the policy bookkeeping, the session-thread variant and the
-    /// verified commits are ResilientPostgres's own).
+    /// verified commits are ResilientPostgres's own; the floors are libpq's).
     public func runs(_ workload: Workload) -> Bool {
         if workload == .listenNotify { return self != .postgresNIO }
+        if workload.isFloor { return self == .libpq }
         let ownWorkloads: [Workload] = [.policy, .transactionPlain, .transactionVerified]
         return workload.comparedWith == workload && !ownWorkloads.contains(workload) || self == .resilientPostgres
     }

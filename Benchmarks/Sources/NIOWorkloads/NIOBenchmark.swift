@@ -82,6 +82,8 @@ public struct NIOBenchmark: BenchmarkSystem {
             throw WorkloadUnavailable("postgres-nio has no I/O threads to make the global executor")
         case .listenNotify:
             throw WorkloadUnavailable("listen_notify compares ResilientPostgres with libpq only")
+        case .seqParamFloor, .seqParamFloorOnThread:
+            throw WorkloadUnavailable("the floors are libpq driven from Swift")
         case .transactionPlain, .transactionVerified:
             throw WorkloadUnavailable("ResilientPostgres's own: the cost of its verified commits")
         case .streamRows, .copyIn, .streamRSS:

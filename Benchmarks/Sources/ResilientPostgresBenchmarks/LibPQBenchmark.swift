@@ -39,6 +39,8 @@ struct LibPQBenchmark: BenchmarkSystem {
             return WorkloadRun(operations: count, timing: timing)
         case .streamRows, .copyIn, .streamRSS:
             return try await runStreaming(workload)
+        case .seqParamFloor, .seqParamFloorOnThread:
+            return try await runFloor(workload)
         default:
             break
         }
@@ -82,7 +84,7 @@ struct LibPQBenchmark: BenchmarkSystem {
             )
         case .concurrent8, .policy, .seqParamOnSessionThread, .seqSelect1OnIOThreads, .seqParamOnIOThreads,
             .concurrent8OnIOThreads, .rows10kOnIOThreads, .streamRowsOnIOThreads, .listenNotify, .transactionPlain, .transactionVerified,
-            .streamRows, .copyIn, .streamRSS:
+            .streamRows, .copyIn, .streamRSS, .seqParamFloor, .seqParamFloorOnThread:
             preconditionFailure("handled above")
         }
     }

@@ -11,13 +11,14 @@ struct Report {
 
     /// Everything, ready to print.
     var text: String {
-        [throughputTable, targetTable, costTable, memoryTable, growthTable, streamMemoryTable, jsonLines].joined(separator: "\n\n")
+        [throughputTable, targetTable, floorTable, costTable, memoryTable, growthTable, streamMemoryTable, jsonLines]
+            .filter { !$0.isEmpty }.joined(separator: "\n\n")
     }
 
     /// Medians per workload and system, with ResilientPostgres's ratios to the other two.
     var throughputTable: String {
         var rows = [["workload", "unit"] + systems.map(\.rawValue) + ["RP/libpq", "RP/postgres-nio"]]
-        for workload in workloads {
+        for workload in workloads where !workload.isFloor {
             let medians = medians(workload)
             var row = [workload.rawValue, workload.unit]
             for system in systems { row.append(cell(workload, system, medians[system])) }
@@ -57,10 +58,42 @@ struct Report {
         return "Targets\(note):\n" + Self.table(rows)
     }
 
+    /// The floors (libpq's `seq_param` driven from a Swift task with nothing else) beside libpq's own run and
+    /// ResilientPostgres's runs of the same statements; empty when no floor ran.
+    var floorTable: String {
+        guard workloads.contains(where: \.isFloor) else { return "" }
+        let runs: [(String, Workload, SystemName)] = [
+            ("libpq from C, blocking (seq_param)", .seqParam, .libpq),
+            ("libpq from a task on the global executor, each wait resumed by an epoll thread (seq_param_floor)",
+             .seqParamFloor, .libpq),
+            ("ResilientPostgres, a task on the global executor (seq_param)", .seqParam, .resilientPostgres),
+            ("libpq from a task on the epoll thread, its task executor (seq_param_floor_thread)",
+             .seqParamFloorOnThread, .libpq),
+            ("ResilientPostgres inside withSessionThread (seq_param_thread)", .seqParamOnSessionThread,
+             .resilientPostgres),
+        ]
+        let libpq = results.medians(.seqParam)[.libpq]
+        var rows = [["seq_param driven by", "queries/s", "vs libpq", "CPU µs", "cs"]]
+        for (label, workload, system) in runs where workloads.contains(workload) {
+            let median = results.medians(workload)[system]
+            let cpu = results.median(workload, system) { $0.cpuMicrosecondsPerOperation }
+            let switches = results.median(workload, system) { $0.contextSwitchesPerOperation }
+            rows.append([
+                label, cell(workload, system, median), ratio(median, libpq, workload),
+                cpu.map { String(format: "%.2f", $0) } ?? "n/a", switches.map { String(format: "%.2f", $0) } ?? "n/a",
+            ])
+        }
+        return """
+            The floors: libpq's seq_param driven from a Swift task with nothing else (no pool, retry, deadline or \
+            cancellation). A client that waits the same way cannot beat its floor's ratio. Medians; CPU µs and cs \
+            per operation of the client process, as in the next table:
+            """ + "\n" + Self.table(rows)
+    }
+
     /// The client's CPU time and context switches per operation: what the wall time does not show on a busy machine.
     var costTable: String {
         var rows = [["workload"] + systems.flatMap { ["\($0.rawValue) µs", "cs"] }]
-        for workload in workloads where workload != .policy {
+        for workload in workloads where workload != .policy && !workload.isFloor {
             var row = [workload.rawValue]
             for system in systems {
                 let cpu = results.median(workload, system) { $0.cpuMicrosecondsPerOperation }
@@ -79,7 +112,7 @@ struct Report {
     /// Peak resident set per workload and system.
     var memoryTable: String {
         var rows = [["workload"] + systems.map(\.rawValue) + ["RP/libpq", "≤ \(MemoryTargets.peakRatioToLibPQ.formatted())×"]]
-        for workload in workloads where workload != .policy {
+        for workload in workloads where workload != .policy && !workload.isFloor {
             let peaks = systems.map { results.peakRSS(workload, $0) }
             var row = [workload.rawValue] + peaks.map { $0.map(Self.mebibytes) ?? "n/a" }
             if let ours = peaks[2], let theirs = peaks[0], theirs > 0 {

@@ -99,6 +99,8 @@ public struct ResilientBenchmark: BenchmarkSystem {
             return try await withClient { client in try await listenNotify(client, count: workload.operations) }
         case .streamRows, .copyIn, .streamRSS:
             return try await runStreaming(workload)
+        case .seqParamFloor, .seqParamFloorOnThread:
+            throw WorkloadUnavailable("the floors are libpq driven from Swift")
         case .policy:
             let configuration = try clientConfiguration()
             PolicyBookkeeping.run(configuration: configuration, iterations: 10_000)

@@ -77,4 +77,35 @@ typedef struct lpqw_timing {
 int lpqw_concurrent_param(
     const char *conninfo, int threads, int warmup, int count, lpqw_timing *timing, lpqw_error *error);
 
+// The floor workloads' pieces: `seq_param` driven from Swift (see LibPQBenchmark+Floor.swift), the least any async
+// client over libpq does per statement. Each returns -1 and writes the message into `error` on failure.
+
+/// Puts the connection in non-blocking mode.
+int lpqw_floor_begin(lpqw_connection *connection, lpqw_error *error);
+
+/// Sends `SELECT $1::int4 + 1` with $1 = n (as lpqw_select_param does) and flushes it.
+int lpqw_floor_send(lpqw_connection *connection, int64_t n, lpqw_error *error);
+
+/// Reads what has arrived without blocking: 1 while the answer is incomplete, 0 once it can be read, or -1.
+int lpqw_floor_read(lpqw_connection *connection, lpqw_error *error);
+
+/// Reads the complete answer and checks that it is n + 1.
+int lpqw_floor_finish(lpqw_connection *connection, int64_t n, lpqw_error *error);
+
+/// Opens an epoll set with a wake-up eventfd and the connection's socket (disarmed): descriptors[0] is the epoll
+/// set, descriptors[1] the eventfd.
+int lpqw_poller_open(lpqw_connection *connection, int descriptors[2], lpqw_error *error);
+
+/// Arms the socket for one readiness report (EPOLLIN, one-shot); 0, or -1 with errno.
+int lpqw_poller_arm(int epoll, lpqw_connection *connection);
+
+/// Blocks until the socket is readable (1) or the eventfd was written (0, drained); -1 with errno on failure.
+int lpqw_poller_wait(int epoll, int wake);
+
+/// Writes the eventfd, ending a lpqw_poller_wait.
+void lpqw_poller_wake(int wake);
+
+/// Closes what lpqw_poller_open opened.
+void lpqw_poller_close(int descriptors[2]);
+
 #endif
