@@ -7,7 +7,8 @@
 #                     --pinned
 #   --skip-callgrind  skips the instruction counts that follow the timed run: each system's $CALLGRIND_WORKLOADS
 #                     (default seq_param) under valgrind's callgrind, one JSON line per system with
-#                     "instructions_per_op", and ResilientPostgres's ratio to libpq (needs valgrind; several minutes)
+#                     "instructions_per_op", and ResilientPostgres's ratio to libpq (needs valgrind; several minutes);
+#                     a floor (seq_param_floor, seq_param_floor_thread) is counted for libpq alone
 # Other options go to the executable: --rounds N, --workloads W..., --systems S..., --skip-rss-growth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -48,7 +49,7 @@ count_instructions() {
         local base="$workload"
         case "$workload" in
             *_io) base="${workload%_io}" ;;
-            seq_param_thread) base=seq_param ;;
+            seq_param_thread|seq_param_floor*) base=seq_param ;;
         esac
         case "$base" in
             rows_10k) operations=500000 ;;
@@ -59,7 +60,11 @@ count_instructions() {
         esac
         for system in libpq postgres-nio ResilientPostgres; do
             local run="$base"
-            if [[ "$system" == ResilientPostgres ]]; then
+            if [[ "$workload" == seq_param_floor* ]]; then
+                # A floor is libpq's alone: its line beside libpq's `seq_param` says what the bare waiting costs.
+                [[ "$system" == libpq ]] || continue
+                run="$workload"
+            elif [[ "$system" == ResilientPostgres ]]; then
                 run="$workload"
             elif [[ "$system" == postgres-nio && "$base" != "$workload" ]]; then
                 continue  # counted with the workload itself; the variant is compared with libpq alone
