@@ -13,8 +13,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// `seq_param` with the I/O threads as the global executor, compared with the others' `seq_param`.
     case seqParamOnIOThreads = "seq_param_io"
     /// `seq_param` through libpq driven from a Swift task with nothing else, each wait handed to a thread that
-    /// waits on epoll and resumes the task on the global executor: the least an async client built this way costs.
-    /// libpq only, compared with libpq's `seq_param`.
+    /// waits on epoll and resumes the task on the global executor: what a client whose statements wait this way
+    /// cannot do without. libpq only, compared with libpq's `seq_param`.
     case seqParamFloor = "seq_param_floor"
     /// `seq_param_floor` with the task on the epoll thread, its task executor: the floor of `seq_param_thread`.
     case seqParamFloorOnThread = "seq_param_floor_thread"

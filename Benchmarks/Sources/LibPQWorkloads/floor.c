@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 // The pieces of `seq_param` that the floor workloads drive from Swift: the same statement, parameter and check as
-// lpqw_select_param, sent and read without blocking, and the one-socket epoll set the Swift side waits on.
+// lpqw_select_param, sent and read without blocking (the Swift side waits while lpqw_floor_read says the answer is
+// incomplete), and the one-socket epoll set it waits on.
 
 /// Epoll tags: the wake-up eventfd and the connection's socket.
 enum { WAKE_TAG = 0, SOCKET_TAG = 1 };
@@ -34,7 +35,8 @@ int lpqw_floor_send(lpqw_connection *connection, int64_t n, lpqw_error *error) {
     }
     int flushed;
     while ((flushed = PQflush(conn)) == 1) {
-        // A statement this small leaves in one write; wait for room in the socket's buffer if it ever does not.
+        // A statement this small leaves in one write. Should it ever not, this waits for room in the socket's buffer
+        // blocking the thread, which the floor does not measure.
         struct pollfd writable = {.fd = PQsocket(conn), .events = POLLOUT};
         if (poll(&writable, 1, -1) < 0 && errno != EINTR) return lpqw_fail(error, "floor: poll: %s", strerror(errno));
     }
@@ -44,19 +46,27 @@ int lpqw_floor_send(lpqw_connection *connection, int64_t n, lpqw_error *error) {
 
 int lpqw_floor_read(lpqw_connection *connection, lpqw_error *error) {
     PGconn *conn = connection->conn;
+    // What libpq has buffered may be enough: the socket is read only when it is not.
+    if (!PQisBusy(conn)) return 0;
     if (!PQconsumeInput(conn)) return lpqw_fail(error, "floor: %s", PQerrorMessage(conn));
     return PQisBusy(conn);
 }
 
-int lpqw_floor_finish(lpqw_connection *connection, int64_t n, lpqw_error *error) {
+int lpqw_floor_take(lpqw_connection *connection, int64_t n, int *results, lpqw_error *error) {
     PGconn *conn = connection->conn;
+    // Called only once lpqw_floor_read said 0, so PQgetResult does not block.
     PGresult *result = PQgetResult(conn);
+    if (result == NULL) {
+        // The statement's end (ReadyForQuery): the connection is ready for the next.
+        if (*results != 1) return lpqw_fail(error, "floor: %d results", *results);
+        return 1;
+    }
+    if (++*results != 1) {
+        PQclear(result);
+        return lpqw_fail(error, "floor: a second result");
+    }
     if (lpqw_expect_int4(conn, result, n + 1, error) != 0) return -1;
-    // The statement's end: no more results, and the connection is ready for the next.
-    result = PQgetResult(conn);
-    if (result == NULL) return 0;
-    PQclear(result);
-    return lpqw_fail(error, "floor: a second result");
+    return 0;
 }
 
 int lpqw_poller_open(lpqw_connection *connection, int descriptors[2], lpqw_error *error) {
@@ -64,11 +74,13 @@ int lpqw_poller_open(lpqw_connection *connection, int descriptors[2], lpqw_error
     if (epoll < 0) return lpqw_fail(error, "floor: epoll_create1: %s", strerror(errno));
     int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake < 0) {
+        int saved = errno;
         close(epoll);
-        return lpqw_fail(error, "floor: eventfd: %s", strerror(errno));
+        return lpqw_fail(error, "floor: eventfd: %s", strerror(saved));
     }
     struct epoll_event wake_event = {.events = EPOLLIN, .data.u64 = WAKE_TAG};
-    // The socket is in the set from the start, disarmed until lpqw_poller_arm.
+    // The socket is in the set from the start, with no interest until lpqw_poller_arm (the kernel may still report
+    // an error or hang-up on it once, which the Swift side ignores when no task waits).
     struct epoll_event socket_event = {.events = EPOLLONESHOT, .data.u64 = SOCKET_TAG};
     if (epoll_ctl(epoll, EPOLL_CTL_ADD, wake, &wake_event) != 0
         || epoll_ctl(epoll, EPOLL_CTL_ADD, PQsocket(connection->conn), &socket_event) != 0) {

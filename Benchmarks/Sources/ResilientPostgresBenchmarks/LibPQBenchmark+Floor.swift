@@ -5,8 +5,9 @@ import LibPQWorkloads
 import Synchronization
 
 /// The floors: `seq_param` through libpq, driven from a Swift task with nothing else in the way. No pool, no retry,
-/// no deadline, no cancellation, no decoding beyond the C check: what is left is the shape every async client over
-/// libpq has, a statement sent from a task that then waits for the socket without blocking its thread.
+/// no deadline, no cancellation, no decoding beyond the C check: what is left is a statement sent from a task that
+/// then waits for the socket without blocking its thread, as ResilientPostgres's statements wait: one read tried
+/// after the send, then a one-shot registration of the socket armed for each wait.
 ///
 /// - `seq_param_floor`: the task runs on Swift's global executor. A wait parks it on a continuation; a thread of
 ///   its own waits on epoll and resumes it, which enqueues it on the global executor again. A thread hand-over per
@@ -14,7 +15,8 @@ import Synchronization
 /// - `seq_param_floor_thread`: the same with the task on the epoll thread, which is its task executor; a wait
 ///   returns the thread to epoll and the resumption runs there, as in `PostgresClient.withSessionThread`.
 ///
-/// The ratio of these to libpq's `seq_param` is the most that a client built this way can reach on this machine.
+/// A client whose statements wait this way costs at least its floor's CPU a query; pinned, on one CPU with the
+/// server, that is what bounds its throughput.
 extension LibPQBenchmark {
     func runFloor(_ workload: Workload) async throws -> WorkloadRun {
         let session = try LibPQSession(settings.connectionString)
@@ -38,14 +40,21 @@ extension LibPQBenchmark {
         }
     }
 
-    /// `count` statements, one after the other: send, read what has arrived, wait while the answer is incomplete.
+    /// `count` statements, one after the other: send, then take the result and the statement's end, reading what
+    /// has arrived and waiting while what comes next is incomplete.
     private static func selectParam(_ session: LibPQSession, _ poller: FloorPoller, count: Int) async throws {
         for n in 0..<Int64(count) {
             try call { lpqw_floor_send(session.raw, n, &$0) }
-            while try poller.isBusy() {
-                try await poller.waitUntilReadable()
+            var results: Int32 = 0
+            while true {
+                while try poller.isBusy() {
+                    try await poller.waitUntilReadable()
+                }
+                var error = lpqw_error()
+                let taken = lpqw_floor_take(session.raw, n, &results, &error)
+                guard taken >= 0 else { throw LibPQFailure(error) }
+                if taken == 1 { break }
             }
-            try call { lpqw_floor_finish(session.raw, n, &$0) }
         }
     }
 }
@@ -80,7 +89,8 @@ private final class FloorPoller: TaskExecutor, @unchecked Sendable {
         thread.start()
     }
 
-    /// Whether the answer is still incomplete after reading what has arrived.
+    /// Whether what comes next (the result, or the statement's end) is still incomplete after reading what has
+    /// arrived.
     func isBusy() throws -> Bool {
         var error = lpqw_error()
         let busy = lpqw_floor_read(session.raw, &error)
@@ -93,8 +103,9 @@ private final class FloorPoller: TaskExecutor, @unchecked Sendable {
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             state.withLock { $0.waiter = continuation }
             if lpqw_poller_arm(descriptors.epoll, session.raw) != 0 {
+                let failure = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
                 let waiter = state.withLock { state in defer { state.waiter = nil }; return state.waiter }
-                waiter?.resume(throwing: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+                waiter?.resume(throwing: failure)
             }
         }
     }
@@ -107,8 +118,13 @@ private final class FloorPoller: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// Ends the thread (after the jobs it has) and closes the descriptors.
+    /// Ends the thread (after the jobs it has) and closes the descriptors; called off the thread, by a task no
+    /// longer waiting on it.
     func stop() {
+        precondition(
+            thread.load(ordering: .acquiring) != UInt(pthread_self()),
+            "floor: stop() on the epoll thread would wait for itself"
+        )
         state.withLock { $0.stopping = true }
         lpqw_poller_wake(descriptors.wake)
         ended.wait()

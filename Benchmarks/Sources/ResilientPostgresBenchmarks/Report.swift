@@ -85,8 +85,9 @@ struct Report {
         }
         return """
             The floors: libpq's seq_param driven from a Swift task with nothing else (no pool, retry, deadline or \
-            cancellation). A client that waits the same way cannot beat its floor's ratio. Medians; CPU µs and cs \
-            per operation of the client process, as in the next table:
+            cancellation). A client whose statements wait the same way costs at least its floor's CPU a query; \
+            single rounds' ratios are noisier than that. Ratios of the medians; CPU µs and cs per operation of the \
+            client process, as in the next table:
             """ + "\n" + Self.table(rows)
     }
 

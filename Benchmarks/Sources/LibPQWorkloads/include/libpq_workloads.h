@@ -2,7 +2,8 @@
 //
 // Each function runs one workload on an open connection, synchronously, the way a careful C program would:
 // extended protocol (PQexecParams), binary parameters and binary results, values checked and decoded.
-// On failure a function returns -1 and writes libpq's message into `error`.
+// On failure a function returns -1 and writes libpq's message into `error`. The floors' pieces at the end are driven
+// from Swift instead.
 #ifndef RESILIENT_POSTGRES_LIBPQ_WORKLOADS_H
 #define RESILIENT_POSTGRES_LIBPQ_WORKLOADS_H
 
@@ -77,8 +78,9 @@ typedef struct lpqw_timing {
 int lpqw_concurrent_param(
     const char *conninfo, int threads, int warmup, int count, lpqw_timing *timing, lpqw_error *error);
 
-// The floor workloads' pieces: `seq_param` driven from Swift (see LibPQBenchmark+Floor.swift), the least any async
-// client over libpq does per statement. Each returns -1 and writes the message into `error` on failure.
+// The floor workloads' pieces: `seq_param` driven from Swift (see LibPQBenchmark+Floor.swift), what an async client
+// that waits as ResilientPostgres does cannot do without. The lpqw_floor_* functions and lpqw_poller_open return -1
+// and write the message into `error` on failure.
 
 /// Puts the connection in non-blocking mode.
 int lpqw_floor_begin(lpqw_connection *connection, lpqw_error *error);
@@ -86,11 +88,13 @@ int lpqw_floor_begin(lpqw_connection *connection, lpqw_error *error);
 /// Sends `SELECT $1::int4 + 1` with $1 = n (as lpqw_select_param does) and flushes it.
 int lpqw_floor_send(lpqw_connection *connection, int64_t n, lpqw_error *error);
 
-/// Reads what has arrived without blocking: 1 while the answer is incomplete, 0 once it can be read, or -1.
+/// Reads what has arrived without blocking, unless libpq has enough buffered: 1 while the next result (or the
+/// statement's end) is incomplete, 0 once lpqw_floor_take can take it, or -1.
 int lpqw_floor_read(lpqw_connection *connection, lpqw_error *error);
 
-/// Reads the complete answer and checks that it is n + 1.
-int lpqw_floor_finish(lpqw_connection *connection, int64_t n, lpqw_error *error);
+/// Takes the next result, which must be the one row n + 1, counting results in `results` (0 before the first): 0
+/// after a result, 1 at the statement's end (after exactly one result), or -1.
+int lpqw_floor_take(lpqw_connection *connection, int64_t n, int *results, lpqw_error *error);
 
 /// Opens an epoll set with a wake-up eventfd and the connection's socket (disarmed): descriptors[0] is the epoll
 /// set, descriptors[1] the eventfd.
