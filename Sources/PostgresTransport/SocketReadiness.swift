@@ -448,12 +448,12 @@ package final class SocketReadiness: Sendable {
             state.cappedWakeUp = nil
             state.isSleeping = true
             guard let earliest else { return -1 }
-            let now = OffsetInstant(ContinuousClock.now)
+            let now = OffsetInstant.now
             let timeout = Self.milliseconds(from: now, until: earliest)
             if timeout == Self.longestTimeout {
                 // Maybe a second short of the deadline: the loop looks again then, and a wait with a deadline after
                 // that need not wake it.
-                let wakeUp = now.advanced(by: .milliseconds(Self.longestTimeout))
+                let wakeUp = now.advanced(byNanoseconds: Int64(Self.longestTimeout) * 1_000_000)
                 if wakeUp < earliest {
                     state.sleepingUntil = wakeUp
                     state.cappedWakeUp = wakeUp
@@ -508,7 +508,7 @@ package final class SocketReadiness: Sendable {
                 }
             }
             if looksAtDeadlines, let earliest = state.earliestDeadline,
-                case let now = OffsetInstant(ContinuousClock.now), earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
+                case let now = OffsetInstant.now, earliest <= now || state.cappedWakeUp.map({ $0 <= now }) == true
             {
                 state.cappedWakeUp = nil
                 state.removeExpired(at: now, into: &ended)
@@ -527,20 +527,17 @@ package final class SocketReadiness: Sendable {
     /// Milliseconds from now until `deadline`, rounded up so that a wait never ends before it; 0 when past.
     ///
     /// A deadline a second or more away gives a second: the loop then wakes once before it and looks again, which
-    /// is never late, and spares the loop's every turn the 128-bit arithmetic of `Duration.components` while
-    /// statements wait with the usual deadlines, seconds away.
+    /// is never late.
     package static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
-        milliseconds(from: OffsetInstant(.now), until: OffsetInstant(deadline))
+        milliseconds(from: .now, until: OffsetInstant(deadline))
     }
 
     /// Milliseconds from `now` until `deadline`, as ``milliseconds(until:)``.
     static func milliseconds(from now: OffsetInstant, until deadline: OffsetInstant) -> Int32 {
-        let remaining = now.duration(to: deadline)
-        if remaining <= .zero { return 0 }
-        if remaining >= .milliseconds(longestTimeout) { return longestTimeout }
-        let (seconds, attoseconds) = remaining.components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(clamping: milliseconds)
+        let remaining = now.nanoseconds(to: deadline)
+        if remaining <= 0 { return 0 }
+        if remaining >= Int64(longestTimeout) * 1_000_000 { return longestTimeout }
+        return Int32((remaining + 999_999) / 1_000_000)
     }
 }
 

@@ -1,3 +1,6 @@
+import PostgresPolicy
+import PostgresTransport
+
 /// The time source of a client: what it reads as now, and how it waits.
 ///
 /// Every wait a client makes (a backoff, a pool wait bounded by a deadline, the prober's pause between connects)
@@ -7,6 +10,9 @@
 package protocol ClientClock: Sendable {
     /// The current instant.
     var now: ContinuousClock.Instant { get }
+    /// The current instant, as nanoseconds from the continuous clock's epoch (see `OffsetInstant+ContinuousClock.swift`
+    /// in the transport): what every decision of an operation and of the pool reads. By default ``now``, converted.
+    var offsetNow: OffsetInstant { get }
     /// Waits until `deadline`, or throws `CancellationError` at once when the task is cancelled.
     func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws
     /// Waits until `deadline` for the pool's housekeeping (closing sessions idle or open for too long), or throws
@@ -17,9 +23,14 @@ package protocol ClientClock: Sendable {
     func sleepForHousekeeping(until deadline: ContinuousClock.Instant) async throws
 }
 
-extension ContinuousClock: ClientClock {}
+extension ContinuousClock: ClientClock {
+    /// Read as nanoseconds straight from the system's clock.
+    package var offsetNow: OffsetInstant { .now }
+}
 
 extension ClientClock {
+    package var offsetNow: OffsetInstant { OffsetInstant(now) }
+
     package func sleepForHousekeeping(until deadline: ContinuousClock.Instant) async throws {
         try await sleep(until: deadline, tolerance: .seconds(1))
     }

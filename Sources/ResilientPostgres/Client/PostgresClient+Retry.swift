@@ -125,11 +125,9 @@ extension PostgresClient {
             policy: configuration.retryPolicy, safety: safety, startingAt: clock.offsetNow,
             enclosingDeadline: OperationDeadline.offset, throttle: throttle, canVerify: verify != nil
         )
-        // What the connection takes, as the loop keeps it: an instant of known size, which the statement passes on
-        // to its socket waits without an allocation of the task in any async frame on the way.
+        // What the pool and the connection take, as the loop keeps it: an instant of known size, which the statement
+        // passes on to its socket waits without an allocation of the task in any async frame on the way.
         let deadline = loop.deadline.end
-        // The same, as the pool counts, for getting sessions and giving them back.
-        let poolDeadline = pool.poolInstant(deadline)
         // The last failure seen, which the operation's error carries.
         var lastFailure: TransportError?
         // The server process of the last attempt whose session was lost: it may still be running the statement.
@@ -144,7 +142,7 @@ extension PostgresClient {
             do {
                 // A warm pool lends and takes back a session without suspending: the suspension points of
                 // `acquire` and `release` are only taken when the pool has something to wait for or to run.
-                let lease = try await pool.acquire(by: poolDeadline)
+                let lease = try await pool.acquire(by: deadline)
                 if metrics.isRecorded {
                     metrics.recordAcquire(waitStart.duration(to: clock.offsetNow))
                 }
@@ -170,14 +168,14 @@ extension PostgresClient {
                     let result: Result
                     if executor == nil, isolation == nil {
                         result = try await attempt(
-                            lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
+                            lease, use: use, deadline: deadline,
                             earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: isolation,
                             operation
                         )
                     } else {
                         result = try await withTaskExecutorPreference(executor, isolation: isolation) {
                             Disconnected(try await attempt(
-                                lease, use: use, deadline: deadline, poolDeadline: poolDeadline,
+                                lease, use: use, deadline: deadline,
                                 earlierAttempts: earlierAttempts, keepingLease: keepingLease, isolation: nil, operation
                             ))
                         }.take()
@@ -191,7 +189,7 @@ extension PostgresClient {
                     return .completed(result)
                 } catch {
                     outcome = try await attemptFailed(
-                        error, isolation: isolation, lease: lease, use: use, poolDeadline: poolDeadline,
+                        error, isolation: isolation, lease: lease, use: use, deadline: deadline,
                         lastFailure: &lastFailure, lostProcess: &lostProcess
                     )
                 }
@@ -223,7 +221,6 @@ extension PostgresClient {
         _ lease: ConnectionPool.Lease,
         use: SessionUse?,
         deadline: OffsetInstant,
-        poolDeadline: PoolInstant,
         earlierAttempts: [RetryAttempt],
         keepingLease: ((ConnectionPool.Lease, [RetryAttempt]) -> Void)?,
         isolation: isolated (any Actor)?,
@@ -233,7 +230,7 @@ extension PostgresClient {
         if let keepingLease {
             keepingLease(lease, earlierAttempts)
         } else {
-            await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
+            await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: deadline)
         }
         return result
     }
@@ -253,7 +250,7 @@ extension PostgresClient {
         isolation: isolated (any Actor)?,
         lease: ConnectionPool.Lease,
         use: SessionUse?,
-        poolDeadline: PoolInstant,
+        deadline: OffsetInstant,
         lastFailure: inout TransportError?,
         lostProcess: inout ServerProcess?
     ) async throws -> RetryLoop.Outcome {
@@ -266,7 +263,7 @@ extension PostgresClient {
             if !error.isConnectionUsable { lostProcess = lease.connection.serverProcess }
             // A session on a hot standby is no use to anyone once the primary moved.
             let reuse = error.isConnectionUsable && inHotStandby != true
-            await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: poolDeadline)
+            await pool.release(lease, reuse: reuse, reset: use.flatMap(SessionReset.init), by: deadline)
             var facts = FailureFacts(error, inHotStandby: inHotStandby)
             facts.earlierWorkMayHaveTakenEffect = use?.mayHaveTakenEffect ?? false
             lastFailure = error
@@ -276,14 +273,14 @@ extension PostgresClient {
             let failure = interrupted.failure
             if !failure.isConnectionUsable { lostProcess = lease.connection.serverProcess }
             await pool.release(
-                lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init), by: poolDeadline
+                lease, reuse: failure.isConnectionUsable, reset: use.flatMap(SessionReset.init), by: deadline
             )
             lastFailure = failure
             return .interrupted(
                 FailureFacts(failure, inHotStandby: nil), mayHaveBeenApplied: interrupted.mayHaveBeenApplied
             )
         default:
-            await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: poolDeadline)
+            await pool.release(lease, reuse: true, reset: use.flatMap(SessionReset.init), by: deadline)
             throw error
         }
     }

@@ -61,10 +61,10 @@ extension ConnectionPool {
 
     /// A task that sleeps until the timer's deadline and reports it, then sleeps for the setting it adopted, if any.
     func makeTimerTask(_ timer: Machine.Timer) -> Task<Void, Never> {
-        Task { [weak self, clock, origin] in
+        Task { [weak self, clock] in
             var timer = timer
             while true {
-                let deadline = origin.advanced(by: timer.deadline.sinceOrigin)
+                let deadline = ContinuousClock.Instant(timer.deadline)
                 do {
                     switch timer.kind {
                     case .operations: try await clock.sleep(until: deadline, tolerance: nil)

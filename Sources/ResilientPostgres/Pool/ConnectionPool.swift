@@ -66,8 +66,6 @@ package final class ConnectionPool: Sendable {
     let clock: any ClientClock
     let metrics: ClientMetrics?
     let state: Mutex<State>
-    /// The instant the machine's instants count from.
-    let origin: Instant
 
     init(
         connector: any DatabaseConnector,
@@ -83,7 +81,6 @@ package final class ConnectionPool: Sendable {
         // Seeded apart from the prober's jitter, so that one does not follow the other.
         let lifetimeDraws = options.randomSeed.map { SplitMix64(seed: $0 ^ 0x6C69_6665_7469_6D65) } ?? SplitMix64()
         self.state = Mutex(State(machine: Machine(options: options, lifetimeDraws: lifetimeDraws)))
-        self.origin = clock.now
     }
 
     /// How many acquires and releases could not complete under the lock at once (see `State.continuedSteps`).
@@ -108,7 +105,7 @@ package final class ConnectionPool: Sendable {
     /// - Throws: the connector's `TransportError` when opening a session fails; ``WaitTimedOut`` at the deadline;
     ///   `CancellationError` when the task is cancelled while waiting; ``ShutDown``.
     ///
-    /// The deadline comes as the machine counts (``poolInstant(_:)``), a value of known size: a
+    /// The deadline comes as the operation keeps it (``PoolInstant``), a value of known size: a
     /// `ContinuousClock.Instant` would cost the async function this is inlined into an allocation of its task.
     @inline(__always)
     func acquire(by end: PoolInstant) async throws -> Lease {
@@ -179,7 +176,7 @@ package final class ConnectionPool: Sendable {
 
     /// Takes a session back. A session that is broken, inside a transaction, from an old epoch or past its lifetime
     /// is closed (pass `reuse: false` to close it regardless). With `reset`, what app code left on the session is
-    /// undone first, by the operation's deadline `end` as the machine counts (``poolInstant(_:)``; the operation
+    /// undone first, by the operation's deadline `end` as the operation keeps it (``PoolInstant``; the operation
     /// waits for it), then the session is set up again by the initializer, as the reset undid its settings too; a
     /// session whose reset or set-up fails, or that no time is left to reset, is closed.
     ///
@@ -398,7 +395,7 @@ package final class ConnectionPool: Sendable {
         adopting: Bool = false,
         _ body: (inout State, PoolInstant) -> (Value, [Machine.Action])
     ) -> (Value, Effects) {
-        let now = poolInstant(clock.now)
+        let now = clock.offsetNow
         return state.withLock { state in
             let (value, actions) = body(&state, now)
             let adopts = adopting && !actions.contains { if case .probe = $0 { true } else { false } }
@@ -471,25 +468,8 @@ package final class ConnectionPool: Sendable {
         }
     }
 
-    /// The machine's instant for an instant of the client's clock.
-    ///
-    /// Never inlined: the clock's instants are values of a size known only at run time, which an async caller
-    /// would keep in allocations of the task.
-    @inline(never)
-    func poolInstant(_ instant: Instant) -> PoolInstant {
-        PoolInstant(sinceOrigin: origin.duration(to: instant))
-    }
-
-    /// The machine's instant for an instant of the client's clock kept as an offset (see `OffsetInstant+Clock.swift`).
-    ///
-    /// Never inlined, as the other `poolInstant(_:)`: the clock's instant it makes stays out of async callers.
-    @inline(never)
-    func poolInstant(_ instant: OffsetInstant) -> PoolInstant {
-        poolInstant(Instant(instant))
-    }
-
     /// The client's clock's instant for an instant of the machine.
     func clockInstant(_ instant: PoolInstant) -> Instant {
-        origin.advanced(by: instant.sinceOrigin)
+        Instant(instant)
     }
 }

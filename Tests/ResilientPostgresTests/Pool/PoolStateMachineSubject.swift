@@ -10,9 +10,9 @@ import Testing
 /// The machine under test: its connections are names.
 typealias Machine = PoolStateMachine<String>
 
-/// The instant `seconds` after the machine's origin.
+/// The instant `seconds` after the zero.
 func at(_ seconds: Double) -> PoolInstant {
-    PoolInstant(sinceOrigin: .milliseconds(Int((seconds * 1000).rounded())))
+    PoolInstant(offset: .milliseconds(Int((seconds * 1000).rounded())))
 }
 
 /// A machine, the timers it set, and its transitions told as strings; the machine's invariants are checked after
@@ -241,5 +241,5 @@ func describe(_ error: any Error) -> String {
 }
 
 func seconds(_ instant: PoolInstant) -> String {
-    "\(Double(Int((instant.sinceOrigin / .milliseconds(1)).rounded())) / 1000)"
+    "\(Double(Int((instant.offset / .milliseconds(1)).rounded())) / 1000)"
 }

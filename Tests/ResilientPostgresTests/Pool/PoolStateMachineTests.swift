@@ -299,7 +299,7 @@ struct PoolStateMachineTests {
         let ends = leases.map { pool.machine.sessions[$0.id]!.endOfLife }
         #expect(ends.allSatisfy { $0 >= at(60) && $0 <= at(100) })
         // Spread over the window, not bunched: every fifth of it has some.
-        let fifths = Set(ends.map { Int(($0.sinceOrigin - .seconds(60)) / .seconds(8)) })
+        let fifths = Set(ends.map { Int(($0.offset - .seconds(60)) / .seconds(8)) })
         #expect(fifths.isSuperset(of: 0..<5))
         #expect(Set(ends).count == 50)
     }
