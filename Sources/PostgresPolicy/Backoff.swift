@@ -194,7 +194,7 @@ extension Backoff {
 
 // Delays are computed in whole nanoseconds: exact to draw from, and far finer than any sleep.
 extension Backoff {
-    /// The largest delay computed, about 292 years, so that conversions never overflow.
+    /// The largest delay computed, about 146 years, so that conversions never overflow.
     static let maximumNanoseconds = Double(Int64.max / 2)
 
     static func nanoseconds(_ duration: Duration) -> Double {

@@ -11,7 +11,7 @@ package protocol ClientClock: Sendable {
     /// The current instant.
     var now: ContinuousClock.Instant { get }
     /// The current instant, as nanoseconds from the continuous clock's epoch (see `OffsetInstant+ContinuousClock.swift`
-    /// in the transport): what every decision of an operation and of the pool reads. By default ``now``, converted.
+    /// in the transport): what the retry loop and the pool read. By default ``now``, converted.
     var offsetNow: OffsetInstant { get }
     /// Waits until `deadline`, or throws `CancellationError` at once when the task is cancelled.
     func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws

@@ -123,7 +123,7 @@ package final class ConnectionPool: Sendable {
     }
 
     /// The step the machine decided for an acquire that could not complete at once, what its transition left to
-    /// run, and the operation's deadline as the machine counts, which it queued a waiter with.
+    /// run, and the operation's deadline, which it queued a waiter with.
     private struct PendingAcquire {
         var step: Machine.Step
         var effects: Effects
@@ -135,8 +135,8 @@ package final class ConnectionPool: Sendable {
     ///
     /// Private, with its continuation, because the machine's decision is made here once and never repeated: it may
     /// have reserved a connect slot or queued a waiter, which only the continuation releases or resumes, so the two
-    /// are always called together, by ``acquire(by:)``. Never inlined: the clock's instants it reads are
-    /// values of a size known only at run time, which an async caller would keep in allocations of the task.
+    /// are always called together, by ``acquire(by:)``. Never inlined: the retry loop that inlines `acquire(by:)` is
+    /// copied into each of its callers, and this turn of the machine is the same in all of them.
     @inline(never)
     private func startAcquire(by end: PoolInstant) throws -> AcquireStart {
         // A task cancelled already must not run liveness checks that fail for that reason alone, closing sessions.

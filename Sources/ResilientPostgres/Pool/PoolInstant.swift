@@ -6,5 +6,6 @@ import PostgresPolicy
 /// `ContinuousClock.Instant` is resilient (its layout is known only at run time), so a value holding one is copied
 /// and compared through the runtime; the machine's sessions, waiters and timers hold this fixed-layout value
 /// instead, the same the operation's deadline is, so that the driver passes an operation's instants to the machine
-/// as they are and converts only where it sleeps on the clock.
+/// as they are, and converts only where a clock's instant is needed: its timers' sleeps, and the connects, checks,
+/// resets and probes of its slow path.
 package typealias PoolInstant = OffsetInstant
