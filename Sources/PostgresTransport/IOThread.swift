@@ -191,6 +191,18 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         runsPreferredTask = prefers
     }
 
+    /// Whether the caller runs on this thread in a job the thread ran for a task that prefers it
+    /// (``runsPreferredTask``): then its task does prefer it, as only such a task's nonisolated code runs here, and
+    /// only such a task takes or drops a preference here. False says nothing: a task that prefers the thread may
+    /// run here without the thread knowing (it entered a connection from another thread).
+    ///
+    /// A connection's job the thread ran as a preferring task's (``enqueue(_:)``) may be another task's, which then
+    /// reads true while isolated to that connection: its waits then take no preference of their own, and resume on
+    /// the connection all the same.
+    var runsTaskThatPrefersIt: Bool {
+        isCurrent && runsPreferredTask
+    }
+
     package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
     }
@@ -322,6 +334,11 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
         /// See ``IOThread/notePreference(_:)``.
         func notePreference(_ prefers: Bool) {
             thread?.notePreference(prefers)
+        }
+
+        /// See ``IOThread/runsTaskThatPrefersIt``.
+        var runsTaskThatPrefersIt: Bool {
+            thread?.runsTaskThatPrefersIt ?? false
         }
     }
 

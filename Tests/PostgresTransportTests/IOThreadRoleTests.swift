@@ -45,6 +45,16 @@ struct IOThreadRoleTests {
             return await roundTripsThroughQueue()
         }
 
+        /// Whether the thread's readiness finds that the task prefers the thread.
+        func prefersThread() -> Bool {
+            IOThreadRoleTests.thread.readiness.taskPrefersThread()
+        }
+
+        func prefersThreadAfterAPreferenceTakenHere() async -> Bool {
+            _ = await IOThreadRoleTests.thread.readiness.preferringThread(isolation: self) { 0 }
+            return prefersThread()
+        }
+
         func roundTripsOfATaskStartedHere() async -> Int {
             await Task { await roundTripsThroughQueue() }.value
         }
@@ -93,5 +103,17 @@ struct IOThreadRoleTests {
             await connection.roundTripsOfATaskStartedHere()
         }
         #expect(trips <= 1)
+    }
+
+    /// The thread answers for the tasks it knows prefer it, without the runtime; a task that does not prefer it is
+    /// never told it does, inside a connection, or after a preference it took there and dropped.
+    @Test func onlyATaskThatPrefersTheThreadIsFoundToPreferIt() async {
+        let connection = Connection()
+        let preferring = await withTaskExecutorPreference(Self.thread.taskExecutor) {
+            await connection.prefersThread()
+        }
+        #expect(preferring)
+        #expect(await Task.detached { await connection.prefersThread() }.value == false)
+        #expect(await Task.detached { await connection.prefersThreadAfterAPreferenceTakenHere() }.value == false)
     }
 }
