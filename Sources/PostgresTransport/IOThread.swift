@@ -173,9 +173,10 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     /// now is for a task that prefers it (``runsPreferredTask``): a task switching to a connection, the usual case,
     /// or the loop resuming waits. The runtime gives no other way to tell: it clears the current task before it
     /// enqueues a switch. A job enqueued for another task than the one running (a task started from a connection's
-    /// code), or from another thread (a task that prefers this thread but enters a connection from elsewhere), may be
-    /// told wrong; that costs its switches trips through the queue until it leaves the thread or its task tells the
-    /// thread (``notePreference(_:)``), never its isolation.
+    /// code, or another task's job that an app's actor runs in a job of a task that prefers the thread), or from
+    /// another thread (a task that prefers this thread but enters a connection from elsewhere), may be told wrong;
+    /// that costs its switches, and its waits (``runsTaskThatPrefersIt``), trips through the queue until it leaves
+    /// the thread or its task tells the thread (``notePreference(_:)``), never its isolation.
     package func enqueue(_ job: consuming ExecutorJob) {
         enqueue(Job(job: UnownedJob(job), role: isCurrent && runsPreferredTask ? .isolatedPreferring : .isolated))
     }
@@ -192,13 +193,18 @@ package final class IOThread: SerialExecutor, @unchecked Sendable {
     }
 
     /// Whether the caller runs on this thread in a job the thread ran for a task that prefers it
-    /// (``runsPreferredTask``): then its task does prefer it, as only such a task's nonisolated code runs here, and
-    /// only such a task takes or drops a preference here. False says nothing: a task that prefers the thread may
-    /// run here without the thread knowing (it entered a connection from another thread).
+    /// (``runsPreferredTask``), as far as the thread can tell: true for the usual cases, a task's nonisolated code
+    /// run here as its task executor's, its switches into a connection, and the loop's resumption of its waits.
+    /// False says nothing: a task that prefers the thread may run here without the thread knowing (it entered a
+    /// connection from another thread).
     ///
-    /// A connection's job the thread ran as a preferring task's (``enqueue(_:)``) may be another task's, which then
-    /// reads true while isolated to that connection: its waits then take no preference of their own, and resume on
-    /// the connection all the same.
+    /// True can be a guess that is wrong, as the roles of jobs can (``enqueue(_:)``): for a task started from a
+    /// connection's code, for another task's job that an app's actor runs here while a task that prefers the thread
+    /// had it scheduled (the actor's jobs then run here in that job, whoever's they are), or for a task that prefers
+    /// another I/O thread and reached this one that way. Such a task's waits then take no preference of the thread:
+    /// each resumes through the task's own executor before it comes back (to the connection, or, when it waited in
+    /// nonisolated code, wherever the task runs, which checks for the thread before it reads the connection). That
+    /// costs those rare waits a hand-over each, never their isolation or their resumption.
     var runsTaskThatPrefersIt: Bool {
         isCurrent && runsPreferredTask
     }

@@ -317,9 +317,10 @@ package final class SocketReadiness: Sendable {
     /// `IOThread.notePreference`): a task that prefers the thread but entered a connection from another thread
     /// runs without the thread as its task executor, and each of its switches would go through the queue again.
     ///
-    /// Asked of the thread first (`IOThread.runsTaskThatPrefersIt`), which knows it for the tasks that run here
-    /// preferring it, the usual case: asking the runtime for the task's preferred executor takes the lock of the
-    /// task's status records, about 450 instructions a wait.
+    /// Asked of the thread first (`IOThread.runsTaskThatPrefersIt`), which knows it in the usual case, a task that
+    /// runs here preferring it: asking the runtime for the task's preferred executor takes the lock of the task's
+    /// status records, about 450 instructions a wait. The thread's rare wrong guesses cost a wait a hand-over, never
+    /// its resumption (see there).
     package func taskPrefersThread() -> Bool {
         if preferredExecutor.runsTaskThatPrefersIt { return true }
         let preferred = withUnsafeCurrentTask { $0?.unownedTaskExecutor }

@@ -105,8 +105,9 @@ struct IOThreadRoleTests {
         #expect(trips <= 1)
     }
 
-    /// The thread answers for the tasks it knows prefer it, without the runtime; a task that does not prefer it is
-    /// never told it does, inside a connection, or after a preference it took there and dropped.
+    /// A task that prefers the thread is found to prefer it; a task without a preference that enters a connection
+    /// from elsewhere is not, nor is one that took a preference in the connection and dropped it. (A task started
+    /// from a connection's code can be guessed wrong by the thread: see `IOThread.runsTaskThatPrefersIt`.)
     @Test func onlyATaskThatPrefersTheThreadIsFoundToPreferIt() async {
         let connection = Connection()
         let preferring = await withTaskExecutorPreference(Self.thread.taskExecutor) {

@@ -72,8 +72,8 @@ extension PoolStateMachine {
 
     /// Whether the server refused this pool a session for want of slots (53300) lately.
     ///
-    /// Always inlined: called out of line from a mutating method (``giveBack(_:now:_:)``, on every return of a
-    /// session), it cost a copy of the whole machine, 864 bytes, to pass it.
+    /// Always inlined: called out of line from a mutating method (``giveBack(_:now:_:)``, for a fit session that no
+    /// one waits for, the usual return), it cost a copy of the whole machine, 864 bytes, to pass it.
     @inline(__always)
     func isUnderSlotPressure(now: Instant) -> Bool {
         guard let lastSlotRefusal else { return false }
